@@ -1,0 +1,2 @@
+//! Umbra's UI entry point.
+fn main() {}

@@ -1,0 +1,2 @@
+//! umbra-node
+fn main() {}

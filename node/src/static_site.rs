@@ -1,0 +1,1 @@
+//! Static server for the app bundle (filled in by the integrator).

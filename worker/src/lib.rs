@@ -1,0 +1,1 @@
+//! Umbra's worker: owns keys, crypto, network and IndexedDB.

@@ -1,0 +1,2 @@
+//! Entry point of the module worker built by trunk.
+fn main() {}
