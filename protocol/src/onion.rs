@@ -3,7 +3,7 @@
 //!
 //! This layer combines the wire framing ([`framing`]) with the per-hop AEAD ([`hop`]):
 //! [`build`] produces the body a client POSTs to its guard node's `/onion_req/v2`,
-//! [`response`] decrypts what comes back, and [`node`] (feature `node`) peels one layer on a
+//! [`response`] decrypts what comes back, and `node` (feature `node`) peels one layer on a
 //! service node. Client and node share this one implementation, so they cannot drift apart.
 //!
 //! Spec: session-protocol.md §3.2 (hop encryption), §3.3 (framing, builder, routing JSON),
@@ -22,7 +22,9 @@ pub use build::{
 };
 pub use framing::{FramingError, Layer, MAX_BODY_SIZE, decode_layer, encode_layer};
 pub use hop::{EncType, HopKey};
-pub use response::{ResponseKey, SnodeReply, decrypt_snode_response, decrypt_v4_response};
+pub use response::{
+    MAX_RESPONSE_SIZE, ResponseKey, SnodeReply, decrypt_snode_response, decrypt_v4_response,
+};
 pub use v4::{V4Request, V4Response};
 
 use crate::error::ErrorKind;

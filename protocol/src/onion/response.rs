@@ -68,30 +68,33 @@ fn b64_decode(text: &[u8]) -> Option<Vec<u8>> {
         .ok()
 }
 
-/// Candidate ciphertexts of an HTTP body: the base64 decoding (of the body or of its
-/// `{"result": …}` wrapper) if any, then the raw body.
-fn candidates(http_body: &[u8]) -> Vec<Vec<u8>> {
+/// Largest HTTP reply body accepted (a 10 MiB file-server download plus base64 and framing
+/// overhead fits comfortably).
+pub const MAX_RESPONSE_SIZE: usize = 32 * 1024 * 1024;
+
+/// Decrypts a reply body: first as a `{"result": "<base64>"}` wrapper, then as base64, then as
+/// raw ciphertext, each with both enc_types.
+fn decrypt_candidates(key: &ResponseKey, http_body: &[u8]) -> Result<Vec<u8>, OnionError> {
+    if http_body.len() > MAX_RESPONSE_SIZE {
+        return Err(OnionError::InvalidResponse {
+            what: "reply too large",
+        });
+    }
     let trimmed = http_body.trim_ascii();
-    let mut out = Vec::with_capacity(2);
     if trimmed.first() == Some(&b'{')
         && let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(trimmed)
         && let Some(Value::String(result)) = map.get("result")
         && let Some(ct) = b64_decode(result.trim().as_bytes())
+        && let Ok(pt) = key.decrypt_any(&ct)
     {
-        out.push(ct);
+        return Ok(pt);
     }
-    if let Some(ct) = b64_decode(trimmed) {
-        out.push(ct);
+    if let Some(ct) = b64_decode(trimmed)
+        && let Ok(pt) = key.decrypt_any(&ct)
+    {
+        return Ok(pt);
     }
-    out.push(http_body.to_vec());
-    out
-}
-
-fn decrypt_candidates(key: &ResponseKey, http_body: &[u8]) -> Result<Vec<u8>, OnionError> {
-    candidates(http_body)
-        .iter()
-        .find_map(|ct| key.decrypt_any(ct).ok())
-        .ok_or(OnionError::DecryptFailed)
+    key.decrypt_any(http_body)
 }
 
 /// Decrypts the HTTP body returned for a request built to a [`super::Destination::Snode`].
