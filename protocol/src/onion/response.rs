@@ -132,3 +132,76 @@ pub fn decrypt_v4_response(key: &ResponseKey, http_body: &[u8]) -> Result<V4Resp
     let plaintext = decrypt_candidates(key, http_body)?;
     V4Response::decode(&plaintext)
 }
+
+#[cfg(test)]
+mod tests {
+    use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+    use x25519_dalek::{PublicKey, StaticSecret};
+
+    use super::*;
+
+    /// A response key for a fixed destination, and the destination-side hop secret.
+    fn keys(enc: EncType) -> (ResponseKey, HopSecret) {
+        let eph = StaticSecret::from([0x31; 32]);
+        let dest = StaticSecret::from([0x32; 32]);
+        let dest_pub = PublicKey::from(&dest).to_bytes();
+        let eph_pub = PublicKey::from(&eph).to_bytes();
+        let client = HopSecret::client(&eph, &dest_pub).unwrap();
+        let server = HopSecret::server(&dest, &dest_pub, &eph_pub).unwrap();
+        (ResponseKey::new(client, enc), server)
+    }
+
+    #[test]
+    fn test_snode_reply_forms() {
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let (key, server) = keys(EncType::XChaCha20);
+        let ct = server
+            .key(EncType::XChaCha20)
+            .encrypt(br#"{"status":200,"body":"ok"}"#, &mut rng);
+        let b64 = STANDARD.encode(&ct);
+        let expect = SnodeReply {
+            status: 200,
+            body: "ok".into(),
+        };
+        assert_eq!(decrypt_snode_response(&key, &ct).unwrap(), expect);
+        assert_eq!(
+            decrypt_snode_response(&key, b64.as_bytes()).unwrap(),
+            expect
+        );
+        let unpadded = b64.trim_end_matches('=');
+        assert_eq!(
+            decrypt_snode_response(&key, unpadded.as_bytes()).unwrap(),
+            expect
+        );
+        let wrapped = format!(r#"{{"result":"{b64}"}}"#);
+        assert_eq!(
+            decrypt_snode_response(&key, wrapped.as_bytes()).unwrap(),
+            expect
+        );
+        // AES-GCM fallback for a request built with XChaCha20.
+        let ct = server
+            .key(EncType::AesGcm)
+            .encrypt(br#"{"status_code":500}"#, &mut rng);
+        let r = decrypt_snode_response(&key, &ct).unwrap();
+        assert_eq!((r.status, r.body.as_str()), (500, ""));
+        assert_eq!(format!("{key:?}"), "ResponseKey(<redacted>)");
+    }
+
+    #[test]
+    fn test_reply_size_cap() {
+        let (key, _) = keys(EncType::AesGcm);
+        let big = vec![b'A'; MAX_RESPONSE_SIZE + 1];
+        assert_eq!(
+            decrypt_snode_response(&key, &big),
+            Err(OnionError::InvalidResponse {
+                what: "reply too large"
+            })
+        );
+        assert_eq!(
+            decrypt_v4_response(&key, &big),
+            Err(OnionError::InvalidResponse {
+                what: "reply too large"
+            })
+        );
+    }
+}
