@@ -583,6 +583,21 @@ impl Client {
         self.status
     }
 
+    /// The nodes of each onion path, guard first (for the UI's path view).
+    pub fn paths(&self) -> Vec<Vec<ServiceNode>> {
+        self.paths.iter().map(|p| p.hops.clone()).collect()
+    }
+
+    /// The known service nodes.
+    pub fn pool(&self) -> Vec<ServiceNode> {
+        self.pool.values().cloned().collect()
+    }
+
+    /// The cached swarm of `account`, if any.
+    pub fn cached_swarm(&self, account: &AccountId) -> Option<&[ServiceNode]> {
+        self.swarms.get(account).map(Vec::as_slice)
+    }
+
     /// Diagnostic counters.
     pub fn stats(&self) -> ClientStats {
         self.stats
