@@ -715,8 +715,10 @@ impl Client {
         if let Some(i) = self.paths.iter().position(|p| p.hops[0].ed25519 == *guard) {
             self.paths[i].failures += 1;
             if self.paths[i].failures >= threshold {
+                // Desktop rule: a path that failed too often is dropped with its guard.
                 self.paths.remove(i);
                 self.failing = true;
+                self.drop_node(guard);
             }
         }
     }
@@ -774,7 +776,7 @@ impl Client {
                     }
                 } else {
                     self.guard_cooldown
-                        .insert(node.ed25519, now_ms + 60 * self.config.retry_delay_ms);
+                        .insert(node.ed25519, now_ms + 10 * self.config.retry_delay_ms);
                     self.node_failed(&node.ed25519);
                     self.failing = true;
                 }
@@ -862,7 +864,6 @@ impl Client {
             }
             OnionOutcome::PathFailed => {
                 self.path_failed(&ctx.guard);
-                self.node_failed(&ctx.guard);
                 self.work_failed(work, &ctx.dest, now_ms, true);
             }
             OnionOutcome::NodeNotFound(key) => {
