@@ -802,10 +802,10 @@ impl Client {
         };
         if resp.status != 200 {
             let text = String::from_utf8_lossy(&resp.body);
-            if let Some(rest) = text.trim().strip_prefix("Next node not found: ") {
-                if let Some(key) = wire::parse_hex32(rest.trim()) {
-                    return OnionOutcome::NodeNotFound(key);
-                }
+            if let Some(rest) = text.trim().strip_prefix("Next node not found: ")
+                && let Some(key) = wire::parse_hex32(rest.trim())
+            {
+                return OnionOutcome::NodeNotFound(key);
             }
             // A relay could not complete the request: blame the path and the destination.
             return if resp.status == 502 || resp.status == 504 || resp.status == 503 {
@@ -931,11 +931,11 @@ impl Client {
             Work::PoolRefresh => {
                 self.pool_refresh_in_flight = false;
                 self.pool_refresh_at_ms = now_ms + self.config.pool_refresh_ms;
-                if let Some(nodes) = wire::parse_node_list(body) {
-                    if nodes.len() >= self.config.min_pool_size {
-                        self.pool = nodes.into_iter().map(|n| (n.ed25519, n)).collect();
-                        self.persist_pool();
-                    }
+                if let Some(nodes) = wire::parse_node_list(body)
+                    && nodes.len() >= self.config.min_pool_size
+                {
+                    self.pool = nodes.into_iter().map(|n| (n.ed25519, n)).collect();
+                    self.persist_pool();
                 }
             }
             Work::GetSwarm(account) => {
@@ -1024,14 +1024,12 @@ impl Client {
                     let id = (incoming.sender, incoming.sent_timestamp_ms);
                     record.author = Some(id.0);
                     record.sent_ms = Some(id.1);
-                    if self.seen_ids.contains_key(&id) {
-                        self.stats.duplicates_dropped += 1;
-                    } else if incoming.sent_timestamp_ms.saturating_add(ttl + REPLAY_MARGIN_MS)
-                        < net_now
+                    let stale =
+                        incoming.sent_timestamp_ms.saturating_add(ttl + REPLAY_MARGIN_MS) < net_now;
+                    if let std::collections::btree_map::Entry::Vacant(slot) = self.seen_ids.entry(id)
+                        && !stale
                     {
-                        self.stats.stale_dropped += 1;
-                    } else {
-                        self.seen_ids.insert(id, expires);
+                        slot.insert(expires);
                         let dm = incoming.content.data_message.as_ref();
                         if let Some(body) = dm.and_then(|d| d.body.clone()) {
                             self.stats.received += 1;
@@ -1045,6 +1043,10 @@ impl Client {
                                     .and_then(|p| p.display_name.clone()),
                             }));
                         }
+                    } else if stale {
+                        self.stats.stale_dropped += 1;
+                    } else {
+                        self.stats.duplicates_dropped += 1;
                     }
                 }
                 _ => self.stats.malformed_dropped += 1,
@@ -1087,10 +1089,10 @@ impl Client {
             if self.pool_refresh_at_ms == 0 {
                 // First run: the pool came from the seed or the snapshot just now.
                 self.pool_refresh_at_ms = now_ms + self.config.pool_refresh_ms;
-            } else if let Some(dest) = self.random_pool_node(rng) {
-                if self.send_onion(&dest, wire::oxend_pool_request(), Work::PoolRefresh, rng) {
-                    self.pool_refresh_in_flight = true;
-                }
+            } else if let Some(dest) = self.random_pool_node(rng)
+                && self.send_onion(&dest, wire::oxend_pool_request(), Work::PoolRefresh, rng)
+            {
+                self.pool_refresh_in_flight = true;
             }
         }
         let me = self.me.account_id;
