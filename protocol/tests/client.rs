@@ -674,6 +674,10 @@ fn wrong_swarm_421_updates_cache_and_delivers() {
     w.send(0, 1, "hello after 421");
     assert!(w.run_until(20_000, |w| w.bodies(1).len() == 1));
     assert_eq!(w.bodies(1), vec!["hello after 421".to_string()]);
+    // One attempt answered 421, the retry on the new swarm succeeded at once.
+    let states: Vec<OutboxState> = w.parties[0].outbox_events.iter().map(|(_, s)| *s).collect();
+    use OutboxState::{Pending, Sending, Sent};
+    assert_eq!(states, vec![Pending, Sending, Pending, Sending, Sent]);
     let cached = w.parties[0].client.cached_swarm(&bob).unwrap().to_vec();
     assert_eq!(cached, right, "421 body replaced the cached swarm");
     assert_eq!(w.parties[0].snapshot.swarms.get(&bob), Some(&right));
