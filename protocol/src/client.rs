@@ -225,6 +225,10 @@ pub enum Action {
 pub struct ReceivedMessage {
     /// Authenticated sender.
     pub from: AccountId,
+    /// For a sync copy (sent by the own account from another device, `dataMessage.syncTarget`,
+    /// session-protocol.md §5.5): the conversation partner it was sent to. `None` for
+    /// ordinary incoming messages.
+    pub sync_target: Option<AccountId>,
     /// Sender's timestamp (ms; unauthenticated, clamp before ordering).
     pub sent_ms: u64,
     /// Text.
@@ -1031,10 +1035,15 @@ impl Client {
                     {
                         slot.insert(expires);
                         let dm = incoming.content.data_message.as_ref();
-                        if let Some(body) = dm.and_then(|d| d.body.clone()) {
+                        let sync_target = incoming.sync_target(&self.me.account_id);
+                        if sync_target.is_err() {
+                            // A contact claiming to write in our name elsewhere.
+                            self.stats.malformed_dropped += 1;
+                        } else if let Some(body) = dm.and_then(|d| d.body.clone()) {
                             self.stats.received += 1;
                             events.push(ClientEvent::MessageReceived(ReceivedMessage {
                                 from: incoming.sender,
+                                sync_target: sync_target.ok().flatten(),
                                 sent_ms: incoming.sent_timestamp_ms,
                                 body,
                                 hash: msg.hash.clone(),

@@ -46,6 +46,20 @@ struct FakeNode {
     fail_status: Option<u16>,
 }
 
+/// Ways an onion reply is damaged on its way back (security-and-reliability.md N1).
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    Empty,
+    Garbage,
+    Truncated,
+    FlippedByte,
+    BadResultWrapper,
+    InvalidCiphertext400,
+    Timeout,
+    Reset,
+    WrongStatus,
+}
+
 #[derive(Clone)]
 struct Stored {
     owner: String,
@@ -62,6 +76,8 @@ struct Net {
     rng: ChaCha20Rng,
     /// Store acknowledgements to lose (the message is stored, the reply is an error).
     lose_store_acks: u32,
+    /// Faults applied, one each, to the next onion replies (N1).
+    faults: VecDeque<Fault>,
     /// Store/retrieve requests served.
     stores: u32,
     retrieves: u32,
@@ -107,6 +123,7 @@ impl Net {
             now: START_MS,
             rng,
             lose_store_acks: 0,
+            faults: VecDeque::new(),
             stores: 0,
             retrieves: 0,
         }
@@ -343,7 +360,45 @@ impl Net {
             return Err(TransportFailure::Unreachable);
         }
         match route {
-            "/onion_req/v2" => Ok(self.onion(i, body)),
+            "/onion_req/v2" => {
+                let reply = self.onion(i, body);
+                let Some(fault) = self.faults.pop_front() else {
+                    return Ok(reply);
+                };
+                let mut body = reply.body;
+                let status = match fault {
+                    Fault::Empty => {
+                        body.clear();
+                        200
+                    }
+                    Fault::Garbage => {
+                        body = (0..200u8).map(|b| b.wrapping_mul(37)).collect();
+                        200
+                    }
+                    Fault::Truncated => {
+                        body.truncate(body.len() / 2);
+                        200
+                    }
+                    Fault::FlippedByte => {
+                        if let Some(b) = body.get_mut(20) {
+                            *b ^= 0x01;
+                        }
+                        200
+                    }
+                    Fault::BadResultWrapper => {
+                        body = br#"{"result":"!!not base64!!"}"#.to_vec();
+                        200
+                    }
+                    Fault::InvalidCiphertext400 => {
+                        body = b"Invalid ciphertext".to_vec();
+                        400
+                    }
+                    Fault::Timeout => return Err(TransportFailure::Timeout),
+                    Fault::Reset => return Err(TransportFailure::Unreachable),
+                    Fault::WrongStatus => 299,
+                };
+                Ok(HttpResponse { status, body })
+            }
             "/storage_rpc/v1" => {
                 let (status, text) = self.rpc(i, body);
                 Ok(HttpResponse {
@@ -868,4 +923,105 @@ fn polling_cadence_follows_mode() {
     // Two clients: ~10 polls each per 10 s in the foreground, ~3 each per 30 s in background.
     assert!((16..=24).contains(&fg), "foreground polls {fg}");
     assert!((4..=8).contains(&bg), "background polls {bg}");
+}
+
+#[test]
+fn malformed_onion_replies_are_survived_and_messages_delivered() {
+    let mut w = World::new(17, [0, 0]);
+    w.connect();
+    let faults = [
+        Fault::Empty,
+        Fault::Garbage,
+        Fault::Truncated,
+        Fault::FlippedByte,
+        Fault::BadResultWrapper,
+        Fault::InvalidCiphertext400,
+        Fault::Timeout,
+        Fault::Reset,
+        Fault::WrongStatus,
+    ];
+    // Every fault type three times, hitting whatever requests come next (stores, polls,
+    // swarm lookups) on either client.
+    for _ in 0..3 {
+        w.net.faults.extend(faults);
+    }
+    let a = numbered("under fire", 8);
+    let b = numbered("return fire", 8);
+    for i in 0..8 {
+        w.send(0, 1, &a[i]);
+        w.send(1, 0, &b[i]);
+    }
+    assert!(w.run_until(120_000, |w| w.bodies(1).len() >= 8
+        && w.bodies(0).len() >= 8
+        && w.all_sent(0)
+        && w.all_sent(1)));
+    w.run_until(3_000, |_| false);
+    assert!(w.net.faults.is_empty(), "all faults were injected");
+    assert_eq!(w.bodies(1), a);
+    assert_eq!(w.bodies(0), b);
+    for p in &w.parties {
+        assert_eq!(p.client.path_status(), PathStatus::Connected);
+        assert_eq!(p.client.paths().len(), 2);
+    }
+}
+
+#[test]
+fn pool_is_refreshed_through_a_path() {
+    let mut w = World::new(18, [0, 0]);
+    let config = ClientConfig {
+        seed_urls: vec![format!("http://{SEED_HOST}:1")],
+        node_scheme: "http".into(),
+        pool_refresh_ms: 5_000,
+        ..ClientConfig::default()
+    };
+    let newcomer = w.net.nodes.len() - 1;
+    w.net.nodes[newcomer].listed = false;
+    w.parties[0].client = Client::new(
+        ClientIdentity::from_identity(&w.parties[0].identity),
+        config,
+        None,
+    );
+    w.connect();
+    let key = w.net.nodes[newcomer].node.ed25519;
+    assert!(!w.parties[0].client.pool().iter().any(|n| n.ed25519 == key));
+    w.net.nodes[newcomer].listed = true;
+    assert!(w.run_until(20_000, |w| w.parties[0].client.pool().iter().any(|n| n.ed25519 == key)));
+    assert!(w.parties[0].snapshot.pool.iter().any(|n| n.ed25519 == key), "pool persisted");
+}
+
+#[test]
+fn api_misuse_is_a_typed_error() {
+    let mut p = Party::new(3, "Carol", 0, None);
+    let other = Identity::from_seed(&Seed::from_entropy(&[4; 32]).unwrap());
+    let to = other.account_id();
+    let send = |body: &str, id: &str| ClientCommand::SendText {
+        to,
+        body: body.into(),
+        local_id: id.into(),
+    };
+    assert_eq!(
+        p.client.handle_command(send("", "x"), &p.identity, START_MS, &mut p.rng),
+        Err(umbra_protocol::client::ClientError::EmptyMessage)
+    );
+    p.client.handle_command(send("hi", "x"), &p.identity, START_MS, &mut p.rng).unwrap();
+    assert_eq!(
+        p.client.handle_command(send("hi", "x"), &p.identity, START_MS, &mut p.rng),
+        Err(umbra_protocol::client::ClientError::DuplicateLocalId)
+    );
+    assert_eq!(
+        p.client.handle_command(send("hi", "y"), &other, START_MS, &mut p.rng),
+        Err(umbra_protocol::client::ClientError::WrongIdentity)
+    );
+    assert_eq!(
+        p.client.handle_command(
+            ClientCommand::Retry { local_id: "nope".into() },
+            &p.identity,
+            START_MS,
+            &mut p.rng
+        ),
+        Err(umbra_protocol::client::ClientError::UnknownLocalId)
+    );
+    // The accepted message is persisted before anything is sent.
+    let first = p.client.poll_action();
+    assert!(matches!(first, Some(Action::Persist(_))), "{first:?}");
 }
