@@ -330,6 +330,9 @@ struct OnionCtx {
 struct InFlight {
     work: Work,
     onion: Option<OnionCtx>,
+    /// Local time after which the request counts as timed out even if the driver never
+    /// reports back (twice the transport timeout).
+    expires_ms: u64,
 }
 
 /// The sans-IO messaging client. See the module documentation for the driving loop.
@@ -554,7 +557,7 @@ impl Client {
     /// When (local clock, ms) [`Client::handle_timeout`] should be called next, if ever.
     pub fn next_timeout(&self) -> Option<u64> {
         let now = self.last_now;
-        let mut times: Vec<u64> = Vec::new();
+        let mut times: Vec<u64> = self.inflight.values().map(|f| f.expires_ms).collect();
         if self.pool.len() < self.config.min_pool_size.max(self.config.hops) && !self.seed_in_flight
         {
             times.push(self.seed_next_ms);
@@ -1088,6 +1091,27 @@ impl Client {
     /// Starts every request that is due and possible.
     fn pump<R: CryptoRng + ?Sized>(&mut self, identity: &Identity, now_ms: u64, rng: &mut R) {
         self.last_now = now_ms;
+        // Requests the driver never answered count as timed out.
+        let expired: Vec<u64> = self
+            .inflight
+            .iter()
+            .filter(|(_, f)| f.expires_ms <= now_ms)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            if let Some(f) = self.inflight.remove(&id) {
+                match f.onion {
+                    None => self.direct_response(f.work, Err(TransportFailure::Timeout), now_ms),
+                    Some(ctx) => self.onion_response(
+                        f.work,
+                        ctx,
+                        Err(TransportFailure::Timeout),
+                        identity,
+                        now_ms,
+                    ),
+                }
+            }
+        }
         self.ensure_pool(now_ms);
         self.ensure_paths(now_ms, rng);
         self.update_status();
@@ -1126,6 +1150,7 @@ impl Client {
             InFlight {
                 work: Work::Seed,
                 onion: None,
+                expires_ms: now_ms + 2 * self.config.request_timeout_ms,
             },
         );
         self.seed_in_flight = true;
@@ -1209,6 +1234,7 @@ impl Client {
                 InFlight {
                     work: Work::GuardTest(guard),
                     onion: None,
+                    expires_ms: now_ms + 2 * self.config.request_timeout_ms,
                 },
             );
             self.actions.push_back(Action::Http(OutgoingHttp {
@@ -1318,6 +1344,7 @@ impl Client {
                     guard: guard.ed25519,
                     dest: dest.ed25519,
                 }),
+                expires_ms: self.last_now + 2 * self.config.request_timeout_ms,
             },
         );
         self.actions.push_back(Action::Http(OutgoingHttp {

@@ -1025,3 +1025,50 @@ fn api_misuse_is_a_typed_error() {
     let first = p.client.poll_action();
     assert!(matches!(first, Some(Action::Persist(_))), "{first:?}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+    /// Arbitrary answers to onion requests never panic the client; it keeps going and
+    /// delivers once the network behaves again.
+    #[test]
+    fn arbitrary_replies_never_panic(
+        replies in proptest::collection::vec(
+            (proptest::prelude::any::<u16>(), proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)),
+            1..6,
+        )
+    ) {
+        let mut w = World::new(19, [0, 0]);
+        w.connect();
+        w.send(0, 1, "x");
+        let p = &mut w.parties[0];
+        let mut pending = Vec::new();
+        while let Some(a) = p.client.poll_action() {
+            if let Action::Http(req) = a {
+                pending.push(req.id);
+            }
+        }
+        for (id, (status, body)) in pending.into_iter().zip(replies.iter().cycle()) {
+            let local = p.local(w.net.now);
+            p.client.handle_response(
+                id,
+                Ok(HttpResponse { status: *status, body: body.clone() }),
+                &p.identity,
+                local,
+                &mut p.rng,
+            );
+        }
+        proptest::prop_assert!(w.run_until(60_000, |w| w.bodies(1).len() == 1 && w.all_sent(0)));
+    }
+}
+
+#[test]
+fn unanswered_requests_time_out_inside_the_client() {
+    let mut w = World::new(20, [0, 0]);
+    w.connect();
+    w.send(0, 1, "lost in transit");
+    // The driver loses every answer to Alice's outstanding requests.
+    w.queue.retain(|(_, party, ..)| *party != 0);
+    assert!(w.run_until(60_000, |w| w.bodies(1).len() == 1 && w.all_sent(0)));
+    assert_eq!(w.bodies(1), vec!["lost in transit".to_string()]);
+}
