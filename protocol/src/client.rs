@@ -1126,6 +1126,8 @@ impl Client {
                 && self.send_onion(&dest, wire::oxend_pool_request(), Work::PoolRefresh, rng)
             {
                 self.pool_refresh_in_flight = true;
+            } else {
+                self.pool_refresh_at_ms = now_ms + self.config.retry_delay_ms;
             }
         }
         let me = self.me.account_id;
@@ -1282,12 +1284,20 @@ impl Client {
         {
             return;
         }
-        let Some(dest) = self.random_pool_node(rng) else {
-            return;
+        let sent = match self.random_pool_node(rng) {
+            Some(dest) => self.send_onion(
+                &dest,
+                wire::get_swarm_request(&account),
+                Work::GetSwarm(account),
+                rng,
+            ),
+            None => false,
         };
-        if self.send_onion(&dest, wire::get_swarm_request(&account), Work::GetSwarm(account), rng)
-        {
+        if sent {
             self.swarm_fetching.insert(account);
+        } else {
+            self.swarm_retry_at
+                .insert(account, now_ms + self.config.retry_delay_ms);
         }
     }
 
@@ -1433,6 +1443,9 @@ impl Client {
                 entry.attempts += 1;
                 let entry = entry.clone();
                 self.emit_outbox(&entry);
+            } else {
+                // Not sent (no usable path): look again shortly, without counting an attempt.
+                self.outbox[i].next_attempt_ms = now_ms + POLL_RETRY_MS;
             }
         }
     }
@@ -1467,6 +1480,9 @@ impl Client {
         );
         if self.send_onion(&node, payload, Work::Retrieve { node: node.ed25519 }, rng) {
             self.poll_in_flight = true;
+        } else {
+            // No path avoids this member right now: try the next one shortly.
+            self.next_poll_ms = now_ms + POLL_RETRY_MS;
         }
     }
 }
