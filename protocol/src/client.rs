@@ -43,8 +43,9 @@ use crate::{
         proto::{Content, DataMessage, LokiProfile},
     },
     onion::{Destination, EncType, PathHop, ResponseKey, build_request, decrypt_snode_response},
-    rpc::{Namespace, TTL_MAX_PUBLIC_MS, sign},
+    rpc::{self, Namespace, TTL_MAX_PUBLIC_MS, sign},
 };
+use ed25519_dalek::{Signature, VerifyingKey};
 
 /// How many `"t"` samples the network time offset is the median of.
 const TIME_SAMPLES: usize = 5;
@@ -317,7 +318,11 @@ enum Work {
     GuardTest(ServiceNode),
     PoolRefresh,
     GetSwarm(AccountId),
-    Store { local_id: String },
+    Store {
+        local_id: String,
+        /// The storage hash the swarm must acknowledge.
+        expected_hash: String,
+    },
     Retrieve { node: NodeKey },
 }
 
@@ -848,7 +853,7 @@ impl Client {
                 let account = match &work {
                     Work::GetSwarm(a) => Some(*a),
                     Work::Retrieve { .. } => Some(self.me.account_id),
-                    Work::Store { local_id } => {
+                    Work::Store { local_id, .. } => {
                         self.outbox.iter().find(|e| &e.local_id == local_id).map(|e| e.to)
                     }
                     _ => None,
@@ -899,7 +904,7 @@ impl Client {
                 self.swarm_retry_at
                     .insert(account, now_ms + self.config.retry_delay_ms);
             }
-            Work::Store { local_id } => {
+            Work::Store { local_id, .. } => {
                 let max = self.config.max_send_attempts;
                 let Some(entry) = self.outbox.iter_mut().find(|e| e.local_id == local_id) else {
                     return;
@@ -958,18 +963,33 @@ impl Client {
                     }
                 }
             }
-            Work::Store { local_id } => {
-                let hash = wire::parse_store_ack(body);
-                if hash.is_none() {
+            Work::Store {
+                local_id,
+                expected_hash,
+            } => {
+                let to = self.outbox.iter().find(|e| e.local_id == local_id).map(|e| e.to);
+                let confirmations = to.map_or(0, |to| {
+                    self.count_store_acks(body, &to, dest, &expected_hash)
+                });
+                if confirmations == 0 {
+                    // No signed acknowledgement of our message from a swarm member.
                     self.node_failed(dest);
-                    self.work_failed(Work::Store { local_id }, dest, now_ms, true);
+                    self.work_failed(
+                        Work::Store {
+                            local_id,
+                            expected_hash,
+                        },
+                        dest,
+                        now_ms,
+                        true,
+                    );
                     return;
                 }
                 let Some(entry) = self.outbox.iter_mut().find(|e| e.local_id == local_id) else {
                     return;
                 };
                 entry.state = OutboxState::Sent;
-                entry.hash = hash;
+                entry.hash = Some(expected_hash);
                 let entry = entry.clone();
                 self.outbox.retain(|e| e.local_id != local_id);
                 self.last_failed_store_node.remove(&local_id);
@@ -994,6 +1014,33 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// How many members of `to`'s swarm (or the contacted node `dest`) acknowledged storing
+    /// `expected_hash` with a valid Ed25519 signature over the hash string.
+    fn count_store_acks(
+        &self,
+        body: &[u8],
+        to: &AccountId,
+        dest: &NodeKey,
+        expected_hash: &str,
+    ) -> usize {
+        let members: BTreeSet<NodeKey> = self
+            .swarms
+            .get(to)
+            .map(|s| s.iter().map(|n| n.ed25519).collect())
+            .unwrap_or_default();
+        wire::parse_store_acks(body)
+            .into_iter()
+            .filter(|ack| {
+                (members.contains(&ack.member) || ack.member == *dest)
+                    && ack.hash == expected_hash
+                    && VerifyingKey::from_bytes(&ack.member).is_ok_and(|vk| {
+                        vk.verify_strict(ack.hash.as_bytes(), &Signature::from_bytes(&ack.signature))
+                            .is_ok()
+                    })
+            })
+            .count()
     }
 
     /// Decodes retrieved messages, drops duplicates, stale replays and malformed ones, and
@@ -1437,7 +1484,16 @@ impl Client {
                 &data,
             );
             let local_id = self.outbox[i].local_id.clone();
-            if self.send_onion(&dest, payload, Work::Store { local_id }, rng) {
+            let recipient = rpc::AccountId {
+                prefix: to.as_bytes()[0],
+                key: to.x25519_public(),
+            };
+            let expected_hash = rpc::message_hash(&recipient, Namespace::DEFAULT, &data);
+            let work = Work::Store {
+                local_id,
+                expected_hash,
+            };
+            if self.send_onion(&dest, payload, work, rng) {
                 let entry = &mut self.outbox[i];
                 entry.state = OutboxState::Sending;
                 entry.attempts += 1;

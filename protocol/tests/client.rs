@@ -29,6 +29,7 @@ use umbra_protocol::{
     },
     swarm,
 };
+use ed25519_dalek::{Signer as _, SigningKey};
 use x25519_dalek::{PublicKey, StaticSecret};
 
 const START_MS: u64 = 1_790_000_000_000;
@@ -36,6 +37,7 @@ const LATENCY_MS: u64 = 10;
 const SEED_HOST: &str = "seed";
 
 struct FakeNode {
+    signing: SigningKey,
     node: ServiceNode,
     secret: StaticSecret,
     swarm_id: u64,
@@ -76,6 +78,8 @@ struct Net {
     rng: ChaCha20Rng,
     /// Store acknowledgements to lose (the message is stored, the reply is an error).
     lose_store_acks: u32,
+    /// Replace every member's signature in store answers by garbage.
+    forge_store_acks: bool,
     /// Faults applied, one each, to the next onion replies (N1).
     faults: VecDeque<Fault>,
     /// Store/retrieve requests served.
@@ -99,9 +103,12 @@ impl Net {
             .map(|i| {
                 let secret = StaticSecret::random_from_rng(&mut rng);
                 let x25519 = PublicKey::from(&secret).to_bytes();
-                let mut ed25519 = [0u8; 32];
-                rand_chacha::rand_core::Rng::fill_bytes(&mut rng, &mut ed25519);
+                let mut ed_seed = [0u8; 32];
+                rand_chacha::rand_core::Rng::fill_bytes(&mut rng, &mut ed_seed);
+                let signing = SigningKey::from_bytes(&ed_seed);
+                let ed25519 = signing.verifying_key().to_bytes();
                 FakeNode {
+                    signing,
                     node: ServiceNode {
                         ip: format!("10.0.0.{}", i + 1),
                         port: 22000 + i as u16,
@@ -124,6 +131,7 @@ impl Net {
             rng,
             lose_store_acks: 0,
             faults: VecDeque::new(),
+            forge_store_acks: false,
             stores: 0,
             retrieves: 0,
         }
@@ -231,8 +239,26 @@ impl Net {
                     self.lose_store_acks -= 1;
                     return (500, "storage failure".into());
                 }
-                let me = hex::encode(self.nodes[i].node.ed25519);
-                let swarm = json!({ me: {"hash": hash, "expiry": p.timestamp + ttl} });
+                // Every live member reports its result, signed over the hash (§4.5).
+                let mut swarm = serde_json::Map::new();
+                for j in self.swarm_of(&owner) {
+                    let n = &self.nodes[j];
+                    let entry = if n.online {
+                        let sig = n.signing.sign(hash.as_bytes()).to_bytes();
+                        json!({"hash": hash, "signature": STANDARD.encode(sig),
+                               "expiry": p.timestamp + ttl})
+                    } else {
+                        json!({"failed": true, "timeout": true})
+                    };
+                    swarm.insert(hex::encode(n.node.ed25519), entry);
+                }
+                if self.forge_store_acks {
+                    for entry in swarm.values_mut() {
+                        if let Some(obj) = entry.as_object_mut() {
+                            obj.insert("signature".into(), json!(STANDARD.encode([9u8; 64])));
+                        }
+                    }
+                }
                 (
                     200,
                     json!({"swarm": swarm, "hash": hash, "t": now, "hf": [19, 3]}).to_string(),
@@ -1071,4 +1097,19 @@ fn unanswered_requests_time_out_inside_the_client() {
     w.queue.retain(|(_, party, ..)| *party != 0);
     assert!(w.run_until(60_000, |w| w.bodies(1).len() == 1 && w.all_sent(0)));
     assert_eq!(w.bodies(1), vec!["lost in transit".to_string()]);
+}
+
+#[test]
+fn store_is_sent_only_after_a_signed_acknowledgement() {
+    let mut w = World::new(21, [0, 0]);
+    w.connect();
+    w.net.forge_store_acks = true;
+    w.send(0, 1, "needs a real ack");
+    w.run_until(5_000, |_| false);
+    // The node stored it (Bob even sees it) but no acknowledgement verifies: not "Sent".
+    assert!(!w.all_sent(0));
+    assert!(!w.parties[0].outbox_events.iter().any(|(_, s)| *s == OutboxState::Sent));
+    w.net.forge_store_acks = false;
+    assert!(w.run_until(60_000, |w| w.all_sent(0)));
+    assert_eq!(w.bodies(1), vec!["needs a real ack".to_string()], "resend shown once");
 }

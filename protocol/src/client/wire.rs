@@ -150,19 +150,41 @@ pub(crate) fn store_request(to: &AccountId, timestamp_ms: u64, ttl_ms: u64, data
     .into_bytes()
 }
 
-/// The storage hash acknowledged by a store answer: the top-level `"hash"` or any swarm
-/// member's `"hash"` without a failure flag. `None` if no member accepted it.
-pub(crate) fn parse_store_ack(body: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    if let Some(swarm) = v.get("swarm").and_then(Value::as_object) {
-        for member in swarm.values() {
-            let failed = member.get("failed").and_then(Value::as_bool).unwrap_or(false);
-            if let (false, Some(h)) = (failed, member.get("hash").and_then(Value::as_str)) {
-                return Some(h.to_owned());
+/// One swarm member's acknowledgement in a store answer.
+pub(crate) struct StoreAck {
+    /// The member's Ed25519 key.
+    pub(crate) member: [u8; 32],
+    /// The hash it stored.
+    pub(crate) hash: String,
+    /// Its Ed25519 signature over the hash string.
+    pub(crate) signature: [u8; 64],
+}
+
+/// The signed per-member acknowledgements of a store answer
+/// (`{"swarm":{"<ed25519 hex>":{"hash","signature",…}}}`); members that report a failure or
+/// lack a well-formed key, hash or signature are skipped.
+pub(crate) fn parse_store_acks(body: &[u8]) -> Vec<StoreAck> {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    let Some(swarm) = v.get("swarm").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    swarm
+        .iter()
+        .filter_map(|(key, member)| {
+            if member.get("failed").and_then(Value::as_bool).unwrap_or(false) {
+                return None;
             }
-        }
-    }
-    v.get("hash").and_then(Value::as_str).map(str::to_owned)
+            let sig = member.get("signature")?.as_str()?;
+            let sig = crate::rpc::params::decode_b64(sig)?;
+            Some(StoreAck {
+                member: parse_hex32(key)?,
+                hash: member.get("hash")?.as_str()?.to_owned(),
+                signature: sig.try_into().ok()?,
+            })
+        })
+        .collect()
 }
 
 /// Parameters of a signed `retrieve` of namespace 0.
@@ -243,12 +265,22 @@ mod tests {
     }
 
     #[test]
-    fn store_ack_requires_an_accepting_member() {
-        assert_eq!(
-            parse_store_ack(br#"{"swarm":{"aa":{"failed":true,"hash":"x"},"bb":{"hash":"h"}}}"#),
-            Some("h".into())
+    fn store_acks_skip_failed_and_malformed_members() {
+        let k1 = "aa".repeat(32);
+        let k2 = "bb".repeat(32);
+        let sig = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
+        let body = format!(
+            r#"{{"swarm":{{"{k1}":{{"failed":true,"hash":"x","signature":"{sig}"}},
+                "{k2}":{{"hash":"h","signature":"{sig}"}},
+                "zz":{{"hash":"h","signature":"{sig}"}},
+                "{k1}{k1}":{{"hash":"h"}}}}}}"#
         );
-        assert_eq!(parse_store_ack(br#"{"swarm":{"aa":{"failed":true,"hash":"x"}}}"#), None);
-        assert_eq!(parse_store_ack(b"[]"), None);
+        let acks = parse_store_acks(body.as_bytes());
+        assert_eq!(acks.len(), 1);
+        assert_eq!(acks[0].member, [0xbb; 32]);
+        assert_eq!(acks[0].hash, "h");
+        assert_eq!(acks[0].signature, [7u8; 64]);
+        assert!(parse_store_acks(b"[]").is_empty());
+        assert!(parse_store_acks(br#"{"hash":"h"}"#).is_empty());
     }
 }
