@@ -107,6 +107,9 @@ pub struct ClientConfig {
     pub retry_delay_ms: u64,
     /// Display name sent in `DataMessage.profile`.
     pub display_name: Option<String>,
+    /// After a message is sent, store a sync copy in the own swarm for the account's other
+    /// devices (`dataMessage.syncTarget`).
+    pub send_sync_copies: bool,
     /// Encryption of onion layers.
     pub enc_type: EncType,
 }
@@ -132,6 +135,7 @@ impl Default for ClientConfig {
             pool_refresh_ms: 2 * 3600 * 1000,
             retry_delay_ms: 1_000,
             display_name: None,
+            send_sync_copies: true,
             enc_type: EncType::XChaCha20,
         }
     }
@@ -451,7 +455,9 @@ impl Client {
         }
         self.last_hashes = snap.last_hashes;
         for rec in snap.seen {
-            self.seen_hashes.insert(rec.hash, rec.expires_ms);
+            if let Some(hash) = rec.hash {
+                self.seen_hashes.insert(hash, rec.expires_ms);
+            }
             if let (Some(a), Some(t)) = (rec.author, rec.sent_ms) {
                 self.seen_ids.insert((a, t), rec.expires_ms);
             }
@@ -496,7 +502,17 @@ impl Client {
                     attempts: 0,
                     next_attempt_ms: now_ms,
                     hash: None,
+                    sync_target: None,
                 };
+                // Our own copies (note to self, sync copies) must not come back as incoming.
+                let expires = sent_ms + self.config.message_ttl_ms + REPLAY_MARGIN_MS;
+                self.seen_ids.insert((self.me.account_id, sent_ms), expires);
+                self.persist(vec![PersistChange::Seen(SeenRecord {
+                    hash: None,
+                    author: Some(self.me.account_id),
+                    sent_ms: Some(sent_ms),
+                    expires_ms: expires,
+                })]);
                 self.outbox.push(entry.clone());
                 self.emit_outbox(&entry);
             }
@@ -651,6 +667,9 @@ impl Client {
 
     fn emit_outbox(&mut self, entry: &OutboxEntry) {
         self.persist(vec![PersistChange::Outbox(entry.clone())]);
+        if entry.sync_target.is_some() {
+            return;
+        }
         self.notify(ClientEvent::OutboxUpdated {
             local_id: entry.local_id.clone(),
             state: entry.state,
@@ -994,6 +1013,21 @@ impl Client {
                 self.outbox.retain(|e| e.local_id != local_id);
                 self.last_failed_store_node.remove(&local_id);
                 self.emit_outbox(&entry);
+                let me = self.me.account_id;
+                if self.config.send_sync_copies && entry.sync_target.is_none() && entry.to != me {
+                    let copy = OutboxEntry {
+                        local_id: format!("{}/sync", entry.local_id),
+                        to: me,
+                        state: OutboxState::Pending,
+                        attempts: 0,
+                        next_attempt_ms: now_ms,
+                        hash: None,
+                        sync_target: Some(entry.to),
+                        ..entry
+                    };
+                    self.outbox.push(copy.clone());
+                    self.emit_outbox(&copy);
+                }
             }
             Work::Retrieve { node } => {
                 self.poll_in_flight = false;
@@ -1066,7 +1100,7 @@ impl Client {
             }
             let expires = msg.expiration_ms.unwrap_or(keep_until).max(keep_until);
             let mut record = SeenRecord {
-                hash: msg.hash.clone(),
+                hash: Some(msg.hash.clone()),
                 author: None,
                 sent_ms: None,
                 expires_ms: expires,
@@ -1104,7 +1138,8 @@ impl Client {
                         }
                     } else if stale {
                         self.stats.stale_dropped += 1;
-                    } else {
+                    } else if incoming.sender != self.me.account_id {
+                        // (Our own sent messages coming back are expected, not duplicates.)
                         self.stats.duplicates_dropped += 1;
                     }
                 }
@@ -1458,6 +1493,7 @@ impl Client {
             let content = Content {
                 data_message: Some(DataMessage {
                     body: Some(entry.body.clone()),
+                    sync_target: entry.sync_target.map(|t| t.to_string()),
                     profile: self.config.display_name.as_ref().map(|name| LokiProfile {
                         display_name: Some(name.clone()),
                         ..Default::default()

@@ -1053,7 +1053,7 @@ fn api_misuse_is_a_typed_error() {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(10))]
 
     /// Arbitrary answers to onion requests never panic the client; it keeps going and
     /// delivers once the network behaves again.
@@ -1112,4 +1112,32 @@ fn store_is_sent_only_after_a_signed_acknowledgement() {
     w.net.forge_store_acks = false;
     assert!(w.run_until(60_000, |w| w.all_sent(0)));
     assert_eq!(w.bodies(1), vec!["needs a real ack".to_string()], "resend shown once");
+}
+
+#[test]
+fn sync_copies_reach_the_other_device_only() {
+    let mut w = World::new(22, [0, 0]);
+    // Alice's second device: same account, its own client.
+    w.parties.push(Party::new(1, "Alice", 0, None));
+    assert!(w.run_until(10_000, |w| w
+        .parties
+        .iter()
+        .all(|p| p.client.path_status() == PathStatus::Connected)));
+    let bob = w.parties[1].id();
+    w.send(0, 1, "from device one");
+    w.send(1, 0, "to both devices");
+    assert!(w.run_until(20_000, |w| w.bodies(2).len() >= 2
+        && w.bodies(1).len() >= 1
+        && w.bodies(0).len() >= 1
+        && w.all_sent(0)));
+    w.run_until(3_000, |_| false);
+    assert_eq!(w.bodies(1), vec!["from device one".to_string()]);
+    assert_eq!(w.bodies(0), vec!["to both devices".to_string()], "no echo of own copy");
+    let second = &w.parties[2].received;
+    assert_eq!(second.len(), 2);
+    let copy = second.iter().find(|m| m.body == "from device one").unwrap();
+    assert_eq!(copy.from, w.parties[0].id());
+    assert_eq!(copy.sync_target, Some(bob));
+    let incoming = second.iter().find(|m| m.body == "to both devices").unwrap();
+    assert_eq!(incoming.sync_target, None);
 }

@@ -40,6 +40,11 @@ pub struct OutboxEntry {
     pub next_attempt_ms: u64,
     /// Storage hash acknowledged by the swarm, once `Sent`.
     pub hash: Option<String>,
+    /// Set on the sync copy of a message (stored in the own swarm, session-protocol.md §5.5):
+    /// the partner the original went to. Sync copies are internal: they are persisted but
+    /// not announced with `OutboxUpdated`.
+    #[serde(default)]
+    pub sync_target: Option<AccountId>,
 }
 
 /// Delay before retry number `attempts` (1-based): 500 ms doubling, capped at 30 s.

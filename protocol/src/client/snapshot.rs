@@ -45,8 +45,8 @@ pub enum PersistChange {
 /// A received message's dedup keys: its storage hash and its (sender, sent timestamp) id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenRecord {
-    /// Storage hash.
-    pub hash: String,
+    /// Storage hash (`None` for the record of a message this account sent).
+    pub hash: Option<String>,
     /// Authenticated sender, if the message decoded.
     pub author: Option<AccountId>,
     /// Sent timestamp, if the message decoded.
