@@ -327,7 +327,9 @@ enum Work {
         /// The storage hash the swarm must acknowledge.
         expected_hash: String,
     },
-    Retrieve { node: NodeKey },
+    Retrieve {
+        node: NodeKey,
+    },
 }
 
 struct OnionCtx {
@@ -698,7 +700,10 @@ impl Client {
     }
 
     fn node_url(&self, node: &ServiceNode, route: &str) -> String {
-        format!("{}://{}:{}{}", self.config.node_scheme, node.ip, node.port, route)
+        format!(
+            "{}://{}:{}{}",
+            self.config.node_scheme, node.ip, node.port, route
+        )
     }
 
     fn persist_pool(&mut self) {
@@ -711,7 +716,8 @@ impl Client {
         self.node_failures.remove(key);
         let was_in_pool = self.pool.remove(key).is_some();
         let before = self.paths.len();
-        self.paths.retain(|p| !p.hops.iter().any(|h| h.ed25519 == *key));
+        self.paths
+            .retain(|p| !p.hops.iter().any(|h| h.ed25519 == *key));
         if self.paths.len() != before {
             self.failing = true;
         }
@@ -794,10 +800,7 @@ impl Client {
             }
             Work::GuardTest(node) => {
                 self.guard_tests.remove(&node.ed25519);
-                let valid = ok_body
-                    .as_deref()
-                    .and_then(wire::parse_swarm)
-                    .is_some();
+                let valid = ok_body.as_deref().and_then(wire::parse_swarm).is_some();
                 if valid {
                     if let Some(body) = &ok_body {
                         self.record_time(body, now_ms);
@@ -862,7 +865,11 @@ impl Client {
         match Self::classify(&ctx, result) {
             OnionOutcome::Reply(200, body) => {
                 self.record_time(body.as_bytes(), now_ms);
-                if let Some(p) = self.paths.iter_mut().find(|p| p.hops[0].ed25519 == ctx.guard) {
+                if let Some(p) = self
+                    .paths
+                    .iter_mut()
+                    .find(|p| p.hops[0].ed25519 == ctx.guard)
+                {
                     p.failures = 0;
                 }
                 self.node_failures.remove(&ctx.dest);
@@ -872,9 +879,11 @@ impl Client {
                 let account = match &work {
                     Work::GetSwarm(a) => Some(*a),
                     Work::Retrieve { .. } => Some(self.me.account_id),
-                    Work::Store { local_id, .. } => {
-                        self.outbox.iter().find(|e| &e.local_id == local_id).map(|e| e.to)
-                    }
+                    Work::Store { local_id, .. } => self
+                        .outbox
+                        .iter()
+                        .find(|e| &e.local_id == local_id)
+                        .map(|e| e.to),
                     _ => None,
                 };
                 match (account, wire::parse_swarm(body.as_bytes())) {
@@ -944,7 +953,11 @@ impl Client {
             }
             Work::Retrieve { .. } => {
                 self.poll_in_flight = false;
-                self.next_poll_ms = if counts { now_ms + POLL_RETRY_MS } else { now_ms };
+                self.next_poll_ms = if counts {
+                    now_ms + POLL_RETRY_MS
+                } else {
+                    now_ms
+                };
             }
         }
     }
@@ -986,7 +999,11 @@ impl Client {
                 local_id,
                 expected_hash,
             } => {
-                let to = self.outbox.iter().find(|e| e.local_id == local_id).map(|e| e.to);
+                let to = self
+                    .outbox
+                    .iter()
+                    .find(|e| e.local_id == local_id)
+                    .map(|e| e.to);
                 let confirmations = to.map_or(0, |to| {
                     self.count_store_acks(body, &to, dest, &expected_hash)
                 });
@@ -1070,8 +1087,11 @@ impl Client {
                 (members.contains(&ack.member) || ack.member == *dest)
                     && ack.hash == expected_hash
                     && VerifyingKey::from_bytes(&ack.member).is_ok_and(|vk| {
-                        vk.verify_strict(ack.hash.as_bytes(), &Signature::from_bytes(&ack.signature))
-                            .is_ok()
+                        vk.verify_strict(
+                            ack.hash.as_bytes(),
+                            &Signature::from_bytes(&ack.signature),
+                        )
+                        .is_ok()
                     })
             })
             .count()
@@ -1112,9 +1132,12 @@ impl Client {
                     let id = (incoming.sender, incoming.sent_timestamp_ms);
                     record.author = Some(id.0);
                     record.sent_ms = Some(id.1);
-                    let stale =
-                        incoming.sent_timestamp_ms.saturating_add(ttl + REPLAY_MARGIN_MS) < net_now;
-                    if let std::collections::btree_map::Entry::Vacant(slot) = self.seen_ids.entry(id)
+                    let stale = incoming
+                        .sent_timestamp_ms
+                        .saturating_add(ttl + REPLAY_MARGIN_MS)
+                        < net_now;
+                    if let std::collections::btree_map::Entry::Vacant(slot) =
+                        self.seen_ids.entry(id)
                         && !stale
                     {
                         slot.insert(expires);
@@ -1303,7 +1326,9 @@ impl Client {
             let candidates: Vec<ServiceNode> = self
                 .pool
                 .values()
-                .filter(|n| !used.contains(&n.ed25519) && !self.guard_cooldown.contains_key(&n.ed25519))
+                .filter(|n| {
+                    !used.contains(&n.ed25519) && !self.guard_cooldown.contains_key(&n.ed25519)
+                })
                 .cloned()
                 .collect();
             if candidates.is_empty() {
@@ -1351,18 +1376,29 @@ impl Client {
             .iter()
             .flat_map(|p| p.hops.iter().map(|h| h.ed25519))
             .collect();
-        let nodes: Vec<&ServiceNode> =
-            self.pool.values().filter(|n| !in_paths.contains(&n.ed25519)).collect();
+        let nodes: Vec<&ServiceNode> = self
+            .pool
+            .values()
+            .filter(|n| !in_paths.contains(&n.ed25519))
+            .collect();
         if nodes.is_empty() {
             return None;
         }
         Some(nodes[pick(rng, nodes.len())].clone())
     }
 
-    fn ensure_swarm<R: CryptoRng + ?Sized>(&mut self, account: AccountId, now_ms: u64, rng: &mut R) {
+    fn ensure_swarm<R: CryptoRng + ?Sized>(
+        &mut self,
+        account: AccountId,
+        now_ms: u64,
+        rng: &mut R,
+    ) {
         if self.swarms.get(&account).is_some_and(|s| !s.is_empty())
             || self.swarm_fetching.contains(&account)
-            || self.swarm_retry_at.get(&account).is_some_and(|t| *t > now_ms)
+            || self
+                .swarm_retry_at
+                .get(&account)
+                .is_some_and(|t| *t > now_ms)
         {
             return;
         }
@@ -1480,9 +1516,14 @@ impl Client {
                     continue;
                 }
             };
-            let avoid = self.last_failed_store_node.get(&self.outbox[i].local_id).copied();
-            let preferred: Vec<&ServiceNode> =
-                members.iter().filter(|n| Some(n.ed25519) != avoid).collect();
+            let avoid = self
+                .last_failed_store_node
+                .get(&self.outbox[i].local_id)
+                .copied();
+            let preferred: Vec<&ServiceNode> = members
+                .iter()
+                .filter(|n| Some(n.ed25519) != avoid)
+                .collect();
             let choices = if preferred.is_empty() {
                 members.iter().collect()
             } else {

@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
+use ed25519_dalek::{Signer as _, SigningKey};
 use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 use serde_json::{Value, json};
 use umbra_protocol::{
@@ -29,7 +30,6 @@ use umbra_protocol::{
     },
     swarm,
 };
-use ed25519_dalek::{Signer as _, SigningKey};
 use x25519_dalek::{PublicKey, StaticSecret};
 
 const START_MS: u64 = 1_790_000_000_000;
@@ -508,7 +508,12 @@ struct World {
     net: Net,
     parties: Vec<Party>,
     /// (deliver at net time, party, request, result)
-    queue: VecDeque<(u64, usize, RequestId, Result<HttpResponse, TransportFailure>)>,
+    queue: VecDeque<(
+        u64,
+        usize,
+        RequestId,
+        Result<HttpResponse, TransportFailure>,
+    )>,
 }
 
 impl World {
@@ -635,7 +640,11 @@ impl World {
     }
 
     fn bodies(&self, p: usize) -> Vec<String> {
-        self.parties[p].received.iter().map(|m| m.body.clone()).collect()
+        self.parties[p]
+            .received
+            .iter()
+            .map(|m| m.body.clone())
+            .collect()
     }
 
     fn all_sent(&self, p: usize) -> bool {
@@ -643,10 +652,11 @@ impl World {
     }
 
     fn connect(&mut self) {
-        assert!(self.run_until(10_000, |w| w
-            .parties
-            .iter()
-            .all(|p| p.client.path_status() == PathStatus::Connected)));
+        assert!(self.run_until(10_000, |w| {
+            w.parties
+                .iter()
+                .all(|p| p.client.path_status() == PathStatus::Connected)
+        }));
     }
 }
 
@@ -674,7 +684,8 @@ fn twenty_messages_each_way_arrive_once_in_order() {
         w.send(0, 1, &a[i]);
         w.send(1, 0, &b[i]);
     }
-    assert!(w.run_until(30_000, |w| w.bodies(1).len() >= 20 && w.bodies(0).len() >= 20));
+    assert!(w.run_until(30_000, |w| w.bodies(1).len() >= 20
+        && w.bodies(0).len() >= 20));
     // Let any stray duplicate show up before checking.
     w.run_until(3_000, |_| false);
     assert_eq!(w.bodies(1), a);
@@ -779,7 +790,10 @@ fn clock_skew_of_one_hour_works_through_network_offset() {
     assert_eq!(w.bodies(1), a);
     assert_eq!(w.bodies(0), b);
     let off = w.parties[1].client.time_offset_ms();
-    assert!((off + 3_600_000).abs() <= 2 * LATENCY_MS as i64, "offset {off}");
+    assert!(
+        (off + 3_600_000).abs() <= 2 * LATENCY_MS as i64,
+        "offset {off}"
+    );
     // Sent timestamps are network time, not Bob's fast clock.
     let sent = w.parties[0].received[0].sent_ms;
     assert!(sent.abs_diff(w.net.now) < 60_000);
@@ -794,7 +808,8 @@ fn malformed_envelope_is_dropped_without_affecting_others() {
     w.send(0, 1, "before");
     assert!(w.run_until(10_000, |w| w.bodies(1).len() == 1));
     let expiry = w.net.now + 3_600_000;
-    w.net.put(&bob_hex, b"\x0a\x03not an envelope".to_vec(), expiry);
+    w.net
+        .put(&bob_hex, b"\x0a\x03not an envelope".to_vec(), expiry);
     w.net.put(&bob_hex, vec![0xff; 300], expiry);
     w.send(0, 1, "after");
     assert!(w.run_until(10_000, |w| w.bodies(1).len() == 2));
@@ -911,10 +926,19 @@ fn path_failures_rebuild_paths_and_drop_nodes() {
     assert_eq!(w.bodies(1), a);
     let client = &w.parties[0].client;
     let pool: Vec<[u8; 32]> = client.pool().iter().map(|n| n.ed25519).collect();
-    assert!(!pool.contains(&relay.ed25519), "unknown relay dropped at once");
-    assert!(!pool.contains(&guard.ed25519), "failing guard dropped after 3 failures");
+    assert!(
+        !pool.contains(&relay.ed25519),
+        "unknown relay dropped at once"
+    );
+    assert!(
+        !pool.contains(&guard.ed25519),
+        "failing guard dropped after 3 failures"
+    );
     for p in client.paths() {
-        assert!(p.iter().all(|n| n.ed25519 != guard.ed25519 && n.ed25519 != relay.ed25519));
+        assert!(
+            p.iter()
+                .all(|n| n.ed25519 != guard.ed25519 && n.ed25519 != relay.ed25519)
+        );
     }
     assert_eq!(client.paths().len(), 2, "paths rebuilt");
     assert_eq!(client.path_status(), PathStatus::Connected);
@@ -924,7 +948,12 @@ fn path_failures_rebuild_paths_and_drop_nodes() {
 fn polling_cadence_follows_mode() {
     let mut w = World::new(16, [0, 0]);
     w.connect();
-    assert!(w.run_until(5_000, |w| w.parties[1].client.cached_swarm(&w.parties[1].id()).is_some()));
+    assert!(w.run_until(5_000, |w| {
+        w.parties[1]
+            .client
+            .cached_swarm(&w.parties[1].id())
+            .is_some()
+    }));
     w.run_until(2_000, |_| false);
     let before = w.net.retrieves;
     w.run_until(10_000, |_| false);
@@ -1011,8 +1040,13 @@ fn pool_is_refreshed_through_a_path() {
     let key = w.net.nodes[newcomer].node.ed25519;
     assert!(!w.parties[0].client.pool().iter().any(|n| n.ed25519 == key));
     w.net.nodes[newcomer].listed = true;
-    assert!(w.run_until(20_000, |w| w.parties[0].client.pool().iter().any(|n| n.ed25519 == key)));
-    assert!(w.parties[0].snapshot.pool.iter().any(|n| n.ed25519 == key), "pool persisted");
+    assert!(w.run_until(20_000, |w| {
+        w.parties[0].client.pool().iter().any(|n| n.ed25519 == key)
+    }));
+    assert!(
+        w.parties[0].snapshot.pool.iter().any(|n| n.ed25519 == key),
+        "pool persisted"
+    );
 }
 
 #[test]
@@ -1026,21 +1060,28 @@ fn api_misuse_is_a_typed_error() {
         local_id: id.into(),
     };
     assert_eq!(
-        p.client.handle_command(send("", "x"), &p.identity, START_MS, &mut p.rng),
+        p.client
+            .handle_command(send("", "x"), &p.identity, START_MS, &mut p.rng),
         Err(umbra_protocol::client::ClientError::EmptyMessage)
     );
-    p.client.handle_command(send("hi", "x"), &p.identity, START_MS, &mut p.rng).unwrap();
+    p.client
+        .handle_command(send("hi", "x"), &p.identity, START_MS, &mut p.rng)
+        .unwrap();
     assert_eq!(
-        p.client.handle_command(send("hi", "x"), &p.identity, START_MS, &mut p.rng),
+        p.client
+            .handle_command(send("hi", "x"), &p.identity, START_MS, &mut p.rng),
         Err(umbra_protocol::client::ClientError::DuplicateLocalId)
     );
     assert_eq!(
-        p.client.handle_command(send("hi", "y"), &other, START_MS, &mut p.rng),
+        p.client
+            .handle_command(send("hi", "y"), &other, START_MS, &mut p.rng),
         Err(umbra_protocol::client::ClientError::WrongIdentity)
     );
     assert_eq!(
         p.client.handle_command(
-            ClientCommand::Retry { local_id: "nope".into() },
+            ClientCommand::Retry {
+                local_id: "nope".into()
+            },
             &p.identity,
             START_MS,
             &mut p.rng
@@ -1108,10 +1149,19 @@ fn store_is_sent_only_after_a_signed_acknowledgement() {
     w.run_until(5_000, |_| false);
     // The node stored it (Bob even sees it) but no acknowledgement verifies: not "Sent".
     assert!(!w.all_sent(0));
-    assert!(!w.parties[0].outbox_events.iter().any(|(_, s)| *s == OutboxState::Sent));
+    assert!(
+        !w.parties[0]
+            .outbox_events
+            .iter()
+            .any(|(_, s)| *s == OutboxState::Sent)
+    );
     w.net.forge_store_acks = false;
     assert!(w.run_until(60_000, |w| w.all_sent(0)));
-    assert_eq!(w.bodies(1), vec!["needs a real ack".to_string()], "resend shown once");
+    assert_eq!(
+        w.bodies(1),
+        vec!["needs a real ack".to_string()],
+        "resend shown once"
+    );
 }
 
 #[test]
@@ -1119,20 +1169,25 @@ fn sync_copies_reach_the_other_device_only() {
     let mut w = World::new(22, [0, 0]);
     // Alice's second device: same account, its own client.
     w.parties.push(Party::new(1, "Alice", 0, None));
-    assert!(w.run_until(10_000, |w| w
-        .parties
-        .iter()
-        .all(|p| p.client.path_status() == PathStatus::Connected)));
+    assert!(w.run_until(10_000, |w| {
+        w.parties
+            .iter()
+            .all(|p| p.client.path_status() == PathStatus::Connected)
+    }));
     let bob = w.parties[1].id();
     w.send(0, 1, "from device one");
     w.send(1, 0, "to both devices");
     assert!(w.run_until(20_000, |w| w.bodies(2).len() >= 2
-        && w.bodies(1).len() >= 1
-        && w.bodies(0).len() >= 1
+        && !w.bodies(1).is_empty()
+        && !w.bodies(0).is_empty()
         && w.all_sent(0)));
     w.run_until(3_000, |_| false);
     assert_eq!(w.bodies(1), vec!["from device one".to_string()]);
-    assert_eq!(w.bodies(0), vec!["to both devices".to_string()], "no echo of own copy");
+    assert_eq!(
+        w.bodies(0),
+        vec!["to both devices".to_string()],
+        "no echo of own copy"
+    );
     let second = &w.parties[2].received;
     assert_eq!(second.len(), 2);
     let copy = second.iter().find(|m| m.body == "from device one").unwrap();

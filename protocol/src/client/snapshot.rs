@@ -75,7 +75,10 @@ impl ClientSnapshot {
     pub fn apply(&mut self, change: &PersistChange) {
         match change {
             PersistChange::Outbox(entry) => {
-                let pos = self.outbox.iter().position(|e| e.local_id == entry.local_id);
+                let pos = self
+                    .outbox
+                    .iter()
+                    .position(|e| e.local_id == entry.local_id);
                 match (pos, entry.state == OutboxState::Sent) {
                     (Some(i), true) => {
                         self.outbox.remove(i);

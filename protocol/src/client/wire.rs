@@ -135,7 +135,12 @@ pub(crate) fn parse_t(body: &[u8]) -> Option<u64> {
 }
 
 /// Parameters of an unsigned `store` to namespace 0.
-pub(crate) fn store_request(to: &AccountId, timestamp_ms: u64, ttl_ms: u64, data: &[u8]) -> Vec<u8> {
+pub(crate) fn store_request(
+    to: &AccountId,
+    timestamp_ms: u64,
+    ttl_ms: u64,
+    data: &[u8],
+) -> Vec<u8> {
     json!({
         "method": "store",
         "params": {
@@ -173,7 +178,11 @@ pub(crate) fn parse_store_acks(body: &[u8]) -> Vec<StoreAck> {
     swarm
         .iter()
         .filter_map(|(key, member)| {
-            if member.get("failed").and_then(Value::as_bool).unwrap_or(false) {
+            if member
+                .get("failed")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+            {
                 return None;
             }
             let sig = member.get("signature")?.as_str()?;
@@ -205,7 +214,9 @@ pub(crate) fn retrieve_request(
     if let (Some(h), Some(obj)) = (last_hash, params.as_object_mut()) {
         obj.insert("last_hash".into(), Value::String(h.to_owned()));
     }
-    json!({"method": "retrieve", "params": params}).to_string().into_bytes()
+    json!({"method": "retrieve", "params": params})
+        .to_string()
+        .into_bytes()
 }
 
 /// One stored message of a retrieve answer.
