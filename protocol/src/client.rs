@@ -234,8 +234,14 @@ pub struct ReceivedMessage {
     /// session-protocol.md §5.5): the conversation partner it was sent to. `None` for
     /// ordinary incoming messages.
     pub sync_target: Option<AccountId>,
-    /// Sender's timestamp (ms; unauthenticated, clamp before ordering).
+    /// Sender's timestamp (ms; unauthenticated: order by `order_ms`).
     pub sent_ms: u64,
+    /// Network time (ms) when this client received the message.
+    pub received_ms: u64,
+    /// Ordering key: `sent_ms` clamped into `[received_ms − TTL, received_ms + 60 s]`
+    /// (security-and-reliability.md §4.3 point 4), so a wrong sender clock cannot move a
+    /// message far into the past or future.
+    pub order_ms: u64,
     /// Text.
     pub body: String,
     /// Storage hash.
@@ -1152,6 +1158,10 @@ impl Client {
                                 from: incoming.sender,
                                 sync_target: sync_target.ok().flatten(),
                                 sent_ms: incoming.sent_timestamp_ms,
+                                received_ms: net_now,
+                                order_ms: incoming
+                                    .sent_timestamp_ms
+                                    .clamp(net_now.saturating_sub(ttl), net_now + REPLAY_MARGIN_MS),
                                 body,
                                 hash: msg.hash.clone(),
                                 profile_name: dm

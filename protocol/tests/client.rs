@@ -795,8 +795,10 @@ fn clock_skew_of_one_hour_works_through_network_offset() {
         "offset {off}"
     );
     // Sent timestamps are network time, not Bob's fast clock.
-    let sent = w.parties[0].received[0].sent_ms;
-    assert!(sent.abs_diff(w.net.now) < 60_000);
+    let m = &w.parties[0].received[0];
+    assert!(m.sent_ms.abs_diff(w.net.now) < 60_000);
+    assert!(m.received_ms.abs_diff(w.net.now) < 60_000);
+    assert_eq!(m.order_ms, m.sent_ms);
     assert_eq!(w.parties[1].clock_errors, 0);
 }
 
@@ -877,6 +879,10 @@ fn outbox_survives_snapshot_and_restore() {
         n.online = true;
     }
     w.queue.clear();
+    // The worker stores the snapshot as JSON.
+    let json = serde_json::to_string(&w.parties[0].snapshot).unwrap();
+    let back: ClientSnapshot = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, w.parties[0].snapshot);
     w.parties[0].restart();
     assert_eq!(w.parties[0].client.outbox().len(), 5);
     assert!(w.run_until(30_000, |w| w.bodies(1).len() >= 5 && w.all_sent(0)));
@@ -1195,4 +1201,49 @@ fn sync_copies_reach_the_other_device_only() {
     assert_eq!(copy.sync_target, Some(bob));
     let incoming = second.iter().find(|m| m.body == "to both devices").unwrap();
     assert_eq!(incoming.sync_target, None);
+}
+
+#[test]
+fn sender_clock_is_clamped_and_old_replays_rejected() {
+    use umbra_protocol::message::{
+        encode_for_1o1,
+        proto::{Content, DataMessage},
+    };
+    let mut w = World::new(23, [0, 0]);
+    w.connect();
+    let bob = w.parties[1].id();
+    let content = |text: &str| Content {
+        data_message: Some(DataMessage {
+            body: Some(text.into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let day = 24 * 3600 * 1000;
+    let now = w.net.now;
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let alice = &w.parties[0].identity;
+    let future = encode_for_1o1(
+        alice,
+        &bob,
+        &content("from the future"),
+        now + day,
+        &mut rng,
+    )
+    .unwrap();
+    let ancient =
+        encode_for_1o1(alice, &bob, &content("ancient"), now - 15 * day, &mut rng).unwrap();
+    w.net.put(&bob.to_string(), ancient, now + 3_600_000);
+    w.net.put(&bob.to_string(), future, now + 3_600_000);
+    assert!(w.run_until(10_000, |w| !w.bodies(1).is_empty()));
+    w.run_until(2_000, |_| false);
+    assert_eq!(w.bodies(1), vec!["from the future".to_string()]);
+    let m = &w.parties[1].received[0];
+    assert_eq!(m.sent_ms, now + day);
+    assert_eq!(
+        m.order_ms,
+        m.received_ms + 60_000,
+        "future timestamp clamped"
+    );
+    assert_eq!(w.parties[1].client.stats().stale_dropped, 1);
 }
