@@ -498,29 +498,22 @@ impl Client {
                 if self.outbox.iter().any(|e| e.local_id == local_id) {
                     return Err(ClientError::DuplicateLocalId);
                 }
-                // Unique per sender: the (sender, sent_ms) pair identifies the message.
-                let sent_ms = self.network_time_ms(now_ms).max(self.last_sent_ms + 1);
-                self.last_sent_ms = sent_ms;
-                let entry = OutboxEntry {
+                let mut entry = OutboxEntry {
                     local_id,
                     to,
                     body,
-                    sent_ms,
+                    sent_ms: 0,
                     state: OutboxState::Pending,
                     attempts: 0,
                     next_attempt_ms: now_ms,
                     hash: None,
                     sync_target: None,
                 };
-                // Our own copies (note to self, sync copies) must not come back as incoming.
-                let expires = sent_ms + self.config.message_ttl_ms + REPLAY_MARGIN_MS;
-                self.seen_ids.insert((self.me.account_id, sent_ms), expires);
-                self.persist(vec![PersistChange::Seen(SeenRecord {
-                    hash: None,
-                    author: Some(self.me.account_id),
-                    sent_ms: Some(sent_ms),
-                    expires_ms: expires,
-                })]);
+                // Until a node has told us the time, the local clock may be far off: the
+                // timestamp is then assigned at the first send attempt.
+                if !self.time_samples.is_empty() {
+                    self.assign_sent_ms(&mut entry, now_ms);
+                }
                 self.outbox.push(entry.clone());
                 self.emit_outbox(&entry);
             }
@@ -671,6 +664,23 @@ impl Client {
 
     fn notify(&mut self, event: ClientEvent) {
         self.actions.push_back(Action::Notify(event));
+    }
+
+    /// Gives `entry` its sent timestamp (network time, unique per sender: the pair
+    /// (sender, sent_ms) identifies the message) and remembers it as seen, so that the own
+    /// copies (note to self, sync copies) never come back as incoming.
+    fn assign_sent_ms(&mut self, entry: &mut OutboxEntry, now_ms: u64) {
+        let sent_ms = self.network_time_ms(now_ms).max(self.last_sent_ms + 1);
+        self.last_sent_ms = sent_ms;
+        entry.sent_ms = sent_ms;
+        let expires = sent_ms + self.config.message_ttl_ms + REPLAY_MARGIN_MS;
+        self.seen_ids.insert((self.me.account_id, sent_ms), expires);
+        self.persist(vec![PersistChange::Seen(SeenRecord {
+            hash: None,
+            author: Some(self.me.account_id),
+            sent_ms: Some(sent_ms),
+            expires_ms: expires,
+        })]);
     }
 
     fn emit_outbox(&mut self, entry: &OutboxEntry) {
@@ -1540,6 +1550,11 @@ impl Client {
                 preferred
             };
             let dest = choices[pick(rng, choices.len())].clone();
+            if self.outbox[i].sent_ms == 0 {
+                let mut entry = self.outbox[i].clone();
+                self.assign_sent_ms(&mut entry, now_ms);
+                self.outbox[i] = entry;
+            }
             let entry = &self.outbox[i];
             let content = Content {
                 data_message: Some(DataMessage {

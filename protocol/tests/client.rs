@@ -779,7 +779,16 @@ fn wrong_swarm_421_updates_cache_and_delivers() {
 fn clock_skew_of_one_hour_works_through_network_offset() {
     // Bob's clock is an hour fast, Alice's five minutes slow.
     let mut w = World::new(11, [-300_000, 3_600_000]);
+    // Composed before any node told Bob the time.
+    w.send(1, 0, "early");
     w.connect();
+    assert!(w.run_until(10_000, |w| !w.bodies(0).is_empty()));
+    let early = w.parties[0].received.remove(0);
+    assert_eq!(early.body, "early");
+    assert!(
+        early.sent_ms.abs_diff(w.net.now) < 60_000,
+        "stamped with network time"
+    );
     let a = numbered("skewed a", 5);
     let b = numbered("skewed b", 5);
     for i in 0..5 {

@@ -30,7 +30,8 @@ pub struct OutboxEntry {
     /// Message text.
     pub body: String,
     /// The message's sent timestamp (network time, ms); with the sender it identifies the
-    /// message, so every retry carries the same value and receivers drop repeats.
+    /// message, so every retry carries the same value and receivers drop repeats. 0 until
+    /// assigned (at the first attempt when the network time was not yet known at composing).
     pub sent_ms: u64,
     /// Current state.
     pub state: OutboxState,
