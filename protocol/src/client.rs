@@ -14,7 +14,9 @@
 //!   ([`ClientSnapshot::apply`] shows the meaning of each);
 //! * [`Action::Notify`]: tell the UI.
 //!
-//! [`Client::next_timeout`] says when to call [`Client::handle_timeout`] next.
+//! Carry out actions in the order they come: a `Persist` must be durable before any later
+//! `Http` is sent (the outbox and the dedup records rely on it). [`Client::next_timeout`] says
+//! when to call [`Client::handle_timeout`] next.
 //!
 //! Every request goes through a 3-hop onion path except the seed request and the direct
 //! `get_swarm` that tests a guard before use. Failure handling follows the desktop client:
@@ -675,12 +677,16 @@ impl Client {
         entry.sent_ms = sent_ms;
         let expires = sent_ms + self.config.message_ttl_ms + REPLAY_MARGIN_MS;
         self.seen_ids.insert((self.me.account_id, sent_ms), expires);
-        self.persist(vec![PersistChange::Seen(SeenRecord {
-            hash: None,
-            author: Some(self.me.account_id),
-            sent_ms: Some(sent_ms),
-            expires_ms: expires,
-        })]);
+        // Durable before any request carries this timestamp.
+        self.persist(vec![
+            PersistChange::Seen(SeenRecord {
+                hash: None,
+                author: Some(self.me.account_id),
+                sent_ms: Some(sent_ms),
+                expires_ms: expires,
+            }),
+            PersistChange::Outbox(entry.clone()),
+        ]);
     }
 
     fn emit_outbox(&mut self, entry: &OutboxEntry) {
@@ -801,6 +807,7 @@ impl Client {
                 self.seed_in_flight = false;
                 match ok_body.as_deref().and_then(wire::parse_node_list) {
                     Some(nodes) if !nodes.is_empty() => {
+                        self.seed_index = 0;
                         for n in nodes {
                             self.pool.insert(n.ed25519, n);
                         }
@@ -808,8 +815,11 @@ impl Client {
                         self.persist_pool();
                     }
                     _ => {
+                        // Next seed, with a delay doubling per round of failed seeds (≤ 64×).
                         self.seed_index += 1;
-                        self.seed_next_ms = now_ms + self.config.retry_delay_ms;
+                        let rounds = self.seed_index / self.config.seed_urls.len().max(1);
+                        let factor = 1u64 << rounds.min(6);
+                        self.seed_next_ms = now_ms + self.config.retry_delay_ms * factor;
                         self.failing = true;
                     }
                 }

@@ -80,6 +80,8 @@ struct Net {
     lose_store_acks: u32,
     /// Replace every member's signature in store answers by garbage.
     forge_store_acks: bool,
+    /// The seed is unreachable.
+    seed_down: bool,
     /// Faults applied, one each, to the next onion replies (N1).
     faults: VecDeque<Fault>,
     /// Store/retrieve requests served.
@@ -132,6 +134,7 @@ impl Net {
             lose_store_acks: 0,
             faults: VecDeque::new(),
             forge_store_acks: false,
+            seed_down: false,
             stores: 0,
             retrieves: 0,
         }
@@ -365,6 +368,9 @@ impl Net {
         let rest = url.strip_prefix("http://").expect("http url");
         let (host, route) = rest.split_at(rest.find('/').unwrap());
         let (ip, port) = host.split_once(':').unwrap();
+        if ip == SEED_HOST && self.seed_down {
+            return Err(TransportFailure::Unreachable);
+        }
         if ip == SEED_HOST {
             assert_eq!(route, "/json_rpc");
             let req: Value = serde_json::from_slice(body).unwrap();
@@ -1255,4 +1261,24 @@ fn sender_clock_is_clamped_and_old_replays_rejected() {
         "future timestamp clamped"
     );
     assert_eq!(w.parties[1].client.stats().stale_dropped, 1);
+}
+
+#[test]
+fn unreachable_seed_shows_failing_then_recovers() {
+    let mut w = World::new(24, [0, 0]);
+    w.net.seed_down = true;
+    w.run_until(5_000, |_| false);
+    let alice = &w.parties[0];
+    assert_eq!(alice.client.path_status(), PathStatus::Failing);
+    assert!(alice.client.pool().is_empty());
+    assert!(
+        alice.client.next_timeout().is_some(),
+        "keeps retrying the seed"
+    );
+    w.net.seed_down = false;
+    w.connect();
+    assert_eq!(
+        w.parties[0].statuses,
+        vec![PathStatus::Failing, PathStatus::Connected]
+    );
 }
