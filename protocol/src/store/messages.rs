@@ -16,21 +16,24 @@
 //!
 //! # Write order
 //! Each operation collects its writes and hands them to [`Store::write_batch`] at once, in this
-//! order: new or changed message contents, then conversation indexes, then the conversation
-//! list, then the seen set, then deletions of message contents. A backend that applies a batch
-//! atomically (IndexedDB: one transaction; [`MemoryStore`](super::MemoryStore): one lock) never
-//! shows a partial operation. With a backend that applies it in order, a crash leaves at worst
-//! an unreferenced message content (new content is written before the index that points at it,
-//! removed content is deleted after the index stopped pointing at it) or a conversation summary
-//! one step behind (recomputed from the index by the next write), never an index entry without
-//! its content.
+//! order: new or changed message contents, then the conversation list (which also holds the
+//! next message id), then conversation indexes, then the seen set, then deletions (an index
+//! before the contents it pointed at). A backend that applies a batch atomically (IndexedDB:
+//! one transaction; [`MemoryStore`](super::MemoryStore): one lock) never shows a partial
+//! operation. With a backend that applies it op by op, a crash part-way leaves at worst:
+//! an unreferenced message content (new content is written before any index points at it,
+//! and deleted only after no index does), or a conversation summary (preview, unread count)
+//! one step ahead of its index until the next write to that conversation recomputes it. An
+//! index never points at missing content, a message id is never handed out twice (the counter
+//! is saved before any index uses the id), and retrying the interrupted operation converges
+//! (the seen set is written last, so a retried insert is not mistaken for an old hash).
 //!
 //! `MessageDb` methods that write take `&mut self`, so one handle performs one operation at a
 //! time; use one handle per store.
 
 mod model;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand_core::CryptoRng;
 use serde::de::DeserializeOwned;
@@ -119,6 +122,9 @@ impl MessageDbError {
 
 type Result<T> = core::result::Result<T, MessageDbError>;
 
+/// Message contents written by the current operation, by id.
+type Fresh = BTreeMap<MessageId, ContentRecord>;
+
 /// Lifecycle of an index entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum EntryState {
@@ -188,7 +194,7 @@ struct ContentRecord {
     received_ms: u64,
     body: String,
     quote: Option<Quote>,
-    reactions: std::collections::BTreeMap<String, std::collections::BTreeSet<AccountId>>,
+    reactions: BTreeMap<String, BTreeSet<AccountId>>,
 }
 
 impl Drop for ContentRecord {
@@ -286,8 +292,8 @@ struct Batch {
 impl Batch {
     fn into_ops(self) -> Vec<BatchOp> {
         let mut ops = self.contents;
-        ops.extend(self.indexes);
         ops.extend(self.conversations);
+        ops.extend(self.indexes);
         ops.extend(self.seen);
         ops.extend(self.deletes);
         ops
@@ -444,12 +450,12 @@ impl<'a, S: Store> MessageDb<'a, S> {
     }
 
     /// Recomputes a conversation's unread count and last-message summary from its index.
-    /// `fresh` is the text of a message being written in this operation (not yet stored).
+    /// `fresh` holds the contents written by this operation (not yet stored).
     async fn refresh_summary(
         &self,
         conv: &mut Conversation,
         index: &IndexRecord,
-        fresh: Option<(MessageId, &str)>,
+        fresh: &Fresh,
     ) -> Result<()> {
         let unread = index
             .entries
@@ -471,8 +477,8 @@ impl<'a, S: Store> MessageDb<'a, S> {
         let deleted = last.state == EntryState::Unsent;
         let text = if deleted {
             String::new()
-        } else if let Some((_, body)) = fresh.filter(|(id, _)| *id == last.id) {
-            preview(body)
+        } else if let Some(content) = fresh.get(&last.id) {
+            preview(&content.body)
         } else if let Some(lm) = conv
             .last_message
             .as_ref()
@@ -500,7 +506,7 @@ impl<'a, S: Store> MessageDb<'a, S> {
         convs: &mut ConversationsRecord,
         peer: &AccountId,
         index: &IndexRecord,
-        fresh: Option<(MessageId, &str)>,
+        fresh: &Fresh,
         rng: &mut R,
     ) -> Result<()> {
         batch.indexes.push(self.seal(&index_name(peer), index, rng)?);
@@ -638,11 +644,9 @@ impl<'a, S: Store> MessageDb<'a, S> {
         if before == convs.conversations.len() && index.entries.is_empty() {
             return Err(MessageDbError::NoSuchConversation);
         }
-        let mut batch = Batch {
-            conversations: Some(self.seal(CONVERSATIONS, &convs, rng)?),
-            ..Batch::default()
-        };
-        batch.deletes.push(self.delete_op(&index_name(peer)));
+        // Index first, then contents, then the list: a crash part-way leaves the conversation
+        // listed (with a summary the next write recomputes) and the delete can be retried.
+        let mut ops = vec![self.delete_op(&index_name(peer))];
         let mut removed = Vec::new();
         for e in &index.entries {
             if e.state != EntryState::Removed {
@@ -651,9 +655,10 @@ impl<'a, S: Store> MessageDb<'a, S> {
                     id: e.id,
                 });
             }
-            batch.deletes.push(self.delete_op(&message_name(e.id)));
+            ops.push(self.delete_op(&message_name(e.id)));
         }
-        self.commit(batch).await?;
+        ops.push(self.seal(CONVERSATIONS, &convs, rng)?);
+        self.store.write_batch(&ops).await?;
         Ok(removed)
     }
 
@@ -669,66 +674,119 @@ impl<'a, S: Store> MessageDb<'a, S> {
         msg: NewMessage,
         rng: &mut R,
     ) -> Result<InsertOutcome> {
-        let peer = msg.conversation;
-        match msg.direction {
-            Direction::Incoming if msg.author != peer => return Err(MessageDbError::WrongAuthor),
-            Direction::Outgoing if msg.author != self.vault.account_id() => {
+        let mut outcomes = self.insert_messages(vec![msg], rng).await?;
+        outcomes.pop().ok_or(MessageDbError::Encode)
+    }
+
+    /// Stores several messages (e.g. one poll's worth) in one write, with the same rules as
+    /// [`MessageDb::insert_message`]; one outcome per message, in order. If any message has a
+    /// wrong author, nothing is stored.
+    pub async fn insert_messages<R: CryptoRng + ?Sized>(
+        &mut self,
+        msgs: Vec<NewMessage>,
+        rng: &mut R,
+    ) -> Result<Vec<InsertOutcome>> {
+        let me = self.vault.account_id();
+        for msg in &msgs {
+            let expected = match msg.direction {
+                Direction::Incoming => msg.conversation,
+                Direction::Outgoing => me,
+            };
+            if msg.author != expected {
                 return Err(MessageDbError::WrongAuthor);
             }
-            _ => {}
         }
         let mut convs = self.load_conversations().await?;
         let mut seen = self.load_seen().await?;
-        let mut index = self.load_index(&peer).await?;
-        let hash = msg.storage_hash.as_deref();
-        let target = MessageRef {
-            author: msg.author,
-            sent_ms: msg.sent_ms,
-        };
+        let mut indexes: BTreeMap<AccountId, IndexRecord> = BTreeMap::new();
+        let mut touched: BTreeSet<AccountId> = BTreeSet::new();
+        let mut fresh = Fresh::new();
+        let mut seen_dirty = false;
+        let mut convs_dirty = false;
+        let mut outcomes = Vec::with_capacity(msgs.len());
+        for msg in msgs {
+            let peer = msg.conversation;
+            if !indexes.contains_key(&peer) {
+                let loaded = self.load_index(&peer).await?;
+                indexes.insert(peer, loaded);
+            }
+            let index = indexes.get_mut(&peer).ok_or(MessageDbError::Encode)?;
+            let hash = msg.storage_hash.clone();
+            let seen_new = hash
+                .as_deref()
+                .is_some_and(|h| seen.add(h, self.seen_capacity));
+            seen_dirty |= seen_new;
+            let target = MessageRef {
+                author: msg.author,
+                sent_ms: msg.sent_ms,
+            };
+            let existing = hash
+                .as_deref()
+                .and_then(|h| index.find_hash(h))
+                .or_else(|| index.find_ref(&target));
+            if let Some(pos) = existing {
+                let entry = &mut index.entries[pos];
+                if let Some(h) = hash
+                    && !entry.hashes.contains(&h)
+                {
+                    entry.hashes.push(h);
+                    touched.insert(peer);
+                }
+                outcomes.push(if entry.state == EntryState::Removed {
+                    InsertOutcome::Deleted
+                } else {
+                    InsertOutcome::Duplicate(entry.id)
+                });
+                continue;
+            }
+            if hash.is_some() && !seen_new {
+                outcomes.push(InsertOutcome::AlreadySeen);
+                continue;
+            }
+            let blocked = convs
+                .get(&peer)
+                .is_some_and(|c| c.state == ConversationState::Blocked);
+            if blocked && msg.direction == Direction::Incoming {
+                outcomes.push(InsertOutcome::Blocked);
+                continue;
+            }
+            let (id, entry, content) = Self::new_entry(&mut convs, msg);
+            index.insert_sorted(entry);
+            fresh.insert(id, content);
+            touched.insert(peer);
+            convs_dirty = true;
+            outcomes.push(InsertOutcome::Inserted(id));
+        }
+
         let mut batch = Batch::default();
-        let seen_changed = hash.is_some_and(|h| seen.add(h, self.seen_capacity));
+        for (id, content) in &fresh {
+            batch
+                .contents
+                .push(self.seal(&message_name(*id), content, rng)?);
+        }
+        for peer in &touched {
+            if let Some(index) = indexes.get(peer) {
+                self.stage_index(&mut batch, &mut convs, peer, index, &fresh, rng)
+                    .await?;
+            }
+        }
+        if convs_dirty {
+            batch.conversations = Some(self.seal(CONVERSATIONS, &convs, rng)?);
+        }
+        if seen_dirty {
+            batch.seen = Some(self.seal(SEEN, &seen, rng)?);
+        }
+        self.commit(batch).await?;
+        Ok(outcomes)
+    }
 
-        let existing = hash
-            .and_then(|h| index.find_hash(h))
-            .or_else(|| index.find_ref(&target));
-        if let Some(pos) = existing {
-            let entry = &mut index.entries[pos];
-            let id = entry.id;
-            let live = entry.state != EntryState::Removed;
-            let mut index_changed = false;
-            if let Some(h) = hash
-                && !entry.hashes.iter().any(|x| x == h)
-            {
-                entry.hashes.push(h.to_owned());
-                index_changed = true;
-            }
-            if index_changed {
-                batch.indexes.push(self.seal(&index_name(&peer), &index, rng)?);
-            }
-            if seen_changed {
-                batch.seen = Some(self.seal(SEEN, &seen, rng)?);
-            }
-            self.commit(batch).await?;
-            return Ok(if live {
-                InsertOutcome::Duplicate(id)
-            } else {
-                InsertOutcome::Deleted
-            });
-        }
-        if !seen_changed && hash.is_some() {
-            return Ok(InsertOutcome::AlreadySeen);
-        }
-        let blocked = convs
-            .get(&peer)
-            .is_some_and(|c| c.state == ConversationState::Blocked);
-        if blocked && msg.direction == Direction::Incoming {
-            if seen_changed {
-                batch.seen = Some(self.seal(SEEN, &seen, rng)?);
-            }
-            self.commit(batch).await?;
-            return Ok(InsertOutcome::Blocked);
-        }
-
+    /// Allocates an id for a new message, creates or updates its conversation, and builds its
+    /// index entry and content.
+    fn new_entry(
+        convs: &mut ConversationsRecord,
+        msg: NewMessage,
+    ) -> (MessageId, IndexEntry, ContentRecord) {
+        let peer = msg.conversation;
         let initial = match msg.direction {
             Direction::Incoming => ConversationState::Request,
             Direction::Outgoing => ConversationState::Accepted,
@@ -742,11 +800,12 @@ impl<'a, S: Store> MessageDb<'a, S> {
         convs.next_id = convs.next_id.saturating_add(1);
 
         let setting = msg.disappearing.filter(Disappearing::is_on);
-        let timer_ms = setting.map(|d| u64::from(d.timer_s) * 1000);
+        let expires_after_send = setting.map(|d| msg.sent_ms.saturating_add(u64::from(d.timer_s) * 1000));
         let (expires_at_ms, read_timer_s) = match setting.map(|d| d.mode) {
-            Some(DisappearingMode::AfterSend) => (timer_ms.map(|t| msg.sent_ms.saturating_add(t)), None),
+            Some(DisappearingMode::AfterSend) => (expires_after_send, None),
+            // Our own messages count as read when sent.
             Some(DisappearingMode::AfterRead) if msg.direction == Direction::Outgoing => {
-                (timer_ms.map(|t| msg.sent_ms.saturating_add(t)), None)
+                (expires_after_send, None)
             }
             Some(DisappearingMode::AfterRead) => (None, setting.map(|d| d.timer_s)),
             _ => (None, None),
@@ -755,44 +814,27 @@ impl<'a, S: Store> MessageDb<'a, S> {
             Direction::Incoming => None,
             Direction::Outgoing => Some(msg.outbox.unwrap_or(OutboxState::Pending)),
         };
-        index.insert_sorted(IndexEntry {
+        let entry = IndexEntry {
             id,
             author: msg.author,
             sent_ms: msg.sent_ms,
             direction: msg.direction,
-            hashes: msg.storage_hash.iter().cloned().collect(),
+            hashes: msg.storage_hash.into_iter().collect(),
             read: false,
             expires_at_ms,
             read_timer_s,
             outbox,
             state: EntryState::Live,
-        });
+        };
         let content = ContentRecord {
             v: FORMAT,
             conversation: peer,
             received_ms: msg.received_ms,
             body: msg.body,
             quote: msg.quote,
-            reactions: Default::default(),
+            reactions: BTreeMap::new(),
         };
-        batch
-            .contents
-            .push(self.seal(&message_name(id), &content, rng)?);
-        self.stage_index(
-            &mut batch,
-            &mut convs,
-            &peer,
-            &index,
-            Some((id, &content.body)),
-            rng,
-        )
-        .await?;
-        batch.conversations = Some(self.seal(CONVERSATIONS, &convs, rng)?);
-        if seen_changed {
-            batch.seen = Some(self.seal(SEEN, &seen, rng)?);
-        }
-        self.commit(batch).await?;
-        Ok(InsertOutcome::Inserted(id))
+        (id, entry, content)
     }
 
     /// The message `id` of `peer`'s conversation (unsent messages included, with their
@@ -896,8 +938,16 @@ impl<'a, S: Store> MessageDb<'a, S> {
             conv.last_read_ms = conv.last_read_ms.max(now_ms);
         }
         let mut batch = Batch::default();
-        if !marked.is_empty() {
-            self.stage_index(&mut batch, &mut convs, peer, &index, None, rng)
+        if marked.is_empty() {
+            // Nothing to write to the index, but the summary is recomputed from it anyway
+            // (this heals a summary left ahead by an interrupted non-atomic write).
+            if let Some(pos) = convs.conversations.iter().position(|c| c.peer == *peer) {
+                let mut conv = convs.conversations[pos].clone();
+                self.refresh_summary(&mut conv, &index, &Fresh::new()).await?;
+                convs.conversations[pos] = conv;
+            }
+        } else {
+            self.stage_index(&mut batch, &mut convs, peer, &index, &Fresh::new(), rng)
                 .await?;
         }
         batch.conversations = Some(self.seal(CONVERSATIONS, &convs, rng)?);
@@ -1007,7 +1057,7 @@ impl<'a, S: Store> MessageDb<'a, S> {
             .ok_or(MessageDbError::NoSuchMessage)?;
         index.entries[pos].state = EntryState::Removed;
         let mut batch = Batch::default();
-        self.stage_index(&mut batch, &mut convs, peer, &index, None, rng)
+        self.stage_index(&mut batch, &mut convs, peer, &index, &Fresh::new(), rng)
             .await?;
         batch.conversations = Some(self.seal(CONVERSATIONS, &convs, rng)?);
         batch.deletes.push(self.delete_op(&message_name(id)));
@@ -1075,7 +1125,7 @@ impl<'a, S: Store> MessageDb<'a, S> {
                 None
             }
         };
-        self.stage_index(&mut batch, &mut convs, peer, &index, None, rng)
+        self.stage_index(&mut batch, &mut convs, peer, &index, &Fresh::new(), rng)
             .await?;
         batch.conversations = Some(self.seal(CONVERSATIONS, &convs, rng)?);
         self.commit(batch).await?;
@@ -1182,7 +1232,7 @@ impl<'a, S: Store> MessageDb<'a, S> {
             });
             changed |= index.entries.len() != before;
             if changed {
-                self.stage_index(&mut batch, &mut convs, &peer, &index, None, rng)
+                self.stage_index(&mut batch, &mut convs, &peer, &index, &Fresh::new(), rng)
                     .await?;
             }
         }
