@@ -99,7 +99,13 @@ fn snapshot(store: &MemoryStore) -> Vec<(String, Vec<u8>)> {
 }
 
 fn create(store: &impl Store) -> UnlockedVault {
-    block_on(Vault::create_insecure_for_tests(store, PASS, &seed(), &mut rng(1))).expect("create")
+    block_on(Vault::create_insecure_for_tests(
+        store,
+        PASS,
+        &seed(),
+        &mut rng(1),
+    ))
+    .expect("create")
 }
 
 #[test]
@@ -114,7 +120,12 @@ fn listing_a_long_conversation_decrypts_its_index_once() {
             let batch: Vec<NewMessage> = (0..100u64)
                 .map(|i| {
                     let n = chunk * 100 + i;
-                    incoming(alice, 1_000 + n, &format!("message {n}"), Some(&format!("h{n}")))
+                    incoming(
+                        alice,
+                        1_000 + n,
+                        &format!("message {n}"),
+                        Some(&format!("h{n}")),
+                    )
                 })
                 .collect();
             let outcomes = db.insert_messages(batch, &mut r).await.expect("insert");
@@ -133,7 +144,11 @@ fn listing_a_long_conversation_decrypts_its_index_once() {
         assert_eq!(page.len(), 50);
         assert_eq!(page[0].body, "message 950");
         assert_eq!(page[49].body, "message 999");
-        assert_eq!(store.gets.get(), 1 + 50, "one index read plus one read per message");
+        assert_eq!(
+            store.gets.get(),
+            1 + 50,
+            "one index read plus one read per message"
+        );
 
         store.gets.set(0);
         let all = db.list_messages(&alice, 5000, 0).await.expect("all");
@@ -149,7 +164,11 @@ fn listing_a_long_conversation_decrypts_its_index_once() {
         store.gets.set(0);
         let marked = db.mark_read(&alice, 9_999_999, &mut r).await.expect("read");
         assert_eq!(marked.len(), 1000);
-        assert_eq!(store.gets.get(), 2, "marking read touches the list and the index only");
+        assert_eq!(
+            store.gets.get(),
+            2,
+            "marking read touches the list and the index only"
+        );
     });
 }
 
@@ -248,7 +267,6 @@ fn a_crash_at_any_write_leaves_a_consistent_database() {
             db.delete_conversation(&alice, &mut r).await?;
             Ok(())
         });
-        drop(db);
         drop(vault);
         store.write_budget.set(None);
         if result.is_ok() {
@@ -311,7 +329,10 @@ fn a_crash_at_any_write_leaves_a_consistent_database() {
             assert_eq!(conv.last_message.map(|l| l.id), newest, "budget {budget}");
         }
     }
-    assert!(crash_points > 10, "the sequence was interrupted at many points");
+    assert!(
+        crash_points > 10,
+        "the sequence was interrupted at many points"
+    );
 }
 
 #[test]
@@ -324,7 +345,10 @@ fn damaged_records_are_errors_not_panics() {
     block_on(db.insert_message(incoming(alice, 10, "x", None), &mut r)).expect("insert");
     // Valid ciphertext, invalid contents (written through the vault under the documented name).
     block_on(vault.put_record(&store, "msgdb/v1/conversations", b"not json", &mut r)).expect("put");
-    assert_eq!(block_on(db.list_conversations()), Err(MessageDbError::Corrupted));
+    assert_eq!(
+        block_on(db.list_conversations()),
+        Err(MessageDbError::Corrupted)
+    );
     block_on(vault.put_record(
         &store,
         "msgdb/v1/conversations",

@@ -32,22 +32,29 @@
 //! time; use one handle per store.
 
 mod model;
+mod records;
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand_core::CryptoRng;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
+
+use records::{
+    Batch, ContentRecord, ConversationsRecord, EntryState, FORMAT, Fresh, IndexEntry, IndexRecord,
+    SeenRecord, check_version, preview,
+};
 
 use super::{BatchOp, Store, StoreError, UnlockedVault};
 use crate::error::ErrorKind;
 use crate::identity::AccountId;
 
 pub use model::{
-    Conversation, ConversationState, ConversationUpdate, Direction, Disappearing,
-    DisappearingMode, InsertOutcome, LastMessage, Message, MessageId, MessageRef, NewMessage,
-    OutboxState, Quote, ReadMarked, RemovedMessage,
+    Conversation, ConversationState, ConversationUpdate, Direction, Disappearing, DisappearingMode,
+    InsertOutcome, LastMessage, Message, MessageId, MessageRef, NewMessage, OutboxState, Quote,
+    ReadMarked, RemovedMessage,
 };
 
 /// Maximum number of characters of a message kept as the conversation preview.
@@ -59,7 +66,6 @@ pub const DEFAULT_SEEN_CAPACITY: usize = 10_000;
 /// swarm cannot bring it back.
 pub const TOMBSTONE_KEEP_MS: u64 = 31 * 24 * 60 * 60 * 1000;
 
-const FORMAT: u8 = 1;
 const CONVERSATIONS: &str = "msgdb/v1/conversations";
 const SEEN: &str = "msgdb/v1/seen";
 
@@ -121,196 +127,6 @@ impl MessageDbError {
 }
 
 type Result<T> = core::result::Result<T, MessageDbError>;
-
-/// Message contents written by the current operation, by id.
-type Fresh = BTreeMap<MessageId, ContentRecord>;
-
-/// Lifecycle of an index entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-enum EntryState {
-    /// Visible with its content.
-    Live,
-    /// Unsent by its author: listed as deleted, content wiped.
-    Unsent,
-    /// Deleted for me or expired: not listed; kept as a tombstone for deduplication.
-    Removed,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct IndexEntry {
-    id: MessageId,
-    author: AccountId,
-    sent_ms: u64,
-    direction: Direction,
-    hashes: Vec<String>,
-    read: bool,
-    expires_at_ms: Option<u64>,
-    /// After-read timer (s) not yet started.
-    read_timer_s: Option<u32>,
-    outbox: Option<OutboxState>,
-    state: EntryState,
-}
-
-impl IndexEntry {
-    fn sort_key(&self) -> (u64, MessageId) {
-        (self.sent_ms, self.id)
-    }
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct IndexRecord {
-    v: u8,
-    entries: Vec<IndexEntry>,
-}
-
-impl IndexRecord {
-    fn position(&self, id: MessageId) -> Option<usize> {
-        self.entries.iter().position(|e| e.id == id)
-    }
-
-    fn find_ref(&self, target: &MessageRef) -> Option<usize> {
-        self.entries
-            .iter()
-            .position(|e| e.author == target.author && e.sent_ms == target.sent_ms)
-    }
-
-    fn find_hash(&self, hash: &str) -> Option<usize> {
-        self.entries
-            .iter()
-            .position(|e| e.hashes.iter().any(|h| h == hash))
-    }
-
-    fn insert_sorted(&mut self, entry: IndexEntry) {
-        let key = entry.sort_key();
-        let at = self.entries.partition_point(|e| e.sort_key() <= key);
-        self.entries.insert(at, entry);
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct ContentRecord {
-    v: u8,
-    conversation: AccountId,
-    received_ms: u64,
-    body: String,
-    quote: Option<Quote>,
-    reactions: BTreeMap<String, BTreeSet<AccountId>>,
-}
-
-impl Drop for ContentRecord {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.body);
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct ConversationsRecord {
-    v: u8,
-    next_id: u64,
-    conversations: Vec<Conversation>,
-}
-
-impl Default for ConversationsRecord {
-    fn default() -> ConversationsRecord {
-        ConversationsRecord {
-            v: FORMAT,
-            next_id: 1,
-            conversations: Vec::new(),
-        }
-    }
-}
-
-impl ConversationsRecord {
-    fn get(&self, peer: &AccountId) -> Option<&Conversation> {
-        self.conversations.iter().find(|c| c.peer == *peer)
-    }
-
-    fn get_mut(&mut self, peer: &AccountId) -> Option<&mut Conversation> {
-        self.conversations.iter_mut().find(|c| c.peer == *peer)
-    }
-
-    fn get_or_create(
-        &mut self,
-        peer: AccountId,
-        state: ConversationState,
-        now_ms: u64,
-    ) -> &mut Conversation {
-        let pos = match self.conversations.iter().position(|c| c.peer == peer) {
-            Some(pos) => pos,
-            None => {
-                self.conversations.push(Conversation {
-                    peer,
-                    display_name: None,
-                    state,
-                    last_message: None,
-                    last_activity_ms: now_ms,
-                    unread_count: 0,
-                    last_read_ms: 0,
-                    disappearing: Disappearing::OFF,
-                });
-                self.conversations.len() - 1
-            }
-        };
-        &mut self.conversations[pos]
-    }
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct SeenRecord {
-    v: u8,
-    hashes: VecDeque<String>,
-}
-
-impl SeenRecord {
-    fn contains(&self, hash: &str) -> bool {
-        self.hashes.iter().any(|h| h == hash)
-    }
-
-    /// Adds `hash` (if new), dropping the oldest beyond `capacity`. True if it changed.
-    fn add(&mut self, hash: &str, capacity: usize) -> bool {
-        if self.contains(hash) {
-            return false;
-        }
-        self.hashes.push_back(hash.to_owned());
-        while self.hashes.len() > capacity {
-            self.hashes.pop_front();
-        }
-        true
-    }
-}
-
-/// Writes of one operation, applied in the documented order.
-#[derive(Default)]
-struct Batch {
-    contents: Vec<BatchOp>,
-    indexes: Vec<BatchOp>,
-    conversations: Option<BatchOp>,
-    seen: Option<BatchOp>,
-    deletes: Vec<BatchOp>,
-}
-
-impl Batch {
-    fn into_ops(self) -> Vec<BatchOp> {
-        let mut ops = self.contents;
-        ops.extend(self.conversations);
-        ops.extend(self.indexes);
-        ops.extend(self.seen);
-        ops.extend(self.deletes);
-        ops
-    }
-}
-
-fn preview(body: &str) -> String {
-    body.chars().take(PREVIEW_CHARS).collect()
-}
-
-fn check_version(v: u8) -> Result<()> {
-    if v == FORMAT {
-        Ok(())
-    } else {
-        Err(MessageDbError::UnsupportedVersion { found: v })
-    }
-}
 
 /// The message database of one unlocked account over a [`Store`]. See the module docs for
 /// the record layout and the write order.
@@ -509,7 +325,9 @@ impl<'a, S: Store> MessageDb<'a, S> {
         fresh: &Fresh,
         rng: &mut R,
     ) -> Result<()> {
-        batch.indexes.push(self.seal(&index_name(peer), index, rng)?);
+        batch
+            .indexes
+            .push(self.seal(&index_name(peer), index, rng)?);
         if let Some(pos) = convs.conversations.iter().position(|c| c.peer == *peer) {
             let mut conv = convs.conversations[pos].clone();
             self.refresh_summary(&mut conv, index, fresh).await?;
@@ -706,11 +524,10 @@ impl<'a, S: Store> MessageDb<'a, S> {
         let mut outcomes = Vec::with_capacity(msgs.len());
         for msg in msgs {
             let peer = msg.conversation;
-            if !indexes.contains_key(&peer) {
-                let loaded = self.load_index(&peer).await?;
-                indexes.insert(peer, loaded);
-            }
-            let index = indexes.get_mut(&peer).ok_or(MessageDbError::Encode)?;
+            let index = match indexes.entry(peer) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(v) => v.insert(self.load_index(&peer).await?),
+            };
             let hash = msg.storage_hash.clone();
             let seen_new = hash
                 .as_deref()
@@ -800,7 +617,8 @@ impl<'a, S: Store> MessageDb<'a, S> {
         convs.next_id = convs.next_id.saturating_add(1);
 
         let setting = msg.disappearing.filter(Disappearing::is_on);
-        let expires_after_send = setting.map(|d| msg.sent_ms.saturating_add(u64::from(d.timer_s) * 1000));
+        let expires_after_send =
+            setting.map(|d| msg.sent_ms.saturating_add(u64::from(d.timer_s) * 1000));
         let (expires_at_ms, read_timer_s) = match setting.map(|d| d.mode) {
             Some(DisappearingMode::AfterSend) => (expires_after_send, None),
             // Our own messages count as read when sent.
@@ -943,7 +761,8 @@ impl<'a, S: Store> MessageDb<'a, S> {
             // (this heals a summary left ahead by an interrupted non-atomic write).
             if let Some(pos) = convs.conversations.iter().position(|c| c.peer == *peer) {
                 let mut conv = convs.conversations[pos].clone();
-                self.refresh_summary(&mut conv, &index, &Fresh::new()).await?;
+                self.refresh_summary(&mut conv, &index, &Fresh::new())
+                    .await?;
                 convs.conversations[pos] = conv;
             }
         } else {
@@ -1030,9 +849,11 @@ impl<'a, S: Store> MessageDb<'a, S> {
         let mut out = Vec::new();
         for conv in &convs.conversations {
             let index = self.load_index(&conv.peer).await?;
-            for e in index.entries.iter().filter(|e| {
-                e.state == EntryState::Live && e.outbox.is_some_and(|s| s.needs_send())
-            }) {
+            for e in index
+                .entries
+                .iter()
+                .filter(|e| e.state == EntryState::Live && e.outbox.is_some_and(|s| s.needs_send()))
+            {
                 let content = self.load_content(e.id).await?;
                 out.push(Self::assemble(conv.peer, e, &content));
             }
@@ -1214,8 +1035,7 @@ impl<'a, S: Store> MessageDb<'a, S> {
             let mut index = self.load_index(&peer).await?;
             let mut changed = false;
             for e in index.entries.iter_mut() {
-                if e.state != EntryState::Removed && e.expires_at_ms.is_some_and(|t| t <= now_ms)
-                {
+                if e.state != EntryState::Removed && e.expires_at_ms.is_some_and(|t| t <= now_ms) {
                     e.state = EntryState::Removed;
                     changed = true;
                     removed.push(RemovedMessage {
@@ -1267,18 +1087,14 @@ impl<'a, S: Store> MessageDb<'a, S> {
         let mut out = Vec::new();
         for peer in peers {
             let index = self.load_index(&peer).await?;
-            for e in index
-                .entries
-                .iter()
-                .filter(|e| e.state == EntryState::Live)
-            {
+            for e in index.entries.iter().filter(|e| e.state == EntryState::Live) {
                 let content = self.load_content(e.id).await?;
                 if content.body.to_lowercase().contains(&needle) {
                     out.push(Self::assemble(peer, e, &content));
                 }
             }
         }
-        out.sort_by(|a, b| (b.sent_ms, b.id).cmp(&(a.sent_ms, a.id)));
+        out.sort_by_key(|m| core::cmp::Reverse((m.sent_ms, m.id)));
         Ok(out)
     }
 

@@ -95,9 +95,7 @@ pub async fn store_write_batch<S: Store>(store: &S) {
             bytes: b"4".to_vec(),
         },
         BatchOp::Delete { id: "c".into() },
-        BatchOp::Delete {
-            id: "never".into(),
-        },
+        BatchOp::Delete { id: "never".into() },
     ];
     store.write_batch(&ops).await.expect("batch");
     assert_eq!(store.get("a").await, Ok(Some(b"3".to_vec())));
@@ -156,7 +154,10 @@ pub async fn msgdb_dedup_both_ways<S: Store>(store: &S) {
     let list = db.list_messages(&alice, 100, 0).await.expect("list");
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].id, id);
-    assert_eq!(list[0].storage_hashes, vec!["h1".to_owned(), "h2".to_owned()]);
+    assert_eq!(
+        list[0].storage_hashes,
+        vec!["h1".to_owned(), "h2".to_owned()]
+    );
     assert_eq!(list[0].body, "hello");
     assert_eq!(
         db.conversation(&alice)
@@ -166,7 +167,6 @@ pub async fn msgdb_dedup_both_ways<S: Store>(store: &S) {
             .unread_count,
         2
     );
-    drop(db);
     drop(vault);
 
     // Still deduplicated after a reload.
@@ -286,7 +286,11 @@ pub async fn msgdb_unread_across_reload<S: Store>(store: &S) {
     let conv = db.conversation(&alice).await.expect("c").expect("alice");
     assert_eq!(conv.unread_count, 3);
     assert_eq!(conv.last_read_ms, 0);
-    assert_eq!(conv.state, ConversationState::Accepted, "the reply accepted the request");
+    assert_eq!(
+        conv.state,
+        ConversationState::Accepted,
+        "the reply accepted the request"
+    );
     let marked = db.mark_read(&alice, 5000, &mut rng).await.expect("read");
     assert_eq!(marked.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
     assert_eq!(
@@ -299,7 +303,6 @@ pub async fn msgdb_unread_across_reload<S: Store>(store: &S) {
         db.mark_read(&peer(7), 6000, &mut rng).await,
         Err(MessageDbError::NoSuchConversation)
     );
-    drop(db);
     drop(vault);
 
     let vault = reopen(store).await;
@@ -330,7 +333,6 @@ pub async fn msgdb_unread_across_reload<S: Store>(store: &S) {
     db.insert_message(incoming(alice, 40, "new", Some("hash-3")), &mut rng)
         .await
         .expect("insert");
-    drop(db);
     drop(vault);
     let vault = reopen(store).await;
     let db = MessageDb::new(store, &vault);
@@ -544,7 +546,6 @@ pub async fn msgdb_requests_and_block<S: Store>(store: &S) {
     let mut expected = vec![bob, dave];
     expected.sort();
     assert_eq!(blocked, expected);
-    drop(db);
     drop(vault);
 
     let vault = reopen(store).await;
@@ -581,7 +582,6 @@ pub async fn msgdb_requests_and_block<S: Store>(store: &S) {
     db.upsert_conversation(&alice, update, 90, &mut rng)
         .await
         .expect("upsert");
-    drop(db);
     drop(vault);
     let vault = reopen(store).await;
     let db = MessageDb::new(store, &vault);
@@ -652,7 +652,11 @@ pub async fn msgdb_sweep_expired<S: Store>(store: &S) {
     let m = db.message(&alice, read).await.expect("get").expect("read");
     assert_eq!(m.expires_at_ms, None, "after-read waits for reading");
     let m = db.message(&alice, mine).await.expect("get").expect("mine");
-    assert_eq!(m.expires_at_ms, Some(34_000), "own messages count as read when sent");
+    assert_eq!(
+        m.expires_at_ms,
+        Some(34_000),
+        "own messages count as read when sent"
+    );
 
     assert_eq!(db.sweep_expired(33_999, &mut rng).await, Ok(Vec::new()));
     let marked = db.mark_read(&alice, 50_000, &mut rng).await.expect("read");
@@ -668,7 +672,6 @@ pub async fn msgdb_sweep_expired<S: Store>(store: &S) {
     assert!(removed.iter().all(|r| r.conversation == alice));
     assert_eq!(db.message(&alice, send).await, Ok(None));
     assert_eq!(db.sweep_expired(62_000, &mut rng).await, Ok(Vec::new()));
-    drop(db);
     drop(vault);
 
     let vault = reopen(store).await;
@@ -726,9 +729,12 @@ pub async fn msgdb_search<S: Store>(store: &S) {
     let mut rng = test_rng(33);
     let (alice, bob) = (peer(1), peer(2));
     let mut db = MessageDb::new(store, &vault);
-    db.insert_message(incoming(alice, 1, "Meet at the Café at noon", None), &mut rng)
-        .await
-        .expect("insert");
+    db.insert_message(
+        incoming(alice, 1, "Meet at the Café at noon", None),
+        &mut rng,
+    )
+    .await
+    .expect("insert");
     db.insert_message(outgoing(me, alice, 2, "see you at the CAFÉ"), &mut rng)
         .await
         .expect("insert");
@@ -743,7 +749,9 @@ pub async fn msgdb_search<S: Store>(store: &S) {
     db.insert_message(incoming(bob, 5, "unrelated", None), &mut rng)
         .await
         .expect("insert");
-    db.delete_message(&bob, gone, &mut rng).await.expect("delete");
+    db.delete_message(&bob, gone, &mut rng)
+        .await
+        .expect("delete");
 
     let all = db.search("café", None).await.expect("search");
     assert_eq!(all.iter().map(|m| m.sent_ms).collect::<Vec<_>>(), [3, 2, 1]);
@@ -880,7 +888,11 @@ pub async fn msgdb_delete_unsend_react_quote<S: Store>(store: &S) {
         db.unsend(&alice, &target, &alice, 400, &mut rng).await,
         Ok(Some(first))
     );
-    let m = db.message(&alice, first).await.expect("get").expect("first");
+    let m = db
+        .message(&alice, first)
+        .await
+        .expect("get")
+        .expect("first");
     assert!(m.deleted);
     assert_eq!(m.body, "");
     assert!(m.reactions.is_empty());
@@ -975,9 +987,12 @@ pub async fn msgdb_plaintext_scan<S: Store>(store: &S) {
     )
     .await
     .expect("insert");
-    db.insert_message(outgoing(me, alice, 1_700_000_000_456, "canary-out-Zq7"), &mut rng)
-        .await
-        .expect("insert");
+    db.insert_message(
+        outgoing(me, alice, 1_700_000_000_456, "canary-out-Zq7"),
+        &mut rng,
+    )
+    .await
+    .expect("insert");
     let target = MessageRef {
         author: alice,
         sent_ms: 1_700_000_000_123,
