@@ -28,8 +28,18 @@
 //! is saved before any index uses the id), and retrying the interrupted operation converges
 //! (the seen set is written last, so a retried insert is not mistaken for an old hash).
 //!
-//! `MessageDb` methods that write take `&mut self`, so one handle performs one operation at a
-//! time; use one handle per store.
+//! Deleting a conversation is the one exception: its index and contents are deleted first and
+//! the conversation list is written last, so an interrupted delete leaves the conversation
+//! listed (empty) and can simply be retried.
+//!
+//! # Use
+//! A `MessageDb` holds no cache: it borrows the store and the unlocked vault and is cheap to
+//! create per operation. Writing methods take `&mut self`; the caller must not run two writing
+//! operations on the same store at once (each is a read-modify-write of shared records), e.g.
+//! the worker runs them one after another from a single queue. Storing a message (or an
+//! outbox hash) adds its storage hash to the seen set; hashes of messages that store nothing
+//! (receipts, reactions, unsend requests, undecryptable data) are recorded with
+//! [`MessageDb::mark_seen`].
 
 mod model;
 mod records;

@@ -194,7 +194,7 @@ impl Message {
 }
 
 /// A message to store, as decoded from the network or composed by the user.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewMessage {
     /// The conversation (peer).
     pub conversation: AccountId,
@@ -213,15 +213,16 @@ pub struct NewMessage {
     /// Delivery state for outgoing messages (`None` means [`OutboxState::Pending`]; an outgoing
     /// message synced from another device passes `Some(Sent)`). Ignored for incoming ones.
     pub outbox: Option<OutboxState>,
-    /// The message's own disappearing setting (from its `Content`), if any. After-send starts at
-    /// `sent_ms`; after-read starts when it is read (outgoing: at `sent_ms`).
+    /// The message's own disappearing setting (from its `Content`; for a message being sent,
+    /// the caller passes the conversation's setting), if any. After-send starts at `sent_ms`;
+    /// after-read starts when it is read (outgoing: at `sent_ms`).
     pub disappearing: Option<Disappearing>,
     /// The message it replies to.
     pub quote: Option<Quote>,
 }
 
 /// What [`MessageDb::insert_message`](super::MessageDb::insert_message) did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InsertOutcome {
     /// Stored under this id.
     Inserted(MessageId),
@@ -237,7 +238,7 @@ pub enum InsertOutcome {
 }
 
 /// An incoming message that [`MessageDb::mark_read`](super::MessageDb::mark_read) marked read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadMarked {
     /// Its local id.
     pub id: MessageId,
@@ -249,7 +250,7 @@ pub struct ReadMarked {
 
 /// A message removed by [`MessageDb::sweep_expired`](super::MessageDb::sweep_expired) or
 /// [`MessageDb::delete_conversation`](super::MessageDb::delete_conversation).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RemovedMessage {
     /// Its conversation.
     pub conversation: AccountId,
@@ -258,7 +259,7 @@ pub struct RemovedMessage {
 }
 
 /// Changes to a conversation; `None` fields are left as they are.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationUpdate {
     /// New display name (`Some(None)` forgets it).
     pub display_name: Option<Option<String>>,
