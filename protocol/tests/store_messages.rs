@@ -403,3 +403,51 @@ fn debug_and_errors_carry_no_user_data() {
     assert_eq!(MessageDbError::NoSuchMessage.kind(), ErrorKind::BadApiUsage);
     assert_eq!(MessageDbError::Encode.kind(), ErrorKind::Bug);
 }
+
+#[test]
+fn marking_read_heals_a_summary_left_ahead_by_an_interrupted_write() {
+    let store = FlakyStore::default();
+    let vault = create(&store);
+    let alice = peer(1);
+    let mut r = rng(8);
+    let mut db = MessageDb::new(&store, &vault);
+    let InsertOutcome::Inserted(one) =
+        block_on(db.insert_message(incoming(alice, 10, "one", Some("h1")), &mut r)).expect("one")
+    else {
+        panic!("insert")
+    };
+    block_on(db.mark_read(&alice, 11, &mut r)).expect("read");
+    // Content and conversation list are written, then the index write fails.
+    store.write_budget.set(Some(2));
+    let crashed = block_on(db.insert_message(incoming(alice, 20, "two", Some("h2")), &mut r));
+    assert_eq!(
+        crashed,
+        Err(MessageDbError::Store(StoreError::Backend {
+            operation: "put"
+        }))
+    );
+    store.write_budget.set(None);
+    let stale = block_on(db.conversation(&alice))
+        .expect("c")
+        .expect("alice");
+    assert_eq!(stale.unread_count, 1, "the summary is ahead of the index");
+    assert_eq!(block_on(db.message_count(&alice)), Ok(1));
+    assert_eq!(block_on(db.mark_read(&alice, 30, &mut r)), Ok(Vec::new()));
+    let healed = block_on(db.conversation(&alice))
+        .expect("c")
+        .expect("alice");
+    assert_eq!(healed.unread_count, 0);
+    assert_eq!(healed.last_message.expect("last").id, one);
+    // The retried insert is stored once, under a new id.
+    let again =
+        block_on(db.insert_message(incoming(alice, 20, "two", Some("h2")), &mut r)).expect("two");
+    let InsertOutcome::Inserted(two) = again else {
+        panic!("{again:?}")
+    };
+    assert!(two > one);
+    let conv = block_on(db.conversation(&alice))
+        .expect("c")
+        .expect("alice");
+    assert_eq!(conv.unread_count, 1);
+    assert_eq!(conv.last_message.expect("last").id, two);
+}
