@@ -9,11 +9,10 @@ use umbra_protocol::{
     error::ErrorKind,
     identity::{AccountId, Identity, Seed},
     message::{
-        ENCRYPTION_OVERHEAD, MAX_MESSAGE_DATA_LEN, MessageError,
+        ENCRYPTION_OVERHEAD, MAX_MESSAGE_DATA_LEN, MessageError, decode_envelope, decrypt_incoming,
+        encode_for_1o1, encrypt_for_recipient, encrypt_for_recipient_deterministic,
         proto::{Content, DataMessage, SharedConfigKind, UnsendRequest},
-        decode_envelope, decrypt_incoming, encode_for_1o1, encrypt_for_recipient,
-        encrypt_for_recipient_deterministic, unwrap_envelope, unwrap_shared_config, wrap_envelope,
-        wrap_shared_config,
+        unwrap_envelope, unwrap_shared_config, wrap_envelope, wrap_shared_config,
     },
 };
 
@@ -59,7 +58,10 @@ fn text(body: &str) -> Content {
 #[test]
 fn test_vector_11_1_deterministic_encryption_byte_for_byte() {
     let v = vectors();
-    for case in v["encrypt_for_recipient_deterministic"].as_array().expect("cases") {
+    for case in v["encrypt_for_recipient_deterministic"]
+        .as_array()
+        .expect("cases")
+    {
         let sender = identity(&case["sender_seed"]);
         let recipient = identity(&case["recipient_seed"]);
         assert_eq!(recipient.x25519_public(), hex32(&case["recipient_x25519"]));
@@ -71,7 +73,12 @@ fn test_vector_11_1_deterministic_encryption_byte_for_byte() {
             &plaintext,
         )
         .expect("encrypt");
-        assert_eq!(hex::encode(&out), hex::encode(&expected), "{}", case["name"]);
+        assert_eq!(
+            hex::encode(&out),
+            hex::encode(&expected),
+            "{}",
+            case["name"]
+        );
         assert_eq!(out.len(), plaintext.len() + ENCRYPTION_OVERHEAD);
         // Deterministic: the same inputs give the same bytes again.
         assert_eq!(
@@ -79,8 +86,9 @@ fn test_vector_11_1_deterministic_encryption_byte_for_byte() {
             Ok(expected)
         );
         // A different plaintext or recipient gives a different ephemeral key.
-        let other = encrypt_for_recipient_deterministic(&sender, &recipient.x25519_public(), b"hellp")
-            .expect("encrypt");
+        let other =
+            encrypt_for_recipient_deterministic(&sender, &recipient.x25519_public(), b"hellp")
+                .expect("encrypt");
         assert_ne!(other[..32], out[..32]);
         let to_self =
             encrypt_for_recipient_deterministic(&sender, &sender.x25519_public(), &plaintext)
@@ -92,7 +100,10 @@ fn test_vector_11_1_deterministic_encryption_byte_for_byte() {
 #[test]
 fn test_vector_11_1_decrypts_with_recipient() {
     let v = vectors();
-    for case in v["encrypt_for_recipient_deterministic"].as_array().expect("cases") {
+    for case in v["encrypt_for_recipient_deterministic"]
+        .as_array()
+        .expect("cases")
+    {
         let recipient = identity(&case["recipient_seed"]);
         let decrypted = decrypt_incoming(&recipient, &bytes(&case["ciphertext"])).expect("decrypt");
         assert_eq!(decrypted.plaintext, b"hello");
@@ -142,7 +153,10 @@ fn test_vector_11_1_every_bit_flip_fails() {
     }
     let mut longer = good.clone();
     longer.push(0);
-    assert_eq!(decrypt_incoming(&recipient, &longer), Err(MessageError::DecryptFailed));
+    assert_eq!(
+        decrypt_incoming(&recipient, &longer),
+        Err(MessageError::DecryptFailed)
+    );
 }
 
 #[test]
@@ -156,7 +170,12 @@ fn test_vector_11_8_wrapped_config_byte_for_byte() {
         assert_eq!(config.seqno, case["seqno"].as_i64().expect("seqno"));
         let kind = SharedConfigKind::try_from(config.kind).expect("known kind");
         let rewrapped = wrap_shared_config(&own, kind, config.seqno, &config.data).expect("wrap");
-        assert_eq!(hex::encode(&rewrapped), hex::encode(&wrapped), "{}", case["name"]);
+        assert_eq!(
+            hex::encode(&rewrapped),
+            hex::encode(&wrapped),
+            "{}",
+            case["name"]
+        );
 
         // The envelope fields libsession sets: type 6, timestamp 1, no source device.
         let envelope = unwrap_envelope(&wrapped).expect("envelope");
@@ -191,9 +210,18 @@ fn test_config_from_another_account_is_rejected() {
         }),
         ..Content::default()
     };
-    let data = encode_for_1o1(&other, &own.account_id(), &content, 1_700_000_000_000, &mut rng)
-        .expect("encode");
-    assert_eq!(unwrap_shared_config(&own, &data), Err(MessageError::ForeignConfig));
+    let data = encode_for_1o1(
+        &other,
+        &own.account_id(),
+        &content,
+        1_700_000_000_000,
+        &mut rng,
+    )
+    .expect("encode");
+    assert_eq!(
+        unwrap_shared_config(&own, &data),
+        Err(MessageError::ForeignConfig)
+    );
 }
 
 #[test]
@@ -224,11 +252,26 @@ fn test_wrong_recipient_fails() {
     let bob = random_identity(&mut rng);
     let carol = random_identity(&mut rng);
     let c = encrypt_for_recipient(&alice, &bob.x25519_public(), b"for bob", &mut rng).expect("enc");
-    assert_eq!(decrypt_incoming(&carol, &c), Err(MessageError::DecryptFailed));
-    assert_eq!(decrypt_incoming(&alice, &c), Err(MessageError::DecryptFailed));
-    let data = encode_for_1o1(&alice, &bob.account_id(), &text("x"), 1_700_000_000_000, &mut rng)
-        .expect("encode");
-    assert_eq!(decode_envelope(&carol, &data), Err(MessageError::DecryptFailed));
+    assert_eq!(
+        decrypt_incoming(&carol, &c),
+        Err(MessageError::DecryptFailed)
+    );
+    assert_eq!(
+        decrypt_incoming(&alice, &c),
+        Err(MessageError::DecryptFailed)
+    );
+    let data = encode_for_1o1(
+        &alice,
+        &bob.account_id(),
+        &text("x"),
+        1_700_000_000_000,
+        &mut rng,
+    )
+    .expect("encode");
+    assert_eq!(
+        decode_envelope(&carol, &data),
+        Err(MessageError::DecryptFailed)
+    );
 }
 
 #[test]
@@ -257,8 +300,14 @@ fn test_encode_decode_1o1_round_trip() {
     let alice = random_identity(&mut rng);
     let bob = random_identity(&mut rng);
     let content = text("hello bob");
-    let data = encode_for_1o1(&alice, &bob.account_id(), &content, 1_700_000_000_123, &mut rng)
-        .expect("encode");
+    let data = encode_for_1o1(
+        &alice,
+        &bob.account_id(),
+        &content,
+        1_700_000_000_123,
+        &mut rng,
+    )
+    .expect("encode");
     let incoming = decode_envelope(&bob, &data).expect("decode");
     assert_eq!(incoming.sender, alice.account_id());
     assert_eq!(incoming.sender_ed25519, alice.ed25519_public());
@@ -277,7 +326,11 @@ fn test_encode_decode_1o1_round_trip() {
     let sealed = envelope.content.as_ref().expect("content");
     // Padded to a multiple of 160 before sealing.
     assert_eq!((sealed.len() - ENCRYPTION_OVERHEAD) % 160, 0);
-    assert_eq!(data[..2], [0x08, 0x01], "WebSocketMessage type REQUEST first");
+    assert_eq!(
+        data[..2],
+        [0x08, 0x01],
+        "WebSocketMessage type REQUEST first"
+    );
 }
 
 #[test]
@@ -287,22 +340,33 @@ fn test_note_to_self_and_sync_target() {
     let bob = random_identity(&mut rng);
     let mallory = random_identity(&mut rng);
     let mut content = text("sent to bob");
-    content
-        .data_message
-        .as_mut()
-        .expect("dm")
-        .sync_target = Some(bob.account_id().to_string());
+    content.data_message.as_mut().expect("dm").sync_target = Some(bob.account_id().to_string());
 
     // Alice's own sync copy: honoured.
-    let data = encode_for_1o1(&alice, &alice.account_id(), &content, 1_700_000_000_000, &mut rng)
-        .expect("encode");
+    let data = encode_for_1o1(
+        &alice,
+        &alice.account_id(),
+        &content,
+        1_700_000_000_000,
+        &mut rng,
+    )
+    .expect("encode");
     let incoming = decode_envelope(&alice, &data).expect("decode");
     assert_eq!(incoming.sender, alice.account_id());
-    assert_eq!(incoming.sync_target(&alice.account_id()), Ok(Some(bob.account_id())));
+    assert_eq!(
+        incoming.sync_target(&alice.account_id()),
+        Ok(Some(bob.account_id()))
+    );
 
     // Mallory sends Alice a "sync copy" naming Bob: rejected, not filed under Bob as Alice's.
-    let forged = encode_for_1o1(&mallory, &alice.account_id(), &content, 1_700_000_000_000, &mut rng)
-        .expect("encode");
+    let forged = encode_for_1o1(
+        &mallory,
+        &alice.account_id(),
+        &content,
+        1_700_000_000_000,
+        &mut rng,
+    )
+    .expect("encode");
     let incoming = decode_envelope(&alice, &forged).expect("decode");
     assert_eq!(incoming.sender, mallory.account_id());
     assert_eq!(
@@ -311,19 +375,33 @@ fn test_note_to_self_and_sync_target() {
     );
 
     // Ordinary message: no sync target.
-    let plain = encode_for_1o1(&bob, &alice.account_id(), &text("hi"), 1_700_000_000_000, &mut rng)
-        .expect("encode");
+    let plain = encode_for_1o1(
+        &bob,
+        &alice.account_id(),
+        &text("hi"),
+        1_700_000_000_000,
+        &mut rng,
+    )
+    .expect("encode");
     let incoming = decode_envelope(&alice, &plain).expect("decode");
     assert_eq!(incoming.sync_target(&alice.account_id()), Ok(None));
 
     // Garbage target from the own account.
     content.data_message.as_mut().expect("dm").sync_target = Some("05zz".into());
-    let data = encode_for_1o1(&alice, &alice.account_id(), &content, 1_700_000_000_000, &mut rng)
-        .expect("encode");
+    let data = encode_for_1o1(
+        &alice,
+        &alice.account_id(),
+        &content,
+        1_700_000_000_000,
+        &mut rng,
+    )
+    .expect("encode");
     let incoming = decode_envelope(&alice, &data).expect("decode");
     assert_eq!(
         incoming.sync_target(&alice.account_id()),
-        Err(MessageError::Malformed { what: "sync target" })
+        Err(MessageError::Malformed {
+            what: "sync target"
+        })
     );
 }
 
@@ -340,21 +418,41 @@ fn test_unsend_only_for_own_messages() {
         }),
         ..Content::default()
     };
-    let data = encode_for_1o1(&alice, &bob.account_id(), &unsend(&alice.account_id()), 1_700_000_000_500, &mut rng)
-        .expect("encode");
+    let data = encode_for_1o1(
+        &alice,
+        &bob.account_id(),
+        &unsend(&alice.account_id()),
+        1_700_000_000_500,
+        &mut rng,
+    )
+    .expect("encode");
     let incoming = decode_envelope(&bob, &data).expect("decode");
-    let target = incoming.unsend_target().expect("own message").expect("is unsend");
+    let target = incoming
+        .unsend_target()
+        .expect("own message")
+        .expect("is unsend");
     assert_eq!(target.author, alice.account_id());
     assert_eq!(target.sent_timestamp_ms, 1_700_000_000_000);
 
     // Alice tries to delete Carol's message.
-    let data = encode_for_1o1(&alice, &bob.account_id(), &unsend(&carol.account_id()), 1_700_000_000_500, &mut rng)
-        .expect("encode");
+    let data = encode_for_1o1(
+        &alice,
+        &bob.account_id(),
+        &unsend(&carol.account_id()),
+        1_700_000_000_500,
+        &mut rng,
+    )
+    .expect("encode");
     let incoming = decode_envelope(&bob, &data).expect("decode");
     assert_eq!(incoming.unsend_target(), Err(MessageError::ForeignUnsend));
 
     let data = encode_for_1o1(&alice, &bob.account_id(), &text("x"), 1, &mut rng).expect("encode");
-    assert_eq!(decode_envelope(&bob, &data).expect("decode").unsend_target(), Ok(None));
+    assert_eq!(
+        decode_envelope(&bob, &data)
+            .expect("decode")
+            .unsend_target(),
+        Ok(None)
+    );
 }
 
 /// C6 (sender binding): whatever the outer `source` claims, the sender is the signer.
@@ -372,9 +470,18 @@ fn test_c6_claimed_source_never_changes_sender() {
     let sealed: Vec<Vec<u8>> = senders
         .iter()
         .map(|s| {
-            let data = encode_for_1o1(s, &bob.account_id(), &text("hi"), 1_700_000_000_000, &mut rng)
-                .expect("encode");
-            unwrap_envelope(&data).expect("env").content.expect("content")
+            let data = encode_for_1o1(
+                s,
+                &bob.account_id(),
+                &text("hi"),
+                1_700_000_000_000,
+                &mut rng,
+            )
+            .expect("encode");
+            unwrap_envelope(&data)
+                .expect("env")
+                .content
+                .expect("content")
         })
         .collect();
 
@@ -421,8 +528,14 @@ fn test_c8_replays_share_one_dedup_key() {
     let mut rng = ChaCha20Rng::seed_from_u64(0xC8);
     let alice = random_identity(&mut rng);
     let bob = random_identity(&mut rng);
-    let data = encode_for_1o1(&alice, &bob.account_id(), &text("once"), 1_700_000_000_000, &mut rng)
-        .expect("encode");
+    let data = encode_for_1o1(
+        &alice,
+        &bob.account_id(),
+        &text("once"),
+        1_700_000_000_000,
+        &mut rng,
+    )
+    .expect("encode");
     let first = decode_envelope(&bob, &data).expect("decode");
     for _ in 0..5 {
         let again = decode_envelope(&bob, &data).expect("decode");
@@ -439,8 +552,14 @@ fn test_c8_replays_share_one_dedup_key() {
         assert_eq!(incoming.content, first.content);
     }
     // A second send of the same text is a different message.
-    let second = encode_for_1o1(&alice, &bob.account_id(), &text("once"), 1_700_000_000_000, &mut rng)
-        .expect("encode");
+    let second = encode_for_1o1(
+        &alice,
+        &bob.account_id(),
+        &text("once"),
+        1_700_000_000_000,
+        &mut rng,
+    )
+    .expect("encode");
     let second = decode_envelope(&bob, &second).expect("decode");
     assert_ne!(second.ciphertext_hash, first.ciphertext_hash);
 }
@@ -450,8 +569,14 @@ fn test_decode_accepts_envelope_variants() {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let alice = random_identity(&mut rng);
     let bob = random_identity(&mut rng);
-    let data = encode_for_1o1(&alice, &bob.account_id(), &text("v"), 1_700_000_000_000, &mut rng)
-        .expect("encode");
+    let data = encode_for_1o1(
+        &alice,
+        &bob.account_id(),
+        &text("v"),
+        1_700_000_000_000,
+        &mut rng,
+    )
+    .expect("encode");
     let base = unwrap_envelope(&data).expect("envelope");
     let sources: [Option<Vec<u8>>; 3] = [
         None,
@@ -492,26 +617,55 @@ fn test_decode_rejects_bad_envelopes() {
     let mut rng = ChaCha20Rng::seed_from_u64(8);
     let alice = random_identity(&mut rng);
     let bob = random_identity(&mut rng);
-    let data = encode_for_1o1(&alice, &bob.account_id(), &text("v"), 1_700_000_000_000, &mut rng)
-        .expect("encode");
+    let data = encode_for_1o1(
+        &alice,
+        &bob.account_id(),
+        &text("v"),
+        1_700_000_000_000,
+        &mut rng,
+    )
+    .expect("encode");
     let base = unwrap_envelope(&data).expect("envelope");
     let check = |envelope: &umbra_protocol::message::proto::Envelope, err: MessageError| {
-        assert_eq!(decode_envelope(&bob, &wrap_envelope(envelope)), Err(err.clone()));
+        assert_eq!(
+            decode_envelope(&bob, &wrap_envelope(envelope)),
+            Err(err.clone())
+        );
         assert_eq!(err.kind(), ErrorKind::PeerMisbehaved);
     };
 
     let mut e = base.clone();
     e.source = Some(b"05abcdef".to_vec());
-    check(&e, MessageError::Malformed { what: "envelope source" });
+    check(
+        &e,
+        MessageError::Malformed {
+            what: "envelope source",
+        },
+    );
     let mut e = base.clone();
     e.pro_sig = Some(vec![0; 63]);
-    check(&e, MessageError::Malformed { what: "envelope pro signature" });
+    check(
+        &e,
+        MessageError::Malformed {
+            what: "envelope pro signature",
+        },
+    );
     let mut e = base.clone();
     e.timestamp = 0;
-    check(&e, MessageError::Malformed { what: "envelope timestamp" });
+    check(
+        &e,
+        MessageError::Malformed {
+            what: "envelope timestamp",
+        },
+    );
     let mut e = base.clone();
     e.content = None;
-    check(&e, MessageError::Malformed { what: "envelope content" });
+    check(
+        &e,
+        MessageError::Malformed {
+            what: "envelope content",
+        },
+    );
     let mut e = base.clone();
     e.r#type = 7;
     check(&e, MessageError::UnsupportedEnvelopeType);
@@ -531,7 +685,9 @@ fn test_decode_rejects_bad_envelopes() {
     );
     assert_eq!(
         decode_envelope(&bob, &[]),
-        Err(MessageError::Malformed { what: "envelope timestamp" })
+        Err(MessageError::Malformed {
+            what: "envelope timestamp"
+        })
     );
 }
 
@@ -594,6 +750,12 @@ fn test_error_display_carries_no_data() {
         assert!(!shown.contains("05"), "{shown}");
     }
     assert_eq!(MessageError::Bug("x").kind(), ErrorKind::Bug);
-    assert_eq!(MessageError::DecryptFailed.kind(), ErrorKind::PeerMisbehaved);
-    assert_eq!(MessageError::InvalidRecipientKey.kind(), ErrorKind::BadApiUsage);
+    assert_eq!(
+        MessageError::DecryptFailed.kind(),
+        ErrorKind::PeerMisbehaved
+    );
+    assert_eq!(
+        MessageError::InvalidRecipientKey.kind(),
+        ErrorKind::BadApiUsage
+    );
 }

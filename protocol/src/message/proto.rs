@@ -337,9 +337,7 @@ pub struct TypingMessage {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
 #[repr(i32)]
 pub enum ReceiptType {
-    /// Delivery receipt (Signal legacy; not sent by Session).
-    Delivery = 0,
-    /// Read receipt.
+    /// Read receipt (the only type in Session's schema).
     Read = 1,
 }
 
@@ -404,6 +402,8 @@ pub struct DataExtractionNotification {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
 #[repr(i32)]
 pub enum CallMessageType {
+    /// Announces an incoming call (listed first, as in the schema: the proto2 default).
+    PreOffer = 6,
     /// Offer.
     Offer = 1,
     /// Answer.
@@ -414,8 +414,6 @@ pub enum CallMessageType {
     IceCandidates = 4,
     /// Hang up.
     EndCall = 5,
-    /// Announces an incoming call.
-    PreOffer = 6,
 }
 
 /// Call signalling.
