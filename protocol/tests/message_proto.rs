@@ -399,7 +399,7 @@ proptest! {
     ) {
         let content = Content {
             data_message: Some(DataMessage { body, flags, ..DataMessage::default() }),
-            receipt_message: (!receipts.is_empty()).then(|| ReceiptMessage { r#type: 1, timestamp: receipts }),
+            receipt_message: (!receipts.is_empty()).then_some(ReceiptMessage { r#type: 1, timestamp: receipts }),
             expiration_type: mode,
             expiration_timer: timer,
             ..Content::default()
