@@ -598,6 +598,15 @@ fn test_decode_accepts_envelope_variants() {
             }
         }
     }
+    // A bare envelope whose 66-byte `source` happens to parse as a WebSocketRequestMessage
+    // with a body is still read as the bare envelope it is.
+    let mut decoy = vec![0x1a, 64];
+    decoy.extend_from_slice(&[0x30; 64]);
+    assert_eq!(decoy.len(), 66);
+    let mut envelope = base.clone();
+    envelope.source = Some(decoy);
+    let incoming = decode_envelope(&bob, &envelope.encode_to_vec()).expect("bare");
+    assert_eq!(incoming.sender, alice.account_id());
     // Old desktop wrapping (verb PUT, path /api/v1/message) decodes too.
     let old = umbra_protocol::message::proto::WebSocketMessage {
         r#type: Some(1),

@@ -261,6 +261,19 @@ fn test_content_round_trip_all_fields() {
 }
 
 #[test]
+fn test_debug_redacts_keys() {
+    let content = full_content();
+    let shown = format!("{content:?}");
+    assert!(shown.contains("<32 bytes redacted>"), "{shown}");
+    assert!(shown.contains("<64 bytes redacted>"), "{shown}");
+    assert!(shown.contains("héllo"), "non-secret fields still shown");
+    // Key bytes 3 (profile key), 4 (response profile key), 7 (attachment key), 8 (digest).
+    for secret in ["[3, 3", "[4, 4", "[7, 7", "[8, 8"] {
+        assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+    }
+}
+
+#[test]
 fn test_content_round_trip_through_1o1() {
     let mut rng = ChaCha20Rng::seed_from_u64(20);
     let alice = Identity::from_seed(&Seed::generate(&mut rng));

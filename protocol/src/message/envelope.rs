@@ -162,8 +162,15 @@ pub fn unwrap_envelope(data: &[u8]) -> Result<Envelope, MessageError> {
     if data.len() > MAX_MESSAGE_DATA_LEN {
         return Err(MessageError::IncomingTooLarge);
     }
+    // A bare envelope starts with its required type (6 or 7) in field 1, where a
+    // WebSocketMessage has its own type (REQUEST = 1); use that to tell them apart.
     let wrapped_body = WebSocketMessage::decode(data)
         .ok()
+        .filter(|ws| {
+            ws.r#type
+                .and_then(|t| EnvelopeType::try_from(t).ok())
+                .is_none()
+        })
         .and_then(|ws| ws.request)
         .and_then(|request| request.body);
     let envelope = match wrapped_body {

@@ -9,8 +9,12 @@
 //! - Unknown fields (Pro proofs, legacy group fields, future additions) are skipped on decode;
 //!   unknown enum values are kept as the raw `i32`.
 //! - Enums are top-level types named after their message (`EnvelopeType`, `TypingAction`, …).
+//! - `Debug` never prints key material: profile keys and attachment keys/digests show only
+//!   their length.
 //!
 //! Spec: session-protocol.md §5.4, §5.5, §9.
+
+use core::fmt;
 
 /// `Envelope.Type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
@@ -149,6 +153,7 @@ pub struct Content {
 
 /// A visible message.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
+#[prost(skip_debug)]
 pub struct DataMessage {
     /// Message text.
     #[prost(string, optional, tag = "1")]
@@ -184,6 +189,39 @@ pub struct DataMessage {
     /// The sender refuses message requests from community members.
     #[prost(bool, optional, tag = "106")]
     pub blocks_community_message_requests: Option<bool>,
+}
+
+/// `Debug` stand-in for key bytes: shows only whether and how many bytes are present.
+struct Redacted<'a>(&'a Option<Vec<u8>>);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(bytes) => write!(f, "Some(<{} bytes redacted>)", bytes.len()),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+impl fmt::Debug for DataMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataMessage")
+            .field("body", &self.body)
+            .field("attachments", &self.attachments)
+            .field("flags", &self.flags)
+            .field("profile_key", &Redacted(&self.profile_key))
+            .field("quote", &self.quote)
+            .field("preview", &self.preview)
+            .field("reaction", &self.reaction)
+            .field("profile", &self.profile)
+            .field("open_group_invitation", &self.open_group_invitation)
+            .field("sync_target", &self.sync_target)
+            .field(
+                "blocks_community_message_requests",
+                &self.blocks_community_message_requests,
+            )
+            .finish()
+    }
 }
 
 impl DataMessage {
@@ -271,6 +309,7 @@ pub struct OpenGroupInvitation {
 
 /// A file attachment stored on the file server.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
+#[prost(skip_debug)]
 pub struct AttachmentPointer {
     /// Legacy numeric id (`deprecated_id`); required, send 0 if unknown.
     #[prost(fixed64, required, tag = "1")]
@@ -305,6 +344,24 @@ pub struct AttachmentPointer {
     /// Download URL (may carry a `#p=…&d` fragment).
     #[prost(string, optional, tag = "101")]
     pub url: Option<String>,
+}
+
+impl fmt::Debug for AttachmentPointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttachmentPointer")
+            .field("id", &self.id)
+            .field("content_type", &self.content_type)
+            .field("key", &Redacted(&self.key))
+            .field("size", &self.size)
+            .field("digest", &Redacted(&self.digest))
+            .field("file_name", &self.file_name)
+            .field("flags", &self.flags)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("caption", &self.caption)
+            .field("url", &self.url)
+            .finish()
+    }
 }
 
 impl AttachmentPointer {
@@ -365,6 +422,7 @@ pub struct UnsendRequest {
 
 /// Reply to a message request.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
+#[prost(skip_debug)]
 pub struct MessageRequestResponse {
     /// Whether the request was accepted; required.
     #[prost(bool, required, tag = "1")]
@@ -375,6 +433,16 @@ pub struct MessageRequestResponse {
     /// The responder's profile.
     #[prost(message, optional, tag = "3")]
     pub profile: Option<LokiProfile>,
+}
+
+impl fmt::Debug for MessageRequestResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageRequestResponse")
+            .field("is_approved", &self.is_approved)
+            .field("profile_key", &Redacted(&self.profile_key))
+            .field("profile", &self.profile)
+            .finish()
+    }
 }
 
 /// `DataExtractionNotification.Type`.
