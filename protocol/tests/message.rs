@@ -168,6 +168,11 @@ fn test_vector_11_8_wrapped_config_byte_for_byte() {
         let config = unwrap_shared_config(&own, &wrapped).expect("unwrap");
         assert_eq!(i64::from(config.kind), case["kind"].as_i64().expect("kind"));
         assert_eq!(config.seqno, case["seqno"].as_i64().expect("seqno"));
+        // 216-byte padded config plaintext + 16-byte tag + 24-byte nonce.
+        assert_eq!(
+            config.data.len() as u64,
+            case["config_data_len"].as_u64().expect("len")
+        );
         let kind = SharedConfigKind::try_from(config.kind).expect("known kind");
         let rewrapped = wrap_shared_config(&own, kind, config.seqno, &config.data).expect("wrap");
         assert_eq!(
