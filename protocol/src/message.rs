@@ -35,7 +35,7 @@ pub use disappearing::{
     expire_shorten_signature_message,
 };
 pub use limits::{
-    Field, MAX_DISPLAY_NAME_BYTES, MAX_EMOJI_BYTES, MAX_EMOJI_CHARS, MAX_INCOMING_BODY_CHARS,
+    Field, MAX_DISPLAY_NAME_BYTES, MAX_EMOJI_CHARS, MAX_INCOMING_BODY_CHARS,
     MAX_OUTGOING_BODY_CHARS, MAX_RECEIPT_TIMESTAMPS,
 };
 pub use semantics::{

@@ -7,7 +7,7 @@
 //!
 //! Sources for the numbers: desktop `Constants.CONVERSATION.MAX_MESSAGE_CHAR_COUNT_STANDARD`
 //! (2,000) / `_PRO` (10,000), libsession `contacts::MAX_NAME_LENGTH` (100 bytes), Session's
-//! reaction limits (one emoji, at most a 10-code-point ZWJ sequence in practice).
+//! reaction limits (one emoji: the longest standard ZWJ sequences have 10 code points).
 
 use core::fmt;
 
@@ -22,11 +22,8 @@ pub const MAX_INCOMING_BODY_CHARS: usize = 10_000;
 /// Longest display name, in UTF-8 bytes (libsession `MAX_NAME_LENGTH`).
 pub const MAX_DISPLAY_NAME_BYTES: usize = 100;
 
-/// Longest reaction emoji, in UTF-8 bytes.
-pub const MAX_EMOJI_BYTES: usize = 64;
-
 /// Longest reaction emoji, in Unicode scalar values (the longest standard emoji ZWJ
-/// sequences have 10).
+/// sequences have 10; at most 48 bytes).
 pub const MAX_EMOJI_CHARS: usize = 12;
 
 /// Most timestamps in one read receipt.
@@ -114,12 +111,14 @@ impl Side {
         Ok(())
     }
 
-    /// Checks a reaction emoji: non-empty, bounded, no whitespace or control characters.
+    /// Checks a reaction emoji: non-empty, bounded, no whitespace, control or bidi-control
+    /// characters (emoji sequences only need ZWJ, variation selectors and tag characters).
     pub(super) fn check_emoji(self, emoji: &str) -> Result<(), MessageError> {
         if emoji.is_empty()
-            || emoji.len() > MAX_EMOJI_BYTES
             || exceeds_chars(emoji, MAX_EMOJI_CHARS)
-            || emoji.chars().any(|c| c.is_control() || c.is_whitespace())
+            || emoji
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || is_bidi_control(c))
         {
             return Err(self.error(Field::Emoji));
         }
@@ -152,6 +151,14 @@ impl Side {
         }
         Ok(())
     }
+}
+
+/// Whether `c` changes text direction (LRM/RLM, ALM, embeddings/overrides, isolates).
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// Whether `text` has more than `max` Unicode scalar values (stops counting early).
