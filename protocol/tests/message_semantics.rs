@@ -1365,6 +1365,59 @@ proptest! {
         }
     }
 
+    /// C6 for sync copies: a sync target from any account other than the own one is refused,
+    /// whatever the content; from the own account it is honoured.
+    #[test]
+    fn prop_sync_target_only_from_own_account(
+        sender in any::<[u8; 32]>(),
+        own in any::<[u8; 32]>(),
+        target in any::<[u8; 32]>(),
+        body in "\\PC{1,40}",
+    ) {
+        prop_assume!(!body.trim().is_empty());
+        let (sender, own, target) = (
+            AccountId::from_x25519_public(sender),
+            AccountId::from_x25519_public(own),
+            AccountId::from_x25519_public(target),
+        );
+        let text = compose_text(&draft(&body), 1).expect("compose");
+        let copy = sync_copy(&text, &target).expect("sync");
+        let got = classify(&incoming(sender, copy.content.clone()), &own);
+        if sender == own {
+            let honoured = matches!(got, Ok(Event::SyncedOutgoing { to, .. }) if to == target);
+            prop_assert!(honoured);
+        } else {
+            prop_assert_eq!(got, Err(MessageError::ForeignSyncTarget));
+        }
+        // The same copy received by its real author is always accepted.
+        prop_assert!(classify(&incoming(own, copy.content), &own).is_ok());
+    }
+
+    /// Only the author may unsend: any author other than the authenticated sender is refused.
+    #[test]
+    fn prop_unsend_only_by_author(
+        sender in any::<[u8; 32]>(),
+        author in any::<[u8; 32]>(),
+        same in any::<bool>(),
+        ts in 1u64..u64::MAX,
+    ) {
+        let sender = AccountId::from_x25519_public(sender);
+        let author = if same { sender } else { AccountId::from_x25519_public(author) };
+        let content = Content {
+            unsend_request: Some(UnsendRequest { timestamp: ts, author: author.to_string() }),
+            ..Content::default()
+        };
+        let got = classify(&incoming(sender, content), &author_a());
+        if author == sender {
+            prop_assert_eq!(
+                got,
+                Ok(Event::Unsend { target: MessageId { author, sent_timestamp_ms: ts } })
+            );
+        } else {
+            prop_assert_eq!(got, Err(MessageError::ForeignUnsend));
+        }
+    }
+
     /// Any body within the cap survives compose → classify unchanged.
     #[test]
     fn prop_text_round_trip(body in "\\PC{1,200}", ts in 1u64..u64::MAX) {
