@@ -190,6 +190,7 @@ fn full_content() -> Content {
             quote: Some(Quote {
                 id: 1_700_000_000_000,
                 author: "05".repeat(33),
+                text: None,
             }),
             preview: vec![Preview {
                 url: "https://example.org".into(),

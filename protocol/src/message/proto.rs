@@ -239,6 +239,10 @@ pub struct Quote {
     /// Account ID (hex) of the quoted message's author; required.
     #[prost(string, required, tag = "2")]
     pub author: String,
+    /// Quoted text (legacy: older clients send it, current desktop does not; receivers look
+    /// the quoted message up by `id` and `author`).
+    #[prost(string, optional, tag = "3")]
+    pub text: Option<String>,
 }
 
 /// `DataMessage.Preview`: a link preview.
