@@ -11,7 +11,7 @@ fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   cargo +nightly install cargo-fuzz --locked
 fi
-cd protocol/fuzz
+cd protocol
 targets=$(cargo +nightly fuzz list)
 for t in $targets; do
   echo "fuzzing $t for ${SECONDS_PER_TARGET}s"

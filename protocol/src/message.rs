@@ -6,14 +6,41 @@
 //! - [`pad_message`] / [`unpad_message`]: 160-byte block padding (§5.2).
 //! - [`encode_for_1o1`] / [`decode_envelope`]: `Content` ⇄ storage `data` (§5.3).
 //! - [`proto`]: the proto2 messages (§5.4), including the disappearing-message fields (§9).
+//! - [`compose_text`] and the other `compose_*` functions: typed outgoing messages with their
+//!   storage TTL (§5.5); [`sync_copy`] for the own swarm.
+//! - [`classify`]: an incoming message as a typed [`Event`], with size caps and the
+//!   unsend/sync permission rules.
+//! - [`DisappearingSetting`]: disappearing-message modes, timers, TTLs and local expiry (§9).
 //!
 //! Spec: session-protocol.md §5, §9, vectors §11.1 and §11.8.
 
+mod compose;
+mod disappearing;
 mod envelope;
+mod limits;
 mod padding;
 pub mod proto;
 mod seal;
 mod sealed_box;
+mod semantics;
+
+pub use compose::{
+    Outgoing, SendPrefs, TextDraft, compose_expiration_update, compose_reaction,
+    compose_read_receipt, compose_request_accept, compose_text, compose_typing, compose_unsend,
+    sync_copy,
+};
+pub use disappearing::{
+    AFTER_READ_TIMERS, AFTER_SEND_TIMERS, DEFAULT_TTL_MS, DisappearingSetting,
+    MAX_INCOMING_TIMER_SECS, TYPING_TTL_MS, after_read_swarm_expiry_ms,
+    expire_shorten_signature_message,
+};
+pub use limits::{
+    Field, MAX_DISPLAY_NAME_BYTES, MAX_EMOJI_CHARS, MAX_INCOMING_BODY_CHARS,
+    MAX_OUTGOING_BODY_CHARS, MAX_RECEIPT_TIMESTAMPS,
+};
+pub use semantics::{
+    DataExtractionKind, Event, Profile, QuoteRef, ReactionChange, UnsupportedKind, classify,
+};
 
 pub use envelope::{
     Incoming, MessageId, decode_envelope, encode_for_1o1, unwrap_envelope, unwrap_shared_config,
@@ -74,6 +101,12 @@ pub enum MessageError {
     /// A wrapped config message not signed by the own account.
     #[error("config message from another account")]
     ForeignConfig,
+    /// The caller's input for a message to send breaks a limit (see [`Field`]).
+    #[error("invalid {0} in outgoing message")]
+    InvalidOutgoing(Field),
+    /// A received message breaks a limit (see [`Field`]).
+    #[error("invalid {0} in incoming message")]
+    InvalidIncoming(Field),
     /// An internal invariant failed (a bug in Umbra or a dependency).
     #[error("internal error: {0}")]
     Bug(&'static str),
@@ -83,9 +116,9 @@ impl MessageError {
     /// Coarse classification of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            MessageError::OutgoingTooLarge | MessageError::InvalidRecipientKey => {
-                ErrorKind::BadApiUsage
-            }
+            MessageError::OutgoingTooLarge
+            | MessageError::InvalidRecipientKey
+            | MessageError::InvalidOutgoing(_) => ErrorKind::BadApiUsage,
             MessageError::Bug(_) => ErrorKind::Bug,
             MessageError::TooShort
             | MessageError::IncomingTooLarge
@@ -96,7 +129,8 @@ impl MessageError {
             | MessageError::UnsupportedEnvelopeType
             | MessageError::ForeignSyncTarget
             | MessageError::ForeignUnsend
-            | MessageError::ForeignConfig => ErrorKind::PeerMisbehaved,
+            | MessageError::ForeignConfig
+            | MessageError::InvalidIncoming(_) => ErrorKind::PeerMisbehaved,
         }
     }
 }

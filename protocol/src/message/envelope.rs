@@ -103,7 +103,9 @@ impl Incoming {
         target
             .parse()
             .map(Some)
-            .map_err(|_| MessageError::Malformed { what: "sync target" })
+            .map_err(|_| MessageError::Malformed {
+                what: "sync target",
+            })
     }
 
     /// The message an unsend request asks to delete, checked.
@@ -119,10 +121,9 @@ impl Incoming {
         let Some(unsend) = self.content.unsend_request.as_ref() else {
             return Ok(None);
         };
-        let author: AccountId = unsend
-            .author
-            .parse()
-            .map_err(|_| MessageError::Malformed { what: "unsend author" })?;
+        let author: AccountId = unsend.author.parse().map_err(|_| MessageError::Malformed {
+            what: "unsend author",
+        })?;
         if author != self.sender {
             return Err(MessageError::ForeignUnsend);
         }
@@ -161,8 +162,15 @@ pub fn unwrap_envelope(data: &[u8]) -> Result<Envelope, MessageError> {
     if data.len() > MAX_MESSAGE_DATA_LEN {
         return Err(MessageError::IncomingTooLarge);
     }
+    // A bare envelope starts with its required type (6 or 7) in field 1, where a
+    // WebSocketMessage has its own type (REQUEST = 1); use that to tell them apart.
     let wrapped_body = WebSocketMessage::decode(data)
         .ok()
+        .filter(|ws| {
+            ws.r#type
+                .and_then(|t| EnvelopeType::try_from(t).ok())
+                .is_none()
+        })
         .and_then(|ws| ws.request)
         .and_then(|request| request.body);
     let envelope = match wrapped_body {
@@ -260,12 +268,9 @@ pub fn decode_envelope(own: &Identity, data: &[u8]) -> Result<Incoming, MessageE
     if envelope.r#type == EnvelopeType::ClosedGroupMessage as i32 {
         return Err(MessageError::UnsupportedEnvelopeType);
     }
-    let ciphertext = envelope
-        .content
-        .as_deref()
-        .ok_or(MessageError::Malformed {
-            what: "envelope content",
-        })?;
+    let ciphertext = envelope.content.as_deref().ok_or(MessageError::Malformed {
+        what: "envelope content",
+    })?;
     let decrypted = decrypt_incoming(own, ciphertext)?;
     let content = Content::decode(unpad_message(&decrypted.plaintext))
         .map_err(|_| MessageError::Malformed { what: "content" })?;
@@ -327,7 +332,10 @@ pub fn wrap_shared_config(
 /// The errors of [`decode_envelope`], plus [`MessageError::ForeignConfig`] if someone other
 /// than the own account signed it and [`MessageError::Malformed`] if the content carries no
 /// config message.
-pub fn unwrap_shared_config(own: &Identity, data: &[u8]) -> Result<SharedConfigMessage, MessageError> {
+pub fn unwrap_shared_config(
+    own: &Identity,
+    data: &[u8],
+) -> Result<SharedConfigMessage, MessageError> {
     let incoming = decode_envelope(own, data)?;
     if incoming.sender != own.account_id() {
         return Err(MessageError::ForeignConfig);

@@ -50,8 +50,14 @@ mod tests {
 
     #[test]
     fn test_pad_lengths() {
-        for (len, padded) in [(0, 160), (158, 160), (159, 320), (160, 320), (161, 320), (319, 480)]
-        {
+        for (len, padded) in [
+            (0, 160),
+            (158, 160),
+            (159, 320),
+            (160, 320),
+            (161, 320),
+            (319, 480),
+        ] {
             let content = vec![0x41u8; len];
             let out = pad_message(&content);
             assert_eq!(out.len(), padded, "len {len}");

@@ -9,8 +9,12 @@
 //! - Unknown fields (Pro proofs, legacy group fields, future additions) are skipped on decode;
 //!   unknown enum values are kept as the raw `i32`.
 //! - Enums are top-level types named after their message (`EnvelopeType`, `TypingAction`, …).
+//! - `Debug` never prints key material: profile keys and attachment keys/digests show only
+//!   their length.
 //!
 //! Spec: session-protocol.md §5.4, §5.5, §9.
+
+use core::fmt;
 
 /// `Envelope.Type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
@@ -149,6 +153,7 @@ pub struct Content {
 
 /// A visible message.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
+#[prost(skip_debug)]
 pub struct DataMessage {
     /// Message text.
     #[prost(string, optional, tag = "1")]
@@ -186,6 +191,39 @@ pub struct DataMessage {
     pub blocks_community_message_requests: Option<bool>,
 }
 
+/// `Debug` stand-in for key bytes: shows only whether and how many bytes are present.
+struct Redacted<'a>(&'a Option<Vec<u8>>);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(bytes) => write!(f, "Some(<{} bytes redacted>)", bytes.len()),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+impl fmt::Debug for DataMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataMessage")
+            .field("body", &self.body)
+            .field("attachments", &self.attachments)
+            .field("flags", &self.flags)
+            .field("profile_key", &Redacted(&self.profile_key))
+            .field("quote", &self.quote)
+            .field("preview", &self.preview)
+            .field("reaction", &self.reaction)
+            .field("profile", &self.profile)
+            .field("open_group_invitation", &self.open_group_invitation)
+            .field("sync_target", &self.sync_target)
+            .field(
+                "blocks_community_message_requests",
+                &self.blocks_community_message_requests,
+            )
+            .finish()
+    }
+}
+
 impl DataMessage {
     /// `flags` bit: this message announces a change of the disappearing-messages setting
     /// (carried in `Content.expirationType` / `expirationTimer`).
@@ -201,6 +239,10 @@ pub struct Quote {
     /// Account ID (hex) of the quoted message's author; required.
     #[prost(string, required, tag = "2")]
     pub author: String,
+    /// Quoted text (legacy: older clients send it, current desktop does not; receivers look
+    /// the quoted message up by `id` and `author`).
+    #[prost(string, optional, tag = "3")]
+    pub text: Option<String>,
 }
 
 /// `DataMessage.Preview`: a link preview.
@@ -271,6 +313,7 @@ pub struct OpenGroupInvitation {
 
 /// A file attachment stored on the file server.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
+#[prost(skip_debug)]
 pub struct AttachmentPointer {
     /// Legacy numeric id (`deprecated_id`); required, send 0 if unknown.
     #[prost(fixed64, required, tag = "1")]
@@ -307,6 +350,24 @@ pub struct AttachmentPointer {
     pub url: Option<String>,
 }
 
+impl fmt::Debug for AttachmentPointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttachmentPointer")
+            .field("id", &self.id)
+            .field("content_type", &self.content_type)
+            .field("key", &Redacted(&self.key))
+            .field("size", &self.size)
+            .field("digest", &Redacted(&self.digest))
+            .field("file_name", &self.file_name)
+            .field("flags", &self.flags)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("caption", &self.caption)
+            .field("url", &self.url)
+            .finish()
+    }
+}
+
 impl AttachmentPointer {
     /// `flags` bit: the attachment is a voice message.
     pub const FLAG_VOICE_MESSAGE: u32 = 1;
@@ -337,9 +398,7 @@ pub struct TypingMessage {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
 #[repr(i32)]
 pub enum ReceiptType {
-    /// Delivery receipt (Signal legacy; not sent by Session).
-    Delivery = 0,
-    /// Read receipt.
+    /// Read receipt (the only type in Session's schema).
     Read = 1,
 }
 
@@ -367,6 +426,7 @@ pub struct UnsendRequest {
 
 /// Reply to a message request.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
+#[prost(skip_debug)]
 pub struct MessageRequestResponse {
     /// Whether the request was accepted; required.
     #[prost(bool, required, tag = "1")]
@@ -377,6 +437,16 @@ pub struct MessageRequestResponse {
     /// The responder's profile.
     #[prost(message, optional, tag = "3")]
     pub profile: Option<LokiProfile>,
+}
+
+impl fmt::Debug for MessageRequestResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageRequestResponse")
+            .field("is_approved", &self.is_approved)
+            .field("profile_key", &Redacted(&self.profile_key))
+            .field("profile", &self.profile)
+            .finish()
+    }
 }
 
 /// `DataExtractionNotification.Type`.
@@ -404,6 +474,8 @@ pub struct DataExtractionNotification {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
 #[repr(i32)]
 pub enum CallMessageType {
+    /// Announces an incoming call (listed first, as in the schema: the proto2 default).
+    PreOffer = 6,
     /// Offer.
     Offer = 1,
     /// Answer.
@@ -414,8 +486,6 @@ pub enum CallMessageType {
     IceCandidates = 4,
     /// Hang up.
     EndCall = 5,
-    /// Announces an incoming call.
-    PreOffer = 6,
 }
 
 /// Call signalling.

@@ -122,12 +122,11 @@ pub fn decrypt_incoming(own: &Identity, ciphertext: &[u8]) -> Result<Decrypted, 
     }
     let own_public = own.x25519_public();
     let mut buf = sealed_box::open(ciphertext, own.x25519_secret(), &own_public)?;
-    let msg_len = buf
-        .len()
-        .checked_sub(96)
-        .ok_or(MessageError::TooShort)?;
+    let msg_len = buf.len().checked_sub(96).ok_or(MessageError::TooShort)?;
     let (_, rest) = buf.split_at(msg_len);
-    let (a, sig) = rest.split_first_chunk::<32>().ok_or(MessageError::TooShort)?;
+    let (a, sig) = rest
+        .split_first_chunk::<32>()
+        .ok_or(MessageError::TooShort)?;
     let sender_ed25519 = *a;
     let sig: [u8; 64] = sig.try_into().map_err(|_| MessageError::TooShort)?;
 
@@ -149,4 +148,112 @@ pub fn decrypt_incoming(own: &Identity, ciphertext: &[u8]) -> Result<Decrypted, 
         sender_ed25519,
         sender: AccountId::from_x25519_public(sender_x25519),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    use super::*;
+    use crate::identity::Seed;
+
+    fn identity(rng: &mut ChaCha20Rng) -> Identity {
+        Identity::from_seed(&Seed::generate(rng))
+    }
+
+    /// Seals arbitrary inner bytes `P` to `recipient` (what a malicious sender or a forwarding
+    /// recipient can do without anyone's secret key).
+    fn seal_raw(inner: &[u8], recipient: &[u8; 32], rng: &mut ChaCha20Rng) -> Vec<u8> {
+        let secret = StaticSecret::random_from_rng(rng);
+        let public = PublicKey::from(&secret);
+        sealed_box::seal_with_ephemeral(inner, recipient, &secret, &public).expect("seal")
+    }
+
+    /// C7 (surreptitious forwarding): Bob opens Alice's message and re-seals the signed inner
+    /// payload `M ‖ A ‖ SIG` to Carol. Carol must reject it: the signature covers Bob's key.
+    #[test]
+    fn test_c7_resealed_payload_is_rejected() {
+        let mut rng = ChaCha20Rng::seed_from_u64(0xC7);
+        let alice = identity(&mut rng);
+        let bob = identity(&mut rng);
+        let carol = identity(&mut rng);
+        for i in 0..200u32 {
+            let msg = format!("message {i} for bob only");
+            let to_bob =
+                encrypt_for_recipient(&alice, &bob.x25519_public(), msg.as_bytes(), &mut rng)
+                    .expect("encrypt");
+            let inner = sealed_box::open(&to_bob, bob.x25519_secret(), &bob.x25519_public())
+                .expect("bob opens");
+            assert_eq!(&inner[..msg.len()], msg.as_bytes());
+            let to_carol = seal_raw(&inner, &carol.x25519_public(), &mut rng);
+            assert_eq!(
+                decrypt_incoming(&carol, &to_carol),
+                Err(MessageError::BadSignature)
+            );
+            // The untouched original still verifies for Bob.
+            assert_eq!(
+                decrypt_incoming(&bob, &to_bob).map(|d| d.sender),
+                Ok(alice.account_id())
+            );
+        }
+    }
+
+    #[test]
+    fn test_forged_or_invalid_inner_key_is_rejected() {
+        let mut rng = ChaCha20Rng::seed_from_u64(12);
+        let alice = identity(&mut rng);
+        let bob = identity(&mut rng);
+        let mallory = identity(&mut rng);
+
+        // Mallory claims to be Alice: A = Alice's key, signature by Mallory.
+        let mut forged = b"hi".to_vec();
+        forged.extend_from_slice(&alice.ed25519_public());
+        let mut signed = forged.clone();
+        signed.extend_from_slice(&bob.x25519_public());
+        forged.extend_from_slice(&mallory.sign(&signed));
+        let c = seal_raw(&forged, &bob.x25519_public(), &mut rng);
+        assert_eq!(decrypt_incoming(&bob, &c), Err(MessageError::BadSignature));
+
+        // A = a small-order point (the identity element): no valid sender.
+        let mut small = b"hi".to_vec();
+        let mut identity_point = [0u8; 32];
+        identity_point[0] = 1;
+        small.extend_from_slice(&identity_point);
+        small.extend_from_slice(&[0u8; 64]);
+        let c = seal_raw(&small, &bob.x25519_public(), &mut rng);
+        assert_eq!(
+            decrypt_incoming(&bob, &c),
+            Err(MessageError::InvalidSenderKey)
+        );
+
+        // A not on the curve.
+        let mut off_curve = b"hi".to_vec();
+        off_curve.extend_from_slice(&[0xffu8; 32]);
+        off_curve.extend_from_slice(&[0u8; 64]);
+        let c = seal_raw(&off_curve, &bob.x25519_public(), &mut rng);
+        assert!(matches!(
+            decrypt_incoming(&bob, &c),
+            Err(MessageError::InvalidSenderKey | MessageError::BadSignature)
+        ));
+
+        // Inner payload shorter than A ‖ SIG after a valid seal.
+        let c = seal_raw(&[0u8; 95], &bob.x25519_public(), &mut rng);
+        assert_eq!(c.len(), ENCRYPTION_OVERHEAD - 1);
+        assert_eq!(decrypt_incoming(&bob, &c), Err(MessageError::TooShort));
+    }
+
+    #[test]
+    fn test_box_seed_keypair_matches_x25519_base_point() {
+        // crypto_box_seed_keypair: pk = X25519(clamp(SHA-512(seed)[..32]), 9).
+        let (secret, public) = sealed_box::box_seed_keypair(&[7u8; 32]);
+        let digest = <sha2::Sha512 as sha2::Digest>::digest([7u8; 32]);
+        let mut sk = [0u8; 32];
+        sk.copy_from_slice(&digest[..32]);
+        assert_eq!(
+            x25519_dalek::x25519(sk, x25519_dalek::X25519_BASEPOINT_BYTES),
+            public.to_bytes()
+        );
+        assert_eq!(PublicKey::from(&secret), public);
+    }
 }

@@ -10,7 +10,10 @@
 
 use blake2::{
     Blake2b, Blake2bMac,
-    digest::{Digest, Mac, consts::{U24, U32}},
+    digest::{
+        Digest, Mac,
+        consts::{U24, U32},
+    },
 };
 use crypto_secretbox::{
     Kdf, KeyInit, XSalsa20Poly1305,
@@ -88,7 +91,8 @@ pub(crate) fn seal_with_ephemeral(
     ephemeral_public: &PublicKey,
 ) -> Result<Vec<u8>, MessageError> {
     let epk = ephemeral_public.to_bytes();
-    let cipher = box_cipher(ephemeral_secret, recipient).ok_or(MessageError::InvalidRecipientKey)?;
+    let cipher =
+        box_cipher(ephemeral_secret, recipient).ok_or(MessageError::InvalidRecipientKey)?;
     let nonce = seal_nonce(&epk, recipient);
     let boxed = cipher
         .encrypt(GenericArray::from_slice(&nonce), plaintext)
@@ -107,7 +111,9 @@ pub(crate) fn open(
     own_secret: &StaticSecret,
     own_public: &[u8; 32],
 ) -> Result<Vec<u8>, MessageError> {
-    let (epk, boxed) = sealed.split_first_chunk::<32>().ok_or(MessageError::TooShort)?;
+    let (epk, boxed) = sealed
+        .split_first_chunk::<32>()
+        .ok_or(MessageError::TooShort)?;
     if boxed.len() < SEAL_OVERHEAD - 32 {
         return Err(MessageError::TooShort);
     }
