@@ -328,3 +328,37 @@ async fn expired_messages_vanish_and_are_swept() {
     }
     net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_rules() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let net = net(4, &dir).await;
+    let c = Client::new(net.http_client().clone());
+    let a = Account::random();
+    let m = &swarm_of(&net, &a.id)[0];
+    let now = net.clock().now_ms();
+    let unsigned_retrieve = |ns: i16| json!({"pubkey": a.id.to_hex(), "namespace": ns});
+    // −10: unauthenticated store and retrieve.
+    let (s, _) = c.direct(m, "store", store_params(&a.id, Namespace(-10), b"legacy", now, 60_000)).await.expect("s");
+    assert_eq!(s, 200);
+    let (s, b) = c.direct(m, "retrieve", unsigned_retrieve(-10)).await.expect("r");
+    assert_eq!(s, 200);
+    assert_eq!(hashes(&parse(&b)).len(), 1);
+    // Public outbox −21: the owner stores (signed), anyone reads, a new store replaces.
+    let (s, _) = c.direct(m, "store", store_params(&a.id, Namespace(-21), b"o1", now, 60_000)).await.expect("s");
+    assert_eq!(s, 401);
+    for d in [b"o1", b"o2"] {
+        let (s, b) = c.direct(m, "store", a.store_private(Namespace(-21), d, now, 60_000)).await.expect("s");
+        assert_eq!(s, 200, "{b}");
+    }
+    let (s, b) = c.direct(m, "retrieve", unsigned_retrieve(-21)).await.expect("r");
+    assert_eq!(s, 200);
+    assert_eq!(hashes(&parse(&b)), [message_hash(&a.id, Namespace(-21), b"o2")]);
+    // Private namespaces need signed retrieves; namespace 0 too.
+    assert_eq!(c.direct(m, "retrieve", unsigned_retrieve(2)).await.expect("r").0, 401);
+    assert_eq!(c.direct(m, "retrieve", unsigned_retrieve(0)).await.expect("r").0, 401);
+    // The reserved testing namespace refuses stores.
+    let (s, _) = c.direct(m, "store", a.store_private(Namespace(-3741), b"t", now, 60_000)).await.expect("s");
+    assert_eq!(s, 400);
+    net.shutdown().await;
+}
