@@ -92,6 +92,11 @@ async fn three_hop_over_tls_with_generated_ca() {
             .await
             .expect("store");
         assert_eq!(s, 200, "{b}");
+        // Replication between nodes runs over HTTPS too: every member stored it.
+        let v: Value = serde_json::from_str(&b).expect("json");
+        for n in net.nodes() {
+            assert!(v["swarm"][&n.ed_hex()]["hash"].is_string(), "{v}");
+        }
     }
     let (s, b) = c.onion(&path, &dest, "retrieve", a.retrieve(Namespace(0), None, now), EncType::AesGcm).await.expect("r");
     assert_eq!(s, 200);
