@@ -15,26 +15,7 @@ cargo build -p umbra-node --release
 NODE_BIN=target/release/umbra-node
 
 mkdir -p "$DATA"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
-
-fifo="$(mktemp -u)"; mkfifo "$fifo"
-"$NODE_BIN" testnet --nodes "$NODES" --data "$DATA" >"$fifo" &
-pids+=($!)
-seed=""
-while read -r line; do
-  case "$line" in seed\ *) seed="${line#seed }"; break ;; esac
-done <"$fifo"
-cat "$fifo" >/dev/null &
-rm -f "$fifo"
-[ -n "$seed" ] || { echo "the node network did not start" >&2; exit 1; }
-
-"$NODE_BIN" serve --dir dist --bind "127.0.0.1:$PORT" &
-pids+=($!)
-
 echo
-echo "Umbra's local node network: seed $seed ($NODES nodes, data in $DATA/)"
-echo "Open Umbra at: http://127.0.0.1:$PORT/"
-echo "(Ctrl-C stops the app server and the network.)"
-wait
+echo "Starting the local node network ($NODES nodes, data in $DATA/) and the app server..."
+echo "Open Umbra at the 'app' URL below. Ctrl-C stops everything."
+exec "$NODE_BIN" testnet --nodes "$NODES" --data "$DATA" --app-dir dist --app-bind "127.0.0.1:$PORT"

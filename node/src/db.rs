@@ -54,6 +54,9 @@ pub struct Db {
 
 type DbResult<T> = Result<T, rusqlite::Error>;
 
+/// Updated hashes and unchanged (hash, expiry) pairs of an `expire`.
+pub type ExpireOutcome = (Vec<String>, Vec<(String, u64)>);
+
 fn owner_bytes(a: &AccountId) -> Vec<u8> {
     a.to_bytes().to_vec()
 }
@@ -108,11 +111,17 @@ impl Db {
         data: &[u8],
     ) -> DbResult<StoreOutcome> {
         let tx = self.conn.transaction()?;
-        let existing: Option<i64> =
-            tx.query_row("SELECT expiry FROM messages WHERE hash = ?1", [hash], |r| r.get(0)).optional()?;
+        let existing: Option<i64> = tx
+            .query_row("SELECT expiry FROM messages WHERE hash = ?1", [hash], |r| {
+                r.get(0)
+            })
+            .optional()?;
         let out = if let Some(old) = existing {
             let new = u(old).max(expiry);
-            tx.execute("UPDATE messages SET expiry = ?1 WHERE hash = ?2", params![i(new), hash])?;
+            tx.execute(
+                "UPDATE messages SET expiry = ?1 WHERE hash = ?2",
+                params![i(new), hash],
+            )?;
             StoreOutcome::Already(new)
         } else {
             if ns.is_public_outbox() {
@@ -133,8 +142,17 @@ impl Db {
 
     /// Insert a message copied from a peer (catch-up); keeps the later expiry if present.
     pub fn import(&mut self, m: &StoredMessage) -> DbResult<bool> {
-        let Some(owner) = AccountId::from_hex(&m.owner) else { return Ok(false) };
-        Ok(self.store(&owner, Namespace(m.namespace), &m.hash, m.timestamp, m.expiry, &m.data)? == StoreOutcome::New)
+        let Some(owner) = AccountId::from_hex(&m.owner) else {
+            return Ok(false);
+        };
+        Ok(self.store(
+            &owner,
+            Namespace(m.namespace),
+            &m.hash,
+            m.timestamp,
+            m.expiry,
+            &m.data,
+        )? == StoreOutcome::New)
     }
 
     /// Messages of `owner` in `ns` after `last_hash` (from the start if unknown), unexpired,
@@ -197,7 +215,8 @@ impl Db {
         let tx = self.conn.transaction()?;
         let mut deleted = Vec::new();
         {
-            let mut stmt = tx.prepare_cached("DELETE FROM messages WHERE owner = ?1 AND hash = ?2")?;
+            let mut stmt =
+                tx.prepare_cached("DELETE FROM messages WHERE owner = ?1 AND hash = ?2")?;
             for h in hashes {
                 if stmt.execute(params![owner_bytes(owner), h])? > 0 {
                     deleted.push(h.clone());
@@ -240,7 +259,7 @@ impl Db {
         hashes: &[String],
         expiry: u64,
         mode: ExpireMode,
-    ) -> DbResult<(Vec<String>, Vec<(String, u64)>)> {
+    ) -> DbResult<ExpireOutcome> {
         let tx = self.conn.transaction()?;
         let mut updated = Vec::new();
         let mut unchanged = Vec::new();
@@ -259,7 +278,10 @@ impl Db {
                 ExpireMode::Extend => expiry > cur,
             };
             if apply {
-                tx.execute("UPDATE messages SET expiry = ?1 WHERE hash = ?2", params![i(expiry), h])?;
+                tx.execute(
+                    "UPDATE messages SET expiry = ?1 WHERE hash = ?2",
+                    params![i(expiry), h],
+                )?;
                 updated.push(h.clone());
             } else if mode != ExpireMode::Set {
                 unchanged.push((h.clone(), cur));
@@ -275,13 +297,21 @@ impl Db {
 
     /// Shorten the expiry of every selected message of `owner` to `expiry`; returns the
     /// updated hashes, sorted.
-    pub fn expire_all(&mut self, owner: &AccountId, sel: NamespaceSel, expiry: u64) -> DbResult<Vec<String>> {
+    pub fn expire_all(
+        &mut self,
+        owner: &AccountId,
+        sel: NamespaceSel,
+        expiry: u64,
+    ) -> DbResult<Vec<String>> {
         let tx = self.conn.transaction()?;
         let rows = select_owner(&tx, owner, sel, None)?;
         let mut updated = Vec::new();
         for (_, h, cur) in rows {
             if expiry < cur {
-                tx.execute("UPDATE messages SET expiry = ?1 WHERE hash = ?2", params![i(expiry), h])?;
+                tx.execute(
+                    "UPDATE messages SET expiry = ?1 WHERE hash = ?2",
+                    params![i(expiry), h],
+                )?;
                 updated.push(h);
             }
         }
@@ -291,11 +321,20 @@ impl Db {
     }
 
     /// Expiries of the given hashes of `owner` (unknown ones omitted).
-    pub fn get_expiries(&self, owner: &AccountId, hashes: &[String]) -> DbResult<Vec<(String, u64)>> {
-        let mut stmt = self.conn.prepare_cached("SELECT expiry FROM messages WHERE owner = ?1 AND hash = ?2")?;
+    pub fn get_expiries(
+        &self,
+        owner: &AccountId,
+        hashes: &[String],
+    ) -> DbResult<Vec<(String, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT expiry FROM messages WHERE owner = ?1 AND hash = ?2")?;
         let mut out = Vec::new();
         for h in hashes {
-            if let Some(e) = stmt.query_row(params![owner_bytes(owner), h], |r| r.get::<_, i64>(0)).optional()? {
+            if let Some(e) = stmt
+                .query_row(params![owner_bytes(owner), h], |r| r.get::<_, i64>(0))
+                .optional()?
+            {
                 out.push((h.clone(), u(e)));
             }
         }
@@ -304,17 +343,27 @@ impl Db {
 
     /// Delete expired messages; returns how many.
     pub fn sweep(&mut self, now_ms: u64) -> DbResult<usize> {
-        self.conn.execute("DELETE FROM messages WHERE expiry <= ?1", [i(now_ms)])
+        self.conn
+            .execute("DELETE FROM messages WHERE expiry <= ?1", [i(now_ms)])
     }
 
     /// Unexpired messages with row id > `after_id`, up to `limit`, for a peer catching up.
     /// Returns the messages and the last row id.
-    pub fn export(&self, after_id: i64, limit: usize, now_ms: u64) -> DbResult<(Vec<StoredMessage>, i64)> {
+    pub fn export(
+        &self,
+        after_id: i64,
+        limit: usize,
+        now_ms: u64,
+    ) -> DbResult<(Vec<StoredMessage>, i64)> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, owner, namespace, hash, timestamp, expiry, data FROM messages
              WHERE id > ?1 AND expiry > ?2 ORDER BY id LIMIT ?3",
         )?;
-        let mut rows = stmt.query(params![after_id, i(now_ms), i64::try_from(limit).unwrap_or(i64::MAX)])?;
+        let mut rows = stmt.query(params![
+            after_id,
+            i(now_ms),
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ])?;
         let mut out = Vec::new();
         let mut last = after_id;
         while let Some(r) = rows.next()? {
@@ -334,7 +383,9 @@ impl Db {
 
     /// Number of stored messages (expired or not).
     pub fn count(&self) -> DbResult<u64> {
-        self.conn.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get::<_, i64>(0)).map(u)
+        self.conn
+            .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get::<_, i64>(0))
+            .map(u)
     }
 }
 
@@ -344,7 +395,9 @@ fn select_owner(
     sel: NamespaceSel,
     before: Option<u64>,
 ) -> DbResult<Vec<(i16, String, u64)>> {
-    let mut stmt = conn.prepare_cached("SELECT namespace, hash, timestamp, expiry FROM messages WHERE owner = ?1")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT namespace, hash, timestamp, expiry FROM messages WHERE owner = ?1",
+    )?;
     let mut rows = stmt.query([owner_bytes(owner)])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -362,7 +415,10 @@ mod tests {
     use super::*;
 
     fn acct(b: u8) -> AccountId {
-        AccountId { prefix: 5, key: [b; 32] }
+        AccountId {
+            prefix: 5,
+            key: [b; 32],
+        }
     }
 
     #[test]
@@ -370,25 +426,52 @@ mod tests {
         let mut db = Db::open_in_memory().expect("db");
         let a = acct(1);
         for n in 0..5u64 {
-            assert_eq!(db.store(&a, Namespace(0), &format!("h{n}"), 1000 + n, 10_000, b"x").expect("s"), StoreOutcome::New);
+            assert_eq!(
+                db.store(&a, Namespace(0), &format!("h{n}"), 1000 + n, 10_000, b"x")
+                    .expect("s"),
+                StoreOutcome::New
+            );
         }
-        assert_eq!(db.store(&a, Namespace(0), "h1", 1001, 20_000, b"x").expect("s"), StoreOutcome::Already(20_000));
-        assert_eq!(db.store(&a, Namespace(0), "h1", 1001, 15_000, b"x").expect("s"), StoreOutcome::Already(20_000));
-        let (all, more) = db.retrieve(&a, Namespace(0), None, 5000, 100, 1 << 20).expect("r");
+        assert_eq!(
+            db.store(&a, Namespace(0), "h1", 1001, 20_000, b"x")
+                .expect("s"),
+            StoreOutcome::Already(20_000)
+        );
+        assert_eq!(
+            db.store(&a, Namespace(0), "h1", 1001, 15_000, b"x")
+                .expect("s"),
+            StoreOutcome::Already(20_000)
+        );
+        let (all, more) = db
+            .retrieve(&a, Namespace(0), None, 5000, 100, 1 << 20)
+            .expect("r");
         assert_eq!(all.len(), 5);
         assert!(!more);
-        let (after, _) = db.retrieve(&a, Namespace(0), Some("h2"), 5000, 100, 1 << 20).expect("r");
-        assert_eq!(after.iter().map(|m| m.hash.as_str()).collect::<Vec<_>>(), ["h3", "h4"]);
-        let (unknown, _) = db.retrieve(&a, Namespace(0), Some("nope"), 5000, 100, 1 << 20).expect("r");
+        let (after, _) = db
+            .retrieve(&a, Namespace(0), Some("h2"), 5000, 100, 1 << 20)
+            .expect("r");
+        assert_eq!(
+            after.iter().map(|m| m.hash.as_str()).collect::<Vec<_>>(),
+            ["h3", "h4"]
+        );
+        let (unknown, _) = db
+            .retrieve(&a, Namespace(0), Some("nope"), 5000, 100, 1 << 20)
+            .expect("r");
         assert_eq!(unknown.len(), 5);
-        let (two, more) = db.retrieve(&a, Namespace(0), None, 5000, 2, 1 << 20).expect("r");
+        let (two, more) = db
+            .retrieve(&a, Namespace(0), None, 5000, 2, 1 << 20)
+            .expect("r");
         assert_eq!(two.len(), 2);
         assert!(more);
-        let (one, more) = db.retrieve(&a, Namespace(0), None, 5000, 100, 1).expect("r");
+        let (one, more) = db
+            .retrieve(&a, Namespace(0), None, 5000, 100, 1)
+            .expect("r");
         assert_eq!(one.len(), 1);
         assert!(more);
         // Expired messages are invisible and swept.
-        let (none, _) = db.retrieve(&a, Namespace(0), None, 10_000, 100, 1 << 20).expect("r");
+        let (none, _) = db
+            .retrieve(&a, Namespace(0), None, 10_000, 100, 1 << 20)
+            .expect("r");
         assert_eq!(none.len(), 1);
         assert_eq!(db.sweep(10_000).expect("sweep"), 4);
         assert_eq!(db.count().expect("count"), 1);
@@ -404,16 +487,34 @@ mod tests {
         db.store(&b, Namespace(0), "b1", 1, 100, b"1").expect("s");
         // Cannot delete another owner's message.
         assert!(db.delete(&a, &["b1".into()]).expect("d").is_empty());
-        let (upd, unch) = db.expire(&a, &["a1".into(), "a2".into()], 50, ExpireMode::Shorten).expect("e");
+        let (upd, unch) = db
+            .expire(&a, &["a1".into(), "a2".into()], 50, ExpireMode::Shorten)
+            .expect("e");
         assert_eq!(upd, ["a1", "a2"]);
         assert!(unch.is_empty());
-        let (upd, unch) = db.expire(&a, &["a1".into()], 40, ExpireMode::Extend).expect("e");
+        let (upd, unch) = db
+            .expire(&a, &["a1".into()], 40, ExpireMode::Extend)
+            .expect("e");
         assert!(upd.is_empty());
         assert_eq!(unch, [("a1".to_string(), 50)]);
-        assert_eq!(db.get_expiries(&a, &["a1".into(), "b1".into()]).expect("g"), [("a1".to_string(), 50)]);
-        assert_eq!(db.expire_all(&a, NamespaceSel::All, 30).expect("ea"), ["a1", "a2"]);
-        assert_eq!(db.delete_matching(&a, NamespaceSel::All, Some(3)).expect("db"), [(0, "a1".to_string())]);
-        assert_eq!(db.delete_matching(&a, NamespaceSel::One(Namespace(2)), None).expect("da"), [(2, "a2".to_string())]);
+        assert_eq!(
+            db.get_expiries(&a, &["a1".into(), "b1".into()]).expect("g"),
+            [("a1".to_string(), 50)]
+        );
+        assert_eq!(
+            db.expire_all(&a, NamespaceSel::All, 30).expect("ea"),
+            ["a1", "a2"]
+        );
+        assert_eq!(
+            db.delete_matching(&a, NamespaceSel::All, Some(3))
+                .expect("db"),
+            [(0, "a1".to_string())]
+        );
+        assert_eq!(
+            db.delete_matching(&a, NamespaceSel::One(Namespace(2)), None)
+                .expect("da"),
+            [(2, "a2".to_string())]
+        );
         assert_eq!(db.count().expect("c"), 1);
     }
 
@@ -423,7 +524,9 @@ mod tests {
         let a = acct(4);
         db.store(&a, Namespace(-21), "o1", 1, 100, b"1").expect("s");
         db.store(&a, Namespace(-21), "o2", 2, 100, b"2").expect("s");
-        let (m, _) = db.retrieve(&a, Namespace(-21), None, 0, 10, 1000).expect("r");
+        let (m, _) = db
+            .retrieve(&a, Namespace(-21), None, 0, 10, 1000)
+            .expect("r");
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].hash, "o2");
     }

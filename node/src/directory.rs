@@ -30,7 +30,12 @@ pub struct NodeInfo {
 impl NodeInfo {
     /// Base URL, e.g. `http://127.0.0.1:4001`.
     pub fn url(&self) -> String {
-        format!("{}://{}:{}", if self.tls { "https" } else { "http" }, self.ip, self.port)
+        format!(
+            "{}://{}:{}",
+            if self.tls { "https" } else { "http" },
+            self.ip,
+            self.port
+        )
     }
 
     /// Ed25519 key as hex.
@@ -106,14 +111,20 @@ impl Directory {
 
     /// `get_swarm` body for `account` (without `t`/`hf`).
     pub fn swarm_json(&self, account: &AccountId, now_ms: u64) -> Value {
-        let id = self.swarm_of(account).unwrap_or(umbra_protocol::swarm::INVALID_SWARM_ID);
+        let id = self
+            .swarm_of(account)
+            .unwrap_or(umbra_protocol::swarm::INVALID_SWARM_ID);
         let snodes: Vec<Value> = self.members(id).iter().map(|n| n.swarm_entry()).collect();
         json!({"snodes": snodes, "swarm": format!("{id:x}"), "t": now_ms, "hf": HARDFORK})
     }
 
     /// `get_service_nodes` result object.
     pub fn service_nodes_json(&self) -> Value {
-        let states: Vec<Value> = self.nodes.iter().map(NodeInfo::service_node_state).collect();
+        let states: Vec<Value> = self
+            .nodes
+            .iter()
+            .map(NodeInfo::service_node_state)
+            .collect();
         json!({"service_node_states": states, "height": 1000, "target_height": 1000, "hardfork": HARDFORK[0], "status": "OK"})
     }
 }

@@ -15,7 +15,9 @@ pub struct NodeKeys {
 
 impl fmt::Debug for NodeKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NodeKeys").field("ed25519", &hex::encode(self.ed25519_public())).finish_non_exhaustive()
+        f.debug_struct("NodeKeys")
+            .field("ed25519", &hex::encode(self.ed25519_public()))
+            .finish_non_exhaustive()
     }
 }
 
@@ -38,8 +40,9 @@ impl NodeKeys {
     pub fn load_or_create(path: &Path) -> std::io::Result<Self> {
         if let Ok(text) = std::fs::read_to_string(path) {
             let mut seed = Zeroizing::new([0u8; 32]);
-            hex::decode_to_slice(text.trim(), seed.as_mut())
-                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad key file"))?;
+            hex::decode_to_slice(text.trim(), seed.as_mut()).map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "bad key file")
+            })?;
             return Ok(Self::from_seed(&seed));
         }
         let keys = Self::generate()?;
@@ -83,7 +86,10 @@ mod tests {
     #[test]
     fn x25519_secret_matches_converted_public() {
         let k = NodeKeys::from_seed(&[9u8; 32]);
-        assert_eq!(PublicKey::from(k.x25519_secret()).to_bytes(), k.x25519_public());
+        assert_eq!(
+            PublicKey::from(k.x25519_secret()).to_bytes(),
+            k.x25519_public()
+        );
     }
 
     #[test]

@@ -17,11 +17,13 @@ use umbra_protocol::rpc::{
     auth::verify_request,
     is_valid_hash, message_hash,
     params::{
-        AccountId, BatchParams, BulkParams, DeleteParams, ExpireParams, GetExpiriesParams, GetSwarmParams,
-        OxendParams, RetrieveParams, RpcRequest, StoreParams,
+        AccountId, BatchParams, BulkParams, DeleteParams, ExpireParams, GetExpiriesParams,
+        GetSwarmParams, OxendParams, RetrieveParams, RpcRequest, StoreParams,
     },
     sign,
-    validate::{check_millis, check_sig_timestamp, clamp_new_expiry, retrieve_max_size, store_expiry},
+    validate::{
+        check_millis, check_sig_timestamp, clamp_new_expiry, retrieve_max_size, store_expiry,
+    },
 };
 
 use crate::db::StoreOutcome;
@@ -48,7 +50,10 @@ pub enum Body {
 
 impl Reply {
     fn json(status: u16, v: Value) -> Self {
-        Self { status, body: Body::Json(v) }
+        Self {
+            status,
+            body: Body::Json(v),
+        }
     }
 
     /// The body as a string.
@@ -92,9 +97,15 @@ impl Failure {
     /// The reply for this failure.
     pub fn reply(self) -> Reply {
         match self {
-            Self::Rpc(e) => Reply { status: e.status(), body: Body::Text(e.to_string()) },
+            Self::Rpc(e) => Reply {
+                status: e.status(),
+                body: Body::Text(e.to_string()),
+            },
             Self::WrongSwarm(v) => Reply::json(421, v),
-            Self::Internal => Reply { status: 500, body: Body::Text("internal error".into()) },
+            Self::Internal => Reply {
+                status: 500,
+                body: Body::Text("internal error".into()),
+            },
         }
     }
 }
@@ -115,7 +126,10 @@ fn with_t_hf(mut v: Value, now: u64) -> Value {
 
 /// Methods that are replicated to the whole swarm.
 pub fn is_recursive(method: &str) -> bool {
-    matches!(method, "store" | "delete" | "delete_all" | "delete_before" | "expire" | "expire_all")
+    matches!(
+        method,
+        "store" | "delete" | "delete_all" | "delete_before" | "expire" | "expire_all"
+    )
 }
 
 /// Handle a raw `/storage_rpc/v1` body (also the final destination of an onion request).
@@ -141,7 +155,9 @@ async fn batch(state: &Arc<NodeState>, sequence: bool, params: &Value) -> Reply 
     };
     if p.requests.is_empty()
         || p.requests.len() > MAX_SUBREQUESTS
-        || p.requests.iter().any(|r| matches!(r.method.as_str(), "batch" | "sequence"))
+        || p.requests
+            .iter()
+            .any(|r| matches!(r.method.as_str(), "batch" | "sequence"))
     {
         return Failure::Rpc(RpcError::BadBatch).reply();
     }
@@ -158,7 +174,10 @@ async fn batch(state: &Arc<NodeState>, sequence: bool, params: &Value) -> Reply 
             break;
         }
     }
-    Reply::json(200, with_t_hf(json!({"results": results}), state.clock.now_ms()))
+    Reply::json(
+        200,
+        with_t_hf(json!({"results": results}), state.clock.now_ms()),
+    )
 }
 
 async fn dispatch_single(state: &Arc<NodeState>, method: &str, params: &Value) -> Reply {
@@ -169,8 +188,9 @@ async fn dispatch_single(state: &Arc<NodeState>, method: &str, params: &Value) -
     let local = match method {
         "retrieve" => retrieve(state, params, now),
         "get_expiries" => get_expiries(state, params, now),
-        "get_swarm" | "get_snodes_for_pubkey" => parse::<GetSwarmParams>(params)
-            .map(|p| state.directory.swarm_json(&p.pubkey, now)),
+        "get_swarm" | "get_snodes_for_pubkey" => {
+            parse::<GetSwarmParams>(params).map(|p| state.directory.swarm_json(&p.pubkey, now))
+        }
         "info" => Ok(json!({"version": VERSION, "timestamp": now})),
         "oxend_request" => oxend(state, params),
         "batch" | "sequence" => Err(Failure::Rpc(RpcError::BadBatch)),
@@ -188,7 +208,9 @@ async fn recursive(state: &Arc<NodeState>, method: &str, params: &Value) -> Repl
         Err(f) => return f.reply(),
     };
     let peers = state.swarm_peers();
-    let forwards = peers.iter().map(|peer| crate::server::forward(state, peer, method, params));
+    let forwards = peers
+        .iter()
+        .map(|peer| crate::server::forward(state, peer, method, params));
     let results = futures_util::future::join_all(forwards).await;
     let mut swarm = Map::new();
     swarm.insert(state.info.ed_hex(), local.clone());
@@ -201,10 +223,10 @@ async fn recursive(state: &Arc<NodeState>, method: &str, params: &Value) -> Repl
     }
     let mut out = Map::new();
     out.insert("swarm".into(), Value::Object(swarm));
-    if method == "store" {
-        if let Some(h) = local.get("hash") {
-            out.insert("hash".into(), h.clone());
-        }
+    if method == "store"
+        && let Some(h) = local.get("hash")
+    {
+        out.insert("hash".into(), h.clone());
     }
     let status = if all_failed { 500 } else { 200 };
     Reply::json(status, with_t_hf(Value::Object(out), state.clock.now_ms()))
@@ -228,7 +250,9 @@ fn check_swarm(state: &NodeState, account: &AccountId, now: u64) -> Result<(), F
     if state.directory.swarm_of(account) == Some(state.info.swarm_id) {
         Ok(())
     } else {
-        Err(Failure::WrongSwarm(state.directory.swarm_json(account, now)))
+        Err(Failure::WrongSwarm(
+            state.directory.swarm_json(account, now),
+        ))
     }
 }
 
@@ -264,7 +288,14 @@ fn store(state: &NodeState, params: &Value, now: u64, forwarded: bool) -> Local 
         )?;
     }
     let hash = message_hash(&p.pubkey, p.namespace, &p.data.0);
-    let outcome = state.db()?.store(&p.pubkey, p.namespace, &hash, p.timestamp, expiry, &p.data.0)?;
+    let outcome = state.db()?.store(
+        &p.pubkey,
+        p.namespace,
+        &hash,
+        p.timestamp,
+        expiry,
+        &p.data.0,
+    )?;
     let mut out = json!({"hash": hash, "signature": node_sig(state, hash.as_bytes())});
     match outcome {
         StoreOutcome::New => out["expiry"] = json!(expiry),
@@ -285,12 +316,20 @@ fn retrieve(state: &NodeState, params: &Value, now: u64) -> Local {
         }
         let ts = p.timestamp.ok_or(RpcError::Malformed("timestamp"))?;
         check_sig_timestamp(ts, now, false)?;
-        verify_request(&p.pubkey, p.pubkey_ed25519.as_ref(), &sign::retrieve(p.namespace, ts), p.signature.as_ref())?;
+        verify_request(
+            &p.pubkey,
+            p.pubkey_ed25519.as_ref(),
+            &sign::retrieve(p.namespace, ts),
+            p.signature.as_ref(),
+        )?;
     }
     if p.namespace == Namespace::RESERVED_TESTING {
         return Ok(json!({"messages": [], "more": false}));
     }
-    let max_count = p.max_count.map_or(usize::MAX, |c| usize::try_from(c).unwrap_or(usize::MAX)).max(1);
+    let max_count = p
+        .max_count
+        .map_or(usize::MAX, |c| usize::try_from(c).unwrap_or(usize::MAX))
+        .max(1);
     let (msgs, more) = state.db()?.retrieve(
         &p.pubkey,
         p.namespace,
@@ -310,16 +349,30 @@ fn delete(state: &NodeState, params: &Value) -> Local {
     let p: DeleteParams = parse(params)?;
     check_swarm(state, &p.pubkey, state.clock.now_ms())?;
     check_hashes(&p.messages)?;
-    verify_request(&p.pubkey, p.pubkey_ed25519.as_ref(), &sign::delete(&p.messages), p.signature.as_ref())?;
+    verify_request(
+        &p.pubkey,
+        p.pubkey_ed25519.as_ref(),
+        &sign::delete(&p.messages),
+        p.signature.as_ref(),
+    )?;
     let deleted = state.db()?.delete(&p.pubkey, &p.messages)?;
     if p.required && deleted.is_empty() {
         return Err(RpcError::NotFound.into());
     }
-    let sig = node_sig(state, &sign::delete_response(&p.pubkey.to_hex(), &p.messages, &deleted));
+    let sig = node_sig(
+        state,
+        &sign::delete_response(&p.pubkey.to_hex(), &p.messages, &deleted),
+    );
     Ok(json!({"deleted": deleted, "signature": sig}))
 }
 
-fn bulk_delete(state: &NodeState, params: &Value, now: u64, forwarded: bool, before_mode: bool) -> Local {
+fn bulk_delete(
+    state: &NodeState,
+    params: &Value,
+    now: u64,
+    forwarded: bool,
+    before_mode: bool,
+) -> Local {
     let p: BulkParams = parse(params)?;
     check_swarm(state, &p.pubkey, now)?;
     let (value, msg) = if before_mode {
@@ -334,10 +387,21 @@ fn bulk_delete(state: &NodeState, params: &Value, now: u64, forwarded: bool, bef
         check_sig_timestamp(ts, now, forwarded)?;
         (ts, sign::delete_all(p.namespace, ts))
     };
-    verify_request(&p.pubkey, p.pubkey_ed25519.as_ref(), &msg, p.signature.as_ref())?;
-    let deleted = state.db()?.delete_matching(&p.pubkey, p.namespace, before_mode.then_some(value))?;
+    verify_request(
+        &p.pubkey,
+        p.pubkey_ed25519.as_ref(),
+        &msg,
+        p.signature.as_ref(),
+    )?;
+    let deleted =
+        state
+            .db()?
+            .delete_matching(&p.pubkey, p.namespace, before_mode.then_some(value))?;
     let all_hashes: Vec<&str> = deleted.iter().map(|(_, h)| h.as_str()).collect();
-    let sig = node_sig(state, &sign::bulk_response(&p.pubkey.to_hex(), value, &all_hashes));
+    let sig = node_sig(
+        state,
+        &sign::bulk_response(&p.pubkey.to_hex(), value, &all_hashes),
+    );
     let deleted_json = match p.namespace {
         NamespaceSel::All => {
             let mut by_ns: BTreeMap<String, Vec<&str>> = BTreeMap::new();
@@ -356,10 +420,24 @@ fn expire(state: &NodeState, params: &Value, now: u64) -> Local {
     check_swarm(state, &p.pubkey, now)?;
     check_hashes(&p.messages)?;
     let mode = p.mode().ok_or(RpcError::Malformed("shorten and extend"))?;
-    verify_request(&p.pubkey, p.pubkey_ed25519.as_ref(), &sign::expire(mode, p.expiry, &p.messages), p.signature.as_ref())?;
+    verify_request(
+        &p.pubkey,
+        p.pubkey_ed25519.as_ref(),
+        &sign::expire(mode, p.expiry, &p.messages),
+        p.signature.as_ref(),
+    )?;
     let expiry = clamp_new_expiry(p.expiry, now)?;
     let (updated, unchanged) = state.db()?.expire(&p.pubkey, &p.messages, expiry, mode)?;
-    let sig = node_sig(state, &sign::expire_response(&p.pubkey.to_hex(), expiry, &p.messages, &updated, &unchanged));
+    let sig = node_sig(
+        state,
+        &sign::expire_response(
+            &p.pubkey.to_hex(),
+            expiry,
+            &p.messages,
+            &updated,
+            &unchanged,
+        ),
+    );
     let mut out = json!({"updated": updated, "expiry": expiry, "signature": sig});
     if mode != sign::ExpireMode::Set {
         let map: BTreeMap<String, u64> = unchanged.into_iter().collect();
@@ -372,10 +450,18 @@ fn expire_all(state: &NodeState, params: &Value, now: u64) -> Local {
     let p: BulkParams = parse(params)?;
     check_swarm(state, &p.pubkey, now)?;
     let requested = p.expiry.ok_or(RpcError::Malformed("expiry"))?;
-    verify_request(&p.pubkey, p.pubkey_ed25519.as_ref(), &sign::expire_all(p.namespace, requested), p.signature.as_ref())?;
+    verify_request(
+        &p.pubkey,
+        p.pubkey_ed25519.as_ref(),
+        &sign::expire_all(p.namespace, requested),
+        p.signature.as_ref(),
+    )?;
     let expiry = clamp_new_expiry(requested, now)?;
     let updated = state.db()?.expire_all(&p.pubkey, p.namespace, expiry)?;
-    let sig = node_sig(state, &sign::bulk_response(&p.pubkey.to_hex(), expiry, &updated));
+    let sig = node_sig(
+        state,
+        &sign::bulk_response(&p.pubkey.to_hex(), expiry, &updated),
+    );
     Ok(json!({"updated": updated, "expiry": expiry, "signature": sig}))
 }
 
@@ -393,14 +479,20 @@ fn get_expiries(state: &NodeState, params: &Value, now: u64) -> Local {
         &sign::get_expiries(p.timestamp, &p.messages),
         p.signature.as_ref(),
     )?;
-    let map: BTreeMap<String, u64> = state.db()?.get_expiries(&p.pubkey, &p.messages)?.into_iter().collect();
+    let map: BTreeMap<String, u64> = state
+        .db()?
+        .get_expiries(&p.pubkey, &p.messages)?
+        .into_iter()
+        .collect();
     Ok(json!({"expiries": map}))
 }
 
 fn oxend(state: &NodeState, params: &Value) -> Local {
     let p: OxendParams = parse(params)?;
     match p.endpoint.as_str() {
-        "get_service_nodes" | "get_n_service_nodes" => Ok(json!({"result": state.directory.service_nodes_json()})),
+        "get_service_nodes" | "get_n_service_nodes" => {
+            Ok(json!({"result": state.directory.service_nodes_json()}))
+        }
         _ => Err(RpcError::Malformed("endpoint not allowed").into()),
     }
 }

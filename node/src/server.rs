@@ -75,7 +75,15 @@ impl NodeState {
         options: NodeOptions,
     ) -> Result<Self, NodeError> {
         let db = Db::open(&options.db_path).map_err(|e| NodeError::Db(e.to_string()))?;
-        Ok(Self { info, keys, directory, clock, http, options, db: Mutex::new(db) })
+        Ok(Self {
+            info,
+            keys,
+            directory,
+            clock,
+            http,
+            options,
+            db: Mutex::new(db),
+        })
     }
 
     /// Lock the database.
@@ -96,7 +104,10 @@ impl NodeState {
     /// Delete expired messages now.
     pub fn sweep_now(&self) -> usize {
         let now = self.clock.now_ms();
-        self.db().ok().and_then(|mut db| db.sweep(now).ok()).unwrap_or(0)
+        self.db()
+            .ok()
+            .and_then(|mut db| db.sweep(now).ok())
+            .unwrap_or(0)
     }
 
     /// Number of stored rows.
@@ -134,7 +145,8 @@ pub fn http_reply(r: rpc::Reply) -> Response {
         rpc::Body::Text(_) => "text/plain; charset=utf-8",
     };
     let mut resp = (status, r.body_string()).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     resp
 }
 
@@ -156,23 +168,36 @@ fn sign_headers(state: &NodeState, route: &str, body: &[u8]) -> Vec<(&'static st
 /// Check a node-to-node request: a known node of this swarm, fresh, correctly signed.
 fn check_peer(state: &NodeState, route: &str, headers: &HeaderMap, body: &[u8]) -> bool {
     let get = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
-    let (Some(node), Some(ts), Some(sig)) = (get("x-umbra-node"), get("x-umbra-timestamp"), get("x-umbra-signature"))
-    else {
+    let (Some(node), Some(ts), Some(sig)) = (
+        get("x-umbra-node"),
+        get("x-umbra-timestamp"),
+        get("x-umbra-signature"),
+    ) else {
         return false;
     };
     let mut ed = [0u8; 32];
     if hex::decode_to_slice(node, &mut ed).is_err() {
         return false;
     }
-    let Some(peer) = state.directory.by_ed25519(&ed) else { return false };
+    let Some(peer) = state.directory.by_ed25519(&ed) else {
+        return false;
+    };
     if peer.swarm_id != state.info.swarm_id || peer.ed25519 == state.info.ed25519 {
         return false;
     }
-    let Ok(ts_n) = ts.parse::<u64>() else { return false };
+    let Ok(ts_n) = ts.parse::<u64>() else {
+        return false;
+    };
     if ts_n.abs_diff(state.clock.now_ms()) > SIGNATURE_TOLERANCE_MS {
         return false;
     }
-    let Some(sig) = STANDARD.decode(sig).ok().and_then(|s| <[u8; 64]>::try_from(s).ok()) else { return false };
+    let Some(sig) = STANDARD
+        .decode(sig)
+        .ok()
+        .and_then(|s| <[u8; 64]>::try_from(s).ok())
+    else {
+        return false;
+    };
     let mut msg = format!("{route}{ts_n}").into_bytes();
     msg.extend_from_slice(body);
     verify_ed25519(&ed, &msg, &sig).is_ok()
@@ -180,7 +205,9 @@ fn check_peer(state: &NodeState, route: &str, headers: &HeaderMap, body: &[u8]) 
 
 /// Send a swarm-wide request to `peer`; returns its per-node result or a failure object.
 pub async fn forward(state: &NodeState, peer: &NodeInfo, method: &str, params: &Value) -> Value {
-    let body = json!({"method": method, "params": params}).to_string().into_bytes();
+    let body = json!({"method": method, "params": params})
+        .to_string()
+        .into_bytes();
     let mut req = state
         .http
         .post(format!("{}/internal/v1/forward", peer.url()))
@@ -204,7 +231,11 @@ pub async fn forward(state: &NodeState, peer: &NodeInfo, method: &str, params: &
     }
 }
 
-async fn internal_forward(State(state): State<Arc<NodeState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn internal_forward(
+    State(state): State<Arc<NodeState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !check_peer(&state, "forward", &headers, &body) {
         return (StatusCode::UNAUTHORIZED, "unauthorized").into_response();
     }
@@ -215,7 +246,10 @@ async fn internal_forward(State(state): State<Arc<NodeState>>, headers: HeaderMa
         return (StatusCode::BAD_REQUEST, "bad request").into_response();
     }
     match rpc::run_local(&state, &req.method, &req.params, true) {
-        Ok(v) => http_reply(rpc::Reply { status: 200, body: rpc::Body::Json(v) }),
+        Ok(v) => http_reply(rpc::Reply {
+            status: 200,
+            body: rpc::Body::Json(v),
+        }),
         Err(f) => http_reply(f.reply()),
     }
 }
@@ -223,13 +257,23 @@ async fn internal_forward(State(state): State<Arc<NodeState>>, headers: HeaderMa
 /// Page size of the catch-up export.
 const EXPORT_PAGE: usize = 500;
 
-async fn internal_export(State(state): State<Arc<NodeState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn internal_export(
+    State(state): State<Arc<NodeState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !check_peer(&state, "export", &headers, &body) {
         return (StatusCode::UNAUTHORIZED, "unauthorized").into_response();
     }
-    let after = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["after"].as_i64()).unwrap_or(0);
+    let after = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["after"].as_i64())
+        .unwrap_or(0);
     let now = state.clock.now_ms();
-    let page = state.db().ok().and_then(|db| db.export(after, EXPORT_PAGE, now).ok());
+    let page = state
+        .db()
+        .ok()
+        .and_then(|db| db.export(after, EXPORT_PAGE, now).ok());
     match page {
         Some((msgs, last)) => axum::Json(json!({"messages": msgs, "last": last})).into_response(),
         None => (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
@@ -243,13 +287,21 @@ pub async fn catch_up(state: &NodeState) -> usize {
         let mut after = 0i64;
         loop {
             let body = json!({"after": after}).to_string().into_bytes();
-            let mut req = state.http.post(format!("{}/internal/v1/export", peer.url())).timeout(FORWARD_TIMEOUT);
+            let mut req = state
+                .http
+                .post(format!("{}/internal/v1/export", peer.url()))
+                .timeout(FORWARD_TIMEOUT);
             for (k, v) in sign_headers(state, "export", &body) {
                 req = req.header(k, v);
             }
-            let Ok(resp) = req.body(body).send().await else { break };
-            let Ok(v) = resp.json_value().await else { break };
-            let msgs: Vec<StoredMessage> = serde_json::from_value(v["messages"].clone()).unwrap_or_default();
+            let Ok(resp) = req.body(body).send().await else {
+                break;
+            };
+            let Ok(v) = resp.json_value().await else {
+                break;
+            };
+            let msgs: Vec<StoredMessage> =
+                serde_json::from_value(v["messages"].clone()).unwrap_or_default();
             if msgs.is_empty() {
                 break;
             }
@@ -291,19 +343,27 @@ pub struct Served {
 
 impl Served {
     /// Serve `app` on `listener`, over TLS when `tls` is given.
-    pub fn spawn(listener: std::net::TcpListener, app: Router, tls: Option<RustlsConfig>) -> Result<Self, NodeError> {
+    pub fn spawn(
+        listener: std::net::TcpListener,
+        app: Router,
+        tls: Option<RustlsConfig>,
+    ) -> Result<Self, NodeError> {
         listener.set_nonblocking(true).map_err(NodeError::io)?;
         let handle = Handle::new();
         let svc = app.into_make_service();
         let task = match tls {
             Some(cfg) => {
-                let server = axum_server::from_tcp_rustls(listener, cfg).map_err(NodeError::io)?.handle(handle.clone());
+                let server = axum_server::from_tcp_rustls(listener, cfg)
+                    .map_err(NodeError::io)?
+                    .handle(handle.clone());
                 tokio::spawn(async move {
                     let _ = server.serve(svc).await;
                 })
             }
             None => {
-                let server = axum_server::from_tcp(listener).map_err(NodeError::io)?.handle(handle.clone());
+                let server = axum_server::from_tcp(listener)
+                    .map_err(NodeError::io)?
+                    .handle(handle.clone());
                 tokio::spawn(async move {
                     let _ = server.serve(svc).await;
                 })
@@ -345,7 +405,11 @@ impl RunningNode {
                 s2.sweep_now();
             }
         });
-        Ok(Self { state, served, sweeper })
+        Ok(Self {
+            state,
+            served,
+            sweeper,
+        })
     }
 
     /// Stop the node (its database is closed when the last reference goes).
