@@ -30,10 +30,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WBG_VERSI
 fi
 
 # 4. Chromium and its driver from Debian (never a downloaded browser build).
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  log "installing Debian chromium and chromium-driver"
+# certutil (libnss3-tools) lets the HTTPS end-to-end test make Chromium trust the testnet's CA.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v certutil >/dev/null; then
+  log "installing Debian chromium, chromium-driver and libnss3-tools"
   as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver libnss3-tools
 fi
 
 # 5. npm packages: playwright-core (drives Debian's chromium) and binaryen (wasm-opt; never Debian's).
