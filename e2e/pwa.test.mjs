@@ -63,3 +63,24 @@ test('the served CSP forbids inline and eval script', async () => {
     assert.ok(policy.includes(d), `CSP has ${d}`);
   }
 });
+
+test('the harness catches CSP violations (inline script is blocked and reported)', async () => {
+  const app = await openApp(server.base);
+  const { page } = app;
+  try {
+    await visible(page.getByRole('heading', { name: 'Welcome to Umbra' }));
+    const reported = page.waitForEvent('console', {
+      predicate: (m) => m.text().includes('CSP violation'), timeout: 5000,
+    });
+    await page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__inlineRan = true;';
+      document.head.append(s);
+    });
+    await reported;
+    assert.ok(app.errors.some((e) => e.includes('CSP violation: script-src')), String(app.errors));
+    assert.equal(await page.evaluate(() => window.__inlineRan === true), false);
+  } finally {
+    await app.close();
+  }
+});
