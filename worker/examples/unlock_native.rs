@@ -9,7 +9,7 @@ use umbra_protocol::{
     store::{KdfParams, MemoryStore, Vault, testing::block_on},
 };
 
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout, clippy::disallowed_methods)] // a benchmark prints and reads the wall clock
 fn main() {
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     let store = MemoryStore::new();
