@@ -9,6 +9,7 @@
 //!   stored; it is derived from the seed on demand.
 //! - `vault/r/<64 hex>`: application records, sealed under the store key; the id is a keyed
 //!   hash of the caller's record name, so names (e.g. contact ids) are not readable at rest.
+//!   The message database ([`MessageDb`], module [`messages`]) keeps all its records there.
 //!
 //! Every record is `version(1) ‖ nonce(24) ‖ XChaCha20-Poly1305(ciphertext ‖ tag)` with the
 //! version and the storage id as associated data, so tampered and swapped records fail.
@@ -16,6 +17,7 @@
 mod cipher;
 mod kdf;
 mod memory;
+pub mod messages;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod vault;
@@ -25,6 +27,7 @@ use crate::error::ErrorKind;
 pub use cipher::{RECORD_FORMAT_VERSION, StoreKey};
 pub use kdf::{KdfParams, WRAP_FORMAT_VERSION, WrappedStoreKey};
 pub use memory::MemoryStore;
+pub use messages::{MessageDb, MessageDbError};
 pub use vault::{
     HEADER_ID, RECORD_ID_PREFIX, SEED_ID, UnlockError, UnlockedVault, VAULT_ID_PREFIX, Vault,
     VaultError,
@@ -87,4 +90,46 @@ pub trait Store {
     async fn clear(&self) -> Result<(), StoreError>;
     /// Every id currently stored, in no particular order.
     async fn ids(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Applies `ops` in order (a later op on the same id wins). Backends should apply the
+    /// whole batch atomically (IndexedDB: one read-write transaction; [`MemoryStore`]: one
+    /// lock) so a crash never leaves half of it. The default applies the ops one by one, which
+    /// is correct but not atomic; the message database orders its batches so that even then a
+    /// crash leaves a consistent state (see [`messages`]).
+    async fn write_batch(&self, ops: &[BatchOp]) -> Result<(), StoreError> {
+        for op in ops {
+            match op {
+                BatchOp::Put { id, bytes } => self.put(id, bytes).await?,
+                BatchOp::Delete { id } => self.delete(id).await?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One write of a [`Store::write_batch`].
+#[derive(Clone, PartialEq, Eq)]
+pub enum BatchOp {
+    /// Store `bytes` under `id`.
+    Put {
+        /// The id.
+        id: String,
+        /// The value.
+        bytes: Vec<u8>,
+    },
+    /// Remove `id` (absent is not an error).
+    Delete {
+        /// The id.
+        id: String,
+    },
+}
+
+impl core::fmt::Debug for BatchOp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Values are not printed (they may be a plaintext header or large).
+        match self {
+            BatchOp::Put { id, bytes } => write!(f, "Put({id}, {} bytes)", bytes.len()),
+            BatchOp::Delete { id } => write!(f, "Delete({id})"),
+        }
+    }
 }

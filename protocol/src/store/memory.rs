@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{Store, StoreError};
+use super::{BatchOp, Store, StoreError};
 
 /// A [`Store`] kept in a mutex-guarded map. Contents vanish when it is dropped.
 #[derive(Debug, Default)]
@@ -53,5 +53,21 @@ impl Store for MemoryStore {
 
     async fn ids(&self) -> Result<Vec<String>, StoreError> {
         self.with("ids", |m| m.keys().cloned().collect())
+    }
+
+    /// Applies the whole batch under one lock: atomic.
+    async fn write_batch(&self, ops: &[BatchOp]) -> Result<(), StoreError> {
+        self.with("write_batch", |m| {
+            for op in ops {
+                match op {
+                    BatchOp::Put { id, bytes } => {
+                        m.insert(id.clone(), bytes.clone());
+                    }
+                    BatchOp::Delete { id } => {
+                        m.remove(id);
+                    }
+                }
+            }
+        })
     }
 }

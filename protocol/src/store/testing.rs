@@ -18,6 +18,9 @@ use crate::identity::{Identity, Seed};
 
 pub use futures_executor::block_on;
 
+mod messages;
+pub use messages::*;
+
 /// Generates the conformance tests for a store backend.
 ///
 /// ```ignore
@@ -59,6 +62,17 @@ macro_rules! store_conformance_tests {
             vault_corrupted_header_is_not_wrong_passphrase,
             vault_change_passphrase,
             vault_remove,
+            store_write_batch,
+            msgdb_dedup_both_ways,
+            msgdb_ordering,
+            msgdb_unread_across_reload,
+            msgdb_outbox_resume,
+            msgdb_requests_and_block,
+            msgdb_sweep_expired,
+            msgdb_search,
+            msgdb_delete_unsend_react_quote,
+            msgdb_plaintext_scan,
+            msgdb_seen_hashes_bounded,
         );
     };
     (@each [$attr:meta] $run:ident ($new_store:expr); $($name:ident),* $(,)?) => {

@@ -1,0 +1,270 @@
+//! The values [`MessageDb`](super::MessageDb) takes and returns: conversations, messages, their
+//! states, and the input of an insert. All are plain data (serde, `Clone`, `PartialEq`); none is
+//! secret key material, but all of it is private and only ever stored sealed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::AccountId;
+
+/// The stable local id of a stored message (assigned by the database, never reused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(pub u64);
+
+/// Whether a conversation is a contact, a message request, or blocked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConversationState {
+    /// A conversation the user started or accepted.
+    Accepted,
+    /// Someone unknown wrote first; the user has not accepted (or deleted/blocked) yet.
+    Request,
+    /// Blocked: incoming messages from this account are dropped.
+    Blocked,
+}
+
+/// When messages of a conversation disappear.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DisappearingMode {
+    /// Messages do not disappear.
+    Off,
+    /// A message disappears `timer_s` after it was read (Session `DELETE_AFTER_READ`).
+    AfterRead,
+    /// A message disappears `timer_s` after it was sent (Session `DELETE_AFTER_SEND`).
+    AfterSend,
+}
+
+/// A disappearing-messages setting: mode and timer in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disappearing {
+    /// The mode.
+    pub mode: DisappearingMode,
+    /// The timer in seconds (ignored when the mode is [`DisappearingMode::Off`]).
+    pub timer_s: u32,
+}
+
+impl Disappearing {
+    /// Messages never disappear.
+    pub const OFF: Disappearing = Disappearing {
+        mode: DisappearingMode::Off,
+        timer_s: 0,
+    };
+
+    /// True if this setting makes messages disappear.
+    pub fn is_on(&self) -> bool {
+        self.mode != DisappearingMode::Off && self.timer_s > 0
+    }
+}
+
+impl Default for Disappearing {
+    fn default() -> Disappearing {
+        Disappearing::OFF
+    }
+}
+
+/// Who wrote a message, from this account's point of view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    /// Written by the peer.
+    Incoming,
+    /// Written by this account (on this or another device).
+    Outgoing,
+}
+
+/// Delivery state of an outgoing message (the durable outbox).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutboxState {
+    /// Stored, not yet handed to the network.
+    Pending,
+    /// A send is in flight. After a reload this means "interrupted": send again.
+    Sending,
+    /// Stored by the recipient's swarm.
+    Sent,
+    /// Sending failed; `code` is the client's reason code (shown by the UI, retried on request).
+    Failed {
+        /// Reason code chosen by the network client.
+        code: u16,
+    },
+}
+
+impl OutboxState {
+    /// True for states that [`MessageDb::pending_outbox`](super::MessageDb::pending_outbox)
+    /// returns: the message still has to be sent.
+    pub fn needs_send(&self) -> bool {
+        matches!(self, OutboxState::Pending | OutboxState::Sending)
+    }
+}
+
+/// A reference to another message by its Session identity: author and sent timestamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MessageRef {
+    /// Who wrote it.
+    pub author: AccountId,
+    /// Its sent timestamp in milliseconds (the envelope timestamp).
+    pub sent_ms: u64,
+}
+
+/// A quoted message in a reply: the reference and the quoted text as the sender sent it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    /// The quoted message.
+    pub target: MessageRef,
+    /// Preview text of the quoted message.
+    pub text: String,
+}
+
+/// A conversation with one peer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// The peer's Account ID (the conversation's key).
+    pub peer: AccountId,
+    /// The peer's display name from their profile, if known.
+    pub display_name: Option<String>,
+    /// Accepted, request or blocked.
+    pub state: ConversationState,
+    /// Preview of the newest visible message.
+    pub last_message: Option<LastMessage>,
+    /// Time of the last activity (newest message's sent time, or creation), ms.
+    pub last_activity_ms: u64,
+    /// Incoming messages not yet read.
+    pub unread_count: u32,
+    /// When the user last read the conversation (ms), 0 if never.
+    pub last_read_ms: u64,
+    /// The disappearing-messages setting.
+    pub disappearing: Disappearing,
+}
+
+/// Summary of the newest message of a conversation (for the conversation list).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastMessage {
+    /// Its local id.
+    pub id: MessageId,
+    /// Incoming or outgoing.
+    pub direction: Direction,
+    /// Its sent timestamp, ms.
+    pub sent_ms: u64,
+    /// The start of its text (at most [`PREVIEW_CHARS`](super::PREVIEW_CHARS) characters).
+    pub preview: String,
+    /// True if it was unsent (the text is gone).
+    pub deleted: bool,
+}
+
+/// A stored message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Local id.
+    pub id: MessageId,
+    /// The conversation (peer) it belongs to.
+    pub conversation: AccountId,
+    /// Incoming or outgoing.
+    pub direction: Direction,
+    /// Author and sent timestamp: the message's Session identity.
+    pub author: AccountId,
+    /// Sent timestamp (ms, the envelope timestamp).
+    pub sent_ms: u64,
+    /// When this device stored it (ms).
+    pub received_ms: u64,
+    /// The text; empty once unsent.
+    pub body: String,
+    /// Storage-server hashes it was seen under (own swarm, peer's swarm after sending).
+    pub storage_hashes: Vec<String>,
+    /// Delivery state; `Some` exactly for outgoing messages.
+    pub outbox: Option<OutboxState>,
+    /// Incoming: read by this user. Outgoing: a read receipt arrived from the peer.
+    pub read: bool,
+    /// When it disappears (ms), if it does and its timer has started.
+    pub expires_at_ms: Option<u64>,
+    /// The message it replies to.
+    pub quote: Option<Quote>,
+    /// Reactions: emoji → accounts that reacted with it.
+    pub reactions: BTreeMap<String, BTreeSet<AccountId>>,
+    /// True once unsent by its author (text, quote and reactions are gone).
+    pub deleted: bool,
+}
+
+impl Message {
+    /// The message's Session identity.
+    pub fn message_ref(&self) -> MessageRef {
+        MessageRef {
+            author: self.author,
+            sent_ms: self.sent_ms,
+        }
+    }
+}
+
+/// A message to store, as decoded from the network or composed by the user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMessage {
+    /// The conversation (peer).
+    pub conversation: AccountId,
+    /// Incoming or outgoing.
+    pub direction: Direction,
+    /// The author.
+    pub author: AccountId,
+    /// Sent timestamp, ms.
+    pub sent_ms: u64,
+    /// Time of storing, ms.
+    pub received_ms: u64,
+    /// The text.
+    pub body: String,
+    /// The storage hash it was retrieved under, if it came from a swarm.
+    pub storage_hash: Option<String>,
+    /// Delivery state for outgoing messages (`None` means [`OutboxState::Pending`]; an outgoing
+    /// message synced from another device passes `Some(Sent)`). Ignored for incoming ones.
+    pub outbox: Option<OutboxState>,
+    /// The message's own disappearing setting (from its `Content`; for a message being sent,
+    /// the caller passes the conversation's setting), if any. After-send starts at `sent_ms`;
+    /// after-read starts when it is read (outgoing: at `sent_ms`).
+    pub disappearing: Option<Disappearing>,
+    /// The message it replies to.
+    pub quote: Option<Quote>,
+}
+
+/// What [`MessageDb::insert_message`](super::MessageDb::insert_message) did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InsertOutcome {
+    /// Stored under this id.
+    Inserted(MessageId),
+    /// A message with the same (author, sent timestamp) or storage hash is already stored
+    /// (the new hash, if any, was added to it).
+    Duplicate(MessageId),
+    /// The storage hash was already seen (processed or deleted earlier); nothing stored.
+    AlreadySeen,
+    /// The conversation is blocked; the message was dropped (its hash is remembered as seen).
+    Blocked,
+    /// The message was already deleted or expired here; it is not brought back.
+    Deleted,
+}
+
+/// An incoming message that [`MessageDb::mark_read`](super::MessageDb::mark_read) marked read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadMarked {
+    /// Its local id.
+    pub id: MessageId,
+    /// Its sent timestamp (what a read receipt carries).
+    pub sent_ms: u64,
+    /// When it now disappears, if reading started a timer.
+    pub expires_at_ms: Option<u64>,
+}
+
+/// A message removed by [`MessageDb::sweep_expired`](super::MessageDb::sweep_expired) or
+/// [`MessageDb::delete_conversation`](super::MessageDb::delete_conversation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RemovedMessage {
+    /// Its conversation.
+    pub conversation: AccountId,
+    /// Its local id.
+    pub id: MessageId,
+}
+
+/// Changes to a conversation; `None` fields are left as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationUpdate {
+    /// New display name (`Some(None)` forgets it).
+    pub display_name: Option<Option<String>>,
+    /// New state.
+    pub state: Option<ConversationState>,
+    /// New disappearing setting.
+    pub disappearing: Option<Disappearing>,
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every Umbra test: native (protocol vectors, node integration on a real loopback testnet),
+# in-browser wasm tests (IndexedDB in headless Chromium), the end-to-end suite (Playwright driving
+# Debian's Chromium against the release bundle and a local node network), dependency rules and a
+# short fuzz run. Installs what is missing first (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/setup.sh
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "dependency rules"
+scripts/check-deps.sh
+
+step "native tests (cargo test --workspace)"
+cargo test --workspace --all-features --exclude umbra-app --exclude umbra-worker
+cargo test -p umbra-app -p umbra-worker --lib
+
+step "in-browser wasm tests (headless Chromium)"
+export CHROMEDRIVER=/usr/bin/chromedriver
+cargo test -p umbra-worker --target wasm32-unknown-unknown
+
+step "release bundle (trunk)"
+trunk build --release --offline
+
+step "node binary"
+cargo build -p umbra-node --release
+
+step "end-to-end tests (Playwright + Chromium, node --test)"
+UMBRA_NODE_BIN="$PWD/target/release/umbra-node" node --test --test-concurrency=1 e2e/
+
+step "fuzz smoke run"
+scripts/fuzz-smoke.sh
