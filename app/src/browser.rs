@@ -9,20 +9,28 @@ use crate::state::UiState;
 /// Asks the browser to keep our storage (IndexedDB holds the account); shows a notice when
 /// denied.
 pub(crate) fn request_persistence(state: UiState) {
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let Ok(promise) = window.navigator().storage().persist() else {
         state.persist_denied.set(true);
         return;
     };
     spawn_local(async move {
-        let granted = JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()).unwrap_or(false);
+        let granted = JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         state.persist_denied.set(!granted);
     });
 }
 
 /// Copies `text` to the clipboard; `done` receives whether it worked.
 pub(crate) fn copy_text(text: String, done: impl Fn(bool) + 'static) {
-    let Some(window) = web_sys::window() else { return done(false) };
+    let Some(window) = web_sys::window() else {
+        return done(false);
+    };
     let promise = window.navigator().clipboard().write_text(&text);
     spawn_local(async move {
         done(JsFuture::from(promise).await.is_ok());
@@ -31,7 +39,9 @@ pub(crate) fn copy_text(text: String, done: impl Fn(bool) + 'static) {
 
 /// Registers `sw.js` (offline app shell). Errors (e.g. unsupported) are ignored.
 pub(crate) fn register_service_worker() {
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let promise = window.navigator().service_worker().register("./sw.js");
     spawn_local(async move {
         let _ = JsFuture::from(promise).await;

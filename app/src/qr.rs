@@ -28,7 +28,10 @@ mod tests {
         let id = "0555b969220fbdfa09b6a36e6a57d4bc04ff0047461f0b4710fcb4f0ec43a2884a";
         let (size, d) = svg_path(id).expect("fits");
         assert!(size > 29);
-        assert!(d.starts_with("M4 4h1v1h-1z"), "finder pattern corner is dark");
+        assert!(
+            d.starts_with("M4 4h1v1h-1z"),
+            "finder pattern corner is dark"
+        );
         assert_eq!(svg_path(&"x".repeat(5000)), None);
     }
 }

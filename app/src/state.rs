@@ -100,7 +100,10 @@ impl UiState {
                 self.go(Screen::ShowPhrase { account_id, words });
             }
             Event::PhraseAccepted { account_id } => {
-                self.go(Screen::ChoosePassphrase { account_id, created: false });
+                self.go(Screen::ChoosePassphrase {
+                    account_id,
+                    created: false,
+                });
             }
             Event::Unlocked { account_id } => {
                 self.busy.set(None);

@@ -27,7 +27,9 @@ pub(crate) fn App() -> impl IntoView {
         Err(_) => state.error.set(Some(umbra_ipc::ErrorCode::Internal)),
     }
     let screen = move || match state.screen.get() {
-        Screen::Loading => view! { <p role="status" class="loading">"Starting Umbra…"</p> }.into_any(),
+        Screen::Loading => {
+            view! { <p role="status" class="loading">"Starting Umbra…"</p> }.into_any()
+        }
         Screen::Welcome => view! { <onboarding::Welcome/> }.into_any(),
         Screen::ShowPhrase { account_id, words } => {
             view! { <onboarding::ShowPhrase account_id words/> }.into_any()
@@ -73,7 +75,12 @@ fn Busy() -> impl IntoView {
 #[component]
 fn ErrorMessage() -> impl IntoView {
     let state = expect_context::<UiState>();
-    move || state.error.get().map(|code| view! { <p role="alert" class="error">{code.message()}</p> })
+    move || {
+        state
+            .error
+            .get()
+            .map(|code| view! { <p role="alert" class="error">{code.message()}</p> })
+    }
 }
 
 /// True while a long task runs (buttons are disabled).

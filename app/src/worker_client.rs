@@ -41,7 +41,9 @@ impl WorkerClient {
         };
         let handler = {
             Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
-                let Some(text) = msg.data().as_string() else { return };
+                let Some(text) = msg.data().as_string() else {
+                    return;
+                };
                 let Ok(event) = umbra_ipc::decode_event(&text) else {
                     state.error.set(Some(umbra_ipc::ErrorCode::BadMessage));
                     return;

@@ -264,10 +264,16 @@ mod tests {
         let cmds = [
             Command::Status,
             Command::CreateAccount,
-            Command::RestoreAccount { phrase: "a b c".into() },
-            Command::SetPassphrase { passphrase: "pw".into() },
+            Command::RestoreAccount {
+                phrase: "a b c".into(),
+            },
+            Command::SetPassphrase {
+                passphrase: "pw".into(),
+            },
             Command::CancelPending,
-            Command::Unlock { passphrase: "pw".into() },
+            Command::Unlock {
+                passphrase: "pw".into(),
+            },
             Command::Lock,
             Command::RemoveAccount,
             Command::ShowRecoveryPhrase,
@@ -279,13 +285,22 @@ mod tests {
 
     #[test]
     fn test_event_wire_shape_is_stable() {
-        let ev = Event::Error { code: ErrorCode::PhraseUnknownWord { position: 3 } };
+        let ev = Event::Error {
+            code: ErrorCode::PhraseUnknownWord { position: 3 },
+        };
         assert_eq!(
             encode_event(&ev),
             r#"{"event":"error","code":{"code":"phrase_unknown_word","position":3}}"#
         );
-        assert_eq!(encode_event(&Event::Ready { version: 1 }), r#"{"event":"ready","version":1}"#);
-        let st = Event::Status { state: AccountState::Unlocked { account_id: "05ab".into() } };
+        assert_eq!(
+            encode_event(&Event::Ready { version: 1 }),
+            r#"{"event":"ready","version":1}"#
+        );
+        let st = Event::Status {
+            state: AccountState::Unlocked {
+                account_id: "05ab".into(),
+            },
+        };
         assert_eq!(
             encode_event(&st),
             r#"{"event":"status","state":{"state":"unlocked","account_id":"05ab"}}"#
@@ -295,15 +310,28 @@ mod tests {
 
     #[test]
     fn test_debug_redacts_secrets() {
-        let dbg = format!("{:?}", Command::Unlock { passphrase: "hunter2".into() });
+        let dbg = format!(
+            "{:?}",
+            Command::Unlock {
+                passphrase: "hunter2".into()
+            }
+        );
         assert!(!dbg.contains("hunter2"));
-        let dbg = format!("{:?}", Command::RestoreAccount { phrase: "zygote".into() });
+        let dbg = format!(
+            "{:?}",
+            Command::RestoreAccount {
+                phrase: "zygote".into()
+            }
+        );
         assert!(!dbg.contains("zygote"));
     }
 
     #[test]
     fn test_garbage_is_rejected() {
-        assert_eq!(decode_command("{\"cmd\":\"format_disk\"}"), Err(DecodeError));
+        assert_eq!(
+            decode_command("{\"cmd\":\"format_disk\"}"),
+            Err(DecodeError)
+        );
         assert_eq!(decode_command("not json"), Err(DecodeError));
         assert_eq!(decode_event("{\"event\":\"unlocked\"}"), Err(DecodeError));
     }
@@ -311,8 +339,20 @@ mod tests {
     #[test]
     fn test_error_messages_name_the_problem() {
         assert_eq!(ErrorCode::WrongPassphrase.message(), "Wrong passphrase");
-        assert!(ErrorCode::PhraseUnknownWord { position: 4 }.message().contains("word 4"));
-        assert!(ErrorCode::PhraseWrongWordCount { found: 12 }.message().contains("12"));
-        assert!(ErrorCode::PhraseChecksumMismatch.message().starts_with("Checksum mismatch"));
+        assert!(
+            ErrorCode::PhraseUnknownWord { position: 4 }
+                .message()
+                .contains("word 4")
+        );
+        assert!(
+            ErrorCode::PhraseWrongWordCount { found: 12 }
+                .message()
+                .contains("12")
+        );
+        assert!(
+            ErrorCode::PhraseChecksumMismatch
+                .message()
+                .starts_with("Checksum mismatch")
+        );
     }
 }

@@ -39,7 +39,14 @@ impl<R: CryptoRng> Driver<R> {
     /// A driver over the IndexedDB database `db_name`, creating vaults with `kdf` (which must
     /// meet the protocol's floor) and drawing randomness from `rng`.
     pub fn new(db_name: &str, kdf: KdfParams, rng: R) -> Self {
-        Driver { db_name: db_name.to_owned(), store: None, pending: None, unlocked: None, kdf, rng }
+        Driver {
+            db_name: db_name.to_owned(),
+            store: None,
+            pending: None,
+            unlocked: None,
+            kdf,
+            rng,
+        }
     }
 
     /// The opened store, opening it on first use.
@@ -47,7 +54,9 @@ impl<R: CryptoRng> Driver<R> {
         if self.store.is_none() {
             self.store = Some(IndexedDbStore::open(&self.db_name).await?);
         }
-        self.store.as_ref().ok_or(StoreError::Backend { operation: "open" })
+        self.store
+            .as_ref()
+            .ok_or(StoreError::Backend { operation: "open" })
     }
 
     /// Handles one command, calling `post` for each event (a [`Event::Working`] is posted
@@ -88,7 +97,9 @@ impl<R: CryptoRng> Driver<R> {
                     return Err(ErrorCode::EmptyPassphrase);
                 }
                 let seed = self.pending.take().ok_or(ErrorCode::NothingPending)?;
-                post(&Event::Working { task: Task::CreatingVault });
+                post(&Event::Working {
+                    task: Task::CreatingVault,
+                });
                 if let Err(e) = self.store().await {
                     self.pending = Some(seed);
                     return Err(store_error(e));
@@ -97,7 +108,8 @@ impl<R: CryptoRng> Driver<R> {
                     self.pending = Some(seed);
                     return Err(ErrorCode::Storage);
                 };
-                let result = Vault::create(store, &passphrase, &seed, self.kdf, &mut self.rng).await;
+                let result =
+                    Vault::create(store, &passphrase, &seed, self.kdf, &mut self.rng).await;
                 match result {
                     Ok(vault) => {
                         let account_id = vault.account_id().to_string();
@@ -113,15 +125,21 @@ impl<R: CryptoRng> Driver<R> {
             }
             Command::Unlock { passphrase } => {
                 if let Some(vault) = &self.unlocked {
-                    return Ok(Event::Unlocked { account_id: vault.account_id().to_string() });
+                    return Ok(Event::Unlocked {
+                        account_id: vault.account_id().to_string(),
+                    });
                 }
                 let store = self.store().await.map_err(store_error)?;
                 if !Vault::exists(store).await.map_err(store_error)? {
                     return Err(ErrorCode::NoAccount);
                 }
-                post(&Event::Working { task: Task::Unlocking });
+                post(&Event::Working {
+                    task: Task::Unlocking,
+                });
                 let store = self.store().await.map_err(store_error)?;
-                let vault = Vault::unlock(store, &passphrase).await.map_err(|e| unlock_error(&e))?;
+                let vault = Vault::unlock(store, &passphrase)
+                    .await
+                    .map_err(|e| unlock_error(&e))?;
                 let account_id = vault.account_id().to_string();
                 self.unlocked = Some(vault);
                 Ok(Event::Unlocked { account_id })
@@ -152,7 +170,9 @@ impl<R: CryptoRng> Driver<R> {
 
     async fn status(&mut self) -> Result<Event, ErrorCode> {
         let state = if let Some(vault) = &self.unlocked {
-            AccountState::Unlocked { account_id: vault.account_id().to_string() }
+            AccountState::Unlocked {
+                account_id: vault.account_id().to_string(),
+            }
         } else {
             let store = self.store().await.map_err(store_error)?;
             if Vault::exists(store).await.map_err(store_error)? {
@@ -188,9 +208,9 @@ fn store_error(e: StoreError) -> ErrorCode {
         StoreError::QuotaExceeded => ErrorCode::StorageFull,
         StoreError::Backend { .. } => ErrorCode::Storage,
         StoreError::SealFailed => ErrorCode::Internal,
-        StoreError::Malformed | StoreError::UnsupportedVersion { .. } | StoreError::DecryptFailed => {
-            ErrorCode::Corrupted
-        }
+        StoreError::Malformed
+        | StoreError::UnsupportedVersion { .. }
+        | StoreError::DecryptFailed => ErrorCode::Corrupted,
     }
 }
 

@@ -45,7 +45,10 @@ pub fn start() {
     let on_message = {
         let port = Rc::clone(&port);
         Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
-            let cmd = msg.data().as_string().and_then(|t| umbra_ipc::decode_command(&t).ok());
+            let cmd = msg
+                .data()
+                .as_string()
+                .and_then(|t| umbra_ipc::decode_command(&t).ok());
             port.queue.borrow_mut().push_back(cmd);
             if !*port.busy.borrow() {
                 *port.busy.borrow_mut() = true;
@@ -55,7 +58,9 @@ pub fn start() {
     };
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    port.post(&Event::Ready { version: IPC_VERSION });
+    port.post(&Event::Ready {
+        version: IPC_VERSION,
+    });
 }
 
 /// Runs queued commands one at a time, in order.
@@ -64,13 +69,17 @@ async fn drain(port: Rc<Port>) {
         let next = port.queue.borrow_mut().pop_front();
         let Some(cmd) = next else { break };
         let Some(cmd) = cmd else {
-            port.post(&Event::Error { code: ErrorCode::BadMessage });
+            port.post(&Event::Error {
+                code: ErrorCode::BadMessage,
+            });
             continue;
         };
         // Take the driver out while it runs so no RefCell borrow is held across awaits.
         let taken = port.driver.borrow_mut().take();
         let Some(mut driver) = taken else {
-            port.post(&Event::Error { code: ErrorCode::Internal });
+            port.post(&Event::Error {
+                code: ErrorCode::Internal,
+            });
             continue;
         };
         let post = |ev: &Event| port.post(ev);

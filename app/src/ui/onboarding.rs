@@ -42,7 +42,12 @@ pub(crate) fn ShowPhrase(account_id: String, words: Vec<String>) -> impl IntoVie
         .map(|(i, w)| view! { <li><span class="n" aria-hidden="true">{i + 1}". "</span>{w}</li> })
         .collect_view();
     let id = account_id.clone();
-    let next = move |_| state.go(Screen::ChoosePassphrase { account_id: id.clone(), created: true });
+    let next = move |_| {
+        state.go(Screen::ChoosePassphrase {
+            account_id: id.clone(),
+            created: true,
+        })
+    };
     view! {
         <section aria-labelledby="phrase-title">
             <h1 id="phrase-title">"Your recovery phrase"</h1>
@@ -71,7 +76,9 @@ pub(crate) fn Restore() -> impl IntoView {
     let phrase = RwSignal::new(String::new());
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        worker.send(Command::RestoreAccount { phrase: phrase.get_untracked() });
+        worker.send(Command::RestoreAccount {
+            phrase: phrase.get_untracked(),
+        });
     };
     view! {
         <section aria-labelledby="restore-title">
@@ -128,7 +135,9 @@ pub(crate) fn ChoosePassphrase(account_id: String) -> impl IntoView {
             return;
         }
         mismatch.set(false);
-        worker.send(Command::SetPassphrase { passphrase: pw.get_untracked() });
+        worker.send(Command::SetPassphrase {
+            passphrase: pw.get_untracked(),
+        });
     };
     view! {
         <section aria-labelledby="pass-title">
