@@ -70,9 +70,19 @@ test('create account, reload, wrong then right passphrase, same Account ID', asy
     await visible(page.getByRole('heading', { name: 'Your account' }));
     assert.equal(await shownAccountId(page), id);
 
-    // Lock goes back to the unlock screen.
+    // Lock (terminates the worker) goes back to the unlock screen; unlock works again.
     await page.getByRole('button', { name: 'Lock' }).click();
     await visible(page.getByRole('heading', { name: 'Unlock Umbra' }));
+    await page.getByLabel('Passphrase').fill(PASS);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await visible(page.getByRole('heading', { name: 'Your account' }));
+    assert.equal(await shownAccountId(page), id);
+    await page.getByRole('button', { name: 'Lock' }).click();
+
+    // A forgotten passphrase: the account can be removed from the unlock screen.
+    await page.getByRole('button', { name: 'Remove this account from this browser' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Remove account' }).click();
+    await visible(page.getByRole('heading', { name: 'Welcome to Umbra' }));
     assertNoErrors(app.errors);
   } finally {
     await app.close();

@@ -14,7 +14,7 @@ use crate::state::UiState;
 pub(crate) const WORKER_URL: &str = "./umbra-worker_loader.js";
 
 struct Inner {
-    worker: Worker,
+    worker: Option<Worker>,
     ready: bool,
     queue: Vec<Command>,
 }
@@ -29,43 +29,64 @@ pub(crate) struct WorkerClient {
 impl WorkerClient {
     /// Spawns the worker and routes its events into `state`.
     pub(crate) fn spawn(state: UiState) -> Result<WorkerClient, JsValue> {
-        let opts = WorkerOptions::new();
-        opts.set_type(WorkerType::Module);
-        let worker = Worker::new_with_options(WORKER_URL, &opts)?;
         let client = WorkerClient {
             inner: StoredValue::new_local(Inner {
-                worker: worker.clone(),
+                worker: None,
                 ready: false,
                 queue: Vec::new(),
             }),
         };
-        let handler = {
-            Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
-                let Some(text) = msg.data().as_string() else {
-                    return;
-                };
-                let Ok(event) = umbra_ipc::decode_event(&text) else {
-                    state.error.set(Some(umbra_ipc::ErrorCode::BadMessage));
-                    return;
-                };
-                if matches!(event, Event::Ready { .. }) {
-                    client.flush();
-                }
-                if state.apply(event) {
-                    crate::browser::request_persistence(state);
-                }
-            })
-        };
+        client.launch(state)?;
+        Ok(client)
+    }
+
+    /// Terminates the worker (its whole memory, keys included, is dropped) and starts a fresh
+    /// one, which reports the account as locked. This is how the app locks.
+    pub(crate) fn relaunch(&self, state: UiState) {
+        if let Some(old) = self.inner.try_update_value(|inner| inner.worker.take()).flatten() {
+            old.terminate();
+        }
+        if self.launch(state).is_err() {
+            state.error.set(Some(umbra_ipc::ErrorCode::Internal));
+            return;
+        }
+        self.send(Command::Status);
+    }
+
+    fn launch(&self, state: UiState) -> Result<(), JsValue> {
+        let opts = WorkerOptions::new();
+        opts.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options(WORKER_URL, &opts)?;
+        let client = *self;
+        let handler = Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
+            let Some(text) = msg.data().as_string() else {
+                return;
+            };
+            let Ok(event) = umbra_ipc::decode_event(&text) else {
+                state.error.set(Some(umbra_ipc::ErrorCode::BadMessage));
+                return;
+            };
+            if matches!(event, Event::Ready { .. }) {
+                client.flush();
+            }
+            if state.apply(event) {
+                crate::browser::request_persistence(state);
+            }
+        });
         worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
         handler.forget();
-        Ok(client)
+        self.inner.update_value(|inner| {
+            inner.worker = Some(worker);
+            inner.ready = false;
+        });
+        Ok(())
     }
 
     /// Sends `cmd` now, or once the worker is ready.
     pub(crate) fn send(&self, cmd: Command) {
         self.inner.update_value(|inner| {
-            if inner.ready {
-                post(&inner.worker, &cmd);
+            if let (true, Some(worker)) = (inner.ready, &inner.worker) {
+                post(worker, &cmd);
             } else {
                 inner.queue.push(cmd);
             }
@@ -75,8 +96,10 @@ impl WorkerClient {
     fn flush(&self) {
         self.inner.update_value(|inner| {
             inner.ready = true;
-            for cmd in std::mem::take(&mut inner.queue) {
-                post(&inner.worker, &cmd);
+            if let Some(worker) = &inner.worker {
+                for cmd in std::mem::take(&mut inner.queue) {
+                    post(worker, &cmd);
+                }
             }
         });
     }

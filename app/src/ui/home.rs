@@ -12,7 +12,6 @@ pub(crate) fn Home(account_id: String) -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
     let copied = RwSignal::new(None::<bool>);
-    let confirm_remove = RwSignal::new(false);
     let id_for_copy = account_id.clone();
     let copy = move |_| copy_text(id_for_copy.clone(), move |ok| copied.set(Some(ok)));
     let qr_view = qr::svg_path(&account_id).map(|(size, d)| {
@@ -25,7 +24,7 @@ pub(crate) fn Home(account_id: String) -> impl IntoView {
             </svg>
         }
     });
-    let (w1, w2, w3) = (worker, worker, worker);
+    let (w1, w2) = (worker, worker);
     view! {
         <section aria-labelledby="home-title">
             <h1 id="home-title">"Your account"</h1>
@@ -70,32 +69,42 @@ pub(crate) fn Home(account_id: String) -> impl IntoView {
                 }}
             </div>
             <div class="actions">
-                <button type="button" on:click=move |_| w2.send(Command::Lock)>"Lock"</button>
-                <button type="button" class="danger" on:click=move |_| confirm_remove.set(true)>
-                    "Remove this account from this browser"
-                </button>
+                <button type="button" on:click=move |_| w2.relaunch(state)>"Lock"</button>
             </div>
-            {move || confirm_remove.get().then(|| {
-                let w = w3;
-                view! {
-                    <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="remove-title"
-                        aria-describedby="remove-desc">
-                        <h2 id="remove-title">"Remove this account?"</h2>
-                        <p id="remove-desc">
-                            "Everything Umbra stored in this browser will be deleted. Without your recovery phrase the account is lost."
-                        </p>
-                        <div class="actions">
-                            <button type="button" class="danger" on:click=move |_| {
-                                confirm_remove.set(false);
-                                w.send(Command::RemoveAccount);
-                            }>"Remove account"</button>
-                            <button type="button" class="secondary" on:click=move |_| confirm_remove.set(false)>
-                                "Cancel"
-                            </button>
-                        </div>
-                    </div>
-                }
-            })}
+            <RemoveAccount/>
         </section>
+    }
+}
+
+/// "Remove this account from this browser", behind a confirmation dialog. Works locked or
+/// unlocked (a forgotten passphrase leaves only this and a restore from the phrase).
+#[component]
+pub(crate) fn RemoveAccount() -> impl IntoView {
+    let worker = use_worker();
+    let confirm_remove = RwSignal::new(false);
+    view! {
+        <div class="actions">
+            <button type="button" class="danger" on:click=move |_| confirm_remove.set(true)>
+                "Remove this account from this browser"
+            </button>
+        </div>
+        {move || confirm_remove.get().then(|| view! {
+            <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="remove-title"
+                aria-describedby="remove-desc">
+                <h2 id="remove-title">"Remove this account?"</h2>
+                <p id="remove-desc">
+                    "Everything Umbra stored in this browser will be deleted. Without your recovery phrase the account is lost."
+                </p>
+                <div class="actions">
+                    <button type="button" class="danger" on:click=move |_| {
+                        confirm_remove.set(false);
+                        worker.send(Command::RemoveAccount);
+                    }>"Remove account"</button>
+                    <button type="button" class="secondary" on:click=move |_| confirm_remove.set(false)>
+                        "Cancel"
+                    </button>
+                </div>
+            </div>
+        })}
     }
 }

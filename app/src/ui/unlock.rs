@@ -28,6 +28,8 @@ pub(crate) fn Unlock() -> impl IntoView {
                     <button type="submit" disabled=move || is_busy(state)>"Unlock"</button>
                 </div>
             </form>
+            <p class="small">"Forgot your passphrase? Remove the account here and restore it from your recovery phrase."</p>
+            <super::home::RemoveAccount/>
         </section>
     }
 }
