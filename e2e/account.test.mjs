@@ -78,6 +78,7 @@ test('create account, reload, wrong then right passphrase, same Account ID', asy
     await visible(page.getByRole('heading', { name: 'Your account' }));
     assert.equal(await shownAccountId(page), id);
     await page.getByRole('button', { name: 'Lock' }).click();
+    await visible(page.getByRole('heading', { name: 'Unlock Umbra' }));
 
     // A forgotten passphrase: the account can be removed from the unlock screen.
     await page.getByRole('button', { name: 'Remove this account from this browser' }).click();

@@ -74,7 +74,7 @@ impl UiState {
     }
 
     /// Applies one event from the worker. Returns true if persistent storage should now be
-    /// requested (a newly created account was just stored).
+    /// requested (a created or restored account was just stored).
     pub(crate) fn apply(&self, event: Event) -> bool {
         match event {
             Event::Ready { version } => {
@@ -107,10 +107,8 @@ impl UiState {
             }
             Event::Unlocked { account_id } => {
                 self.busy.set(None);
-                let created = matches!(
-                    self.screen.get_untracked(),
-                    Screen::ChoosePassphrase { created: true, .. }
-                );
+                // A new or restored account was just stored: ask the browser to keep it.
+                let created = matches!(self.screen.get_untracked(), Screen::ChoosePassphrase { .. });
                 self.go(Screen::Home { account_id });
                 return created;
             }
