@@ -108,7 +108,8 @@ impl UiState {
             Event::Unlocked { account_id } => {
                 self.busy.set(None);
                 // A new or restored account was just stored: ask the browser to keep it.
-                let created = matches!(self.screen.get_untracked(), Screen::ChoosePassphrase { .. });
+                let created =
+                    matches!(self.screen.get_untracked(), Screen::ChoosePassphrase { .. });
                 self.go(Screen::Home { account_id });
                 return created;
             }

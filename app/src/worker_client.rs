@@ -43,7 +43,11 @@ impl WorkerClient {
     /// Terminates the worker (its whole memory, keys included, is dropped) and starts a fresh
     /// one, which reports the account as locked. This is how the app locks.
     pub(crate) fn relaunch(&self, state: UiState) {
-        if let Some(old) = self.inner.try_update_value(|inner| inner.worker.take()).flatten() {
+        if let Some(old) = self
+            .inner
+            .try_update_value(|inner| inner.worker.take())
+            .flatten()
+        {
             old.terminate();
         }
         if self.launch(state).is_err() {
