@@ -1,3 +1,358 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+
+/// Version of this contract. The worker announces it in [`Event::Ready`]; the app refuses to
+/// talk to a worker with another version (a stale worker script after an update).
+pub const IPC_VERSION: u32 = 1;
+
+/// A request from the app (UI thread) to the worker.
+///
+/// The worker answers every command with one or more [`Event`]s; commands are handled one at a
+/// time in the order they arrive. Only user-typed input (a passphrase, a recovery phrase)
+/// crosses in this direction; the worker never hands key material back except
+/// [`Event::RecoveryPhrase`] / [`Event::AccountCreated`] words for display.
+#[derive(Clone, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Command {
+    /// Ask for the current [`AccountState`]; answered with [`Event::Status`].
+    Status,
+    /// Generate a new account seed and keep it pending in worker memory. Answered with
+    /// [`Event::AccountCreated`] (words + Account ID for display). Nothing is stored yet.
+    CreateAccount,
+    /// Decode a recovery phrase (13 or 25 words) and keep the seed pending. Answered with
+    /// [`Event::PhraseAccepted`] or an [`Event::Error`] naming what is wrong.
+    RestoreAccount {
+        /// The phrase as typed by the user.
+        phrase: String,
+    },
+    /// Lock the pending seed (from create or restore) under `passphrase` and store it.
+    /// Answered with [`Event::Working`] then [`Event::Unlocked`] (or an error).
+    SetPassphrase {
+        /// The chosen passphrase.
+        passphrase: String,
+    },
+    /// Forget the pending seed (the user went back to the welcome screen).
+    CancelPending,
+    /// Unlock the stored account. Answered with [`Event::Working`] then [`Event::Unlocked`] or
+    /// [`Event::Error`] with [`ErrorCode::WrongPassphrase`].
+    Unlock {
+        /// The passphrase as typed by the user.
+        passphrase: String,
+    },
+    /// Drop every key from worker memory. Answered with [`Event::Status`].
+    Lock,
+    /// Delete the account and its database from this browser. Answered with [`Event::Status`].
+    RemoveAccount,
+    /// Show the recovery phrase of the unlocked account. Answered with [`Event::RecoveryPhrase`].
+    ShowRecoveryPhrase,
+}
+
+impl core::fmt::Debug for Command {
+    /// Redacts passphrases and phrases.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let name = match self {
+            Command::Status => "Status",
+            Command::CreateAccount => "CreateAccount",
+            Command::RestoreAccount { .. } => "RestoreAccount(<redacted>)",
+            Command::SetPassphrase { .. } => "SetPassphrase(<redacted>)",
+            Command::CancelPending => "CancelPending",
+            Command::Unlock { .. } => "Unlock(<redacted>)",
+            Command::Lock => "Lock",
+            Command::RemoveAccount => "RemoveAccount",
+            Command::ShowRecoveryPhrase => "ShowRecoveryPhrase",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Whether this browser holds an account and whether it is unlocked.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AccountState {
+    /// No account is stored.
+    NoAccount,
+    /// An account is stored and locked.
+    Locked,
+    /// An account is unlocked.
+    Unlocked {
+        /// The Account ID (66 hex characters).
+        account_id: String,
+    },
+}
+
+/// A long task the worker has started; the app shows a busy indicator until the next event.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Running the passphrase key derivation (Argon2id) to create the store.
+    CreatingVault,
+    /// Running the passphrase key derivation (Argon2id) to unlock.
+    Unlocking,
+}
+
+/// A message from the worker to the app. Carries display data only.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The worker's wasm is loaded and it accepts commands. Sent once, first.
+    Ready {
+        /// The worker's [`IPC_VERSION`].
+        version: u32,
+    },
+    /// The current state (answer to [`Command::Status`], [`Command::Lock`],
+    /// [`Command::RemoveAccount`]).
+    Status {
+        /// The account state.
+        state: AccountState,
+    },
+    /// A long task started.
+    Working {
+        /// Which task.
+        task: Task,
+    },
+    /// A new account was generated and is pending (not stored until a passphrase is set).
+    AccountCreated {
+        /// The Account ID (66 hex characters).
+        account_id: String,
+        /// The recovery phrase words, for display only; the app must not keep them.
+        words: Vec<String>,
+    },
+    /// A recovery phrase was accepted; its account is pending a passphrase.
+    PhraseAccepted {
+        /// The Account ID (66 hex characters).
+        account_id: String,
+    },
+    /// The account is unlocked.
+    Unlocked {
+        /// The Account ID (66 hex characters).
+        account_id: String,
+    },
+    /// The recovery phrase of the unlocked account, for display only.
+    RecoveryPhrase {
+        /// The words.
+        words: Vec<String>,
+    },
+    /// A command failed.
+    Error {
+        /// What failed; the app picks the text from the code and never parses strings.
+        code: ErrorCode,
+    },
+}
+
+/// Stable error codes crossing the boundary. Carry positions and counts, never user data.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The passphrase does not unlock the store.
+    WrongPassphrase,
+    /// The store exists but does not decrypt or verify (tampered or damaged).
+    Corrupted,
+    /// The store was written by a newer version of Umbra.
+    UnsupportedVersion,
+    /// There is no account (unlock without one).
+    NoAccount,
+    /// An account already exists in this browser.
+    AccountExists,
+    /// The command needs an unlocked account.
+    NotUnlocked,
+    /// The command needs a pending account (create or restore first).
+    NothingPending,
+    /// The passphrase is empty.
+    EmptyPassphrase,
+    /// The recovery phrase does not have 13 or 25 words.
+    PhraseWrongWordCount {
+        /// How many words were found.
+        found: usize,
+    },
+    /// A word of the recovery phrase is not in the word list.
+    PhraseUnknownWord {
+        /// 1-based position of the word.
+        position: usize,
+    },
+    /// The recovery phrase's checksum word does not match.
+    PhraseChecksumMismatch,
+    /// A group of words does not encode valid bytes.
+    PhraseInvalidWords {
+        /// 1-based position of the first word of the group.
+        position: usize,
+    },
+    /// Browser storage (IndexedDB) failed.
+    Storage,
+    /// Browser storage is full.
+    StorageFull,
+    /// The app sent a message the worker could not read (version skew).
+    BadMessage,
+    /// An internal error.
+    Internal,
+}
+
+impl ErrorCode {
+    /// A short English sentence for the user. Contains no user data beyond positions/counts.
+    pub fn message(&self) -> String {
+        match self {
+            ErrorCode::WrongPassphrase => "Wrong passphrase".into(),
+            ErrorCode::Corrupted => "The stored account is damaged and cannot be opened".into(),
+            ErrorCode::UnsupportedVersion => {
+                "The stored account was saved by a newer version of Umbra".into()
+            }
+            ErrorCode::NoAccount => "There is no account in this browser".into(),
+            ErrorCode::AccountExists => "An account already exists in this browser".into(),
+            ErrorCode::NotUnlocked => "Unlock your account first".into(),
+            ErrorCode::NothingPending => "Create or restore an account first".into(),
+            ErrorCode::EmptyPassphrase => "Choose a passphrase".into(),
+            ErrorCode::PhraseWrongWordCount { found } => {
+                format!("Wrong word count: a recovery phrase has 13 or 25 words, not {found}")
+            }
+            ErrorCode::PhraseUnknownWord { position } => {
+                format!("Unknown word: word {position} is not a recovery phrase word")
+            }
+            ErrorCode::PhraseChecksumMismatch => {
+                "Checksum mismatch: check the words of your recovery phrase".into()
+            }
+            ErrorCode::PhraseInvalidWords { position } => {
+                format!("Invalid words: the words from position {position} do not fit together")
+            }
+            ErrorCode::Storage => "Browser storage failed".into(),
+            ErrorCode::StorageFull => "Browser storage is full".into(),
+            ErrorCode::BadMessage => "Internal message error; reload the page".into(),
+            ErrorCode::Internal => "Internal error".into(),
+        }
+    }
+}
+
+/// Encodes a command for `postMessage` (a JSON string).
+pub fn encode_command(cmd: &Command) -> String {
+    serde_json::to_string(cmd).unwrap_or_default()
+}
+
+/// Decodes a command received by the worker.
+pub fn decode_command(text: &str) -> Result<Command, DecodeError> {
+    serde_json::from_str(text).map_err(|_| DecodeError)
+}
+
+/// Encodes an event for `postMessage` (a JSON string).
+pub fn encode_event(event: &Event) -> String {
+    serde_json::to_string(event).unwrap_or_default()
+}
+
+/// Decodes an event received by the app.
+pub fn decode_event(text: &str) -> Result<Event, DecodeError> {
+    serde_json::from_str(text).map_err(|_| DecodeError)
+}
+
+/// A message could not be decoded (wrong shape or version skew). Carries no message bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeError;
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("ipc message could not be decoded")
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_command_round_trip() {
+        let cmds = [
+            Command::Status,
+            Command::CreateAccount,
+            Command::RestoreAccount {
+                phrase: "a b c".into(),
+            },
+            Command::SetPassphrase {
+                passphrase: "pw".into(),
+            },
+            Command::CancelPending,
+            Command::Unlock {
+                passphrase: "pw".into(),
+            },
+            Command::Lock,
+            Command::RemoveAccount,
+            Command::ShowRecoveryPhrase,
+        ];
+        for cmd in cmds {
+            assert_eq!(decode_command(&encode_command(&cmd)), Ok(cmd));
+        }
+    }
+
+    #[test]
+    fn test_event_wire_shape_is_stable() {
+        let ev = Event::Error {
+            code: ErrorCode::PhraseUnknownWord { position: 3 },
+        };
+        assert_eq!(
+            encode_event(&ev),
+            r#"{"event":"error","code":{"code":"phrase_unknown_word","position":3}}"#
+        );
+        assert_eq!(
+            encode_event(&Event::Ready { version: 1 }),
+            r#"{"event":"ready","version":1}"#
+        );
+        let st = Event::Status {
+            state: AccountState::Unlocked {
+                account_id: "05ab".into(),
+            },
+        };
+        assert_eq!(
+            encode_event(&st),
+            r#"{"event":"status","state":{"state":"unlocked","account_id":"05ab"}}"#
+        );
+        assert_eq!(decode_event(&encode_event(&st)), Ok(st));
+    }
+
+    #[test]
+    fn test_debug_redacts_secrets() {
+        let dbg = format!(
+            "{:?}",
+            Command::Unlock {
+                passphrase: "hunter2".into()
+            }
+        );
+        assert!(!dbg.contains("hunter2"));
+        let dbg = format!(
+            "{:?}",
+            Command::RestoreAccount {
+                phrase: "zygote".into()
+            }
+        );
+        assert!(!dbg.contains("zygote"));
+    }
+
+    #[test]
+    fn test_garbage_is_rejected() {
+        assert_eq!(
+            decode_command("{\"cmd\":\"format_disk\"}"),
+            Err(DecodeError)
+        );
+        assert_eq!(decode_command("not json"), Err(DecodeError));
+        assert_eq!(decode_event("{\"event\":\"unlocked\"}"), Err(DecodeError));
+    }
+
+    #[test]
+    fn test_error_messages_name_the_problem() {
+        assert_eq!(ErrorCode::WrongPassphrase.message(), "Wrong passphrase");
+        assert!(
+            ErrorCode::PhraseUnknownWord { position: 4 }
+                .message()
+                .contains("word 4")
+        );
+        assert!(
+            ErrorCode::PhraseWrongWordCount { found: 12 }
+                .message()
+                .contains("12")
+        );
+        assert!(
+            ErrorCode::PhraseChecksumMismatch
+                .message()
+                .starts_with("Checksum mismatch")
+        );
+    }
+}

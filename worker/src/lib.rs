@@ -1,1 +1,8 @@
-//! Umbra's worker: owns keys, crypto, network and IndexedDB.
+//! Umbra's worker: owns keys, crypto and IndexedDB. The app (UI thread) talks to it only
+//! through [`umbra_ipc`] messages; see [`port::start`] for the `postMessage` side,
+//! [`driver::Driver`] for the account logic and [`store::IndexedDbStore`] for storage.
+
+pub mod driver;
+pub mod port;
+pub mod rng;
+pub mod store;

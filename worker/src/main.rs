@@ -1,2 +1,4 @@
-//! Entry point of the module worker built by trunk.
-fn main() {}
+//! Entry point of the module worker built by trunk (`data-type="worker"`): starts the port.
+fn main() {
+    umbra_worker::port::start();
+}

@@ -1,0 +1,130 @@
+//! The UI state: which screen is shown and what the worker last told us. Plain data from
+//! [`umbra_ipc`]; no key material (the recovery-phrase words are shown, then dropped).
+
+use leptos::prelude::*;
+use umbra_ipc::{AccountState, ErrorCode, Event, IPC_VERSION, Task};
+
+/// The screen being shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Screen {
+    /// Waiting for the worker's first status.
+    Loading,
+    /// No account: create or restore.
+    Welcome,
+    /// A new account: its recovery phrase, to be saved by the user.
+    ShowPhrase {
+        /// The new Account ID.
+        account_id: String,
+        /// The recovery phrase words.
+        words: Vec<String>,
+    },
+    /// Type a recovery phrase.
+    Restore,
+    /// Choose the passphrase that locks the pending account.
+    ChoosePassphrase {
+        /// The pending Account ID.
+        account_id: String,
+        /// True for a newly created account (then persistent storage is requested).
+        created: bool,
+    },
+    /// A locked account: type the passphrase.
+    Unlock,
+    /// The unlocked account.
+    Home {
+        /// The Account ID.
+        account_id: String,
+    },
+}
+
+/// Reactive UI state shared by every component (all fields are `Copy` signals).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UiState {
+    /// The current screen.
+    pub(crate) screen: RwSignal<Screen>,
+    /// A long task running in the worker (shows the busy indicator).
+    pub(crate) busy: RwSignal<Option<Task>>,
+    /// The last error from the worker.
+    pub(crate) error: RwSignal<Option<ErrorCode>>,
+    /// The recovery phrase of the unlocked account, when the user asked to see it.
+    pub(crate) shown_phrase: RwSignal<Option<Vec<String>>>,
+    /// True when persistent storage was denied (a notice is shown).
+    pub(crate) persist_denied: RwSignal<bool>,
+    /// True once the worker announced itself.
+    pub(crate) worker_ready: RwSignal<bool>,
+}
+
+impl UiState {
+    /// The initial state.
+    pub(crate) fn new() -> Self {
+        UiState {
+            screen: RwSignal::new(Screen::Loading),
+            busy: RwSignal::new(None),
+            error: RwSignal::new(None),
+            shown_phrase: RwSignal::new(None),
+            persist_denied: RwSignal::new(false),
+            worker_ready: RwSignal::new(false),
+        }
+    }
+
+    /// Shows `screen` and clears transient messages.
+    pub(crate) fn go(&self, screen: Screen) {
+        self.error.set(None);
+        self.shown_phrase.set(None);
+        self.screen.set(screen);
+    }
+
+    /// Applies one event from the worker. Returns true if persistent storage should now be
+    /// requested (a created or restored account was just stored).
+    pub(crate) fn apply(&self, event: Event) -> bool {
+        match event {
+            Event::Ready { version } => {
+                if version == IPC_VERSION {
+                    self.worker_ready.set(true);
+                } else {
+                    self.error.set(Some(ErrorCode::BadMessage));
+                }
+            }
+            Event::Status { state } => {
+                self.busy.set(None);
+                self.go(match state {
+                    AccountState::NoAccount => Screen::Welcome,
+                    AccountState::Locked => Screen::Unlock,
+                    AccountState::Unlocked { account_id } => Screen::Home { account_id },
+                });
+            }
+            Event::Working { task } => {
+                self.error.set(None);
+                self.busy.set(Some(task));
+            }
+            Event::AccountCreated { account_id, words } => {
+                self.go(Screen::ShowPhrase { account_id, words });
+            }
+            Event::PhraseAccepted { account_id } => {
+                self.go(Screen::ChoosePassphrase {
+                    account_id,
+                    created: false,
+                });
+            }
+            Event::Unlocked { account_id } => {
+                self.busy.set(None);
+                // A new or restored account was just stored: ask the browser to keep it.
+                let created =
+                    matches!(self.screen.get_untracked(), Screen::ChoosePassphrase { .. });
+                self.go(Screen::Home { account_id });
+                return created;
+            }
+            Event::RecoveryPhrase { words } => self.shown_phrase.set(Some(words)),
+            Event::Error { code } => {
+                self.busy.set(None);
+                self.error.set(Some(code));
+            }
+        }
+        false
+    }
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,178 @@
+//! Onboarding screens: welcome, the new recovery phrase, restoring from a phrase, and choosing
+//! the passphrase.
+
+use leptos::{ev::SubmitEvent, prelude::*};
+use umbra_ipc::Command;
+
+use super::is_busy;
+use crate::{
+    state::{Screen, UiState},
+    worker_client::use_worker,
+};
+
+/// No account yet: create one or restore one.
+#[component]
+pub(crate) fn Welcome() -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let worker = use_worker();
+    let create = move |_| worker.send(Command::CreateAccount);
+    view! {
+        <section aria-labelledby="welcome-title">
+            <h1 id="welcome-title">"Welcome to Umbra"</h1>
+            <p>"Private messaging on the Session network. Your keys stay in this browser."</p>
+            <div class="actions">
+                <button type="button" on:click=create>"Create account"</button>
+                <button type="button" class="secondary" on:click=move |_| state.go(Screen::Restore)>
+                    "Restore account"
+                </button>
+            </div>
+        </section>
+    }
+}
+
+/// The new account's recovery phrase; the user confirms they saved it.
+#[component]
+pub(crate) fn ShowPhrase(account_id: String, words: Vec<String>) -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let worker = use_worker();
+    let saved = RwSignal::new(false);
+    let items = words
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| view! { <li><span class="n" aria-hidden="true">{i + 1}". "</span>{w}</li> })
+        .collect_view();
+    let id = account_id.clone();
+    let next = move |_| {
+        state.go(Screen::ChoosePassphrase {
+            account_id: id.clone(),
+            created: true,
+        })
+    };
+    view! {
+        <section aria-labelledby="phrase-title">
+            <h1 id="phrase-title">"Your recovery phrase"</h1>
+            <p>"Write these 13 words down and keep them safe. They are the only way to restore your account."</p>
+            <ol class="words" aria-label="Recovery phrase">{items}</ol>
+            <p class="small">"Account ID: " <span class="mono">{account_id}</span></p>
+            <label class="check">
+                <input type="checkbox" bind:checked=saved/>
+                " I have saved my recovery phrase"
+            </label>
+            <div class="actions">
+                <button type="button" disabled=move || !saved.get() on:click=next>"Continue"</button>
+                <button type="button" class="secondary" on:click=move |_| worker.send(Command::CancelPending)>
+                    "Back"
+                </button>
+            </div>
+        </section>
+    }
+}
+
+/// Restore from a 13- or 25-word phrase.
+#[component]
+pub(crate) fn Restore() -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let worker = use_worker();
+    let phrase = RwSignal::new(String::new());
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        worker.send(Command::RestoreAccount {
+            phrase: phrase.get_untracked(),
+        });
+    };
+    view! {
+        <section aria-labelledby="restore-title">
+            <h1 id="restore-title">"Restore account"</h1>
+            <form on:submit=submit>
+                <label for="phrase">"Recovery phrase"</label>
+                <textarea id="phrase" rows="4" autocomplete="off" autocapitalize="none" spellcheck="false"
+                    bind:value=phrase></textarea>
+                <p class="small">"13 or 25 words, separated by spaces."</p>
+                <div class="actions">
+                    <button type="submit" disabled=move || is_busy(state)>"Restore"</button>
+                    <button type="button" class="secondary" on:click=move |_| state.go(Screen::Welcome)>
+                        "Back"
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+/// A rough strength hint (length and character variety); advice only, never enforced.
+fn strength(pw: &str) -> &'static str {
+    let len = pw.chars().count();
+    let classes = [
+        pw.chars().any(|c| c.is_lowercase()),
+        pw.chars().any(|c| c.is_uppercase()),
+        pw.chars().any(|c| c.is_ascii_digit()),
+        pw.chars().any(|c| !c.is_alphanumeric()),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    match (len, classes) {
+        (0, _) => "Strength: choose a passphrase",
+        (l, _) if l >= 20 => "Strength: strong",
+        (l, c) if l >= 12 && c >= 2 => "Strength: good",
+        (l, _) if l >= 8 => "Strength: fair — longer is better",
+        _ => "Strength: weak — use several words",
+    }
+}
+
+/// Choose (and confirm) the passphrase that locks the pending account in this browser.
+#[component]
+pub(crate) fn ChoosePassphrase(account_id: String) -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let worker = use_worker();
+    let pw = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let mismatch = RwSignal::new(false);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if pw.get_untracked() != confirm.get_untracked() {
+            mismatch.set(true);
+            return;
+        }
+        mismatch.set(false);
+        worker.send(Command::SetPassphrase {
+            passphrase: pw.get_untracked(),
+        });
+    };
+    view! {
+        <section aria-labelledby="pass-title">
+            <h1 id="pass-title">"Choose a passphrase"</h1>
+            <p>"It locks your account in this browser. Account ID: " <span class="mono">{account_id}</span></p>
+            <form on:submit=submit>
+                <label for="new-pass">"Passphrase"</label>
+                <input id="new-pass" type="password" autocomplete="new-password" aria-describedby="pass-hint"
+                    bind:value=pw/>
+                <p id="pass-hint" class="small" aria-live="polite">{move || strength(&pw.get())}</p>
+                <label for="confirm-pass">"Confirm passphrase"</label>
+                <input id="confirm-pass" type="password" autocomplete="new-password" bind:value=confirm/>
+                {move || mismatch.get().then(|| view! { <p role="alert" class="error">"Passphrases do not match"</p> })}
+                <div class="actions">
+                    <button type="submit" disabled=move || is_busy(state)>"Continue"</button>
+                    <button type="button" class="secondary" disabled=move || is_busy(state)
+                        on:click=move |_| worker.send(Command::CancelPending)>
+                        "Cancel"
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strength;
+
+    #[test]
+    fn test_strength_hint_grows_with_length() {
+        assert!(strength("").contains("choose"));
+        assert!(strength("abc").contains("weak"));
+        assert!(strength("abcdefgh").contains("fair"));
+        assert!(strength("Abcdefgh1234").contains("good"));
+        assert!(strength("correct horse battery staple").contains("strong"));
+    }
+}

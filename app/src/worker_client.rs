@@ -1,0 +1,120 @@
+//! The app's data layer: spawns the module worker, waits for its "ready" handshake (messages
+//! posted before the worker's wasm loads would be lost), sends [`Command`]s and feeds the
+//! [`Event`]s it posts back into [`UiState`].
+
+use leptos::prelude::*;
+use umbra_ipc::{Command, Event};
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use crate::state::UiState;
+
+/// URL of the worker loader emitted by trunk (`data-loader-shim`); unhashed, so the service
+/// worker fetches it network-first.
+pub(crate) const WORKER_URL: &str = "./umbra-worker_loader.js";
+
+struct Inner {
+    worker: Option<Worker>,
+    ready: bool,
+    queue: Vec<Command>,
+}
+
+/// A handle to the worker (`Copy`; the worker itself stays on the UI thread's arena). Provided
+/// as a Leptos context.
+#[derive(Clone, Copy)]
+pub(crate) struct WorkerClient {
+    inner: StoredValue<Inner, LocalStorage>,
+}
+
+impl WorkerClient {
+    /// Spawns the worker and routes its events into `state`.
+    pub(crate) fn spawn(state: UiState) -> Result<WorkerClient, JsValue> {
+        let client = WorkerClient {
+            inner: StoredValue::new_local(Inner {
+                worker: None,
+                ready: false,
+                queue: Vec::new(),
+            }),
+        };
+        client.launch(state)?;
+        Ok(client)
+    }
+
+    /// Terminates the worker (its whole memory, keys included, is dropped) and starts a fresh
+    /// one, which reports the account as locked. This is how the app locks.
+    pub(crate) fn relaunch(&self, state: UiState) {
+        if let Some(old) = self
+            .inner
+            .try_update_value(|inner| inner.worker.take())
+            .flatten()
+        {
+            old.terminate();
+        }
+        if self.launch(state).is_err() {
+            state.error.set(Some(umbra_ipc::ErrorCode::Internal));
+            return;
+        }
+        self.send(Command::Status);
+    }
+
+    fn launch(&self, state: UiState) -> Result<(), JsValue> {
+        let opts = WorkerOptions::new();
+        opts.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options(WORKER_URL, &opts)?;
+        let client = *self;
+        let handler = Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
+            let Some(text) = msg.data().as_string() else {
+                return;
+            };
+            let Ok(event) = umbra_ipc::decode_event(&text) else {
+                state.error.set(Some(umbra_ipc::ErrorCode::BadMessage));
+                return;
+            };
+            if matches!(event, Event::Ready { .. }) {
+                client.flush();
+            }
+            if state.apply(event) {
+                crate::browser::request_persistence(state);
+            }
+        });
+        worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+        handler.forget();
+        self.inner.update_value(|inner| {
+            inner.worker = Some(worker);
+            inner.ready = false;
+        });
+        Ok(())
+    }
+
+    /// Sends `cmd` now, or once the worker is ready.
+    pub(crate) fn send(&self, cmd: Command) {
+        self.inner.update_value(|inner| {
+            if let (true, Some(worker)) = (inner.ready, &inner.worker) {
+                post(worker, &cmd);
+            } else {
+                inner.queue.push(cmd);
+            }
+        });
+    }
+
+    fn flush(&self) {
+        self.inner.update_value(|inner| {
+            inner.ready = true;
+            if let Some(worker) = &inner.worker {
+                for cmd in std::mem::take(&mut inner.queue) {
+                    post(worker, &cmd);
+                }
+            }
+        });
+    }
+}
+
+fn post(worker: &Worker, cmd: &Command) {
+    // A failed post means the worker died; the UI stays on its screen.
+    let _ = worker.post_message(&JsValue::from_str(&umbra_ipc::encode_command(cmd)));
+}
+
+/// The worker client from context.
+pub(crate) fn use_worker() -> WorkerClient {
+    expect_context::<WorkerClient>()
+}

@@ -1,0 +1,163 @@
+//! The IndexedDB backend of the key store: [`IndexedDbStore`] implements the protocol's byte
+//! store ([`umbra_protocol::store::Store`]) over one object store of a browser database. The
+//! values it sees are already sealed by the protocol's vault (or its plaintext header), so it
+//! adds no cryptography of its own.
+
+use js_sys::Uint8Array;
+use rexie::{ObjectStore, Rexie, TransactionMode};
+use umbra_protocol::store::{Store, StoreError};
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Name of the app's database.
+pub const DB_NAME: &str = "umbra";
+/// Name of the object store holding every record (key = record id, value = `Uint8Array`).
+pub const RECORDS: &str = "records";
+const DB_VERSION: u32 = 1;
+
+/// A [`Store`] kept in IndexedDB: database `name`, object store [`RECORDS`].
+///
+/// Works in a window and in a dedicated worker. Each operation is one IndexedDB transaction.
+#[derive(Debug)]
+pub struct IndexedDbStore {
+    db: Rexie,
+    name: String,
+}
+
+impl IndexedDbStore {
+    /// Opens (creating if needed) the app's database [`DB_NAME`].
+    pub async fn open_default() -> Result<IndexedDbStore, StoreError> {
+        Self::open(DB_NAME).await
+    }
+
+    /// Opens (creating if needed) the database `name`.
+    pub async fn open(name: &str) -> Result<IndexedDbStore, StoreError> {
+        let db = Rexie::builder(name)
+            .version(DB_VERSION)
+            .add_object_store(ObjectStore::new(RECORDS))
+            .build()
+            .await
+            .map_err(|_| backend("open"))?;
+        Ok(IndexedDbStore {
+            db,
+            name: name.to_owned(),
+        })
+    }
+
+    /// Deletes the database `name` and opens it again empty (for tests).
+    pub async fn open_fresh(name: &str) -> Result<IndexedDbStore, StoreError> {
+        Rexie::delete(name)
+            .await
+            .map_err(|_| backend("delete database"))?;
+        Self::open(name).await
+    }
+
+    /// The database name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Closes the connection and deletes the whole database from the browser.
+    pub async fn delete_database(self) -> Result<(), StoreError> {
+        let name = self.name;
+        self.db.close();
+        Rexie::delete(&name)
+            .await
+            .map_err(|_| backend("delete database"))
+    }
+
+    fn tx(
+        &self,
+        mode: TransactionMode,
+        op: &'static str,
+    ) -> Result<(rexie::Transaction, rexie::Store), StoreError> {
+        let tx = self
+            .db
+            .transaction(&[RECORDS], mode)
+            .map_err(|_| backend(op))?;
+        let store = tx.store(RECORDS).map_err(|_| backend(op))?;
+        Ok((tx, store))
+    }
+}
+
+fn backend(operation: &'static str) -> StoreError {
+    StoreError::Backend { operation }
+}
+
+/// Maps a failed write to [`StoreError::QuotaExceeded`] when the browser says so.
+fn write_error(err: &rexie::Error, operation: &'static str) -> StoreError {
+    let text = err_name(err);
+    if text.contains("QuotaExceeded") {
+        StoreError::QuotaExceeded
+    } else {
+        backend(operation)
+    }
+}
+
+fn err_name(err: &rexie::Error) -> String {
+    // Only the DOMException name is looked at; it never contains record data.
+    let rexie::Error::IdbError(inner) = err else {
+        return String::new();
+    };
+    format!("{inner:?}")
+}
+
+impl Store for IndexedDbStore {
+    async fn get(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let (tx, store) = self.tx(TransactionMode::ReadOnly, "get")?;
+        let value = store
+            .get(JsValue::from_str(id))
+            .await
+            .map_err(|_| backend("get"))?;
+        tx.done().await.map_err(|_| backend("get"))?;
+        match value {
+            None => Ok(None),
+            Some(v) if v.is_undefined() => Ok(None),
+            Some(v) => {
+                let arr = v
+                    .dyn_into::<Uint8Array>()
+                    .map_err(|_| StoreError::Malformed)?;
+                Ok(Some(arr.to_vec()))
+            }
+        }
+    }
+
+    async fn put(&self, id: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let (tx, store) = self.tx(TransactionMode::ReadWrite, "put")?;
+        let value = Uint8Array::from(bytes);
+        store
+            .put(&value, Some(&JsValue::from_str(id)))
+            .await
+            .map_err(|e| write_error(&e, "put"))?;
+        tx.done().await.map_err(|e| write_error(&e, "put"))?;
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        let (tx, store) = self.tx(TransactionMode::ReadWrite, "delete")?;
+        store
+            .delete(JsValue::from_str(id))
+            .await
+            .map_err(|_| backend("delete"))?;
+        tx.done().await.map_err(|_| backend("delete"))?;
+        Ok(())
+    }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        let (tx, store) = self.tx(TransactionMode::ReadWrite, "clear")?;
+        store.clear().await.map_err(|_| backend("clear"))?;
+        tx.done().await.map_err(|_| backend("clear"))?;
+        Ok(())
+    }
+
+    async fn ids(&self) -> Result<Vec<String>, StoreError> {
+        let (tx, store) = self.tx(TransactionMode::ReadOnly, "ids")?;
+        let keys = store
+            .get_all_keys(None, None)
+            .await
+            .map_err(|_| backend("ids"))?;
+        tx.done().await.map_err(|_| backend("ids"))?;
+        keys.into_iter()
+            .map(|k| k.as_string().ok_or(StoreError::Malformed))
+            .collect()
+    }
+}
