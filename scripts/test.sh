@@ -13,7 +13,8 @@ scripts/check-deps.sh
 
 step "native tests (cargo test --workspace)"
 cargo test --workspace --all-features --exclude umbra-app --exclude umbra-worker
-cargo test -p umbra-app -p umbra-worker --lib
+cargo test -p umbra-app -p umbra-ipc
+cargo test -p umbra-worker --lib
 
 step "in-browser wasm tests (headless Chromium)"
 export CHROMEDRIVER=/usr/bin/chromedriver
