@@ -3,10 +3,13 @@
 # headless-Chromium dedicated worker, per build profile; prints a table against the bar of
 # docs performance-anchors.md (per op: max(libsodium.js in a Chromium worker, 1/2 native C)).
 #
-# usage: bench/crypto.sh [--quick] [--profiles "release release-o3 release-zc3"] [--parse-only]
+# usage: bench/crypto.sh [--quick] [--profiles "release release-o3 release-zc3"] [--dalek64]
+#                        [--parse-only]
 #   release      opt-level "z", lto, 1 CGU, panic=abort: the settings of the shipped bundle
 #   release-o3   the same with opt-level 3
 #   release-zc3  opt-level "z" except the crypto crates and umbra-protocol at opt-level 3
+#   --dalek64    also wasm at release-o3 with curve25519-dalek's 64-bit field backend
+#                (`--cfg curve25519_dalek_bits="64"`; wasm32 defaults to the 32-bit one)
 # Raw output goes to bench/out/crypto/ (ignored by git). Needs wasm-bindgen-test-runner and
 # chromedriver on PATH (see toolchain.md section 7). Build first, measure after, so that
 # compiling does not disturb the timings; keep the machine otherwise idle if you can.
@@ -18,11 +21,13 @@ out="$here/out/crypto"
 profiles="release release-o3 release-zc3"
 quick=""
 parse_only=""
+dalek64=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --profiles) profiles="$2"; shift ;;
     --parse-only) parse_only=1 ;;
+    --dalek64) dalek64=1 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -33,6 +38,12 @@ cd "$crate"
 if [ -n "$quick" ]; then export UMBRA_BENCH_QUICK=1; else unset UMBRA_BENCH_QUICK; fi
 export WASM_BINDGEN_TEST_TIMEOUT=1800
 
+wasm_dalek64() {
+  CARGO_TARGET_DIR=target/dalek64 \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS='--cfg curve25519_dalek_bits="64"' \
+    cargo test --profile release-o3 --target wasm32-unknown-unknown --test worker "$@"
+}
+
 bin_dir() { case "$1" in release) echo target/release ;; *) echo "target/$1" ;; esac; }
 
 if [ -z "$parse_only" ]; then
@@ -41,6 +52,7 @@ if [ -z "$parse_only" ]; then
     cargo build --quiet --profile "$p"
     cargo test --quiet --profile "$p" --target wasm32-unknown-unknown --test worker --no-run
   done
+  [ -n "$dalek64" ] && wasm_dalek64 --quiet --no-run
   echo "== measure ($(date -u +%FT%TZ), load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   for p in $profiles; do
     echo "-- native $p" >&2
@@ -50,6 +62,12 @@ if [ -z "$parse_only" ]; then
       -- --nocapture > "$out/wasm-$p.raw" 2>&1 || { cat "$out/wasm-$p.raw" >&2; exit 1; }
     grep -E '^(BENCH|#)' "$out/wasm-$p.raw" > "$out/wasm-$p.txt"
   done
+  if [ -n "$dalek64" ]; then
+    echo "-- wasm release-o3 + dalek64" >&2
+    wasm_dalek64 -- --nocapture > "$out/wasm-dalek64.raw" 2>&1 \
+      || { cat "$out/wasm-dalek64.raw" >&2; exit 1; }
+    grep -E '^(BENCH|#)' "$out/wasm-dalek64.raw" > "$out/wasm-dalek64.txt"
+  fi
   if python3 -c 'import ctypes.util, sys; sys.exit(0 if ctypes.util.find_library("sodium") else 1)'; then
     echo "-- native C (system libsodium via ctypes)" >&2
     python3 "$crate/libsodium_ref.py" ${quick:+--quick} > "$out/libsodium.txt"
@@ -81,6 +99,7 @@ files=""
 for p in $profiles; do
   [ -f "$out/wasm-$p.txt" ] && files="$files wasm:$p:$out/wasm-$p.txt"
 done
+[ -f "$out/wasm-dalek64.txt" ] && files="$files wasm:o3+dalek64:$out/wasm-dalek64.txt"
 for p in $ref release; do
   [ -f "$out/native-$p.txt" ] && files="$files native:$p:$out/native-$p.txt"
 done
