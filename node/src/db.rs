@@ -58,6 +58,10 @@ type DbResult<T> = Result<T, rusqlite::Error>;
 /// Updated hashes and unchanged (hash, expiry) pairs of an `expire`.
 pub type ExpireOutcome = (Vec<String>, Vec<(String, u64)>);
 
+/// Updated (hash, new expiry) and unchanged (hash, expiry) pairs of an `expire` with a list of
+/// expiries, both sorted by hash.
+pub type ExpireEachOutcome = (Vec<(String, u64)>, Vec<(String, u64)>);
+
 fn owner_bytes(a: &AccountId) -> Vec<u8> {
     a.to_bytes().to_vec()
 }
@@ -275,7 +279,7 @@ impl Db {
         owner: &AccountId,
         items: &[(String, u64)],
         mode: ExpireMode,
-    ) -> DbResult<(Vec<(String, u64)>, Vec<(String, u64)>)> {
+    ) -> DbResult<ExpireEachOutcome> {
         let tx = self.conn.transaction()?;
         let mut updated = BTreeMap::new();
         let mut unchanged = BTreeMap::new();
