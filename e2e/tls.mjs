@@ -125,7 +125,13 @@ export function makeNssHome(caPem) {
   const home = mkdtempSync(join(tmpdir(), 'umbra-tls-home-'));
   const db = join(home, '.pki', 'nssdb');
   mkdirSync(db, { recursive: true });
-  execFileSync('certutil', ['-d', `sql:${db}`, '-N', '--empty-password'], { stdio: 'pipe' });
+  try {
+    execFileSync('certutil', ['-d', `sql:${db}`, '-N', '--empty-password'], { stdio: 'pipe' });
+  } catch (e) {
+    rmSync(home, { recursive: true, force: true });
+    if (e.code === 'ENOENT') throw new Error('certutil not found: install libnss3-tools (scripts/setup.sh does)');
+    throw e;
+  }
   if (caPem) {
     execFileSync('certutil', ['-d', `sql:${db}`, '-A', '-t', 'C,,', '-n', CA_NICKNAME, '-i', caPem],
       { stdio: 'pipe' });
