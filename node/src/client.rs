@@ -118,6 +118,24 @@ impl Account {
         })
     }
 
+    /// Signed `expire` params with one expiry per hash (`expiry` sent as a list).
+    pub fn expire_each(&self, items: &[(String, u64)], mode: sign::ExpireMode) -> Value {
+        let hashes: Vec<&str> = items.iter().map(|(h, _)| h.as_str()).collect();
+        let expiries: Vec<u64> = items.iter().map(|(_, e)| *e).collect();
+        let mut msg = format!("expire{}", mode.sig_str());
+        expiries.iter().for_each(|e| msg.push_str(&e.to_string()));
+        hashes.iter().for_each(|h| msg.push_str(h));
+        json!({
+            "pubkey": self.id.to_hex(),
+            "pubkey_ed25519": self.ed25519(),
+            "messages": hashes,
+            "expiry": expiries,
+            "shorten": mode == sign::ExpireMode::Shorten,
+            "extend": mode == sign::ExpireMode::Extend,
+            "signature": self.sign(msg.as_bytes()),
+        })
+    }
+
     /// Signed `get_expiries` params.
     pub fn get_expiries(&self, hashes: &[String], now_ms: u64) -> Value {
         json!({

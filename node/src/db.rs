@@ -1,5 +1,6 @@
 //! Message storage: one SQLite database (WAL) per node.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -56,6 +57,10 @@ type DbResult<T> = Result<T, rusqlite::Error>;
 
 /// Updated hashes and unchanged (hash, expiry) pairs of an `expire`.
 pub type ExpireOutcome = (Vec<String>, Vec<(String, u64)>);
+
+/// Updated (hash, new expiry) and unchanged (hash, expiry) pairs of an `expire` with a list of
+/// expiries, both sorted by hash.
+pub type ExpireEachOutcome = (Vec<(String, u64)>, Vec<(String, u64)>);
 
 fn owner_bytes(a: &AccountId) -> Vec<u8> {
     a.to_bytes().to_vec()
@@ -251,8 +256,9 @@ impl Db {
         Ok(out)
     }
 
-    /// Change expiries of `owner`'s messages. Returns (updated hashes sorted, unchanged
-    /// (hash, expiry) — only reported in shorten/extend mode).
+    /// Set, shorten or extend the expiry of `hashes` (owned by `owner`) to `expiry`; returns
+    /// the updated hashes (sorted) and the (hash, current expiry) of found messages the mode
+    /// left alone.
     pub fn expire(
         &mut self,
         owner: &AccountId,
@@ -260,10 +266,24 @@ impl Db {
         expiry: u64,
         mode: ExpireMode,
     ) -> DbResult<ExpireOutcome> {
+        let items: Vec<(String, u64)> = hashes.iter().map(|h| (h.clone(), expiry)).collect();
+        let (updated, unchanged) = self.expire_each(owner, &items, mode)?;
+        Ok((updated.into_iter().map(|(h, _)| h).collect(), unchanged))
+    }
+
+    /// Like [`Db::expire`] with one expiry per hash (`expire` with a list of expiries).
+    /// Returns the updated (hash, new expiry) pairs and the unchanged (hash, current expiry)
+    /// pairs, both sorted by hash; a hash listed twice ends with the last change applied.
+    pub fn expire_each(
+        &mut self,
+        owner: &AccountId,
+        items: &[(String, u64)],
+        mode: ExpireMode,
+    ) -> DbResult<ExpireEachOutcome> {
         let tx = self.conn.transaction()?;
-        let mut updated = Vec::new();
-        let mut unchanged = Vec::new();
-        for h in hashes {
+        let mut updated = BTreeMap::new();
+        let mut unchanged = BTreeMap::new();
+        for (h, expiry) in items {
             let cur: Option<i64> = tx
                 .query_row(
                     "SELECT expiry FROM messages WHERE owner = ?1 AND hash = ?2",
@@ -274,25 +294,25 @@ impl Db {
             let Some(cur) = cur.map(u) else { continue };
             let apply = match mode {
                 ExpireMode::Set => true,
-                ExpireMode::Shorten => expiry < cur,
-                ExpireMode::Extend => expiry > cur,
+                ExpireMode::Shorten => *expiry < cur,
+                ExpireMode::Extend => *expiry > cur,
             };
             if apply {
                 tx.execute(
                     "UPDATE messages SET expiry = ?1 WHERE hash = ?2",
-                    params![i(expiry), h],
+                    params![i(*expiry), h],
                 )?;
-                updated.push(h.clone());
-            } else if mode != ExpireMode::Set {
-                unchanged.push((h.clone(), cur));
+                unchanged.remove(h);
+                updated.insert(h.clone(), *expiry);
+            } else if mode != ExpireMode::Set && !updated.contains_key(h) {
+                unchanged.insert(h.clone(), cur);
             }
         }
         tx.commit()?;
-        updated.sort();
-        updated.dedup();
-        unchanged.sort();
-        unchanged.dedup();
-        Ok((updated, unchanged))
+        Ok((
+            updated.into_iter().collect(),
+            unchanged.into_iter().collect(),
+        ))
     }
 
     /// Shorten the expiry of every selected message of `owner` to `expiry`; returns the

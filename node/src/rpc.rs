@@ -416,6 +416,9 @@ fn bulk_delete(
 }
 
 fn expire(state: &NodeState, params: &Value, now: u64) -> Local {
+    if let Some(list) = params.get("expiry").and_then(Value::as_array) {
+        return expire_each(state, params, list, now);
+    }
     let p: ExpireParams = parse(params)?;
     check_swarm(state, &p.pubkey, now)?;
     check_hashes(&p.messages)?;
@@ -439,6 +442,77 @@ fn expire(state: &NodeState, params: &Value, now: u64) -> Local {
         ),
     );
     let mut out = json!({"updated": updated, "expiry": expiry, "signature": sig});
+    if mode != sign::ExpireMode::Set {
+        let map: BTreeMap<String, u64> = unchanged.into_iter().collect();
+        out["unchanged"] = json!(map);
+    }
+    Ok(out)
+}
+
+/// A millisecond value given as an integer or a decimal string.
+fn millis_value(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+/// `expire` with a list of expiries: `expiry[i]` applies to `messages[i]`. The request is
+/// signed over `"expire" ‖ mode ‖ expiry[0] ‖ expiry[1] ‖ … ‖ hashes…`; the answer's
+/// `expiry` lists the applied expiries of the (sorted) `updated` hashes, and the node signs
+/// `PUBKEY_HEX ‖ those expiries concatenated ‖ requested… ‖ updated… ‖ (hash ‖ expiry)…` of
+/// the unchanged ones.
+fn expire_each(state: &NodeState, params: &Value, list: &[Value], now: u64) -> Local {
+    // Everything but `expiry` parses as a single-expiry request.
+    let mut single = params.clone();
+    if let Some(o) = single.as_object_mut() {
+        o.insert("expiry".into(), json!(0));
+    }
+    let p: ExpireParams = parse(&single)?;
+    check_swarm(state, &p.pubkey, now)?;
+    check_hashes(&p.messages)?;
+    let mode = p.mode().ok_or(RpcError::Malformed("shorten and extend"))?;
+    let requested: Vec<u64> = list
+        .iter()
+        .map(millis_value)
+        .collect::<Option<_>>()
+        .filter(|r: &Vec<u64>| r.len() == p.messages.len())
+        .ok_or(RpcError::Malformed("expiry"))?;
+    let mut signed = format!("expire{}", mode.sig_str());
+    requested
+        .iter()
+        .for_each(|e| signed.push_str(&e.to_string()));
+    p.messages.iter().for_each(|h| signed.push_str(h));
+    verify_request(
+        &p.pubkey,
+        p.pubkey_ed25519.as_ref(),
+        signed.as_bytes(),
+        p.signature.as_ref(),
+    )?;
+    let items = p
+        .messages
+        .iter()
+        .zip(&requested)
+        .map(|(h, e)| Ok((h.clone(), clamp_new_expiry(*e, now)?)))
+        .collect::<Result<Vec<_>, RpcError>>()?;
+    let (updated, unchanged) = state.db()?.expire_each(&p.pubkey, &items, mode)?;
+    let hashes: Vec<&str> = updated.iter().map(|(h, _)| h.as_str()).collect();
+    let expiries: Vec<u64> = updated.iter().map(|(_, e)| *e).collect();
+    let mut answer = p.pubkey.to_hex();
+    expiries
+        .iter()
+        .for_each(|e| answer.push_str(&e.to_string()));
+    p.messages.iter().for_each(|h| answer.push_str(h));
+    hashes.iter().for_each(|h| answer.push_str(h));
+    for (h, e) in &unchanged {
+        answer.push_str(h);
+        answer.push_str(&e.to_string());
+    }
+    let sig = node_sig(state, answer.as_bytes());
+    let mut out = json!({"updated": hashes, "expiry": expiries, "signature": sig});
     if mode != sign::ExpireMode::Set {
         let map: BTreeMap<String, u64> = unchanged.into_iter().collect();
         out["unchanged"] = json!(map);

@@ -426,3 +426,94 @@ async fn client_reports_path_errors() {
     }
     net.shutdown().await;
 }
+
+/// A TCP listener on `port` that accepts connections and never answers (holds them open).
+async fn silent_listener(port: u16) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind silent listener");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_and_proxy_time_out_with_504() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cfg = TestnetConfig::new(dir.path());
+    cfg.nodes = 4;
+    cfg.relay_timeout = std::time::Duration::from_millis(400);
+    let mut net = Testnet::start(cfg).await.expect("testnet");
+    let nodes = net.nodes().to_vec();
+    let c = Client::new(net.http_client().clone());
+    let limit = std::time::Duration::from_secs(8);
+
+    // Node 2 goes down and something else takes its port: it accepts but never answers.
+    net.stop_node(2).await.expect("stop");
+    let hang = silent_listener(nodes[2].port).await;
+    let path = vec![nodes[0].clone(), nodes[2].clone()];
+    let r = tokio::time::timeout(
+        limit,
+        c.onion(&path, &nodes[1], "info", json!({}), EncType::XChaCha20),
+    )
+    .await
+    .expect("the guard answers within its relay time-out");
+    match r {
+        Err(ClientError::Path { status, body }) => {
+            assert_eq!((status, body.as_str()), (504, "Request time out"));
+        }
+        other => panic!("expected 504, got {other:?}"),
+    }
+    // A path that avoids the silent node still works.
+    let ok = c
+        .onion(
+            &[nodes[0].clone(), nodes[3].clone()],
+            &nodes[1],
+            "info",
+            json!({}),
+            EncType::XChaCha20,
+        )
+        .await
+        .expect("healthy path");
+    assert_eq!(ok.0, 200);
+
+    // Proxy to an HTTP server that accepts and never answers: 504 too.
+    let probe = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = probe.local_addr().expect("addr").port();
+    drop(probe);
+    let hang2 = silent_listener(port).await;
+    let mut rng = UnwrapErr(SysRng);
+    let dest = Destination::Server(ServerDestination {
+        host: "127.0.0.1".into(),
+        target: "/oxen/v4/lsrpc".into(),
+        port,
+        protocol: HttpProtocol::Http,
+        x25519: PublicKey::from(&StaticSecret::random_from_rng(&mut rng)).to_bytes(),
+        request: V4Request {
+            method: "POST".into(),
+            endpoint: "/room/lobby".into(),
+            headers: BTreeMap::new(),
+            body: None,
+        },
+    });
+    let req = build_request(
+        &hops(&[nodes[0].clone(), nodes[1].clone()]),
+        &dest,
+        EncType::AesGcm,
+        &mut rng,
+    )
+    .expect("build");
+    let (status, body) = tokio::time::timeout(limit, post(net.http_client(), &nodes[0], req.body))
+        .await
+        .expect("answer within the relay time-out");
+    assert_eq!((status, body.as_str()), (504, "Request time out"));
+
+    hang.abort();
+    hang2.abort();
+    net.shutdown().await;
+}

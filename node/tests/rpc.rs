@@ -690,3 +690,114 @@ async fn namespace_rules() {
     assert_eq!(s, 400);
     net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expire_with_a_list_of_expiries() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let net = net(4, &dir).await;
+    let c = Client::new(net.http_client().clone());
+    let a = Account::random();
+    let members = swarm_of(&net, &a.id);
+    let now = net.clock().now_ms();
+    let mut h = Vec::new();
+    for i in 0..3u8 {
+        let data = vec![0x40 + i; 64];
+        store(&c, &members[0], &a.id, &data, now).await;
+        h.push(message_hash(&a.id, Namespace(0), &data));
+    }
+    let want: Vec<(String, u64)> = vec![
+        (h[2].clone(), now + 200_000),
+        (h[0].clone(), now + 100_000),
+        (h[1].clone(), now + 300_000),
+    ];
+    let (s, b) = c
+        .direct(&members[1], "expire", a.expire_each(&want, ExpireMode::Set))
+        .await
+        .expect("expire");
+    assert_eq!(s, 200, "{b}");
+    let v = parse(&b);
+    let mut sorted = want.clone();
+    sorted.sort();
+    let hashes_sorted: Vec<&str> = sorted.iter().map(|(x, _)| x.as_str()).collect();
+    let expiries_sorted: Vec<u64> = sorted.iter().map(|(_, e)| *e).collect();
+    for m in &members {
+        let r = &v["swarm"][&m.ed_hex()];
+        assert_eq!(r["updated"], json!(hashes_sorted), "{r}");
+        assert_eq!(r["expiry"], json!(expiries_sorted), "{r}");
+        // PUBKEY_HEX ‖ expiries of `updated` ‖ requested ‖ updated, signed by the node.
+        let mut msg = a.id.to_hex();
+        expiries_sorted
+            .iter()
+            .for_each(|e| msg.push_str(&e.to_string()));
+        want.iter().for_each(|(x, _)| msg.push_str(x));
+        hashes_sorted.iter().for_each(|x| msg.push_str(x));
+        let sig: [u8; 64] = STANDARD
+            .decode(r["signature"].as_str().expect("sig"))
+            .expect("b64")
+            .try_into()
+            .expect("64");
+        assert_eq!(verify_ed25519(&m.ed25519, msg.as_bytes(), &sig), Ok(()));
+        assert_ne!(
+            verify_ed25519(&m.ed25519, format!("{msg}x").as_bytes(), &sig),
+            Ok(())
+        );
+    }
+    let all: Vec<String> = h.clone();
+    let (_, b) = c
+        .direct(&members[3], "get_expiries", a.get_expiries(&all, now))
+        .await
+        .expect("ge");
+    let v = parse(&b);
+    for (x, e) in &want {
+        assert_eq!(v["expiries"][x], json!(e), "{v}");
+    }
+
+    // Shorten with a list: only the message whose new expiry is earlier changes.
+    let shorten = vec![(h[0].clone(), now + 50_000), (h[1].clone(), now + 400_000)];
+    let (s, b) = c
+        .direct(
+            &members[2],
+            "expire",
+            a.expire_each(&shorten, ExpireMode::Shorten),
+        )
+        .await
+        .expect("expire");
+    assert_eq!(s, 200, "{b}");
+    let r = &parse(&b)["swarm"][&members[2].ed_hex()];
+    assert_eq!(r["updated"], json!([h[0]]), "{r}");
+    assert_eq!(r["expiry"], json!([now + 50_000]));
+    assert_eq!(r["unchanged"], json!({ h[1].clone(): now + 300_000 }));
+
+    // Bad variants change nothing.
+    let mut mismatched = a.expire_each(&want, ExpireMode::Set);
+    mismatched["expiry"] = json!([now + 1_000_000, now + 1_000_000]);
+    let mut swapped = a.expire_each(&want, ExpireMode::Set);
+    swapped["expiry"] = json!([now + 100_000, now + 200_000, now + 300_000]);
+    let mut not_numbers = a.expire_each(&want, ExpireMode::Set);
+    not_numbers["expiry"] = json!(["soon", now, now]);
+    let past = a.expire_each(
+        &[(h[2].clone(), now - 120_000), (h[1].clone(), now + 1000)],
+        ExpireMode::Set,
+    );
+    let mut unsigned = a.expire_each(&want, ExpireMode::Set);
+    unsigned.as_object_mut().expect("obj").remove("signature");
+    for (name, p, status) in [
+        ("length mismatch", mismatched, 400),
+        ("expiries not as signed", swapped, 401),
+        ("not numbers", not_numbers, 400),
+        ("expiry in the past", past, 400),
+        ("unsigned", unsigned, 401),
+    ] {
+        let (s, b) = c.direct(&members[0], "expire", p).await.expect("expire");
+        assert_eq!(s, status, "{name}: {b}");
+    }
+    let (_, b) = c
+        .direct(&members[0], "get_expiries", a.get_expiries(&all, now))
+        .await
+        .expect("ge");
+    let v = parse(&b);
+    assert_eq!(v["expiries"][&h[0]], json!(now + 50_000));
+    assert_eq!(v["expiries"][&h[1]], json!(now + 300_000));
+    assert_eq!(v["expiries"][&h[2]], json!(now + 200_000));
+    net.shutdown().await;
+}
