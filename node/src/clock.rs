@@ -17,6 +17,8 @@ impl Clock {
     }
 
     /// Current time in ms.
+    // The node is the one place that reads the wall clock; the protocol takes time as a parameter.
+    #[allow(clippy::disallowed_methods)]
     pub fn now_ms(&self) -> u64 {
         let sys = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         sys.saturating_add_signed(self.offset_ms.load(Ordering::Relaxed))

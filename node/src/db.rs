@@ -54,6 +54,9 @@ pub struct Db {
 
 type DbResult<T> = Result<T, rusqlite::Error>;
 
+/// Updated hashes and unchanged (hash, expiry) pairs of an `expire`.
+pub type ExpireOutcome = (Vec<String>, Vec<(String, u64)>);
+
 fn owner_bytes(a: &AccountId) -> Vec<u8> {
     a.to_bytes().to_vec()
 }
@@ -240,7 +243,7 @@ impl Db {
         hashes: &[String],
         expiry: u64,
         mode: ExpireMode,
-    ) -> DbResult<(Vec<String>, Vec<(String, u64)>)> {
+    ) -> DbResult<ExpireOutcome> {
         let tx = self.conn.transaction()?;
         let mut updated = Vec::new();
         let mut unchanged = Vec::new();

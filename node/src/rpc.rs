@@ -201,10 +201,10 @@ async fn recursive(state: &Arc<NodeState>, method: &str, params: &Value) -> Repl
     }
     let mut out = Map::new();
     out.insert("swarm".into(), Value::Object(swarm));
-    if method == "store" {
-        if let Some(h) = local.get("hash") {
-            out.insert("hash".into(), h.clone());
-        }
+    if method == "store"
+        && let Some(h) = local.get("hash")
+    {
+        out.insert("hash".into(), h.clone());
     }
     let status = if all_failed { 500 } else { 200 };
     Reply::json(status, with_t_hf(Value::Object(out), state.clock.now_ms()))

@@ -120,3 +120,41 @@ mod node_auth {
         assert_eq!(verify_request(&account, Some(&EdPubkey([0xff; 32])), &msg, Some(&sig)), Err(RpcError::BadSignature));
     }
 }
+
+mod properties {
+    use proptest::prelude::*;
+    use umbra_protocol::rpc::params::{
+        AccountId, BatchParams, BulkParams, Data, DeleteParams, ExpireParams, RetrieveParams, StoreParams,
+    };
+    use umbra_protocol::rpc::{Namespace, validate::store_expiry};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = serde_json::from_slice::<StoreParams>(&bytes);
+            let _ = serde_json::from_slice::<RetrieveParams>(&bytes);
+            let _ = serde_json::from_slice::<DeleteParams>(&bytes);
+            let _ = serde_json::from_slice::<BulkParams>(&bytes);
+            let _ = serde_json::from_slice::<ExpireParams>(&bytes);
+            let _ = serde_json::from_slice::<BatchParams>(&bytes);
+        }
+
+        #[test]
+        fn store_params_round_trip(
+            prefix in any::<u8>(), key in any::<[u8; 32]>(), ts in any::<u64>(), ttl in proptest::option::of(any::<u64>()),
+            data in proptest::collection::vec(any::<u8>(), 0..200), ns in any::<i16>(), now in any::<u64>(),
+        ) {
+            let p = StoreParams {
+                pubkey: AccountId { prefix, key }, timestamp: ts, ttl, expiry: None, data: Data(data),
+                namespace: Namespace(ns), signature: None, pubkey_ed25519: None, sig_timestamp: None,
+            };
+            let json = serde_json::to_string(&p).expect("serialize");
+            let back: StoreParams = serde_json::from_str(&json).expect("deserialize");
+            prop_assert_eq!(&back, &p);
+            // Validation is total: it returns, whatever the numbers.
+            let _ = store_expiry(&p, now);
+        }
+    }
+}

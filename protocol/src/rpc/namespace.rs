@@ -33,9 +33,10 @@ impl Namespace {
         self.0 < 0 && (-(self.0 as i32)) % 20 == 1
     }
 
-    /// Whether a store here needs a signature.
+    /// Whether a store here needs a signature (everywhere but public inboxes; a public
+    /// outbox is written by its owner only).
     pub fn store_needs_auth(self) -> bool {
-        !self.is_public_inbox() && !self.is_public_outbox()
+        !self.is_public_inbox()
     }
 
     /// Whether a retrieve here needs a signature (all but −10 and public outboxes).
@@ -126,6 +127,8 @@ mod tests {
         assert!(!Namespace(2).is_public_inbox());
         assert!(Namespace(2).store_needs_auth());
         assert!(!Namespace(0).store_needs_auth());
+        assert!(!Namespace(-10).store_needs_auth());
+        assert!(Namespace(-21).store_needs_auth());
         assert!(Namespace(0).retrieve_needs_auth());
         assert!(!Namespace(-10).retrieve_needs_auth());
         assert!(Namespace(-21).is_public_outbox());
