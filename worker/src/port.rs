@@ -67,8 +67,7 @@ pub fn start() {
 
 /// Handles queued inputs one at a time, in order.
 async fn drain(port: Rc<Port>) {
-    loop {
-        let Some(input) = port.mailbox.pop() else { break };
+    while let Some(input) = port.mailbox.pop() {
         // Take the driver out while it runs so no RefCell borrow is held across awaits.
         let taken = port.driver.borrow_mut().take();
         let Some(mut driver) = taken else {
