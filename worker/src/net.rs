@@ -12,7 +12,7 @@ use serde::Deserialize;
 use umbra_protocol::client::{HttpResponse, TransportFailure};
 use wasm_bindgen::{JsCast, closure::Closure};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, RequestInit, Response, WorkerGlobalScope};
+use web_sys::{AbortController, Headers, RequestCache, RequestInit, Response, WorkerGlobalScope};
 
 /// Where the worker looks for its network configuration (relative to the worker script).
 pub const CONFIG_URL: &str = "./config.json";
@@ -107,6 +107,8 @@ async fn request(
     let controller = AbortController::new().map_err(|_| TransportFailure::Unreachable)?;
     let init = RequestInit::new();
     init.set_method(method);
+    // Never an answer from the HTTP cache (a stale config.json would name an old seed).
+    init.set_cache(RequestCache::NoStore);
     init.set_signal(Some(&controller.signal()));
     if let Some((content_type, bytes)) = body {
         let headers = Headers::new().map_err(|_| TransportFailure::Unreachable)?;
