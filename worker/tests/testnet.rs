@@ -32,17 +32,29 @@ struct Peer {
 
 impl Peer {
     async fn new(name: &str) -> Peer {
-        IndexedDbStore::open_fresh(name).await.expect("fresh").delete_database().await.expect("delete");
+        IndexedDbStore::open_fresh(name)
+            .await
+            .expect("fresh")
+            .delete_database()
+            .await
+            .expect("delete");
         let mut driver = Driver::new(name, KdfParams::FLOOR, worker_rng());
         driver.set_seed_urls(vec![SEED.into()]);
-        let mut p = Peer { driver, all: RefCell::new(Vec::new()), account_id: String::new() };
+        let mut p = Peer {
+            driver,
+            all: RefCell::new(Vec::new()),
+            account_id: String::new(),
+        };
         p.cmd(Command::CreateAccount).await;
         let created = p.all.borrow().iter().find_map(|e| match e {
             Event::AccountCreated { account_id, .. } => Some(account_id.clone()),
             _ => None,
         });
         p.account_id = created.expect("account created");
-        p.cmd(Command::SetPassphrase { passphrase: "pw".into() }).await;
+        p.cmd(Command::SetPassphrase {
+            passphrase: "pw".into(),
+        })
+        .await;
         p
     }
 
@@ -89,9 +101,9 @@ fn shows(p: &Peer, peer: &str, body: &str, dir: Direction) -> bool {
 
 fn sent(p: &Peer, body: &str) -> bool {
     p.any(|e| match e {
-        Event::Messages { items, .. } => {
-            items.iter().any(|m| m.body == body && m.state == DeliveryState::Sent)
-        }
+        Event::Messages { items, .. } => items
+            .iter()
+            .any(|m| m.body == body && m.state == DeliveryState::Sent),
         _ => false,
     })
 }
@@ -100,14 +112,26 @@ fn sent(p: &Peer, body: &str) -> bool {
 async fn test_two_accounts_over_testnet() {
     let mut a = Peer::new("e2e-alice").await;
     let mut b = Peer::new("e2e-bob").await;
-    let connected = Event::Paths { state: PathState::Connected };
-    let t = until(&mut a, &mut b, 60_000, |a, b| a.any(|e| *e == connected) && b.any(|e| *e == connected)).await;
+    let connected = Event::Paths {
+        state: PathState::Connected,
+    };
+    let t = until(&mut a, &mut b, 60_000, |a, b| {
+        a.any(|e| *e == connected) && b.any(|e| *e == connected)
+    })
+    .await;
     console_log!("paths connected after {t} ms");
 
-    a.cmd(Command::SetDisplayName { name: "Alice".into() }).await;
+    a.cmd(Command::SetDisplayName {
+        name: "Alice".into(),
+    })
+    .await;
     let (aid, bid) = (a.account_id.clone(), b.account_id.clone());
     a.cmd(Command::OpenConversation { peer: bid.clone() }).await;
-    a.cmd(Command::SendText { peer: bid.clone(), body: "hello bob".into() }).await;
+    a.cmd(Command::SendText {
+        peer: bid.clone(),
+        body: "hello bob".into(),
+    })
+    .await;
     let t = until(&mut a, &mut b, 30_000, |a, b| {
         sent(a, "hello bob")
             && b.any(|e| match e {
@@ -131,11 +155,22 @@ async fn test_two_accounts_over_testnet() {
     // Latency with both conversations open.
     let mut times = Vec::new();
     for i in 0..6 {
-        let (from, to, to_id) = if i % 2 == 0 { (&mut b, &mut a, bid.clone()) } else { (&mut a, &mut b, aid.clone()) };
+        let (from, to, to_id) = if i % 2 == 0 {
+            (&mut b, &mut a, bid.clone())
+        } else {
+            (&mut a, &mut b, aid.clone())
+        };
         let body = format!("message {i}");
         let peer = if i % 2 == 0 { aid.clone() } else { bid.clone() };
-        from.cmd(Command::SendText { peer, body: body.clone() }).await;
-        let t = until(from, to, 20_000, |_, to| shows(to, &to_id, &body, Direction::Incoming)).await;
+        from.cmd(Command::SendText {
+            peer,
+            body: body.clone(),
+        })
+        .await;
+        let t = until(from, to, 20_000, |_, to| {
+            shows(to, &to_id, &body, Direction::Incoming)
+        })
+        .await;
         times.push(t);
     }
     times.sort_unstable();
@@ -144,7 +179,11 @@ async fn test_two_accounts_over_testnet() {
 
     // Blocked: Bob blocks Alice; her next message never shows.
     b.cmd(Command::Block { peer: aid.clone() }).await;
-    a.cmd(Command::SendText { peer: bid.clone(), body: "are you there".into() }).await;
+    a.cmd(Command::SendText {
+        peer: bid.clone(),
+        body: "are you there".into(),
+    })
+    .await;
     until(&mut a, &mut b, 20_000, |a, _| sent(a, "are you there")).await;
     let start = net::now_ms();
     while net::now_ms() - start < 3_000 {
@@ -152,10 +191,14 @@ async fn test_two_accounts_over_testnet() {
         b.step().await;
         net::sleep(20).await;
     }
-    assert!(!b.any(|e| match e {
-        Event::Messages { items, .. } => items.iter().any(|m| m.body == "are you there"),
-        Event::Conversations { items } => items.iter().any(|c| c.last_preview.as_deref() == Some("are you there")),
-        _ => false,
+    assert!(!b.any(|e| {
+        match e {
+            Event::Messages { items, .. } => items.iter().any(|m| m.body == "are you there"),
+            Event::Conversations { items } => items
+                .iter()
+                .any(|c| c.last_preview.as_deref() == Some("are you there")),
+            _ => false,
+        }
     }));
     a.cmd(Command::Lock).await;
     b.cmd(Command::Lock).await;
