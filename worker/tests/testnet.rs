@@ -203,3 +203,49 @@ async fn test_two_accounts_over_testnet() {
     a.cmd(Command::Lock).await;
     b.cmd(Command::Lock).await;
 }
+
+fn count_shown(p: &Peer, peer: &str, prefix: &str) -> usize {
+    p.all
+        .borrow()
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Messages { peer: x, items, .. } if x == peer => {
+                Some(items.iter().filter(|m| m.body.starts_with(prefix)).count())
+            }
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+#[wasm_bindgen_test]
+async fn test_burst_both_ways_nothing_lost() {
+    let mut a = Peer::new("e2e-burst-a").await;
+    let mut b = Peer::new("e2e-burst-b").await;
+    let (aid, bid) = (a.account_id.clone(), b.account_id.clone());
+    a.cmd(Command::OpenConversation { peer: bid.clone() }).await;
+    b.cmd(Command::OpenConversation { peer: aid.clone() }).await;
+    const N: usize = 20;
+    for i in 0..N {
+        a.cmd(Command::SendText {
+            peer: bid.clone(),
+            body: format!("a{i}"),
+        })
+        .await;
+        b.cmd(Command::SendText {
+            peer: aid.clone(),
+            body: format!("b{i}"),
+        })
+        .await;
+    }
+    let t = until(&mut a, &mut b, 90_000, |a, b| {
+        count_shown(a, &bid, "a") == N
+            && count_shown(a, &bid, "b") == N
+            && count_shown(b, &aid, "a") == N
+            && count_shown(b, &aid, "b") == N
+    })
+    .await;
+    console_log!("burst of {N} each way complete after {t} ms");
+    a.cmd(Command::Lock).await;
+    b.cmd(Command::Lock).await;
+}
