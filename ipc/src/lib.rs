@@ -2,7 +2,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod messaging;
+
 use serde::{Deserialize, Serialize};
+
+pub use messaging::{
+    ConversationKind, ConversationSummary, DeliveryState, Direction, MessageView, PathState,
+};
 
 /// Version of this contract. The worker announces it in [`Event::Ready`]; the app refuses to
 /// talk to a worker with another version (a stale worker script after an update).
@@ -48,6 +54,65 @@ pub enum Command {
     RemoveAccount,
     /// Show the recovery phrase of the unlocked account. Answered with [`Event::RecoveryPhrase`].
     ShowRecoveryPhrase,
+    /// Set our display name, sent with our messages as Session does. Answered with
+    /// [`Event::Profile`].
+    SetDisplayName {
+        /// The name (at most 100 bytes).
+        name: String,
+    },
+    /// Ask for the conversation list; answered with [`Event::Conversations`] (also pushed
+    /// whenever it changes).
+    ListConversations,
+    /// Open a conversation (starting it if new): the worker answers with [`Event::Messages`],
+    /// pushes updates while it stays open, marks incoming messages read and polls fast.
+    /// Answered with [`Event::Error`] `InvalidAccountId` if `peer` is not `05` + 64 hex.
+    OpenConversation {
+        /// The peer's Account ID.
+        peer: String,
+    },
+    /// Close the open conversation (back to the list).
+    CloseConversation,
+    /// Send a text message. It enters the durable outbox at once ([`DeliveryState::Pending`]).
+    SendText {
+        /// The peer's Account ID.
+        peer: String,
+        /// The text.
+        body: String,
+    },
+    /// Retry a failed outgoing message.
+    RetrySend {
+        /// The peer's Account ID.
+        peer: String,
+        /// The message's local id.
+        id: u64,
+    },
+    /// Accept a message request.
+    AcceptRequest {
+        /// The peer's Account ID.
+        peer: String,
+    },
+    /// Delete a conversation and its messages from this browser.
+    DeleteConversation {
+        /// The peer's Account ID.
+        peer: String,
+    },
+    /// Block a peer: their messages are dropped unseen.
+    Block {
+        /// The peer's Account ID.
+        peer: String,
+    },
+    /// Unblock a peer.
+    Unblock {
+        /// The peer's Account ID.
+        peer: String,
+    },
+    /// Ask for the block list; answered with [`Event::BlockList`].
+    ListBlocked,
+    /// Tell the worker whether the page is visible, to poll fast (visible) or slowly (hidden).
+    SetForeground {
+        /// Whether the page is visible.
+        visible: bool,
+    },
 }
 
 impl core::fmt::Debug for Command {
@@ -63,6 +128,20 @@ impl core::fmt::Debug for Command {
             Command::Lock => "Lock",
             Command::RemoveAccount => "RemoveAccount",
             Command::ShowRecoveryPhrase => "ShowRecoveryPhrase",
+            Command::SetDisplayName { .. } => "SetDisplayName(<redacted>)",
+            Command::ListConversations => "ListConversations",
+            Command::OpenConversation { .. } => "OpenConversation(<redacted>)",
+            Command::CloseConversation => "CloseConversation",
+            Command::SendText { .. } => "SendText(<redacted>)",
+            Command::RetrySend { .. } => "RetrySend(<redacted>)",
+            Command::AcceptRequest { .. } => "AcceptRequest(<redacted>)",
+            Command::DeleteConversation { .. } => "DeleteConversation(<redacted>)",
+            Command::Block { .. } => "Block(<redacted>)",
+            Command::Unblock { .. } => "Unblock(<redacted>)",
+            Command::ListBlocked => "ListBlocked",
+            Command::SetForeground { visible } => {
+                return write!(f, "SetForeground({visible})");
+            }
         };
         f.write_str(name)
     }
@@ -135,6 +214,37 @@ pub enum Event {
         /// The words.
         words: Vec<String>,
     },
+    /// Our display name.
+    Profile {
+        /// The name, if set.
+        display_name: Option<String>,
+    },
+    /// The conversation list, latest activity first (answer to [`Command::ListConversations`],
+    /// and pushed on every change).
+    Conversations {
+        /// The rows.
+        items: Vec<ConversationSummary>,
+    },
+    /// The messages of the open conversation, oldest first (answer to
+    /// [`Command::OpenConversation`], and pushed on every change while it is open).
+    Messages {
+        /// The peer's Account ID.
+        peer: String,
+        /// The conversation's row (name, kind).
+        conversation: ConversationSummary,
+        /// The latest messages, oldest first.
+        items: Vec<MessageView>,
+    },
+    /// The block list (answer to [`Command::ListBlocked`]).
+    BlockList {
+        /// Blocked Account IDs.
+        items: Vec<String>,
+    },
+    /// The onion paths changed state.
+    Paths {
+        /// The new state.
+        state: PathState,
+    },
     /// A command failed.
     Error {
         /// What failed; the app picks the text from the code and never parses strings.
@@ -179,6 +289,12 @@ pub enum ErrorCode {
         /// 1-based position of the first word of the group.
         position: usize,
     },
+    /// The text is not an Account ID (`05` followed by 64 hex characters).
+    InvalidAccountId,
+    /// The message is empty or too long.
+    InvalidMessage,
+    /// The display name is too long (over 100 bytes).
+    InvalidDisplayName,
     /// Browser storage (IndexedDB) failed.
     Storage,
     /// Browser storage is full.
@@ -215,6 +331,11 @@ impl ErrorCode {
             ErrorCode::PhraseInvalidWords { position } => {
                 format!("Invalid words: the words from position {position} do not fit together")
             }
+            ErrorCode::InvalidAccountId => {
+                "Not an Account ID: it must be 05 followed by 64 hexadecimal characters".into()
+            }
+            ErrorCode::InvalidMessage => "The message is empty or too long".into(),
+            ErrorCode::InvalidDisplayName => "The display name is too long".into(),
             ErrorCode::Storage => "Browser storage failed".into(),
             ErrorCode::StorageFull => "Browser storage is full".into(),
             ErrorCode::BadMessage => "Internal message error; reload the page".into(),
@@ -277,6 +398,34 @@ mod tests {
             Command::Lock,
             Command::RemoveAccount,
             Command::ShowRecoveryPhrase,
+            Command::SetDisplayName { name: "A".into() },
+            Command::ListConversations,
+            Command::OpenConversation {
+                peer: "05ab".into(),
+            },
+            Command::CloseConversation,
+            Command::SendText {
+                peer: "05ab".into(),
+                body: "hi".into(),
+            },
+            Command::RetrySend {
+                peer: "05ab".into(),
+                id: 7,
+            },
+            Command::AcceptRequest {
+                peer: "05ab".into(),
+            },
+            Command::DeleteConversation {
+                peer: "05ab".into(),
+            },
+            Command::Block {
+                peer: "05ab".into(),
+            },
+            Command::Unblock {
+                peer: "05ab".into(),
+            },
+            Command::ListBlocked,
+            Command::SetForeground { visible: false },
         ];
         for cmd in cmds {
             assert_eq!(decode_command(&encode_command(&cmd)), Ok(cmd));
@@ -324,6 +473,41 @@ mod tests {
             }
         );
         assert!(!dbg.contains("zygote"));
+    }
+
+    #[test]
+    fn test_messaging_wire_shape_and_redaction() {
+        let ev = Event::Messages {
+            peer: "05ab".into(),
+            conversation: ConversationSummary {
+                peer: "05ab".into(),
+                display_name: None,
+                kind: ConversationKind::Request,
+                last_preview: Some("<b>hi</b>".into()),
+                last_time_ms: Some(5),
+                unread: 1,
+            },
+            items: vec![MessageView {
+                id: 1,
+                direction: Direction::Incoming,
+                body: "<b>hi</b>".into(),
+                sent_ms: 5,
+                state: DeliveryState::Received,
+            }],
+        };
+        let text = encode_event(&ev);
+        assert!(text.starts_with(r#"{"event":"messages","peer":"05ab","#));
+        assert!(text.contains(r#""kind":"request""#));
+        assert!(text.contains(r#""state":"received""#));
+        assert_eq!(decode_event(&text), Ok(ev));
+        let dbg = format!(
+            "{:?}",
+            Command::SendText {
+                peer: "05ab".into(),
+                body: "secret words".into()
+            }
+        );
+        assert!(!dbg.contains("secret") && !dbg.contains("05ab"));
     }
 
     #[test]
