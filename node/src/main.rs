@@ -1,2 +1,129 @@
-//! umbra-node
-fn main() {}
+//! `umbra-node`: a local Session-compatible network (`testnet`) or a single node (`node`).
+
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use umbra_node::single::{SingleConfig, start_single};
+use umbra_node::testnet::{Testnet, TestnetConfig};
+
+#[derive(Parser)]
+#[command(name = "umbra-node", version, about = "Session-compatible service node and local test network")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start a seed and N nodes in one process; prints `seed <URL>` once all answer.
+    Testnet {
+        /// Number of nodes.
+        #[arg(long, default_value_t = 12)]
+        nodes: usize,
+        /// Nodes per swarm.
+        #[arg(long, default_value_t = 4)]
+        swarm_size: usize,
+        /// Directory for keys, databases and ca.pem.
+        #[arg(long)]
+        data: PathBuf,
+        /// Serve HTTPS with a generated local CA (written to DATA/ca.pem).
+        #[arg(long)]
+        tls: bool,
+        /// Seed port; nodes use the following ports. 0 picks free ports.
+        #[arg(long, default_value_t = 0)]
+        base_port: u16,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: IpAddr,
+    },
+    /// Run a single node that is its own swarm.
+    Node {
+        /// Directory for the key and database.
+        #[arg(long)]
+        data: PathBuf,
+        /// Port.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: IpAddr,
+        /// Public IP advertised to clients.
+        #[arg(long)]
+        public_ip: Option<String>,
+        /// PEM certificate chain (HTTPS).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key (HTTPS).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+}
+
+async fn wait_for_shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[allow(clippy::print_stdout)]
+fn announce(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Testnet { nodes, swarm_size, data, tls, base_port, bind } => {
+            let mut cfg = TestnetConfig::new(data);
+            cfg.nodes = nodes;
+            cfg.swarm_size = swarm_size;
+            cfg.tls = tls;
+            cfg.base_port = base_port;
+            cfg.bind = bind;
+            let net = match Testnet::start(cfg).await {
+                Ok(n) => n,
+                Err(e) => {
+                    eprintln!("umbra-node: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            announce(&format!("seed {}", net.seed_url()));
+            wait_for_shutdown().await;
+            net.shutdown().await;
+        }
+        Cmd::Node { data, port, bind, public_ip, tls_cert, tls_key } => {
+            let tls = tls_cert.zip(tls_key);
+            let cfg = SingleConfig { data_dir: data, bind, port, public_ip, tls };
+            let (node, url) = match start_single(cfg).await {
+                Ok(n) => n,
+                Err(e) => {
+                    eprintln!("umbra-node: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            announce(&format!("node {url}"));
+            wait_for_shutdown().await;
+            node.stop().await;
+        }
+    }
+    std::process::ExitCode::SUCCESS
+}

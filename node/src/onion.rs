@@ -1,0 +1,106 @@
+//! `POST /onion_req/v2`: peel one layer with `umbra_protocol::onion::node::peel_layer`, then
+//! answer as final destination, relay to the next node, or proxy to an HTTP server.
+//!
+//! Path errors are plain text (not encrypted): 400 invalid request, 413 too large,
+//! 502 `Next node not found: <hex>`, 504 on time-out.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use getrandom::SysRng;
+use rand_core::UnwrapErr;
+use serde_json::Value;
+use umbra_protocol::onion::OnionError;
+use umbra_protocol::onion::node::{Peeled, peel_layer, wrap_final_response, wrap_final_response_value};
+
+use crate::rpc;
+use crate::server::NodeState;
+
+fn text(status: u16, body: String) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    (code, body).into_response()
+}
+
+/// The plain-text body a node answers a failed peel with.
+pub fn peel_error_text(e: &OnionError) -> String {
+    match e {
+        OnionError::DecryptFailed => "Invalid ciphertext".into(),
+        other => format!("Invalid onion request: {other}"),
+    }
+}
+
+/// Handler of `POST /onion_req/v2`.
+pub async fn onion_req(State(state): State<Arc<NodeState>>, body: Bytes) -> Response {
+    let peeled = match peel_layer(&body, state.keys.x25519_secret(), &state.info.x25519) {
+        Ok(p) => p,
+        Err(e) => return text(e.http_status(), peel_error_text(&e)),
+    };
+    drop(body);
+    match peeled {
+        Peeled::FinalDestination { payload, reply, json_body, base64 } => {
+            let r = rpc::handle_raw(&state, &payload).await;
+            let mut rng = UnwrapErr(SysRng);
+            let out = if json_body {
+                let v = match r.body {
+                    rpc::Body::Json(v) => v,
+                    rpc::Body::Text(t) => Value::String(t),
+                };
+                wrap_final_response_value(&reply, r.status, v, base64, &mut rng)
+            } else {
+                wrap_final_response(&reply, r.status, &r.body_string(), base64, &mut rng)
+            };
+            let mut resp = (StatusCode::OK, out).into_response();
+            let ctype = if base64 { "text/plain; charset=utf-8" } else { "application/octet-stream" };
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+            resp
+        }
+        Peeled::Relay { next_ed25519, body } => {
+            let Some(next) = state.directory.by_ed25519(&next_ed25519) else {
+                return text(502, format!("Next node not found: {}", hex::encode(next_ed25519)));
+            };
+            let req = state
+                .http
+                .post(format!("{}/onion_req/v2", next.url()))
+                .timeout(state.options.relay_timeout)
+                .body(body);
+            pass_through(req.send().await).await
+        }
+        Peeled::ProxyToServer { host, target, port, protocol, method, body } => {
+            if !state.options.proxy_allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+                return text(400, "Invalid host for proxy request".into());
+            }
+            if method != "POST" {
+                return text(400, "Invalid method for proxy request".into());
+            }
+            let host_part = if host.contains(':') { format!("[{host}]") } else { host };
+            let url = format!("{}://{}:{}{}", protocol.as_str(), host_part, port, target);
+            let req = state.http.post(url).timeout(state.options.relay_timeout).body(body);
+            pass_through(req.send().await).await
+        }
+    }
+}
+
+async fn pass_through(res: Result<reqwest::Response, reqwest::Error>) -> Response {
+    match res {
+        Ok(resp) => {
+            let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let ctype = resp.headers().get(header::CONTENT_TYPE).cloned();
+            match resp.bytes().await {
+                Ok(b) => {
+                    let mut out = (status, b).into_response();
+                    if let Some(c) = ctype {
+                        out.headers_mut().insert(header::CONTENT_TYPE, c);
+                    }
+                    out
+                }
+                Err(e) if e.is_timeout() => text(504, "Request time out".into()),
+                Err(_) => text(502, "Bad response from next hop".into()),
+            }
+        }
+        Err(e) if e.is_timeout() => text(504, "Request time out".into()),
+        Err(_) => text(502, "Next node is unreachable".into()),
+    }
+}

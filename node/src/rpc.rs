@@ -1,0 +1,406 @@
+//! Storage RPC method handlers (session-protocol.md §4): decode with the protocol's
+//! typed params, check swarm, clock and signature, run against the database, encode.
+//!
+//! Swarm-wide methods (store, delete, delete_all, delete_before, expire, expire_all) run
+//! locally and are forwarded to every other member of the swarm; the answer lists each
+//! member's result under `"swarm"`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use umbra_protocol::rpc::{
+    HARDFORK, MAX_SUBREQUESTS, Namespace, NamespaceSel, RpcError,
+    auth::verify_request,
+    is_valid_hash, message_hash,
+    params::{
+        AccountId, BatchParams, BulkParams, DeleteParams, ExpireParams, GetExpiriesParams, GetSwarmParams,
+        OxendParams, RetrieveParams, RpcRequest, StoreParams,
+    },
+    sign,
+    validate::{check_millis, check_sig_timestamp, clamp_new_expiry, retrieve_max_size, store_expiry},
+};
+
+use crate::db::StoreOutcome;
+use crate::directory::VERSION;
+use crate::server::NodeState;
+
+/// An RPC answer: HTTP status and body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body: JSON, or a plain-text error.
+    pub body: Body,
+}
+
+/// An answer body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// JSON object.
+    Json(Value),
+    /// Plain text.
+    Text(String),
+}
+
+impl Reply {
+    fn json(status: u16, v: Value) -> Self {
+        Self { status, body: Body::Json(v) }
+    }
+
+    /// The body as a string.
+    pub fn body_string(&self) -> String {
+        match &self.body {
+            Body::Json(v) => v.to_string(),
+            Body::Text(t) => t.clone(),
+        }
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Why a request failed locally.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// A protocol-level error with its status.
+    Rpc(RpcError),
+    /// Not this node's swarm: 421 with the right swarm.
+    WrongSwarm(Value),
+    /// Storage failure.
+    Internal,
+}
+
+impl From<RpcError> for Failure {
+    fn from(e: RpcError) -> Self {
+        Self::Rpc(e)
+    }
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(_: rusqlite::Error) -> Self {
+        Self::Internal
+    }
+}
+
+impl Failure {
+    /// The reply for this failure.
+    pub fn reply(self) -> Reply {
+        match self {
+            Self::Rpc(e) => Reply { status: e.status(), body: Body::Text(e.to_string()) },
+            Self::WrongSwarm(v) => Reply::json(421, v),
+            Self::Internal => Reply { status: 500, body: Body::Text("internal error".into()) },
+        }
+    }
+}
+
+type Local = Result<Value, Failure>;
+
+fn parse<T: DeserializeOwned>(params: &Value) -> Result<T, Failure> {
+    serde_json::from_value(params.clone()).map_err(|_| Failure::Rpc(RpcError::Malformed("params")))
+}
+
+fn with_t_hf(mut v: Value, now: u64) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.insert("t".into(), json!(now));
+        o.insert("hf".into(), json!(HARDFORK));
+    }
+    v
+}
+
+/// Methods that are replicated to the whole swarm.
+pub fn is_recursive(method: &str) -> bool {
+    matches!(method, "store" | "delete" | "delete_all" | "delete_before" | "expire" | "expire_all")
+}
+
+/// Handle a raw `/storage_rpc/v1` body (also the final destination of an onion request).
+pub async fn handle_raw(state: &Arc<NodeState>, body: &[u8]) -> Reply {
+    match serde_json::from_slice::<RpcRequest>(body) {
+        Ok(req) => dispatch(state, &req.method, &req.params).await,
+        Err(_) => Failure::Rpc(RpcError::Malformed("body is not a JSON request")).reply(),
+    }
+}
+
+/// Dispatch one request, including `batch` and `sequence`.
+pub async fn dispatch(state: &Arc<NodeState>, method: &str, params: &Value) -> Reply {
+    match method {
+        "batch" | "sequence" => batch(state, method == "sequence", params).await,
+        _ => dispatch_single(state, method, params).await,
+    }
+}
+
+async fn batch(state: &Arc<NodeState>, sequence: bool, params: &Value) -> Reply {
+    let p: BatchParams = match parse(params) {
+        Ok(p) => p,
+        Err(f) => return f.reply(),
+    };
+    if p.requests.is_empty()
+        || p.requests.len() > MAX_SUBREQUESTS
+        || p.requests.iter().any(|r| matches!(r.method.as_str(), "batch" | "sequence"))
+    {
+        return Failure::Rpc(RpcError::BadBatch).reply();
+    }
+    let mut results = Vec::with_capacity(p.requests.len());
+    for r in &p.requests {
+        let reply = dispatch_single(state, &r.method, &r.params).await;
+        let ok = reply.is_success();
+        let body = match reply.body {
+            Body::Json(v) => v,
+            Body::Text(t) => Value::String(t),
+        };
+        results.push(json!({"code": reply.status, "body": body}));
+        if sequence && !ok {
+            break;
+        }
+    }
+    Reply::json(200, with_t_hf(json!({"results": results}), state.clock.now_ms()))
+}
+
+async fn dispatch_single(state: &Arc<NodeState>, method: &str, params: &Value) -> Reply {
+    let now = state.clock.now_ms();
+    if is_recursive(method) {
+        return recursive(state, method, params).await;
+    }
+    let local = match method {
+        "retrieve" => retrieve(state, params, now),
+        "get_expiries" => get_expiries(state, params, now),
+        "get_swarm" | "get_snodes_for_pubkey" => parse::<GetSwarmParams>(params)
+            .map(|p| state.directory.swarm_json(&p.pubkey, now)),
+        "info" => Ok(json!({"version": VERSION, "timestamp": now})),
+        "oxend_request" => oxend(state, params),
+        "batch" | "sequence" => Err(Failure::Rpc(RpcError::BadBatch)),
+        _ => Err(Failure::Rpc(RpcError::UnknownMethod)),
+    };
+    match local {
+        Ok(v) => Reply::json(200, with_t_hf(v, now)),
+        Err(f) => f.reply(),
+    }
+}
+
+async fn recursive(state: &Arc<NodeState>, method: &str, params: &Value) -> Reply {
+    let local = match run_local(state, method, params, false) {
+        Ok(v) => v,
+        Err(f) => return f.reply(),
+    };
+    let peers = state.swarm_peers();
+    let forwards = peers.iter().map(|peer| crate::server::forward(state, peer, method, params));
+    let results = futures_util::future::join_all(forwards).await;
+    let mut swarm = Map::new();
+    swarm.insert(state.info.ed_hex(), local.clone());
+    let mut all_failed = local.get("failed").is_some();
+    for (peer, r) in peers.iter().zip(results) {
+        if r.get("failed").is_none() {
+            all_failed = false;
+        }
+        swarm.insert(peer.ed_hex(), r);
+    }
+    let mut out = Map::new();
+    out.insert("swarm".into(), Value::Object(swarm));
+    if method == "store"
+        && let Some(h) = local.get("hash")
+    {
+        out.insert("hash".into(), h.clone());
+    }
+    let status = if all_failed { 500 } else { 200 };
+    Reply::json(status, with_t_hf(Value::Object(out), state.clock.now_ms()))
+}
+
+/// Run a swarm-wide method on this node only (`forwarded`: a copy from a swarm peer).
+pub fn run_local(state: &Arc<NodeState>, method: &str, params: &Value, forwarded: bool) -> Local {
+    let now = state.clock.now_ms();
+    match method {
+        "store" => store(state, params, now, forwarded),
+        "delete" => delete(state, params),
+        "delete_all" => bulk_delete(state, params, now, forwarded, false),
+        "delete_before" => bulk_delete(state, params, now, forwarded, true),
+        "expire" => expire(state, params, now),
+        "expire_all" => expire_all(state, params, now),
+        _ => Err(Failure::Rpc(RpcError::UnknownMethod)),
+    }
+}
+
+fn check_swarm(state: &NodeState, account: &AccountId, now: u64) -> Result<(), Failure> {
+    if state.directory.swarm_of(account) == Some(state.info.swarm_id) {
+        Ok(())
+    } else {
+        Err(Failure::WrongSwarm(state.directory.swarm_json(account, now)))
+    }
+}
+
+fn node_sig(state: &NodeState, msg: &[u8]) -> String {
+    STANDARD.encode(state.keys.sign(msg))
+}
+
+fn check_hashes(hashes: &[String]) -> Result<(), Failure> {
+    if hashes.is_empty() || hashes.len() > 1000 || !hashes.iter().all(|h| is_valid_hash(h)) {
+        return Err(Failure::Rpc(RpcError::Malformed("messages")));
+    }
+    Ok(())
+}
+
+fn store(state: &NodeState, params: &Value, now: u64, forwarded: bool) -> Local {
+    let p: StoreParams = parse(params)?;
+    check_swarm(state, &p.pubkey, now)?;
+    if p.namespace == Namespace::RESERVED_TESTING {
+        return Err(RpcError::NamespaceNotAllowed.into());
+    }
+    let expiry = store_expiry(&p, now)?;
+    if p.namespace.store_needs_auth() {
+        let sig_ts = p.sig_timestamp.unwrap_or(p.timestamp);
+        if p.signature.is_none() {
+            return Err(RpcError::SignatureRequired.into());
+        }
+        check_sig_timestamp(sig_ts, now, forwarded)?;
+        verify_request(
+            &p.pubkey,
+            p.pubkey_ed25519.as_ref(),
+            &sign::store(p.namespace, sig_ts),
+            p.signature.as_ref(),
+        )?;
+    }
+    let hash = message_hash(&p.pubkey, p.namespace, &p.data.0);
+    let outcome = state.db()?.store(&p.pubkey, p.namespace, &hash, p.timestamp, expiry, &p.data.0)?;
+    let mut out = json!({"hash": hash, "signature": node_sig(state, hash.as_bytes())});
+    match outcome {
+        StoreOutcome::New => out["expiry"] = json!(expiry),
+        StoreOutcome::Already(e) => {
+            out["expiry"] = json!(e);
+            out["already"] = json!(true);
+        }
+    }
+    Ok(out)
+}
+
+fn retrieve(state: &NodeState, params: &Value, now: u64) -> Local {
+    let p: RetrieveParams = parse(params)?;
+    check_swarm(state, &p.pubkey, now)?;
+    if p.namespace.retrieve_needs_auth() {
+        if p.signature.is_none() {
+            return Err(RpcError::SignatureRequired.into());
+        }
+        let ts = p.timestamp.ok_or(RpcError::Malformed("timestamp"))?;
+        check_sig_timestamp(ts, now, false)?;
+        verify_request(&p.pubkey, p.pubkey_ed25519.as_ref(), &sign::retrieve(p.namespace, ts), p.signature.as_ref())?;
+    }
+    if p.namespace == Namespace::RESERVED_TESTING {
+        return Ok(json!({"messages": [], "more": false}));
+    }
+    let max_count = p.max_count.map_or(usize::MAX, |c| usize::try_from(c).unwrap_or(usize::MAX)).max(1);
+    let (msgs, more) = state.db()?.retrieve(
+        &p.pubkey,
+        p.namespace,
+        p.last_hash.as_deref(),
+        now,
+        max_count,
+        retrieve_max_size(p.max_size),
+    )?;
+    let messages: Vec<Value> = msgs
+        .iter()
+        .map(|m| json!({"hash": m.hash, "timestamp": m.timestamp, "expiration": m.expiry, "data": STANDARD.encode(&m.data)}))
+        .collect();
+    Ok(json!({"messages": messages, "more": more}))
+}
+
+fn delete(state: &NodeState, params: &Value) -> Local {
+    let p: DeleteParams = parse(params)?;
+    check_swarm(state, &p.pubkey, state.clock.now_ms())?;
+    check_hashes(&p.messages)?;
+    verify_request(&p.pubkey, p.pubkey_ed25519.as_ref(), &sign::delete(&p.messages), p.signature.as_ref())?;
+    let deleted = state.db()?.delete(&p.pubkey, &p.messages)?;
+    if p.required && deleted.is_empty() {
+        return Err(RpcError::NotFound.into());
+    }
+    let sig = node_sig(state, &sign::delete_response(&p.pubkey.to_hex(), &p.messages, &deleted));
+    Ok(json!({"deleted": deleted, "signature": sig}))
+}
+
+fn bulk_delete(state: &NodeState, params: &Value, now: u64, forwarded: bool, before_mode: bool) -> Local {
+    let p: BulkParams = parse(params)?;
+    check_swarm(state, &p.pubkey, now)?;
+    let (value, msg) = if before_mode {
+        let before = p.before.ok_or(RpcError::Malformed("before"))?;
+        check_millis(before)?;
+        (before, sign::delete_before(p.namespace, before))
+    } else {
+        let ts = p.timestamp.ok_or(RpcError::Malformed("timestamp"))?;
+        if p.signature.is_none() {
+            return Err(RpcError::SignatureRequired.into());
+        }
+        check_sig_timestamp(ts, now, forwarded)?;
+        (ts, sign::delete_all(p.namespace, ts))
+    };
+    verify_request(&p.pubkey, p.pubkey_ed25519.as_ref(), &msg, p.signature.as_ref())?;
+    let deleted = state.db()?.delete_matching(&p.pubkey, p.namespace, before_mode.then_some(value))?;
+    let all_hashes: Vec<&str> = deleted.iter().map(|(_, h)| h.as_str()).collect();
+    let sig = node_sig(state, &sign::bulk_response(&p.pubkey.to_hex(), value, &all_hashes));
+    let deleted_json = match p.namespace {
+        NamespaceSel::All => {
+            let mut by_ns: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+            for (ns, h) in &deleted {
+                by_ns.entry(ns.to_string()).or_default().push(h);
+            }
+            json!(by_ns)
+        }
+        NamespaceSel::One(_) => json!(all_hashes),
+    };
+    Ok(json!({"deleted": deleted_json, "signature": sig}))
+}
+
+fn expire(state: &NodeState, params: &Value, now: u64) -> Local {
+    let p: ExpireParams = parse(params)?;
+    check_swarm(state, &p.pubkey, now)?;
+    check_hashes(&p.messages)?;
+    let mode = p.mode().ok_or(RpcError::Malformed("shorten and extend"))?;
+    verify_request(&p.pubkey, p.pubkey_ed25519.as_ref(), &sign::expire(mode, p.expiry, &p.messages), p.signature.as_ref())?;
+    let expiry = clamp_new_expiry(p.expiry, now)?;
+    let (updated, unchanged) = state.db()?.expire(&p.pubkey, &p.messages, expiry, mode)?;
+    let sig = node_sig(state, &sign::expire_response(&p.pubkey.to_hex(), expiry, &p.messages, &updated, &unchanged));
+    let mut out = json!({"updated": updated, "expiry": expiry, "signature": sig});
+    if mode != sign::ExpireMode::Set {
+        let map: BTreeMap<String, u64> = unchanged.into_iter().collect();
+        out["unchanged"] = json!(map);
+    }
+    Ok(out)
+}
+
+fn expire_all(state: &NodeState, params: &Value, now: u64) -> Local {
+    let p: BulkParams = parse(params)?;
+    check_swarm(state, &p.pubkey, now)?;
+    let requested = p.expiry.ok_or(RpcError::Malformed("expiry"))?;
+    verify_request(&p.pubkey, p.pubkey_ed25519.as_ref(), &sign::expire_all(p.namespace, requested), p.signature.as_ref())?;
+    let expiry = clamp_new_expiry(requested, now)?;
+    let updated = state.db()?.expire_all(&p.pubkey, p.namespace, expiry)?;
+    let sig = node_sig(state, &sign::bulk_response(&p.pubkey.to_hex(), expiry, &updated));
+    Ok(json!({"updated": updated, "expiry": expiry, "signature": sig}))
+}
+
+fn get_expiries(state: &NodeState, params: &Value, now: u64) -> Local {
+    let p: GetExpiriesParams = parse(params)?;
+    check_swarm(state, &p.pubkey, now)?;
+    check_hashes(&p.messages)?;
+    if p.signature.is_none() {
+        return Err(RpcError::SignatureRequired.into());
+    }
+    check_sig_timestamp(p.timestamp, now, false)?;
+    verify_request(
+        &p.pubkey,
+        p.pubkey_ed25519.as_ref(),
+        &sign::get_expiries(p.timestamp, &p.messages),
+        p.signature.as_ref(),
+    )?;
+    let map: BTreeMap<String, u64> = state.db()?.get_expiries(&p.pubkey, &p.messages)?.into_iter().collect();
+    Ok(json!({"expiries": map}))
+}
+
+fn oxend(state: &NodeState, params: &Value) -> Local {
+    let p: OxendParams = parse(params)?;
+    match p.endpoint.as_str() {
+        "get_service_nodes" | "get_n_service_nodes" => Ok(json!({"result": state.directory.service_nodes_json()})),
+        _ => Err(RpcError::Malformed("endpoint not allowed").into()),
+    }
+}

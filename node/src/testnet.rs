@@ -1,0 +1,262 @@
+//! A whole local network in one process: a seed and N nodes in swarms, each node with its
+//! own SQLite database under one data directory, optionally over HTTPS with a local CA.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::tls_rustls::RustlsConfig;
+use umbra_protocol::swarm::spread_swarm_ids;
+
+use crate::NodeError;
+use crate::clock::Clock;
+use crate::directory::{Directory, NodeInfo};
+use crate::keys::NodeKeys;
+use crate::server::{NodeOptions, NodeState, RunningNode, Served, catch_up};
+use crate::tls::{LocalCa, http_client, install_crypto_provider};
+
+/// Settings of a test network.
+#[derive(Debug, Clone)]
+pub struct TestnetConfig {
+    /// Number of nodes (default 12).
+    pub nodes: usize,
+    /// Nodes per swarm (default 4).
+    pub swarm_size: usize,
+    /// Directory for keys, databases and `ca.pem`.
+    pub data_dir: PathBuf,
+    /// Serve HTTPS with a generated local CA.
+    pub tls: bool,
+    /// Seed port; node i listens on `base_port + 1 + i`. 0: pick free ports.
+    pub base_port: u16,
+    /// Address to bind (default 127.0.0.1).
+    pub bind: IpAddr,
+    /// Clock shared by all nodes (tests may move it).
+    pub clock: Clock,
+    /// How often expired messages are swept.
+    pub sweep_interval: Duration,
+    /// Time allowed for an onion relay or proxy hop.
+    pub relay_timeout: Duration,
+    /// Hosts onion requests may be proxied to.
+    pub proxy_allowed_hosts: Vec<String>,
+}
+
+impl TestnetConfig {
+    /// Defaults: 12 nodes in swarms of 4 on free loopback ports, plain HTTP.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            nodes: 12,
+            swarm_size: 4,
+            data_dir: data_dir.into(),
+            tls: false,
+            base_port: 0,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            clock: Clock::system(),
+            sweep_interval: Duration::from_secs(10),
+            relay_timeout: Duration::from_secs(10),
+            proxy_allowed_hosts: vec!["127.0.0.1".into(), "localhost".into(), "::1".into()],
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    info: NodeInfo,
+    key_path: PathBuf,
+    db_path: PathBuf,
+    running: Option<RunningNode>,
+}
+
+/// A running test network.
+#[derive(Debug)]
+pub struct Testnet {
+    config: TestnetConfig,
+    directory: Arc<Directory>,
+    seed: Option<Served>,
+    seed_url: String,
+    slots: Vec<Slot>,
+    ca_pem: Option<String>,
+    tls: Option<RustlsConfig>,
+    http: reqwest::Client,
+}
+
+fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, NodeError> {
+    TcpListener::bind(SocketAddr::new(ip, port)).map_err(NodeError::io)
+}
+
+impl Testnet {
+    /// Start the seed and every node; returns once every node answers.
+    pub async fn start(config: TestnetConfig) -> Result<Self, NodeError> {
+        install_crypto_provider();
+        if config.nodes == 0 || config.swarm_size == 0 {
+            return Err(NodeError::Config("nodes and swarm size must be positive"));
+        }
+        std::fs::create_dir_all(&config.data_dir).map_err(NodeError::io)?;
+        let (ca_pem, tls) = if config.tls {
+            let ca = LocalCa::generate()?;
+            std::fs::write(config.data_dir.join("ca.pem"), &ca.ca_pem).map_err(NodeError::io)?;
+            let extra = if config.bind.is_unspecified() { vec![] } else { vec![config.bind.to_string()] };
+            let cfg = ca.server_config(&extra).await?;
+            (Some(ca.ca_pem.clone()), Some(cfg))
+        } else {
+            (None, None)
+        };
+        let http = http_client(ca_pem.as_deref())?;
+        let advertise = if config.bind.is_unspecified() { "127.0.0.1".to_string() } else { config.bind.to_string() };
+        let port_of = |i: u16| if config.base_port == 0 { 0 } else { config.base_port.saturating_add(i) };
+
+        let seed_listener = bind(config.bind, port_of(0))?;
+        let seed_port = seed_listener.local_addr().map_err(NodeError::io)?.port();
+        let swarms = config.nodes.div_ceil(config.swarm_size);
+        let swarm_ids = spread_swarm_ids(swarms);
+        let mut listeners = Vec::new();
+        let mut slots = Vec::new();
+        let mut keys = Vec::new();
+        for i in 0..config.nodes {
+            let l = bind(config.bind, port_of(1 + i as u16))?;
+            let port = l.local_addr().map_err(NodeError::io)?.port();
+            let dir = config.data_dir.join(format!("node-{i}"));
+            std::fs::create_dir_all(&dir).map_err(NodeError::io)?;
+            let key_path = dir.join("ed25519.key");
+            let k = NodeKeys::load_or_create(&key_path).map_err(NodeError::io)?;
+            let info = NodeInfo {
+                index: i,
+                ed25519: k.ed25519_public(),
+                x25519: k.x25519_public(),
+                ip: advertise.clone(),
+                port,
+                swarm_id: swarm_ids[i % swarms],
+                tls: config.tls,
+            };
+            slots.push(Slot { info, key_path, db_path: dir.join("messages.db"), running: None });
+            listeners.push(l);
+            keys.push(k);
+        }
+        let directory = Arc::new(Directory { nodes: slots.iter().map(|s| s.info.clone()).collect() });
+        let mut net = Self {
+            seed_url: format!("{}://{}:{}", if config.tls { "https" } else { "http" }, advertise, seed_port),
+            config,
+            directory: directory.clone(),
+            seed: None,
+            slots,
+            ca_pem,
+            tls,
+            http,
+        };
+        for (i, (l, k)) in listeners.into_iter().zip(keys).enumerate() {
+            net.launch(i, l, k)?;
+        }
+        net.seed = Some(Served::spawn(seed_listener, crate::seed::router(directory), net.tls.clone())?);
+        for i in 0..net.slots.len() {
+            net.wait_ready(i).await?;
+        }
+        let states: Vec<Arc<NodeState>> = net.slots.iter().filter_map(|s| s.running.as_ref().map(|r| r.state.clone())).collect();
+        futures_util::future::join_all(states.iter().map(|s| catch_up(s))).await;
+        Ok(net)
+    }
+
+    fn launch(&mut self, i: usize, listener: TcpListener, keys: NodeKeys) -> Result<(), NodeError> {
+        let slot = self.slots.get_mut(i).ok_or(NodeError::UnknownNode)?;
+        let options = NodeOptions {
+            db_path: slot.db_path.clone(),
+            proxy_allowed_hosts: self.config.proxy_allowed_hosts.clone(),
+            relay_timeout: self.config.relay_timeout,
+        };
+        let state = Arc::new(NodeState::new(
+            slot.info.clone(),
+            keys,
+            self.directory.clone(),
+            self.config.clock.clone(),
+            self.http.clone(),
+            options,
+        )?);
+        slot.running = Some(RunningNode::start(state, listener, self.tls.clone(), self.config.sweep_interval)?);
+        Ok(())
+    }
+
+    async fn wait_ready(&self, i: usize) -> Result<(), NodeError> {
+        let url = format!("{}/storage_rpc/v1", self.slots[i].info.url());
+        for _ in 0..200 {
+            let r = self.http.post(&url).body(r#"{"method":"info","params":{}}"#).send().await;
+            if r.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        Err(NodeError::Config("node did not become ready"))
+    }
+
+    /// The seed URL (`http://127.0.0.1:PORT`, https with TLS).
+    pub fn seed_url(&self) -> &str {
+        &self.seed_url
+    }
+
+    /// All nodes (running or not).
+    pub fn nodes(&self) -> &[NodeInfo] {
+        &self.directory.nodes
+    }
+
+    /// The network directory.
+    pub fn directory(&self) -> &Arc<Directory> {
+        &self.directory
+    }
+
+    /// The CA certificate (PEM) when serving HTTPS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// An HTTP client that trusts this network's CA.
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The shared clock.
+    pub fn clock(&self) -> &Clock {
+        &self.config.clock
+    }
+
+    /// State of running node `i`.
+    pub fn node_state(&self, i: usize) -> Option<Arc<NodeState>> {
+        self.slots.get(i)?.running.as_ref().map(|r| r.state.clone())
+    }
+
+    /// Whether node `i` is running.
+    pub fn is_running(&self, i: usize) -> bool {
+        self.slots.get(i).is_some_and(|s| s.running.is_some())
+    }
+
+    /// Stop node `i` (its port closes; its data stays on disk).
+    pub async fn stop_node(&mut self, i: usize) -> Result<(), NodeError> {
+        let slot = self.slots.get_mut(i).ok_or(NodeError::UnknownNode)?;
+        if let Some(r) = slot.running.take() {
+            r.stop().await;
+        }
+        Ok(())
+    }
+
+    /// Restart node `i` on its old port with its old keys and database; it then pulls what
+    /// it missed from its swarm peers. Returns the number of messages caught up.
+    pub async fn restart_node(&mut self, i: usize) -> Result<usize, NodeError> {
+        self.stop_node(i).await?;
+        let slot = self.slots.get(i).ok_or(NodeError::UnknownNode)?;
+        let keys = NodeKeys::load_or_create(&slot.key_path).map_err(NodeError::io)?;
+        let listener = bind(self.config.bind, slot.info.port)?;
+        self.launch(i, listener, keys)?;
+        self.wait_ready(i).await?;
+        let state = self.node_state(i).ok_or(NodeError::UnknownNode)?;
+        Ok(catch_up(&state).await)
+    }
+
+    /// Stop everything.
+    pub async fn shutdown(mut self) {
+        for s in &mut self.slots {
+            if let Some(r) = s.running.take() {
+                r.stop().await;
+            }
+        }
+        if let Some(seed) = self.seed.take() {
+            seed.stop().await;
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! TLS: a local CA made with rcgen for the testnet, server configs, and HTTP clients that
+//! trust the CA.
+
+use axum_server::tls_rustls::RustlsConfig;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+
+use crate::NodeError;
+
+/// Install the ring crypto provider for rustls (once per process; later calls are no-ops).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A local certificate authority.
+pub struct LocalCa {
+    /// The CA certificate (PEM); trust this in clients and browsers.
+    pub ca_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl std::fmt::Debug for LocalCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalCa").finish_non_exhaustive()
+    }
+}
+
+fn tls_err(e: rcgen::Error) -> NodeError {
+    NodeError::Tls(e.to_string())
+}
+
+impl LocalCa {
+    /// Generate a new CA.
+    pub fn generate() -> Result<Self, NodeError> {
+        let key = KeyPair::generate().map_err(tls_err)?;
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, "Umbra local testnet CA");
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        let cert = params.self_signed(&key).map_err(tls_err)?;
+        Ok(Self { ca_pem: cert.pem(), issuer: Issuer::new(params, key) })
+    }
+
+    /// A leaf certificate for `localhost` and `127.0.0.1` (plus `extra` names): returns
+    /// (certificate chain PEM, private key PEM).
+    pub fn leaf(&self, extra: &[String]) -> Result<(String, String), NodeError> {
+        let key = KeyPair::generate().map_err(tls_err)?;
+        let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        names.extend(extra.iter().cloned());
+        names.dedup();
+        let mut params = CertificateParams::new(names).map_err(tls_err)?;
+        params.distinguished_name.push(DnType::CommonName, "Umbra testnet node");
+        let cert = params.signed_by(&key, &self.issuer).map_err(tls_err)?;
+        Ok((format!("{}{}", cert.pem(), self.ca_pem), key.serialize_pem()))
+    }
+
+    /// A rustls server config with a fresh leaf.
+    pub async fn server_config(&self, extra: &[String]) -> Result<RustlsConfig, NodeError> {
+        let (cert, key) = self.leaf(extra)?;
+        RustlsConfig::from_pem(cert.into_bytes(), key.into_bytes()).await.map_err(NodeError::io)
+    }
+}
+
+/// An HTTP client that trusts `ca_pem` (if given) and never uses a proxy.
+pub fn http_client(ca_pem: Option<&str>) -> Result<reqwest::Client, NodeError> {
+    let mut b = reqwest::Client::builder().no_proxy().use_rustls_tls();
+    if let Some(pem) = ca_pem {
+        let cert = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|e| NodeError::Tls(e.to_string()))?;
+        b = b.add_root_certificate(cert);
+    }
+    b.build().map_err(|e| NodeError::Tls(e.to_string()))
+}

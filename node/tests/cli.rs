@@ -1,0 +1,56 @@
+//! The `umbra-node testnet` command: one `seed URL` line on stdout, a working seed, and a
+//! clean exit on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn testnet_command_prints_seed_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_umbra-node"))
+        .args(["testnet", "--nodes", "4", "--data"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut r = BufReader::new(stdout);
+        let mut line = String::new();
+        r.read_line(&mut line).map(|_| (line, r))
+    })
+    .await
+    .expect("join")
+    .expect("read");
+    let (line, mut rest) = line;
+    let url = line.trim().strip_prefix("seed ").expect("`seed URL` line").to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let http = umbra_node::tls::http_client(None).expect("client");
+    let r = http
+        .post(format!("{url}/json_rpc"))
+        .header("content-type", "application/json")
+        .body(r#"{"jsonrpc":"2.0","method":"get_n_service_nodes","params":{}}"#)
+        .send()
+        .await
+        .expect("seed answers");
+    let v: serde_json::Value = serde_json::from_str(&r.text().await.expect("text")).expect("json");
+    assert_eq!(v["result"]["service_node_states"].as_array().expect("states").len(), 4);
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let start = Instant::now();
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success());
+    // Nothing else was printed on stdout.
+    let mut more = String::new();
+    assert_eq!(rest.read_line(&mut more).expect("read"), 0, "{more}");
+}
