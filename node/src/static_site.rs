@@ -28,6 +28,9 @@ pub struct SiteConfig {
     pub dir: PathBuf,
     /// Extra `connect-src` sources (node endpoints), besides `'self'`.
     pub connect_src: Vec<String>,
+    /// The seed URL to hand the app at `/config.json`, overriding the bundle's own file
+    /// (so that one command can start a testnet on free ports and point the app at it).
+    pub seed_url: Option<String>,
 }
 
 impl SiteConfig {
@@ -43,6 +46,7 @@ impl SiteConfig {
             ]
             .map(String::from)
             .to_vec(),
+            seed_url: None,
         }
     }
 }
@@ -119,12 +123,23 @@ pub fn router(config: &SiteConfig) -> io::Result<Router> {
     let csp = HeaderValue::from_str(&csp)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "CSP is not a header value"))?;
     let serve = ServeDir::new(&config.dir).append_index_html_on_directories(true);
-    Ok(Router::new()
-        .fallback_service(serve)
-        .layer(middleware::from_fn(move |req: Request, next: Next| {
+    let mut router = Router::new();
+    if let Some(seed) = &config.seed_url {
+        let body = serde_json::json!({ "seed_url": seed }).to_string();
+        router = router.route(
+            "/config.json",
+            axum::routing::get(move || {
+                let body = body.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+            }),
+        );
+    }
+    Ok(router.fallback_service(serve).layer(middleware::from_fn(
+        move |req: Request, next: Next| {
             let csp = csp.clone();
             async move { add_headers(req, next, csp).await }
-        })))
+        },
+    )))
 }
 
 async fn add_headers(req: Request, next: Next, csp: HeaderValue) -> Response {
@@ -132,8 +147,14 @@ async fn add_headers(req: Request, next: Next, csp: HeaderValue) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, csp);
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         HeaderName::from_static("cross-origin-opener-policy"),
@@ -165,7 +186,8 @@ mod tests {
     #[test]
     fn test_inline_script_hash_matches_known_sha256() {
         // sha256("alert(1)") = 6e0d0d3f... base64 "bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI="
-        let html = r#"<head><script type="module">alert(1)</script><script src="x.js"></script></head>"#;
+        let html =
+            r#"<head><script type="module">alert(1)</script><script src="x.js"></script></head>"#;
         assert_eq!(
             inline_script_hashes(html),
             vec!["'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='".to_owned()]
@@ -180,6 +202,48 @@ mod tests {
         assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"));
         assert!(csp.contains("connect-src 'self' http://127.0.0.1:*"));
         assert!(csp.contains("frame-ancestors 'none'"));
+    }
+
+    #[tokio::test]
+    async fn test_serves_files_with_headers_and_seed_config() {
+        let dir = std::env::temp_dir().join(format!("umbra-site-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("index.html"),
+            "<script type=\"module\">boot()</script>",
+        )
+        .unwrap();
+        std::fs::write(dir.join("config.json"), "{\"seed_url\":\"http://bundle\"}").unwrap();
+        let mut cfg = SiteConfig::for_loopback_nodes(dir.clone());
+        cfg.seed_url = Some("http://127.0.0.1:4000".into());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, cfg));
+        let get = |path: &'static str| async move {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            s.write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            )
+            .await
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.unwrap();
+            out.to_ascii_lowercase()
+        };
+        let index = get("/").await;
+        assert!(index.starts_with("http/1.1 200"), "{index}");
+        assert!(index.contains("content-security-policy: default-src 'none'"));
+        assert!(index.contains("'sha256-"));
+        assert!(index.contains("x-frame-options: deny"));
+        assert!(index.contains("cache-control: no-cache"));
+        let config = get("/config.json").await;
+        assert!(
+            config.contains("{\"seed_url\":\"http://127.0.0.1:4000\"}"),
+            "{config}"
+        );
+        assert!(get("/missing.js").await.starts_with("http/1.1 404"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -10,3 +10,4 @@ pub mod onion;
 pub mod swarm;
 pub mod rpc;
 pub mod message;
+pub mod client;

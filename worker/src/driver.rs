@@ -1,6 +1,9 @@
-//! The worker's driver: owns the pending seed, the unlocked vault and the IndexedDB store, and
-//! turns each [`Command`] from the app into [`Event`]s. All key material lives here; only
-//! display data (Account ID, and recovery-phrase words when the user asks to see them) leaves.
+//! The worker's driver: owns the pending seed, the unlocked vault, the IndexedDB store and the
+//! running [`Messenger`], and turns each [`Input`] (a [`Command`] from the app, an HTTP answer,
+//! a timer) into [`Event`]s. All key material lives here; only display data (Account ID,
+//! messages, and recovery-phrase words when the user asks to see them) leaves.
+
+use std::rc::Rc;
 
 use rand_core::CryptoRng;
 use umbra_ipc::{AccountState, Command, ErrorCode, Event, Task};
@@ -10,7 +13,15 @@ use umbra_protocol::{
     store::{KdfParams, StoreError, UnlockError, UnlockedVault, Vault, VaultError},
 };
 
-use crate::store::IndexedDbStore;
+use crate::{
+    mailbox::{Input, Mailbox},
+    messaging::{Cx, Messenger, parse_peer},
+    net,
+    store::IndexedDbStore,
+};
+
+/// How long the worker waits for `./config.json`.
+const CONFIG_TIMEOUT_MS: u64 = 5_000;
 
 /// The account logic of the worker, independent of `postMessage` (so tests can drive it).
 ///
@@ -23,6 +34,13 @@ pub struct Driver<R: CryptoRng> {
     unlocked: Option<UnlockedVault>,
     kdf: KdfParams,
     rng: R,
+    mailbox: Rc<Mailbox>,
+    messenger: Option<Messenger>,
+    /// Incremented at every unlock and lock; inputs of older sessions are dropped.
+    session: u64,
+    /// Seed URLs (from `./config.json` on first use unless set).
+    seed_urls: Option<Vec<String>>,
+    visible: bool,
 }
 
 impl<R: CryptoRng> core::fmt::Debug for Driver<R> {
@@ -31,6 +49,7 @@ impl<R: CryptoRng> core::fmt::Debug for Driver<R> {
             .field("db_name", &self.db_name)
             .field("pending", &self.pending.is_some())
             .field("unlocked", &self.unlocked.is_some())
+            .field("messenger", &self.messenger)
             .finish_non_exhaustive()
     }
 }
@@ -39,7 +58,162 @@ impl<R: CryptoRng> Driver<R> {
     /// A driver over the IndexedDB database `db_name`, creating vaults with `kdf` (which must
     /// meet the protocol's floor) and drawing randomness from `rng`.
     pub fn new(db_name: &str, kdf: KdfParams, rng: R) -> Self {
-        Driver { db_name: db_name.to_owned(), store: None, pending: None, unlocked: None, kdf, rng }
+        Self::with_mailbox(db_name, kdf, rng, Mailbox::new())
+    }
+
+    /// Like [`Driver::new`], with the mailbox the HTTP answers and timers are posted to.
+    pub fn with_mailbox(db_name: &str, kdf: KdfParams, rng: R, mailbox: Rc<Mailbox>) -> Self {
+        Driver {
+            db_name: db_name.to_owned(),
+            store: None,
+            pending: None,
+            unlocked: None,
+            kdf,
+            rng,
+            mailbox,
+            messenger: None,
+            session: 0,
+            seed_urls: None,
+            visible: true,
+        }
+    }
+
+    /// The mailbox this driver's HTTP answers and timers arrive in.
+    pub fn mailbox(&self) -> Rc<Mailbox> {
+        Rc::clone(&self.mailbox)
+    }
+
+    /// Uses these seed URLs instead of reading `./config.json` (tests, embedding).
+    pub fn set_seed_urls(&mut self, urls: Vec<String>) {
+        self.seed_urls = Some(urls);
+    }
+
+    /// The running messenger, if the account is unlocked and it started.
+    pub fn messenger(&self) -> Option<&Messenger> {
+        self.messenger.as_ref()
+    }
+
+    /// Handles one input from the mailbox.
+    pub async fn handle_input(&mut self, input: Input, post: &dyn Fn(&Event)) {
+        match input {
+            Input::Command(Some(cmd)) => self.handle(cmd, post).await,
+            Input::Command(None) => post(&Event::Error { code: ErrorCode::BadMessage }),
+            Input::Start { session } => {
+                if session == self.session
+                    && self.unlocked.is_some()
+                    && let Err(code) = self.ensure_messenger(post).await
+                {
+                    post(&Event::Error { code });
+                }
+            }
+            Input::Http { session, id, result } => {
+                let (Some(store), Some(vault), Some(m)) =
+                    (self.store.as_ref(), self.unlocked.as_ref(), self.messenger.as_mut())
+                else {
+                    return;
+                };
+                if m.session() == session {
+                    let mut cx = Cx { store, vault, rng: &mut self.rng, post };
+                    m.on_http(&mut cx, id, result).await;
+                }
+            }
+            Input::Timer { session, generation } => {
+                let (Some(store), Some(vault), Some(m)) =
+                    (self.store.as_ref(), self.unlocked.as_ref(), self.messenger.as_mut())
+                else {
+                    return;
+                };
+                if m.session() == session {
+                    let mut cx = Cx { store, vault, rng: &mut self.rng, post };
+                    m.on_timer(&mut cx, generation).await;
+                }
+            }
+        }
+    }
+
+    /// Starts the messenger of the unlocked account if it is not running.
+    async fn ensure_messenger(&mut self, post: &dyn Fn(&Event)) -> Result<(), ErrorCode> {
+        if self.messenger.is_some() {
+            return Ok(());
+        }
+        if self.unlocked.is_none() {
+            return Err(ErrorCode::NotUnlocked);
+        }
+        if self.seed_urls.is_none() {
+            let url = net::load_seed_url(net::CONFIG_URL, CONFIG_TIMEOUT_MS).await;
+            // Without a config the client falls back to the mainnet seeds.
+            self.seed_urls = Some(url.into_iter().collect());
+        }
+        self.store().await.map_err(store_error)?;
+        let (Some(store), Some(vault)) = (self.store.as_ref(), self.unlocked.as_ref()) else {
+            return Err(ErrorCode::Internal);
+        };
+        let seeds = self.seed_urls.clone().unwrap_or_default();
+        let mut cx = Cx { store, vault, rng: &mut self.rng, post };
+        let m = Messenger::start(&mut cx, &seeds, &self.mailbox, self.session, self.visible).await?;
+        self.messenger = Some(m);
+        Ok(())
+    }
+
+    /// Stops the messenger and forgets every key.
+    fn stop(&mut self) {
+        self.messenger = None;
+        self.unlocked = None;
+        self.pending = None;
+        self.session += 1;
+    }
+
+    fn started(&mut self) {
+        self.messenger = None;
+        self.session += 1;
+        self.mailbox.push(Input::Start { session: self.session });
+    }
+
+    async fn messaging(&mut self, cmd: Command, post: &dyn Fn(&Event)) -> Result<(), ErrorCode> {
+        if let Command::SetForeground { visible } = cmd {
+            self.visible = visible;
+            if self.unlocked.is_none() {
+                let event = self.status().await?;
+                post(&event);
+                return Ok(());
+            }
+        }
+        if self.unlocked.is_none() {
+            return Err(ErrorCode::NotUnlocked);
+        }
+        let peer = match &cmd {
+            Command::OpenConversation { peer }
+            | Command::SendText { peer, .. }
+            | Command::RetrySend { peer, .. }
+            | Command::AcceptRequest { peer }
+            | Command::DeleteConversation { peer }
+            | Command::Block { peer }
+            | Command::Unblock { peer } => Some(parse_peer(peer)?),
+            _ => None,
+        };
+        self.ensure_messenger(post).await?;
+        let (Some(store), Some(vault), Some(m)) =
+            (self.store.as_ref(), self.unlocked.as_ref(), self.messenger.as_mut())
+        else {
+            return Err(ErrorCode::Internal);
+        };
+        let mut cx = Cx { store, vault, rng: &mut self.rng, post };
+        let peer = peer.ok_or(ErrorCode::InvalidAccountId);
+        match cmd {
+            Command::ListConversations => m.post_conversations(&mut cx).await,
+            Command::OpenConversation { .. } => m.open(&mut cx, peer?).await,
+            Command::CloseConversation => m.close(&mut cx).await,
+            Command::SendText { body, .. } => m.send_text(&mut cx, peer?, body).await,
+            Command::RetrySend { id, .. } => m.retry(&mut cx, peer?, id).await,
+            Command::AcceptRequest { .. } => m.accept(&mut cx, peer?).await,
+            Command::DeleteConversation { .. } => m.delete(&mut cx, peer?).await,
+            Command::Block { .. } => m.set_blocked(&mut cx, peer?, true).await,
+            Command::Unblock { .. } => m.set_blocked(&mut cx, peer?, false).await,
+            Command::ListBlocked => m.post_blocked(&mut cx).await,
+            Command::SetDisplayName { name } => m.set_display_name(&mut cx, &name).await,
+            Command::SetForeground { visible } => m.set_visible(&mut cx, visible).await,
+            _ => Err(ErrorCode::Internal),
+        }
     }
 
     /// The opened store, opening it on first use.
@@ -53,9 +227,23 @@ impl<R: CryptoRng> Driver<R> {
     /// Handles one command, calling `post` for each event (a [`Event::Working`] is posted
     /// before every long key derivation so the app can show progress).
     pub async fn handle(&mut self, cmd: Command, post: &dyn Fn(&Event)) {
-        match self.dispatch(cmd, post).await {
-            Ok(event) => post(&event),
-            Err(code) => post(&Event::Error { code }),
+        let result = match cmd {
+            Command::SetDisplayName { .. }
+            | Command::ListConversations
+            | Command::OpenConversation { .. }
+            | Command::CloseConversation
+            | Command::SendText { .. }
+            | Command::RetrySend { .. }
+            | Command::AcceptRequest { .. }
+            | Command::DeleteConversation { .. }
+            | Command::Block { .. }
+            | Command::Unblock { .. }
+            | Command::ListBlocked
+            | Command::SetForeground { .. } => self.messaging(cmd, post).await,
+            _ => self.dispatch(cmd, post).await.map(|event| post(&event)),
+        };
+        if let Err(code) = result {
+            post(&Event::Error { code });
         }
     }
 
@@ -102,6 +290,7 @@ impl<R: CryptoRng> Driver<R> {
                     Ok(vault) => {
                         let account_id = vault.account_id().to_string();
                         self.unlocked = Some(vault);
+                        self.started();
                         Ok(Event::Unlocked { account_id })
                     }
                     Err(e) => {
@@ -124,16 +313,15 @@ impl<R: CryptoRng> Driver<R> {
                 let vault = Vault::unlock(store, &passphrase).await.map_err(|e| unlock_error(&e))?;
                 let account_id = vault.account_id().to_string();
                 self.unlocked = Some(vault);
+                self.started();
                 Ok(Event::Unlocked { account_id })
             }
             Command::Lock => {
-                self.unlocked = None;
-                self.pending = None;
+                self.stop();
                 self.status().await
             }
             Command::RemoveAccount => {
-                self.unlocked = None;
-                self.pending = None;
+                self.stop();
                 let store = self.store().await.map_err(store_error)?;
                 Vault::remove(store).await.map_err(store_error)?;
                 if let Some(store) = self.store.take() {
@@ -147,6 +335,8 @@ impl<R: CryptoRng> Driver<R> {
                     words: vault.recovery_phrase().words().map(str::to_owned).collect(),
                 })
             }
+            // Messaging commands are routed by `handle`.
+            _ => Err(ErrorCode::Internal),
         }
     }
 
@@ -183,7 +373,7 @@ fn phrase_error(e: MnemonicError) -> ErrorCode {
     }
 }
 
-fn store_error(e: StoreError) -> ErrorCode {
+pub(crate) fn store_error(e: StoreError) -> ErrorCode {
     match e {
         StoreError::QuotaExceeded => ErrorCode::StorageFull,
         StoreError::Backend { .. } => ErrorCode::Storage,

@@ -3,6 +3,9 @@
 //! [`driver::Driver`] for the account logic and [`store::IndexedDbStore`] for storage.
 
 pub mod driver;
+pub mod mailbox;
+pub mod messaging;
+pub mod net;
 pub mod port;
 pub mod rng;
 pub mod store;

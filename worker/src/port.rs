@@ -1,24 +1,26 @@
-//! The `postMessage` side of the worker: receives JSON-encoded [`umbra_ipc::Command`]s, queues
-//! them, runs them one at a time through the [`Driver`], and posts
-//! JSON-encoded [`umbra_ipc::Event`]s back. Posts [`umbra_ipc::Event::Ready`] first (messages
-//! sent before the wasm loaded are lost, so the app waits for it).
+//! The `postMessage` side of the worker: receives JSON-encoded [`umbra_ipc::Command`]s and puts
+//! them in the driver's [`Mailbox`], next to HTTP answers and timer expiries; one task at a
+//! time drains the mailbox through the [`Driver`] and posts JSON-encoded
+//! [`umbra_ipc::Event`]s back. Posts [`umbra_ipc::Event::Ready`] first (messages sent before
+//! the wasm loaded are lost, so the app waits for it).
 
-use std::{cell::RefCell, collections::VecDeque, rc::Rc};
+use std::{cell::RefCell, rc::Rc};
 
-use umbra_ipc::{Command, ErrorCode, Event, IPC_VERSION};
+use umbra_ipc::{ErrorCode, Event, IPC_VERSION};
 use umbra_protocol::store::KdfParams;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::{
     driver::Driver,
+    mailbox::{Input, Mailbox},
     rng::{WorkerRng, check, worker_rng},
     store::DB_NAME,
 };
 
 struct Port {
     scope: DedicatedWorkerGlobalScope,
-    queue: RefCell<VecDeque<Option<Command>>>,
+    mailbox: Rc<Mailbox>,
     busy: RefCell<bool>,
     driver: RefCell<Option<Driver<WorkerRng>>>,
 }
@@ -35,46 +37,47 @@ impl Port {
 pub fn start() {
     console_error_panic_hook::set_once();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let driver = check().then(|| Driver::new(DB_NAME, KdfParams::DEFAULT, worker_rng()));
+    let mailbox = Mailbox::new();
+    let driver = check().then(|| {
+        Driver::with_mailbox(DB_NAME, KdfParams::DEFAULT, worker_rng(), Rc::clone(&mailbox))
+    });
     let port = Rc::new(Port {
         scope: scope.clone(),
-        queue: RefCell::new(VecDeque::new()),
+        mailbox: Rc::clone(&mailbox),
         busy: RefCell::new(false),
         driver: RefCell::new(driver),
     });
-    let on_message = {
+    {
         let port = Rc::clone(&port);
-        Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
-            let cmd = msg.data().as_string().and_then(|t| umbra_ipc::decode_command(&t).ok());
-            port.queue.borrow_mut().push_back(cmd);
+        mailbox.set_wake(Box::new(move || {
             if !*port.busy.borrow() {
                 *port.busy.borrow_mut() = true;
                 wasm_bindgen_futures::spawn_local(drain(Rc::clone(&port)));
             }
-        })
-    };
+        }));
+    }
+    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
+        let cmd = msg.data().as_string().and_then(|t| umbra_ipc::decode_command(&t).ok());
+        mailbox.push(Input::Command(cmd));
+    });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     port.post(&Event::Ready { version: IPC_VERSION });
 }
 
-/// Runs queued commands one at a time, in order.
+/// Handles queued inputs one at a time, in order.
 async fn drain(port: Rc<Port>) {
-    loop {
-        let next = port.queue.borrow_mut().pop_front();
-        let Some(cmd) = next else { break };
-        let Some(cmd) = cmd else {
-            port.post(&Event::Error { code: ErrorCode::BadMessage });
-            continue;
-        };
+    while let Some(input) = port.mailbox.pop() {
         // Take the driver out while it runs so no RefCell borrow is held across awaits.
         let taken = port.driver.borrow_mut().take();
         let Some(mut driver) = taken else {
-            port.post(&Event::Error { code: ErrorCode::Internal });
+            if matches!(input, Input::Command(_)) {
+                port.post(&Event::Error { code: ErrorCode::Internal });
+            }
             continue;
         };
         let post = |ev: &Event| port.post(ev);
-        driver.handle(cmd, &post).await;
+        driver.handle_input(input, &post).await;
         *port.driver.borrow_mut() = Some(driver);
     }
     *port.busy.borrow_mut() = false;

@@ -5,7 +5,7 @@
 
 use js_sys::Uint8Array;
 use rexie::{ObjectStore, Rexie, TransactionMode};
-use umbra_protocol::store::{Store, StoreError};
+use umbra_protocol::store::{BatchOp, Store, StoreError};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Name of the app's database.
@@ -16,7 +16,8 @@ const DB_VERSION: u32 = 1;
 
 /// A [`Store`] kept in IndexedDB: database `name`, object store [`RECORDS`].
 ///
-/// Works in a window and in a dedicated worker. Each operation is one IndexedDB transaction.
+/// Works in a window and in a dedicated worker. Each operation is one IndexedDB transaction;
+/// [`Store::write_batch`] applies a whole batch in one read-write transaction (all or nothing).
 #[derive(Debug)]
 pub struct IndexedDbStore {
     db: Rexie,
@@ -56,6 +57,39 @@ impl IndexedDbStore {
         let name = self.name;
         self.db.close();
         Rexie::delete(&name).await.map_err(|_| backend("delete database"))
+    }
+
+    /// Applies `ops` in one read-write transaction. With `fail_at = Some(n)` the transaction
+    /// is aborted just before op `n`, as a failing write would (tests check the rollback).
+    pub async fn apply_batch(&self, ops: &[BatchOp], fail_at: Option<usize>) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let (tx, store) = self.tx(TransactionMode::ReadWrite, "write batch")?;
+        for (i, op) in ops.iter().enumerate() {
+            let result = if fail_at == Some(i) {
+                Err(backend("write batch"))
+            } else {
+                match op {
+                    BatchOp::Put { id, bytes } => store
+                        .put(&Uint8Array::from(bytes.as_slice()), Some(&JsValue::from_str(id)))
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| write_error(&e, "write batch")),
+                    BatchOp::Delete { id } => store
+                        .delete(JsValue::from_str(id))
+                        .await
+                        .map_err(|e| write_error(&e, "write batch")),
+                }
+            };
+            if let Err(e) = result {
+                // Nothing of the batch is kept: aborting rolls back the earlier requests.
+                let _ = tx.abort().await;
+                return Err(e);
+            }
+        }
+        tx.done().await.map_err(|e| write_error(&e, "write batch"))?;
+        Ok(())
     }
 
     fn tx(&self, mode: TransactionMode, op: &'static str) -> Result<(rexie::Transaction, rexie::Store), StoreError> {
@@ -123,6 +157,10 @@ impl Store for IndexedDbStore {
         store.clear().await.map_err(|_| backend("clear"))?;
         tx.done().await.map_err(|_| backend("clear"))?;
         Ok(())
+    }
+
+    async fn write_batch(&self, ops: &[BatchOp]) -> Result<(), StoreError> {
+        self.apply_batch(ops, None).await
     }
 
     async fn ids(&self) -> Result<Vec<String>, StoreError> {

@@ -1,0 +1,104 @@
+//! Durable client state: the [`PersistChange`]s the client emits and the [`ClientSnapshot`]
+//! they build up. The worker applies each change to its store (IndexedDB) in one transaction;
+//! loading the stored snapshot and passing it to [`super::Client::new`] resumes the client
+//! (unsent outbox entries, `last_hash` per node, dedup records, node pool, swarms).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{OutboxEntry, OutboxState, ServiceNode};
+use crate::identity::AccountId;
+
+/// One durable state change. Apply them in order with [`ClientSnapshot::apply`] (or write
+/// the equivalent records to a database).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PersistChange {
+    /// Insert or replace an outbox entry (keyed by `local_id`). An entry in state
+    /// [`OutboxState::Sent`] is final: the snapshot drops it.
+    Outbox(OutboxEntry),
+    /// The last message hash retrieved from a node (Ed25519 hex).
+    LastHash {
+        /// The node's Ed25519 public key, hex.
+        node: String,
+        /// The storage hash.
+        hash: String,
+    },
+    /// A received message, remembered for deduplication until `expires_ms` (network time).
+    Seen(SeenRecord),
+    /// The whole service-node pool, replaced.
+    Pool(Vec<ServiceNode>),
+    /// The swarm of an account, replaced.
+    Swarm {
+        /// The account.
+        account: AccountId,
+        /// Its swarm members.
+        nodes: Vec<ServiceNode>,
+    },
+    /// Forget dedup records that expired before this time (network ms).
+    PruneSeen {
+        /// Cut-off time.
+        before_ms: u64,
+    },
+}
+
+/// A received message's dedup keys: its storage hash and its (sender, sent timestamp) id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenRecord {
+    /// Storage hash (`None` for the record of a message this account sent).
+    pub hash: Option<String>,
+    /// Authenticated sender, if the message decoded.
+    pub author: Option<AccountId>,
+    /// Sent timestamp, if the message decoded.
+    pub sent_ms: Option<u64>,
+    /// Keep until this network time (ms).
+    pub expires_ms: u64,
+}
+
+/// Everything the client needs to resume. Serializable (serde) for the worker's store.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSnapshot {
+    /// Outbox entries not yet sent, in creation order.
+    pub outbox: Vec<OutboxEntry>,
+    /// `last_hash` per node (Ed25519 hex).
+    pub last_hashes: BTreeMap<String, String>,
+    /// Dedup records.
+    pub seen: Vec<SeenRecord>,
+    /// Known service nodes.
+    pub pool: Vec<ServiceNode>,
+    /// Cached swarms.
+    pub swarms: BTreeMap<AccountId, Vec<ServiceNode>>,
+}
+
+impl ClientSnapshot {
+    /// Applies one change.
+    pub fn apply(&mut self, change: &PersistChange) {
+        match change {
+            PersistChange::Outbox(entry) => {
+                let pos = self
+                    .outbox
+                    .iter()
+                    .position(|e| e.local_id == entry.local_id);
+                match (pos, entry.state == OutboxState::Sent) {
+                    (Some(i), true) => {
+                        self.outbox.remove(i);
+                    }
+                    (Some(i), false) => self.outbox[i] = entry.clone(),
+                    (None, true) => {}
+                    (None, false) => self.outbox.push(entry.clone()),
+                }
+            }
+            PersistChange::LastHash { node, hash } => {
+                self.last_hashes.insert(node.clone(), hash.clone());
+            }
+            PersistChange::Seen(rec) => self.seen.push(rec.clone()),
+            PersistChange::Pool(nodes) => self.pool = nodes.clone(),
+            PersistChange::Swarm { account, nodes } => {
+                self.swarms.insert(*account, nodes.clone());
+            }
+            PersistChange::PruneSeen { before_ms } => {
+                self.seen.retain(|r| r.expires_ms >= *before_ms);
+            }
+        }
+    }
+}

@@ -1,0 +1,1284 @@
+//! Two-party tests of the sans-IO client over an in-memory fake network
+//! (engineering-guide.md C11; security-and-reliability.md N1, N3, N5, R2, R6, R8, C8).
+//!
+//! The fake network has a seed and a dozen service nodes in three swarms. Nodes peel real
+//! onion layers with `umbra_protocol::onion::node`, relay by Ed25519 key (unknown or dead
+//! next hop: `502 Next node not found`), answer `get_swarm`, `store` (replicated to every
+//! live swarm member, 421 outside the swarm, 406 for bad clocks), signed `retrieve`
+//! (checked with the node-side verifier) and `oxend_request`. Everything is deterministic:
+//! seeded ChaCha RNGs and a fake clock; each client can have its own clock skew.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use ed25519_dalek::{Signer as _, SigningKey};
+use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+use serde_json::{Value, json};
+use umbra_protocol::{
+    client::{
+        Action, Client, ClientCommand, ClientConfig, ClientEvent, ClientIdentity, ClientSnapshot,
+        HttpResponse, OutboxState, PathStatus, PollingMode, ReceivedMessage, RequestId,
+        ServiceNode, TransportFailure,
+    },
+    identity::{AccountId, Identity, Seed},
+    onion::node::{Peeled, peel_layer, wrap_final_response},
+    rpc::{
+        self, Namespace,
+        params::{GetSwarmParams, RetrieveParams, StoreParams},
+    },
+    swarm,
+};
+use x25519_dalek::{PublicKey, StaticSecret};
+
+const START_MS: u64 = 1_790_000_000_000;
+const LATENCY_MS: u64 = 10;
+const SEED_HOST: &str = "seed";
+
+struct FakeNode {
+    signing: SigningKey,
+    node: ServiceNode,
+    secret: StaticSecret,
+    swarm_id: u64,
+    online: bool,
+    /// Known to the network (false: relays answer "Next node not found").
+    listed: bool,
+    /// Answer every onion request with this HTTP status (fault injection).
+    fail_status: Option<u16>,
+}
+
+/// Ways an onion reply is damaged on its way back (security-and-reliability.md N1).
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    Empty,
+    Garbage,
+    Truncated,
+    FlippedByte,
+    BadResultWrapper,
+    InvalidCiphertext400,
+    Timeout,
+    Reset,
+    WrongStatus,
+}
+
+#[derive(Clone)]
+struct Stored {
+    owner: String,
+    hash: String,
+    data: Vec<u8>,
+    expiry: u64,
+}
+
+struct Net {
+    nodes: Vec<FakeNode>,
+    swarm_ids: Vec<u64>,
+    db: BTreeMap<[u8; 32], Vec<Stored>>,
+    now: u64,
+    rng: ChaCha20Rng,
+    /// Store acknowledgements to lose (the message is stored, the reply is an error).
+    lose_store_acks: u32,
+    /// Replace every member's signature in store answers by garbage.
+    forge_store_acks: bool,
+    /// The seed is unreachable.
+    seed_down: bool,
+    /// Faults applied, one each, to the next onion replies (N1).
+    faults: VecDeque<Fault>,
+    /// Store/retrieve requests served.
+    stores: u32,
+    retrieves: u32,
+}
+
+fn node_json(n: &ServiceNode) -> Value {
+    json!({
+        "ip": n.ip, "port": n.port.to_string(), "port_https": n.port,
+        "pubkey_ed25519": hex::encode(n.ed25519), "pubkey_x25519": hex::encode(n.x25519),
+        "pubkey_legacy": hex::encode(n.ed25519), "address": "x.snode",
+    })
+}
+
+impl Net {
+    fn new(n_nodes: usize, n_swarms: usize, seed: u64) -> Net {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let swarm_ids = swarm::spread_swarm_ids(n_swarms);
+        let nodes = (0..n_nodes)
+            .map(|i| {
+                let secret = StaticSecret::random_from_rng(&mut rng);
+                let x25519 = PublicKey::from(&secret).to_bytes();
+                let mut ed_seed = [0u8; 32];
+                rand_chacha::rand_core::Rng::fill_bytes(&mut rng, &mut ed_seed);
+                let signing = SigningKey::from_bytes(&ed_seed);
+                let ed25519 = signing.verifying_key().to_bytes();
+                FakeNode {
+                    signing,
+                    node: ServiceNode {
+                        ip: format!("10.0.0.{}", i + 1),
+                        port: 22000 + i as u16,
+                        ed25519,
+                        x25519,
+                    },
+                    secret,
+                    swarm_id: swarm_ids[i % n_swarms],
+                    online: true,
+                    listed: true,
+                    fail_status: None,
+                }
+            })
+            .collect();
+        Net {
+            nodes,
+            swarm_ids,
+            db: BTreeMap::new(),
+            now: START_MS,
+            rng,
+            lose_store_acks: 0,
+            faults: VecDeque::new(),
+            forge_store_acks: false,
+            seed_down: false,
+            stores: 0,
+            retrieves: 0,
+        }
+    }
+
+    fn swarm_of(&self, account_hex: &str) -> Vec<usize> {
+        let space = swarm::swarm_space_hex(account_hex).unwrap();
+        let id = swarm::swarm_for(space, &self.swarm_ids).unwrap();
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].swarm_id == id && self.nodes[i].listed)
+            .collect()
+    }
+
+    fn swarm_nodes(&self, account: &AccountId) -> Vec<ServiceNode> {
+        self.swarm_of(&account.to_string())
+            .into_iter()
+            .map(|i| self.nodes[i].node.clone())
+            .collect()
+    }
+
+    fn by_ed(&self, ed: &[u8; 32]) -> Option<usize> {
+        self.nodes.iter().position(|n| &n.node.ed25519 == ed)
+    }
+
+    fn node_list(&self) -> Value {
+        let states: Vec<Value> = self
+            .nodes
+            .iter()
+            .filter(|n| n.listed)
+            .map(|n| {
+                json!({"public_ip": n.node.ip, "storage_port": n.node.port,
+                   "pubkey_ed25519": hex::encode(n.node.ed25519),
+                   "pubkey_x25519": hex::encode(n.node.x25519), "requested_unlock_height": 0})
+            })
+            .collect();
+        json!({"service_node_states": states, "height": 100})
+    }
+
+    fn swarm_reply(&self, account_hex: &str) -> Value {
+        let snodes: Vec<Value> = self
+            .swarm_of(account_hex)
+            .into_iter()
+            .map(|i| node_json(&self.nodes[i].node))
+            .collect();
+        json!({"snodes": snodes, "swarm": "00", "t": self.now, "hf": [19, 3]})
+    }
+
+    /// Stores `data` for `owner` on every live member of its swarm (as node replication).
+    fn put(&mut self, owner_hex: &str, data: Vec<u8>, expiry: u64) -> String {
+        let account = rpc::AccountId::from_hex(owner_hex).unwrap();
+        let hash = rpc::message_hash(&account, Namespace::DEFAULT, &data);
+        for i in self.swarm_of(owner_hex) {
+            if !self.nodes[i].online {
+                continue;
+            }
+            let list = self.db.entry(self.nodes[i].node.ed25519).or_default();
+            if !list.iter().any(|m| m.hash == hash) {
+                list.push(Stored {
+                    owner: owner_hex.to_owned(),
+                    hash: hash.clone(),
+                    data: data.clone(),
+                    expiry,
+                });
+            }
+        }
+        hash
+    }
+
+    /// Storage RPC at node `i`: (status, body).
+    fn rpc(&mut self, i: usize, payload: &[u8]) -> (u16, String) {
+        let Ok(req) = serde_json::from_slice::<Value>(payload) else {
+            return (400, "invalid json".into());
+        };
+        let method = req["method"].as_str().unwrap_or("").to_owned();
+        let params = req["params"].clone();
+        let now = self.now;
+        match method.as_str() {
+            "get_swarm" => {
+                let Ok(p) = serde_json::from_value::<GetSwarmParams>(params) else {
+                    return (400, "bad params".into());
+                };
+                (200, self.swarm_reply(&p.pubkey.to_hex()).to_string())
+            }
+            "oxend_request" => (
+                200,
+                json!({"result": self.node_list(), "t": now}).to_string(),
+            ),
+            "store" => {
+                let Ok(p) = serde_json::from_value::<StoreParams>(params) else {
+                    return (400, "bad params".into());
+                };
+                let owner = p.pubkey.to_hex();
+                if !self.swarm_of(&owner).contains(&i) {
+                    return (421, self.swarm_reply(&owner).to_string());
+                }
+                let ttl = p.ttl.unwrap_or(0);
+                if p.timestamp > now + rpc::STORE_TOLERANCE_MS
+                    || p.timestamp + ttl + rpc::STORE_TOLERANCE_MS < now
+                {
+                    return (406, "Timestamp error: check your clock".into());
+                }
+                self.stores += 1;
+                let hash = self.put(&owner, p.data.0, p.timestamp + ttl);
+                if self.lose_store_acks > 0 {
+                    self.lose_store_acks -= 1;
+                    return (500, "storage failure".into());
+                }
+                // Every live member reports its result, signed over the hash (§4.5).
+                let mut swarm = serde_json::Map::new();
+                for j in self.swarm_of(&owner) {
+                    let n = &self.nodes[j];
+                    let entry = if n.online {
+                        let sig = n.signing.sign(hash.as_bytes()).to_bytes();
+                        json!({"hash": hash, "signature": STANDARD.encode(sig),
+                               "expiry": p.timestamp + ttl})
+                    } else {
+                        json!({"failed": true, "timeout": true})
+                    };
+                    swarm.insert(hex::encode(n.node.ed25519), entry);
+                }
+                if self.forge_store_acks {
+                    for entry in swarm.values_mut() {
+                        if let Some(obj) = entry.as_object_mut() {
+                            obj.insert("signature".into(), json!(STANDARD.encode([9u8; 64])));
+                        }
+                    }
+                }
+                (
+                    200,
+                    json!({"swarm": swarm, "hash": hash, "t": now, "hf": [19, 3]}).to_string(),
+                )
+            }
+            "retrieve" => {
+                let Ok(p) = serde_json::from_value::<RetrieveParams>(params) else {
+                    return (400, "bad params".into());
+                };
+                let owner = p.pubkey.to_hex();
+                if !self.swarm_of(&owner).contains(&i) {
+                    return (421, self.swarm_reply(&owner).to_string());
+                }
+                let Some(ts) = p.timestamp else {
+                    return (401, "signature required".into());
+                };
+                if ts.abs_diff(now) > rpc::SIGNATURE_TOLERANCE_MS {
+                    return (406, "Timestamp error: check your clock".into());
+                }
+                let msg = rpc::sign::retrieve(p.namespace, ts);
+                if rpc::auth::verify_request(
+                    &p.pubkey,
+                    p.pubkey_ed25519.as_ref(),
+                    &msg,
+                    p.signature.as_ref(),
+                )
+                .is_err()
+                {
+                    return (401, "Failed to verify signature".into());
+                }
+                self.retrieves += 1;
+                let list: Vec<Stored> = self
+                    .db
+                    .get(&self.nodes[i].node.ed25519)
+                    .map(|l| l.iter().filter(|m| m.owner == owner).cloned().collect())
+                    .unwrap_or_default();
+                let start = p
+                    .last_hash
+                    .as_ref()
+                    .and_then(|h| list.iter().position(|m| &m.hash == h))
+                    .map_or(0, |pos| pos + 1);
+                let messages: Vec<Value> = list[start..]
+                    .iter()
+                    .map(|m| {
+                        json!({"hash": m.hash, "timestamp": now, "expiration": m.expiry,
+                               "data": STANDARD.encode(&m.data)})
+                    })
+                    .collect();
+                (
+                    200,
+                    json!({"messages": messages, "more": false, "t": now, "hf": [19, 3]})
+                        .to_string(),
+                )
+            }
+            _ => (404, "unknown method".into()),
+        }
+    }
+
+    /// An onion request arriving at node `i`.
+    fn onion(&mut self, i: usize, body: &[u8]) -> HttpResponse {
+        if let Some(status) = self.nodes[i].fail_status {
+            return HttpResponse {
+                status,
+                body: b"Snode not ready".to_vec(),
+            };
+        }
+        let peeled = peel_layer(body, &self.nodes[i].secret, &self.nodes[i].node.x25519);
+        match peeled {
+            Err(e) => HttpResponse {
+                status: e.http_status(),
+                body: b"Invalid ciphertext".to_vec(),
+            },
+            Ok(Peeled::Relay { next_ed25519, body }) => match self.by_ed(&next_ed25519) {
+                Some(j) if self.nodes[j].online && self.nodes[j].listed => self.onion(j, &body),
+                _ => HttpResponse {
+                    status: 502,
+                    body: format!("Next node not found: {}", hex::encode(next_ed25519))
+                        .into_bytes(),
+                },
+            },
+            Ok(Peeled::FinalDestination {
+                payload,
+                reply,
+                base64,
+                ..
+            }) => {
+                let (status, text) = self.rpc(i, &payload);
+                let mut rng = ChaCha20Rng::seed_from_u64(rand_chacha::rand_core::Rng::next_u64(
+                    &mut self.rng,
+                ));
+                HttpResponse {
+                    status: 200,
+                    body: wrap_final_response(&reply, status, &text, base64, &mut rng),
+                }
+            }
+            Ok(Peeled::ProxyToServer { .. }) => HttpResponse {
+                status: 502,
+                body: b"no server".to_vec(),
+            },
+        }
+    }
+
+    fn http(&mut self, url: &str, body: &[u8]) -> Result<HttpResponse, TransportFailure> {
+        let rest = url.strip_prefix("http://").expect("http url");
+        let (host, route) = rest.split_at(rest.find('/').unwrap());
+        let (ip, port) = host.split_once(':').unwrap();
+        if ip == SEED_HOST && self.seed_down {
+            return Err(TransportFailure::Unreachable);
+        }
+        if ip == SEED_HOST {
+            assert_eq!(route, "/json_rpc");
+            let req: Value = serde_json::from_slice(body).unwrap();
+            assert_eq!(req["method"], "get_n_service_nodes");
+            return Ok(HttpResponse {
+                status: 200,
+                body: json!({"result": self.node_list()}).to_string().into_bytes(),
+            });
+        }
+        let port: u16 = port.parse().unwrap();
+        let Some(i) = self
+            .nodes
+            .iter()
+            .position(|n| n.node.ip == ip && n.node.port == port)
+        else {
+            return Err(TransportFailure::Unreachable);
+        };
+        if !self.nodes[i].online {
+            return Err(TransportFailure::Unreachable);
+        }
+        match route {
+            "/onion_req/v2" => {
+                let reply = self.onion(i, body);
+                let Some(fault) = self.faults.pop_front() else {
+                    return Ok(reply);
+                };
+                let mut body = reply.body;
+                let status = match fault {
+                    Fault::Empty => {
+                        body.clear();
+                        200
+                    }
+                    Fault::Garbage => {
+                        body = (0..200u8).map(|b| b.wrapping_mul(37)).collect();
+                        200
+                    }
+                    Fault::Truncated => {
+                        body.truncate(body.len() / 2);
+                        200
+                    }
+                    Fault::FlippedByte => {
+                        if let Some(b) = body.get_mut(20) {
+                            *b ^= 0x01;
+                        }
+                        200
+                    }
+                    Fault::BadResultWrapper => {
+                        body = br#"{"result":"!!not base64!!"}"#.to_vec();
+                        200
+                    }
+                    Fault::InvalidCiphertext400 => {
+                        body = b"Invalid ciphertext".to_vec();
+                        400
+                    }
+                    Fault::Timeout => return Err(TransportFailure::Timeout),
+                    Fault::Reset => return Err(TransportFailure::Unreachable),
+                    Fault::WrongStatus => 299,
+                };
+                Ok(HttpResponse { status, body })
+            }
+            "/storage_rpc/v1" => {
+                let (status, text) = self.rpc(i, body);
+                Ok(HttpResponse {
+                    status,
+                    body: text.into_bytes(),
+                })
+            }
+            _ => Ok(HttpResponse {
+                status: 404,
+                body: Vec::new(),
+            }),
+        }
+    }
+}
+
+struct Party {
+    client: Client,
+    identity: Identity,
+    rng: ChaCha20Rng,
+    skew_ms: i64,
+    online: bool,
+    snapshot: ClientSnapshot,
+    received: Vec<ReceivedMessage>,
+    outbox_events: Vec<(String, OutboxState)>,
+    statuses: Vec<PathStatus>,
+    clock_errors: u32,
+}
+
+impl Party {
+    fn new(seed_byte: u8, name: &str, skew_ms: i64, snapshot: Option<ClientSnapshot>) -> Party {
+        let seed = Seed::from_entropy(&[seed_byte; 32]).unwrap();
+        let identity = Identity::from_seed(&seed);
+        let config = ClientConfig {
+            seed_urls: vec![format!("http://{SEED_HOST}:1")],
+            node_scheme: "http".into(),
+            display_name: Some(name.into()),
+            ..ClientConfig::default()
+        };
+        Party {
+            client: Client::new(
+                ClientIdentity::from_identity(&identity),
+                config,
+                snapshot.clone(),
+            ),
+            identity,
+            rng: ChaCha20Rng::seed_from_u64(u64::from(seed_byte)),
+            skew_ms,
+            online: true,
+            snapshot: snapshot.unwrap_or_default(),
+            received: Vec::new(),
+            outbox_events: Vec::new(),
+            statuses: Vec::new(),
+            clock_errors: 0,
+        }
+    }
+
+    fn id(&self) -> AccountId {
+        self.identity.account_id()
+    }
+
+    fn local(&self, net_now: u64) -> u64 {
+        net_now.saturating_add_signed(self.skew_ms)
+    }
+
+    /// Rebuilds the client from its persisted snapshot (tab closed and reopened).
+    fn restart(&mut self) {
+        let config = ClientConfig {
+            seed_urls: vec![format!("http://{SEED_HOST}:1")],
+            node_scheme: "http".into(),
+            ..ClientConfig::default()
+        };
+        self.client = Client::new(
+            ClientIdentity::from_identity(&self.identity),
+            config,
+            Some(self.snapshot.clone()),
+        );
+    }
+}
+
+struct World {
+    net: Net,
+    parties: Vec<Party>,
+    /// (deliver at net time, party, request, result)
+    queue: VecDeque<(
+        u64,
+        usize,
+        RequestId,
+        Result<HttpResponse, TransportFailure>,
+    )>,
+}
+
+impl World {
+    fn new(net_seed: u64, skews: [i64; 2]) -> World {
+        World {
+            net: Net::new(12, 3, net_seed),
+            parties: vec![
+                Party::new(1, "Alice", skews[0], None),
+                Party::new(2, "Bob", skews[1], None),
+            ],
+            queue: VecDeque::new(),
+        }
+    }
+
+    fn drain(&mut self) {
+        for p in 0..self.parties.len() {
+            if !self.parties[p].online {
+                continue;
+            }
+            while let Some(action) = self.parties[p].client.poll_action() {
+                let party = &mut self.parties[p];
+                match action {
+                    Action::Http(req) => {
+                        let result = self.net.http(&req.url, &req.body);
+                        self.queue
+                            .push_back((self.net.now + LATENCY_MS, p, req.id, result));
+                    }
+                    Action::Persist(changes) => {
+                        for c in &changes {
+                            party.snapshot.apply(c);
+                        }
+                    }
+                    Action::Notify(ClientEvent::MessageReceived(m)) => party.received.push(m),
+                    Action::Notify(ClientEvent::OutboxUpdated { local_id, state }) => {
+                        party.outbox_events.push((local_id, state));
+                    }
+                    Action::Notify(ClientEvent::PathStatusChanged(s)) => party.statuses.push(s),
+                    Action::Notify(ClientEvent::ClockOutOfSync) => party.clock_errors += 1,
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, from: usize, to: usize, body: &str) {
+        let to_id = self.parties[to].id();
+        let now = self.net.now;
+        let p = &mut self.parties[from];
+        let local = p.local(now);
+        let n = p.outbox_events.len() + p.client.outbox().len();
+        p.client
+            .handle_command(
+                ClientCommand::SendText {
+                    to: to_id,
+                    body: body.into(),
+                    local_id: format!("{body}#{n}"),
+                },
+                &p.identity,
+                local,
+                &mut p.rng,
+            )
+            .unwrap();
+        self.drain();
+    }
+
+    fn kick(&mut self) {
+        let now = self.net.now;
+        for p in self.parties.iter_mut().filter(|p| p.online) {
+            let local = p.local(now);
+            p.client.handle_timeout(&p.identity, local, &mut p.rng);
+        }
+        self.drain();
+    }
+
+    /// Runs the simulation for up to `limit_ms` of network time or until `done`.
+    fn run_until(&mut self, limit_ms: u64, done: impl Fn(&World) -> bool) -> bool {
+        let end = self.net.now + limit_ms;
+        self.kick();
+        for _ in 0..200_000 {
+            self.drain();
+            if done(self) {
+                return true;
+            }
+            let mut t = end;
+            for (at, p, ..) in &self.queue {
+                if self.parties[*p].online {
+                    t = t.min(*at);
+                }
+            }
+            for p in self.parties.iter().filter(|p| p.online) {
+                if let Some(x) = p.client.next_timeout() {
+                    t = t.min(x.saturating_add_signed(-p.skew_ms));
+                }
+            }
+            if t >= end {
+                self.net.now = end;
+                return done(self);
+            }
+            self.net.now = self.net.now.max(t);
+            let now = self.net.now;
+            let due: Vec<_> = {
+                let (due, keep): (Vec<_>, Vec<_>) = self
+                    .queue
+                    .drain(..)
+                    .partition(|(at, p, ..)| *at <= now && self.parties[*p].online);
+                self.queue = keep.into();
+                due
+            };
+            for (_, p, id, result) in due {
+                let party = &mut self.parties[p];
+                let local = party.local(now);
+                party
+                    .client
+                    .handle_response(id, result, &party.identity, local, &mut party.rng);
+                self.drain();
+            }
+            for p in self.parties.iter_mut().filter(|p| p.online) {
+                let local = p.local(now);
+                if p.client.next_timeout().is_some_and(|x| x <= local) {
+                    p.client.handle_timeout(&p.identity, local, &mut p.rng);
+                }
+            }
+        }
+        panic!("simulation did not settle");
+    }
+
+    fn bodies(&self, p: usize) -> Vec<String> {
+        self.parties[p]
+            .received
+            .iter()
+            .map(|m| m.body.clone())
+            .collect()
+    }
+
+    fn all_sent(&self, p: usize) -> bool {
+        self.parties[p].client.outbox().is_empty()
+    }
+
+    fn connect(&mut self) {
+        assert!(self.run_until(10_000, |w| {
+            w.parties
+                .iter()
+                .all(|p| p.client.path_status() == PathStatus::Connected)
+        }));
+    }
+}
+
+fn numbered(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix} {i}")).collect()
+}
+
+#[test]
+fn twenty_messages_each_way_arrive_once_in_order() {
+    let mut w = World::new(7, [0, 0]);
+    w.connect();
+    assert_eq!(w.parties[0].statuses, vec![PathStatus::Connected]);
+    let paths = w.parties[0].client.paths();
+    assert_eq!(paths.len(), 2);
+    let mut all: BTreeSet<[u8; 32]> = BTreeSet::new();
+    for p in &paths {
+        assert_eq!(p.len(), 3);
+        all.extend(p.iter().map(|n| n.ed25519));
+    }
+    assert_eq!(all.len(), 6, "two paths of three distinct nodes");
+
+    let a = numbered("from alice", 20);
+    let b = numbered("from bob", 20);
+    for i in 0..20 {
+        w.send(0, 1, &a[i]);
+        w.send(1, 0, &b[i]);
+    }
+    assert!(w.run_until(30_000, |w| w.bodies(1).len() >= 20
+        && w.bodies(0).len() >= 20));
+    // Let any stray duplicate show up before checking.
+    w.run_until(3_000, |_| false);
+    assert_eq!(w.bodies(1), a);
+    assert_eq!(w.bodies(0), b);
+    assert!(w.all_sent(0) && w.all_sent(1));
+    let m = &w.parties[1].received[0];
+    assert_eq!(m.from, w.parties[0].id());
+    assert_eq!(m.profile_name.as_deref(), Some("Alice"));
+    assert_eq!(w.parties[1].client.stats().received, 20);
+    // Every persisted outbox entry reached Sent (and the snapshot dropped them).
+    assert!(w.parties[0].snapshot.outbox.is_empty());
+    let sent = w.parties[0]
+        .outbox_events
+        .iter()
+        .filter(|(_, s)| *s == OutboxState::Sent)
+        .count();
+    assert_eq!(sent, 20);
+}
+
+#[test]
+fn offline_recipient_catches_up() {
+    let mut w = World::new(8, [0, 0]);
+    w.connect();
+    w.parties[1].online = false;
+    let a = numbered("while away", 10);
+    for m in &a {
+        w.send(0, 1, m);
+    }
+    assert!(w.run_until(20_000, |w| w.all_sent(0)));
+    assert!(w.bodies(1).is_empty());
+    w.net.now += 60_000;
+    w.parties[1].online = true;
+    assert!(w.run_until(20_000, |w| w.bodies(1).len() >= 10));
+    w.run_until(2_000, |_| false);
+    assert_eq!(w.bodies(1), a);
+}
+
+#[test]
+fn swarm_node_dropping_out_loses_nothing() {
+    let mut w = World::new(9, [0, 0]);
+    w.connect();
+    let bob = w.parties[1].id();
+    let a = numbered("m", 20);
+    for m in &a[..10] {
+        w.send(0, 1, m);
+    }
+    assert!(w.run_until(20_000, |w| w.bodies(1).len() >= 10));
+    // One of Bob's swarm members dies mid-conversation.
+    let victim = w.net.swarm_of(&bob.to_string())[0];
+    w.net.nodes[victim].online = false;
+    for m in &a[10..] {
+        w.send(0, 1, m);
+    }
+    assert!(w.run_until(60_000, |w| w.bodies(1).len() >= 20));
+    w.run_until(3_000, |_| false);
+    assert_eq!(w.bodies(1), a);
+    assert!(w.all_sent(0));
+}
+
+#[test]
+fn wrong_swarm_421_updates_cache_and_delivers() {
+    let mut w = World::new(10, [0, 0]);
+    let bob = w.parties[1].id();
+    let right = w.net.swarm_nodes(&bob);
+    let wrong: Vec<ServiceNode> = w
+        .net
+        .nodes
+        .iter()
+        .map(|n| n.node.clone())
+        .filter(|n| !right.contains(n))
+        .take(4)
+        .collect();
+    // Alice restarts with a stale cached swarm for Bob.
+    let mut snap = ClientSnapshot::default();
+    snap.swarms.insert(bob, wrong.clone());
+    w.parties[0] = Party::new(1, "Alice", 0, Some(snap));
+    w.connect();
+    w.send(0, 1, "hello after 421");
+    assert!(w.run_until(20_000, |w| w.bodies(1).len() == 1));
+    assert_eq!(w.bodies(1), vec!["hello after 421".to_string()]);
+    // One attempt answered 421, the retry on the new swarm succeeded at once.
+    let states: Vec<OutboxState> = w.parties[0].outbox_events.iter().map(|(_, s)| *s).collect();
+    use OutboxState::{Pending, Sending, Sent};
+    assert_eq!(states, vec![Pending, Sending, Pending, Sending, Sent]);
+    let cached = w.parties[0].client.cached_swarm(&bob).unwrap().to_vec();
+    assert_eq!(cached, right, "421 body replaced the cached swarm");
+    assert_eq!(w.parties[0].snapshot.swarms.get(&bob), Some(&right));
+}
+
+#[test]
+fn clock_skew_of_one_hour_works_through_network_offset() {
+    // Bob's clock is an hour fast, Alice's five minutes slow.
+    let mut w = World::new(11, [-300_000, 3_600_000]);
+    // Composed before any node told Bob the time.
+    w.send(1, 0, "early");
+    w.connect();
+    assert!(w.run_until(10_000, |w| !w.bodies(0).is_empty()));
+    let early = w.parties[0].received.remove(0);
+    assert_eq!(early.body, "early");
+    assert!(
+        early.sent_ms.abs_diff(w.net.now) < 60_000,
+        "stamped with network time"
+    );
+    let a = numbered("skewed a", 5);
+    let b = numbered("skewed b", 5);
+    for i in 0..5 {
+        w.send(0, 1, &a[i]);
+        w.send(1, 0, &b[i]);
+    }
+    assert!(w.run_until(20_000, |w| w.bodies(1).len() >= 5 && w.bodies(0).len() >= 5));
+    assert_eq!(w.bodies(1), a);
+    assert_eq!(w.bodies(0), b);
+    let off = w.parties[1].client.time_offset_ms();
+    assert!(
+        (off + 3_600_000).abs() <= 2 * LATENCY_MS as i64,
+        "offset {off}"
+    );
+    // Sent timestamps are network time, not Bob's fast clock.
+    let m = &w.parties[0].received[0];
+    assert!(m.sent_ms.abs_diff(w.net.now) < 60_000);
+    assert!(m.received_ms.abs_diff(w.net.now) < 60_000);
+    assert_eq!(m.order_ms, m.sent_ms);
+    assert_eq!(w.parties[1].clock_errors, 0);
+}
+
+#[test]
+fn malformed_envelope_is_dropped_without_affecting_others() {
+    let mut w = World::new(12, [0, 0]);
+    w.connect();
+    let bob_hex = w.parties[1].id().to_string();
+    w.send(0, 1, "before");
+    assert!(w.run_until(10_000, |w| w.bodies(1).len() == 1));
+    let expiry = w.net.now + 3_600_000;
+    w.net
+        .put(&bob_hex, b"\x0a\x03not an envelope".to_vec(), expiry);
+    w.net.put(&bob_hex, vec![0xff; 300], expiry);
+    w.send(0, 1, "after");
+    assert!(w.run_until(10_000, |w| w.bodies(1).len() == 2));
+    w.run_until(3_000, |_| false);
+    assert_eq!(w.bodies(1), vec!["before".to_string(), "after".to_string()]);
+    assert_eq!(w.parties[1].client.stats().malformed_dropped, 2);
+}
+
+#[test]
+fn duplicate_deliveries_are_shown_once() {
+    let mut w = World::new(13, [0, 0]);
+    w.connect();
+    // Bob polls every member of his swarm in turn; each returns the same stored message.
+    // And the first two store acks are lost, so Alice re-sends (new ciphertext, same id).
+    w.net.lose_store_acks = 2;
+    let a = numbered("dup", 5);
+    for m in &a {
+        w.send(0, 1, m);
+    }
+    assert!(w.run_until(30_000, |w| w.bodies(1).len() >= 5 && w.all_sent(0)));
+    w.run_until(5_000, |_| false);
+    assert_eq!(w.bodies(1), a);
+    let stats = w.parties[1].client.stats();
+    assert!(stats.duplicates_dropped >= 2, "{stats:?}");
+    assert_eq!(stats.received, 5);
+    // Replays of already seen stored data are dropped by hash.
+    let bob_hex = w.parties[1].id().to_string();
+    let stored: Vec<Vec<u8>> = w
+        .net
+        .db
+        .values()
+        .flatten()
+        .filter(|m| m.owner == bob_hex)
+        .map(|m| m.data.clone())
+        .collect();
+    let expiry = w.net.now + 3_600_000;
+    for d in stored.iter().take(3) {
+        // Nodes serve the same stored message again after the last hash (re-inserted).
+        for list in w.net.db.values_mut() {
+            list.retain(|m| &m.data != d);
+        }
+        w.net.put(&bob_hex, d.clone(), expiry);
+    }
+    w.run_until(5_000, |_| false);
+    assert_eq!(w.bodies(1), a);
+}
+
+#[test]
+fn outbox_survives_snapshot_and_restore() {
+    let mut w = World::new(14, [0, 0]);
+    // The whole network is unreachable: nothing can be sent.
+    for n in &mut w.net.nodes {
+        n.online = false;
+    }
+    let a = numbered("queued", 5);
+    for m in &a {
+        w.send(0, 1, m);
+    }
+    w.run_until(5_000, |_| false);
+    assert_eq!(w.parties[0].client.outbox().len(), 5);
+    assert_eq!(w.parties[0].snapshot.outbox.len(), 5);
+    assert_ne!(w.parties[0].client.path_status(), PathStatus::Connected);
+    // Tab closed; the network comes back; the tab is reopened from the snapshot.
+    for n in &mut w.net.nodes {
+        n.online = true;
+    }
+    w.queue.clear();
+    // The worker stores the snapshot as JSON.
+    let json = serde_json::to_string(&w.parties[0].snapshot).unwrap();
+    let back: ClientSnapshot = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, w.parties[0].snapshot);
+    w.parties[0].restart();
+    assert_eq!(w.parties[0].client.outbox().len(), 5);
+    assert!(w.run_until(30_000, |w| w.bodies(1).len() >= 5 && w.all_sent(0)));
+    w.run_until(3_000, |_| false);
+    assert_eq!(w.bodies(1), a);
+    assert!(w.parties[0].snapshot.outbox.is_empty());
+
+    // A message whose store succeeded but whose ack was lost, then restart: it is sent again
+    // and shown once (same sender timestamp).
+    w.net.lose_store_acks = 1;
+    w.send(0, 1, "ack lost");
+    w.run_until(LATENCY_MS * 3, |_| false);
+    w.queue.clear();
+    w.parties[0].restart();
+    assert!(w.run_until(30_000, |w| w.all_sent(0) && w.bodies(1).len() >= 6));
+    w.run_until(3_000, |_| false);
+    assert_eq!(w.bodies(1).iter().filter(|b| *b == "ack lost").count(), 1);
+}
+
+#[test]
+fn path_failures_rebuild_paths_and_drop_nodes() {
+    let mut w = World::new(15, [0, 0]);
+    w.connect();
+    let paths = w.parties[0].client.paths();
+    // A guard starts failing every request (HTTP 503 before peeling).
+    let guard = paths[0][0].clone();
+    let gi = w.net.by_ed(&guard.ed25519).unwrap();
+    w.net.nodes[gi].fail_status = Some(503);
+    // A relay of the other path disappears from the network ("Next node not found").
+    let relay = paths[1][1].clone();
+    let ri = w.net.by_ed(&relay.ed25519).unwrap();
+    w.net.nodes[ri].listed = false;
+    let a = numbered("through failures", 10);
+    for m in &a {
+        w.send(0, 1, m);
+    }
+    let p = &mut w.parties[0];
+    p.client
+        .handle_command(
+            ClientCommand::SetPollingMode(PollingMode::Foreground),
+            &p.identity,
+            w.net.now,
+            &mut p.rng,
+        )
+        .unwrap();
+    assert!(w.run_until(60_000, |w| w.bodies(1).len() >= 10 && w.all_sent(0)));
+    assert_eq!(w.bodies(1), a);
+    let client = &w.parties[0].client;
+    let pool: Vec<[u8; 32]> = client.pool().iter().map(|n| n.ed25519).collect();
+    assert!(
+        !pool.contains(&relay.ed25519),
+        "unknown relay dropped at once"
+    );
+    assert!(
+        !pool.contains(&guard.ed25519),
+        "failing guard dropped after 3 failures"
+    );
+    for p in client.paths() {
+        assert!(
+            p.iter()
+                .all(|n| n.ed25519 != guard.ed25519 && n.ed25519 != relay.ed25519)
+        );
+    }
+    assert_eq!(client.paths().len(), 2, "paths rebuilt");
+    assert_eq!(client.path_status(), PathStatus::Connected);
+}
+
+#[test]
+fn polling_cadence_follows_mode() {
+    let mut w = World::new(16, [0, 0]);
+    w.connect();
+    assert!(w.run_until(5_000, |w| {
+        w.parties[1]
+            .client
+            .cached_swarm(&w.parties[1].id())
+            .is_some()
+    }));
+    w.run_until(2_000, |_| false);
+    let before = w.net.retrieves;
+    w.run_until(10_000, |_| false);
+    let fg = w.net.retrieves - before;
+    for p in 0..2 {
+        let party = &mut w.parties[p];
+        let local = party.local(w.net.now);
+        party
+            .client
+            .handle_command(
+                ClientCommand::SetPollingMode(PollingMode::Background),
+                &party.identity,
+                local,
+                &mut party.rng,
+            )
+            .unwrap();
+    }
+    w.run_until(2_000, |_| false);
+    let before = w.net.retrieves;
+    w.run_until(30_000, |_| false);
+    let bg = w.net.retrieves - before;
+    // Two clients: ~10 polls each per 10 s in the foreground, ~3 each per 30 s in background.
+    assert!((16..=24).contains(&fg), "foreground polls {fg}");
+    assert!((4..=8).contains(&bg), "background polls {bg}");
+}
+
+#[test]
+fn malformed_onion_replies_are_survived_and_messages_delivered() {
+    let mut w = World::new(17, [0, 0]);
+    w.connect();
+    let faults = [
+        Fault::Empty,
+        Fault::Garbage,
+        Fault::Truncated,
+        Fault::FlippedByte,
+        Fault::BadResultWrapper,
+        Fault::InvalidCiphertext400,
+        Fault::Timeout,
+        Fault::Reset,
+        Fault::WrongStatus,
+    ];
+    // Every fault type three times, hitting whatever requests come next (stores, polls,
+    // swarm lookups) on either client.
+    for _ in 0..3 {
+        w.net.faults.extend(faults);
+    }
+    let a = numbered("under fire", 8);
+    let b = numbered("return fire", 8);
+    for i in 0..8 {
+        w.send(0, 1, &a[i]);
+        w.send(1, 0, &b[i]);
+    }
+    assert!(w.run_until(120_000, |w| w.bodies(1).len() >= 8
+        && w.bodies(0).len() >= 8
+        && w.all_sent(0)
+        && w.all_sent(1)));
+    w.run_until(3_000, |_| false);
+    assert!(w.net.faults.is_empty(), "all faults were injected");
+    assert_eq!(w.bodies(1), a);
+    assert_eq!(w.bodies(0), b);
+    for p in &w.parties {
+        assert_eq!(p.client.path_status(), PathStatus::Connected);
+        assert_eq!(p.client.paths().len(), 2);
+    }
+}
+
+#[test]
+fn pool_is_refreshed_through_a_path() {
+    let mut w = World::new(18, [0, 0]);
+    let config = ClientConfig {
+        seed_urls: vec![format!("http://{SEED_HOST}:1")],
+        node_scheme: "http".into(),
+        pool_refresh_ms: 5_000,
+        ..ClientConfig::default()
+    };
+    let newcomer = w.net.nodes.len() - 1;
+    w.net.nodes[newcomer].listed = false;
+    w.parties[0].client = Client::new(
+        ClientIdentity::from_identity(&w.parties[0].identity),
+        config,
+        None,
+    );
+    w.connect();
+    let key = w.net.nodes[newcomer].node.ed25519;
+    assert!(!w.parties[0].client.pool().iter().any(|n| n.ed25519 == key));
+    w.net.nodes[newcomer].listed = true;
+    assert!(w.run_until(20_000, |w| {
+        w.parties[0].client.pool().iter().any(|n| n.ed25519 == key)
+    }));
+    assert!(
+        w.parties[0].snapshot.pool.iter().any(|n| n.ed25519 == key),
+        "pool persisted"
+    );
+}
+
+#[test]
+fn api_misuse_is_a_typed_error() {
+    let mut p = Party::new(3, "Carol", 0, None);
+    let other = Identity::from_seed(&Seed::from_entropy(&[4; 32]).unwrap());
+    let to = other.account_id();
+    let send = |body: &str, id: &str| ClientCommand::SendText {
+        to,
+        body: body.into(),
+        local_id: id.into(),
+    };
+    assert_eq!(
+        p.client
+            .handle_command(send("", "x"), &p.identity, START_MS, &mut p.rng),
+        Err(umbra_protocol::client::ClientError::EmptyMessage)
+    );
+    p.client
+        .handle_command(send("hi", "x"), &p.identity, START_MS, &mut p.rng)
+        .unwrap();
+    assert_eq!(
+        p.client
+            .handle_command(send("hi", "x"), &p.identity, START_MS, &mut p.rng),
+        Err(umbra_protocol::client::ClientError::DuplicateLocalId)
+    );
+    assert_eq!(
+        p.client
+            .handle_command(send("hi", "y"), &other, START_MS, &mut p.rng),
+        Err(umbra_protocol::client::ClientError::WrongIdentity)
+    );
+    assert_eq!(
+        p.client.handle_command(
+            ClientCommand::Retry {
+                local_id: "nope".into()
+            },
+            &p.identity,
+            START_MS,
+            &mut p.rng
+        ),
+        Err(umbra_protocol::client::ClientError::UnknownLocalId)
+    );
+    // The accepted message is persisted before anything is sent.
+    let first = p.client.poll_action();
+    assert!(matches!(first, Some(Action::Persist(_))), "{first:?}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(10))]
+
+    /// Arbitrary answers to onion requests never panic the client; it keeps going and
+    /// delivers once the network behaves again.
+    #[test]
+    fn arbitrary_replies_never_panic(
+        replies in proptest::collection::vec(
+            (proptest::prelude::any::<u16>(), proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)),
+            1..6,
+        )
+    ) {
+        let mut w = World::new(19, [0, 0]);
+        w.connect();
+        w.send(0, 1, "x");
+        let p = &mut w.parties[0];
+        let mut pending = Vec::new();
+        while let Some(a) = p.client.poll_action() {
+            if let Action::Http(req) = a {
+                pending.push(req.id);
+            }
+        }
+        for (id, (status, body)) in pending.into_iter().zip(replies.iter().cycle()) {
+            let local = p.local(w.net.now);
+            p.client.handle_response(
+                id,
+                Ok(HttpResponse { status: *status, body: body.clone() }),
+                &p.identity,
+                local,
+                &mut p.rng,
+            );
+        }
+        proptest::prop_assert!(w.run_until(60_000, |w| w.bodies(1).len() == 1 && w.all_sent(0)));
+    }
+}
+
+#[test]
+fn unanswered_requests_time_out_inside_the_client() {
+    let mut w = World::new(20, [0, 0]);
+    w.connect();
+    w.send(0, 1, "lost in transit");
+    // The driver loses every answer to Alice's outstanding requests.
+    w.queue.retain(|(_, party, ..)| *party != 0);
+    assert!(w.run_until(60_000, |w| w.bodies(1).len() == 1 && w.all_sent(0)));
+    assert_eq!(w.bodies(1), vec!["lost in transit".to_string()]);
+}
+
+#[test]
+fn store_is_sent_only_after_a_signed_acknowledgement() {
+    let mut w = World::new(21, [0, 0]);
+    w.connect();
+    w.net.forge_store_acks = true;
+    w.send(0, 1, "needs a real ack");
+    w.run_until(5_000, |_| false);
+    // The node stored it (Bob even sees it) but no acknowledgement verifies: not "Sent".
+    assert!(!w.all_sent(0));
+    assert!(
+        !w.parties[0]
+            .outbox_events
+            .iter()
+            .any(|(_, s)| *s == OutboxState::Sent)
+    );
+    w.net.forge_store_acks = false;
+    assert!(w.run_until(60_000, |w| w.all_sent(0)));
+    assert_eq!(
+        w.bodies(1),
+        vec!["needs a real ack".to_string()],
+        "resend shown once"
+    );
+}
+
+#[test]
+fn sync_copies_reach_the_other_device_only() {
+    let mut w = World::new(22, [0, 0]);
+    // Alice's second device: same account, its own client.
+    w.parties.push(Party::new(1, "Alice", 0, None));
+    assert!(w.run_until(10_000, |w| {
+        w.parties
+            .iter()
+            .all(|p| p.client.path_status() == PathStatus::Connected)
+    }));
+    let bob = w.parties[1].id();
+    w.send(0, 1, "from device one");
+    w.send(1, 0, "to both devices");
+    assert!(w.run_until(20_000, |w| w.bodies(2).len() >= 2
+        && !w.bodies(1).is_empty()
+        && !w.bodies(0).is_empty()
+        && w.all_sent(0)));
+    w.run_until(3_000, |_| false);
+    assert_eq!(w.bodies(1), vec!["from device one".to_string()]);
+    assert_eq!(
+        w.bodies(0),
+        vec!["to both devices".to_string()],
+        "no echo of own copy"
+    );
+    let second = &w.parties[2].received;
+    assert_eq!(second.len(), 2);
+    let copy = second.iter().find(|m| m.body == "from device one").unwrap();
+    assert_eq!(copy.from, w.parties[0].id());
+    assert_eq!(copy.sync_target, Some(bob));
+    let incoming = second.iter().find(|m| m.body == "to both devices").unwrap();
+    assert_eq!(incoming.sync_target, None);
+}
+
+#[test]
+fn sender_clock_is_clamped_and_old_replays_rejected() {
+    use umbra_protocol::message::{
+        encode_for_1o1,
+        proto::{Content, DataMessage},
+    };
+    let mut w = World::new(23, [0, 0]);
+    w.connect();
+    let bob = w.parties[1].id();
+    let content = |text: &str| Content {
+        data_message: Some(DataMessage {
+            body: Some(text.into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let day = 24 * 3600 * 1000;
+    let now = w.net.now;
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let alice = &w.parties[0].identity;
+    let future = encode_for_1o1(
+        alice,
+        &bob,
+        &content("from the future"),
+        now + day,
+        &mut rng,
+    )
+    .unwrap();
+    let ancient =
+        encode_for_1o1(alice, &bob, &content("ancient"), now - 15 * day, &mut rng).unwrap();
+    w.net.put(&bob.to_string(), ancient, now + 3_600_000);
+    w.net.put(&bob.to_string(), future, now + 3_600_000);
+    assert!(w.run_until(10_000, |w| !w.bodies(1).is_empty()));
+    w.run_until(2_000, |_| false);
+    assert_eq!(w.bodies(1), vec!["from the future".to_string()]);
+    let m = &w.parties[1].received[0];
+    assert_eq!(m.sent_ms, now + day);
+    assert_eq!(
+        m.order_ms,
+        m.received_ms + 60_000,
+        "future timestamp clamped"
+    );
+    assert_eq!(w.parties[1].client.stats().stale_dropped, 1);
+}
+
+#[test]
+fn unreachable_seed_shows_failing_then_recovers() {
+    let mut w = World::new(24, [0, 0]);
+    w.net.seed_down = true;
+    w.run_until(5_000, |_| false);
+    let alice = &w.parties[0];
+    assert_eq!(alice.client.path_status(), PathStatus::Failing);
+    assert!(alice.client.pool().is_empty());
+    assert!(
+        alice.client.next_timeout().is_some(),
+        "keeps retrying the seed"
+    );
+    w.net.seed_down = false;
+    w.connect();
+    assert_eq!(
+        w.parties[0].statuses,
+        vec![PathStatus::Failing, PathStatus::Connected]
+    );
+}

@@ -1,0 +1,778 @@
+//! The messaging side of the worker: [`Messenger`] runs the sans-IO
+//! [`umbra_protocol::client::Client`] of the unlocked account against the real network and the
+//! encrypted message database (session-protocol.md §3–§5, engineering-guide.md C8).
+//!
+//! It is driven only from the worker's single input loop ([`crate::mailbox`]): every command,
+//! HTTP answer and timer expiry is fed to the client, then `client.poll_action()` is drained.
+//! Within one drain, received messages are stored first (the database deduplicates, so storing
+//! before the client's dedup records is safe), then every `Persist` is applied (outbox states
+//! into the [`MessageDb`], the rest into the client snapshot, kept as one sealed vault
+//! record), and only then are the `Http` requests started, so state is durable before any
+//! request that relies on it. After each input the UI gets the events for what changed and
+//! the single `setTimeout` is re-armed for `client.next_timeout()`.
+
+use std::{
+    collections::BTreeSet,
+    rc::{Rc, Weak},
+};
+
+use rand_core::CryptoRng;
+use serde::{Deserialize, Serialize};
+use umbra_ipc::{
+    ConversationKind, ConversationSummary, DeliveryState, Direction as IpcDirection, ErrorCode,
+    Event, MessageView, PathState,
+};
+use umbra_protocol::{
+    client::{
+        Action, Client, ClientCommand, ClientConfig, ClientError, ClientEvent, ClientIdentity,
+        ClientSnapshot, OutboxState as ClientOutboxState, OutgoingHttp, PathStatus, PersistChange,
+        PollingMode, ReceivedMessage, RequestId, TransportFailure,
+    },
+    client::HttpResponse,
+    identity::AccountId,
+    store::{
+        MessageDb, MessageDbError, UnlockedVault,
+        messages::{
+            Conversation, ConversationState, ConversationUpdate, Direction, InsertOutcome,
+            Message, MessageId, NewMessage, OutboxState,
+        },
+    },
+};
+use zeroize::Zeroizing;
+
+use crate::{
+    driver::store_error,
+    mailbox::{Input, Mailbox},
+    net,
+    store::IndexedDbStore,
+};
+
+/// Vault record holding the client snapshot (outbox, last hashes, dedup records, pool).
+pub const SNAPSHOT_RECORD: &str = "worker/v1/client-snapshot";
+/// Vault record holding the profile (display name).
+pub const PROFILE_RECORD: &str = "worker/v1/profile";
+/// Longest message text accepted, in characters (Session's limit).
+pub const MAX_BODY_CHARS: usize = 2000;
+/// Longest display name, in bytes.
+pub const MAX_NAME_BYTES: usize = 100;
+/// How many of the newest messages [`Event::Messages`] carries.
+pub const PAGE: usize = 200;
+/// Poll interval while a conversation is open and the page visible.
+pub const POLL_FOREGROUND_MS: u64 = 700;
+/// Poll interval otherwise.
+pub const POLL_BACKGROUND_MS: u64 = 5_000;
+
+/// What one handler needs from the driver: the store, the unlocked vault, the RNG and the
+/// event sink.
+pub struct Cx<'a, R: CryptoRng> {
+    /// The IndexedDB store.
+    pub store: &'a IndexedDbStore,
+    /// The unlocked vault (identity and store key).
+    pub vault: &'a UnlockedVault,
+    /// Randomness.
+    pub rng: &'a mut R,
+    /// Posts an event to the app.
+    pub post: &'a dyn Fn(&Event),
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Profile {
+    display_name: Option<String>,
+}
+
+/// The running messaging client of one unlock session.
+pub struct Messenger {
+    client: Client,
+    snapshot: ClientSnapshot,
+    mailbox: Weak<Mailbox>,
+    session: u64,
+    open: Option<AccountId>,
+    visible: bool,
+    path: PathStatus,
+    display_name: Option<String>,
+    timer: Option<(u64, net::Timeout)>,
+    generation: u64,
+    last_local_sent_ms: u64,
+    dirty_list: bool,
+    dirty_peers: BTreeSet<AccountId>,
+}
+
+impl core::fmt::Debug for Messenger {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Messenger")
+            .field("session", &self.session)
+            .field("open", &self.open.is_some())
+            .field("visible", &self.visible)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A network configuration for `seed_urls`: node scheme `http` when the first seed is plain
+/// HTTP (a local testnet), else the mainnet defaults.
+pub fn client_config(seed_urls: &[String], display_name: Option<String>) -> ClientConfig {
+    let mut config = ClientConfig::default();
+    if !seed_urls.is_empty() {
+        config.seed_urls = seed_urls.to_vec();
+        if seed_urls.iter().all(|u| u.starts_with("http://")) {
+            config.node_scheme = "http".into();
+        }
+    }
+    config.poll_foreground_ms = POLL_FOREGROUND_MS;
+    config.poll_background_ms = POLL_BACKGROUND_MS;
+    config.display_name = display_name;
+    config
+}
+
+/// Parses an Account ID typed or sent by the app.
+pub fn parse_peer(peer: &str) -> Result<AccountId, ErrorCode> {
+    peer.parse().map_err(|_| ErrorCode::InvalidAccountId)
+}
+
+pub(crate) fn db_error(e: MessageDbError) -> ErrorCode {
+    match e {
+        MessageDbError::Store(s) => store_error(s),
+        MessageDbError::Corrupted | MessageDbError::UnsupportedVersion { .. } => {
+            ErrorCode::Corrupted
+        }
+        MessageDbError::NoSuchConversation
+        | MessageDbError::NoSuchMessage
+        | MessageDbError::NotOutgoing
+        | MessageDbError::WrongAuthor
+        | MessageDbError::Encode => ErrorCode::Internal,
+    }
+}
+
+fn client_error(e: &ClientError) -> ErrorCode {
+    match e {
+        ClientError::EmptyMessage => ErrorCode::InvalidMessage,
+        _ => ErrorCode::Internal,
+    }
+}
+
+/// The app's path indicator for a client path status.
+pub fn path_state(status: PathStatus) -> PathState {
+    match status {
+        PathStatus::Building => PathState::Building,
+        PathStatus::Connected => PathState::Connected,
+        PathStatus::Failing => PathState::Failing,
+    }
+}
+
+/// The conversation-list row of `c`.
+pub fn summary(c: &Conversation) -> ConversationSummary {
+    let last = c.last_message.as_ref();
+    ConversationSummary {
+        peer: c.peer.to_string(),
+        display_name: c.display_name.clone(),
+        kind: match c.state {
+            ConversationState::Accepted => ConversationKind::Accepted,
+            ConversationState::Request => ConversationKind::Request,
+            ConversationState::Blocked => ConversationKind::Blocked,
+        },
+        last_preview: last.filter(|m| !m.deleted).map(|m| m.preview.clone()),
+        last_time_ms: last.map(|m| m.sent_ms),
+        unread: c.unread_count,
+    }
+}
+
+/// The display form of a stored message.
+pub fn message_view(m: &Message) -> MessageView {
+    let (direction, state) = match (m.direction, m.outbox) {
+        (Direction::Incoming, _) => (IpcDirection::Incoming, DeliveryState::Received),
+        (Direction::Outgoing, Some(OutboxState::Sending)) => {
+            (IpcDirection::Outgoing, DeliveryState::Sending)
+        }
+        (Direction::Outgoing, Some(OutboxState::Sent)) => {
+            (IpcDirection::Outgoing, DeliveryState::Sent)
+        }
+        (Direction::Outgoing, Some(OutboxState::Failed { .. })) => {
+            (IpcDirection::Outgoing, DeliveryState::Failed)
+        }
+        (Direction::Outgoing, _) => (IpcDirection::Outgoing, DeliveryState::Pending),
+    };
+    MessageView { id: m.id.0, direction, body: m.body.clone(), sent_ms: m.sent_ms, state }
+}
+
+fn db_outbox_state(state: ClientOutboxState) -> OutboxState {
+    match state {
+        ClientOutboxState::Pending => OutboxState::Pending,
+        ClientOutboxState::Sending => OutboxState::Sending,
+        ClientOutboxState::Sent => OutboxState::Sent,
+        ClientOutboxState::Failed => OutboxState::Failed { code: 0 },
+    }
+}
+
+fn clip_name(name: &str) -> Option<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    let mut end = name.len().min(MAX_NAME_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(name[..end].to_owned())
+}
+
+async fn load_json<T: for<'de> Deserialize<'de>>(
+    store: &IndexedDbStore,
+    vault: &UnlockedVault,
+    name: &str,
+) -> Result<Option<T>, ErrorCode> {
+    let bytes = vault.get_record(store, name).await.map_err(store_error)?;
+    // A record that decrypts but does not parse (older layout) is ignored, not fatal.
+    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
+async fn save_json<T: Serialize, R: CryptoRng>(
+    cx: &mut Cx<'_, R>,
+    name: &str,
+    value: &T,
+) -> Result<(), ErrorCode> {
+    let bytes = Zeroizing::new(serde_json::to_vec(value).map_err(|_| ErrorCode::Internal)?);
+    cx.vault.put_record(cx.store, name, &bytes, cx.rng).await.map_err(store_error)
+}
+
+impl Messenger {
+    /// Starts the client of `cx.vault`'s account: loads its snapshot and profile, resumes
+    /// every unsent outbox message, starts connecting and posts [`Event::Paths`] and
+    /// [`Event::Profile`].
+    pub async fn start<R: CryptoRng>(
+        cx: &mut Cx<'_, R>,
+        seed_urls: &[String],
+        mailbox: &Rc<Mailbox>,
+        session: u64,
+        visible: bool,
+    ) -> Result<Messenger, ErrorCode> {
+        let snapshot: ClientSnapshot =
+            load_json(cx.store, cx.vault, SNAPSHOT_RECORD).await?.unwrap_or_default();
+        let profile: Profile = load_json(cx.store, cx.vault, PROFILE_RECORD).await?.unwrap_or_default();
+        let config = client_config(seed_urls, profile.display_name.clone());
+        let me = ClientIdentity::from_identity(cx.vault.identity());
+        let client = Client::new(me, config, Some(snapshot.clone()));
+        let path = client.path_status();
+        let mut m = Messenger {
+            client,
+            snapshot,
+            mailbox: Rc::downgrade(mailbox),
+            session,
+            open: None,
+            visible,
+            path,
+            display_name: profile.display_name,
+            timer: None,
+            generation: 0,
+            last_local_sent_ms: 0,
+            dirty_list: false,
+            dirty_peers: BTreeSet::new(),
+        };
+        (cx.post)(&Event::Paths { state: path_state(path) });
+        (cx.post)(&Event::Profile { display_name: m.display_name.clone() });
+        // Resume what the database still has to send but the client does not know (the page
+        // closed between storing the message and persisting the client's outbox entry).
+        let pending = MessageDb::new(cx.store, cx.vault).pending_outbox().await.map_err(db_error)?;
+        let now = net::now_ms();
+        for msg in pending {
+            let local_id = msg.id.0.to_string();
+            if m.client.outbox().iter().any(|e| e.local_id == local_id) {
+                continue;
+            }
+            let cmd = ClientCommand::SendText { to: msg.conversation, body: msg.body, local_id };
+            // An empty body cannot have been stored; nothing else can fail here.
+            let _ = m.client.handle_command(cmd, cx.vault.identity(), now, cx.rng);
+        }
+        m.apply_polling_mode(cx);
+        m.client.handle_timeout(cx.vault.identity(), now, cx.rng);
+        m.run_actions(cx).await;
+        Ok(m)
+    }
+
+    /// The unlock session this messenger belongs to.
+    pub fn session(&self) -> u64 {
+        self.session
+    }
+
+    /// The current path status.
+    pub fn path_status(&self) -> PathStatus {
+        self.path
+    }
+
+    /// The open conversation, if any.
+    pub fn open_peer(&self) -> Option<AccountId> {
+        self.open
+    }
+
+    /// The client (read-only, for diagnostics and tests).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Feeds an HTTP outcome to the client.
+    pub async fn on_http<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        id: RequestId,
+        result: Result<HttpResponse, TransportFailure>,
+    ) {
+        self.client.handle_response(id, result, cx.vault.identity(), net::now_ms(), cx.rng);
+        self.run_actions(cx).await;
+    }
+
+    /// Handles the timer armed with `generation` (older armings are ignored).
+    pub async fn on_timer<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, generation: u64) {
+        if generation != self.generation {
+            return;
+        }
+        self.timer = None;
+        self.client.handle_timeout(cx.vault.identity(), net::now_ms(), cx.rng);
+        self.run_actions(cx).await;
+    }
+
+    // ----- commands -------------------------------------------------------------------------
+
+    /// Posts the conversation list.
+    pub async fn post_conversations<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
+        let list = MessageDb::new(cx.store, cx.vault).list_conversations().await.map_err(db_error)?;
+        self.dirty_list = false;
+        (cx.post)(&Event::Conversations { items: list.iter().map(summary).collect() });
+        Ok(())
+    }
+
+    /// Posts the messages of `peer`'s conversation (a fresh conversation has an empty one).
+    pub async fn post_messages<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: &AccountId,
+    ) -> Result<(), ErrorCode> {
+        let db = MessageDb::new(cx.store, cx.vault);
+        let conversation = match db.conversation(peer).await.map_err(db_error)? {
+            Some(c) => summary(&c),
+            None => ConversationSummary {
+                peer: peer.to_string(),
+                display_name: None,
+                kind: ConversationKind::Accepted,
+                last_preview: None,
+                last_time_ms: None,
+                unread: 0,
+            },
+        };
+        let items = db
+            .list_messages(peer, PAGE, 0)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .filter(|m| !m.deleted)
+            .map(message_view)
+            .collect();
+        self.dirty_peers.remove(peer);
+        (cx.post)(&Event::Messages { peer: peer.to_string(), conversation, items });
+        Ok(())
+    }
+
+    /// Opens `peer`'s conversation: marks it read, polls fast, posts the list and then the
+    /// messages.
+    pub async fn open<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, peer: AccountId) -> Result<(), ErrorCode> {
+        self.open = Some(peer);
+        self.mark_open_read(cx).await?;
+        self.apply_polling_mode(cx);
+        let now = net::now_ms();
+        // PollNow cannot fail for our own identity.
+        let _ = self.client.handle_command(ClientCommand::PollNow, cx.vault.identity(), now, cx.rng);
+        // The drain ends by posting the list, then the messages.
+        self.mark_dirty(peer);
+        self.run_actions(cx).await;
+        Ok(())
+    }
+
+    /// Closes the open conversation and posts the list.
+    pub async fn close<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
+        self.open = None;
+        self.apply_polling_mode(cx);
+        self.dirty_list = true;
+        self.run_actions(cx).await;
+        Ok(())
+    }
+
+    /// Records whether the page is visible and adapts the polling cadence.
+    pub async fn set_visible<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, visible: bool) -> Result<(), ErrorCode> {
+        self.visible = visible;
+        if visible {
+            self.mark_open_read(cx).await?;
+        }
+        self.apply_polling_mode(cx);
+        self.run_actions(cx).await;
+        (cx.post)(&Event::Paths { state: path_state(self.path) });
+        Ok(())
+    }
+
+    /// Stores a new outgoing message as `Pending` in the database, then hands it to the client.
+    pub async fn send_text<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        body: String,
+    ) -> Result<(), ErrorCode> {
+        if body.trim().is_empty() || body.chars().count() > MAX_BODY_CHARS {
+            return Err(ErrorCode::InvalidMessage);
+        }
+        let now = net::now_ms();
+        // Distinct timestamps: (author, sent time) identifies a message in the database.
+        let sent_ms = self.client.network_time_ms(now).max(self.last_local_sent_ms + 1);
+        self.last_local_sent_ms = sent_ms;
+        let me = cx.vault.account_id();
+        let msg = NewMessage {
+            conversation: peer,
+            direction: Direction::Outgoing,
+            author: me,
+            sent_ms,
+            received_ms: now,
+            body: body.clone(),
+            storage_hash: None,
+            outbox: Some(OutboxState::Pending),
+            disappearing: None,
+            quote: None,
+        };
+        let outcome = MessageDb::new(cx.store, cx.vault)
+            .insert_message(msg, cx.rng)
+            .await
+            .map_err(db_error)?;
+        let InsertOutcome::Inserted(id) = outcome else {
+            return Err(ErrorCode::Internal);
+        };
+        self.mark_dirty(peer);
+        let cmd = ClientCommand::SendText { to: peer, body, local_id: id.0.to_string() };
+        let result = self.client.handle_command(cmd, cx.vault.identity(), now, cx.rng);
+        if let Err(e) = result {
+            let code = client_error(&e);
+            let _ = MessageDb::new(cx.store, cx.vault)
+                .set_outbox_state(&peer, id, OutboxState::Failed { code: 1 }, None, cx.rng)
+                .await;
+            self.flush_ui(cx).await;
+            return Err(code);
+        }
+        self.run_actions(cx).await;
+        Ok(())
+    }
+
+    /// Sends failed message `id` of `peer`'s conversation again.
+    pub async fn retry<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        id: u64,
+    ) -> Result<(), ErrorCode> {
+        let now = net::now_ms();
+        let local_id = id.to_string();
+        let cmd = ClientCommand::Retry { local_id: local_id.clone() };
+        match self.client.handle_command(cmd, cx.vault.identity(), now, cx.rng) {
+            Ok(()) => {}
+            Err(ClientError::UnknownLocalId) => {
+                // The client no longer has it (e.g. its snapshot was lost): send from the db.
+                let msg = MessageDb::new(cx.store, cx.vault)
+                    .message(&peer, MessageId(id))
+                    .await
+                    .map_err(db_error)?
+                    .filter(|m| m.direction == Direction::Outgoing && !m.deleted)
+                    .ok_or(ErrorCode::InvalidMessage)?;
+                if msg.outbox == Some(OutboxState::Sent) {
+                    return Ok(());
+                }
+                let cmd = ClientCommand::SendText { to: peer, body: msg.body, local_id };
+                self.client
+                    .handle_command(cmd, cx.vault.identity(), now, cx.rng)
+                    .map_err(|e| client_error(&e))?;
+            }
+            Err(e) => return Err(client_error(&e)),
+        }
+        self.mark_dirty(peer);
+        self.run_actions(cx).await;
+        Ok(())
+    }
+
+    /// Accepts the message request of `peer`.
+    pub async fn accept<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, peer: AccountId) -> Result<(), ErrorCode> {
+        match MessageDb::new(cx.store, cx.vault).accept(&peer, cx.rng).await {
+            Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
+            Err(e) => return Err(db_error(e)),
+        }
+        self.mark_dirty(peer);
+        self.flush_ui(cx).await;
+        Ok(())
+    }
+
+    /// Deletes `peer`'s conversation (closing it if open).
+    pub async fn delete<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, peer: AccountId) -> Result<(), ErrorCode> {
+        match MessageDb::new(cx.store, cx.vault).delete_conversation(&peer, cx.rng).await {
+            Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
+            Err(e) => return Err(db_error(e)),
+        }
+        if self.open == Some(peer) {
+            self.open = None;
+            self.apply_polling_mode(cx);
+            self.run_actions(cx).await;
+        }
+        self.dirty_peers.remove(&peer);
+        self.dirty_list = true;
+        self.flush_ui(cx).await;
+        Ok(())
+    }
+
+    /// Blocks (`true`) or unblocks `peer`, then posts the list and the block list.
+    pub async fn set_blocked<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        blocked: bool,
+    ) -> Result<(), ErrorCode> {
+        let mut db = MessageDb::new(cx.store, cx.vault);
+        let result = if blocked {
+            db.block(&peer, net::now_ms(), cx.rng).await
+        } else {
+            db.unblock(&peer, cx.rng).await
+        };
+        match result {
+            Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
+            Err(e) => return Err(db_error(e)),
+        }
+        self.mark_dirty(peer);
+        self.flush_ui(cx).await;
+        self.post_blocked(cx).await
+    }
+
+    /// Posts the block list.
+    pub async fn post_blocked<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
+        let list = MessageDb::new(cx.store, cx.vault).blocked().await.map_err(db_error)?;
+        (cx.post)(&Event::BlockList { items: list.iter().map(ToString::to_string).collect() });
+        Ok(())
+    }
+
+    /// Sets the display name sent with our messages (empty clears it) and posts
+    /// [`Event::Profile`].
+    pub async fn set_display_name<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        name: &str,
+    ) -> Result<(), ErrorCode> {
+        if name.trim().len() > MAX_NAME_BYTES {
+            return Err(ErrorCode::InvalidDisplayName);
+        }
+        let display_name = clip_name(name);
+        save_json(cx, PROFILE_RECORD, &Profile { display_name: display_name.clone() }).await?;
+        self.display_name = display_name.clone();
+        let cmd = ClientCommand::SetDisplayName(display_name.clone());
+        let _ = self.client.handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng);
+        (cx.post)(&Event::Profile { display_name });
+        Ok(())
+    }
+
+    // ----- the action loop ------------------------------------------------------------------
+
+    fn apply_polling_mode<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
+        let mode = if self.visible && self.open.is_some() {
+            PollingMode::Foreground
+        } else {
+            PollingMode::Background
+        };
+        let cmd = ClientCommand::SetPollingMode(mode);
+        let _ = self.client.handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng);
+    }
+
+    fn mark_dirty(&mut self, peer: AccountId) {
+        self.dirty_list = true;
+        self.dirty_peers.insert(peer);
+    }
+
+    async fn mark_open_read<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
+        let Some(peer) = self.open.filter(|_| self.visible) else { return Ok(()) };
+        let mut db = MessageDb::new(cx.store, cx.vault);
+        let Some(conv) = db.conversation(&peer).await.map_err(db_error)? else { return Ok(()) };
+        if conv.unread_count > 0 {
+            db.mark_read(&peer, net::now_ms(), cx.rng).await.map_err(db_error)?;
+            self.mark_dirty(peer);
+        }
+        Ok(())
+    }
+
+    /// Drains the client's actions (see the module docs for the order), then updates the UI
+    /// and re-arms the timer.
+    async fn run_actions<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
+        loop {
+            let mut actions = Vec::new();
+            while let Some(action) = self.client.poll_action() {
+                actions.push(action);
+            }
+            if actions.is_empty() {
+                break;
+            }
+            let mut incoming = Vec::new();
+            let mut changes = Vec::new();
+            let mut requests = Vec::new();
+            let mut events = Vec::new();
+            for action in actions {
+                match action {
+                    Action::Http(req) => requests.push(req),
+                    Action::Persist(c) => changes.extend(c),
+                    Action::Notify(ClientEvent::MessageReceived(m)) => incoming.push(m),
+                    Action::Notify(e) => events.push(e),
+                }
+            }
+            if !incoming.is_empty()
+                && let Err(code) = self.store_incoming(cx, incoming).await
+            {
+                (cx.post)(&Event::Error { code });
+            }
+            let mut durable = true;
+            if !changes.is_empty()
+                && let Err(code) = self.persist(cx, &changes).await
+            {
+                // Requests that rely on unsaved state are not sent; the client counts them
+                // as timed out and tries again.
+                durable = false;
+                (cx.post)(&Event::Error { code });
+            }
+            if durable {
+                for req in requests {
+                    self.spawn_http(req);
+                }
+            }
+            for event in events {
+                if let ClientEvent::PathStatusChanged(status) = event {
+                    self.path = status;
+                    (cx.post)(&Event::Paths { state: path_state(status) });
+                }
+            }
+        }
+        self.flush_ui(cx).await;
+        self.arm_timer();
+    }
+
+    async fn store_incoming<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        incoming: Vec<ReceivedMessage>,
+    ) -> Result<(), ErrorCode> {
+        let me = cx.vault.account_id();
+        let mut msgs = Vec::with_capacity(incoming.len());
+        let mut names = Vec::with_capacity(incoming.len());
+        for m in incoming {
+            let (conversation, direction, author, outbox, name) = match m.sync_target {
+                // Our own message sent from another device.
+                Some(target) => (target, Direction::Outgoing, me, Some(OutboxState::Sent), None),
+                None => (m.from, Direction::Incoming, m.from, None, m.profile_name),
+            };
+            names.push((conversation, name));
+            msgs.push(NewMessage {
+                conversation,
+                direction,
+                author,
+                sent_ms: m.sent_ms,
+                received_ms: m.received_ms,
+                body: m.body,
+                storage_hash: Some(m.hash),
+                outbox,
+                disappearing: None,
+                quote: None,
+            });
+        }
+        let mut db = MessageDb::new(cx.store, cx.vault);
+        let outcomes = db.insert_messages(msgs, cx.rng).await.map_err(db_error)?;
+        for (outcome, (peer, name)) in outcomes.iter().zip(names) {
+            if !matches!(outcome, InsertOutcome::Inserted(_)) {
+                continue;
+            }
+            self.mark_dirty(peer);
+            let Some(name) = name.as_deref().and_then(clip_name) else { continue };
+            let current = db.conversation(&peer).await.map_err(db_error)?;
+            if current.is_some_and(|c| c.display_name.as_deref() != Some(name.as_str())) {
+                let update =
+                    ConversationUpdate { display_name: Some(Some(name)), ..ConversationUpdate::default() };
+                db.upsert_conversation(&peer, update, net::now_ms(), cx.rng).await.map_err(db_error)?;
+            }
+        }
+        if self.open.is_some_and(|p| self.dirty_peers.contains(&p)) {
+            self.mark_open_read(cx).await?;
+        }
+        Ok(())
+    }
+
+    async fn persist<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        changes: &[PersistChange],
+    ) -> Result<(), ErrorCode> {
+        for change in changes {
+            self.snapshot.apply(change);
+            let PersistChange::Outbox(entry) = change else { continue };
+            if entry.sync_target.is_some() {
+                continue;
+            }
+            let Ok(id) = entry.local_id.parse::<u64>() else { continue };
+            let state = db_outbox_state(entry.state);
+            let result = MessageDb::new(cx.store, cx.vault)
+                .set_outbox_state(&entry.to, MessageId(id), state, entry.hash.as_deref(), cx.rng)
+                .await;
+            match result {
+                // The conversation or message was deleted meanwhile.
+                Ok(()) | Err(MessageDbError::NoSuchMessage | MessageDbError::NotOutgoing) => {}
+                Err(e) => return Err(db_error(e)),
+            }
+            self.mark_dirty(entry.to);
+        }
+        let snapshot = core::mem::take(&mut self.snapshot);
+        let saved = save_json(cx, SNAPSHOT_RECORD, &snapshot).await;
+        self.snapshot = snapshot;
+        saved
+    }
+
+    fn spawn_http(&self, req: OutgoingHttp) {
+        let mailbox = self.mailbox.clone();
+        let session = self.session;
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = net::post(&req.url, req.content_type, &req.body, req.timeout_ms).await;
+            if let Some(mailbox) = mailbox.upgrade() {
+                mailbox.push(Input::Http { session, id: req.id, result });
+            }
+        });
+    }
+
+    fn arm_timer(&mut self) {
+        let next = self.client.next_timeout();
+        if let (Some(t), Some((at, _))) = (next, &self.timer)
+            && *at == t
+        {
+            return;
+        }
+        self.timer = None;
+        let Some(at) = next else { return };
+        self.generation += 1;
+        let generation = self.generation;
+        let session = self.session;
+        let mailbox = self.mailbox.clone();
+        let delay = at.saturating_sub(net::now_ms());
+        let timeout = net::Timeout::start(delay, move || {
+            if let Some(mailbox) = mailbox.upgrade() {
+                mailbox.push(Input::Timer { session, generation });
+            }
+        });
+        self.timer = Some((at, timeout));
+    }
+
+    /// Posts what changed: the list, and the open conversation's messages.
+    async fn flush_ui<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
+        let mut result = Ok(());
+        if self.dirty_list {
+            result = self.post_conversations(cx).await;
+        }
+        if result.is_ok()
+            && let Some(peer) = self.open
+            && self.dirty_peers.contains(&peer)
+        {
+            result = self.post_messages(cx, &peer).await;
+        }
+        self.dirty_peers.clear();
+        if let Err(code) = result {
+            (cx.post)(&Event::Error { code });
+        }
+    }
+}
