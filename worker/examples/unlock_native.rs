@@ -15,13 +15,21 @@ fn main() {
     let store = MemoryStore::new();
     let seed = Seed::generate(&mut rng);
     block_on(async {
-        Vault::create(&store, "bench passphrase", &seed, KdfParams::DEFAULT, &mut rng)
-            .await
-            .expect("create vault");
+        Vault::create(
+            &store,
+            "bench passphrase",
+            &seed,
+            KdfParams::DEFAULT,
+            &mut rng,
+        )
+        .await
+        .expect("create vault");
         let mut times = Vec::new();
         for _ in 0..5 {
             let start = Instant::now();
-            let vault = Vault::unlock(&store, "bench passphrase").await.expect("unlock");
+            let vault = Vault::unlock(&store, "bench passphrase")
+                .await
+                .expect("unlock");
             times.push(start.elapsed().as_secs_f64() * 1000.0);
             drop(vault);
         }

@@ -97,7 +97,9 @@ impl<R: CryptoRng> Driver<R> {
     pub async fn handle_input(&mut self, input: Input, post: &dyn Fn(&Event)) {
         match input {
             Input::Command(Some(cmd)) => self.handle(cmd, post).await,
-            Input::Command(None) => post(&Event::Error { code: ErrorCode::BadMessage }),
+            Input::Command(None) => post(&Event::Error {
+                code: ErrorCode::BadMessage,
+            }),
             Input::Start { session } => {
                 if session == self.session
                     && self.unlocked.is_some()
@@ -106,25 +108,46 @@ impl<R: CryptoRng> Driver<R> {
                     post(&Event::Error { code });
                 }
             }
-            Input::Http { session, id, result } => {
-                let (Some(store), Some(vault), Some(m)) =
-                    (self.store.as_ref(), self.unlocked.as_ref(), self.messenger.as_mut())
-                else {
+            Input::Http {
+                session,
+                id,
+                result,
+            } => {
+                let (Some(store), Some(vault), Some(m)) = (
+                    self.store.as_ref(),
+                    self.unlocked.as_ref(),
+                    self.messenger.as_mut(),
+                ) else {
                     return;
                 };
                 if m.session() == session {
-                    let mut cx = Cx { store, vault, rng: &mut self.rng, post };
+                    let mut cx = Cx {
+                        store,
+                        vault,
+                        rng: &mut self.rng,
+                        post,
+                    };
                     m.on_http(&mut cx, id, result).await;
                 }
             }
-            Input::Timer { session, generation } => {
-                let (Some(store), Some(vault), Some(m)) =
-                    (self.store.as_ref(), self.unlocked.as_ref(), self.messenger.as_mut())
-                else {
+            Input::Timer {
+                session,
+                generation,
+            } => {
+                let (Some(store), Some(vault), Some(m)) = (
+                    self.store.as_ref(),
+                    self.unlocked.as_ref(),
+                    self.messenger.as_mut(),
+                ) else {
                     return;
                 };
                 if m.session() == session {
-                    let mut cx = Cx { store, vault, rng: &mut self.rng, post };
+                    let mut cx = Cx {
+                        store,
+                        vault,
+                        rng: &mut self.rng,
+                        post,
+                    };
                     m.on_timer(&mut cx, generation).await;
                 }
             }
@@ -149,8 +172,14 @@ impl<R: CryptoRng> Driver<R> {
             return Err(ErrorCode::Internal);
         };
         let seeds = self.seed_urls.clone().unwrap_or_default();
-        let mut cx = Cx { store, vault, rng: &mut self.rng, post };
-        let m = Messenger::start(&mut cx, &seeds, &self.mailbox, self.session, self.visible).await?;
+        let mut cx = Cx {
+            store,
+            vault,
+            rng: &mut self.rng,
+            post,
+        };
+        let m =
+            Messenger::start(&mut cx, &seeds, &self.mailbox, self.session, self.visible).await?;
         self.messenger = Some(m);
         Ok(())
     }
@@ -166,7 +195,9 @@ impl<R: CryptoRng> Driver<R> {
     fn started(&mut self) {
         self.messenger = None;
         self.session += 1;
-        self.mailbox.push(Input::Start { session: self.session });
+        self.mailbox.push(Input::Start {
+            session: self.session,
+        });
     }
 
     async fn messaging(&mut self, cmd: Command, post: &dyn Fn(&Event)) -> Result<(), ErrorCode> {
@@ -192,12 +223,19 @@ impl<R: CryptoRng> Driver<R> {
             _ => None,
         };
         self.ensure_messenger(post).await?;
-        let (Some(store), Some(vault), Some(m)) =
-            (self.store.as_ref(), self.unlocked.as_ref(), self.messenger.as_mut())
-        else {
+        let (Some(store), Some(vault), Some(m)) = (
+            self.store.as_ref(),
+            self.unlocked.as_ref(),
+            self.messenger.as_mut(),
+        ) else {
             return Err(ErrorCode::Internal);
         };
-        let mut cx = Cx { store, vault, rng: &mut self.rng, post };
+        let mut cx = Cx {
+            store,
+            vault,
+            rng: &mut self.rng,
+            post,
+        };
         let peer = peer.ok_or(ErrorCode::InvalidAccountId);
         match cmd {
             Command::ListConversations => m.post_conversations(&mut cx).await,
@@ -221,7 +259,9 @@ impl<R: CryptoRng> Driver<R> {
         if self.store.is_none() {
             self.store = Some(IndexedDbStore::open(&self.db_name).await?);
         }
-        self.store.as_ref().ok_or(StoreError::Backend { operation: "open" })
+        self.store
+            .as_ref()
+            .ok_or(StoreError::Backend { operation: "open" })
     }
 
     /// Handles one command, calling `post` for each event (a [`Event::Working`] is posted
@@ -276,7 +316,9 @@ impl<R: CryptoRng> Driver<R> {
                     return Err(ErrorCode::EmptyPassphrase);
                 }
                 let seed = self.pending.take().ok_or(ErrorCode::NothingPending)?;
-                post(&Event::Working { task: Task::CreatingVault });
+                post(&Event::Working {
+                    task: Task::CreatingVault,
+                });
                 if let Err(e) = self.store().await {
                     self.pending = Some(seed);
                     return Err(store_error(e));
@@ -285,7 +327,8 @@ impl<R: CryptoRng> Driver<R> {
                     self.pending = Some(seed);
                     return Err(ErrorCode::Storage);
                 };
-                let result = Vault::create(store, &passphrase, &seed, self.kdf, &mut self.rng).await;
+                let result =
+                    Vault::create(store, &passphrase, &seed, self.kdf, &mut self.rng).await;
                 match result {
                     Ok(vault) => {
                         let account_id = vault.account_id().to_string();
@@ -302,15 +345,21 @@ impl<R: CryptoRng> Driver<R> {
             }
             Command::Unlock { passphrase } => {
                 if let Some(vault) = &self.unlocked {
-                    return Ok(Event::Unlocked { account_id: vault.account_id().to_string() });
+                    return Ok(Event::Unlocked {
+                        account_id: vault.account_id().to_string(),
+                    });
                 }
                 let store = self.store().await.map_err(store_error)?;
                 if !Vault::exists(store).await.map_err(store_error)? {
                     return Err(ErrorCode::NoAccount);
                 }
-                post(&Event::Working { task: Task::Unlocking });
+                post(&Event::Working {
+                    task: Task::Unlocking,
+                });
                 let store = self.store().await.map_err(store_error)?;
-                let vault = Vault::unlock(store, &passphrase).await.map_err(|e| unlock_error(&e))?;
+                let vault = Vault::unlock(store, &passphrase)
+                    .await
+                    .map_err(|e| unlock_error(&e))?;
                 let account_id = vault.account_id().to_string();
                 self.unlocked = Some(vault);
                 self.started();
@@ -342,7 +391,9 @@ impl<R: CryptoRng> Driver<R> {
 
     async fn status(&mut self) -> Result<Event, ErrorCode> {
         let state = if let Some(vault) = &self.unlocked {
-            AccountState::Unlocked { account_id: vault.account_id().to_string() }
+            AccountState::Unlocked {
+                account_id: vault.account_id().to_string(),
+            }
         } else {
             let store = self.store().await.map_err(store_error)?;
             if Vault::exists(store).await.map_err(store_error)? {
@@ -378,9 +429,9 @@ pub(crate) fn store_error(e: StoreError) -> ErrorCode {
         StoreError::QuotaExceeded => ErrorCode::StorageFull,
         StoreError::Backend { .. } => ErrorCode::Storage,
         StoreError::SealFailed => ErrorCode::Internal,
-        StoreError::Malformed | StoreError::UnsupportedVersion { .. } | StoreError::DecryptFailed => {
-            ErrorCode::Corrupted
-        }
+        StoreError::Malformed
+        | StoreError::UnsupportedVersion { .. }
+        | StoreError::DecryptFailed => ErrorCode::Corrupted,
     }
 }
 

@@ -40,10 +40,17 @@ impl core::fmt::Debug for Input {
         match self {
             Input::Command(c) => write!(f, "Command({c:?})"),
             Input::Start { session } => write!(f, "Start({session})"),
-            Input::Http { session, id, result } => {
+            Input::Http {
+                session,
+                id,
+                result,
+            } => {
                 write!(f, "Http({session}, {}, ok={})", id.0, result.is_ok())
             }
-            Input::Timer { session, generation } => write!(f, "Timer({session}, {generation})"),
+            Input::Timer {
+                session,
+                generation,
+            } => write!(f, "Timer({session}, {generation})"),
         }
     }
 }

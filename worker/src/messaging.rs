@@ -23,18 +23,18 @@ use umbra_ipc::{
     Event, MessageView, PathState,
 };
 use umbra_protocol::{
+    client::HttpResponse,
     client::{
         Action, Client, ClientCommand, ClientConfig, ClientError, ClientEvent, ClientIdentity,
         ClientSnapshot, OutboxState as ClientOutboxState, OutgoingHttp, PathStatus, PersistChange,
         PollingMode, ReceivedMessage, RequestId, TransportFailure,
     },
-    client::HttpResponse,
     identity::AccountId,
     store::{
         MessageDb, MessageDbError, UnlockedVault,
         messages::{
-            Conversation, ConversationState, ConversationUpdate, Direction, InsertOutcome,
-            Message, MessageId, NewMessage, OutboxState,
+            Conversation, ConversationState, ConversationUpdate, Direction, InsertOutcome, Message,
+            MessageId, NewMessage, OutboxState,
         },
     },
 };
@@ -191,7 +191,13 @@ pub fn message_view(m: &Message) -> MessageView {
         }
         (Direction::Outgoing, _) => (IpcDirection::Outgoing, DeliveryState::Pending),
     };
-    MessageView { id: m.id.0, direction, body: m.body.clone(), sent_ms: m.sent_ms, state }
+    MessageView {
+        id: m.id.0,
+        direction,
+        body: m.body.clone(),
+        sent_ms: m.sent_ms,
+        state,
+    }
 }
 
 fn db_outbox_state(state: ClientOutboxState) -> OutboxState {
@@ -231,7 +237,10 @@ async fn save_json<T: Serialize, R: CryptoRng>(
     value: &T,
 ) -> Result<(), ErrorCode> {
     let bytes = Zeroizing::new(serde_json::to_vec(value).map_err(|_| ErrorCode::Internal)?);
-    cx.vault.put_record(cx.store, name, &bytes, cx.rng).await.map_err(store_error)
+    cx.vault
+        .put_record(cx.store, name, &bytes, cx.rng)
+        .await
+        .map_err(store_error)
 }
 
 impl Messenger {
@@ -245,9 +254,12 @@ impl Messenger {
         session: u64,
         visible: bool,
     ) -> Result<Messenger, ErrorCode> {
-        let snapshot: ClientSnapshot =
-            load_json(cx.store, cx.vault, SNAPSHOT_RECORD).await?.unwrap_or_default();
-        let profile: Profile = load_json(cx.store, cx.vault, PROFILE_RECORD).await?.unwrap_or_default();
+        let snapshot: ClientSnapshot = load_json(cx.store, cx.vault, SNAPSHOT_RECORD)
+            .await?
+            .unwrap_or_default();
+        let profile: Profile = load_json(cx.store, cx.vault, PROFILE_RECORD)
+            .await?
+            .unwrap_or_default();
         let config = client_config(seed_urls, profile.display_name.clone());
         let me = ClientIdentity::from_identity(cx.vault.identity());
         let client = Client::new(me, config, Some(snapshot.clone()));
@@ -267,20 +279,33 @@ impl Messenger {
             dirty_list: false,
             dirty_peers: BTreeSet::new(),
         };
-        (cx.post)(&Event::Paths { state: path_state(path) });
-        (cx.post)(&Event::Profile { display_name: m.display_name.clone() });
+        (cx.post)(&Event::Paths {
+            state: path_state(path),
+        });
+        (cx.post)(&Event::Profile {
+            display_name: m.display_name.clone(),
+        });
         // Resume what the database still has to send but the client does not know (the page
         // closed between storing the message and persisting the client's outbox entry).
-        let pending = MessageDb::new(cx.store, cx.vault).pending_outbox().await.map_err(db_error)?;
+        let pending = MessageDb::new(cx.store, cx.vault)
+            .pending_outbox()
+            .await
+            .map_err(db_error)?;
         let now = net::now_ms();
         for msg in pending {
             let local_id = msg.id.0.to_string();
             if m.client.outbox().iter().any(|e| e.local_id == local_id) {
                 continue;
             }
-            let cmd = ClientCommand::SendText { to: msg.conversation, body: msg.body, local_id };
+            let cmd = ClientCommand::SendText {
+                to: msg.conversation,
+                body: msg.body,
+                local_id,
+            };
             // An empty body cannot have been stored; nothing else can fail here.
-            let _ = m.client.handle_command(cmd, cx.vault.identity(), now, cx.rng);
+            let _ = m
+                .client
+                .handle_command(cmd, cx.vault.identity(), now, cx.rng);
         }
         m.apply_polling_mode(cx);
         m.client.handle_timeout(cx.vault.identity(), now, cx.rng);
@@ -315,7 +340,8 @@ impl Messenger {
         id: RequestId,
         result: Result<HttpResponse, TransportFailure>,
     ) {
-        self.client.handle_response(id, result, cx.vault.identity(), net::now_ms(), cx.rng);
+        self.client
+            .handle_response(id, result, cx.vault.identity(), net::now_ms(), cx.rng);
         self.run_actions(cx).await;
     }
 
@@ -325,17 +351,26 @@ impl Messenger {
             return;
         }
         self.timer = None;
-        self.client.handle_timeout(cx.vault.identity(), net::now_ms(), cx.rng);
+        self.client
+            .handle_timeout(cx.vault.identity(), net::now_ms(), cx.rng);
         self.run_actions(cx).await;
     }
 
     // ----- commands -------------------------------------------------------------------------
 
     /// Posts the conversation list.
-    pub async fn post_conversations<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
-        let list = MessageDb::new(cx.store, cx.vault).list_conversations().await.map_err(db_error)?;
+    pub async fn post_conversations<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+    ) -> Result<(), ErrorCode> {
+        let list = MessageDb::new(cx.store, cx.vault)
+            .list_conversations()
+            .await
+            .map_err(db_error)?;
         self.dirty_list = false;
-        (cx.post)(&Event::Conversations { items: list.iter().map(summary).collect() });
+        (cx.post)(&Event::Conversations {
+            items: list.iter().map(summary).collect(),
+        });
         Ok(())
     }
 
@@ -366,19 +401,29 @@ impl Messenger {
             .map(message_view)
             .collect();
         self.dirty_peers.remove(peer);
-        (cx.post)(&Event::Messages { peer: peer.to_string(), conversation, items });
+        (cx.post)(&Event::Messages {
+            peer: peer.to_string(),
+            conversation,
+            items,
+        });
         Ok(())
     }
 
     /// Opens `peer`'s conversation: marks it read, polls fast, posts the list and then the
     /// messages.
-    pub async fn open<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, peer: AccountId) -> Result<(), ErrorCode> {
+    pub async fn open<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+    ) -> Result<(), ErrorCode> {
         self.open = Some(peer);
         self.mark_open_read(cx).await?;
         self.apply_polling_mode(cx);
         let now = net::now_ms();
         // PollNow cannot fail for our own identity.
-        let _ = self.client.handle_command(ClientCommand::PollNow, cx.vault.identity(), now, cx.rng);
+        let _ =
+            self.client
+                .handle_command(ClientCommand::PollNow, cx.vault.identity(), now, cx.rng);
         // The drain ends by posting the list, then the messages.
         self.mark_dirty(peer);
         self.run_actions(cx).await;
@@ -395,14 +440,20 @@ impl Messenger {
     }
 
     /// Records whether the page is visible and adapts the polling cadence.
-    pub async fn set_visible<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, visible: bool) -> Result<(), ErrorCode> {
+    pub async fn set_visible<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        visible: bool,
+    ) -> Result<(), ErrorCode> {
         self.visible = visible;
         if visible {
             self.mark_open_read(cx).await?;
         }
         self.apply_polling_mode(cx);
         self.run_actions(cx).await;
-        (cx.post)(&Event::Paths { state: path_state(self.path) });
+        (cx.post)(&Event::Paths {
+            state: path_state(self.path),
+        });
         Ok(())
     }
 
@@ -418,7 +469,10 @@ impl Messenger {
         }
         let now = net::now_ms();
         // Distinct timestamps: (author, sent time) identifies a message in the database.
-        let sent_ms = self.client.network_time_ms(now).max(self.last_local_sent_ms + 1);
+        let sent_ms = self
+            .client
+            .network_time_ms(now)
+            .max(self.last_local_sent_ms + 1);
         self.last_local_sent_ms = sent_ms;
         let me = cx.vault.account_id();
         let msg = NewMessage {
@@ -441,8 +495,14 @@ impl Messenger {
             return Err(ErrorCode::Internal);
         };
         self.mark_dirty(peer);
-        let cmd = ClientCommand::SendText { to: peer, body, local_id: id.0.to_string() };
-        let result = self.client.handle_command(cmd, cx.vault.identity(), now, cx.rng);
+        let cmd = ClientCommand::SendText {
+            to: peer,
+            body,
+            local_id: id.0.to_string(),
+        };
+        let result = self
+            .client
+            .handle_command(cmd, cx.vault.identity(), now, cx.rng);
         if let Err(e) = result {
             let code = client_error(&e);
             let _ = MessageDb::new(cx.store, cx.vault)
@@ -464,8 +524,13 @@ impl Messenger {
     ) -> Result<(), ErrorCode> {
         let now = net::now_ms();
         let local_id = id.to_string();
-        let cmd = ClientCommand::Retry { local_id: local_id.clone() };
-        match self.client.handle_command(cmd, cx.vault.identity(), now, cx.rng) {
+        let cmd = ClientCommand::Retry {
+            local_id: local_id.clone(),
+        };
+        match self
+            .client
+            .handle_command(cmd, cx.vault.identity(), now, cx.rng)
+        {
             Ok(()) => {}
             Err(ClientError::UnknownLocalId) => {
                 // The client no longer has it (e.g. its snapshot was lost): send from the db.
@@ -478,7 +543,11 @@ impl Messenger {
                 if msg.outbox == Some(OutboxState::Sent) {
                     return Ok(());
                 }
-                let cmd = ClientCommand::SendText { to: peer, body: msg.body, local_id };
+                let cmd = ClientCommand::SendText {
+                    to: peer,
+                    body: msg.body,
+                    local_id,
+                };
                 self.client
                     .handle_command(cmd, cx.vault.identity(), now, cx.rng)
                     .map_err(|e| client_error(&e))?;
@@ -491,8 +560,15 @@ impl Messenger {
     }
 
     /// Accepts the message request of `peer`.
-    pub async fn accept<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, peer: AccountId) -> Result<(), ErrorCode> {
-        match MessageDb::new(cx.store, cx.vault).accept(&peer, cx.rng).await {
+    pub async fn accept<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+    ) -> Result<(), ErrorCode> {
+        match MessageDb::new(cx.store, cx.vault)
+            .accept(&peer, cx.rng)
+            .await
+        {
             Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
             Err(e) => return Err(db_error(e)),
         }
@@ -502,8 +578,15 @@ impl Messenger {
     }
 
     /// Deletes `peer`'s conversation (closing it if open).
-    pub async fn delete<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, peer: AccountId) -> Result<(), ErrorCode> {
-        match MessageDb::new(cx.store, cx.vault).delete_conversation(&peer, cx.rng).await {
+    pub async fn delete<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+    ) -> Result<(), ErrorCode> {
+        match MessageDb::new(cx.store, cx.vault)
+            .delete_conversation(&peer, cx.rng)
+            .await
+        {
             Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
             Err(e) => return Err(db_error(e)),
         }
@@ -541,9 +624,17 @@ impl Messenger {
     }
 
     /// Posts the block list.
-    pub async fn post_blocked<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
-        let list = MessageDb::new(cx.store, cx.vault).blocked().await.map_err(db_error)?;
-        (cx.post)(&Event::BlockList { items: list.iter().map(ToString::to_string).collect() });
+    pub async fn post_blocked<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+    ) -> Result<(), ErrorCode> {
+        let list = MessageDb::new(cx.store, cx.vault)
+            .blocked()
+            .await
+            .map_err(db_error)?;
+        (cx.post)(&Event::BlockList {
+            items: list.iter().map(ToString::to_string).collect(),
+        });
         Ok(())
     }
 
@@ -558,10 +649,19 @@ impl Messenger {
             return Err(ErrorCode::InvalidDisplayName);
         }
         let display_name = clip_name(name);
-        save_json(cx, PROFILE_RECORD, &Profile { display_name: display_name.clone() }).await?;
+        save_json(
+            cx,
+            PROFILE_RECORD,
+            &Profile {
+                display_name: display_name.clone(),
+            },
+        )
+        .await?;
         self.display_name = display_name.clone();
         let cmd = ClientCommand::SetDisplayName(display_name.clone());
-        let _ = self.client.handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng);
+        let _ = self
+            .client
+            .handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng);
         (cx.post)(&Event::Profile { display_name });
         Ok(())
     }
@@ -575,7 +675,9 @@ impl Messenger {
             PollingMode::Background
         };
         let cmd = ClientCommand::SetPollingMode(mode);
-        let _ = self.client.handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng);
+        let _ = self
+            .client
+            .handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng);
     }
 
     fn mark_dirty(&mut self, peer: AccountId) {
@@ -584,11 +686,17 @@ impl Messenger {
     }
 
     async fn mark_open_read<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
-        let Some(peer) = self.open.filter(|_| self.visible) else { return Ok(()) };
+        let Some(peer) = self.open.filter(|_| self.visible) else {
+            return Ok(());
+        };
         let mut db = MessageDb::new(cx.store, cx.vault);
-        let Some(conv) = db.conversation(&peer).await.map_err(db_error)? else { return Ok(()) };
+        let Some(conv) = db.conversation(&peer).await.map_err(db_error)? else {
+            return Ok(());
+        };
         if conv.unread_count > 0 {
-            db.mark_read(&peer, net::now_ms(), cx.rng).await.map_err(db_error)?;
+            db.mark_read(&peer, net::now_ms(), cx.rng)
+                .await
+                .map_err(db_error)?;
             self.mark_dirty(peer);
         }
         Ok(())
@@ -639,7 +747,9 @@ impl Messenger {
             for event in events {
                 if let ClientEvent::PathStatusChanged(status) = event {
                     self.path = status;
-                    (cx.post)(&Event::Paths { state: path_state(status) });
+                    (cx.post)(&Event::Paths {
+                        state: path_state(status),
+                    });
                 }
             }
         }
@@ -658,7 +768,13 @@ impl Messenger {
         for m in incoming {
             let (conversation, direction, author, outbox, name) = match m.sync_target {
                 // Our own message sent from another device.
-                Some(target) => (target, Direction::Outgoing, me, Some(OutboxState::Sent), None),
+                Some(target) => (
+                    target,
+                    Direction::Outgoing,
+                    me,
+                    Some(OutboxState::Sent),
+                    None,
+                ),
                 None => (m.from, Direction::Incoming, m.from, None, m.profile_name),
             };
             names.push((conversation, name));
@@ -682,12 +798,18 @@ impl Messenger {
                 continue;
             }
             self.mark_dirty(peer);
-            let Some(name) = name.as_deref().and_then(clip_name) else { continue };
+            let Some(name) = name.as_deref().and_then(clip_name) else {
+                continue;
+            };
             let current = db.conversation(&peer).await.map_err(db_error)?;
             if current.is_some_and(|c| c.display_name.as_deref() != Some(name.as_str())) {
-                let update =
-                    ConversationUpdate { display_name: Some(Some(name)), ..ConversationUpdate::default() };
-                db.upsert_conversation(&peer, update, net::now_ms(), cx.rng).await.map_err(db_error)?;
+                let update = ConversationUpdate {
+                    display_name: Some(Some(name)),
+                    ..ConversationUpdate::default()
+                };
+                db.upsert_conversation(&peer, update, net::now_ms(), cx.rng)
+                    .await
+                    .map_err(db_error)?;
             }
         }
         if self.open.is_some_and(|p| self.dirty_peers.contains(&p)) {
@@ -703,14 +825,24 @@ impl Messenger {
     ) -> Result<(), ErrorCode> {
         for change in changes {
             self.snapshot.apply(change);
-            let PersistChange::Outbox(entry) = change else { continue };
+            let PersistChange::Outbox(entry) = change else {
+                continue;
+            };
             if entry.sync_target.is_some() {
                 continue;
             }
-            let Ok(id) = entry.local_id.parse::<u64>() else { continue };
+            let Ok(id) = entry.local_id.parse::<u64>() else {
+                continue;
+            };
             let state = db_outbox_state(entry.state);
             let result = MessageDb::new(cx.store, cx.vault)
-                .set_outbox_state(&entry.to, MessageId(id), state, entry.hash.as_deref(), cx.rng)
+                .set_outbox_state(
+                    &entry.to,
+                    MessageId(id),
+                    state,
+                    entry.hash.as_deref(),
+                    cx.rng,
+                )
                 .await;
             match result {
                 // The conversation or message was deleted meanwhile.
@@ -731,7 +863,11 @@ impl Messenger {
         wasm_bindgen_futures::spawn_local(async move {
             let result = net::post(&req.url, req.content_type, &req.body, req.timeout_ms).await;
             if let Some(mailbox) = mailbox.upgrade() {
-                mailbox.push(Input::Http { session, id: req.id, result });
+                mailbox.push(Input::Http {
+                    session,
+                    id: req.id,
+                    result,
+                });
             }
         });
     }
@@ -752,7 +888,10 @@ impl Messenger {
         let delay = at.saturating_sub(net::now_ms());
         let timeout = net::Timeout::start(delay, move || {
             if let Some(mailbox) = mailbox.upgrade() {
-                mailbox.push(Input::Timer { session, generation });
+                mailbox.push(Input::Timer {
+                    session,
+                    generation,
+                });
             }
         });
         self.timer = Some((at, timeout));

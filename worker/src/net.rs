@@ -12,7 +12,7 @@ use serde::Deserialize;
 use umbra_protocol::client::{HttpResponse, TransportFailure};
 use wasm_bindgen::{JsCast, closure::Closure};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, RequestInit, Response, WorkerGlobalScope};
+use web_sys::{AbortController, Headers, RequestCache, RequestInit, Response, WorkerGlobalScope};
 
 /// Where the worker looks for its network configuration (relative to the worker script).
 pub const CONFIG_URL: &str = "./config.json";
@@ -28,7 +28,11 @@ fn scope() -> WorkerGlobalScope {
 /// The local wall clock in ms since the Unix epoch (`Date.now()`).
 pub fn now_ms() -> u64 {
     let t = js_sys::Date::now();
-    if t.is_finite() && t > 0.0 { t as u64 } else { 0 }
+    if t.is_finite() && t > 0.0 {
+        t as u64
+    } else {
+        0
+    }
 }
 
 /// A `setTimeout` that runs its callback once; dropping it clears the timeout.
@@ -60,7 +64,10 @@ impl Timeout {
                 delay,
             )
             .ok();
-        Timeout { handle, _callback: closure }
+        Timeout {
+            handle,
+            _callback: closure,
+        }
     }
 }
 
@@ -107,6 +114,8 @@ async fn request(
     let controller = AbortController::new().map_err(|_| TransportFailure::Unreachable)?;
     let init = RequestInit::new();
     init.set_method(method);
+    // Never an answer from the HTTP cache (a stale config.json would name an old seed).
+    init.set_cache(RequestCache::NoStore);
     init.set_signal(Some(&controller.signal()));
     if let Some((content_type, bytes)) = body {
         let headers = Headers::new().map_err(|_| TransportFailure::Unreachable)?;
@@ -127,20 +136,33 @@ async fn request(
     };
     let outcome = fetch_bytes(url, &init).await;
     outcome.map_err(|()| {
-        if timed_out.get() { TransportFailure::Timeout } else { TransportFailure::Unreachable }
+        if timed_out.get() {
+            TransportFailure::Timeout
+        } else {
+            TransportFailure::Unreachable
+        }
     })
 }
 
 async fn fetch_bytes(url: &str, init: &RequestInit) -> Result<HttpResponse, ()> {
     let promise = scope().fetch_with_str_and_init(url, init);
-    let response: Response = JsFuture::from(promise).await.map_err(|_| ())?.dyn_into().map_err(|_| ())?;
+    let response: Response = JsFuture::from(promise)
+        .await
+        .map_err(|_| ())?
+        .dyn_into()
+        .map_err(|_| ())?;
     let status = response.status();
-    let buffer = JsFuture::from(response.array_buffer().map_err(|_| ())?).await.map_err(|_| ())?;
+    let buffer = JsFuture::from(response.array_buffer().map_err(|_| ())?)
+        .await
+        .map_err(|_| ())?;
     let bytes = Uint8Array::new(&buffer);
     if bytes.length() > MAX_BODY {
         return Err(());
     }
-    Ok(HttpResponse { status, body: bytes.to_vec() })
+    Ok(HttpResponse {
+        status,
+        body: bytes.to_vec(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -164,4 +186,3 @@ pub fn parse_config(bytes: &[u8]) -> Option<String> {
     let url = file.seed_url.trim().trim_end_matches('/').to_owned();
     (url.starts_with("http://") || url.starts_with("https://")).then_some(url)
 }
-

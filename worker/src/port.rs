@@ -39,7 +39,12 @@ pub fn start() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let mailbox = Mailbox::new();
     let driver = check().then(|| {
-        Driver::with_mailbox(DB_NAME, KdfParams::DEFAULT, worker_rng(), Rc::clone(&mailbox))
+        Driver::with_mailbox(
+            DB_NAME,
+            KdfParams::DEFAULT,
+            worker_rng(),
+            Rc::clone(&mailbox),
+        )
     });
     let port = Rc::new(Port {
         scope: scope.clone(),
@@ -57,12 +62,17 @@ pub fn start() {
         }));
     }
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
-        let cmd = msg.data().as_string().and_then(|t| umbra_ipc::decode_command(&t).ok());
+        let cmd = msg
+            .data()
+            .as_string()
+            .and_then(|t| umbra_ipc::decode_command(&t).ok());
         mailbox.push(Input::Command(cmd));
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    port.post(&Event::Ready { version: IPC_VERSION });
+    port.post(&Event::Ready {
+        version: IPC_VERSION,
+    });
 }
 
 /// Handles queued inputs one at a time, in order.
@@ -72,7 +82,9 @@ async fn drain(port: Rc<Port>) {
         let taken = port.driver.borrow_mut().take();
         let Some(mut driver) = taken else {
             if matches!(input, Input::Command(_)) {
-                port.post(&Event::Error { code: ErrorCode::Internal });
+                port.post(&Event::Error {
+                    code: ErrorCode::Internal,
+                });
             }
             continue;
         };

@@ -38,12 +38,17 @@ impl IndexedDbStore {
             .build()
             .await
             .map_err(|_| backend("open"))?;
-        Ok(IndexedDbStore { db, name: name.to_owned() })
+        Ok(IndexedDbStore {
+            db,
+            name: name.to_owned(),
+        })
     }
 
     /// Deletes the database `name` and opens it again empty (for tests).
     pub async fn open_fresh(name: &str) -> Result<IndexedDbStore, StoreError> {
-        Rexie::delete(name).await.map_err(|_| backend("delete database"))?;
+        Rexie::delete(name)
+            .await
+            .map_err(|_| backend("delete database"))?;
         Self::open(name).await
     }
 
@@ -56,12 +61,18 @@ impl IndexedDbStore {
     pub async fn delete_database(self) -> Result<(), StoreError> {
         let name = self.name;
         self.db.close();
-        Rexie::delete(&name).await.map_err(|_| backend("delete database"))
+        Rexie::delete(&name)
+            .await
+            .map_err(|_| backend("delete database"))
     }
 
     /// Applies `ops` in one read-write transaction. With `fail_at = Some(n)` the transaction
     /// is aborted just before op `n`, as a failing write would (tests check the rollback).
-    pub async fn apply_batch(&self, ops: &[BatchOp], fail_at: Option<usize>) -> Result<(), StoreError> {
+    pub async fn apply_batch(
+        &self,
+        ops: &[BatchOp],
+        fail_at: Option<usize>,
+    ) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }
@@ -72,7 +83,10 @@ impl IndexedDbStore {
             } else {
                 match op {
                     BatchOp::Put { id, bytes } => store
-                        .put(&Uint8Array::from(bytes.as_slice()), Some(&JsValue::from_str(id)))
+                        .put(
+                            &Uint8Array::from(bytes.as_slice()),
+                            Some(&JsValue::from_str(id)),
+                        )
                         .await
                         .map(|_| ())
                         .map_err(|e| write_error(&e, "write batch")),
@@ -88,12 +102,21 @@ impl IndexedDbStore {
                 return Err(e);
             }
         }
-        tx.done().await.map_err(|e| write_error(&e, "write batch"))?;
+        tx.done()
+            .await
+            .map_err(|e| write_error(&e, "write batch"))?;
         Ok(())
     }
 
-    fn tx(&self, mode: TransactionMode, op: &'static str) -> Result<(rexie::Transaction, rexie::Store), StoreError> {
-        let tx = self.db.transaction(&[RECORDS], mode).map_err(|_| backend(op))?;
+    fn tx(
+        &self,
+        mode: TransactionMode,
+        op: &'static str,
+    ) -> Result<(rexie::Transaction, rexie::Store), StoreError> {
+        let tx = self
+            .db
+            .transaction(&[RECORDS], mode)
+            .map_err(|_| backend(op))?;
         let store = tx.store(RECORDS).map_err(|_| backend(op))?;
         Ok((tx, store))
     }
@@ -115,20 +138,27 @@ fn write_error(err: &rexie::Error, operation: &'static str) -> StoreError {
 
 fn err_name(err: &rexie::Error) -> String {
     // Only the DOMException name is looked at; it never contains record data.
-    let rexie::Error::IdbError(inner) = err else { return String::new() };
+    let rexie::Error::IdbError(inner) = err else {
+        return String::new();
+    };
     format!("{inner:?}")
 }
 
 impl Store for IndexedDbStore {
     async fn get(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let (tx, store) = self.tx(TransactionMode::ReadOnly, "get")?;
-        let value = store.get(JsValue::from_str(id)).await.map_err(|_| backend("get"))?;
+        let value = store
+            .get(JsValue::from_str(id))
+            .await
+            .map_err(|_| backend("get"))?;
         tx.done().await.map_err(|_| backend("get"))?;
         match value {
             None => Ok(None),
             Some(v) if v.is_undefined() => Ok(None),
             Some(v) => {
-                let arr = v.dyn_into::<Uint8Array>().map_err(|_| StoreError::Malformed)?;
+                let arr = v
+                    .dyn_into::<Uint8Array>()
+                    .map_err(|_| StoreError::Malformed)?;
                 Ok(Some(arr.to_vec()))
             }
         }
@@ -147,7 +177,10 @@ impl Store for IndexedDbStore {
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let (tx, store) = self.tx(TransactionMode::ReadWrite, "delete")?;
-        store.delete(JsValue::from_str(id)).await.map_err(|_| backend("delete"))?;
+        store
+            .delete(JsValue::from_str(id))
+            .await
+            .map_err(|_| backend("delete"))?;
         tx.done().await.map_err(|_| backend("delete"))?;
         Ok(())
     }
@@ -165,7 +198,10 @@ impl Store for IndexedDbStore {
 
     async fn ids(&self) -> Result<Vec<String>, StoreError> {
         let (tx, store) = self.tx(TransactionMode::ReadOnly, "ids")?;
-        let keys = store.get_all_keys(None, None).await.map_err(|_| backend("ids"))?;
+        let keys = store
+            .get_all_keys(None, None)
+            .await
+            .map_err(|_| backend("ids"))?;
         tx.done().await.map_err(|_| backend("ids"))?;
         keys.into_iter()
             .map(|k| k.as_string().ok_or(StoreError::Malformed))

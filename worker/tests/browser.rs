@@ -5,7 +5,10 @@
 use std::cell::RefCell;
 
 use umbra_ipc::{AccountState, Command, ErrorCode, Event, Task};
-use umbra_protocol::{mnemonic, store::{KdfParams, Store}};
+use umbra_protocol::{
+    mnemonic,
+    store::{KdfParams, Store},
+};
 use umbra_worker::{driver::Driver, rng::worker_rng, store::IndexedDbStore};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -22,7 +25,12 @@ umbra_protocol::store_conformance_tests!(
 type TestDriver = Driver<umbra_worker::rng::WorkerRng>;
 
 async fn fresh_driver(name: &str) -> TestDriver {
-    IndexedDbStore::open_fresh(name).await.expect("fresh db").delete_database().await.expect("delete");
+    IndexedDbStore::open_fresh(name)
+        .await
+        .expect("fresh db")
+        .delete_database()
+        .await
+        .expect("delete");
     Driver::new(name, KdfParams::FLOOR, worker_rng())
 }
 
@@ -46,9 +54,15 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 async fn test_create_lock_unlock_and_plaintext_scan() {
     let name = "driver-create";
     let mut d = fresh_driver(name).await;
-    assert_eq!(last(&mut d, Command::Status).await, Event::Status { state: AccountState::NoAccount });
+    assert_eq!(
+        last(&mut d, Command::Status).await,
+        Event::Status {
+            state: AccountState::NoAccount
+        }
+    );
 
-    let Event::AccountCreated { account_id, words } = last(&mut d, Command::CreateAccount).await else {
+    let Event::AccountCreated { account_id, words } = last(&mut d, Command::CreateAccount).await
+    else {
         panic!("expected AccountCreated")
     };
     assert_eq!(words.len(), 13);
@@ -58,44 +72,92 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
     let store = IndexedDbStore::open(name).await.expect("open");
     assert_eq!(store.ids().await, Ok(vec![]));
 
-    let events = run(&mut d, Command::SetPassphrase { passphrase: "right horse".into() }).await;
+    let events = run(
+        &mut d,
+        Command::SetPassphrase {
+            passphrase: "right horse".into(),
+        },
+    )
+    .await;
     assert_eq!(
         events,
         vec![
-            Event::Working { task: Task::CreatingVault },
-            Event::Unlocked { account_id: account_id.clone() }
+            Event::Working {
+                task: Task::CreatingVault
+            },
+            Event::Unlocked {
+                account_id: account_id.clone()
+            }
         ]
     );
     assert_eq!(
         last(&mut d, Command::ShowRecoveryPhrase).await,
-        Event::RecoveryPhrase { words: words.clone() }
+        Event::RecoveryPhrase {
+            words: words.clone()
+        }
     );
-    assert_eq!(last(&mut d, Command::Lock).await, Event::Status { state: AccountState::Locked });
+    assert_eq!(
+        last(&mut d, Command::Lock).await,
+        Event::Status {
+            state: AccountState::Locked
+        }
+    );
     assert_eq!(
         last(&mut d, Command::ShowRecoveryPhrase).await,
-        Event::Error { code: ErrorCode::NotUnlocked }
+        Event::Error {
+            code: ErrorCode::NotUnlocked
+        }
     );
 
     // A fresh driver (as after a reload) sees a locked account; wrong then right passphrase.
     let mut d = Driver::new(name, KdfParams::FLOOR, worker_rng());
-    assert_eq!(last(&mut d, Command::Status).await, Event::Status { state: AccountState::Locked });
+    assert_eq!(
+        last(&mut d, Command::Status).await,
+        Event::Status {
+            state: AccountState::Locked
+        }
+    );
     let before = umbra_protocol::store::testing::snapshot(&store).await;
-    let events = run(&mut d, Command::Unlock { passphrase: "wrong horse".into() }).await;
+    let events = run(
+        &mut d,
+        Command::Unlock {
+            passphrase: "wrong horse".into(),
+        },
+    )
+    .await;
     assert_eq!(
         events,
         vec![
-            Event::Working { task: Task::Unlocking },
-            Event::Error { code: ErrorCode::WrongPassphrase }
+            Event::Working {
+                task: Task::Unlocking
+            },
+            Event::Error {
+                code: ErrorCode::WrongPassphrase
+            }
         ]
     );
-    assert_eq!(umbra_protocol::store::testing::snapshot(&store).await, before, "wrong passphrase wrote");
     assert_eq!(
-        last(&mut d, Command::Unlock { passphrase: "right horse".into() }).await,
-        Event::Unlocked { account_id: account_id.clone() }
+        umbra_protocol::store::testing::snapshot(&store).await,
+        before,
+        "wrong passphrase wrote"
+    );
+    assert_eq!(
+        last(
+            &mut d,
+            Command::Unlock {
+                passphrase: "right horse".into()
+            }
+        )
+        .await,
+        Event::Unlocked {
+            account_id: account_id.clone()
+        }
     );
     assert_eq!(
         last(&mut d, Command::CreateAccount).await,
-        Event::Error { code: ErrorCode::AccountExists }
+        Event::Error {
+            code: ErrorCode::AccountExists
+        }
     );
 
     // Plaintext scan: neither the seed (raw or hex) nor the phrase may be in IndexedDB.
@@ -112,19 +174,30 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
     }
     assert!(dump.len() > 64, "the vault was stored");
     assert!(!contains(&dump, &raw[..16]), "raw seed found in IndexedDB");
-    assert!(!contains(&dump, hex_seed.as_bytes()), "hex seed found in IndexedDB");
-    assert!(!contains(&dump, phrase.as_bytes()), "phrase found in IndexedDB");
+    assert!(
+        !contains(&dump, hex_seed.as_bytes()),
+        "hex seed found in IndexedDB"
+    );
+    assert!(
+        !contains(&dump, phrase.as_bytes()),
+        "phrase found in IndexedDB"
+    );
     for w in &words {
         // Words of 5+ letters cannot appear by chance in ciphertext or the JSON header.
         if w.len() >= 5 {
-            assert!(!contains(&dump, w.as_bytes()), "a phrase word found in IndexedDB");
+            assert!(
+                !contains(&dump, w.as_bytes()),
+                "a phrase word found in IndexedDB"
+            );
         }
     }
 
     // Remove deletes everything; the account is gone.
     assert_eq!(
         last(&mut d, Command::RemoveAccount).await,
-        Event::Status { state: AccountState::NoAccount }
+        Event::Status {
+            state: AccountState::NoAccount
+        }
     );
     let store = IndexedDbStore::open(name).await.expect("open");
     assert_eq!(store.ids().await, Ok(vec![]));
@@ -139,17 +212,34 @@ async fn test_restore_vectors_and_named_errors() {
             "dotted bikini vexed vane orbit dabbing diet amidst geek goldfish ceiling organism orbit",
             ErrorCode::PhraseChecksumMismatch,
         ),
-        ("one two three", ErrorCode::PhraseWrongWordCount { found: 3 }),
+        (
+            "one two three",
+            ErrorCode::PhraseWrongWordCount { found: 3 },
+        ),
     ];
     for (phrase, code) in bad {
         assert_eq!(
-            last(&mut d, Command::RestoreAccount { phrase: phrase.into() }).await,
+            last(
+                &mut d,
+                Command::RestoreAccount {
+                    phrase: phrase.into()
+                }
+            )
+            .await,
             Event::Error { code }
         );
     }
     assert_eq!(
-        last(&mut d, Command::SetPassphrase { passphrase: "pw".into() }).await,
-        Event::Error { code: ErrorCode::NothingPending }
+        last(
+            &mut d,
+            Command::SetPassphrase {
+                passphrase: "pw".into()
+            }
+        )
+        .await,
+        Event::Error {
+            code: ErrorCode::NothingPending
+        }
     );
     // 13 words, 4th unknown.
     assert_eq!(
@@ -171,17 +261,41 @@ async fn test_restore_vectors_and_named_errors() {
     ];
     for (phrase, id) in vectors {
         assert_eq!(
-            last(&mut d, Command::RestoreAccount { phrase: phrase.into() }).await,
-            Event::PhraseAccepted { account_id: id.into() }
+            last(
+                &mut d,
+                Command::RestoreAccount {
+                    phrase: phrase.into()
+                }
+            )
+            .await,
+            Event::PhraseAccepted {
+                account_id: id.into()
+            }
         );
     }
     // The last accepted phrase is the one that gets stored.
     assert_eq!(
-        last(&mut d, Command::SetPassphrase { passphrase: "pw pw".into() }).await,
-        Event::Unlocked { account_id: vectors[1].1.into() }
+        last(
+            &mut d,
+            Command::SetPassphrase {
+                passphrase: "pw pw".into()
+            }
+        )
+        .await,
+        Event::Unlocked {
+            account_id: vectors[1].1.into()
+        }
     );
     assert_eq!(
-        last(&mut d, Command::RestoreAccount { phrase: vectors[0].0.into() }).await,
-        Event::Error { code: ErrorCode::AccountExists }
+        last(
+            &mut d,
+            Command::RestoreAccount {
+                phrase: vectors[0].0.into()
+            }
+        )
+        .await,
+        Event::Error {
+            code: ErrorCode::AccountExists
+        }
     );
 }

@@ -25,14 +25,23 @@ const DEAD_SEED: &str = "http://127.0.0.1:9";
 const PEER: &str = "05ababababababababababababababababababababababababababababababab12";
 
 fn put(id: &str, bytes: &[u8]) -> BatchOp {
-    BatchOp::Put { id: id.into(), bytes: bytes.to_vec() }
+    BatchOp::Put {
+        id: id.into(),
+        bytes: bytes.to_vec(),
+    }
 }
 
 #[wasm_bindgen_test]
 async fn test_write_batch_is_all_or_nothing() {
-    let store = IndexedDbStore::open_fresh("msgw-batch").await.expect("open");
+    let store = IndexedDbStore::open_fresh("msgw-batch")
+        .await
+        .expect("open");
     store.put("a", &[1]).await.expect("put");
-    let ops = vec![put("b", &[2]), BatchOp::Delete { id: "a".into() }, put("c", &[3])];
+    let ops = vec![
+        put("b", &[2]),
+        BatchOp::Delete { id: "a".into() },
+        put("c", &[3]),
+    ];
     // Failing at the third op rolls back the first two.
     assert!(store.apply_batch(&ops, Some(2)).await.is_err());
     assert_eq!(store.ids().await, Ok(vec!["a".to_owned()]));
@@ -52,7 +61,10 @@ fn test_config_file_parsing() {
         net::parse_config(br#"{"seed_url": "http://127.0.0.1:22020/"}"#),
         Some("http://127.0.0.1:22020".to_owned())
     );
-    assert_eq!(net::parse_config(br#"{"seed_url": "javascript:alert(1)"}"#), None);
+    assert_eq!(
+        net::parse_config(br#"{"seed_url": "javascript:alert(1)"}"#),
+        None
+    );
     assert_eq!(net::parse_config(br#"{"seed": "http://x"}"#), None);
     assert_eq!(net::parse_config(b"not json"), None);
 }
@@ -61,7 +73,13 @@ fn test_config_file_parsing() {
 async fn test_transport_maps_failures() {
     // Refused connection.
     assert_eq!(
-        net::post(&format!("{DEAD_SEED}/json_rpc"), "application/json", b"{}", 5_000).await,
+        net::post(
+            &format!("{DEAD_SEED}/json_rpc"),
+            "application/json",
+            b"{}",
+            5_000
+        )
+        .await,
         Err(umbra_protocol::client::TransportFailure::Unreachable)
     );
 }
@@ -75,14 +93,23 @@ struct Harness {
 
 impl Harness {
     async fn fresh(name: &str) -> Harness {
-        IndexedDbStore::open_fresh(name).await.expect("fresh").delete_database().await.expect("delete");
+        IndexedDbStore::open_fresh(name)
+            .await
+            .expect("fresh")
+            .delete_database()
+            .await
+            .expect("delete");
         Self::reopen(name)
     }
 
     fn reopen(name: &str) -> Harness {
         let mut driver = Driver::new(name, KdfParams::FLOOR, worker_rng());
         driver.set_seed_urls(vec![DEAD_SEED.into()]);
-        Harness { driver, events: RefCell::new(Vec::new()), all: RefCell::new(Vec::new()) }
+        Harness {
+            driver,
+            events: RefCell::new(Vec::new()),
+            all: RefCell::new(Vec::new()),
+        }
     }
 
     /// Runs `cmd`, then every queued input; returns the events posted.
@@ -126,7 +153,10 @@ fn find_error(events: &[Event]) -> Option<ErrorCode> {
 }
 
 fn last_messages(events: &[Event]) -> Option<&Event> {
-    events.iter().rev().find(|e| matches!(e, Event::Messages { .. }))
+    events
+        .iter()
+        .rev()
+        .find(|e| matches!(e, Event::Messages { .. }))
 }
 
 #[wasm_bindgen_test]
@@ -135,39 +165,71 @@ async fn test_driver_offline_outbox_history_and_block() {
     let mut h = Harness::fresh(name).await;
     assert_eq!(
         h.run(Command::ListConversations).await,
-        vec![Event::Error { code: ErrorCode::NotUnlocked }]
+        vec![Event::Error {
+            code: ErrorCode::NotUnlocked
+        }]
     );
     let Some(Event::AccountCreated { account_id, .. }) = h.run(Command::CreateAccount).await.pop()
     else {
         panic!("expected AccountCreated")
     };
-    let events = h.run(Command::SetPassphrase { passphrase: "pw horse".into() }).await;
-    assert!(events.contains(&Event::Unlocked { account_id: account_id.clone() }));
+    let events = h
+        .run(Command::SetPassphrase {
+            passphrase: "pw horse".into(),
+        })
+        .await;
+    assert!(events.contains(&Event::Unlocked {
+        account_id: account_id.clone()
+    }));
     // The messenger started after the unlock: paths are being built, no name yet.
-    assert!(events.contains(&Event::Profile { display_name: None }), "{events:?}");
+    assert!(
+        events.contains(&Event::Profile { display_name: None }),
+        "{events:?}"
+    );
     assert!(h.driver.messenger().is_some());
 
     // Validation.
     for bad in ["05zz", "", &PEER[..64], &format!("06{}", &PEER[2..])] {
         assert_eq!(
             h.run(Command::OpenConversation { peer: bad.into() }).await,
-            vec![Event::Error { code: ErrorCode::InvalidAccountId }]
+            vec![Event::Error {
+                code: ErrorCode::InvalidAccountId
+            }]
         );
     }
     assert_eq!(
-        find_error(&h.run(Command::SendText { peer: PEER.into(), body: "  ".into() }).await),
+        find_error(
+            &h.run(Command::SendText {
+                peer: PEER.into(),
+                body: "  ".into()
+            })
+            .await
+        ),
         Some(ErrorCode::InvalidMessage)
     );
     assert_eq!(
-        find_error(&h.run(Command::SendText { peer: PEER.into(), body: "x".repeat(2001) }).await),
+        find_error(
+            &h.run(Command::SendText {
+                peer: PEER.into(),
+                body: "x".repeat(2001)
+            })
+            .await
+        ),
         Some(ErrorCode::InvalidMessage)
     );
 
     // Send while the seed is unreachable: the message is stored Pending and listed.
-    let events = h.run(Command::SendText { peer: PEER.into(), body: "hello offline".into() }).await;
+    let events = h
+        .run(Command::SendText {
+            peer: PEER.into(),
+            body: "hello offline".into(),
+        })
+        .await;
     assert_eq!(find_error(&events), None, "{events:?}");
-    let Some(Event::Conversations { items }) =
-        events.iter().rev().find(|e| matches!(e, Event::Conversations { .. }))
+    let Some(Event::Conversations { items }) = events
+        .iter()
+        .rev()
+        .find(|e| matches!(e, Event::Conversations { .. }))
     else {
         panic!("no conversation list after sending: {events:?}")
     };
@@ -184,11 +246,16 @@ async fn test_driver_offline_outbox_history_and_block() {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].direction, Direction::Outgoing);
     assert_eq!(items[0].body, "hello offline");
-    assert!(matches!(items[0].state, DeliveryState::Pending | DeliveryState::Sending));
+    assert!(matches!(
+        items[0].state,
+        DeliveryState::Pending | DeliveryState::Sending
+    ));
     let id = items[0].id;
 
     // The seed refuses connections: the path indicator goes to Failing.
-    let failing = Event::Paths { state: PathState::Failing };
+    let failing = Event::Paths {
+        state: PathState::Failing,
+    };
     h.pump(8_000, |ev| ev.contains(&failing)).await;
     assert!(h.all.borrow().contains(&failing));
     assert_eq!(
@@ -198,31 +265,59 @@ async fn test_driver_offline_outbox_history_and_block() {
 
     // Display name, block list.
     assert_eq!(
-        h.run(Command::SetDisplayName { name: "é".repeat(51) }).await,
-        vec![Event::Error { code: ErrorCode::InvalidDisplayName }]
+        h.run(Command::SetDisplayName {
+            name: "é".repeat(51)
+        })
+        .await,
+        vec![Event::Error {
+            code: ErrorCode::InvalidDisplayName
+        }]
     );
     assert_eq!(
-        h.run(Command::SetDisplayName { name: "Alice".into() }).await,
-        vec![Event::Profile { display_name: Some("Alice".into()) }]
+        h.run(Command::SetDisplayName {
+            name: "Alice".into()
+        })
+        .await,
+        vec![Event::Profile {
+            display_name: Some("Alice".into())
+        }]
     );
     let events = h.run(Command::Block { peer: PEER.into() }).await;
-    assert!(events.contains(&Event::BlockList { items: vec![PEER.into()] }), "{events:?}");
+    assert!(
+        events.contains(&Event::BlockList {
+            items: vec![PEER.into()]
+        }),
+        "{events:?}"
+    );
     assert_eq!(
         h.run(Command::ListBlocked).await,
-        vec![Event::BlockList { items: vec![PEER.into()] }]
+        vec![Event::BlockList {
+            items: vec![PEER.into()]
+        }]
     );
     let events = h.run(Command::Unblock { peer: PEER.into() }).await;
-    assert!(events.contains(&Event::BlockList { items: vec![] }), "{events:?}");
+    assert!(
+        events.contains(&Event::BlockList { items: vec![] }),
+        "{events:?}"
+    );
 
     // Lock stops the messenger.
     assert_eq!(
         h.run(Command::Lock).await.pop(),
-        Some(Event::Status { state: AccountState::Locked })
+        Some(Event::Status {
+            state: AccountState::Locked
+        })
     );
     assert!(h.driver.messenger().is_none());
     assert_eq!(
-        h.run(Command::SendText { peer: PEER.into(), body: "x".into() }).await,
-        vec![Event::Error { code: ErrorCode::NotUnlocked }]
+        h.run(Command::SendText {
+            peer: PEER.into(),
+            body: "x".into()
+        })
+        .await,
+        vec![Event::Error {
+            code: ErrorCode::NotUnlocked
+        }]
     );
 
     // No message text or Account ID in IndexedDB.
@@ -233,17 +328,34 @@ async fn test_driver_offline_outbox_history_and_block() {
         dump.extend_from_slice(&value);
     }
     for needle in ["hello offline", PEER, &account_id, "Alice"] {
-        assert!(!dump.windows(needle.len()).any(|w| w == needle.as_bytes()), "plaintext at rest");
+        assert!(
+            !dump.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "plaintext at rest"
+        );
     }
 
     // A reload: the history, the profile and the unsent outbox entry come back.
     let mut h = Harness::reopen(name);
-    let events = h.run(Command::Unlock { passphrase: "pw horse".into() }).await;
-    assert!(events.contains(&Event::Profile { display_name: Some("Alice".into()) }), "{events:?}");
+    let events = h
+        .run(Command::Unlock {
+            passphrase: "pw horse".into(),
+        })
+        .await;
+    assert!(
+        events.contains(&Event::Profile {
+            display_name: Some("Alice".into())
+        }),
+        "{events:?}"
+    );
     let resumed = h
         .driver
         .messenger()
-        .map(|m| m.client().outbox().iter().any(|e| e.local_id == id.to_string()))
+        .map(|m| {
+            m.client()
+                .outbox()
+                .iter()
+                .any(|e| e.local_id == id.to_string())
+        })
         .unwrap_or(false);
     assert!(resumed, "the unsent message is back in the client's outbox");
     let events = h.run(Command::OpenConversation { peer: PEER.into() }).await;
@@ -254,16 +366,33 @@ async fn test_driver_offline_outbox_history_and_block() {
     assert_eq!(items[0].id, id);
     assert_eq!(items[0].body, "hello offline");
     assert_ne!(items[0].state, DeliveryState::Sent);
-    assert_eq!(find_error(&h.run(Command::RetrySend { peer: PEER.into(), id }).await), None);
     assert_eq!(
-        h.run(Command::SetForeground { visible: false }).await.pop().map(|e| matches!(e, Event::Paths { .. })),
+        find_error(
+            &h.run(Command::RetrySend {
+                peer: PEER.into(),
+                id
+            })
+            .await
+        ),
+        None
+    );
+    assert_eq!(
+        h.run(Command::SetForeground { visible: false })
+            .await
+            .pop()
+            .map(|e| matches!(e, Event::Paths { .. })),
         Some(true)
     );
 
     // Deleting the conversation empties the list.
-    let events = h.run(Command::DeleteConversation { peer: PEER.into() }).await;
+    let events = h
+        .run(Command::DeleteConversation { peer: PEER.into() })
+        .await;
     assert_eq!(
-        events.iter().rev().find(|e| matches!(e, Event::Conversations { .. })),
+        events
+            .iter()
+            .rev()
+            .find(|e| matches!(e, Event::Conversations { .. })),
         Some(&Event::Conversations { items: vec![] })
     );
     assert_eq!(h.driver.messenger().and_then(|m| m.open_peer()), None);
