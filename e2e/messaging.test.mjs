@@ -26,7 +26,7 @@ after(async () => {
 
 /** Opens a fresh profile, creates an account; resolves to { app, id }. */
 async function newUser() {
-  const app = await openApp(server.base);
+  const app = await openApp(server.url);
   const { page } = app;
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.getByLabel('I have saved my recovery phrase').check();

@@ -21,7 +21,9 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
     };
     let short = format::short_id(&peer);
     let heading = move || title().unwrap_or_else(|| short.clone());
-    let kind = move || state.chat.with(|c| c.as_ref().map(|c| c.conversation.kind));
+    // A memo, so the banner and the composer (with its typed text) are rebuilt only when the
+    // kind changes, not on every pushed message.
+    let kind = Memo::new(move |_| state.chat.with(|c| c.as_ref().map(|c| c.conversation.kind)));
     let back = move |_| {
         worker.send(Command::CloseConversation);
         state.go_home(HomeView::List);
@@ -45,7 +47,7 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
             .collect_view()
     };
     let p2 = peer.clone();
-    let banner = move || match kind() {
+    let banner = move || match kind.get() {
         Some(ConversationKind::Request) => Some(view! { <RequestBanner peer=p2.clone()/> }.into_any()),
         Some(ConversationKind::Blocked) => {
             let p = p2.clone();
@@ -62,7 +64,7 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
     };
     let p3 = peer.clone();
     let composer = move || {
-        matches!(kind(), None | Some(ConversationKind::Accepted))
+        matches!(kind.get(), None | Some(ConversationKind::Accepted))
             .then(|| view! { <Composer peer=p3.clone()/> })
     };
     view! {
