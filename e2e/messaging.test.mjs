@@ -20,8 +20,8 @@ before(async () => {
   server = await startServer(process.env.DIST_DIR || 'dist', 0, { seedUrl: net.seedUrl });
 });
 after(async () => {
-  await server?.close();
   await net?.close();
+  await server?.close();
 });
 
 /** Opens a fresh profile, creates an account; resolves to { app, id }. */

@@ -131,16 +131,16 @@ pub(crate) async fn scan_qr(
         let detector = Reflect::construct(&ctor, &Array::of1(&opts)).ok()?;
         let detect: Function = Reflect::get(&detector, &"detect".into()).ok()?.dyn_into().ok()?;
         while keep_going() {
-            if let Ok(promise) = detect.call1(&detector, &video) {
-                if let Ok(codes) = JsFuture::from(Promise::from(promise)).await {
-                    for code in Array::from(&codes).iter() {
-                        let text = Reflect::get(&code, &"rawValue".into())
-                            .ok()
-                            .and_then(|v| v.as_string())
-                            .unwrap_or_default();
-                        if accept(&text) {
-                            return Some(text);
-                        }
+            if let Ok(promise) = detect.call1(&detector, &video)
+                && let Ok(codes) = JsFuture::from(Promise::from(promise)).await
+            {
+                for code in Array::from(&codes).iter() {
+                    let text = Reflect::get(&code, &"rawValue".into())
+                        .ok()
+                        .and_then(|v| v.as_string())
+                        .unwrap_or_default();
+                    if accept(&text) {
+                        return Some(text);
                     }
                 }
             }
