@@ -47,3 +47,123 @@ pub(crate) fn register_service_worker() {
         let _ = JsFuture::from(promise).await;
     });
 }
+
+/// Whether the page is visible (foreground).
+pub(crate) fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+}
+
+/// Calls `on_change(visible)` whenever the page's visibility changes.
+pub(crate) fn on_visibility_change(on_change: impl Fn(bool) + 'static) {
+    use wasm_bindgen::{JsCast, closure::Closure};
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let handler = Closure::<dyn Fn()>::new(move || on_change(page_visible()));
+    let _ = document
+        .add_event_listener_with_callback("visibilitychange", handler.as_ref().unchecked_ref());
+    // The listener lives as long as the page.
+    handler.forget();
+}
+
+/// The local wall-clock time of `ms` (ms since the Unix epoch) as `HH:MM`, and the date as
+/// `YYYY-MM-DD HH:MM` when it is not today.
+pub(crate) fn local_time(ms: u64, with_date_if_old: bool) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    let time = crate::format::clock(date.get_hours(), date.get_minutes());
+    if !with_date_if_old {
+        return time;
+    }
+    let now = js_sys::Date::new_0();
+    let same_day = now.get_full_year() == date.get_full_year()
+        && now.get_month() == date.get_month()
+        && now.get_date() == date.get_date();
+    if same_day {
+        time
+    } else {
+        format!(
+            "{:04}-{:02}-{:02} {time}",
+            date.get_full_year(),
+            date.get_month() + 1,
+            date.get_date()
+        )
+    }
+}
+
+/// `ms` as an ISO 8601 string for `<time datetime>`.
+pub(crate) fn iso_time(ms: u64) -> String {
+    String::from(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64)).to_iso_string())
+}
+
+/// Whether the browser offers `BarcodeDetector` (QR scanning from the camera).
+pub(crate) fn barcode_detector_available() -> bool {
+    web_sys::window()
+        .is_some_and(|w| js_sys::Reflect::has(&w, &"BarcodeDetector".into()).unwrap_or(false))
+}
+
+/// Shows the camera in `video` and reads QR codes until one gives text `accept` takes (then
+/// returns it) or `keep_going` turns false. The camera is released before returning. `None`
+/// when the camera or the detector is unavailable or scanning was cancelled.
+pub(crate) async fn scan_qr(
+    video: web_sys::HtmlVideoElement,
+    accept: impl Fn(&str) -> bool,
+    keep_going: impl Fn() -> bool,
+) -> Option<String> {
+    use js_sys::{Array, Function, Object, Promise, Reflect};
+    use wasm_bindgen::JsCast;
+    let window = web_sys::window()?;
+    let devices = window.navigator().media_devices().ok()?;
+    let constraints = web_sys::MediaStreamConstraints::new();
+    let video_opts = Object::new();
+    Reflect::set(&video_opts, &"facingMode".into(), &"environment".into()).ok()?;
+    constraints.set_video(&video_opts);
+    let stream: web_sys::MediaStream =
+        JsFuture::from(devices.get_user_media_with_constraints(&constraints).ok()?)
+            .await
+            .ok()?
+            .dyn_into()
+            .ok()?;
+    let stop = |stream: &web_sys::MediaStream| {
+        for track in stream.get_tracks().iter() {
+            if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+                track.stop();
+            }
+        }
+    };
+    video.set_src_object(Some(&stream));
+    if let Ok(p) = video.play() {
+        let _ = JsFuture::from(p).await;
+    }
+    let found = async {
+        let ctor: Function = Reflect::get(&window, &"BarcodeDetector".into()).ok()?.dyn_into().ok()?;
+        let opts = Object::new();
+        Reflect::set(&opts, &"formats".into(), &Array::of1(&"qr_code".into())).ok()?;
+        let detector = Reflect::construct(&ctor, &Array::of1(&opts)).ok()?;
+        let detect: Function = Reflect::get(&detector, &"detect".into()).ok()?.dyn_into().ok()?;
+        while keep_going() {
+            if let Ok(promise) = detect.call1(&detector, &video)
+                && let Ok(codes) = JsFuture::from(Promise::from(promise)).await
+            {
+                for code in Array::from(&codes).iter() {
+                    let text = Reflect::get(&code, &"rawValue".into())
+                        .ok()
+                        .and_then(|v| v.as_string())
+                        .unwrap_or_default();
+                    if accept(&text) {
+                        return Some(text);
+                    }
+                }
+            }
+            let tick = Promise::new(&mut |resolve, _| {
+                let _ = window
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 250);
+            });
+            let _ = JsFuture::from(tick).await;
+        }
+        None
+    }
+    .await;
+    stop(&stream);
+    video.set_src_object(None);
+    found
+}

@@ -2,7 +2,9 @@
 //! [`umbra_ipc`]; no key material (the recovery-phrase words are shown, then dropped).
 
 use leptos::prelude::*;
-use umbra_ipc::{AccountState, ErrorCode, Event, IPC_VERSION, Task};
+use umbra_ipc::{
+    AccountState, ConversationSummary, ErrorCode, Event, IPC_VERSION, MessageView, PathState, Task,
+};
 
 /// The screen being shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +38,31 @@ pub(crate) enum Screen {
     },
 }
 
+/// What the home screen of an unlocked account shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum HomeView {
+    /// The conversation list (and the account card).
+    List,
+    /// Start a conversation by Account ID.
+    NewConversation,
+    /// One conversation.
+    Chat {
+        /// The peer's Account ID.
+        peer: String,
+    },
+    /// Display name and block list.
+    Settings,
+}
+
+/// The open conversation as the worker last pushed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct OpenChat {
+    /// The conversation's row (name, kind).
+    pub(crate) conversation: ConversationSummary,
+    /// Its latest messages, oldest first.
+    pub(crate) items: Vec<MessageView>,
+}
+
 /// Reactive UI state shared by every component (all fields are `Copy` signals).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct UiState {
@@ -51,6 +78,18 @@ pub(crate) struct UiState {
     pub(crate) persist_denied: RwSignal<bool>,
     /// True once the worker announced itself.
     pub(crate) worker_ready: RwSignal<bool>,
+    /// What the home screen shows.
+    pub(crate) home: RwSignal<HomeView>,
+    /// The conversation list, latest activity first.
+    pub(crate) conversations: RwSignal<Vec<ConversationSummary>>,
+    /// The open conversation (`None` until the worker answers).
+    pub(crate) chat: RwSignal<Option<OpenChat>>,
+    /// Blocked Account IDs.
+    pub(crate) blocked: RwSignal<Vec<String>>,
+    /// Our display name.
+    pub(crate) display_name: RwSignal<Option<String>>,
+    /// The onion paths' state (`None` before the first report).
+    pub(crate) paths: RwSignal<Option<PathState>>,
 }
 
 impl UiState {
@@ -63,6 +102,12 @@ impl UiState {
             shown_phrase: RwSignal::new(None),
             persist_denied: RwSignal::new(false),
             worker_ready: RwSignal::new(false),
+            home: RwSignal::new(HomeView::List),
+            conversations: RwSignal::new(Vec::new()),
+            chat: RwSignal::new(None),
+            blocked: RwSignal::new(Vec::new()),
+            display_name: RwSignal::new(None),
+            paths: RwSignal::new(None),
         }
     }
 
@@ -71,6 +116,25 @@ impl UiState {
         self.error.set(None);
         self.shown_phrase.set(None);
         self.screen.set(screen);
+    }
+
+    /// Shows `view` on the home screen and clears the error line.
+    pub(crate) fn go_home(&self, view: HomeView) {
+        self.error.set(None);
+        if !matches!(view, HomeView::Chat { .. }) {
+            self.chat.set(None);
+        }
+        self.home.set(view);
+    }
+
+    /// Forgets everything shown of the account (on lock or remove).
+    fn clear_account(&self) {
+        self.home.set(HomeView::List);
+        self.conversations.set(Vec::new());
+        self.chat.set(None);
+        self.blocked.set(Vec::new());
+        self.display_name.set(None);
+        self.paths.set(None);
     }
 
     /// Applies one event from the worker. Returns true if persistent storage should now be
@@ -86,6 +150,9 @@ impl UiState {
             }
             Event::Status { state } => {
                 self.busy.set(None);
+                if !matches!(state, AccountState::Unlocked { .. }) {
+                    self.clear_account();
+                }
                 self.go(match state {
                     AccountState::NoAccount => Screen::Welcome,
                     AccountState::Locked => Screen::Unlock,
@@ -114,6 +181,16 @@ impl UiState {
                 return created;
             }
             Event::RecoveryPhrase { words } => self.shown_phrase.set(Some(words)),
+            Event::Profile { display_name } => self.display_name.set(display_name),
+            Event::Conversations { items } => self.conversations.set(items),
+            Event::Messages { peer, conversation, items } => {
+                // Only the conversation on screen is kept; a late answer for another is dropped.
+                if self.home.get_untracked() == (HomeView::Chat { peer }) {
+                    self.chat.set(Some(OpenChat { conversation, items }));
+                }
+            }
+            Event::BlockList { items } => self.blocked.set(items),
+            Event::Paths { state } => self.paths.set(Some(state)),
             Event::Error { code } => {
                 self.busy.set(None);
                 self.error.set(Some(code));

@@ -2,12 +2,17 @@
 //! [`umbra_ipc::Command`]s; none holds key material. Untrusted or user text is always a text
 //! node (never `inner_html`).
 
+mod account;
+mod chat;
+mod conversations;
 mod home;
+mod new_conversation;
 mod onboarding;
+mod settings;
 mod unlock;
 
 use leptos::prelude::*;
-use umbra_ipc::{Command, Task};
+use umbra_ipc::{Command, PathState, Task};
 
 use crate::{
     state::{Screen, UiState},
@@ -23,6 +28,11 @@ pub(crate) fn App() -> impl IntoView {
         Ok(client) => {
             client.send(Command::Status);
             provide_context(client);
+            crate::browser::on_visibility_change(move |visible| {
+                if matches!(state.screen.get_untracked(), Screen::Home { .. }) {
+                    client.send(Command::SetForeground { visible });
+                }
+            });
         }
         Err(_) => state.error.set(Some(umbra_ipc::ErrorCode::Internal)),
     }
@@ -42,12 +52,32 @@ pub(crate) fn App() -> impl IntoView {
         Screen::Home { account_id } => view! { <home::Home account_id/> }.into_any(),
     };
     view! {
-        <header class="bar"><span class="brand">"Umbra"</span></header>
+        <header class="bar">
+            <span class="brand">"Umbra"</span>
+            {move || matches!(state.screen.get(), Screen::Home { .. }).then(|| view! { <PathStatus/> })}
+        </header>
         <main class="screen">
             {screen}
             <Busy/>
             <ErrorMessage/>
         </main>
+    }
+}
+
+/// The onion path indicator, like Session's: a coloured dot and its words.
+#[component]
+fn PathStatus() -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let class = move || match state.paths.get() {
+        None | Some(PathState::Building) => "path building",
+        Some(PathState::Connected) => "path connected",
+        Some(PathState::Failing) => "path failing",
+    };
+    view! {
+        <span class=class role="status" aria-label="Network status">
+            <span class="dot" aria-hidden="true"></span>
+            <span class="path-text">{move || crate::format::path_text(state.paths.get())}</span>
+        </span>
     }
 }
 

@@ -40,8 +40,11 @@ export function csp(html) {
   ].join('; ');
 }
 
-/** Starts the server on 127.0.0.1:`port` (0 = a free port). Resolves to { url, close }. */
-export async function startServer(dist = 'dist', port = 0) {
+/**
+ * Starts the server on 127.0.0.1:`port` (0 = a free port). Resolves to { url, close }. With
+ * `seedUrl`, /config.json answers {"seed_url": seedUrl} (as `umbra-node serve --seed` does).
+ */
+export async function startServer(dist = 'dist', port = 0, { seedUrl } = {}) {
   const root = resolve(dist);
   const index = await readFile(join(root, 'index.html'), 'utf8');
   const policy = csp(index);
@@ -56,6 +59,11 @@ export async function startServer(dist = 'dist', port = 0) {
     try {
       let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
       if (path.endsWith('/')) path += 'index.html';
+      if (seedUrl && path === '/config.json') {
+        res.writeHead(200, { ...base, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ seed_url: seedUrl }));
+        return;
+      }
       const file = normalize(join(root, path));
       if (file !== root && !file.startsWith(root + sep)) throw new Error('outside');
       const body = await readFile(file);
@@ -73,7 +81,8 @@ export async function startServer(dist = 'dist', port = 0) {
   });
   await new Promise((ok) => server.listen(port, '127.0.0.1', ok));
   const url = `http://127.0.0.1:${server.address().port}/`;
-  return { url, close: () => new Promise((ok) => server.close(ok)) };
+  // Closing also drops idle keep-alive connections, so a test process never hangs on them.
+  return { url, close: () => new Promise((ok) => { server.close(ok); server.closeAllConnections(); }) };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

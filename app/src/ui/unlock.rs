@@ -29,7 +29,7 @@ pub(crate) fn Unlock() -> impl IntoView {
                 </div>
             </form>
             <p class="small">"Forgot your passphrase? Remove the account here and restore it from your recovery phrase."</p>
-            <super::home::RemoveAccount/>
+            <super::account::RemoveAccount/>
         </section>
     }
 }

@@ -1,0 +1,78 @@
+//! Settings: our display name and the block list (Unblock).
+
+use leptos::{ev::SubmitEvent, prelude::*};
+use umbra_ipc::Command;
+
+use crate::{
+    format,
+    state::{HomeView, UiState},
+    worker_client::use_worker,
+};
+
+/// Display name and blocked contacts.
+#[component]
+pub(crate) fn Settings() -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let worker = use_worker();
+    worker.send(Command::ListBlocked);
+    let name = RwSignal::new(state.display_name.get_untracked().unwrap_or_default());
+    let saved = RwSignal::new(false);
+    // Show the stored name when the worker reports it.
+    Effect::new(move |_| {
+        if let Some(n) = state.display_name.get() {
+            name.set(n);
+        }
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        saved.set(true);
+        worker.send(Command::SetDisplayName { name: name.get_untracked().trim().to_owned() });
+    };
+    let blocked = move || {
+        let items = state.blocked.get();
+        if items.is_empty() {
+            view! { <p class="small">"No one is blocked."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="blocked" aria-labelledby="blocked-title">
+                    {items.into_iter().map(|peer| {
+                        let label = format!("Unblock {}", format::short_id(&peer));
+                        let p = peer.clone();
+                        view! {
+                            <li>
+                                <span class="mono">{format::short_id(&peer)}</span>
+                                <button type="button" class="secondary" aria-label=label
+                                    on:click=move |_| worker.send(Command::Unblock { peer: p.clone() })>
+                                    "Unblock"
+                                </button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        }
+    };
+    view! {
+        <section aria-labelledby="settings-title">
+            <h1 id="settings-title">"Settings"</h1>
+            <form on:submit=submit>
+                <label for="display-name">"Display name"</label>
+                <input id="display-name" type="text" maxlength="100" autocomplete="nickname" bind:value=name/>
+                <p class="small">"Sent with your messages, as Session does."</p>
+                <div class="actions">
+                    <button type="submit">"Save name"</button>
+                    <span role="status" class="small">
+                        {move || (saved.get() && state.display_name.get().is_some()).then_some("Saved")}
+                    </span>
+                </div>
+            </form>
+            <h2 id="blocked-title">"Blocked contacts"</h2>
+            {blocked}
+            <div class="actions">
+                <button type="button" class="secondary" on:click=move |_| state.go_home(HomeView::List)>
+                    "Back"
+                </button>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,43 @@
+// Starts a local Session-compatible network: `umbra-node testnet --nodes N --data <tmp>` (binary
+// from UMBRA_NODE_BIN, default target/release/umbra-node), resolving once it prints its
+// `seed <URL>` line. Everything listens on loopback only.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const NODE_BIN = process.env.UMBRA_NODE_BIN || 'target/release/umbra-node';
+
+/** Resolves to { seedUrl, close, output } once the testnet answers. */
+export async function startTestnet({ nodes = 12, timeoutMs = 60000 } = {}) {
+  const data = mkdtempSync(join(tmpdir(), 'umbra-testnet-'));
+  const child = spawn(NODE_BIN, ['testnet', '--nodes', String(nodes), '--data', data],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const seedUrl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`testnet did not start:\n${output}`)), timeoutMs);
+    const onData = (chunk) => {
+      output += chunk;
+      const m = output.match(/^seed (\S+)$/m);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c) => { output += c; });
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`testnet exited ${code}:\n${output}`)); });
+  });
+  child.removeAllListeners('exit');
+  return {
+    seedUrl,
+    output: () => output,
+    async close() {
+      if (child.exitCode === null) {
+        const exited = new Promise((ok) => child.once('exit', ok));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((ok) => setTimeout(ok, 5000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
