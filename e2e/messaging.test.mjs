@@ -3,11 +3,18 @@
 // accept, 20 messages both ways arriving once and in order, HTML shown as literal text, Bob
 // offline while Alice sends, reload keeps history and unread counts. Tests fail on console
 // errors, page errors and CSP violations.
+//
+// With UMBRA_E2E_TLS=1 the same flows run over HTTPS nodes: `umbra-node testnet --tls`
+// generates a local CA, and each browser trusts it through an NSS database in its own HOME
+// (certificate errors are never ignored).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openApp, assertNoErrors, visible, shownAccountId } from './support/harness.mjs';
 import { startServer } from './support/server.mjs';
 import { startTestnet } from './support/testnet.mjs';
+import { startTlsNetwork, makeNssHome } from './tls.mjs';
+
+const TLS = Boolean(process.env.UMBRA_E2E_TLS);
 
 const PASS = 'correct horse battery staple';
 // Delivery goes through onion paths and polling; allow generous time on a shared 2-core machine.
@@ -15,9 +22,20 @@ const DELIVERY_MS = 90000;
 
 let net;
 let server;
+let browserEnv;
 before(async () => {
-  net = await startTestnet({ nodes: 12 });
-  server = await startServer(process.env.DIST_DIR || 'dist', 0, { seedUrl: net.seedUrl });
+  if (TLS) {
+    const tls = await startTlsNetwork({ nodes: 12, appDir: process.env.DIST_DIR || 'dist' });
+    assert.match(tls.seed, /^https:/);
+    net = { seedUrl: tls.seed, close: () => tls.stop() };
+    server = { url: tls.app, close: async () => {} };
+    // One NSS database trusting the testnet CA, shared by both browsers' HOME.
+    const home = makeNssHome(tls.caPem);
+    browserEnv = { ...process.env, HOME: home };
+  } else {
+    net = await startTestnet({ nodes: 12 });
+    server = await startServer(process.env.DIST_DIR || 'dist', 0, { seedUrl: net.seedUrl });
+  }
 });
 after(async () => {
   await net?.close();
@@ -26,7 +44,7 @@ after(async () => {
 
 /** Opens a fresh profile, creates an account; resolves to { app, id }. */
 async function newUser() {
-  const app = await openApp(server.url);
+  const app = await openApp(server.url, { env: browserEnv });
   const { page } = app;
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.getByLabel('I have saved my recovery phrase').check();

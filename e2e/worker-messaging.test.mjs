@@ -4,7 +4,7 @@
 // worker under the production CSP, and two accounts exchange messages (request, accept,
 // reply) with a measured send-to-display time.
 //
-// Needs a built ./dist and the node binary (UMBRA_NODE, default target/release/umbra-node,
+// Needs a built ./dist and the node binary (UMBRA_NODE_BIN, default target/release/umbra-node,
 // else target/debug/umbra-node). Skips (with a message) when no node binary exists.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { openApp, assertNoErrors } from './support/harness.mjs';
 import { startServer } from './support/server.mjs';
 
-const NODE_BIN = process.env.UMBRA_NODE
+const NODE_BIN = process.env.UMBRA_NODE_BIN
   || ['target/release/umbra-node', 'target/debug/umbra-node'].find((p) => existsSync(p));
 
 let testnet; let server; let tmp;

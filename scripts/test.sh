@@ -29,5 +29,8 @@ cargo build -p umbra-node --release
 step "end-to-end tests (Playwright + Chromium, node --test)"
 UMBRA_NODE_BIN="$PWD/target/release/umbra-node" node --test --test-concurrency=1 e2e/
 
+step "end-to-end messaging over HTTPS nodes (Chromium trusts the testnet CA)"
+UMBRA_E2E_TLS=1 UMBRA_NODE_BIN="$PWD/target/release/umbra-node" node --test e2e/messaging.test.mjs
+
 step "fuzz smoke run"
 scripts/fuzz-smoke.sh

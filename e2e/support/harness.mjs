@@ -27,10 +27,10 @@ export async function appServer() {
  * { ctx, page, errors, close }. `errors` collects console errors (page and workers), page
  * errors and CSP violations.
  */
-export async function openApp(base, { viewport = { width: 360, height: 740 } } = {}) {
+export async function openApp(base, { viewport = { width: 360, height: 740 }, env } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-e2e-'));
   const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM, headless: true, args: ARGS, viewport,
+    executablePath: CHROMIUM, headless: true, args: ARGS, viewport, ...(env ? { env } : {}),
   });
   const errors = [];
   await ctx.addInitScript(() => {
