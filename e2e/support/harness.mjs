@@ -1,4 +1,4 @@
-// Shared e2e harness: the app under test (BASE_URL, or our own static server on ./dist on a
+// Shared e2e harness: the app under test (BASE_URL, or `umbra-node serve` on ./dist on a
 // free port), and a fresh Chromium profile per test that records every console error, page
 // error and CSP violation (tests assert the list is empty).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +12,7 @@ export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** Resolves to { base, close }: BASE_URL if set, else a server of ./dist on a free port. */
+/** Resolves to { base, close }: BASE_URL if set, else `umbra-node serve` of ./dist on a free port. */
 export async function appServer() {
   if (process.env.BASE_URL) {
     const base = process.env.BASE_URL.endsWith('/') ? process.env.BASE_URL : `${process.env.BASE_URL}/`;

@@ -1,91 +1,44 @@
-// A tiny static server for the built app (./dist) that sends the production CSP and headers.
-// Trunk's inline module script is allowed by its sha256 hash, computed from the served
-// index.html (as `umbra-node serve` does). Usage: node e2e/support/server.mjs [dist] [port]
-import { createServer } from 'node:http';
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize, resolve, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
+// Serves the built app (./dist) for the e2e tests with the real static server users run:
+// `umbra-node serve` (binary from UMBRA_NODE_BIN, default target/release/umbra-node), which sends
+// the production Content-Security-Policy (trunk's inline boot script allowed by its sha256 hash)
+// and security headers, and answers /config.json with the given seed URL.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 
-const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm',
-  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.png': 'image/png',
-  '.svg': 'image/svg+xml', '.ico': 'image/x-icon', '.webmanifest': 'application/manifest+json',
-};
-
-/** sha256 CSP sources of every inline <script> in `html`. */
-export function inlineScriptHashes(html) {
-  const out = [];
-  for (const m of html.matchAll(/<script\b(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/gi)) {
-    out.push(`'sha256-${createHash('sha256').update(m[1], 'utf8').digest('base64')}'`);
-  }
-  return out;
-}
-
-/** The Content-Security-Policy for a given index.html. */
-export function csp(html) {
-  return [
-    "default-src 'none'",
-    `script-src 'self' 'wasm-unsafe-eval' ${inlineScriptHashes(html).join(' ')}`.trim(),
-    "worker-src 'self'",
-    "connect-src 'self' http://127.0.0.1:* https://127.0.0.1:* http://localhost:* https://localhost:*",
-    "img-src 'self' blob: data:",
-    "style-src 'self'",
-    "manifest-src 'self'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-    "object-src 'none'",
-  ].join('; ');
-}
+export const NODE_BIN = process.env.UMBRA_NODE_BIN
+  || ['target/release/umbra-node', 'target/debug/umbra-node'].find((p) => existsSync(p))
+  || 'target/release/umbra-node';
 
 /**
- * Starts the server on 127.0.0.1:`port` (0 = a free port). Resolves to { url, close }. With
- * `seedUrl`, /config.json answers {"seed_url": seedUrl} (as `umbra-node serve --seed` does).
+ * Starts `umbra-node serve` on a free loopback port. Resolves to { url, close }. With
+ * `seedUrl`, /config.json answers {"seed_url": seedUrl}.
  */
 export async function startServer(dist = 'dist', port = 0, { seedUrl } = {}) {
-  const root = resolve(dist);
-  const index = await readFile(join(root, 'index.html'), 'utf8');
-  const policy = csp(index);
-  const server = createServer(async (req, res) => {
-    const base = {
-      'Content-Security-Policy': policy,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'X-Frame-Options': 'DENY',
-    };
-    try {
-      let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-      if (path.endsWith('/')) path += 'index.html';
-      if (seedUrl && path === '/config.json') {
-        res.writeHead(200, { ...base, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-        res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ seed_url: seedUrl }));
-        return;
-      }
-      const file = normalize(join(root, path));
-      if (file !== root && !file.startsWith(root + sep)) throw new Error('outside');
-      const body = await readFile(file);
-      const hashed = /-[0-9a-f]{16}(_bg)?\.(js|wasm)$/.test(file);
-      res.writeHead(200, {
-        ...base,
-        'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
-        'Cache-Control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    } catch {
-      res.writeHead(404, { ...base, 'Content-Type': 'text/plain' });
-      res.end('not found');
-    }
+  const args = ['serve', '--dir', resolve(dist), '--bind', `127.0.0.1:${port}`];
+  if (seedUrl) args.push('--seed', seedUrl);
+  const child = spawn(NODE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`umbra-node serve did not start:\n${output}`)), 30000);
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const m = output.match(/^app (\S+)$/m);
+      if (m) { clearTimeout(timer); ok(m[1]); }
+    });
+    child.stderr.on('data', (c) => { output += c; });
+    child.on('error', (e) => { clearTimeout(timer); fail(e); });
+    child.on('exit', (code) => { clearTimeout(timer); fail(new Error(`umbra-node serve exited ${code}:\n${output}`)); });
   });
-  await new Promise((ok) => server.listen(port, '127.0.0.1', ok));
-  const url = `http://127.0.0.1:${server.address().port}/`;
-  // Closing also drops idle keep-alive connections, so a test process never hangs on them.
-  return { url, close: () => new Promise((ok) => { server.close(ok); server.closeAllConnections(); }) };
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { url } = await startServer(process.argv[2] ?? 'dist', Number(process.argv[3] ?? 8080));
-  console.log(`serving on ${url}`);
+  child.removeAllListeners('exit');
+  return {
+    url,
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((ok) => setTimeout(ok, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
 }
