@@ -8,83 +8,32 @@
 // else target/debug/umbra-node). Skips (with a message) when no node binary exists.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { openApp, assertNoErrors } from './support/harness.mjs';
-import { startServer } from './support/server.mjs';
+import { assertNoErrors } from './support/harness.mjs';
+import {
+  nodeBin, startTestnet, startWorker as openWorker, send, waitEvent, createAccount,
+} from './support/worker.mjs';
 
-const NODE_BIN = process.env.UMBRA_NODE_BIN
-  || ['target/release/umbra-node', 'target/debug/umbra-node'].find((p) => existsSync(p));
+const NODE_BIN = nodeBin();
 
-let testnet; let server; let tmp;
+let net;
 
 before(async () => {
   if (!NODE_BIN) return;
-  tmp = mkdtempSync(join(tmpdir(), 'umbra-wmsg-'));
-  testnet = spawn(NODE_BIN, ['testnet', '--nodes', '12', '--data', join(tmp, 'net')],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
-  const seed = await new Promise((ok, fail) => {
-    const rl = createInterface({ input: testnet.stdout });
-    rl.on('line', (l) => { if (l.startsWith('seed ')) ok(l.slice(5).trim()); });
-    testnet.on('exit', () => fail(new Error('testnet exited')));
-  });
-  // The bundle with config.json naming this testnet's seed.
-  const dist = join(tmp, 'dist');
-  cpSync(process.env.DIST_DIR || 'dist', dist, { recursive: true });
-  writeFileSync(join(dist, 'config.json'), JSON.stringify({ seed_url: seed }));
-  server = await startServer(dist, 0);
+  net = await startTestnet(NODE_BIN);
 });
 
 after(async () => {
-  await server?.close();
-  testnet?.kill('SIGTERM');
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await net?.close();
 });
 
-/** Opens a same-origin page without the app and starts the bundle's worker in it. */
-async function startWorker() {
-  const app = await openApp(`${server.url}manifest.json`);
-  await app.page.evaluate(() => new Promise((ok, fail) => {
-    window.events = [];
-    const w = new Worker('umbra-worker_loader.js', { type: 'module' });
-    w.onmessage = (m) => {
-      const ev = JSON.parse(m.data);
-      window.events.push(ev);
-      if (ev.event === 'ready') ok();
-    };
-    w.onerror = (e) => fail(new Error(`worker error ${e.message}`));
-    window.send = (cmd) => w.postMessage(JSON.stringify(cmd));
-  }));
-  return app;
-}
-
-const send = (page, cmd) => page.evaluate((c) => window.send(c), cmd);
-
-/**
- * Waits until `find` (run in the page with `arg`; it searches `window.events`) returns an
- * event, and returns it. No eval: the page runs under the production CSP.
- */
-async function waitEvent(page, find, arg = null, timeout = 30000) {
-  const handle = await page.waitForFunction(find, arg, { timeout, polling: 10 });
-  return handle.jsonValue();
-}
+const startWorker = () => openWorker(net.server.url);
 
 test('two accounts message each other through the real worker and testnet', { skip: !NODE_BIN && 'no umbra-node binary' }, async () => {
   const a = await startWorker();
   const b = await startWorker();
   try {
     const ids = [];
-    for (const { page } of [a, b]) {
-      await send(page, { cmd: 'create_account' });
-      const created = await waitEvent(page, () => window.events.find((e) => e.event === 'account_created'));
-      ids.push(created.account_id);
-      await send(page, { cmd: 'set_passphrase', passphrase: 'pw for e2e' });
-      await waitEvent(page, () => window.events.find((e) => e.event === 'unlocked'), null, 60000);
-      await waitEvent(page, () => window.events.find((e) => e.event === 'paths' && e.state === 'connected'), null, 60000);
-    }
+    for (const { page } of [a, b]) ids.push(await createAccount(page));
     const [aid, bid] = ids;
     await send(a.page, { cmd: 'set_display_name', name: 'Alice' });
     await send(a.page, { cmd: 'open_conversation', peer: bid });

@@ -1,0 +1,124 @@
+// One-to-one messaging over a local testnet between two headless Chromium contexts (Alice, Bob),
+// each running the release bundle's real worker driven by raw ipc JSON (no UI): send-to-display
+// latency over N messages sent one at a time, and one-way throughput of N messages sent back to
+// back. Prints figures; it is not a test and asserts no timings.
+// Usage: node bench/messaging.mjs   (N=100; UMBRA_NODE_BIN or UMBRA_NODE = node binary, default
+// target/release/umbra-node; DIST_DIR = bundle, default dist; NODES=12 testnet size)
+// Times: the send is stamped with Date.now() in Alice's page right before the command is posted
+// to her worker; the display with Date.now() in Bob's page when his worker's `messages` event
+// carrying the message arrived (same machine clock). Worker CPU per message (wasm vs native) is
+// measured by bench/crypto ("real send" line), not here.
+import { existsSync } from 'node:fs';
+import {
+  nodeBin, startTestnet, startWorker, send, waitEvent, createAccount,
+} from '../e2e/support/worker.mjs';
+
+const N = Number(process.env.N || 100);
+const NODES = Number(process.env.NODES || 12);
+const BIN = nodeBin(process.env.UMBRA_NODE_BIN || process.env.UMBRA_NODE);
+if (!BIN || !existsSync(BIN)) {
+  console.error('no umbra-node binary: cargo build -p umbra-node --release (or set UMBRA_NODE_BIN)');
+  process.exit(1);
+}
+if (!existsSync(`${process.env.DIST_DIR || 'dist'}/index.html`)) {
+  console.error('no bundle: trunk build --release (or set DIST_DIR)');
+  process.exit(1);
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+/** Posts `cmd` in `page` and returns the page's Date.now() just before posting. */
+const stampedSend = (page, cmd) => page.evaluate((c) => { const t = Date.now(); window.send(c); return t; }, cmd);
+
+/**
+ * In Bob's page: the arrival time of the first `messages` event (from index `from` on) that
+ * carries an incoming message with body `text`, or null. Returns { at, next } so scans resume.
+ */
+function arrivedAt([text, from]) {
+  for (let i = from; i < window.events.length; i += 1) {
+    const e = window.events[i];
+    if (e.event === 'messages' && e.items.some((m) => m.body === text && m.direction === 'incoming')) {
+      return { at: window.eventAt[i], next: i };
+    }
+  }
+  return null;
+}
+
+/** In Bob's page: the time all `n` incoming bodies `${prefix}${k}` have been seen, or null. */
+function allArrived([prefix, n, from]) {
+  const st = window.burst ??= { seen: new Set(), i: from };
+  for (; st.i < window.events.length; st.i += 1) {
+    const e = window.events[st.i];
+    if (e.event !== 'messages') continue;
+    for (const m of e.items) {
+      if (m.direction === 'incoming' && m.body.startsWith(prefix)) st.seen.add(m.body);
+    }
+    if (st.seen.size >= n) return { at: window.eventAt[st.i], seen: st.seen.size };
+  }
+  return null;
+}
+
+const t0 = Date.now();
+const net = await startTestnet(BIN, { nodes: NODES });
+let alice; let bob;
+try {
+  alice = await startWorker(net.server.url);
+  bob = await startWorker(net.server.url);
+  const aid = await createAccount(alice.page, 'bench alice');
+  const bid = await createAccount(bob.page, 'bench bob');
+  // An accepted conversation: Alice's request, Bob accepts, both keep it open.
+  await send(alice.page, { cmd: 'set_display_name', name: 'Alice' });
+  await send(alice.page, { cmd: 'open_conversation', peer: bid });
+  await send(alice.page, { cmd: 'send_text', peer: bid, body: 'hello' });
+  await waitEvent(bob.page, () => window.events.find((e) => e.event === 'conversations'
+    && e.items.some((c) => c.last_preview === 'hello')), null, 60000);
+  await send(bob.page, { cmd: 'open_conversation', peer: aid });
+  await send(bob.page, { cmd: 'accept_request', peer: aid });
+  await waitEvent(bob.page, (peer) => window.events.find((e) => e.event === 'conversations'
+    && e.items.some((c) => c.peer === peer && c.kind === 'accepted')), aid, 30000);
+  console.log(`setup (testnet, 2 accounts, accepted conversation): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  // Latency: one at a time, the next sent only once Bob shows the previous.
+  const lat = [];
+  let from = await bob.page.evaluate(() => window.events.length);
+  for (let i = 0; i < N; i += 1) {
+    const body = `lat ${i}`;
+    const sentAt = await stampedSend(alice.page, { cmd: 'send_text', peer: bid, body });
+    const got = await waitEvent(bob.page, arrivedAt, [body, from], 60000);
+    lat.push(got.at - sentAt);
+    from = got.next;
+  }
+  const sorted = [...lat].sort((x, y) => x - y);
+
+  // Throughput: N back to back (all posted in one page task), until Bob has all N.
+  from = await bob.page.evaluate(() => window.events.length);
+  const burstStart = await alice.page.evaluate(([peer, n]) => {
+    const t = Date.now();
+    for (let k = 0; k < n; k += 1) window.send({ cmd: 'send_text', peer, body: `burst ${k}` });
+    return t;
+  }, [bid, N]);
+  const done = await waitEvent(bob.page, allArrived, ['burst ', N, from], 300000);
+  const burstMs = done.at - burstStart;
+
+  const line = (k, v) => console.log(`${k.padEnd(34)} ${v}`);
+  console.log('');
+  console.log(`Messaging Alice -> Bob, ${NODES}-node local testnet, release bundle worker, headless Chromium`);
+  line(`send-to-display latency (n=${N})`, '');
+  line('  p50', `${pct(sorted, 50)} ms`);
+  line('  p95', `${pct(sorted, 95)} ms`);
+  line('  max', `${sorted[sorted.length - 1]} ms`);
+  line('  min', `${sorted[0]} ms`);
+  line(`throughput (${N} back to back)`, `${(burstMs / 1000).toFixed(2)} s until Bob has all ${N} = ${(N / (burstMs / 1000)).toFixed(1)} msg/s`);
+  console.log('');
+  console.log(`n=${N}`);
+  console.log(`p50_ms=${pct(sorted, 50)}`);
+  console.log(`p95_ms=${pct(sorted, 95)}`);
+  console.log(`max_ms=${sorted[sorted.length - 1]}`);
+  console.log(`min_ms=${sorted[0]}`);
+  console.log(`burst_ms=${burstMs}`);
+  console.log(`throughput_msgs_per_s=${(N / (burstMs / 1000)).toFixed(2)}`);
+} finally {
+  await alice?.close();
+  await bob?.close();
+  await net.close();
+}

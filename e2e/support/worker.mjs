@@ -1,0 +1,87 @@
+// Worker-level helpers shared by e2e/worker-messaging.test.mjs and bench/messaging.mjs: a local
+// testnet (`umbra-node testnet`) and the bundle served by `umbra-node serve --seed`, the
+// bundle's real worker started in a same-origin page, and raw ipc JSON in and events out.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { openApp } from './harness.mjs';
+import { startServer } from './server.mjs';
+
+/** The node binary: `env` if set, else target/release, else target/debug (undefined if none). */
+export function nodeBin(env = process.env.UMBRA_NODE_BIN) {
+  return env || ['target/release/umbra-node', 'target/debug/umbra-node'].find((p) => existsSync(p));
+}
+
+/**
+ * Starts a testnet of `nodes` nodes and serves `dist` with /config.json naming its seed.
+ * Resolves to { server, seed, close }.
+ */
+export async function startTestnet(bin, { nodes = 12, dist = process.env.DIST_DIR || 'dist' } = {}) {
+  const tmp = mkdtempSync(join(tmpdir(), 'umbra-wmsg-'));
+  const testnet = spawn(bin, ['testnet', '--nodes', String(nodes), '--data', join(tmp, 'net')],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  let server;
+  const close = async () => {
+    testnet.kill('SIGTERM');
+    await server?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    const seed = await new Promise((ok, fail) => {
+      const rl = createInterface({ input: testnet.stdout });
+      rl.on('line', (l) => { if (l.startsWith('seed ')) ok(l.slice(5).trim()); });
+      testnet.on('exit', () => fail(new Error('testnet exited')));
+    });
+    server = await startServer(dist, 0, { seedUrl: seed });
+    return { server, seed, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/**
+ * Opens a same-origin page without the app and starts the bundle's worker in it. Events land in
+ * `window.events`, each one's arrival time (`Date.now()`) at the same index of `window.eventAt`.
+ */
+export async function startWorker(baseUrl) {
+  const app = await openApp(`${baseUrl}manifest.json`);
+  await app.page.evaluate(() => new Promise((ok, fail) => {
+    window.events = [];
+    window.eventAt = [];
+    const w = new Worker('umbra-worker_loader.js', { type: 'module' });
+    w.onmessage = (m) => {
+      const ev = JSON.parse(m.data);
+      window.events.push(ev);
+      window.eventAt.push(Date.now());
+      if (ev.event === 'ready') ok();
+    };
+    w.onerror = (e) => fail(new Error(`worker error ${e.message}`));
+    window.send = (cmd) => w.postMessage(JSON.stringify(cmd));
+  }));
+  return app;
+}
+
+/** Posts one ipc command (an object, sent as JSON) to the page's worker. */
+export const send = (page, cmd) => page.evaluate((c) => window.send(c), cmd);
+
+/**
+ * Waits until `find` (run in the page with `arg`; it searches `window.events`) returns an
+ * event, and returns it. No eval: the page runs under the production CSP.
+ */
+export async function waitEvent(page, find, arg = null, timeout = 30000) {
+  const handle = await page.waitForFunction(find, arg, { timeout, polling: 10 });
+  return handle.jsonValue();
+}
+
+/** Creates an account in the page's worker, unlocks it and waits for paths. Resolves to its ID. */
+export async function createAccount(page, passphrase = 'pw for e2e') {
+  await send(page, { cmd: 'create_account' });
+  const created = await waitEvent(page, () => window.events.find((e) => e.event === 'account_created'));
+  await send(page, { cmd: 'set_passphrase', passphrase });
+  await waitEvent(page, () => window.events.find((e) => e.event === 'unlocked'), null, 60000);
+  await waitEvent(page, () => window.events.find((e) => e.event === 'paths' && e.state === 'connected'), null, 60000);
+  return created.account_id;
+}
