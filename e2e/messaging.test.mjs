@@ -9,16 +9,15 @@
 // (certificate errors are never ignored).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openApp, assertNoErrors, visible, shownAccountId } from './support/harness.mjs';
+import { assertNoErrors, visible } from './support/harness.mjs';
+import {
+  PASS, DELIVERY_MS, newUser as createUser, startConversation, send, waitMessages, row, shortId,
+} from './support/messaging.mjs';
 import { startServer } from './support/server.mjs';
 import { startTestnet } from './support/testnet.mjs';
 import { startTlsNetwork, makeNssHome } from './tls.mjs';
 
 const TLS = Boolean(process.env.UMBRA_E2E_TLS);
-
-const PASS = 'correct horse battery staple';
-// Delivery goes through onion paths and polling; allow generous time on a shared 2-core machine.
-const DELIVERY_MS = 90000;
 
 let net;
 let server;
@@ -42,67 +41,9 @@ after(async () => {
   await server?.close();
 });
 
-/** Opens a fresh profile, creates an account; resolves to { app, id }. */
-async function newUser() {
-  const app = await openApp(server.url, { env: browserEnv });
-  const { page } = app;
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByLabel('I have saved my recovery phrase').check();
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await visible(page.getByRole('heading', { name: 'Choose a passphrase' }));
-  await page.getByLabel('Passphrase', { exact: true }).fill(PASS);
-  await page.getByLabel('Confirm passphrase').fill(PASS);
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await visible(page.getByRole('heading', { name: 'Your account' }), 60000);
-  const id = await shownAccountId(page);
-  return { app, id };
-}
-
-/** Starts (or opens) the conversation with `peer` from the list. */
-async function startConversation(page, peer) {
-  await page.getByRole('button', { name: 'New conversation' }).click();
-  await page.getByLabel('Account ID').fill(peer);
-  await page.getByRole('button', { name: 'Start conversation' }).click();
-  await visible(page.getByRole('log', { name: 'Messages' }));
-}
-
-/** Types `text` in the composer and presses Enter. */
-async function send(page, text) {
-  const box = page.getByRole('textbox', { name: 'Message' });
-  await box.fill(text);
-  await box.press('Enter');
-  await page.waitForFunction(() => document.querySelector('textarea[aria-label="Message"]')?.value === '');
-}
-
-/** The open conversation's messages: [{ out, body, meta }] in display order. */
-async function messages(page) {
-  return page.getByRole('log', { name: 'Messages' }).getByRole('listitem').evaluateAll((items) =>
-    items.map((li) => ({
-      out: li.textContent.startsWith('You: '),
-      body: li.querySelector('p').textContent,
-      meta: li.lastElementChild.textContent,
-    })));
-}
-
-/** Polls until `check(await messages(page))` is true; fails with the last list otherwise. */
-async function waitMessages(page, check, what, timeout = DELIVERY_MS) {
-  const end = Date.now() + timeout;
-  let last = [];
-  while (Date.now() < end) {
-    last = await messages(page);
-    if (check(last)) return last;
-    await page.waitForTimeout(250);
-  }
-  assert.fail(`${what}: timed out; shown ${JSON.stringify(last.map((m) => m.body))}`);
-}
-
-/** The conversation-list row (a button) whose text contains `name`. */
-function row(page, listName, name) {
-  return page.getByRole('list', { name: listName }).getByRole('button').filter({ hasText: name });
-}
-
-function shortId(id) {
-  return `${id.slice(0, 6)}…${id.slice(-4)}`;
+/** Opens a fresh profile on the app server and creates an account. */
+function newUser() {
+  return createUser(server.url, browserEnv);
 }
 
 test('message request, accept, 20 messages each way once and in order, HTML is text', async () => {

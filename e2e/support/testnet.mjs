@@ -8,10 +8,13 @@ import { join } from 'node:path';
 
 export const NODE_BIN = process.env.UMBRA_NODE_BIN || 'target/release/umbra-node';
 
-/** Resolves to { seedUrl, close, output } once the testnet answers. */
-export async function startTestnet({ nodes = 12, timeoutMs = 60000 } = {}) {
+/**
+ * Resolves to { seedUrl, close, output } once the testnet answers. `control`: the seed also
+ * answers POST /testnet/v1/{stop,start}_node with {"ed25519": hex}.
+ */
+export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = false } = {}) {
   const data = mkdtempSync(join(tmpdir(), 'umbra-testnet-'));
-  const child = spawn(NODE_BIN, ['testnet', '--nodes', String(nodes), '--data', data],
+  const child = spawn(NODE_BIN, ['testnet', '--nodes', String(nodes), '--data', data, ...(control ? ['--control'] : [])],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const seedUrl = await new Promise((resolve, reject) => {

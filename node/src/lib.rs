@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod control;
 pub mod db;
 pub mod directory;
 pub mod keys;

@@ -49,6 +49,10 @@ enum Cmd {
         /// Address for the app server.
         #[arg(long, default_value = "127.0.0.1:8080")]
         app_bind: SocketAddr,
+        /// Test control (loopback only): the seed also answers POST /testnet/v1/stop_node and
+        /// /testnet/v1/start_node with {"ed25519": "<hex>"}.
+        #[arg(long)]
+        control: bool,
     },
     /// Serve the app bundle (trunk's `dist/`) with Umbra's security headers.
     Serve {
@@ -153,14 +157,25 @@ async fn main() -> std::process::ExitCode {
             bind,
             app_dir,
             app_bind,
+            control,
         } => {
+            if control && !bind.is_loopback() {
+                eprintln!("umbra-node: --control needs a loopback --bind");
+                return std::process::ExitCode::FAILURE;
+            }
             let mut cfg = TestnetConfig::new(data);
             cfg.nodes = nodes;
             cfg.swarm_size = swarm_size;
             cfg.tls = tls;
             cfg.base_port = base_port;
             cfg.bind = bind;
-            let net = match Testnet::start(cfg).await {
+            let mut control_rx = None;
+            if control {
+                let (routes, rx) = umbra_node::control::router();
+                cfg.seed_extra = Some(routes);
+                control_rx = Some(rx);
+            }
+            let mut net = match Testnet::start(cfg).await {
                 Ok(n) => n,
                 Err(e) => {
                     eprintln!("umbra-node: {e}");
@@ -180,7 +195,10 @@ async fn main() -> std::process::ExitCode {
                     }
                 }
             }
-            wait_for_shutdown().await;
+            match control_rx.as_mut() {
+                Some(rx) => umbra_node::control::serve(&mut net, rx, wait_for_shutdown()).await,
+                None => wait_for_shutdown().await,
+            }
             net.shutdown().await;
         }
         Cmd::Node {

@@ -39,6 +39,8 @@ pub struct TestnetConfig {
     pub relay_timeout: Duration,
     /// Hosts onion requests may be proxied to.
     pub proxy_allowed_hosts: Vec<String>,
+    /// Extra routes the seed also serves (the loopback test control, see `control`).
+    pub seed_extra: Option<axum::Router>,
 }
 
 impl TestnetConfig {
@@ -55,6 +57,7 @@ impl TestnetConfig {
             sweep_interval: Duration::from_secs(10),
             relay_timeout: Duration::from_secs(10),
             proxy_allowed_hosts: vec!["127.0.0.1".into(), "localhost".into(), "::1".into()],
+            seed_extra: None,
         }
     }
 }
@@ -172,9 +175,13 @@ impl Testnet {
         for (i, (l, k)) in listeners.into_iter().zip(keys).enumerate() {
             net.launch(i, l, k)?;
         }
+        let mut seed_router = crate::seed::router(directory);
+        if let Some(extra) = net.config.seed_extra.take() {
+            seed_router = seed_router.merge(extra);
+        }
         net.seed = Some(Served::spawn(
             seed_listener,
-            crate::seed::router(directory),
+            seed_router,
             net.tls.clone(),
         )?);
         for i in 0..net.slots.len() {
