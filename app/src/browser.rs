@@ -58,7 +58,9 @@ pub(crate) fn page_visible() -> bool {
 /// Calls `on_change(visible)` whenever the page's visibility changes.
 pub(crate) fn on_visibility_change(on_change: impl Fn(bool) + 'static) {
     use wasm_bindgen::{JsCast, closure::Closure};
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
     let handler = Closure::<dyn Fn()>::new(move || on_change(page_visible()));
     let _ = document
         .add_event_listener_with_callback("visibilitychange", handler.as_ref().unchecked_ref());
@@ -135,11 +137,17 @@ pub(crate) async fn scan_qr(
         let _ = JsFuture::from(p).await;
     }
     let found = async {
-        let ctor: Function = Reflect::get(&window, &"BarcodeDetector".into()).ok()?.dyn_into().ok()?;
+        let ctor: Function = Reflect::get(&window, &"BarcodeDetector".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
         let opts = Object::new();
         Reflect::set(&opts, &"formats".into(), &Array::of1(&"qr_code".into())).ok()?;
         let detector = Reflect::construct(&ctor, &Array::of1(&opts)).ok()?;
-        let detect: Function = Reflect::get(&detector, &"detect".into()).ok()?.dyn_into().ok()?;
+        let detect: Function = Reflect::get(&detector, &"detect".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
         while keep_going() {
             if let Ok(promise) = detect.call1(&detector, &video)
                 && let Ok(codes) = JsFuture::from(Promise::from(promise)).await
@@ -155,8 +163,7 @@ pub(crate) async fn scan_qr(
                 }
             }
             let tick = Promise::new(&mut |resolve, _| {
-                let _ = window
-                    .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 250);
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 250);
             });
             let _ = JsFuture::from(tick).await;
         }

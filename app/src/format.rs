@@ -8,7 +8,11 @@ use umbra_ipc::{ConversationSummary, DeliveryState, ErrorCode, PathState};
 pub(crate) fn parse_account_id(text: &str) -> Result<String, ErrorCode> {
     let id = text.trim();
     let ok = id.len() == 66 && id.starts_with("05") && id.bytes().all(|b| b.is_ascii_hexdigit());
-    if ok { Ok(id.to_ascii_lowercase()) } else { Err(ErrorCode::InvalidAccountId) }
+    if ok {
+        Ok(id.to_ascii_lowercase())
+    } else {
+        Err(ErrorCode::InvalidAccountId)
+    }
 }
 
 /// A short form of an Account ID for headings and lists: the first 6 and last 4 characters.
@@ -53,7 +57,11 @@ pub(crate) fn clock(hours: u32, minutes: u32) -> String {
 
 /// The unread badge's words.
 pub(crate) fn unread_text(n: u32) -> String {
-    if n > 99 { "99+ unread".into() } else { format!("{n} unread") }
+    if n > 99 {
+        "99+ unread".into()
+    } else {
+        format!("{n} unread")
+    }
 }
 
 #[cfg(test)]
@@ -77,7 +85,11 @@ mod tests {
             &format!("{}é", &ID[..64]),
         ];
         for b in bad {
-            assert_eq!(parse_account_id(b), Err(ErrorCode::InvalidAccountId), "{b:?}");
+            assert_eq!(
+                parse_account_id(b),
+                Err(ErrorCode::InvalidAccountId),
+                "{b:?}"
+            );
         }
     }
 

@@ -183,10 +183,17 @@ impl UiState {
             Event::RecoveryPhrase { words } => self.shown_phrase.set(Some(words)),
             Event::Profile { display_name } => self.display_name.set(display_name),
             Event::Conversations { items } => self.conversations.set(items),
-            Event::Messages { peer, conversation, items } => {
+            Event::Messages {
+                peer,
+                conversation,
+                items,
+            } => {
                 // Only the conversation on screen is kept; a late answer for another is dropped.
                 if self.home.get_untracked() == (HomeView::Chat { peer }) {
-                    self.chat.set(Some(OpenChat { conversation, items }));
+                    self.chat.set(Some(OpenChat {
+                        conversation,
+                        items,
+                    }));
                 }
             }
             Event::BlockList { items } => self.blocked.set(items),

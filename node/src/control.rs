@@ -53,14 +53,19 @@ async fn start(State(tx): State<mpsc::Sender<ControlRequest>>, body: Bytes) -> R
 }
 
 async fn queue(tx: mpsc::Sender<ControlRequest>, op: ControlOp, body: Bytes) -> Response {
-    let Some(ed25519) = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("ed25519").and_then(Value::as_str).map(str::to_ascii_lowercase))
-    else {
+    let Some(ed25519) = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+        v.get("ed25519")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+    }) else {
         return (StatusCode::BAD_REQUEST, "expected {\"ed25519\": hex}").into_response();
     };
     let (reply, done) = oneshot::channel();
-    if tx.send(ControlRequest { op, ed25519, reply }).await.is_err() {
+    if tx
+        .send(ControlRequest { op, ed25519, reply })
+        .await
+        .is_err()
+    {
         return (StatusCode::SERVICE_UNAVAILABLE, "testnet is stopping").into_response();
     }
     match done.await {
@@ -84,7 +89,11 @@ pub async fn apply(net: &mut Testnet, req: ControlRequest) {
 }
 
 /// Apply requests from `rx` to `net` until `until` completes.
-pub async fn serve(net: &mut Testnet, rx: &mut mpsc::Receiver<ControlRequest>, until: impl std::future::Future<Output = ()>) {
+pub async fn serve(
+    net: &mut Testnet,
+    rx: &mut mpsc::Receiver<ControlRequest>,
+    until: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(until);
     loop {
         tokio::select! {

@@ -179,11 +179,7 @@ impl Testnet {
         if let Some(extra) = net.config.seed_extra.take() {
             seed_router = seed_router.merge(extra);
         }
-        net.seed = Some(Served::spawn(
-            seed_listener,
-            seed_router,
-            net.tls.clone(),
-        )?);
+        net.seed = Some(Served::spawn(seed_listener, seed_router, net.tls.clone())?);
         for i in 0..net.slots.len() {
             net.wait_ready(i).await?;
         }

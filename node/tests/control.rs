@@ -47,21 +47,44 @@ async fn control_stops_and_starts_a_node() {
 
     assert!(answers(&c, &node.url()).await);
     let body = format!(r#"{{"ed25519":"{}"}}"#, node.ed_hex());
-    assert_eq!(post(&c, &format!("{seed}/testnet/v1/stop_node"), &body).await, 200);
-    assert!(!answers(&c, &node.url()).await, "stopped node must not answer");
+    assert_eq!(
+        post(&c, &format!("{seed}/testnet/v1/stop_node"), &body).await,
+        200
+    );
+    assert!(
+        !answers(&c, &node.url()).await,
+        "stopped node must not answer"
+    );
     assert!(answers(&c, &other.url()).await, "others keep running");
     // The seed's own RPC still works next to the control routes.
     assert_eq!(
-        post(&c, &format!("{seed}/json_rpc"), r#"{"method":"get_n_service_nodes"}"#).await,
+        post(
+            &c,
+            &format!("{seed}/json_rpc"),
+            r#"{"method":"get_n_service_nodes"}"#
+        )
+        .await,
         200
     );
-    assert_eq!(post(&c, &format!("{seed}/testnet/v1/start_node"), &body).await, 200);
+    assert_eq!(
+        post(&c, &format!("{seed}/testnet/v1/start_node"), &body).await,
+        200
+    );
     assert!(answers(&c, &node.url()).await, "restarted node answers");
 
     let unknown = format!(r#"{{"ed25519":"{}"}}"#, "ab".repeat(32));
-    assert_eq!(post(&c, &format!("{seed}/testnet/v1/stop_node"), &unknown).await, 404);
-    assert_eq!(post(&c, &format!("{seed}/testnet/v1/stop_node"), "not json").await, 400);
-    assert_eq!(post(&c, &format!("{seed}/testnet/v1/stop_node"), "{}").await, 400);
+    assert_eq!(
+        post(&c, &format!("{seed}/testnet/v1/stop_node"), &unknown).await,
+        404
+    );
+    assert_eq!(
+        post(&c, &format!("{seed}/testnet/v1/stop_node"), "not json").await,
+        400
+    );
+    assert_eq!(
+        post(&c, &format!("{seed}/testnet/v1/stop_node"), "{}").await,
+        400
+    );
 
     let _ = stop_tx.send(());
     let net = task.await.expect("join");
@@ -78,7 +101,12 @@ async fn control_is_off_by_default() {
     let net = Testnet::start(cfg).await.expect("testnet");
     let c = reqwest::Client::new();
     let body = format!(r#"{{"ed25519":"{}"}}"#, net.nodes()[0].ed_hex());
-    let status = post(&c, &format!("{}/testnet/v1/stop_node", net.seed_url()), &body).await;
+    let status = post(
+        &c,
+        &format!("{}/testnet/v1/stop_node", net.seed_url()),
+        &body,
+    )
+    .await;
     assert_eq!(status, 404);
     assert!(net.is_running(0));
     net.shutdown().await;

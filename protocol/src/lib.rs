@@ -2,12 +2,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod error;
 pub mod identity;
-pub mod mnemonic;
-pub mod store;
-pub mod onion;
-pub mod swarm;
-pub mod rpc;
 pub mod message;
-pub mod client;
+pub mod mnemonic;
+pub mod onion;
+pub mod rpc;
+pub mod store;
+pub mod swarm;

@@ -10,13 +10,13 @@ use thiserror::Error;
 
 use crate::error::ErrorKind;
 
+#[cfg(feature = "node")]
+pub mod auth;
 pub mod hash;
 pub mod namespace;
 pub mod params;
 pub mod sign;
 pub mod validate;
-#[cfg(feature = "node")]
-pub mod auth;
 
 pub use hash::{is_valid_hash, message_hash};
 pub use namespace::{Namespace, NamespaceSel};
@@ -93,7 +93,9 @@ impl RpcError {
     /// The HTTP status a node answers this error with.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Malformed(_) | Self::InvalidTtl | Self::NamespaceNotAllowed | Self::BadBatch => 400,
+            Self::Malformed(_) | Self::InvalidTtl | Self::NamespaceNotAllowed | Self::BadBatch => {
+                400
+            }
             Self::UnknownMethod | Self::NotFound => 404,
             Self::SignatureRequired | Self::BadSignature => 401,
             Self::ClockOutOfSync => 406,

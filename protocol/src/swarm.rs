@@ -66,12 +66,26 @@ pub fn swarm_for(space: u64, swarm_ids: &[SwarmId]) -> Option<SwarmId> {
     let min = *swarm_ids.iter().min()?;
     let max = *swarm_ids.iter().max()?;
     // Right neighbour: the smallest id >= space, wrapping to the smallest id.
-    let right = swarm_ids.iter().copied().filter(|&id| id >= space).min().unwrap_or(min);
+    let right = swarm_ids
+        .iter()
+        .copied()
+        .filter(|&id| id >= space)
+        .min()
+        .unwrap_or(min);
     // Left neighbour: the largest id < space, wrapping to the largest id.
-    let left = swarm_ids.iter().copied().filter(|&id| id < space).max().unwrap_or(max);
+    let left = swarm_ids
+        .iter()
+        .copied()
+        .filter(|&id| id < space)
+        .max()
+        .unwrap_or(max);
     let right_dist = right.wrapping_sub(space);
     let left_dist = space.wrapping_sub(left);
-    if right_dist < left_dist { Some(right) } else { Some(left) }
+    if right_dist < left_dist {
+        Some(right)
+    } else {
+        Some(left)
+    }
 }
 
 /// `n` swarm ids spread evenly over the ring (for a test network), never [`INVALID_SWARM_ID`].

@@ -17,7 +17,11 @@ fn message_hash_vector() {
         .decode(case["data_b64"].as_str().expect("data"))
         .expect("b64");
     let want = case["hash"].as_str().expect("hash");
-    let got = message_hash(&account, Namespace(case["namespace"].as_i64().expect("ns") as i16), &data);
+    let got = message_hash(
+        &account,
+        Namespace(case["namespace"].as_i64().expect("ns") as i16),
+        &data,
+    );
     assert_eq!(got, want);
     assert!(is_valid_hash(&got));
 
@@ -33,15 +37,22 @@ fn message_hash_vector() {
     let mut other = account;
     other.key[31] ^= 1;
     assert_ne!(message_hash(&other, Namespace(0), &data), want);
-    assert_ne!(message_hash(&account, Namespace(0), &data[..data.len() - 1]), want);
+    assert_ne!(
+        message_hash(&account, Namespace(0), &data[..data.len() - 1]),
+        want
+    );
 }
 
 #[test]
 fn hash_shape() {
     assert!(!is_valid_hash(""));
     assert!(!is_valid_hash("4sMyAuaZlMwww3oFvfhazfw7ASx/7TDtO+TVc8aAjH"));
-    assert!(!is_valid_hash("4sMyAuaZlMwww3oFvfhazfw7ASx/7TDtO+TVc8aAjH="));
-    assert!(!is_valid_hash("4sMyAuaZlMwww3oFvfhazfw7ASx/7TDtO+TVc8aAjHs;"));
+    assert!(!is_valid_hash(
+        "4sMyAuaZlMwww3oFvfhazfw7ASx/7TDtO+TVc8aAjH="
+    ));
+    assert!(!is_valid_hash(
+        "4sMyAuaZlMwww3oFvfhazfw7ASx/7TDtO+TVc8aAjHs;"
+    ));
 }
 
 #[test]
@@ -60,7 +71,10 @@ fn signed_strings_vector() {
     assert_eq!(sign::delete(&["hash4321", "hash4221"]), str_of("delete"));
     assert_ne!(sign::delete(&["hash4221", "hash4321"]), str_of("delete"));
     assert_ne!(sign::retrieve(Namespace(0), ts), str_of("retrieve13"));
-    assert_eq!(sign::delete_all(NamespaceSel::All, ts), b"delete_allall1234");
+    assert_eq!(
+        sign::delete_all(NamespaceSel::All, ts),
+        b"delete_allall1234"
+    );
 }
 
 #[cfg(feature = "node")]
@@ -92,39 +106,64 @@ mod node_auth {
             assert_eq!(verify_request(&account, None, msg, Some(&sig)), Ok(()));
             let mut bad = sig;
             bad.0[10] ^= 1;
-            assert_eq!(verify_request(&account, None, msg, Some(&bad)), Err(RpcError::BadSignature));
+            assert_eq!(
+                verify_request(&account, None, msg, Some(&bad)),
+                Err(RpcError::BadSignature)
+            );
             let mut other = msg.to_vec();
             other.push(b'0');
-            assert_eq!(verify_request(&account, None, &other, Some(&sig)), Err(RpcError::BadSignature));
+            assert_eq!(
+                verify_request(&account, None, &other, Some(&sig)),
+                Err(RpcError::BadSignature)
+            );
         }
-        assert_eq!(verify_request(&account, None, b"x", None), Err(RpcError::SignatureRequired));
+        assert_eq!(
+            verify_request(&account, None, b"x", None),
+            Err(RpcError::SignatureRequired)
+        );
     }
 
     #[test]
     fn session_id_needs_matching_ed25519_key() {
         let sk = seed("0101010101010101010101010101010101010101010101010101010101010101");
         let ed = sk.verifying_key();
-        let account = AccountId { prefix: 0x05, key: ed.to_montgomery().to_bytes() };
+        let account = AccountId {
+            prefix: 0x05,
+            key: ed.to_montgomery().to_bytes(),
+        };
         let msg = sign::retrieve(Namespace(0), 1_700_000_000_000);
         let sig = Signature64(sk.sign(&msg).to_bytes());
         let edp = EdPubkey(ed.to_bytes());
-        assert_eq!(verify_request(&account, Some(&edp), &msg, Some(&sig)), Ok(()));
+        assert_eq!(
+            verify_request(&account, Some(&edp), &msg, Some(&sig)),
+            Ok(())
+        );
         // Missing pubkey_ed25519.
-        assert_eq!(verify_request(&account, None, &msg, Some(&sig)), Err(RpcError::SignatureRequired));
+        assert_eq!(
+            verify_request(&account, None, &msg, Some(&sig)),
+            Err(RpcError::SignatureRequired)
+        );
         // A different Ed25519 key that signs correctly but does not convert to the id.
         let sk2 = seed("0202020202020202020202020202020202020202020202020202020202020202");
         let sig2 = Signature64(sk2.sign(&msg).to_bytes());
         let edp2 = EdPubkey(sk2.verifying_key().to_bytes());
-        assert_eq!(verify_request(&account, Some(&edp2), &msg, Some(&sig2)), Err(RpcError::BadSignature));
+        assert_eq!(
+            verify_request(&account, Some(&edp2), &msg, Some(&sig2)),
+            Err(RpcError::BadSignature)
+        );
         // Not a curve point.
-        assert_eq!(verify_request(&account, Some(&EdPubkey([0xff; 32])), &msg, Some(&sig)), Err(RpcError::BadSignature));
+        assert_eq!(
+            verify_request(&account, Some(&EdPubkey([0xff; 32])), &msg, Some(&sig)),
+            Err(RpcError::BadSignature)
+        );
     }
 }
 
 mod properties {
     use proptest::prelude::*;
     use umbra_protocol::rpc::params::{
-        AccountId, BatchParams, BulkParams, Data, DeleteParams, ExpireParams, RetrieveParams, StoreParams,
+        AccountId, BatchParams, BulkParams, Data, DeleteParams, ExpireParams, RetrieveParams,
+        StoreParams,
     };
     use umbra_protocol::rpc::{Namespace, validate::store_expiry};
 

@@ -4,7 +4,8 @@ use serde_json::Value;
 use umbra_protocol::swarm::{swarm_for, swarm_space, swarm_space_hex};
 
 fn vectors() -> Value {
-    serde_json::from_str(include_str!("../testdata/vectors/swarm.json")).expect("vector file parses")
+    serde_json::from_str(include_str!("../testdata/vectors/swarm.json"))
+        .expect("vector file parses")
 }
 
 fn num(v: &Value) -> u64 {
@@ -34,7 +35,10 @@ fn swarm_space_vectors() {
 fn bad_swarm_space_inputs_fail() {
     let v = vectors();
     for case in v["bad_swarm_space"].as_array().expect("array") {
-        assert!(swarm_space_hex(case["pubkey"].as_str().expect("str")).is_err(), "{case}");
+        assert!(
+            swarm_space_hex(case["pubkey"].as_str().expect("str")).is_err(),
+            "{case}"
+        );
     }
 }
 
@@ -44,7 +48,12 @@ fn nearest_swarm_vectors() {
     let cases = v["nearest_swarm"].as_array().expect("array");
     assert_eq!(cases.len(), 32);
     for case in cases {
-        let ids: Vec<u64> = case["swarm_ids"].as_array().expect("ids").iter().map(num).collect();
+        let ids: Vec<u64> = case["swarm_ids"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .map(num)
+            .collect();
         let space = swarm_space_hex(case["pubkey"].as_str().expect("pk")).expect("space");
         let want = num(&case["expected"]);
         assert_eq!(swarm_for(space, &ids), Some(want), "space {space:#x}");

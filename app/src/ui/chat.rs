@@ -17,7 +17,10 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
     let title = move || {
-        state.chat.with(|c| c.as_ref().map(|c| format::conversation_name(&c.conversation)))
+        state.chat.with(|c| {
+            c.as_ref()
+                .map(|c| format::conversation_name(&c.conversation))
+        })
     };
     let short = format::short_id(&peer);
     let heading = move || title().unwrap_or_else(|| short.clone());
@@ -39,7 +42,9 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
     });
     let p1 = peer.clone();
     let messages = move || {
-        let items = state.chat.with(|c| c.as_ref().map(|c| c.items.clone()).unwrap_or_default());
+        let items = state
+            .chat
+            .with(|c| c.as_ref().map(|c| c.items.clone()).unwrap_or_default());
         let peer = p1.clone();
         items
             .into_iter()
@@ -48,7 +53,9 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
     };
     let p2 = peer.clone();
     let banner = move || match kind.get() {
-        Some(ConversationKind::Request) => Some(view! { <RequestBanner peer=p2.clone()/> }.into_any()),
+        Some(ConversationKind::Request) => {
+            Some(view! { <RequestBanner peer=p2.clone()/> }.into_any())
+        }
         Some(ConversationKind::Blocked) => {
             let p = p2.clone();
             Some(view! {
@@ -90,9 +97,14 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
 fn Bubble(m: MessageView, peer: String) -> impl IntoView {
     let worker = use_worker();
     let outgoing = m.direction == Direction::Outgoing;
-    let class = if outgoing { "bubble outgoing" } else { "bubble incoming" };
+    let class = if outgoing {
+        "bubble outgoing"
+    } else {
+        "bubble incoming"
+    };
     let who = if outgoing { "You" } else { "They" };
-    let state_text = format::delivery_text(m.state).map(|t| view! { <span class="state">{t}</span> });
+    let state_text =
+        format::delivery_text(m.state).map(|t| view! { <span class="state">{t}</span> });
     let id = m.id;
     let retry = (outgoing && m.state == DeliveryState::Failed).then(|| {
         view! {
@@ -153,7 +165,10 @@ fn Composer(peer: String) -> impl IntoView {
             return;
         }
         text.set(String::new());
-        worker.send(Command::SendText { peer: peer.clone(), body });
+        worker.send(Command::SendText {
+            peer: peer.clone(),
+            body,
+        });
     };
     let send2 = send.clone();
     let submit = move |ev: SubmitEvent| {

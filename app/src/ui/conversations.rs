@@ -16,7 +16,11 @@ pub(crate) fn ConversationList() -> impl IntoView {
     let state = expect_context::<UiState>();
     let rows = move |kind: ConversationKind| {
         state.conversations.with(|items| {
-            items.iter().filter(|c| c.kind == kind).cloned().collect::<Vec<_>>()
+            items
+                .iter()
+                .filter(|c| c.kind == kind)
+                .cloned()
+                .collect::<Vec<_>>()
         })
     };
     let requests = move || {

@@ -19,7 +19,9 @@ use crate::{
 pub(crate) fn Home(account_id: String) -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
-    worker.send(Command::SetForeground { visible: browser::page_visible() });
+    worker.send(Command::SetForeground {
+        visible: browser::page_visible(),
+    });
     worker.send(Command::ListConversations);
     worker.send(Command::ListBlocked);
     move || match state.home.get() {

@@ -26,7 +26,9 @@ pub(crate) fn Settings() -> impl IntoView {
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         saved.set(true);
-        worker.send(Command::SetDisplayName { name: name.get_untracked().trim().to_owned() });
+        worker.send(Command::SetDisplayName {
+            name: name.get_untracked().trim().to_owned(),
+        });
     };
     let blocked = move || {
         let items = state.blocked.get();

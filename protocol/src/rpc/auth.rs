@@ -15,7 +15,8 @@ use super::{
 /// Verify `sig` over `message` with the Ed25519 key `pubkey` (strict verification).
 pub fn verify_ed25519(pubkey: &[u8; 32], message: &[u8], sig: &[u8; 64]) -> Result<(), RpcError> {
     let vk = VerifyingKey::from_bytes(pubkey).map_err(|_| RpcError::BadSignature)?;
-    vk.verify_strict(message, &Signature::from_bytes(sig)).map_err(|_| RpcError::BadSignature)
+    vk.verify_strict(message, &Signature::from_bytes(sig))
+        .map_err(|_| RpcError::BadSignature)
 }
 
 /// Verify a client's request signature for `account`.

@@ -18,5 +18,7 @@ pub fn message_hash(account: &AccountId, namespace: Namespace, data: &[u8]) -> S
 
 /// Whether `s` has the shape of a message hash (43 chars of standard base64 alphabet).
 pub fn is_valid_hash(s: &str) -> bool {
-    s.len() == HASH_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    s.len() == HASH_LEN
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }

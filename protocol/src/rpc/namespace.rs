@@ -5,7 +5,9 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// A message namespace (a signed 16-bit number; 0 is the default inbox).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Namespace(pub i16);
 
@@ -19,7 +21,11 @@ impl Namespace {
 
     /// The namespace as it appears in signed strings and hashes: "" for 0, else decimal.
     pub fn sig_str(self) -> String {
-        if self.0 == 0 { String::new() } else { self.0.to_string() }
+        if self.0 == 0 {
+            String::new()
+        } else {
+            self.0.to_string()
+        }
     }
 
     /// Anyone may store here (`ns % 10 == 0`).
@@ -46,7 +52,11 @@ impl Namespace {
 
     /// Largest TTL (ms) allowed for a store here.
     pub fn max_ttl_ms(self) -> u64 {
-        if self.is_public_inbox() { super::TTL_MAX_PUBLIC_MS } else { super::TTL_MAX_PRIVATE_MS }
+        if self.is_public_inbox() {
+            super::TTL_MAX_PUBLIC_MS
+        } else {
+            super::TTL_MAX_PRIVATE_MS
+        }
     }
 }
 
@@ -153,6 +163,9 @@ mod tests {
         assert_eq!(n, NamespaceSel::One(Namespace(-10)));
         assert!(serde_json::from_str::<NamespaceSel>("40000").is_err());
         assert!(serde_json::from_str::<NamespaceSel>("\"some\"").is_err());
-        assert_eq!(serde_json::to_string(&NamespaceSel::All).expect("ser"), "\"all\"");
+        assert_eq!(
+            serde_json::to_string(&NamespaceSel::All).expect("ser"),
+            "\"all\""
+        );
     }
 }

@@ -31,7 +31,10 @@ impl AccountId {
         let bytes = hex::decode(s).ok()?;
         let mut key = [0u8; 32];
         key.copy_from_slice(&bytes[1..]);
-        Some(Self { prefix: bytes[0], key })
+        Some(Self {
+            prefix: bytes[0],
+            key,
+        })
     }
 
     /// The 33 bytes (prefix first).
@@ -100,7 +103,9 @@ impl<'de> Deserialize<'de> for Signature64 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let bytes = decode_b64(&s).ok_or_else(|| de::Error::custom("bad signature"))?;
-        let arr: [u8; 64] = bytes.try_into().map_err(|_| de::Error::custom("bad signature"))?;
+        let arr: [u8; 64] = bytes
+            .try_into()
+            .map_err(|_| de::Error::custom("bad signature"))?;
         Ok(Self(arr))
     }
 }
@@ -118,13 +123,19 @@ impl Serialize for Data {
 impl<'de> Deserialize<'de> for Data {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        decode_b64(&s).map(Self).ok_or_else(|| de::Error::custom("bad data"))
+        decode_b64(&s)
+            .map(Self)
+            .ok_or_else(|| de::Error::custom("bad data"))
     }
 }
 
 /// Decode standard base64, padded or unpadded.
 pub fn decode_b64(s: &str) -> Option<Vec<u8>> {
-    if s.ends_with('=') { STANDARD.decode(s).ok() } else { STANDARD_NO_PAD.decode(s).ok() }
+    if s.ends_with('=') {
+        STANDARD.decode(s).ok()
+    } else {
+        STANDARD_NO_PAD.decode(s).ok()
+    }
 }
 
 /// Deserialize milliseconds given as a JSON integer or a decimal string.
@@ -155,10 +166,18 @@ pub struct StoreParams {
     #[serde(deserialize_with = "de_millis")]
     pub timestamp: u64,
     /// Time to live (ms); exclusive with `expiry`.
-    #[serde(default, deserialize_with = "de_opt_millis", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ttl: Option<u64>,
     /// Absolute expiry (ms); exclusive with `ttl`.
-    #[serde(default, deserialize_with = "de_opt_millis", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expiry: Option<u64>,
     /// The message bytes.
     pub data: Data,
@@ -172,7 +191,11 @@ pub struct StoreParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pubkey_ed25519: Option<EdPubkey>,
     /// Timestamp used in the signature (defaults to `timestamp`).
-    #[serde(default, deserialize_with = "de_opt_millis", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sig_timestamp: Option<u64>,
 }
 
@@ -194,7 +217,11 @@ pub struct RetrieveParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_size: Option<i64>,
     /// Signature timestamp (ms).
-    #[serde(default, deserialize_with = "de_opt_millis", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timestamp: Option<u64>,
     /// Signature over [`sign::retrieve`](super::sign::retrieve).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,13 +262,25 @@ pub struct BulkParams {
     #[serde(default)]
     pub namespace: NamespaceSel,
     /// Request time (delete_all).
-    #[serde(default, deserialize_with = "de_opt_millis", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timestamp: Option<u64>,
     /// Delete messages stored before this (delete_before).
-    #[serde(default, deserialize_with = "de_opt_millis", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub before: Option<u64>,
     /// New expiry (expire_all).
-    #[serde(default, deserialize_with = "de_opt_millis", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expiry: Option<u64>,
     /// Signature over the method's signed string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -352,7 +391,8 @@ mod tests {
         assert_eq!(p.timestamp, 1_700_000_000_000);
         assert_eq!(p.data.0, b"hello");
         assert_eq!(p.namespace, Namespace(0));
-        let back: StoreParams = serde_json::from_value(serde_json::to_value(&p).expect("ser")).expect("de");
+        let back: StoreParams =
+            serde_json::from_value(serde_json::to_value(&p).expect("ser")).expect("de");
         assert_eq!(back, p);
     }
 
@@ -371,7 +411,10 @@ mod tests {
             json!(null),
         ];
         for b in bad {
-            assert!(serde_json::from_value::<StoreParams>(b.clone()).is_err(), "{b}");
+            assert!(
+                serde_json::from_value::<StoreParams>(b.clone()).is_err(),
+                "{b}"
+            );
         }
     }
 
@@ -383,14 +426,21 @@ mod tests {
         assert_eq!(s.len(), 88);
         let unpadded = s.trim_end_matches('=');
         assert_eq!(unpadded.len(), 86);
-        assert_eq!(serde_json::from_value::<Signature64>(json!(unpadded)).expect("de"), sig);
-        assert_eq!(serde_json::from_value::<Signature64>(padded).expect("de"), sig);
+        assert_eq!(
+            serde_json::from_value::<Signature64>(json!(unpadded)).expect("de"),
+            sig
+        );
+        assert_eq!(
+            serde_json::from_value::<Signature64>(padded).expect("de"),
+            sig
+        );
     }
 
     #[test]
     fn expire_modes() {
         let mut p: ExpireParams =
-            serde_json::from_value(json!({"pubkey": PK, "messages": [], "expiry": 5})).expect("parses");
+            serde_json::from_value(json!({"pubkey": PK, "messages": [], "expiry": 5}))
+                .expect("parses");
         assert_eq!(p.mode(), Some(ExpireMode::Set));
         p.shorten = true;
         p.extend = true;

@@ -75,7 +75,11 @@ pub fn get_expiries<S: AsRef<str>>(timestamp_ms: u64, hashes: &[S]) -> Vec<u8> {
 }
 
 /// Node answer to `delete`: `PUBKEY_HEX ‖ requested… ‖ deleted…`.
-pub fn delete_response<S: AsRef<str>, T: AsRef<str>>(pubkey_hex: &str, requested: &[S], deleted: &[T]) -> Vec<u8> {
+pub fn delete_response<S: AsRef<str>, T: AsRef<str>>(
+    pubkey_hex: &str,
+    requested: &[S],
+    deleted: &[T],
+) -> Vec<u8> {
     let mut s = String::from(pubkey_hex);
     requested.iter().for_each(|h| s.push_str(h.as_ref()));
     deleted.iter().for_each(|h| s.push_str(h.as_ref()));
@@ -122,16 +126,31 @@ mod tests {
         assert_eq!(retrieve(Namespace(0), 1234), b"retrieve1234");
         assert_eq!(delete(&["hash4321", "hash4221"]), b"deletehash4321hash4221");
         assert_eq!(delete_all(NamespaceSel::All, 5), b"delete_allall5");
-        assert_eq!(delete_all(NamespaceSel::One(Namespace(-10)), 5), b"delete_all-105");
+        assert_eq!(
+            delete_all(NamespaceSel::One(Namespace(-10)), 5),
+            b"delete_all-105"
+        );
         assert_eq!(delete_before(NamespaceSel::default(), 7), b"delete_before7");
-        assert_eq!(expire(ExpireMode::Shorten, 9, &["a", "b"]), b"expireshorten9ab");
+        assert_eq!(
+            expire(ExpireMode::Shorten, 9, &["a", "b"]),
+            b"expireshorten9ab"
+        );
         assert_eq!(expire(ExpireMode::Set, 9, &["a"]), b"expire9a");
-        assert_eq!(expire_all(NamespaceSel::One(Namespace(2)), 9), b"expire_all29");
+        assert_eq!(
+            expire_all(NamespaceSel::One(Namespace(2)), 9),
+            b"expire_all29"
+        );
         assert_eq!(get_expiries(9, &["x", "y"]), b"get_expiries9xy");
         assert_eq!(delete_response("05ab", &["a", "b"], &["a"]), b"05ababa");
         assert_eq!(bulk_response("05ab", 3, &["z"]), b"05ab3z");
         assert_eq!(
-            expire_response("05", 4, &["b", "a"], &["a"], &[("c".into(), 2), ("b".into(), 1)]),
+            expire_response(
+                "05",
+                4,
+                &["b", "a"],
+                &["a"],
+                &[("c".into(), 2), ("b".into(), 1)]
+            ),
             b"054baab1c2"
         );
     }
