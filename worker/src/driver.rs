@@ -108,11 +108,7 @@ impl<R: CryptoRng> Driver<R> {
                     post(&Event::Error { code });
                 }
             }
-            Input::Http {
-                session,
-                id,
-                result,
-            } => {
+            Input::Http { session, .. } | Input::Timer { session, .. } => {
                 let (Some(store), Some(vault), Some(m)) = (
                     self.store.as_ref(),
                     self.unlocked.as_ref(),
@@ -120,35 +116,19 @@ impl<R: CryptoRng> Driver<R> {
                 ) else {
                     return;
                 };
-                if m.session() == session {
-                    let mut cx = Cx {
-                        store,
-                        vault,
-                        rng: &mut self.rng,
-                        post,
-                    };
-                    m.on_http(&mut cx, id, result).await;
+                if m.session() != session {
+                    return;
                 }
-            }
-            Input::Timer {
-                session,
-                generation,
-            } => {
-                let (Some(store), Some(vault), Some(m)) = (
-                    self.store.as_ref(),
-                    self.unlocked.as_ref(),
-                    self.messenger.as_mut(),
-                ) else {
-                    return;
+                let mut cx = Cx {
+                    store,
+                    vault,
+                    rng: &mut self.rng,
+                    post,
                 };
-                if m.session() == session {
-                    let mut cx = Cx {
-                        store,
-                        vault,
-                        rng: &mut self.rng,
-                        post,
-                    };
-                    m.on_timer(&mut cx, generation).await;
+                match input {
+                    Input::Http { id, result, .. } => m.on_http(&mut cx, id, result).await,
+                    Input::Timer { generation, .. } => m.on_timer(&mut cx, generation).await,
+                    Input::Command(_) | Input::Start { .. } => {}
                 }
             }
         }
