@@ -36,6 +36,7 @@ pub(crate) fn delivery_text(state: DeliveryState) -> Option<&'static str> {
     match state {
         DeliveryState::Pending | DeliveryState::Sending => Some("Sending"),
         DeliveryState::Sent => Some("Sent"),
+        DeliveryState::Read => Some("Read"),
         DeliveryState::Failed => Some("Failed"),
         DeliveryState::Received => None,
     }
@@ -104,6 +105,7 @@ mod tests {
             last_preview: None,
             last_time_ms: None,
             unread: 0,
+            disappearing: Default::default(),
         };
         assert_eq!(conversation_name(&c), "0555b9…884a");
         c.display_name = Some("  ".into());

@@ -198,6 +198,11 @@ impl UiState {
             }
             Event::BlockList { items } => self.blocked.set(items),
             Event::Paths { state } => self.paths.set(Some(state)),
+            // Conversation features (issue 5) are wired in the app as they land.
+            Event::Settings { .. }
+            | Event::PeerTyping { .. }
+            | Event::Incoming { .. }
+            | Event::SearchResults { .. } => {}
             Event::Error { code } => {
                 self.busy.set(None);
                 self.error.set(Some(code));

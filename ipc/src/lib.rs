@@ -7,7 +7,9 @@ pub mod messaging;
 use serde::{Deserialize, Serialize};
 
 pub use messaging::{
-    ConversationKind, ConversationSummary, DeliveryState, Direction, MessageView, PathState,
+    ConversationKind, ConversationSummary, DISAPPEARING_TIMERS_S, DeliveryState, Direction,
+    DisappearingMode, DisappearingView, MessageView, PathState, QuoteView, ReactionView, SearchHit,
+    Settings,
 };
 
 /// Version of this contract. The worker announces it in [`Event::Ready`]; the app refuses to
@@ -78,6 +80,67 @@ pub enum Command {
         peer: String,
         /// The text.
         body: String,
+        /// Local id of the message this one replies to (quoted as Session does).
+        #[serde(default)]
+        reply_to: Option<u64>,
+    },
+    /// Add our `emoji` reaction to message `id`, or remove it if we already reacted with it.
+    React {
+        /// The peer's Account ID.
+        peer: String,
+        /// The message's local id.
+        id: u64,
+        /// The emoji.
+        emoji: String,
+    },
+    /// Delete message `id` from this browser only ("delete for me").
+    DeleteForMe {
+        /// The peer's Account ID.
+        peer: String,
+        /// The message's local id.
+        id: u64,
+    },
+    /// Delete our message `id` for everyone: an UnsendRequest to the peer and to our other
+    /// devices, the swarm copies deleted, and the local copy removed.
+    /// [`ErrorCode::NotOwnMessage`] for a message of the peer.
+    Unsend {
+        /// The peer's Account ID.
+        peer: String,
+        /// The message's local id.
+        id: u64,
+    },
+    /// Change the conversation's disappearing-messages setting; the peer is told as Session
+    /// does (an expiration-timer update). [`ErrorCode::InvalidTimer`] for a timer not in
+    /// [`DISAPPEARING_TIMERS_S`] (any timer with mode off is taken as off).
+    SetDisappearing {
+        /// The peer's Account ID.
+        peer: String,
+        /// The new setting.
+        setting: DisappearingView,
+    },
+    /// We started (`true`) or stopped typing in `peer`'s conversation. Sent to the peer only
+    /// when typing indicators are on.
+    Typing {
+        /// The peer's Account ID.
+        peer: String,
+        /// Started or stopped.
+        started: bool,
+    },
+    /// Ask for the settings; answered with [`Event::Settings`].
+    GetSettings,
+    /// Save the settings; answered with [`Event::Settings`].
+    SetSettings {
+        /// The new settings.
+        settings: Settings,
+    },
+    /// Search the decrypted local messages (nothing is sent to the network): in `peer`'s
+    /// conversation, or in all when `None`. Answered with [`Event::SearchResults`].
+    Search {
+        /// The text to find (case-insensitive).
+        query: String,
+        /// One conversation, or all.
+        #[serde(default)]
+        peer: Option<String>,
     },
     /// Retry a failed outgoing message.
     RetrySend {
@@ -133,6 +196,14 @@ impl core::fmt::Debug for Command {
             Command::OpenConversation { .. } => "OpenConversation(<redacted>)",
             Command::CloseConversation => "CloseConversation",
             Command::SendText { .. } => "SendText(<redacted>)",
+            Command::React { .. } => "React(<redacted>)",
+            Command::DeleteForMe { .. } => "DeleteForMe(<redacted>)",
+            Command::Unsend { .. } => "Unsend(<redacted>)",
+            Command::SetDisappearing { .. } => "SetDisappearing(<redacted>)",
+            Command::Typing { .. } => "Typing(<redacted>)",
+            Command::GetSettings => "GetSettings",
+            Command::SetSettings { .. } => "SetSettings",
+            Command::Search { .. } => "Search(<redacted>)",
             Command::RetrySend { .. } => "RetrySend(<redacted>)",
             Command::AcceptRequest { .. } => "AcceptRequest(<redacted>)",
             Command::DeleteConversation { .. } => "DeleteConversation(<redacted>)",
@@ -240,6 +311,38 @@ pub enum Event {
         /// Blocked Account IDs.
         items: Vec<String>,
     },
+    /// The settings (answer to [`Command::GetSettings`] and [`Command::SetSettings`]; also
+    /// sent once after unlock).
+    Settings {
+        /// The settings.
+        settings: Settings,
+    },
+    /// The peer started or stopped typing (shown for at most 20 s without a new event).
+    PeerTyping {
+        /// The peer's Account ID.
+        peer: String,
+        /// Started or stopped.
+        typing: bool,
+    },
+    /// A new visible message arrived. The app shows a browser notification when the tab is
+    /// hidden and notifications are on (the text only when `notification_content` is on).
+    Incoming {
+        /// The peer's Account ID.
+        peer: String,
+        /// The peer's display name, if known (untrusted text).
+        display_name: Option<String>,
+        /// A short preview (untrusted text).
+        preview: String,
+    },
+    /// Search results (answer to [`Command::Search`]), newest first.
+    SearchResults {
+        /// The query they answer.
+        query: String,
+        /// The conversation searched, or `None` for all.
+        peer: Option<String>,
+        /// The hits.
+        items: Vec<SearchHit>,
+    },
     /// The onion paths changed state.
     Paths {
         /// The new state.
@@ -295,6 +398,14 @@ pub enum ErrorCode {
     InvalidMessage,
     /// The display name is too long (over 100 bytes).
     InvalidDisplayName,
+    /// Only our own messages can be deleted for everyone.
+    NotOwnMessage,
+    /// The message no longer exists.
+    NoSuchMessage,
+    /// Not a disappearing-messages timer Session offers.
+    InvalidTimer,
+    /// The emoji is empty or too long.
+    InvalidReaction,
     /// Browser storage (IndexedDB) failed.
     Storage,
     /// Browser storage is full.
@@ -336,6 +447,10 @@ impl ErrorCode {
             }
             ErrorCode::InvalidMessage => "The message is empty or too long".into(),
             ErrorCode::InvalidDisplayName => "The display name is too long".into(),
+            ErrorCode::NotOwnMessage => "Only your own messages can be deleted for everyone".into(),
+            ErrorCode::NoSuchMessage => "That message no longer exists".into(),
+            ErrorCode::InvalidTimer => "Choose one of the offered timers".into(),
+            ErrorCode::InvalidReaction => "That reaction cannot be sent".into(),
             ErrorCode::Storage => "Browser storage failed".into(),
             ErrorCode::StorageFull => "Browser storage is full".into(),
             ErrorCode::BadMessage => "Internal message error; reload the page".into(),
@@ -407,6 +522,42 @@ mod tests {
             Command::SendText {
                 peer: "05ab".into(),
                 body: "hi".into(),
+                reply_to: Some(3),
+            },
+            Command::React {
+                peer: "05ab".into(),
+                id: 3,
+                emoji: "👍".into(),
+            },
+            Command::DeleteForMe {
+                peer: "05ab".into(),
+                id: 3,
+            },
+            Command::Unsend {
+                peer: "05ab".into(),
+                id: 3,
+            },
+            Command::SetDisappearing {
+                peer: "05ab".into(),
+                setting: DisappearingView {
+                    mode: DisappearingMode::AfterRead,
+                    timer_s: 300,
+                },
+            },
+            Command::Typing {
+                peer: "05ab".into(),
+                started: true,
+            },
+            Command::GetSettings,
+            Command::SetSettings {
+                settings: Settings {
+                    read_receipts: true,
+                    ..Settings::default()
+                },
+            },
+            Command::Search {
+                query: "hi".into(),
+                peer: None,
             },
             Command::RetrySend {
                 peer: "05ab".into(),
@@ -486,6 +637,7 @@ mod tests {
                 last_preview: Some("<b>hi</b>".into()),
                 last_time_ms: Some(5),
                 unread: 1,
+                disappearing: DisappearingView::default(),
             },
             items: vec![MessageView {
                 id: 1,
@@ -493,6 +645,9 @@ mod tests {
                 body: "<b>hi</b>".into(),
                 sent_ms: 5,
                 state: DeliveryState::Received,
+                quote: None,
+                reactions: vec![],
+                expires_at_ms: None,
             }],
         };
         let text = encode_event(&ev);
@@ -504,10 +659,36 @@ mod tests {
             "{:?}",
             Command::SendText {
                 peer: "05ab".into(),
-                body: "secret words".into()
+                body: "secret words".into(),
+                reply_to: None,
             }
         );
         assert!(!dbg.contains("secret") && !dbg.contains("05ab"));
+    }
+
+    #[test]
+    fn test_older_send_text_without_reply_still_decodes() {
+        // An app from before replies sends no `reply_to`.
+        let cmd = decode_command(r#"{"cmd":"send_text","peer":"05ab","body":"hi"}"#);
+        assert_eq!(
+            cmd,
+            Ok(Command::SendText {
+                peer: "05ab".into(),
+                body: "hi".into(),
+                reply_to: None
+            })
+        );
+        let text = encode_command(&Command::SetDisappearing {
+            peer: "05ab".into(),
+            setting: DisappearingView {
+                mode: DisappearingMode::AfterSend,
+                timer_s: 3600,
+            },
+        });
+        assert!(
+            text.contains(r#""mode":"after_send","timer_s":3600"#),
+            "{text}"
+        );
     }
 
     #[test]

@@ -31,6 +31,100 @@ pub struct ConversationSummary {
     pub last_time_ms: Option<u64>,
     /// How many incoming messages are unread.
     pub unread: u32,
+    /// The conversation's disappearing-messages setting.
+    #[serde(default)]
+    pub disappearing: DisappearingView,
+}
+
+/// Session's two disappearing-message modes (session-protocol.md §9), or off.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisappearingMode {
+    /// Messages stay.
+    #[default]
+    Off,
+    /// Messages disappear `timer_s` seconds after they were read.
+    AfterRead,
+    /// Messages disappear `timer_s` seconds after they were sent.
+    AfterSend,
+}
+
+/// A disappearing-messages setting: mode and timer.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
+pub struct DisappearingView {
+    /// The mode.
+    pub mode: DisappearingMode,
+    /// The timer in seconds (0 when off). Session offers 5 min, 1 h, 12 h, 1 day, 1 week and
+    /// 2 weeks (and 4 weeks); see [`DISAPPEARING_TIMERS_S`].
+    pub timer_s: u32,
+}
+
+/// The timers the UI offers, in seconds: 5 minutes, 1 hour, 12 hours, 1 day, 1 week,
+/// 2 weeks, 4 weeks.
+pub const DISAPPEARING_TIMERS_S: [u32; 7] =
+    [300, 3_600, 43_200, 86_400, 604_800, 1_209_600, 2_419_200];
+
+/// The quoted message a reply shows above its text.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+pub struct QuoteView {
+    /// Local id of the quoted message when it is still in this browser (jump target).
+    pub id: Option<u64>,
+    /// True when the quoted message is ours.
+    pub author_is_me: bool,
+    /// The quoted text (untrusted: render as text); empty when the original is gone.
+    pub text: String,
+}
+
+/// One emoji under a message.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+pub struct ReactionView {
+    /// The emoji (untrusted text).
+    pub emoji: String,
+    /// How many accounts reacted with it.
+    pub count: u32,
+    /// True when we are one of them (clicking it again removes ours).
+    pub mine: bool,
+}
+
+/// The user's privacy and notification switches, kept encrypted by the worker.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// Send read receipts (off: none are sent, as Session does). Session's default: off.
+    pub read_receipts: bool,
+    /// Send typing indicators (off: none are sent). Session's default: off.
+    pub typing_indicators: bool,
+    /// Show browser notifications for new messages while the tab is hidden.
+    pub notifications: bool,
+    /// Show the sender and text in notifications (off: "New message" only).
+    pub notification_content: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            read_receipts: false,
+            typing_indicators: false,
+            notifications: false,
+            notification_content: false,
+        }
+    }
+}
+
+/// One search result.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+pub struct SearchHit {
+    /// The conversation's peer (Account ID).
+    pub peer: String,
+    /// The peer's display name, if known (untrusted text).
+    pub display_name: Option<String>,
+    /// The message's local id.
+    pub id: u64,
+    /// Who wrote it.
+    pub direction: Direction,
+    /// The message text (untrusted: render as text).
+    pub body: String,
+    /// When it was sent, ms since the Unix epoch.
+    pub sent_ms: u64,
 }
 
 /// Which side wrote a message.
@@ -57,6 +151,8 @@ pub enum DeliveryState {
     Failed,
     /// An incoming message.
     Received,
+    /// An outgoing message the peer has read (they sent a read receipt).
+    Read,
 }
 
 /// One message of the open conversation.
@@ -72,6 +168,16 @@ pub struct MessageView {
     pub sent_ms: u64,
     /// Delivery state.
     pub state: DeliveryState,
+    /// The message this one replies to.
+    #[serde(default)]
+    pub quote: Option<QuoteView>,
+    /// Emoji reactions, in a stable order.
+    #[serde(default)]
+    pub reactions: Vec<ReactionView>,
+    /// When the message disappears, ms since the Unix epoch (a countdown is shown); `None`
+    /// when it does not (or, for delete-after-read, until it is read).
+    #[serde(default)]
+    pub expires_at_ms: Option<u64>,
 }
 
 /// The state of the onion paths, shown like Session's path indicator.

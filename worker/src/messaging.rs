@@ -173,6 +173,7 @@ pub fn summary(c: &Conversation) -> ConversationSummary {
         last_preview: last.filter(|m| !m.deleted).map(|m| m.preview.clone()),
         last_time_ms: last.map(|m| m.sent_ms),
         unread: c.unread_count,
+        disappearing: Default::default(),
     }
 }
 
@@ -197,6 +198,9 @@ pub fn message_view(m: &Message) -> MessageView {
         body: m.body.clone(),
         sent_ms: m.sent_ms,
         state,
+        quote: None,
+        reactions: Vec::new(),
+        expires_at_ms: None,
     }
 }
 
@@ -390,6 +394,7 @@ impl Messenger {
                 last_preview: None,
                 last_time_ms: None,
                 unread: 0,
+                disappearing: Default::default(),
             },
         };
         let items = db

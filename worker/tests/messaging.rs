@@ -201,7 +201,8 @@ async fn test_driver_offline_outbox_history_and_block() {
         find_error(
             &h.run(Command::SendText {
                 peer: PEER.into(),
-                body: "  ".into()
+                body: "  ".into(),
+                reply_to: None,
             })
             .await
         ),
@@ -211,7 +212,8 @@ async fn test_driver_offline_outbox_history_and_block() {
         find_error(
             &h.run(Command::SendText {
                 peer: PEER.into(),
-                body: "x".repeat(2001)
+                body: "x".repeat(2001),
+                reply_to: None,
             })
             .await
         ),
@@ -223,6 +225,7 @@ async fn test_driver_offline_outbox_history_and_block() {
         .run(Command::SendText {
             peer: PEER.into(),
             body: "hello offline".into(),
+            reply_to: None,
         })
         .await;
     assert_eq!(find_error(&events), None, "{events:?}");
@@ -312,7 +315,8 @@ async fn test_driver_offline_outbox_history_and_block() {
     assert_eq!(
         h.run(Command::SendText {
             peer: PEER.into(),
-            body: "x".into()
+            body: "x".into(),
+            reply_to: None,
         })
         .await,
         vec![Event::Error {

@@ -168,6 +168,7 @@ fn Composer(peer: String) -> impl IntoView {
         worker.send(Command::SendText {
             peer: peer.clone(),
             body,
+            reply_to: None,
         });
     };
     let send2 = send.clone();
