@@ -45,6 +45,19 @@ fn error_named(name: &str) -> MessageError {
     }
 }
 
+/// Two fresh accounts, Alice and Bob, and the RNG that made them (seeded: reproducible).
+fn alice_and_bob(seed: u64) -> (ChaCha20Rng, Identity, Identity) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let alice = random_identity(&mut rng);
+    let bob = random_identity(&mut rng);
+    (rng, alice, bob)
+}
+
+/// The text `body` from `from` to `to`, encrypted and wrapped, sent at a fixed time.
+fn sealed_text(from: &Identity, to: &Identity, body: &str, rng: &mut ChaCha20Rng) -> Vec<u8> {
+    encode_for_1o1(from, &to.account_id(), &text(body), 1_700_000_000_000, rng).expect("encode")
+}
+
 fn text(body: &str) -> Content {
     Content {
         data_message: Some(DataMessage {
@@ -231,9 +244,7 @@ fn test_config_from_another_account_is_rejected() {
 
 #[test]
 fn test_random_encryption_round_trip() {
-    let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let alice = random_identity(&mut rng);
-    let bob = random_identity(&mut rng);
+    let (mut rng, alice, bob) = alice_and_bob(1);
     for len in [0usize, 1, 5, 159, 160, 161, 1000] {
         let mut msg = vec![0u8; len];
         rng.fill_bytes(&mut msg);
@@ -252,9 +263,7 @@ fn test_random_encryption_round_trip() {
 
 #[test]
 fn test_wrong_recipient_fails() {
-    let mut rng = ChaCha20Rng::seed_from_u64(2);
-    let alice = random_identity(&mut rng);
-    let bob = random_identity(&mut rng);
+    let (mut rng, alice, bob) = alice_and_bob(2);
     let carol = random_identity(&mut rng);
     let c = encrypt_for_recipient(&alice, &bob.x25519_public(), b"for bob", &mut rng).expect("enc");
     assert_eq!(
@@ -265,14 +274,7 @@ fn test_wrong_recipient_fails() {
         decrypt_incoming(&alice, &c),
         Err(MessageError::DecryptFailed)
     );
-    let data = encode_for_1o1(
-        &alice,
-        &bob.account_id(),
-        &text("x"),
-        1_700_000_000_000,
-        &mut rng,
-    )
-    .expect("encode");
+    let data = sealed_text(&alice, &bob, "x", &mut rng);
     assert_eq!(
         decode_envelope(&carol, &data),
         Err(MessageError::DecryptFailed)
@@ -301,9 +303,7 @@ fn test_low_order_recipient_key_is_refused() {
 
 #[test]
 fn test_encode_decode_1o1_round_trip() {
-    let mut rng = ChaCha20Rng::seed_from_u64(4);
-    let alice = random_identity(&mut rng);
-    let bob = random_identity(&mut rng);
+    let (mut rng, alice, bob) = alice_and_bob(4);
     let content = text("hello bob");
     let data = encode_for_1o1(
         &alice,
@@ -340,9 +340,7 @@ fn test_encode_decode_1o1_round_trip() {
 
 #[test]
 fn test_note_to_self_and_sync_target() {
-    let mut rng = ChaCha20Rng::seed_from_u64(5);
-    let alice = random_identity(&mut rng);
-    let bob = random_identity(&mut rng);
+    let (mut rng, alice, bob) = alice_and_bob(5);
     let mallory = random_identity(&mut rng);
     let mut content = text("sent to bob");
     content.data_message.as_mut().expect("dm").sync_target = Some(bob.account_id().to_string());
@@ -412,9 +410,7 @@ fn test_note_to_self_and_sync_target() {
 
 #[test]
 fn test_unsend_only_for_own_messages() {
-    let mut rng = ChaCha20Rng::seed_from_u64(6);
-    let alice = random_identity(&mut rng);
-    let bob = random_identity(&mut rng);
+    let (mut rng, alice, bob) = alice_and_bob(6);
     let carol = random_identity(&mut rng);
     let unsend = |author: &AccountId| Content {
         unsend_request: Some(UnsendRequest {
@@ -530,17 +526,8 @@ fn test_c6_claimed_source_never_changes_sender() {
 /// altered outer fields, has one dedup key.
 #[test]
 fn test_c8_replays_share_one_dedup_key() {
-    let mut rng = ChaCha20Rng::seed_from_u64(0xC8);
-    let alice = random_identity(&mut rng);
-    let bob = random_identity(&mut rng);
-    let data = encode_for_1o1(
-        &alice,
-        &bob.account_id(),
-        &text("once"),
-        1_700_000_000_000,
-        &mut rng,
-    )
-    .expect("encode");
+    let (mut rng, alice, bob) = alice_and_bob(0xC8);
+    let data = sealed_text(&alice, &bob, "once", &mut rng);
     let first = decode_envelope(&bob, &data).expect("decode");
     for _ in 0..5 {
         let again = decode_envelope(&bob, &data).expect("decode");
@@ -557,31 +544,15 @@ fn test_c8_replays_share_one_dedup_key() {
         assert_eq!(incoming.content, first.content);
     }
     // A second send of the same text is a different message.
-    let second = encode_for_1o1(
-        &alice,
-        &bob.account_id(),
-        &text("once"),
-        1_700_000_000_000,
-        &mut rng,
-    )
-    .expect("encode");
+    let second = sealed_text(&alice, &bob, "once", &mut rng);
     let second = decode_envelope(&bob, &second).expect("decode");
     assert_ne!(second.ciphertext_hash, first.ciphertext_hash);
 }
 
 #[test]
 fn test_decode_accepts_envelope_variants() {
-    let mut rng = ChaCha20Rng::seed_from_u64(7);
-    let alice = random_identity(&mut rng);
-    let bob = random_identity(&mut rng);
-    let data = encode_for_1o1(
-        &alice,
-        &bob.account_id(),
-        &text("v"),
-        1_700_000_000_000,
-        &mut rng,
-    )
-    .expect("encode");
+    let (mut rng, alice, bob) = alice_and_bob(7);
+    let data = sealed_text(&alice, &bob, "v", &mut rng);
     let base = unwrap_envelope(&data).expect("envelope");
     let sources: [Option<Vec<u8>>; 3] = [
         None,
@@ -628,17 +599,8 @@ fn test_decode_accepts_envelope_variants() {
 
 #[test]
 fn test_decode_rejects_bad_envelopes() {
-    let mut rng = ChaCha20Rng::seed_from_u64(8);
-    let alice = random_identity(&mut rng);
-    let bob = random_identity(&mut rng);
-    let data = encode_for_1o1(
-        &alice,
-        &bob.account_id(),
-        &text("v"),
-        1_700_000_000_000,
-        &mut rng,
-    )
-    .expect("encode");
+    let (mut rng, alice, bob) = alice_and_bob(8);
+    let data = sealed_text(&alice, &bob, "v", &mut rng);
     let base = unwrap_envelope(&data).expect("envelope");
     let check = |envelope: &umbra_protocol::message::proto::Envelope, err: MessageError| {
         assert_eq!(
@@ -707,9 +669,7 @@ fn test_decode_rejects_bad_envelopes() {
 
 #[test]
 fn test_content_that_is_not_protobuf_is_rejected() {
-    let mut rng = ChaCha20Rng::seed_from_u64(9);
-    let alice = random_identity(&mut rng);
-    let bob = random_identity(&mut rng);
+    let (mut rng, alice, bob) = alice_and_bob(9);
     // A validly signed and sealed payload whose plaintext is not a Content.
     let sealed = encrypt_for_recipient(&alice, &bob.x25519_public(), &[0xff, 0xff, 0x80], &mut rng)
         .expect("enc");
@@ -727,9 +687,7 @@ fn test_content_that_is_not_protobuf_is_rejected() {
 
 #[test]
 fn test_outgoing_size_cap() {
-    let mut rng = ChaCha20Rng::seed_from_u64(10);
-    let alice = random_identity(&mut rng);
-    let bob = random_identity(&mut rng);
+    let (mut rng, alice, bob) = alice_and_bob(10);
     let big = text(&"x".repeat(MAX_MESSAGE_DATA_LEN));
     let err = encode_for_1o1(&alice, &bob.account_id(), &big, 1, &mut rng).expect_err("too big");
     assert_eq!(err, MessageError::OutgoingTooLarge);
