@@ -33,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand_core::CryptoRng;
 
-pub use outbox::{OutboxEntry, OutboxState};
+pub use outbox::{OutboxEntry, OutboxState, OwnSwarmOp, OwnSwarmOpKind};
 pub use snapshot::{ClientSnapshot, PersistChange, SeenRecord};
 pub use wire::ServiceNode;
 
@@ -41,13 +41,15 @@ use crate::{
     error::ErrorKind,
     identity::{AccountId, Identity},
     message::{
-        decode_envelope, encode_for_1o1,
-        proto::{Content, DataMessage, LokiProfile},
+        Event, Outgoing, classify, decode_envelope, encode_for_1o1,
+        proto::{Content, DataMessage, ExpirationType, LokiProfile},
     },
     onion::{Destination, EncType, PathHop, ResponseKey, build_request, decrypt_snode_response},
     rpc::{self, Namespace, TTL_MAX_PUBLIC_MS, sign},
 };
+use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
 use ed25519_dalek::{Signature, VerifyingKey};
+use prost::Message as _;
 
 /// How many `"t"` samples the network time offset is the median of.
 const TIME_SAMPLES: usize = 5;
@@ -145,6 +147,8 @@ impl Default for ClientConfig {
 
 /// What the user (through the worker) asks the client to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Values pass once through a short queue; boxing the large variant buys nothing here.
+#[allow(clippy::large_enum_variant)]
 pub enum ClientCommand {
     /// Queue a text message; it is persisted before the first attempt.
     SendText {
@@ -166,6 +170,33 @@ pub enum ClientCommand {
     },
     /// Change the display name sent with messages.
     SetDisplayName(Option<String>),
+    /// Queue any composed message ([`crate::message::compose`]): stored in `to`'s swarm
+    /// with the message's TTL and sent timestamp.
+    Send {
+        /// Recipient (the own account for a note to the own devices, e.g. an unsend copy).
+        to: AccountId,
+        /// The composed message.
+        outgoing: Outgoing,
+        /// Caller's id for the message (unique).
+        local_id: String,
+        /// Once sent, store a sync copy in the own swarm (messages with a `dataMessage` only).
+        sync_copy: bool,
+        /// A typing indicator: not persisted, no events, dropped once its TTL has passed.
+        ephemeral: bool,
+    },
+    /// Shorten the swarm expiry of own messages to `expiry_ms` (signed `expire` with
+    /// `shorten`, delete-after-read, session-protocol.md §9). Durable; retried.
+    ExpireOwn {
+        /// Storage hashes in the own swarm.
+        hashes: Vec<String>,
+        /// The new expiry (network ms).
+        expiry_ms: u64,
+    },
+    /// Delete own messages from the own swarm (signed `delete`). Durable; retried.
+    DeleteOwn {
+        /// Storage hashes in the own swarm.
+        hashes: Vec<String>,
+    },
 }
 
 /// Polling cadence.
@@ -218,6 +249,8 @@ pub enum TransportFailure {
 /// The next effect the driver must carry out.
 #[must_use]
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Values pass once through a short queue; boxing the large variant buys nothing here.
+#[allow(clippy::large_enum_variant)]
 pub enum Action {
     /// Send an HTTP POST.
     Http(OutgoingHttp),
@@ -250,10 +283,17 @@ pub struct ReceivedMessage {
     pub hash: String,
     /// Sender's display name from `DataMessage.profile`.
     pub profile_name: Option<String>,
+    /// What the message means ([`classify`]): a text, reaction, receipt, typing indicator,
+    /// unsend, setting change, sync copy of any of these, ….
+    pub event: Event,
+    /// The swarm's expiry of this copy (network ms), from the retrieve answer.
+    pub expiration_ms: Option<u64>,
 }
 
 /// Something the UI should learn. Free of secrets.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Values pass once through a short queue; boxing the large variant buys nothing here.
+#[allow(clippy::large_enum_variant)]
 pub enum ClientEvent {
     /// A new message arrived (once per message id).
     MessageReceived(ReceivedMessage),
@@ -263,6 +303,14 @@ pub enum ClientEvent {
         local_id: String,
         /// Its new state.
         state: OutboxState,
+    },
+    /// The sync copy of the outbox entry `local_id` is stored in the own swarm under `hash`
+    /// (delete it from there to unsend).
+    SyncCopyStored {
+        /// The original entry's id.
+        local_id: String,
+        /// Storage hash of the copy in the own swarm.
+        hash: String,
     },
     /// The onion path indicator changed.
     PathStatusChanged(PathStatus),
@@ -306,6 +354,9 @@ pub enum ClientError {
     /// Empty message text.
     #[error("empty message")]
     EmptyMessage,
+    /// An own-swarm operation without hashes.
+    #[error("no message hashes")]
+    NoHashes,
     /// The identity passed does not belong to this client.
     #[error("identity does not match the client")]
     WrongIdentity,
@@ -337,6 +388,9 @@ enum Work {
     },
     Retrieve {
         node: NodeKey,
+    },
+    OwnOp {
+        id: u64,
     },
 }
 
@@ -392,6 +446,28 @@ pub struct Client {
     failing: bool,
     last_now: u64,
     stats: ClientStats,
+    own_ops: Vec<OwnSwarmOp>,
+    own_ops_in_flight: BTreeSet<u64>,
+    next_op_id: u64,
+}
+
+/// TTL of the sync copy of `entry`: a delete-after-read message counts as read by its sender
+/// at sending, so its copy in the own swarm lives for the timer; otherwise the original's TTL.
+fn sync_copy_ttl(entry: &OutboxEntry) -> Option<u64> {
+    let content = entry
+        .content
+        .as_ref()
+        .and_then(|c| B64.decode(c).ok())
+        .and_then(|b| Content::decode(b.as_slice()).ok());
+    match content {
+        Some(c)
+            if c.expiration_type == Some(ExpirationType::DeleteAfterRead as i32)
+                && c.expiration_timer.is_some_and(|t| t > 0) =>
+        {
+            c.expiration_timer.map(|t| u64::from(t) * 1000)
+        }
+        _ => entry.ttl_ms,
+    }
 }
 
 fn pick<R: CryptoRng + ?Sized>(rng: &mut R, len: usize) -> usize {
@@ -444,6 +520,9 @@ impl Client {
             failing: false,
             last_now: 0,
             stats: ClientStats::default(),
+            own_ops: Vec::new(),
+            own_ops_in_flight: BTreeSet::new(),
+            next_op_id: 1,
         };
         if let Some(snap) = snapshot {
             client.restore(snap);
@@ -474,6 +553,11 @@ impl Client {
         }
         self.pool = snap.pool.into_iter().map(|n| (n.ed25519, n)).collect();
         self.swarms = snap.swarms;
+        for mut op in snap.own_ops {
+            self.next_op_id = self.next_op_id.max(op.id + 1);
+            op.next_attempt_ms = 0;
+            self.own_ops.push(op);
+        }
     }
 
     /// Handles a user command. On success the resulting actions are queued.
@@ -510,6 +594,10 @@ impl Client {
                     next_attempt_ms: now_ms,
                     hash: None,
                     sync_target: None,
+                    content: None,
+                    ttl_ms: None,
+                    sync_copy: None,
+                    ephemeral: false,
                 };
                 // Until a node has told us the time, the local clock may be far off: the
                 // timestamp is then assigned at the first send attempt.
@@ -540,6 +628,53 @@ impl Client {
                 }
             }
             ClientCommand::SetDisplayName(name) => self.config.display_name = name,
+            ClientCommand::Send {
+                to,
+                outgoing,
+                local_id,
+                sync_copy,
+                ephemeral,
+            } => {
+                if self.outbox.iter().any(|e| e.local_id == local_id) {
+                    return Err(ClientError::DuplicateLocalId);
+                }
+                let sent_ms = outgoing.sent_timestamp_ms;
+                let entry = OutboxEntry {
+                    local_id,
+                    to,
+                    body: String::new(),
+                    sent_ms,
+                    state: OutboxState::Pending,
+                    attempts: 0,
+                    next_attempt_ms: now_ms,
+                    hash: None,
+                    sync_target: None,
+                    content: Some(B64.encode(outgoing.content.encode_to_vec())),
+                    ttl_ms: Some(outgoing.ttl_ms),
+                    sync_copy: Some(sync_copy),
+                    ephemeral,
+                };
+                self.last_sent_ms = self.last_sent_ms.max(sent_ms);
+                if !ephemeral {
+                    // The own copies (note to self, sync copies) must not come back as new.
+                    let expires = sent_ms + self.config.message_ttl_ms + REPLAY_MARGIN_MS;
+                    self.seen_ids.insert((self.me.account_id, sent_ms), expires);
+                    self.persist(vec![PersistChange::Seen(SeenRecord {
+                        hash: None,
+                        author: Some(self.me.account_id),
+                        sent_ms: Some(sent_ms),
+                        expires_ms: expires,
+                    })]);
+                }
+                self.outbox.push(entry.clone());
+                self.emit_outbox(&entry);
+            }
+            ClientCommand::ExpireOwn { hashes, expiry_ms } => {
+                self.queue_own_op(OwnSwarmOpKind::Expire { hashes, expiry_ms }, now_ms)?;
+            }
+            ClientCommand::DeleteOwn { hashes } => {
+                self.queue_own_op(OwnSwarmOpKind::Delete { hashes }, now_ms)?;
+            }
         }
         self.pump(identity, now_ms, rng);
         Ok(())
@@ -582,6 +717,14 @@ impl Client {
     pub fn next_timeout(&self) -> Option<u64> {
         let now = self.last_now;
         let mut times: Vec<u64> = self.inflight.values().map(|f| f.expires_ms).collect();
+        // When a pending typing indicator goes stale (local clock).
+        let offset = self.offset_ms;
+        times.extend(self.outbox.iter().filter(|e| e.ephemeral).map(|e| {
+            e.sent_ms
+                .saturating_add(e.ttl_ms.unwrap_or(0))
+                .saturating_add_signed(-offset)
+                + 1
+        }));
         if self.pool.len() < self.config.min_pool_size.max(self.config.hops) && !self.seed_in_flight
         {
             times.push(self.seed_next_ms);
@@ -601,6 +744,12 @@ impl Client {
                     .iter()
                     .filter(|e| e.state == OutboxState::Pending)
                     .map(|e| e.next_attempt_ms),
+            );
+            times.extend(
+                self.own_ops
+                    .iter()
+                    .filter(|o| !self.own_ops_in_flight.contains(&o.id))
+                    .map(|o| o.next_attempt_ms),
             );
             if !self.poll_in_flight && self.swarms.contains_key(&self.me.account_id) {
                 times.push(self.next_poll_ms);
@@ -689,7 +838,36 @@ impl Client {
         ]);
     }
 
+    fn queue_own_op(&mut self, kind: OwnSwarmOpKind, now_ms: u64) -> Result<(), ClientError> {
+        let empty = match &kind {
+            OwnSwarmOpKind::Expire { hashes, .. } | OwnSwarmOpKind::Delete { hashes } => {
+                hashes.is_empty()
+            }
+        };
+        if empty {
+            return Err(ClientError::NoHashes);
+        }
+        let op = OwnSwarmOp {
+            id: self.next_op_id,
+            kind,
+            attempts: 0,
+            next_attempt_ms: now_ms,
+        };
+        self.next_op_id += 1;
+        self.persist(vec![PersistChange::OwnOp(op.clone())]);
+        self.own_ops.push(op);
+        Ok(())
+    }
+
+    /// Pending own-swarm operations (expire, delete), for diagnostics and tests.
+    pub fn own_ops(&self) -> &[OwnSwarmOp] {
+        &self.own_ops
+    }
+
     fn emit_outbox(&mut self, entry: &OutboxEntry) {
+        if entry.ephemeral {
+            return;
+        }
         self.persist(vec![PersistChange::Outbox(entry.clone())]);
         if entry.sync_target.is_some() {
             return;
@@ -904,7 +1082,7 @@ impl Client {
             OnionOutcome::Reply(421, body) => {
                 let account = match &work {
                     Work::GetSwarm(a) => Some(*a),
-                    Work::Retrieve { .. } => Some(self.me.account_id),
+                    Work::Retrieve { .. } | Work::OwnOp { .. } => Some(self.me.account_id),
                     Work::Store { local_id, .. } => self
                         .outbox
                         .iter()
@@ -919,6 +1097,10 @@ impl Client {
                     _ => self.node_failed(&ctx.dest),
                 }
                 self.work_failed(work, &ctx.dest, now_ms, false);
+            }
+            OnionOutcome::Reply(404, _) if matches!(work, Work::OwnOp { .. }) => {
+                // Nothing left to delete or expire on this swarm: done.
+                self.work_succeeded(work, b"{}", &ctx.dest, identity, now_ms);
             }
             OnionOutcome::Reply(406 | 425, _) => {
                 self.notify(ClientEvent::ClockOutOfSync);
@@ -984,6 +1166,27 @@ impl Client {
                 } else {
                     now_ms
                 };
+            }
+            Work::OwnOp { id } => {
+                self.own_ops_in_flight.remove(&id);
+                let max = self.config.max_send_attempts;
+                let Some(pos) = self.own_ops.iter().position(|o| o.id == id) else {
+                    return;
+                };
+                if counts && self.own_ops[pos].attempts >= max {
+                    // Given up: the swarm's own TTL still removes the message in time.
+                    self.own_ops.remove(pos);
+                    self.persist(vec![PersistChange::OwnOpDone { id }]);
+                    return;
+                }
+                let op = &mut self.own_ops[pos];
+                op.next_attempt_ms = if counts {
+                    now_ms + outbox::backoff_ms(op.attempts)
+                } else {
+                    now_ms
+                };
+                let op = op.clone();
+                self.persist(vec![PersistChange::OwnOp(op)]);
             }
         }
     }
@@ -1056,8 +1259,21 @@ impl Client {
                 self.outbox.retain(|e| e.local_id != local_id);
                 self.last_failed_store_node.remove(&local_id);
                 self.emit_outbox(&entry);
+                if entry.sync_target.is_some() {
+                    if let (Some(original), Some(hash)) =
+                        (entry.local_id.strip_suffix("/sync"), entry.hash.clone())
+                    {
+                        self.notify(ClientEvent::SyncCopyStored {
+                            local_id: original.to_owned(),
+                            hash,
+                        });
+                    }
+                    return;
+                }
                 let me = self.me.account_id;
-                if self.config.send_sync_copies && entry.sync_target.is_none() && entry.to != me {
+                let wanted = entry.sync_copy.unwrap_or(self.config.send_sync_copies);
+                if wanted && !entry.ephemeral && entry.to != me {
+                    let ttl_ms = sync_copy_ttl(&entry);
                     let copy = OutboxEntry {
                         local_id: format!("{}/sync", entry.local_id),
                         to: me,
@@ -1066,11 +1282,17 @@ impl Client {
                         next_attempt_ms: now_ms,
                         hash: None,
                         sync_target: Some(entry.to),
+                        ttl_ms,
                         ..entry
                     };
                     self.outbox.push(copy.clone());
                     self.emit_outbox(&copy);
                 }
+            }
+            Work::OwnOp { id } => {
+                self.own_ops_in_flight.remove(&id);
+                self.own_ops.retain(|o| o.id != id);
+                self.persist(vec![PersistChange::OwnOpDone { id }]);
             }
             Work::Retrieve { node } => {
                 self.poll_in_flight = false;
@@ -1169,14 +1391,16 @@ impl Client {
                         slot.insert(expires);
                         let dm = incoming.content.data_message.as_ref();
                         let sync_target = incoming.sync_target(&self.me.account_id);
-                        if sync_target.is_err() {
-                            // A contact claiming to write in our name elsewhere.
-                            self.stats.malformed_dropped += 1;
-                        } else if let Some(body) = dm.and_then(|d| d.body.clone()) {
+                        // A contact claiming to write in our name elsewhere, an unsend of
+                        // another author's message, or fields over their limits.
+                        let classified = classify(&incoming, &self.me.account_id);
+                        if let (Ok(event), Ok(sync_target)) = (classified, &sync_target) {
+                            let body = dm.and_then(|d| d.body.clone()).unwrap_or_default();
+                            let sync_target = *sync_target;
                             self.stats.received += 1;
                             events.push(ClientEvent::MessageReceived(ReceivedMessage {
                                 from: incoming.sender,
-                                sync_target: sync_target.ok().flatten(),
+                                sync_target,
                                 sent_ms: incoming.sent_timestamp_ms,
                                 received_ms: net_now,
                                 order_ms: incoming
@@ -1187,7 +1411,11 @@ impl Client {
                                 profile_name: dm
                                     .and_then(|d| d.profile.as_ref())
                                     .and_then(|p| p.display_name.clone()),
+                                event,
+                                expiration_ms: msg.expiration_ms,
                             }));
+                        } else {
+                            self.stats.malformed_dropped += 1;
                         }
                     } else if stale {
                         self.stats.stale_dropped += 1;
@@ -1247,6 +1475,13 @@ impl Client {
                 }
             }
         }
+        // Typing indicators that could not go out within their TTL are pointless now.
+        let net_now = self.network_time_ms(now_ms);
+        self.outbox.retain(|e| {
+            !(e.ephemeral
+                && e.state == OutboxState::Pending
+                && e.sent_ms.saturating_add(e.ttl_ms.unwrap_or(0)) < net_now)
+        });
         self.ensure_pool(now_ms);
         self.ensure_paths(now_ms, rng);
         self.update_status();
@@ -1268,6 +1503,7 @@ impl Client {
         let me = self.me.account_id;
         self.ensure_swarm(me, now_ms, rng);
         self.dispatch_outbox(identity, now_ms, rng);
+        self.dispatch_own_ops(identity, now_ms, rng);
         self.dispatch_poll(identity, now_ms, rng);
     }
 
@@ -1566,19 +1802,12 @@ impl Client {
                 self.outbox[i] = entry;
             }
             let entry = &self.outbox[i];
-            let content = Content {
-                data_message: Some(DataMessage {
-                    body: Some(entry.body.clone()),
-                    sync_target: entry.sync_target.map(|t| t.to_string()),
-                    profile: self.config.display_name.as_ref().map(|name| LokiProfile {
-                        display_name: Some(name.clone()),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            };
-            let data = match encode_for_1o1(identity, &to, &content, entry.sent_ms, rng) {
+            let content = self.entry_content(entry);
+            let ttl_ms = entry.ttl_ms.unwrap_or(self.config.message_ttl_ms);
+            let encoded = content.ok_or(()).and_then(|c| {
+                encode_for_1o1(identity, &to, &c, entry.sent_ms, rng).map_err(|_| ())
+            });
+            let data = match encoded {
                 Ok(d) => d,
                 Err(_) => {
                     // Too large or unusable recipient key: retrying cannot help.
@@ -1589,12 +1818,7 @@ impl Client {
                     continue;
                 }
             };
-            let payload = wire::store_request(
-                &to,
-                self.network_time_ms(now_ms),
-                self.config.message_ttl_ms,
-                &data,
-            );
+            let payload = wire::store_request(&to, self.network_time_ms(now_ms), ttl_ms, &data);
             let local_id = self.outbox[i].local_id.clone();
             let recipient = rpc::AccountId {
                 prefix: to.as_bytes()[0],
@@ -1614,6 +1838,72 @@ impl Client {
             } else {
                 // Not sent (no usable path): look again shortly, without counting an attempt.
                 self.outbox[i].next_attempt_ms = now_ms + POLL_RETRY_MS;
+            }
+        }
+    }
+
+    /// The Content an outbox entry sends: its stored Content (with the sync target set on a
+    /// sync copy), or for a plain text entry the text with the own profile. `None` if the
+    /// stored Content does not decode (it was written by this client, so only on damage).
+    fn entry_content(&self, entry: &OutboxEntry) -> Option<Content> {
+        let Some(encoded) = &entry.content else {
+            return Some(Content {
+                data_message: Some(DataMessage {
+                    body: Some(entry.body.clone()),
+                    sync_target: entry.sync_target.map(|t| t.to_string()),
+                    profile: self.config.display_name.as_ref().map(|name| LokiProfile {
+                        display_name: Some(name.clone()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        };
+        let bytes = B64.decode(encoded).ok()?;
+        let mut content = Content::decode(bytes.as_slice()).ok()?;
+        if let Some(target) = entry.sync_target {
+            content.data_message.as_mut()?.sync_target = Some(target.to_string());
+        }
+        Some(content)
+    }
+
+    /// Sends every due own-swarm operation to a member of the own swarm.
+    fn dispatch_own_ops<R: CryptoRng + ?Sized>(
+        &mut self,
+        identity: &Identity,
+        now_ms: u64,
+        rng: &mut R,
+    ) {
+        let me = self.me.account_id;
+        let Some(members) = self.swarms.get(&me).filter(|m| !m.is_empty()).cloned() else {
+            return;
+        };
+        let due: Vec<usize> = (0..self.own_ops.len())
+            .filter(|&i| {
+                let op = &self.own_ops[i];
+                !self.own_ops_in_flight.contains(&op.id) && op.next_attempt_ms <= now_ms
+            })
+            .collect();
+        for i in due {
+            let op = self.own_ops[i].clone();
+            let payload = match &op.kind {
+                OwnSwarmOpKind::Expire { hashes, expiry_ms } => {
+                    let sig =
+                        identity.sign(&sign::expire(sign::ExpireMode::Shorten, *expiry_ms, hashes));
+                    wire::expire_request(&me, &self.me.ed25519_public, hashes, *expiry_ms, &sig)
+                }
+                OwnSwarmOpKind::Delete { hashes } => {
+                    let sig = identity.sign(&sign::delete(hashes));
+                    wire::delete_request(&me, &self.me.ed25519_public, hashes, &sig)
+                }
+            };
+            let dest = members[pick(rng, members.len())].clone();
+            if self.send_onion(&dest, payload, Work::OwnOp { id: op.id }, rng) {
+                self.own_ops_in_flight.insert(op.id);
+                self.own_ops[i].attempts += 1;
+            } else {
+                self.own_ops[i].next_attempt_ms = now_ms + POLL_RETRY_MS;
             }
         }
     }

@@ -26,7 +26,7 @@ use umbra_protocol::{
     onion::node::{Peeled, peel_layer, wrap_final_response},
     rpc::{
         self, Namespace,
-        params::{GetSwarmParams, RetrieveParams, StoreParams},
+        params::{DeleteParams, ExpireParams, GetSwarmParams, RetrieveParams, StoreParams},
     },
     swarm,
 };
@@ -87,6 +87,12 @@ struct Net {
     /// Store/retrieve requests served.
     stores: u32,
     retrieves: u32,
+    /// (owner, hash, ttl) of every store served.
+    store_log: Vec<(String, String, u64)>,
+    /// Signed expire/delete requests served: (method, owner, hashes).
+    own_ops_log: Vec<(String, String, Vec<String>)>,
+    /// Answer this many expire/delete requests with 500 first.
+    fail_own_ops: u32,
 }
 
 fn node_json(n: &ServiceNode) -> Value {
@@ -137,6 +143,9 @@ impl Net {
             seed_down: false,
             stores: 0,
             retrieves: 0,
+            store_log: Vec::new(),
+            own_ops_log: Vec::new(),
+            fail_own_ops: 0,
         }
     }
 
@@ -238,6 +247,7 @@ impl Net {
                 }
                 self.stores += 1;
                 let hash = self.put(&owner, p.data.0, p.timestamp + ttl);
+                self.store_log.push((owner.clone(), hash.clone(), ttl));
                 if self.lose_store_acks > 0 {
                     self.lose_store_acks -= 1;
                     return (500, "storage failure".into());
@@ -315,6 +325,66 @@ impl Net {
                     json!({"messages": messages, "more": false, "t": now, "hf": [19, 3]})
                         .to_string(),
                 )
+            }
+            "expire" | "delete" => {
+                let (pubkey, ed, sig, hashes, msg, expiry) = if method == "expire" {
+                    let Ok(p) = serde_json::from_value::<ExpireParams>(params) else {
+                        return (400, "bad params".into());
+                    };
+                    let Some(mode) = p.mode() else {
+                        return (400, "bad params".into());
+                    };
+                    let msg = rpc::sign::expire(mode, p.expiry, &p.messages);
+                    (
+                        p.pubkey,
+                        p.pubkey_ed25519,
+                        p.signature,
+                        p.messages,
+                        msg,
+                        Some(p.expiry),
+                    )
+                } else {
+                    let Ok(p) = serde_json::from_value::<DeleteParams>(params) else {
+                        return (400, "bad params".into());
+                    };
+                    let msg = rpc::sign::delete(&p.messages);
+                    (
+                        p.pubkey,
+                        p.pubkey_ed25519,
+                        p.signature,
+                        p.messages,
+                        msg,
+                        None,
+                    )
+                };
+                let owner = pubkey.to_hex();
+                if !self.swarm_of(&owner).contains(&i) {
+                    return (421, self.swarm_reply(&owner).to_string());
+                }
+                if rpc::auth::verify_request(&pubkey, ed.as_ref(), &msg, sig.as_ref()).is_err() {
+                    return (401, "Failed to verify signature".into());
+                }
+                if self.fail_own_ops > 0 {
+                    self.fail_own_ops -= 1;
+                    return (500, "storage failure".into());
+                }
+                self.own_ops_log
+                    .push((method.clone(), owner.clone(), hashes.clone()));
+                // Replicated to every live member, as the node does.
+                for j in self.swarm_of(&owner) {
+                    if !self.nodes[j].online {
+                        continue;
+                    }
+                    let list = self.db.entry(self.nodes[j].node.ed25519).or_default();
+                    match expiry {
+                        Some(e) => list
+                            .iter_mut()
+                            .filter(|m| m.owner == owner && hashes.contains(&m.hash))
+                            .for_each(|m| m.expiry = m.expiry.min(e)),
+                        None => list.retain(|m| !(m.owner == owner && hashes.contains(&m.hash))),
+                    }
+                }
+                (200, json!({"swarm": {}, "t": now}).to_string())
             }
             _ => (404, "unknown method".into()),
         }
@@ -457,6 +527,8 @@ struct Party {
     outbox_events: Vec<(String, OutboxState)>,
     statuses: Vec<PathStatus>,
     clock_errors: u32,
+    /// (original local id, hash) of every sync copy stored.
+    sync_copies: Vec<(String, String)>,
 }
 
 impl Party {
@@ -484,6 +556,7 @@ impl Party {
             outbox_events: Vec::new(),
             statuses: Vec::new(),
             clock_errors: 0,
+            sync_copies: Vec::new(),
         }
     }
 
@@ -558,6 +631,9 @@ impl World {
                     }
                     Action::Notify(ClientEvent::PathStatusChanged(s)) => party.statuses.push(s),
                     Action::Notify(ClientEvent::ClockOutOfSync) => party.clock_errors += 1,
+                    Action::Notify(ClientEvent::SyncCopyStored { local_id, hash }) => {
+                        party.sync_copies.push((local_id, hash));
+                    }
                 }
             }
         }
@@ -1281,4 +1357,387 @@ fn unreachable_seed_shows_failing_then_recovers() {
         w.parties[0].statuses,
         vec![PathStatus::Failing, PathStatus::Connected]
     );
+}
+
+// ----- every message kind (issue 5) ---------------------------------------------------------
+
+use umbra_protocol::message::{
+    DisappearingSetting, Event, MessageId, QuoteRef, ReactionChange, SendPrefs, TextDraft,
+    compose_reaction, compose_text, compose_typing, compose_unsend,
+};
+
+impl World {
+    /// Sends a composed message from party `from` to account `to` through `ClientCommand::Send`.
+    fn send_composed(
+        &mut self,
+        from: usize,
+        to: AccountId,
+        outgoing: umbra_protocol::message::Outgoing,
+        local_id: &str,
+        sync_copy: bool,
+        ephemeral: bool,
+    ) {
+        let now = self.net.now;
+        let p = &mut self.parties[from];
+        let local = p.local(now);
+        p.client
+            .handle_command(
+                ClientCommand::Send {
+                    to,
+                    outgoing,
+                    local_id: local_id.into(),
+                    sync_copy,
+                    ephemeral,
+                },
+                &p.identity,
+                local,
+                &mut p.rng,
+            )
+            .unwrap();
+        self.drain();
+    }
+
+    fn command(
+        &mut self,
+        p: usize,
+        cmd: ClientCommand,
+    ) -> Result<(), umbra_protocol::client::ClientError> {
+        let now = self.net.now;
+        let party = &mut self.parties[p];
+        let local = party.local(now);
+        let r = party
+            .client
+            .handle_command(cmd, &party.identity, local, &mut party.rng);
+        self.drain();
+        r
+    }
+
+    /// Every copy of `hash` in the fake network: (node index, expiry).
+    fn copies(&self, hash: &str) -> Vec<u64> {
+        self.net
+            .db
+            .values()
+            .flat_map(|l| l.iter().filter(|m| m.hash == hash).map(|m| m.expiry))
+            .collect()
+    }
+}
+
+fn text_draft(body: &str, disappearing: DisappearingSetting) -> TextDraft {
+    TextDraft {
+        body: body.into(),
+        quote: None,
+        profile: None,
+        disappearing,
+    }
+}
+
+#[test]
+fn any_composed_kind_travels_and_is_classified() {
+    let mut w = World::new(31, [0, 0]);
+    w.connect();
+    let (alice, bob) = (w.parties[0].id(), w.parties[1].id());
+    let t0 = w.net.now;
+    let first = compose_text(&text_draft("first", DisappearingSetting::Off), t0).unwrap();
+    w.send_composed(0, bob, first, "1", true, false);
+    assert!(w.run_until(20_000, |w| !w.parties[1].received.is_empty()));
+    let target = MessageId {
+        author: alice,
+        sent_timestamp_ms: t0,
+    };
+    // Bob replies quoting it, then reacts to it.
+    let mut reply = text_draft("second", DisappearingSetting::Off);
+    reply.quote = Some(QuoteRef {
+        target,
+        text: Some("first".into()),
+    });
+    let t1 = w.net.now;
+    w.send_composed(
+        1,
+        alice,
+        compose_text(&reply, t1).unwrap(),
+        "r",
+        true,
+        false,
+    );
+    let t2 = w.net.now + 1;
+    let reaction = compose_reaction(
+        &target,
+        "👍",
+        ReactionChange::Add,
+        None,
+        DisappearingSetting::Off,
+        t2,
+    )
+    .unwrap();
+    w.send_composed(1, alice, reaction, "react", true, false);
+    assert!(w.run_until(30_000, |w| w.parties[0].received.len() >= 2
+        && w.all_sent(1)));
+    w.run_until(2_000, |_| false);
+    let got = &w.parties[0].received;
+    assert_eq!(got.len(), 2, "{got:?}");
+    match &got[0].event {
+        Event::Text { body, quote, .. } => {
+            assert_eq!(body, "second");
+            assert_eq!(quote.as_ref().map(|q| q.target), Some(target));
+        }
+        other => panic!("expected a text, got {other:?}"),
+    }
+    assert_eq!(got[0].body, "second");
+    match &got[1].event {
+        Event::Reaction {
+            target: t,
+            emoji,
+            change,
+            ..
+        } => {
+            assert_eq!(
+                (*t, emoji.as_str(), *change),
+                (target, "👍", ReactionChange::Add)
+            );
+        }
+        other => panic!("expected a reaction, got {other:?}"),
+    }
+    assert!(got[1].body.is_empty());
+    assert!(got.iter().all(|m| m.expiration_ms.is_some()));
+    // Bob's client reported where the sync copies of both live in his own swarm.
+    let bob_hex = bob.to_string();
+    let synced: Vec<&String> = w.parties[1].sync_copies.iter().map(|(id, _)| id).collect();
+    assert_eq!(synced, ["r", "react"]);
+    for (_, hash) in &w.parties[1].sync_copies {
+        assert!(
+            w.net
+                .store_log
+                .iter()
+                .any(|(owner, h, _)| owner == &bob_hex && h == hash),
+            "the sync copy is in Bob's own swarm"
+        );
+    }
+}
+
+#[test]
+fn disappearing_ttls_for_message_and_sync_copy() {
+    let mut w = World::new(32, [0, 0]);
+    w.connect();
+    let (alice, bob) = (w.parties[0].id(), w.parties[1].id());
+    let t0 = w.net.now;
+    let after_send = compose_text(
+        &text_draft("gone soon", DisappearingSetting::AfterSend(300)),
+        t0,
+    )
+    .unwrap();
+    w.send_composed(0, bob, after_send, "s", true, false);
+    let after_read = compose_text(
+        &text_draft("gone once read", DisappearingSetting::AfterRead(3600)),
+        t0 + 1,
+    )
+    .unwrap();
+    w.send_composed(0, bob, after_read, "r", true, false);
+    assert!(w.run_until(30_000, |w| w.all_sent(0)
+        && w.parties[0].sync_copies.len() == 2));
+    let ttl_in = |owner: &AccountId, hash: &str| {
+        w.net
+            .store_log
+            .iter()
+            .find(|(o, h, _)| o == &owner.to_string() && h == hash)
+            .map(|(_, _, ttl)| *ttl)
+    };
+    let sync: BTreeMap<String, String> = w.parties[0].sync_copies.iter().cloned().collect();
+    // After send: both copies live 300 s.
+    assert_eq!(ttl_in(&alice, &sync["s"]), Some(300_000));
+    // After read: the recipient's copy lives the default 14 days until read; the sender's own
+    // copy counts as read at sending.
+    assert_eq!(ttl_in(&alice, &sync["r"]), Some(3_600_000));
+    let bob_ttls: Vec<u64> = w
+        .net
+        .store_log
+        .iter()
+        .filter(|(o, _, _)| o == &bob.to_string())
+        .map(|(_, _, t)| *t)
+        .collect();
+    assert_eq!(bob_ttls, vec![300_000, 14 * 24 * 3600 * 1000]);
+}
+
+#[test]
+fn typing_indicators_are_ephemeral() {
+    let mut w = World::new(33, [0, 0]);
+    w.connect();
+    let bob = w.parties[1].id();
+    let prefs = SendPrefs {
+        read_receipts: false,
+        typing_indicators: true,
+    };
+    let typing = compose_typing(&prefs, true, w.net.now).unwrap();
+    w.send_composed(0, bob, typing, "typing/1", false, true);
+    assert!(w.run_until(20_000, |w| !w.parties[1].received.is_empty()));
+    assert_eq!(
+        w.parties[1].received[0].event,
+        Event::Typing { started: true }
+    );
+    assert!(
+        w.parties[0].outbox_events.is_empty(),
+        "no events for typing"
+    );
+    assert!(w.parties[0].snapshot.outbox.is_empty(), "never persisted");
+    // With the network down, a typing indicator is dropped once its 20 s TTL has passed.
+    for n in &mut w.net.nodes {
+        n.online = false;
+    }
+    let typing = compose_typing(&prefs, false, w.net.now).unwrap();
+    w.send_composed(0, bob, typing, "typing/2", false, true);
+    assert_eq!(w.parties[0].client.outbox().len(), 1);
+    w.run_until(25_000, |_| false);
+    assert!(w.parties[0].client.outbox().is_empty());
+    assert!(w.parties[0].snapshot.outbox.is_empty());
+}
+
+#[test]
+fn expire_and_delete_own_messages_are_signed_durable_and_retried() {
+    let mut w = World::new(34, [0, 0]);
+    w.connect();
+    let bob = w.parties[1].id();
+    w.send(0, 1, "one");
+    w.send(0, 1, "two");
+    assert!(w.run_until(20_000, |w| w.parties[1].received.len() >= 2));
+    let hashes: Vec<String> = w.parties[1]
+        .received
+        .iter()
+        .map(|m| m.hash.clone())
+        .collect();
+    let far = w.copies(&hashes[0]);
+    assert!(!far.is_empty());
+    // Bob read "one": its copy in his swarm now expires in 5 minutes.
+    let expiry = w.net.now + 300_000;
+    w.net.fail_own_ops = 1;
+    w.command(
+        1,
+        ClientCommand::ExpireOwn {
+            hashes: vec![hashes[0].clone()],
+            expiry_ms: expiry,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        w.parties[1].snapshot.own_ops.len(),
+        1,
+        "durable before sending"
+    );
+    assert!(w.run_until(20_000, |w| w.parties[1].client.own_ops().is_empty()));
+    assert!(w.parties[1].snapshot.own_ops.is_empty());
+    assert!(w.copies(&hashes[0]).iter().all(|&e| e == expiry));
+    assert!(
+        w.copies(&hashes[1]).iter().all(|&e| e > expiry),
+        "others untouched"
+    );
+    // A delete queued while the network is down survives a restart and is carried out.
+    for n in &mut w.net.nodes {
+        n.online = false;
+    }
+    w.command(
+        1,
+        ClientCommand::DeleteOwn {
+            hashes: vec![hashes[1].clone()],
+        },
+    )
+    .unwrap();
+    w.run_until(3_000, |_| false);
+    for n in &mut w.net.nodes {
+        n.online = true;
+    }
+    w.queue.clear();
+    let json = serde_json::to_string(&w.parties[1].snapshot).unwrap();
+    w.parties[1].snapshot = serde_json::from_str(&json).unwrap();
+    w.parties[1].restart();
+    assert_eq!(w.parties[1].client.own_ops().len(), 1);
+    assert!(w.run_until(30_000, |w| w.parties[1].client.own_ops().is_empty()));
+    assert!(w.copies(&hashes[1]).is_empty(), "deleted from every member");
+    let ops: Vec<(&str, &str)> = w
+        .net
+        .own_ops_log
+        .iter()
+        .map(|(m, o, _)| (m.as_str(), o.as_str()))
+        .collect();
+    let bob_hex = bob.to_string();
+    assert_eq!(
+        ops,
+        [("expire", bob_hex.as_str()), ("delete", bob_hex.as_str())]
+    );
+    // Nothing to do is an API error, not a request.
+    assert!(
+        w.command(1, ClientCommand::DeleteOwn { hashes: vec![] })
+            .is_err()
+    );
+}
+
+#[test]
+fn unsend_of_anothers_message_is_dropped_as_malformed() {
+    let mut w = World::new(35, [0, 0]);
+    w.connect();
+    let (alice, bob) = (w.parties[0].id(), w.parties[1].id());
+    // Alice forges an unsend of Bob's message: compose refuses, so build the Content by hand.
+    let mut forged = compose_unsend(
+        &alice,
+        &MessageId {
+            author: alice,
+            sent_timestamp_ms: 5,
+        },
+        w.net.now,
+    )
+    .unwrap();
+    if let Some(u) = forged.content.unsend_request.as_mut() {
+        u.author = bob.to_string();
+    }
+    w.send_composed(0, bob, forged, "forged", false, false);
+    let genuine = compose_unsend(
+        &alice,
+        &MessageId {
+            author: alice,
+            sent_timestamp_ms: 6,
+        },
+        w.net.now + 1,
+    )
+    .unwrap();
+    w.send_composed(0, bob, genuine, "genuine", false, false);
+    assert!(w.run_until(20_000, |w| !w.parties[1].received.is_empty()
+        && w.all_sent(0)));
+    w.run_until(2_000, |_| false);
+    let got = &w.parties[1].received;
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].event,
+        Event::Unsend {
+            target: MessageId {
+                author: alice,
+                sent_timestamp_ms: 6
+            }
+        }
+    );
+    assert_eq!(w.parties[1].client.stats().malformed_dropped, 1);
+}
+
+#[test]
+fn snapshot_from_before_message_kinds_still_loads() {
+    let mut w = World::new(36, [0, 0]);
+    for n in &mut w.net.nodes {
+        n.online = false;
+    }
+    w.send(0, 1, "old layout");
+    let mut json: Value = serde_json::to_value(&w.parties[0].snapshot).unwrap();
+    // Strip every field added for message kinds, as an older worker stored it.
+    json.as_object_mut().unwrap().remove("own_ops");
+    for e in json["outbox"].as_array_mut().unwrap() {
+        let e = e.as_object_mut().unwrap();
+        for k in ["content", "ttl_ms", "sync_copy", "ephemeral"] {
+            assert!(e.remove(k).is_some(), "{k} is serialized");
+        }
+    }
+    let old: ClientSnapshot = serde_json::from_value(json).unwrap();
+    for n in &mut w.net.nodes {
+        n.online = true;
+    }
+    w.parties[0].snapshot = old;
+    w.queue.clear();
+    w.parties[0].restart();
+    assert!(w.run_until(30_000, |w| !w.parties[1].received.is_empty()
+        && w.all_sent(0)));
+    assert_eq!(w.bodies(1), ["old layout"]);
 }

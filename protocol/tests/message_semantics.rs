@@ -985,13 +985,13 @@ fn test_display_name_caps() {
 fn test_timer_validation() {
     // Outgoing: only the values Session offers for the mode.
     for setting in [
-        DisappearingSetting::AfterSend(300),
-        DisappearingSetting::AfterSend(3_600),
+        DisappearingSetting::AfterSend(60),
+        DisappearingSetting::AfterSend(7_200),
         DisappearingSetting::AfterSend(0),
         DisappearingSetting::AfterRead(0),
         DisappearingSetting::AfterRead(10),
-        DisappearingSetting::AfterRead(4 * 604_800),
-        DisappearingSetting::AfterSend(4 * 604_800),
+        DisappearingSetting::AfterRead(5 * 604_800),
+        DisappearingSetting::AfterSend(8 * 604_800),
     ] {
         assert_eq!(
             compose_expiration_update(setting, 1),
@@ -1008,11 +1008,10 @@ fn test_timer_validation() {
             Err(MessageError::InvalidOutgoing(Field::Timer))
         );
     }
-    assert_eq!(
-        AFTER_READ_TIMERS,
-        [300, 3_600, 43_200, 86_400, 604_800, 1_209_600]
-    );
-    assert_eq!(AFTER_SEND_TIMERS, [43_200, 86_400, 604_800, 1_209_600]);
+    // 5 minutes to 4 weeks, the same choices in both modes.
+    let offered = [300, 3_600, 43_200, 86_400, 604_800, 1_209_600, 2_419_200];
+    assert_eq!(AFTER_READ_TIMERS, offered);
+    assert_eq!(AFTER_SEND_TIMERS, offered);
 
     // Incoming: any timer up to 30 days; unknown/absent type or zero timer means Off.
     let a = author_a();
@@ -1212,16 +1211,14 @@ fn test_errors_classify_and_carry_no_data() {
 fn test_disappearing_ttls() {
     for t in AFTER_SEND_TIMERS {
         let s = DisappearingSetting::AfterSend(t);
-        assert_eq!(s.storage_ttl_ms(), u64::from(t) * 1000);
+        let want = (u64::from(t) * 1000).min(DEFAULT_TTL_MS);
+        assert_eq!(s.storage_ttl_ms(), want);
         let d = TextDraft {
             body: "x".into(),
             disappearing: s,
             ..TextDraft::default()
         };
-        assert_eq!(
-            compose_text(&d, 1).expect("compose").ttl_ms,
-            u64::from(t) * 1000
-        );
+        assert_eq!(compose_text(&d, 1).expect("compose").ttl_ms, want);
     }
     for t in AFTER_READ_TIMERS {
         assert_eq!(

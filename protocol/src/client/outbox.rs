@@ -46,6 +46,52 @@ pub struct OutboxEntry {
     /// not announced with `OutboxUpdated`.
     #[serde(default)]
     pub sync_target: Option<AccountId>,
+    /// The protobuf `Content` to send (any kind composed by [`crate::message::compose`]),
+    /// base64 of its encoding. `None` for a plain text entry (`body`), as before this field.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Storage TTL (ms); `None` means the client's configured message TTL.
+    #[serde(default)]
+    pub ttl_ms: Option<u64>,
+    /// Whether a sync copy goes to the own swarm once this is sent; `None` means the client's
+    /// configuration (entries from before this field).
+    #[serde(default)]
+    pub sync_copy: Option<bool>,
+    /// A short-lived notice (typing indicator): never persisted, no events, dropped once its
+    /// TTL has passed instead of being retried.
+    #[serde(default)]
+    pub ephemeral: bool,
+}
+
+/// A signed request on the own swarm that must eventually be carried out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OwnSwarmOpKind {
+    /// `expire` with `shorten`: these messages expire at `expiry_ms` at the latest
+    /// (delete-after-read, session-protocol.md §9).
+    Expire {
+        /// Storage hashes.
+        hashes: Vec<String>,
+        /// New expiry (network ms).
+        expiry_ms: u64,
+    },
+    /// `delete`: remove these messages (unsend).
+    Delete {
+        /// Storage hashes.
+        hashes: Vec<String>,
+    },
+}
+
+/// One pending own-swarm operation (durable, retried with the outbox backoff).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnSwarmOp {
+    /// Unique id (assigned by the client).
+    pub id: u64,
+    /// What to do.
+    pub kind: OwnSwarmOpKind,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Earliest time (local clock, ms) of the next attempt.
+    pub next_attempt_ms: u64,
 }
 
 /// Delay before retry number `attempts` (1-based): 500 ms doubling, capped at 30 s.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{OutboxEntry, OutboxState, ServiceNode};
+use super::{OutboxEntry, OutboxState, OwnSwarmOp, ServiceNode};
 use crate::identity::AccountId;
 
 /// One durable state change. Apply them in order with [`ClientSnapshot::apply`] (or write
@@ -40,6 +40,13 @@ pub enum PersistChange {
         /// Cut-off time.
         before_ms: u64,
     },
+    /// Insert or replace a pending own-swarm operation (keyed by `id`).
+    OwnOp(OwnSwarmOp),
+    /// An own-swarm operation is done (or abandoned): forget it.
+    OwnOpDone {
+        /// Its id.
+        id: u64,
+    },
 }
 
 /// A received message's dedup keys: its storage hash and its (sender, sent timestamp) id.
@@ -68,6 +75,9 @@ pub struct ClientSnapshot {
     pub pool: Vec<ServiceNode>,
     /// Cached swarms.
     pub swarms: BTreeMap<AccountId, Vec<ServiceNode>>,
+    /// Pending own-swarm operations (expire, delete).
+    #[serde(default)]
+    pub own_ops: Vec<OwnSwarmOp>,
 }
 
 impl ClientSnapshot {
@@ -99,6 +109,11 @@ impl ClientSnapshot {
             PersistChange::PruneSeen { before_ms } => {
                 self.seen.retain(|r| r.expires_ms >= *before_ms);
             }
+            PersistChange::OwnOp(op) => match self.own_ops.iter().position(|o| o.id == op.id) {
+                Some(i) => self.own_ops[i] = op.clone(),
+                None => self.own_ops.push(op.clone()),
+            },
+            PersistChange::OwnOpDone { id } => self.own_ops.retain(|o| o.id != *id),
         }
     }
 }

@@ -219,6 +219,49 @@ pub(crate) fn retrieve_request(
         .into_bytes()
 }
 
+/// Body of a signed `expire` (shorten) of own messages (§4.4, §4.5, §9).
+pub(crate) fn expire_request(
+    account: &AccountId,
+    ed25519: &[u8; 32],
+    hashes: &[String],
+    expiry_ms: u64,
+    signature: &[u8; 64],
+) -> Vec<u8> {
+    json!({
+        "method": "expire",
+        "params": {
+            "pubkey": account.to_string(),
+            "pubkey_ed25519": hex::encode(ed25519),
+            "messages": hashes,
+            "expiry": expiry_ms,
+            "shorten": true,
+            "signature": STANDARD.encode(signature),
+        },
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Body of a signed `delete` of own messages (§4.4, §4.5).
+pub(crate) fn delete_request(
+    account: &AccountId,
+    ed25519: &[u8; 32],
+    hashes: &[String],
+    signature: &[u8; 64],
+) -> Vec<u8> {
+    json!({
+        "method": "delete",
+        "params": {
+            "pubkey": account.to_string(),
+            "pubkey_ed25519": hex::encode(ed25519),
+            "messages": hashes,
+            "signature": STANDARD.encode(signature),
+        },
+    })
+    .to_string()
+    .into_bytes()
+}
+
 /// One stored message of a retrieve answer.
 pub(crate) struct RetrievedMessage {
     pub(crate) hash: String,

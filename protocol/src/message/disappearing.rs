@@ -27,11 +27,17 @@ const DAY: u32 = 24 * HOUR;
 /// One week in seconds.
 const WEEK: u32 = 7 * DAY;
 
-/// Timers (seconds) Session offers for delete-after-read: 5 min, 1 h, 12 h, 1 d, 1 w, 2 w.
-pub const AFTER_READ_TIMERS: [u32; 6] = [5 * MINUTE, HOUR, 12 * HOUR, DAY, WEEK, 2 * WEEK];
+/// Timers (seconds) offered for delete-after-read: 5 min, 1 h, 12 h, 1 d, 1 w, 2 w (Session's
+/// list) and 4 w.
+pub const AFTER_READ_TIMERS: [u32; 7] =
+    [5 * MINUTE, HOUR, 12 * HOUR, DAY, WEEK, 2 * WEEK, 4 * WEEK];
 
-/// Timers (seconds) Session offers for delete-after-send: 12 h, 1 d, 1 w, 2 w.
-pub const AFTER_SEND_TIMERS: [u32; 4] = [12 * HOUR, DAY, WEEK, 2 * WEEK];
+/// Timers (seconds) offered for delete-after-send: Session's list (12 h, 1 d, 1 w, 2 w) plus
+/// 5 min, 1 h and 4 w, so both modes offer the same choices. Session receivers accept any
+/// timer up to 30 days; the storage TTL is capped at 14 days (the namespace-0 maximum), so a
+/// 4-week message that is never fetched leaves the swarm after 14 days.
+pub const AFTER_SEND_TIMERS: [u32; 7] =
+    [5 * MINUTE, HOUR, 12 * HOUR, DAY, WEEK, 2 * WEEK, 4 * WEEK];
 
 /// Longest timer accepted on incoming messages (30 days, the longest expiry a swarm keeps).
 pub const MAX_INCOMING_TIMER_SECS: u32 = 30 * DAY;
