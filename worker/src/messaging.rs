@@ -159,51 +159,6 @@ pub fn path_state(status: PathStatus) -> PathState {
     }
 }
 
-/// The conversation-list row of `c`.
-pub fn summary(c: &Conversation) -> ConversationSummary {
-    let last = c.last_message.as_ref();
-    ConversationSummary {
-        peer: c.peer.to_string(),
-        display_name: c.display_name.clone(),
-        kind: match c.state {
-            ConversationState::Accepted => ConversationKind::Accepted,
-            ConversationState::Request => ConversationKind::Request,
-            ConversationState::Blocked => ConversationKind::Blocked,
-        },
-        last_preview: last.filter(|m| !m.deleted).map(|m| m.preview.clone()),
-        last_time_ms: last.map(|m| m.sent_ms),
-        unread: c.unread_count,
-        disappearing: Default::default(),
-    }
-}
-
-/// The display form of a stored message.
-pub fn message_view(m: &Message) -> MessageView {
-    let (direction, state) = match (m.direction, m.outbox) {
-        (Direction::Incoming, _) => (IpcDirection::Incoming, DeliveryState::Received),
-        (Direction::Outgoing, Some(OutboxState::Sending)) => {
-            (IpcDirection::Outgoing, DeliveryState::Sending)
-        }
-        (Direction::Outgoing, Some(OutboxState::Sent)) => {
-            (IpcDirection::Outgoing, DeliveryState::Sent)
-        }
-        (Direction::Outgoing, Some(OutboxState::Failed { .. })) => {
-            (IpcDirection::Outgoing, DeliveryState::Failed)
-        }
-        (Direction::Outgoing, _) => (IpcDirection::Outgoing, DeliveryState::Pending),
-    };
-    MessageView {
-        id: m.id.0,
-        direction,
-        body: m.body.clone(),
-        sent_ms: m.sent_ms,
-        state,
-        quote: None,
-        reactions: Vec::new(),
-        expires_at_ms: None,
-    }
-}
-
 fn db_outbox_state(state: ClientOutboxState) -> OutboxState {
     match state {
         ClientOutboxState::Pending => OutboxState::Pending,

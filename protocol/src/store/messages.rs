@@ -1080,6 +1080,16 @@ impl<'a, S: Store> MessageDb<'a, S> {
         Ok(next)
     }
 
+    /// The conversation message `id` belongs to, if its content is still stored (unsent
+    /// messages included; deleted-for-me and expired ones are gone).
+    pub async fn conversation_of(&self, id: MessageId) -> Result<Option<AccountId>> {
+        let Some(rec) = self.load::<ContentRecord>(&message_name(id)).await? else {
+            return Ok(None);
+        };
+        check_version(rec.v)?;
+        Ok(Some(rec.conversation))
+    }
+
     /// The conversation holding the message `target` (not deleted for me or expired), if any:
     /// for an unsend request that names no conversation (sent to the own account by another
     /// device).

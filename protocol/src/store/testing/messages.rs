@@ -797,10 +797,15 @@ pub async fn msgdb_next_expiry_locate_hashes<S: Store>(store: &S) {
         sent_ms: 1_000,
     };
     assert_eq!(db.locate(&wrong).await, Ok(None));
+    assert_eq!(db.conversation_of(plain).await, Ok(Some(alice)));
+    assert_eq!(db.conversation_of(mine).await, Ok(Some(alice)));
+    assert_eq!(db.conversation_of(later).await, Ok(None), "expired");
+    assert_eq!(db.conversation_of(MessageId(999)).await, Ok(None));
     db.delete_message(&alice, plain, &mut rng)
         .await
         .expect("delete");
     assert_eq!(db.locate(&plain_ref).await, Ok(None));
+    assert_eq!(db.conversation_of(plain).await, Ok(None));
 
     // Extra hashes: kept once, survive a reload, seen, also on an unsent message.
     db.add_storage_hash(&alice, mine, "sync-1", &mut rng)
@@ -828,6 +833,11 @@ pub async fn msgdb_next_expiry_locate_hashes<S: Store>(store: &S) {
     db.unsend(&alice, &mine_ref, &me, 5_000, &mut rng)
         .await
         .expect("unsend");
+    assert_eq!(
+        db.conversation_of(mine).await,
+        Ok(Some(alice)),
+        "unsent: still known"
+    );
     db.add_storage_hash(&alice, mine, "sync-2", &mut rng)
         .await
         .expect("hash on unsent");
