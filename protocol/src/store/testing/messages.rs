@@ -822,7 +822,6 @@ pub async fn msgdb_next_expiry_locate_hashes<S: Store>(store: &S) {
         db.add_storage_hash(&bob, mine, "x", &mut rng).await,
         Err(MessageDbError::NoSuchMessage)
     );
-    drop(db);
     drop(vault);
     let vault = reopen(store).await;
     let mut db = MessageDb::new(store, &vault);
