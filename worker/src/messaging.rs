@@ -38,11 +38,14 @@ use umbra_protocol::{
     identity::AccountId,
     message::{
         DisappearingSetting, MessageError, MessageId as WireId, Outgoing, Profile as WireProfile,
-        QuoteRef, TextDraft, compose_text,
+        QuoteRef, TextDraft, compose_request_accept, compose_text,
     },
     store::{
         MessageDb, MessageDbError, UnlockedVault,
-        messages::{Direction, InsertOutcome, Message, MessageId, NewMessage, OutboxState, Quote},
+        messages::{
+            ConversationState, Direction, InsertOutcome, Message, MessageId, NewMessage,
+            OutboxState, Quote,
+        },
     },
 };
 use zeroize::Zeroizing;
@@ -762,15 +765,32 @@ impl Messenger {
         cx: &mut Cx<'_, R>,
         peer: AccountId,
     ) -> Result<(), ErrorCode> {
-        match MessageDb::new(cx.store, cx.vault)
-            .accept(&peer, cx.rng)
+        let mut db = MessageDb::new(cx.store, cx.vault);
+        let was_request = db
+            .conversation(&peer)
             .await
-        {
+            .map_err(db_error)?
+            .is_some_and(|c| c.state == ConversationState::Request);
+        match db.accept(&peer, cx.rng).await {
             Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
             Err(e) => return Err(db_error(e)),
         }
         self.mark_dirty(peer);
-        self.flush_ui(cx).await;
+        if was_request {
+            // Tell the peer, as Session does (with our profile).
+            let sent = self.next_sent_ms();
+            let spec = SendSpec {
+                to: peer,
+                outgoing: compose_request_accept(self.profile().as_ref(), sent),
+                local_id: format!("accept/{sent}"),
+                sync_copy: false,
+                ephemeral: false,
+            };
+            let _ = self.send(cx, spec);
+            // What was unread in the request is read now if it is open.
+            self.mark_open_read(cx).await?;
+        }
+        self.run_actions(cx).await;
         Ok(())
     }
 

@@ -306,7 +306,8 @@ impl Messenger {
             .conversation(&peer)
             .await
             .map_err(db_error)?;
-        if conv.is_some_and(|c| c.state == ConversationState::Blocked) {
+        // Nothing to a blocked peer, nor to a request we have not accepted.
+        if conv.is_some_and(|c| c.state != ConversationState::Accepted) {
             return Ok(());
         }
         let sent = self.next_sent_ms();
