@@ -1074,3 +1074,135 @@ impl Messenger {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use umbra_protocol::{
+        identity::{Identity, Seed},
+        message::{
+            DEFAULT_TTL_MS, Event as WireEvent, Incoming, classify, compose_expiration_update,
+        },
+        store::messages::MessageRef,
+    };
+
+    use super::*;
+
+    fn identity(n: u8) -> Identity {
+        Identity::from_seed(&Seed::from_entropy(&[n; 16]).expect("16 bytes"))
+    }
+
+    /// `o` as `from`'s message arrives (the Content as sent; encryption is tested elsewhere).
+    fn received_by(from: &Identity, o: &Outgoing) -> Incoming {
+        Incoming {
+            sender: from.account_id(),
+            sender_ed25519: [0; 32],
+            sent_timestamp_ms: o.sent_timestamp_ms,
+            server_timestamp_ms: None,
+            content: o.content.clone(),
+            ciphertext_hash: [0; 32],
+        }
+    }
+
+    #[test]
+    fn test_every_offered_timer_travels_as_session_encodes_it() {
+        let (alice, bob) = (identity(1), identity(2));
+        let quoted = Message {
+            id: MessageId(7),
+            conversation: alice.account_id(),
+            direction: Direction::Incoming,
+            author: alice.account_id(),
+            sent_ms: 1_000,
+            received_ms: 1_001,
+            body: "the original".into(),
+            storage_hashes: vec![],
+            outbox: None,
+            read: true,
+            expires_at_ms: None,
+            quote: None,
+            reactions: Default::default(),
+            deleted: false,
+        };
+        let (quote_ref, quote) = quote_of(&quoted);
+        assert_eq!(
+            quote.target,
+            MessageRef {
+                author: alice.account_id(),
+                sent_ms: 1_000
+            }
+        );
+        // Five minutes after send is not in Session's own after-send list, but the app offers
+        // it: the Content still says DELETE_AFTER_SEND/300 and the TTL is the timer.
+        let draft = TextDraft {
+            body: "a reply".into(),
+            quote: Some(quote_ref.clone()),
+            profile: WireProfile::new("Bob").ok(),
+            disappearing: DisappearingSetting::Off,
+        };
+        let o = with_setting(
+            compose_text(&draft, 5_000).expect("compose"),
+            DisappearingSetting::AfterSend(300),
+        );
+        assert_eq!(o.ttl_ms, 300_000);
+        match classify(&received_by(&bob, &o), &alice.account_id()) {
+            Ok(WireEvent::Text {
+                body,
+                quote,
+                expiry,
+                profile,
+            }) => {
+                assert_eq!(body, "a reply");
+                assert_eq!(quote, Some(quote_ref));
+                assert_eq!(expiry, DisappearingSetting::AfterSend(300));
+                assert_eq!(
+                    profile.map(|p| p.display_name().to_owned()),
+                    Some("Bob".into())
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Four weeks after read: the default TTL (the reader shortens it).
+        let o = with_setting(
+            compose_expiration_update(DisappearingSetting::Off, 6_000).expect("compose"),
+            DisappearingSetting::AfterRead(2_419_200),
+        );
+        assert_eq!(o.ttl_ms, DEFAULT_TTL_MS);
+        assert_eq!(
+            classify(&received_by(&bob, &o), &alice.account_id()),
+            Ok(WireEvent::ExpirationUpdate {
+                setting: DisappearingSetting::AfterRead(2_419_200)
+            })
+        );
+        // Off clears the fields' meaning; a timer past 30 days is refused by receivers.
+        let o = with_setting(
+            compose_expiration_update(DisappearingSetting::Off, 7_000).expect("compose"),
+            DisappearingSetting::Off,
+        );
+        assert_eq!(
+            classify(&received_by(&bob, &o), &alice.account_id()),
+            Ok(WireEvent::ExpirationUpdate {
+                setting: DisappearingSetting::Off
+            })
+        );
+        let o = with_setting(o, DisappearingSetting::AfterSend(31 * 86_400));
+        assert!(classify(&received_by(&bob, &o), &alice.account_id()).is_err());
+        // A stored reply recomposes with its quote.
+        let reply = Message {
+            id: MessageId(8),
+            direction: Direction::Outgoing,
+            author: bob.account_id(),
+            sent_ms: 9_000,
+            body: "again".into(),
+            quote: Some(quote),
+            ..quoted
+        };
+        let o = recompose(&reply, DisappearingSetting::Off, None).expect("recompose");
+        assert_eq!(o.sent_timestamp_ms, 9_000);
+        assert_eq!(o.ttl_ms, DEFAULT_TTL_MS);
+        match classify(&received_by(&bob, &o), &alice.account_id()) {
+            Ok(WireEvent::Text { quote, .. }) => {
+                assert_eq!(quote.map(|q| q.target.sent_timestamp_ms), Some(1_000));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
