@@ -212,6 +212,11 @@ impl Messenger {
                     display_name,
                     preview,
                 });
+                // Their message is what they were typing.
+                (cx.post)(&UiEvent::PeerTyping {
+                    peer: peer.to_string(),
+                    typing: false,
+                });
             }
         }
         Ok(())
