@@ -199,7 +199,15 @@ impl<R: CryptoRng> Driver<R> {
             | Command::AcceptRequest { peer }
             | Command::DeleteConversation { peer }
             | Command::Block { peer }
-            | Command::Unblock { peer } => Some(parse_peer(peer)?),
+            | Command::Unblock { peer }
+            | Command::React { peer, .. }
+            | Command::DeleteForMe { peer, .. }
+            | Command::Unsend { peer, .. }
+            | Command::SetDisappearing { peer, .. }
+            | Command::Typing { peer, .. } => Some(parse_peer(peer)?),
+            Command::Search {
+                peer: Some(peer), ..
+            } => Some(parse_peer(peer)?),
             _ => None,
         };
         self.ensure_messenger(post).await?;
@@ -221,7 +229,19 @@ impl<R: CryptoRng> Driver<R> {
             Command::ListConversations => m.post_conversations(&mut cx).await,
             Command::OpenConversation { .. } => m.open(&mut cx, peer?).await,
             Command::CloseConversation => m.close(&mut cx).await,
-            Command::SendText { body, .. } => m.send_text(&mut cx, peer?, body).await,
+            Command::SendText { body, reply_to, .. } => {
+                m.send_text(&mut cx, peer?, body, reply_to).await
+            }
+            Command::React { id, emoji, .. } => m.react(&mut cx, peer?, id, emoji).await,
+            Command::DeleteForMe { id, .. } => m.delete_for_me(&mut cx, peer?, id).await,
+            Command::Unsend { id, .. } => m.unsend(&mut cx, peer?, id).await,
+            Command::SetDisappearing { setting, .. } => {
+                m.set_disappearing(&mut cx, peer?, setting).await
+            }
+            Command::Typing { started, .. } => m.typing(&mut cx, peer?, started).await,
+            Command::GetSettings => m.post_settings(&mut cx),
+            Command::SetSettings { settings } => m.set_settings(&mut cx, settings).await,
+            Command::Search { query, .. } => m.search(&mut cx, query, peer.ok()).await,
             Command::RetrySend { id, .. } => m.retry(&mut cx, peer?, id).await,
             Command::AcceptRequest { .. } => m.accept(&mut cx, peer?).await,
             Command::DeleteConversation { .. } => m.delete(&mut cx, peer?).await,
@@ -259,7 +279,15 @@ impl<R: CryptoRng> Driver<R> {
             | Command::Block { .. }
             | Command::Unblock { .. }
             | Command::ListBlocked
-            | Command::SetForeground { .. } => self.messaging(cmd, post).await,
+            | Command::SetForeground { .. }
+            | Command::React { .. }
+            | Command::DeleteForMe { .. }
+            | Command::Unsend { .. }
+            | Command::SetDisappearing { .. }
+            | Command::Typing { .. }
+            | Command::GetSettings
+            | Command::SetSettings { .. }
+            | Command::Search { .. } => self.messaging(cmd, post).await,
             _ => self.dispatch(cmd, post).await.map(|event| post(&event)),
         };
         if let Err(code) = result {

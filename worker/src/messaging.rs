@@ -1,6 +1,6 @@
 //! The messaging side of the worker: [`Messenger`] runs the sans-IO
 //! [`umbra_protocol::client::Client`] of the unlocked account against the real network and the
-//! encrypted message database (session-protocol.md §3–§5, engineering-guide.md C8).
+//! encrypted message database (session-protocol.md §3–§5, §9, engineering-guide.md C8).
 //!
 //! It is driven only from the worker's single input loop ([`crate::mailbox`]): every command,
 //! HTTP answer and timer expiry is fed to the client, then `client.poll_action()` is drained.
@@ -9,7 +9,16 @@
 //! into the [`MessageDb`], the rest into the client snapshot, kept as one sealed vault
 //! record), and only then are the `Http` requests started, so state is durable before any
 //! request that relies on it. After each input the UI gets the events for what changed and
-//! the single `setTimeout` is re-armed for `client.next_timeout()`.
+//! the single `setTimeout` is re-armed for the earlier of `client.next_timeout()` and the next
+//! disappearing-message expiry.
+//!
+//! The conversation features (replies, reactions, unsend, delete for me, disappearing
+//! messages, read receipts, typing, settings, search) live in [`features`]; what a received
+//! message does (by its classified kind) in [`receive`]; display conversions in [`view`].
+
+mod features;
+mod receive;
+pub mod view;
 
 use std::{
     collections::BTreeSet,
@@ -18,23 +27,24 @@ use std::{
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
-use umbra_ipc::{
-    ConversationKind, ConversationSummary, DeliveryState, Direction as IpcDirection, ErrorCode,
-    Event, MessageView, PathState,
-};
+use umbra_ipc::{ConversationKind, ConversationSummary, ErrorCode, Event, PathState, Settings};
 use umbra_protocol::{
     client::HttpResponse,
     client::{
         Action, Client, ClientCommand, ClientConfig, ClientError, ClientEvent, ClientIdentity,
         ClientSnapshot, OutboxState as ClientOutboxState, OutgoingHttp, PathStatus, PersistChange,
-        PollingMode, ReceivedMessage, RequestId, TransportFailure,
+        PollingMode, RequestId, TransportFailure,
     },
     identity::AccountId,
+    message::{
+        DisappearingSetting, MessageError, MessageId as WireId, Outgoing, Profile as WireProfile,
+        QuoteRef, TextDraft, compose_request_accept, compose_text,
+    },
     store::{
         MessageDb, MessageDbError, UnlockedVault,
         messages::{
-            Conversation, ConversationState, ConversationUpdate, Direction, InsertOutcome, Message,
-            MessageId, NewMessage, OutboxState,
+            ConversationState, Direction, InsertOutcome, Message, MessageId, NewMessage,
+            OutboxState, Quote,
         },
     },
 };
@@ -47,14 +57,20 @@ use crate::{
     store::IndexedDbStore,
 };
 
+pub use view::{message_view, summary};
+
 /// Vault record holding the client snapshot (outbox, last hashes, dedup records, pool).
 pub const SNAPSHOT_RECORD: &str = "worker/v1/client-snapshot";
 /// Vault record holding the profile (display name).
 pub const PROFILE_RECORD: &str = "worker/v1/profile";
+/// Vault record holding the user's [`Settings`] (read receipts, typing, notifications).
+pub const SETTINGS_RECORD: &str = "worker/v1/settings";
 /// Longest message text accepted, in characters (Session's limit).
 pub const MAX_BODY_CHARS: usize = 2000;
 /// Longest display name, in bytes.
 pub const MAX_NAME_BYTES: usize = 100;
+/// Most search results returned at once.
+pub const MAX_SEARCH_RESULTS: usize = 100;
 /// How many of the newest messages [`Event::Messages`] carries.
 pub const PAGE: usize = 200;
 /// Poll interval while a conversation is open and the page visible.
@@ -95,6 +111,23 @@ pub struct Messenger {
     last_local_sent_ms: u64,
     dirty_list: bool,
     dirty_peers: BTreeSet<AccountId>,
+    settings: Settings,
+    /// The earliest expiry (network ms) of a stored disappearing message.
+    next_expiry: Option<u64>,
+}
+
+/// One message for the client to send (see the contract's `ClientCommand::Send`).
+pub(crate) struct SendSpec {
+    /// Recipient (the own account for an unsend copy to our other devices).
+    pub to: AccountId,
+    /// The composed message.
+    pub outgoing: Outgoing,
+    /// Unique local id: the message's database id for texts, `<kind>/<sent ms>` otherwise.
+    pub local_id: String,
+    /// Store a sync copy in the own swarm after it is sent.
+    pub sync_copy: bool,
+    /// Typing indicators: never persisted, dropped once stale.
+    pub ephemeral: bool,
 }
 
 impl core::fmt::Debug for Messenger {
@@ -150,57 +183,69 @@ fn client_error(e: &ClientError) -> ErrorCode {
     }
 }
 
+/// Maps a compose error of a user-typed text.
+fn compose_error(_: MessageError) -> ErrorCode {
+    ErrorCode::InvalidMessage
+}
+
+/// `o` with the disappearing `setting`: its Content fields and storage TTL, as
+/// [`compose_text`] sets them. Done here because the app offers every timer of
+/// [`umbra_ipc::DISAPPEARING_TIMERS_S`] for both modes (5 minutes to 4 weeks), while the
+/// protocol's compose functions accept only the subsets Session's own UI offers.
+pub(crate) fn with_setting(mut o: Outgoing, setting: DisappearingSetting) -> Outgoing {
+    let (mode, timer) = setting.to_content_fields();
+    o.content.expiration_type = Some(mode as i32);
+    o.content.expiration_timer = Some(timer);
+    o.ttl_ms = setting.storage_ttl_ms();
+    o
+}
+
+/// The quote a reply to `quoted` carries.
+fn quote_of(quoted: &Message) -> (QuoteRef, Quote) {
+    let text = quoted.body.clone();
+    (
+        QuoteRef {
+            target: WireId {
+                author: quoted.author,
+                sent_timestamp_ms: quoted.sent_ms,
+            },
+            text: Some(text.clone()).filter(|t| !t.is_empty()),
+        },
+        Quote {
+            target: quoted.message_ref(),
+            text,
+        },
+    )
+}
+
+/// Rebuilds the Content of stored text message `msg` (to send it again when the client lost
+/// its outbox entry).
+fn recompose(
+    msg: &Message,
+    setting: DisappearingSetting,
+    profile: Option<WireProfile>,
+) -> Result<Outgoing, MessageError> {
+    let draft = TextDraft {
+        body: msg.body.clone(),
+        quote: msg.quote.as_ref().map(|q| QuoteRef {
+            target: WireId {
+                author: q.target.author,
+                sent_timestamp_ms: q.target.sent_ms,
+            },
+            text: Some(q.text.clone()).filter(|t| !t.is_empty()),
+        }),
+        profile,
+        disappearing: DisappearingSetting::Off,
+    };
+    Ok(with_setting(compose_text(&draft, msg.sent_ms)?, setting))
+}
+
 /// The app's path indicator for a client path status.
 pub fn path_state(status: PathStatus) -> PathState {
     match status {
         PathStatus::Building => PathState::Building,
         PathStatus::Connected => PathState::Connected,
         PathStatus::Failing => PathState::Failing,
-    }
-}
-
-/// The conversation-list row of `c`.
-pub fn summary(c: &Conversation) -> ConversationSummary {
-    let last = c.last_message.as_ref();
-    ConversationSummary {
-        peer: c.peer.to_string(),
-        display_name: c.display_name.clone(),
-        kind: match c.state {
-            ConversationState::Accepted => ConversationKind::Accepted,
-            ConversationState::Request => ConversationKind::Request,
-            ConversationState::Blocked => ConversationKind::Blocked,
-        },
-        last_preview: last.filter(|m| !m.deleted).map(|m| m.preview.clone()),
-        last_time_ms: last.map(|m| m.sent_ms),
-        unread: c.unread_count,
-        disappearing: Default::default(),
-    }
-}
-
-/// The display form of a stored message.
-pub fn message_view(m: &Message) -> MessageView {
-    let (direction, state) = match (m.direction, m.outbox) {
-        (Direction::Incoming, _) => (IpcDirection::Incoming, DeliveryState::Received),
-        (Direction::Outgoing, Some(OutboxState::Sending)) => {
-            (IpcDirection::Outgoing, DeliveryState::Sending)
-        }
-        (Direction::Outgoing, Some(OutboxState::Sent)) => {
-            (IpcDirection::Outgoing, DeliveryState::Sent)
-        }
-        (Direction::Outgoing, Some(OutboxState::Failed { .. })) => {
-            (IpcDirection::Outgoing, DeliveryState::Failed)
-        }
-        (Direction::Outgoing, _) => (IpcDirection::Outgoing, DeliveryState::Pending),
-    };
-    MessageView {
-        id: m.id.0,
-        direction,
-        body: m.body.clone(),
-        sent_ms: m.sent_ms,
-        state,
-        quote: None,
-        reactions: Vec::new(),
-        expires_at_ms: None,
     }
 }
 
@@ -264,6 +309,9 @@ impl Messenger {
         let profile: Profile = load_json(cx.store, cx.vault, PROFILE_RECORD)
             .await?
             .unwrap_or_default();
+        let settings: Settings = load_json(cx.store, cx.vault, SETTINGS_RECORD)
+            .await?
+            .unwrap_or_default();
         let config = client_config(seed_urls, profile.display_name.clone());
         let me = ClientIdentity::from_identity(cx.vault.identity());
         let client = Client::new(me, config, Some(snapshot.clone()));
@@ -282,6 +330,8 @@ impl Messenger {
             last_local_sent_ms: 0,
             dirty_list: false,
             dirty_peers: BTreeSet::new(),
+            settings,
+            next_expiry: None,
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),
@@ -289,30 +339,41 @@ impl Messenger {
         (cx.post)(&Event::Profile {
             display_name: m.display_name.clone(),
         });
+        (cx.post)(&Event::Settings {
+            settings: m.settings,
+        });
+        // Messages that expired while the account was locked go first.
+        m.sweep(cx).await?;
         // Resume what the database still has to send but the client does not know (the page
         // closed between storing the message and persisting the client's outbox entry).
-        let pending = MessageDb::new(cx.store, cx.vault)
-            .pending_outbox()
-            .await
-            .map_err(db_error)?;
-        let now = net::now_ms();
+        let db = MessageDb::new(cx.store, cx.vault);
+        let pending = db.pending_outbox().await.map_err(db_error)?;
         for msg in pending {
             let local_id = msg.id.0.to_string();
             if m.client.outbox().iter().any(|e| e.local_id == local_id) {
                 continue;
             }
-            let cmd = ClientCommand::SendText {
-                to: msg.conversation,
-                body: msg.body,
-                local_id,
+            let setting = db
+                .conversation(&msg.conversation)
+                .await
+                .map_err(db_error)?
+                .map_or(DisappearingSetting::Off, |c| view::wire_of(c.disappearing));
+            // A stored text always composes; a failure leaves it pending for a retry.
+            let Ok(outgoing) = recompose(&msg, setting, m.profile()) else {
+                continue;
             };
-            // An empty body cannot have been stored; nothing else can fail here.
-            let _ = m
-                .client
-                .handle_command(cmd, cx.vault.identity(), now, cx.rng);
+            let spec = SendSpec {
+                to: msg.conversation,
+                outgoing,
+                local_id,
+                sync_copy: true,
+                ephemeral: false,
+            };
+            let _ = m.send(cx, spec);
         }
         m.apply_polling_mode(cx);
-        m.client.handle_timeout(cx.vault.identity(), now, cx.rng);
+        m.client
+            .handle_timeout(cx.vault.identity(), net::now_ms(), cx.rng);
         m.run_actions(cx).await;
         Ok(m)
     }
@@ -355,9 +416,89 @@ impl Messenger {
             return;
         }
         self.timer = None;
-        self.client
-            .handle_timeout(cx.vault.identity(), net::now_ms(), cx.rng);
+        let now = net::now_ms();
+        if self
+            .next_expiry
+            .is_some_and(|t| t <= self.client.network_time_ms(now))
+            && let Err(code) = self.sweep(cx).await
+        {
+            (cx.post)(&Event::Error { code });
+        }
+        self.client.handle_timeout(cx.vault.identity(), now, cx.rng);
         self.run_actions(cx).await;
+    }
+
+    /// Sends `spec` through the client.
+    pub(crate) fn send<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        spec: SendSpec,
+    ) -> Result<(), ClientError> {
+        // Until the client takes any Content (ClientCommand::Send), only texts go out.
+        let Some(body) = spec
+            .outgoing
+            .content
+            .data_message
+            .as_ref()
+            .and_then(|d| d.body.clone())
+            .filter(|_| spec.sync_copy && !spec.ephemeral)
+        else {
+            return Ok(());
+        };
+        let cmd = ClientCommand::SendText {
+            to: spec.to,
+            body,
+            local_id: spec.local_id,
+        };
+        self.client
+            .handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng)
+    }
+
+    /// Deletes these storage hashes from the own swarm (signed `delete`, durable).
+    pub(crate) fn delete_own<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, hashes: Vec<String>) {
+        if hashes.is_empty() {
+            return;
+        }
+        // Until the client has ClientCommand::DeleteOwn, nothing is sent.
+        let _ = (cx, hashes);
+    }
+
+    /// Shortens the expiry of these storage hashes in the own swarm to `expiry_ms` (signed
+    /// `expire`, durable).
+    pub(crate) fn expire_own<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        hashes: Vec<String>,
+        expiry_ms: u64,
+    ) {
+        if hashes.is_empty() {
+            return;
+        }
+        // Until the client has ClientCommand::ExpireOwn, nothing is sent.
+        let _ = (cx, hashes, expiry_ms);
+    }
+
+    /// A fresh sent timestamp (network time, distinct from every earlier one of this session:
+    /// with the author it identifies a message).
+    pub(crate) fn next_sent_ms(&mut self) -> u64 {
+        let sent_ms = self
+            .client
+            .network_time_ms(net::now_ms())
+            .max(self.last_local_sent_ms + 1);
+        self.last_local_sent_ms = sent_ms;
+        sent_ms
+    }
+
+    /// The own profile sent along with messages.
+    pub(crate) fn profile(&self) -> Option<WireProfile> {
+        self.display_name
+            .as_deref()
+            .and_then(|n| WireProfile::new(n).ok())
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> Settings {
+        self.settings
     }
 
     // ----- commands -------------------------------------------------------------------------
@@ -397,13 +538,36 @@ impl Messenger {
                 disappearing: Default::default(),
             },
         };
-        let items = db
+        let list: Vec<Message> = db
             .list_messages(peer, PAGE, 0)
             .await
             .map_err(db_error)?
-            .iter()
+            .into_iter()
             .filter(|m| !m.deleted)
-            .map(message_view)
+            .collect();
+        let mut targets: view::QuoteTargets = list
+            .iter()
+            .map(|m| ((m.author, m.sent_ms), (m.id.0, m.body.clone())))
+            .collect();
+        // Quoted messages older than the page.
+        for q in list.iter().filter_map(|m| m.quote.as_ref()) {
+            let key = (q.target.author, q.target.sent_ms);
+            if targets.contains_key(&key) {
+                continue;
+            }
+            if let Some(found) = db
+                .find_message(peer, &q.target)
+                .await
+                .map_err(db_error)?
+                .filter(|m| !m.deleted)
+            {
+                targets.insert(key, (found.id.0, found.body));
+            }
+        }
+        let me = cx.vault.account_id();
+        let items = list
+            .iter()
+            .map(|m| message_view(m, &me, &targets))
             .collect();
         self.dirty_peers.remove(peer);
         (cx.post)(&Event::Messages {
@@ -462,23 +626,51 @@ impl Messenger {
         Ok(())
     }
 
-    /// Stores a new outgoing message as `Pending` in the database, then hands it to the client.
+    /// Stores a new outgoing message as `Pending` in the database (a reply quoting message
+    /// `reply_to`, disappearing as the conversation is set), then hands it to the client.
     pub async fn send_text<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
         peer: AccountId,
         body: String,
+        reply_to: Option<u64>,
     ) -> Result<(), ErrorCode> {
         if body.trim().is_empty() || body.chars().count() > MAX_BODY_CHARS {
             return Err(ErrorCode::InvalidMessage);
         }
+        let mut db = MessageDb::new(cx.store, cx.vault);
+        let quote = match reply_to {
+            None => None,
+            Some(id) => {
+                let quoted = db
+                    .message(&peer, MessageId(id))
+                    .await
+                    .map_err(db_error)?
+                    .filter(|m| !m.deleted)
+                    .ok_or(ErrorCode::NoSuchMessage)?;
+                Some(quote_of(&quoted))
+            }
+        };
+        let stored_setting = db
+            .conversation(&peer)
+            .await
+            .map_err(db_error)?
+            .map(|c| c.disappearing)
+            .unwrap_or_default();
+        let setting = view::wire_of(stored_setting);
         let now = net::now_ms();
-        // Distinct timestamps: (author, sent time) identifies a message in the database.
-        let sent_ms = self
-            .client
-            .network_time_ms(now)
-            .max(self.last_local_sent_ms + 1);
-        self.last_local_sent_ms = sent_ms;
+        let sent_ms = self.next_sent_ms();
+        let (quote_ref, quote) = quote.unzip();
+        let draft = TextDraft {
+            body: body.clone(),
+            quote: quote_ref,
+            profile: self.profile(),
+            disappearing: DisappearingSetting::Off,
+        };
+        let outgoing = with_setting(
+            compose_text(&draft, sent_ms).map_err(compose_error)?,
+            setting,
+        );
         let me = cx.vault.account_id();
         let msg = NewMessage {
             conversation: peer,
@@ -486,29 +678,26 @@ impl Messenger {
             author: me,
             sent_ms,
             received_ms: now,
-            body: body.clone(),
+            body,
             storage_hash: None,
             outbox: Some(OutboxState::Pending),
-            disappearing: None,
-            quote: None,
+            disappearing: Some(stored_setting).filter(|d| d.is_on()),
+            quote,
         };
-        let outcome = MessageDb::new(cx.store, cx.vault)
-            .insert_message(msg, cx.rng)
-            .await
-            .map_err(db_error)?;
+        let outcome = db.insert_message(msg, cx.rng).await.map_err(db_error)?;
         let InsertOutcome::Inserted(id) = outcome else {
             return Err(ErrorCode::Internal);
         };
         self.mark_dirty(peer);
-        let cmd = ClientCommand::SendText {
+        self.note_expiry(setting.outgoing_expiry_ms(sent_ms));
+        let spec = SendSpec {
             to: peer,
-            body,
+            outgoing,
             local_id: id.0.to_string(),
+            sync_copy: true,
+            ephemeral: false,
         };
-        let result = self
-            .client
-            .handle_command(cmd, cx.vault.identity(), now, cx.rng);
-        if let Err(e) = result {
+        if let Err(e) = self.send(cx, spec) {
             let code = client_error(&e);
             let _ = MessageDb::new(cx.store, cx.vault)
                 .set_outbox_state(&peer, id, OutboxState::Failed { code: 1 }, None, cx.rng)
@@ -548,14 +737,20 @@ impl Messenger {
                 if msg.outbox == Some(OutboxState::Sent) {
                     return Ok(());
                 }
-                let cmd = ClientCommand::SendText {
+                let setting = MessageDb::new(cx.store, cx.vault)
+                    .conversation(&peer)
+                    .await
+                    .map_err(db_error)?
+                    .map_or(DisappearingSetting::Off, |c| view::wire_of(c.disappearing));
+                let outgoing = recompose(&msg, setting, self.profile()).map_err(compose_error)?;
+                let spec = SendSpec {
                     to: peer,
-                    body: msg.body,
+                    outgoing,
                     local_id,
+                    sync_copy: true,
+                    ephemeral: false,
                 };
-                self.client
-                    .handle_command(cmd, cx.vault.identity(), now, cx.rng)
-                    .map_err(|e| client_error(&e))?;
+                self.send(cx, spec).map_err(|e| client_error(&e))?;
             }
             Err(e) => return Err(client_error(&e)),
         }
@@ -570,15 +765,32 @@ impl Messenger {
         cx: &mut Cx<'_, R>,
         peer: AccountId,
     ) -> Result<(), ErrorCode> {
-        match MessageDb::new(cx.store, cx.vault)
-            .accept(&peer, cx.rng)
+        let mut db = MessageDb::new(cx.store, cx.vault);
+        let was_request = db
+            .conversation(&peer)
             .await
-        {
+            .map_err(db_error)?
+            .is_some_and(|c| c.state == ConversationState::Request);
+        match db.accept(&peer, cx.rng).await {
             Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
             Err(e) => return Err(db_error(e)),
         }
         self.mark_dirty(peer);
-        self.flush_ui(cx).await;
+        if was_request {
+            // Tell the peer, as Session does (with our profile).
+            let sent = self.next_sent_ms();
+            let spec = SendSpec {
+                to: peer,
+                outgoing: compose_request_accept(self.profile().as_ref(), sent),
+                local_id: format!("accept/{sent}"),
+                sync_copy: false,
+                ephemeral: false,
+            };
+            let _ = self.send(cx, spec);
+            // What was unread in the request is read now if it is open.
+            self.mark_open_read(cx).await?;
+        }
+        self.run_actions(cx).await;
         Ok(())
     }
 
@@ -690,23 +902,6 @@ impl Messenger {
         self.dirty_peers.insert(peer);
     }
 
-    async fn mark_open_read<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
-        let Some(peer) = self.open.filter(|_| self.visible) else {
-            return Ok(());
-        };
-        let mut db = MessageDb::new(cx.store, cx.vault);
-        let Some(conv) = db.conversation(&peer).await.map_err(db_error)? else {
-            return Ok(());
-        };
-        if conv.unread_count > 0 {
-            db.mark_read(&peer, net::now_ms(), cx.rng)
-                .await
-                .map_err(db_error)?;
-            self.mark_dirty(peer);
-        }
-        Ok(())
-    }
-
     /// Drains the client's actions (see the module docs for the order), then updates the UI
     /// and re-arms the timer.
     async fn run_actions<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
@@ -750,77 +945,19 @@ impl Messenger {
                 }
             }
             for event in events {
-                if let ClientEvent::PathStatusChanged(status) = event {
-                    self.path = status;
-                    (cx.post)(&Event::Paths {
-                        state: path_state(status),
-                    });
+                match event {
+                    ClientEvent::PathStatusChanged(status) => {
+                        self.path = status;
+                        (cx.post)(&Event::Paths {
+                            state: path_state(status),
+                        });
+                    }
+                    _ => {}
                 }
             }
         }
         self.flush_ui(cx).await;
         self.arm_timer();
-    }
-
-    async fn store_incoming<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        incoming: Vec<ReceivedMessage>,
-    ) -> Result<(), ErrorCode> {
-        let me = cx.vault.account_id();
-        let mut msgs = Vec::with_capacity(incoming.len());
-        let mut names = Vec::with_capacity(incoming.len());
-        for m in incoming {
-            let (conversation, direction, author, outbox, name) = match m.sync_target {
-                // Our own message sent from another device.
-                Some(target) => (
-                    target,
-                    Direction::Outgoing,
-                    me,
-                    Some(OutboxState::Sent),
-                    None,
-                ),
-                None => (m.from, Direction::Incoming, m.from, None, m.profile_name),
-            };
-            names.push((conversation, name));
-            msgs.push(NewMessage {
-                conversation,
-                direction,
-                author,
-                sent_ms: m.sent_ms,
-                received_ms: m.received_ms,
-                body: m.body,
-                storage_hash: Some(m.hash),
-                outbox,
-                disappearing: None,
-                quote: None,
-            });
-        }
-        let mut db = MessageDb::new(cx.store, cx.vault);
-        let outcomes = db.insert_messages(msgs, cx.rng).await.map_err(db_error)?;
-        for (outcome, (peer, name)) in outcomes.iter().zip(names) {
-            if !matches!(outcome, InsertOutcome::Inserted(_)) {
-                continue;
-            }
-            self.mark_dirty(peer);
-            let Some(name) = name.as_deref().and_then(clip_name) else {
-                continue;
-            };
-            let current = db.conversation(&peer).await.map_err(db_error)?;
-            if current.is_some_and(|c| c.display_name.as_deref() != Some(name.as_str())) {
-                let update = ConversationUpdate {
-                    display_name: Some(Some(name)),
-                    ..ConversationUpdate::default()
-                };
-                db.upsert_conversation(&peer, update, net::now_ms(), cx.rng)
-                    .await
-                    .map_err(db_error)?;
-            }
-        }
-        if self.open.is_some_and(|p| self.dirty_peers.contains(&p)) {
-            self.mark_open_read(cx).await?;
-        }
-        Ok(())
     }
 
     async fn persist<R: CryptoRng>(
@@ -877,8 +1014,24 @@ impl Messenger {
         });
     }
 
+    /// Remembers that a message now expires at `at` (network ms), for the sweep timer.
+    pub(crate) fn note_expiry(&mut self, at: Option<u64>) {
+        if let Some(at) = at {
+            self.next_expiry = Some(self.next_expiry.map_or(at, |t| t.min(at)));
+        }
+    }
+
     fn arm_timer(&mut self) {
-        let next = self.client.next_timeout();
+        let now = net::now_ms();
+        // The expiry is in network time; the timer runs on the local clock.
+        let skew = i128::from(self.client.network_time_ms(now)) - i128::from(now);
+        let expiry = self
+            .next_expiry
+            .map(|t| u64::try_from((i128::from(t) - skew).max(0)).unwrap_or(u64::MAX));
+        let next = match (self.client.next_timeout(), expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if let (Some(t), Some((at, _))) = (next, &self.timer)
             && *at == t
         {
@@ -890,7 +1043,8 @@ impl Messenger {
         let generation = self.generation;
         let session = self.session;
         let mailbox = self.mailbox.clone();
-        let delay = at.saturating_sub(net::now_ms());
+        // setTimeout takes an i32 delay: wake at least every day and re-arm.
+        let delay = at.saturating_sub(now).min(86_400_000);
         let timeout = net::Timeout::start(delay, move || {
             if let Some(mailbox) = mailbox.upgrade() {
                 mailbox.push(Input::Timer {
@@ -917,6 +1071,138 @@ impl Messenger {
         self.dirty_peers.clear();
         if let Err(code) = result {
             (cx.post)(&Event::Error { code });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use umbra_protocol::{
+        identity::{Identity, Seed},
+        message::{
+            DEFAULT_TTL_MS, Event as WireEvent, Incoming, classify, compose_expiration_update,
+        },
+        store::messages::MessageRef,
+    };
+
+    use super::*;
+
+    fn identity(n: u8) -> Identity {
+        Identity::from_seed(&Seed::from_entropy(&[n; 16]).expect("16 bytes"))
+    }
+
+    /// `o` as `from`'s message arrives (the Content as sent; encryption is tested elsewhere).
+    fn received_by(from: &Identity, o: &Outgoing) -> Incoming {
+        Incoming {
+            sender: from.account_id(),
+            sender_ed25519: [0; 32],
+            sent_timestamp_ms: o.sent_timestamp_ms,
+            server_timestamp_ms: None,
+            content: o.content.clone(),
+            ciphertext_hash: [0; 32],
+        }
+    }
+
+    #[test]
+    fn test_every_offered_timer_travels_as_session_encodes_it() {
+        let (alice, bob) = (identity(1), identity(2));
+        let quoted = Message {
+            id: MessageId(7),
+            conversation: alice.account_id(),
+            direction: Direction::Incoming,
+            author: alice.account_id(),
+            sent_ms: 1_000,
+            received_ms: 1_001,
+            body: "the original".into(),
+            storage_hashes: vec![],
+            outbox: None,
+            read: true,
+            expires_at_ms: None,
+            quote: None,
+            reactions: Default::default(),
+            deleted: false,
+        };
+        let (quote_ref, quote) = quote_of(&quoted);
+        assert_eq!(
+            quote.target,
+            MessageRef {
+                author: alice.account_id(),
+                sent_ms: 1_000
+            }
+        );
+        // Five minutes after send is not in Session's own after-send list, but the app offers
+        // it: the Content still says DELETE_AFTER_SEND/300 and the TTL is the timer.
+        let draft = TextDraft {
+            body: "a reply".into(),
+            quote: Some(quote_ref.clone()),
+            profile: WireProfile::new("Bob").ok(),
+            disappearing: DisappearingSetting::Off,
+        };
+        let o = with_setting(
+            compose_text(&draft, 5_000).expect("compose"),
+            DisappearingSetting::AfterSend(300),
+        );
+        assert_eq!(o.ttl_ms, 300_000);
+        match classify(&received_by(&bob, &o), &alice.account_id()) {
+            Ok(WireEvent::Text {
+                body,
+                quote,
+                expiry,
+                profile,
+            }) => {
+                assert_eq!(body, "a reply");
+                assert_eq!(quote, Some(quote_ref));
+                assert_eq!(expiry, DisappearingSetting::AfterSend(300));
+                assert_eq!(
+                    profile.map(|p| p.display_name().to_owned()),
+                    Some("Bob".into())
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Four weeks after read: the default TTL (the reader shortens it).
+        let o = with_setting(
+            compose_expiration_update(DisappearingSetting::Off, 6_000).expect("compose"),
+            DisappearingSetting::AfterRead(2_419_200),
+        );
+        assert_eq!(o.ttl_ms, DEFAULT_TTL_MS);
+        assert_eq!(
+            classify(&received_by(&bob, &o), &alice.account_id()),
+            Ok(WireEvent::ExpirationUpdate {
+                setting: DisappearingSetting::AfterRead(2_419_200)
+            })
+        );
+        // Off clears the fields' meaning; a timer past 30 days is refused by receivers.
+        let o = with_setting(
+            compose_expiration_update(DisappearingSetting::Off, 7_000).expect("compose"),
+            DisappearingSetting::Off,
+        );
+        assert_eq!(
+            classify(&received_by(&bob, &o), &alice.account_id()),
+            Ok(WireEvent::ExpirationUpdate {
+                setting: DisappearingSetting::Off
+            })
+        );
+        let o = with_setting(o, DisappearingSetting::AfterSend(31 * 86_400));
+        assert!(classify(&received_by(&bob, &o), &alice.account_id()).is_err());
+        // A stored reply recomposes with its quote.
+        let reply = Message {
+            id: MessageId(8),
+            direction: Direction::Outgoing,
+            author: bob.account_id(),
+            sent_ms: 9_000,
+            body: "again".into(),
+            quote: Some(quote),
+            ..quoted
+        };
+        let o = recompose(&reply, DisappearingSetting::Off, None).expect("recompose");
+        assert_eq!(o.sent_timestamp_ms, 9_000);
+        assert_eq!(o.ttl_ms, DEFAULT_TTL_MS);
+        match classify(&received_by(&bob, &o), &alice.account_id()) {
+            Ok(WireEvent::Text { quote, .. }) => {
+                assert_eq!(quote.map(|q| q.target.sent_timestamp_ms), Some(1_000));
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

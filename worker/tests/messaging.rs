@@ -403,3 +403,424 @@ async fn test_driver_offline_outbox_history_and_block() {
     let _ = h.run(Command::Lock).await;
     store.delete_database().await.expect("delete");
 }
+
+fn messages_of(events: &[Event]) -> Vec<umbra_ipc::MessageView> {
+    match last_messages(events) {
+        Some(Event::Messages { items, .. }) => items.clone(),
+        _ => panic!("no messages: {events:?}"),
+    }
+}
+
+fn conversation_of(events: &[Event]) -> umbra_ipc::ConversationSummary {
+    match last_messages(events) {
+        Some(Event::Messages { conversation, .. }) => conversation.clone(),
+        _ => panic!("no messages: {events:?}"),
+    }
+}
+
+fn find_body<'a>(items: &'a [umbra_ipc::MessageView], body: &str) -> &'a umbra_ipc::MessageView {
+    items
+        .iter()
+        .find(|m| m.body == body)
+        .unwrap_or_else(|| panic!("no message {body:?} in {items:?}"))
+}
+
+fn search_hits(events: &[Event]) -> Vec<String> {
+    match events
+        .iter()
+        .rev()
+        .find(|e| matches!(e, Event::SearchResults { .. }))
+    {
+        Some(Event::SearchResults { items, .. }) => items.iter().map(|h| h.body.clone()).collect(),
+        _ => panic!("no search results: {events:?}"),
+    }
+}
+
+/// Replies, reactions, delete for me, unsend, search, the disappearing setting and its sweep
+/// out of IndexedDB, and the settings record across a lock — all without a network.
+#[wasm_bindgen_test]
+async fn test_conversation_features_offline() {
+    use umbra_ipc::{DisappearingMode, DisappearingView, QuoteView, ReactionView, Settings};
+    use umbra_protocol::store::{
+        MessageDb, Vault,
+        messages::{
+            Direction as DbDirection, Disappearing, DisappearingMode as DbMode, NewMessage,
+        },
+    };
+
+    const PEER2: &str = "05cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd34";
+    let name = "i5w-features";
+    let mut h = Harness::fresh(name).await;
+    let _ = h.run(Command::CreateAccount).await;
+    let events = h
+        .run(Command::SetPassphrase {
+            passphrase: "pw features".into(),
+        })
+        .await;
+    // Settings are posted after unlock; Session's defaults are all off.
+    assert!(
+        events.contains(&Event::Settings {
+            settings: Settings::default()
+        }),
+        "{events:?}"
+    );
+    let on = Settings {
+        read_receipts: true,
+        typing_indicators: true,
+        notifications: true,
+        notification_content: false,
+    };
+    assert!(
+        h.run(Command::SetSettings { settings: on })
+            .await
+            .contains(&Event::Settings { settings: on })
+    );
+    assert!(
+        h.run(Command::GetSettings)
+            .await
+            .contains(&Event::Settings { settings: on })
+    );
+
+    // A reply quotes its original.
+    for (peer, body) in [(PEER, "alpha one"), (PEER2, "alpha elsewhere")] {
+        let events = h
+            .run(Command::SendText {
+                peer: peer.into(),
+                body: body.into(),
+                reply_to: None,
+            })
+            .await;
+        assert_eq!(find_error(&events), None, "{events:?}");
+    }
+    let items = messages_of(&h.run(Command::OpenConversation { peer: PEER.into() }).await);
+    let alpha = find_body(&items, "alpha one").id;
+    assert_eq!(
+        find_error(
+            &h.run(Command::SendText {
+                peer: PEER.into(),
+                body: "beta two".into(),
+                reply_to: Some(9_999),
+            })
+            .await
+        ),
+        Some(ErrorCode::NoSuchMessage)
+    );
+    let items = messages_of(
+        &h.run(Command::SendText {
+            peer: PEER.into(),
+            body: "beta two".into(),
+            reply_to: Some(alpha),
+        })
+        .await,
+    );
+    let beta = find_body(&items, "beta two");
+    assert_eq!(
+        beta.quote,
+        Some(QuoteView {
+            id: Some(alpha),
+            author_is_me: true,
+            text: "alpha one".into()
+        })
+    );
+    assert_eq!(find_body(&items, "alpha one").quote, None);
+    let beta = beta.id;
+
+    // Reactions toggle.
+    let items = messages_of(
+        &h.run(Command::React {
+            peer: PEER.into(),
+            id: alpha,
+            emoji: "👍".into(),
+        })
+        .await,
+    );
+    assert_eq!(
+        find_body(&items, "alpha one").reactions,
+        vec![ReactionView {
+            emoji: "👍".into(),
+            count: 1,
+            mine: true
+        }]
+    );
+    let items = messages_of(
+        &h.run(Command::React {
+            peer: PEER.into(),
+            id: alpha,
+            emoji: "👍".into(),
+        })
+        .await,
+    );
+    assert_eq!(find_body(&items, "alpha one").reactions, vec![]);
+    for bad in ["", "a b", "\u{202e}x"] {
+        assert_eq!(
+            find_error(
+                &h.run(Command::React {
+                    peer: PEER.into(),
+                    id: alpha,
+                    emoji: bad.into(),
+                })
+                .await
+            ),
+            Some(ErrorCode::InvalidReaction),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        find_error(
+            &h.run(Command::React {
+                peer: PEER.into(),
+                id: 9_999,
+                emoji: "👍".into(),
+            })
+            .await
+        ),
+        Some(ErrorCode::NoSuchMessage)
+    );
+
+    // Search: local, case-insensitive, newest first, per conversation or all.
+    let hits = search_hits(
+        &h.run(Command::Search {
+            query: "ALPHA".into(),
+            peer: Some(PEER.into()),
+        })
+        .await,
+    );
+    assert_eq!(hits, vec!["alpha one".to_owned()]);
+    let hits = search_hits(
+        &h.run(Command::Search {
+            query: "alpha".into(),
+            peer: None,
+        })
+        .await,
+    );
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    let hits = search_hits(
+        &h.run(Command::Search {
+            query: "O".into(),
+            peer: Some(PEER.into()),
+        })
+        .await,
+    );
+    assert_eq!(hits, vec!["beta two".to_owned(), "alpha one".to_owned()]);
+    assert!(
+        search_hits(
+            &h.run(Command::Search {
+                query: "  ".into(),
+                peer: None,
+            })
+            .await
+        )
+        .is_empty()
+    );
+    assert!(
+        search_hits(
+            &h.run(Command::Search {
+                query: "zebra".into(),
+                peer: None,
+            })
+            .await
+        )
+        .is_empty()
+    );
+
+    // The disappearing setting: only offered timers; our next message carries an expiry.
+    for (mode, timer_s) in [
+        (DisappearingMode::AfterSend, 301),
+        (DisappearingMode::AfterRead, 0),
+        (DisappearingMode::AfterSend, 2_419_201),
+    ] {
+        assert_eq!(
+            find_error(
+                &h.run(Command::SetDisappearing {
+                    peer: PEER.into(),
+                    setting: DisappearingView { mode, timer_s },
+                })
+                .await
+            ),
+            Some(ErrorCode::InvalidTimer)
+        );
+    }
+    let five_min = DisappearingView {
+        mode: DisappearingMode::AfterSend,
+        timer_s: 300,
+    };
+    let events = h
+        .run(Command::SetDisappearing {
+            peer: PEER.into(),
+            setting: five_min,
+        })
+        .await;
+    assert_eq!(find_error(&events), None, "{events:?}");
+    assert_eq!(conversation_of(&events).disappearing, five_min);
+    let items = messages_of(
+        &h.run(Command::SendText {
+            peer: PEER.into(),
+            body: "gamma".into(),
+            reply_to: None,
+        })
+        .await,
+    );
+    let gamma = find_body(&items, "gamma");
+    assert_eq!(gamma.expires_at_ms, Some(gamma.sent_ms + 300_000));
+    assert_eq!(find_body(&items, "beta two").expires_at_ms, None);
+    let events = h
+        .run(Command::SetDisappearing {
+            peer: PEER.into(),
+            setting: DisappearingView {
+                mode: DisappearingMode::Off,
+                timer_s: 12,
+            },
+        })
+        .await;
+    assert_eq!(
+        conversation_of(&events).disappearing,
+        DisappearingView::default()
+    );
+
+    // Delete for me, unsend (ours only).
+    let items = messages_of(
+        &h.run(Command::DeleteForMe {
+            peer: PEER.into(),
+            id: alpha,
+        })
+        .await,
+    );
+    assert!(items.iter().all(|m| m.id != alpha));
+    assert_eq!(
+        find_error(
+            &h.run(Command::DeleteForMe {
+                peer: PEER.into(),
+                id: alpha,
+            })
+            .await
+        ),
+        Some(ErrorCode::NoSuchMessage)
+    );
+    let items = messages_of(
+        &h.run(Command::Unsend {
+            peer: PEER.into(),
+            id: beta,
+        })
+        .await,
+    );
+    assert!(items.iter().all(|m| m.id != beta), "{items:?}");
+    assert_eq!(
+        find_error(
+            &h.run(Command::Unsend {
+                peer: PEER.into(),
+                id: beta,
+            })
+            .await
+        ),
+        Some(ErrorCode::NoSuchMessage)
+    );
+    // Typing with indicators on, offline: accepted silently.
+    assert_eq!(
+        find_error(
+            &h.run(Command::Typing {
+                peer: PEER.into(),
+                started: true,
+            })
+            .await
+        ),
+        None
+    );
+    let _ = h.run(Command::CloseConversation).await;
+    let _ = h.run(Command::Lock).await;
+
+    // While locked, two messages from the peer arrive in the database: one disappearing
+    // 300 s after it was sent (1.5 s from now), one 300 s after it is read.
+    let store = IndexedDbStore::open(name).await.expect("open");
+    let vault = Vault::unlock(&store, "pw features").await.expect("unlock");
+    let peer: umbra_protocol::identity::AccountId = PEER.parse().expect("peer");
+    let now = net::now_ms();
+    let incoming = |sent_ms: u64, body: &str, hash: &str, mode: DbMode| NewMessage {
+        conversation: peer,
+        direction: DbDirection::Incoming,
+        author: peer,
+        sent_ms,
+        received_ms: now,
+        body: body.into(),
+        storage_hash: Some(hash.into()),
+        outbox: None,
+        disappearing: Some(Disappearing { mode, timer_s: 300 }),
+        quote: None,
+    };
+    let mut rng = umbra_worker::rng::worker_rng();
+    let mut db = MessageDb::new(&store, &vault);
+    let soon = match db
+        .insert_message(
+            incoming(now - 298_500, "gone soon", "h-soon", DbMode::AfterSend),
+            &mut rng,
+        )
+        .await
+    {
+        Ok(umbra_protocol::store::messages::InsertOutcome::Inserted(id)) => id,
+        other => panic!("{other:?}"),
+    };
+    db.insert_message(
+        incoming(now - 1_000, "read me", "h-read", DbMode::AfterRead),
+        &mut rng,
+    )
+    .await
+    .expect("insert");
+
+    // Unlocking brings the settings back.
+    let mut h = Harness::reopen(name);
+    let events = h
+        .run(Command::Unlock {
+            passphrase: "pw features".into(),
+        })
+        .await;
+    assert!(
+        events.contains(&Event::Settings { settings: on }),
+        "{events:?}"
+    );
+    let events = h.run(Command::OpenConversation { peer: PEER.into() }).await;
+    let items = messages_of(&events);
+    let read = find_body(&items, "read me");
+    let opened = net::now_ms();
+    let expires = read
+        .expires_at_ms
+        .expect("reading starts the after-read timer");
+    assert!(
+        (now + 299_000..=opened + 301_000).contains(&expires),
+        "{expires} vs {now}"
+    );
+    assert!(find_body(&items, "gone soon").expires_at_ms.is_some());
+    assert_eq!(
+        find_error(
+            &h.run(Command::Unsend {
+                peer: PEER.into(),
+                id: read.id,
+            })
+            .await
+        ),
+        Some(ErrorCode::NotOwnMessage)
+    );
+    assert_eq!(
+        db.conversation_of(soon).await,
+        Ok(Some(peer)),
+        "stored before expiry"
+    );
+
+    // The sweep timer removes the expired message from the screen and from IndexedDB.
+    let gone = |ev: &[Event]| {
+        matches!(last_messages(ev), Some(Event::Messages { items, .. })
+            if items.iter().all(|m| m.body != "gone soon"))
+    };
+    h.pump(8_000, gone).await;
+    assert!(gone(&h.all.borrow()), "the expired message is still shown");
+    assert_eq!(
+        db.conversation_of(soon).await,
+        Ok(None),
+        "content record erased"
+    );
+    assert_eq!(db.message(&peer, soon).await, Ok(None));
+    let items = messages_of(&h.run(Command::OpenConversation { peer: PEER.into() }).await);
+    assert!(items.iter().any(|m| m.body == "read me"));
+    assert!(items.iter().all(|m| m.body != "gone soon"));
+
+    let _ = h.run(Command::Lock).await;
+    store.delete_database().await.expect("delete");
+}

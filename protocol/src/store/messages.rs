@@ -1029,6 +1029,84 @@ impl<'a, S: Store> MessageDb<'a, S> {
         self.commit(batch).await
     }
 
+    /// Records one more storage hash of message `id` (e.g. the hash of its sync copy in the
+    /// own swarm, needed to delete that copy on unsend); the hash also joins the seen set.
+    /// Unsent messages accept it too (their copies may still have to be deleted).
+    pub async fn add_storage_hash<R: CryptoRng + ?Sized>(
+        &mut self,
+        peer: &AccountId,
+        id: MessageId,
+        hash: &str,
+        rng: &mut R,
+    ) -> Result<()> {
+        let mut index = self.load_index(peer).await?;
+        let pos = index
+            .position(id)
+            .filter(|&p| index.entries[p].state != EntryState::Removed)
+            .ok_or(MessageDbError::NoSuchMessage)?;
+        let entry = &mut index.entries[pos];
+        let mut batch = Batch::default();
+        if !entry.hashes.iter().any(|h| h == hash) {
+            entry.hashes.push(hash.to_owned());
+            batch
+                .indexes
+                .push(self.seal(&index_name(peer), &index, rng)?);
+        }
+        let mut seen = self.load_seen().await?;
+        if seen.add(hash, self.seen_capacity) {
+            batch.seen = Some(self.seal(SEEN, &seen, rng)?);
+        }
+        self.commit(batch).await
+    }
+
+    /// The earliest expiry time of any stored message (ms), if one has a running timer: when
+    /// the next [`MessageDb::sweep_expired`] has something to remove.
+    pub async fn next_expiry(&self) -> Result<Option<u64>> {
+        let convs = self.load_conversations().await?;
+        let mut next: Option<u64> = None;
+        for conv in &convs.conversations {
+            let index = self.load_index(&conv.peer).await?;
+            let earliest = index
+                .entries
+                .iter()
+                .filter(|e| e.state != EntryState::Removed)
+                .filter_map(|e| e.expires_at_ms)
+                .min();
+            next = match (next, earliest) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok(next)
+    }
+
+    /// The conversation message `id` belongs to, if its content is still stored (unsent
+    /// messages included; deleted-for-me and expired ones are gone).
+    pub async fn conversation_of(&self, id: MessageId) -> Result<Option<AccountId>> {
+        let Some(rec) = self.load::<ContentRecord>(&message_name(id)).await? else {
+            return Ok(None);
+        };
+        check_version(rec.v)?;
+        Ok(Some(rec.conversation))
+    }
+
+    /// The conversation holding the message `target` (not deleted for me or expired), if any:
+    /// for an unsend request that names no conversation (sent to the own account by another
+    /// device).
+    pub async fn locate(&self, target: &MessageRef) -> Result<Option<AccountId>> {
+        let convs = self.load_conversations().await?;
+        for conv in &convs.conversations {
+            let index = self.load_index(&conv.peer).await?;
+            if index
+                .find_ref(target)
+                .is_some_and(|p| index.entries[p].state != EntryState::Removed)
+            {
+                return Ok(Some(conv.peer));
+            }
+        }
+        Ok(None)
+    }
+
     /// Removes every message whose expiry is at or before `now_ms` (as
     /// [`MessageDb::delete_message`] does) and drops tombstones older than
     /// [`TOMBSTONE_KEEP_MS`]. Returns the removed messages.

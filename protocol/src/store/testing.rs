@@ -70,6 +70,7 @@ macro_rules! store_conformance_tests {
             msgdb_requests_and_block,
             msgdb_sweep_expired,
             msgdb_search,
+            msgdb_next_expiry_locate_hashes,
             msgdb_delete_unsend_react_quote,
             msgdb_plaintext_scan,
             msgdb_seen_hashes_bounded,

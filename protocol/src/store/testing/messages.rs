@@ -721,6 +721,133 @@ pub async fn msgdb_sweep_expired<S: Store>(store: &S) {
     ));
 }
 
+/// The next expiry across conversations, locating a message by identity, and recording an
+/// extra storage hash (a sync copy's) on a message, also for an unsent one.
+pub async fn msgdb_next_expiry_locate_hashes<S: Store>(store: &S) {
+    let vault = new_vault(store, 40).await;
+    let me = vault.account_id();
+    let mut rng = test_rng(41);
+    let (alice, bob) = (peer(1), peer(2));
+    let mut db = MessageDb::new(store, &vault);
+    assert_eq!(db.next_expiry().await, Ok(None));
+    let plain = inserted(
+        db.insert_message(incoming(alice, 1_000, "plain", Some("p")), &mut rng)
+            .await
+            .expect("insert"),
+    );
+    assert_eq!(db.next_expiry().await, Ok(None), "no timer yet");
+    let after_read = Disappearing {
+        mode: DisappearingMode::AfterRead,
+        timer_s: 300,
+    };
+    let later = inserted(
+        db.insert_message(
+            NewMessage {
+                disappearing: Some(after_read),
+                ..incoming(bob, 2_000, "read me", Some("r"))
+            },
+            &mut rng,
+        )
+        .await
+        .expect("insert"),
+    );
+    assert_eq!(
+        db.next_expiry().await,
+        Ok(None),
+        "after-read waits for reading"
+    );
+    let mine = inserted(
+        db.insert_message(
+            NewMessage {
+                disappearing: Some(Disappearing {
+                    mode: DisappearingMode::AfterSend,
+                    timer_s: 600,
+                }),
+                ..outgoing(me, alice, 3_000, "mine")
+            },
+            &mut rng,
+        )
+        .await
+        .expect("insert"),
+    );
+    assert_eq!(db.next_expiry().await, Ok(Some(603_000)));
+    db.mark_read(&bob, 10_000, &mut rng).await.expect("read");
+    assert_eq!(
+        db.next_expiry().await,
+        Ok(Some(310_000)),
+        "earliest of both"
+    );
+    db.sweep_expired(310_000, &mut rng).await.expect("sweep");
+    assert_eq!(db.next_expiry().await, Ok(Some(603_000)));
+    assert_eq!(db.message(&bob, later).await, Ok(None));
+
+    // Locate by identity; a message deleted for me is not found.
+    let mine_ref = MessageRef {
+        author: me,
+        sent_ms: 3_000,
+    };
+    assert_eq!(db.locate(&mine_ref).await, Ok(Some(alice)));
+    let plain_ref = MessageRef {
+        author: alice,
+        sent_ms: 1_000,
+    };
+    assert_eq!(db.locate(&plain_ref).await, Ok(Some(alice)));
+    let wrong = MessageRef {
+        author: bob,
+        sent_ms: 1_000,
+    };
+    assert_eq!(db.locate(&wrong).await, Ok(None));
+    assert_eq!(db.conversation_of(plain).await, Ok(Some(alice)));
+    assert_eq!(db.conversation_of(mine).await, Ok(Some(alice)));
+    assert_eq!(db.conversation_of(later).await, Ok(None), "expired");
+    assert_eq!(db.conversation_of(MessageId(999)).await, Ok(None));
+    db.delete_message(&alice, plain, &mut rng)
+        .await
+        .expect("delete");
+    assert_eq!(db.locate(&plain_ref).await, Ok(None));
+    assert_eq!(db.conversation_of(plain).await, Ok(None));
+
+    // Extra hashes: kept once, survive a reload, seen, also on an unsent message.
+    db.add_storage_hash(&alice, mine, "sync-1", &mut rng)
+        .await
+        .expect("hash");
+    db.add_storage_hash(&alice, mine, "sync-1", &mut rng)
+        .await
+        .expect("hash again");
+    assert_eq!(
+        db.add_storage_hash(&alice, plain, "x", &mut rng).await,
+        Err(MessageDbError::NoSuchMessage)
+    );
+    assert_eq!(
+        db.add_storage_hash(&bob, mine, "x", &mut rng).await,
+        Err(MessageDbError::NoSuchMessage)
+    );
+    drop(vault);
+    let vault = reopen(store).await;
+    let mut db = MessageDb::new(store, &vault);
+    assert_eq!(db.is_seen("sync-1").await, Ok(true));
+    assert_eq!(db.is_seen("x").await, Ok(false));
+    let m = db.message(&alice, mine).await.expect("get").expect("mine");
+    assert_eq!(m.storage_hashes, vec!["sync-1".to_owned()]);
+    db.unsend(&alice, &mine_ref, &me, 5_000, &mut rng)
+        .await
+        .expect("unsend");
+    assert_eq!(
+        db.conversation_of(mine).await,
+        Ok(Some(alice)),
+        "unsent: still known"
+    );
+    db.add_storage_hash(&alice, mine, "sync-2", &mut rng)
+        .await
+        .expect("hash on unsent");
+    let m = db.message(&alice, mine).await.expect("get").expect("mine");
+    assert!(m.deleted);
+    assert_eq!(
+        m.storage_hashes,
+        vec!["sync-1".to_owned(), "sync-2".to_owned()]
+    );
+}
+
 /// Search is a case-insensitive substring match over decrypted bodies, in one conversation or
 /// all of them, newest first; deleted messages are not found.
 pub async fn msgdb_search<S: Store>(store: &S) {

@@ -1,0 +1,196 @@
+//! Display conversions for the app: stored conversations and messages become the
+//! [`umbra_ipc`] rows the UI renders ([`summary`], [`message_view`]), and the three forms of a
+//! disappearing-messages setting (the app's [`DisappearingView`], the database's
+//! [`Disappearing`] and the wire's [`DisappearingSetting`]) are converted here.
+
+use std::collections::BTreeMap;
+
+use umbra_ipc::{
+    ConversationKind, ConversationSummary, DISAPPEARING_TIMERS_S, DeliveryState,
+    Direction as IpcDirection, DisappearingMode as IpcMode, DisappearingView, ErrorCode,
+    MessageView, QuoteView, ReactionView,
+};
+use umbra_protocol::{
+    identity::AccountId,
+    message::DisappearingSetting,
+    store::messages::{
+        Conversation, ConversationState, Direction, Disappearing, DisappearingMode, Message,
+        OutboxState,
+    },
+};
+
+/// The conversation-list row of `c`.
+pub fn summary(c: &Conversation) -> ConversationSummary {
+    let last = c.last_message.as_ref();
+    ConversationSummary {
+        peer: c.peer.to_string(),
+        display_name: c.display_name.clone(),
+        kind: match c.state {
+            ConversationState::Accepted => ConversationKind::Accepted,
+            ConversationState::Request => ConversationKind::Request,
+            ConversationState::Blocked => ConversationKind::Blocked,
+        },
+        last_preview: last.filter(|m| !m.deleted).map(|m| m.preview.clone()),
+        last_time_ms: last.map(|m| m.sent_ms),
+        unread: c.unread_count,
+        disappearing: view_of(c.disappearing),
+    }
+}
+
+/// What the view needs to know about a quoted message that is still stored: its local id
+/// and text.
+pub type QuoteTargets = BTreeMap<(AccountId, u64), (u64, String)>;
+
+/// The display form of a stored message. `me` is the own Account ID (our reactions and
+/// quotes of our messages); `targets` resolves quoted messages still stored here.
+pub fn message_view(m: &Message, me: &AccountId, targets: &QuoteTargets) -> MessageView {
+    let (direction, state) = match (m.direction, m.outbox) {
+        (Direction::Incoming, _) => (IpcDirection::Incoming, DeliveryState::Received),
+        (Direction::Outgoing, _) if m.read => (IpcDirection::Outgoing, DeliveryState::Read),
+        (Direction::Outgoing, Some(OutboxState::Sending)) => {
+            (IpcDirection::Outgoing, DeliveryState::Sending)
+        }
+        (Direction::Outgoing, Some(OutboxState::Sent)) => {
+            (IpcDirection::Outgoing, DeliveryState::Sent)
+        }
+        (Direction::Outgoing, Some(OutboxState::Failed { .. })) => {
+            (IpcDirection::Outgoing, DeliveryState::Failed)
+        }
+        (Direction::Outgoing, _) => (IpcDirection::Outgoing, DeliveryState::Pending),
+    };
+    let quote = m.quote.as_ref().map(|q| {
+        let local = targets.get(&(q.target.author, q.target.sent_ms));
+        QuoteView {
+            id: local.map(|(id, _)| *id),
+            author_is_me: q.target.author == *me,
+            // Current Session clients send no quoted text: show the stored original's.
+            text: if q.text.is_empty() {
+                local.map(|(_, body)| body.clone()).unwrap_or_default()
+            } else {
+                q.text.clone()
+            },
+        }
+    });
+    // BTreeMap order: sorted by emoji, stable across updates.
+    let reactions = m
+        .reactions
+        .iter()
+        .filter(|(_, who)| !who.is_empty())
+        .map(|(emoji, who)| ReactionView {
+            emoji: emoji.clone(),
+            count: u32::try_from(who.len()).unwrap_or(u32::MAX),
+            mine: who.contains(me),
+        })
+        .collect();
+    MessageView {
+        id: m.id.0,
+        direction,
+        body: m.body.clone(),
+        sent_ms: m.sent_ms,
+        state,
+        quote,
+        reactions,
+        expires_at_ms: m.expires_at_ms,
+    }
+}
+
+/// The app's form of a stored setting.
+pub fn view_of(d: Disappearing) -> DisappearingView {
+    if !d.is_on() {
+        return DisappearingView::default();
+    }
+    DisappearingView {
+        mode: match d.mode {
+            DisappearingMode::Off => IpcMode::Off,
+            DisappearingMode::AfterRead => IpcMode::AfterRead,
+            DisappearingMode::AfterSend => IpcMode::AfterSend,
+        },
+        timer_s: d.timer_s,
+    }
+}
+
+/// Checks a setting chosen in the app: any mode-off setting is off; otherwise the timer must
+/// be one the UI offers ([`DISAPPEARING_TIMERS_S`]).
+pub fn checked_setting(v: DisappearingView) -> Result<Disappearing, ErrorCode> {
+    let mode = match v.mode {
+        IpcMode::Off => return Ok(Disappearing::OFF),
+        IpcMode::AfterRead => DisappearingMode::AfterRead,
+        IpcMode::AfterSend => DisappearingMode::AfterSend,
+    };
+    if !DISAPPEARING_TIMERS_S.contains(&v.timer_s) {
+        return Err(ErrorCode::InvalidTimer);
+    }
+    Ok(Disappearing {
+        mode,
+        timer_s: v.timer_s,
+    })
+}
+
+/// The wire form of a stored setting.
+pub fn wire_of(d: Disappearing) -> DisappearingSetting {
+    if !d.is_on() {
+        return DisappearingSetting::Off;
+    }
+    match d.mode {
+        DisappearingMode::Off => DisappearingSetting::Off,
+        DisappearingMode::AfterRead => DisappearingSetting::AfterRead(d.timer_s),
+        DisappearingMode::AfterSend => DisappearingSetting::AfterSend(d.timer_s),
+    }
+}
+
+/// The stored form of a received setting.
+pub fn stored_of(s: DisappearingSetting) -> Disappearing {
+    match s {
+        DisappearingSetting::Off => Disappearing::OFF,
+        DisappearingSetting::AfterRead(timer_s) => Disappearing {
+            mode: DisappearingMode::AfterRead,
+            timer_s,
+        },
+        DisappearingSetting::AfterSend(timer_s) => Disappearing {
+            mode: DisappearingMode::AfterSend,
+            timer_s,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_settings_convert_both_ways() {
+        let on = DisappearingView {
+            mode: IpcMode::AfterRead,
+            timer_s: 300,
+        };
+        let stored = checked_setting(on).expect("offered");
+        assert_eq!(wire_of(stored), DisappearingSetting::AfterRead(300));
+        assert_eq!(view_of(stored), on);
+        assert_eq!(
+            stored_of(DisappearingSetting::AfterSend(2_419_200)),
+            checked_setting(DisappearingView {
+                mode: IpcMode::AfterSend,
+                timer_s: 2_419_200
+            })
+            .expect("4 weeks is offered")
+        );
+        for bad in [0, 1, 299, 301, 2_419_201, u32::MAX] {
+            assert_eq!(
+                checked_setting(DisappearingView {
+                    mode: IpcMode::AfterSend,
+                    timer_s: bad
+                }),
+                Err(ErrorCode::InvalidTimer)
+            );
+        }
+        // Off with any timer is off.
+        let off = checked_setting(DisappearingView {
+            mode: IpcMode::Off,
+            timer_s: 77,
+        })
+        .expect("off");
+        assert_eq!(off, Disappearing::OFF);
+        assert_eq!(wire_of(off), DisappearingSetting::Off);
+        assert_eq!(view_of(off), DisappearingView::default());
+    }
+}
