@@ -86,8 +86,9 @@ pub struct ReactionView {
     pub mine: bool,
 }
 
-/// The user's privacy and notification switches, kept encrypted by the worker.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Serialize)]
+/// The user's privacy and notification switches, kept encrypted by the worker. All off by
+/// default (Session's defaults for read receipts and typing indicators).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
 pub struct Settings {
     /// Send read receipts (off: none are sent, as Session does). Session's default: off.
     pub read_receipts: bool,
@@ -97,17 +98,6 @@ pub struct Settings {
     pub notifications: bool,
     /// Show the sender and text in notifications (off: "New message" only).
     pub notification_content: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            read_receipts: false,
-            typing_indicators: false,
-            notifications: false,
-            notification_content: false,
-        }
-    }
 }
 
 /// One search result.

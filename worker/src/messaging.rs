@@ -434,21 +434,12 @@ impl Messenger {
         cx: &mut Cx<'_, R>,
         spec: SendSpec,
     ) -> Result<(), ClientError> {
-        // Until the client takes any Content (ClientCommand::Send), only texts go out.
-        let Some(body) = spec
-            .outgoing
-            .content
-            .data_message
-            .as_ref()
-            .and_then(|d| d.body.clone())
-            .filter(|_| spec.sync_copy && !spec.ephemeral)
-        else {
-            return Ok(());
-        };
-        let cmd = ClientCommand::SendText {
+        let cmd = ClientCommand::Send {
             to: spec.to,
-            body,
+            outgoing: spec.outgoing,
             local_id: spec.local_id,
+            sync_copy: spec.sync_copy,
+            ephemeral: spec.ephemeral,
         };
         self.client
             .handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng)
@@ -459,8 +450,11 @@ impl Messenger {
         if hashes.is_empty() {
             return;
         }
-        // Until the client has ClientCommand::DeleteOwn, nothing is sent.
-        let _ = (cx, hashes);
+        let cmd = ClientCommand::DeleteOwn { hashes };
+        // Cannot fail: the hashes are not empty and the identity is ours.
+        let _ = self
+            .client
+            .handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng);
     }
 
     /// Shortens the expiry of these storage hashes in the own swarm to `expiry_ms` (signed
@@ -474,8 +468,11 @@ impl Messenger {
         if hashes.is_empty() {
             return;
         }
-        // Until the client has ClientCommand::ExpireOwn, nothing is sent.
-        let _ = (cx, hashes, expiry_ms);
+        let cmd = ClientCommand::ExpireOwn { hashes, expiry_ms };
+        // Cannot fail: the hashes are not empty and the identity is ours.
+        let _ = self
+            .client
+            .handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng);
     }
 
     /// A fresh sent timestamp (network time, distinct from every earlier one of this session:
@@ -952,12 +949,41 @@ impl Messenger {
                             state: path_state(status),
                         });
                     }
+                    ClientEvent::SyncCopyStored { local_id, hash } => {
+                        // Remember where our copy lives, to delete it on unsend.
+                        if let Err(code) = self.note_sync_copy(cx, &local_id, &hash).await {
+                            (cx.post)(&Event::Error { code });
+                        }
+                    }
                     _ => {}
                 }
             }
         }
         self.flush_ui(cx).await;
         self.arm_timer();
+    }
+
+    /// Adds the own-swarm hash of a sync copy to the message it copies (texts only: their
+    /// local id is the database id; other kinds have nothing to unsend).
+    async fn note_sync_copy<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        local_id: &str,
+        hash: &str,
+    ) -> Result<(), ErrorCode> {
+        let Ok(id) = local_id.parse::<u64>() else {
+            return Ok(());
+        };
+        let id = MessageId(id);
+        let mut db = MessageDb::new(cx.store, cx.vault);
+        let Some(peer) = db.conversation_of(id).await.map_err(db_error)? else {
+            return Ok(());
+        };
+        match db.add_storage_hash(&peer, id, hash, cx.rng).await {
+            // Deleted meanwhile.
+            Ok(()) | Err(MessageDbError::NoSuchMessage) => Ok(()),
+            Err(e) => Err(db_error(e)),
+        }
     }
 
     async fn persist<R: CryptoRng>(

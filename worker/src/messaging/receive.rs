@@ -11,8 +11,7 @@ use umbra_protocol::{
     client::ReceivedMessage,
     identity::AccountId,
     message::{
-        DisappearingSetting, Event, MessageId as WireId, Profile, QuoteRef, ReactionChange,
-        TYPING_TTL_MS,
+        DisappearingSetting, Event, MessageId as WireId, QuoteRef, ReactionChange, TYPING_TTL_MS,
     },
     store::{
         MessageDb, MessageDbError,
@@ -31,20 +30,7 @@ const NOTIFY_PREVIEW_CHARS: usize = 100;
 
 /// The classified meaning of `m`.
 fn event_of(m: &ReceivedMessage) -> Event {
-    // Until the client classifies every message (ReceivedMessage::event), texts only.
-    let text = Event::Text {
-        body: m.body.clone(),
-        quote: None,
-        profile: m.profile_name.as_deref().and_then(|n| Profile::new(n).ok()),
-        expiry: DisappearingSetting::Off,
-    };
-    match m.sync_target {
-        Some(to) => Event::SyncedOutgoing {
-            to,
-            inner: Box::new(text),
-        },
-        None => text,
-    }
+    m.event.clone()
 }
 
 fn message_ref(id: &WireId) -> MessageRef {
