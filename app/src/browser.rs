@@ -174,3 +174,102 @@ pub(crate) async fn scan_qr(
     video.set_src_object(None);
     found
 }
+
+/// The current time, ms since the Unix epoch (the browser's clock).
+pub(crate) fn now_ms() -> u64 {
+    js_sys::Date::now().max(0.0) as u64
+}
+
+/// Sets the tab title.
+pub(crate) fn set_title(title: &str) {
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        document.set_title(title);
+    }
+}
+
+/// Whether this browser has notifications at all.
+pub(crate) fn notifications_supported() -> bool {
+    web_sys::window()
+        .is_some_and(|w| js_sys::Reflect::has(&w, &"Notification".into()).unwrap_or(false))
+}
+
+/// The notification permission: "granted", "denied" or "default" ("denied" without support).
+pub(crate) fn notification_permission() -> &'static str {
+    if !notifications_supported() {
+        return "denied";
+    }
+    match web_sys::Notification::permission() {
+        web_sys::NotificationPermission::Granted => "granted",
+        web_sys::NotificationPermission::Default => "default",
+        _ => "denied",
+    }
+}
+
+/// Asks for the notification permission (call from a click: browsers require a user gesture)
+/// and calls `done(granted)`.
+pub(crate) fn request_notification_permission(done: impl Fn(bool) + 'static) {
+    if !notifications_supported() {
+        done(false);
+        return;
+    }
+    let Ok(promise) = web_sys::Notification::request_permission() else {
+        done(false);
+        return;
+    };
+    spawn_local(async move {
+        let granted = JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+            .is_some_and(|v| v == "granted");
+        done(granted);
+    });
+}
+
+/// Shows a notification (text only; the browser renders it). Clicking it focuses the tab and
+/// calls `on_click`. Nothing happens without permission.
+pub(crate) fn show_notification(title: &str, body: &str, tag: &str, on_click: impl Fn() + 'static) {
+    use wasm_bindgen::{JsCast, closure::Closure};
+    if notification_permission() != "granted" {
+        return;
+    }
+    let options = web_sys::NotificationOptions::new();
+    options.set_body(body);
+    options.set_tag(tag);
+    options.set_icon("./icons/icon-192.png");
+    let Ok(n) = web_sys::Notification::new_with_options(title, &options) else {
+        return;
+    };
+    let handler = Closure::<dyn Fn()>::new(move || {
+        if let Some(w) = web_sys::window() {
+            let _ = w.focus();
+        }
+        on_click();
+    });
+    n.set_onclick(Some(handler.as_ref().unchecked_ref()));
+    // Lives as long as the notification may be clicked.
+    handler.forget();
+}
+
+/// Opens `url` in a new tab without giving it a handle on this page or a referrer.
+pub(crate) fn open_link(url: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.open_with_url_and_target_and_features(url, "_blank", "noopener,noreferrer");
+    }
+}
+
+/// Reads a non-secret UI preference from `localStorage`.
+pub(crate) fn pref(key: &str) -> Option<String> {
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(key)
+        .ok()?
+}
+
+/// Saves a non-secret UI preference in `localStorage` (ignored where unavailable).
+pub(crate) fn set_pref(key: &str, value: &str) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(key, value);
+    }
+}

@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 use umbra_ipc::{
-    AccountState, ConversationSummary, ErrorCode, Event, IPC_VERSION, MessageView, PathState, Task,
+    AccountState, ConversationSummary, ErrorCode, Event, IPC_VERSION, MessageView, PathState,
+    SearchHit, Settings, Task,
 };
 
 /// The screen being shown.
@@ -63,6 +64,20 @@ pub(crate) struct OpenChat {
     pub(crate) items: Vec<MessageView>,
 }
 
+/// Search results as the worker last sent them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SearchState {
+    /// The query they answer.
+    pub(crate) query: String,
+    /// The conversation searched, or all.
+    pub(crate) peer: Option<String>,
+    /// The hits, newest first.
+    pub(crate) items: Vec<SearchHit>,
+}
+
+/// How long a typing indicator shows without news (Session's typing TTL).
+pub(crate) const TYPING_SHOW_MS: u64 = 20_000;
+
 /// Reactive UI state shared by every component (all fields are `Copy` signals).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct UiState {
@@ -90,6 +105,14 @@ pub(crate) struct UiState {
     pub(crate) display_name: RwSignal<Option<String>>,
     /// The onion paths' state (`None` before the first report).
     pub(crate) paths: RwSignal<Option<PathState>>,
+    /// Privacy and notification switches.
+    pub(crate) settings: RwSignal<Settings>,
+    /// The peer typing in the open conversation, and until when it is shown (ms).
+    pub(crate) typing: RwSignal<Option<(String, u64)>>,
+    /// The last search results.
+    pub(crate) search: RwSignal<Option<SearchState>>,
+    /// A conversation to open (a notification was clicked).
+    pub(crate) open_request: RwSignal<Option<String>>,
 }
 
 impl UiState {
@@ -108,6 +131,10 @@ impl UiState {
             blocked: RwSignal::new(Vec::new()),
             display_name: RwSignal::new(None),
             paths: RwSignal::new(None),
+            settings: RwSignal::new(Settings::default()),
+            typing: RwSignal::new(None),
+            search: RwSignal::new(None),
+            open_request: RwSignal::new(None),
         }
     }
 
@@ -135,6 +162,10 @@ impl UiState {
         self.blocked.set(Vec::new());
         self.display_name.set(None);
         self.paths.set(None);
+        self.settings.set(Settings::default());
+        self.typing.set(None);
+        self.search.set(None);
+        crate::browser::set_title(&crate::format::title_text(0));
     }
 
     /// Applies one event from the worker. Returns true if persistent storage should now be
@@ -182,7 +213,11 @@ impl UiState {
             }
             Event::RecoveryPhrase { words } => self.shown_phrase.set(Some(words)),
             Event::Profile { display_name } => self.display_name.set(display_name),
-            Event::Conversations { items } => self.conversations.set(items),
+            Event::Conversations { items } => {
+                let unread = items.iter().map(|c| c.unread).sum();
+                crate::browser::set_title(&crate::format::title_text(unread));
+                self.conversations.set(items);
+            }
             Event::Messages {
                 peer,
                 conversation,
@@ -198,17 +233,55 @@ impl UiState {
             }
             Event::BlockList { items } => self.blocked.set(items),
             Event::Paths { state } => self.paths.set(Some(state)),
-            // Conversation features (issue 5) are wired in the app as they land.
-            Event::Settings { .. }
-            | Event::PeerTyping { .. }
-            | Event::Incoming { .. }
-            | Event::SearchResults { .. } => {}
+            Event::Settings { settings } => self.settings.set(settings),
+            Event::PeerTyping { peer, typing } => {
+                if typing {
+                    let until = crate::browser::now_ms() + TYPING_SHOW_MS;
+                    self.typing.set(Some((peer, until)));
+                } else if self
+                    .typing
+                    .with_untracked(|t| t.as_ref().is_some_and(|(p, _)| *p == peer))
+                {
+                    self.typing.set(None);
+                }
+            }
+            Event::Incoming {
+                peer,
+                display_name,
+                preview,
+            } => self.notify(peer, display_name, preview),
+            Event::SearchResults { query, peer, items } => {
+                self.search.set(Some(SearchState { query, peer, items }));
+            }
             Event::Error { code } => {
                 self.busy.set(None);
                 self.error.set(Some(code));
             }
         }
         false
+    }
+}
+
+impl UiState {
+    /// Shows a browser notification for a new message while the tab is hidden, when the user
+    /// switched notifications on (the text only if they chose to show it).
+    fn notify(&self, peer: String, display_name: Option<String>, preview: String) {
+        let settings = self.settings.get_untracked();
+        if !settings.notifications || crate::browser::page_visible() {
+            return;
+        }
+        let body = if settings.notification_content {
+            let name = display_name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| crate::format::short_id(&peer));
+            format!("{name}: {preview}")
+        } else {
+            "New message".to_owned()
+        };
+        let state = *self;
+        crate::browser::show_notification("Umbra", &body, &peer.clone(), move || {
+            state.open_request.set(Some(peer.clone()));
+        });
     }
 }
 

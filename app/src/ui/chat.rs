@@ -1,21 +1,72 @@
-//! One conversation: message bubbles (incoming and outgoing, with times and the delivery state
-//! of outgoing ones, Retry when failed), the request banner (Accept / Delete / Block), and the
-//! composer (Enter sends, Shift+Enter starts a new line). Message text is a text node.
+//! One conversation: message bubbles (incoming and outgoing, with times, the delivery state of
+//! outgoing ones, Retry when failed, the quoted message of a reply, reactions and the
+//! disappearing countdown), a menu per message (reply, react, delete for me or for everyone),
+//! the request banner (Accept / Delete / Block), the disappearing-messages setting, search in
+//! the conversation, the peer's typing indicator and the composer (Enter sends, Shift+Enter
+//! starts a new line). Message text is a text node; web links are buttons that ask first.
 
 use leptos::{ev::KeyboardEvent, ev::SubmitEvent, html, prelude::*};
-use umbra_ipc::{Command, ConversationKind, DeliveryState, Direction, MessageView};
+use umbra_ipc::{
+    Command, ConversationKind, DISAPPEARING_TIMERS_S, DeliveryState, Direction, DisappearingMode,
+    DisappearingView, MessageView,
+};
 
+use super::conversations::SearchBox;
 use crate::{
-    browser, format,
+    browser,
+    format::{self, Segment},
     state::{HomeView, UiState},
     worker_client::use_worker,
 };
+
+/// The quick reactions offered in a message's menu.
+const QUICK_REACTIONS: [&str; 5] = ["👍", "❤️", "😂", "😮", "😢"];
+/// Typing: "started" is repeated at most this often while the user types.
+const TYPING_REPEAT_MS: u64 = 10_000;
+/// Typing: "stopped" is sent after this long without input.
+const TYPING_IDLE_MS: u64 = 5_000;
+
+/// What the open conversation shows besides the worker's data: menus and dialogs.
+#[derive(Clone, Copy)]
+struct ChatUi {
+    /// The message being replied to: (id, who wrote it, its text).
+    reply: RwSignal<Option<(u64, String, String)>>,
+    /// The message whose menu is open.
+    menu: RwSignal<Option<u64>>,
+    /// A delete waiting for confirmation: (id, for everyone).
+    delete: RwSignal<Option<(u64, bool)>>,
+    /// A link waiting for confirmation.
+    link: RwSignal<Option<String>>,
+    /// The disappearing-messages dialog is open.
+    disappearing: RwSignal<bool>,
+    /// The search box is shown.
+    search: RwSignal<bool>,
+    /// The clock for countdowns (ms, ticks every second).
+    now: RwSignal<u64>,
+}
 
 /// The open conversation with `peer`.
 #[component]
 pub(crate) fn Chat(peer: String) -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
+    let ui = ChatUi {
+        reply: RwSignal::new(None),
+        menu: RwSignal::new(None),
+        delete: RwSignal::new(None),
+        link: RwSignal::new(None),
+        disappearing: RwSignal::new(false),
+        search: RwSignal::new(false),
+        now: RwSignal::new(browser::now_ms()),
+    };
+    provide_context(ui);
+    // Countdowns and the typing indicator's timeout follow this clock.
+    if let Ok(handle) = set_interval_with_handle(
+        move || ui.now.set(browser::now_ms()),
+        std::time::Duration::from_secs(1),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
     let title = move || {
         state.chat.with(|c| {
             c.as_ref()
@@ -23,12 +74,20 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
         })
     };
     let short = format::short_id(&peer);
-    let heading = move || title().unwrap_or_else(|| short.clone());
+    let heading = Memo::new(move |_| title().unwrap_or_else(|| short.clone()));
     // A memo, so the banner and the composer (with its typed text) are rebuilt only when the
     // kind changes, not on every pushed message.
     let kind = Memo::new(move |_| state.chat.with(|c| c.as_ref().map(|c| c.conversation.kind)));
+    let setting = Memo::new(move |_| {
+        state.chat.with(|c| {
+            c.as_ref()
+                .map(|c| c.conversation.disappearing)
+                .unwrap_or_default()
+        })
+    });
     let back = move |_| {
         worker.send(Command::CloseConversation);
+        state.search.set(None);
         state.go_home(HomeView::List);
     };
     let log = NodeRef::<html::Div>::new();
@@ -74,6 +133,33 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
         matches!(kind.get(), None | Some(ConversationKind::Accepted))
             .then(|| view! { <Composer peer=p3.clone()/> })
     };
+    let p4 = peer.clone();
+    let block = move || {
+        (kind.get() == Some(ConversationKind::Accepted)).then(|| {
+            let p = p4.clone();
+            view! {
+                <button type="button" class="secondary" on:click=move |_| worker.send(Command::Block { peer: p.clone() })>
+                    "Block"
+                </button>
+            }
+        })
+    };
+    let p5 = peer.clone();
+    let search = move || {
+        ui.search
+            .get()
+            .then(|| view! { <SearchBox peer=Some(p5.clone())/> })
+    };
+    let p6 = peer.clone();
+    let typing = move || {
+        let now = ui.now.get();
+        let who = heading.get();
+        state.typing.with(|t| match t {
+            Some((p, until)) if *p == p6 && *until > now => format!("{who} is typing…"),
+            _ => String::new(),
+        })
+    };
+    let p7 = peer.clone();
     view! {
         <section class="chat" aria-labelledby="chat-title">
             <div class="chat-head">
@@ -82,12 +168,28 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
                 </button>
                 <h1 id="chat-title">{heading}</h1>
             </div>
+            <div class="chat-tools actions">
+                <button type="button" class="secondary" aria-pressed=move || ui.search.get().to_string()
+                    on:click=move |_| ui.search.update(|s| *s = !*s)>"Search"</button>
+                <button type="button" class="secondary" on:click=move |_| ui.disappearing.set(true)>
+                    "Disappearing messages"
+                </button>
+                {block}
+            </div>
+            <p class="small setting" role="status" aria-label="Disappearing messages setting">
+                {move || format::disappearing_text(setting.get())}
+            </p>
             <p class="small mono peer-id" aria-label="Their Account ID">{peer.clone()}</p>
             {banner}
+            {search}
             <div class="log" role="log" aria-label="Messages" node_ref=log>
                 <ol class="messages">{messages}</ol>
             </div>
+            <p class="small typing" role="status" aria-label="Typing">{typing}</p>
             {composer}
+            <DeleteDialog peer=p7.clone()/>
+            <LinkDialog/>
+            <DisappearingDialog peer=p7 current=setting/>
         </section>
     }
 }
@@ -96,6 +198,7 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
 #[component]
 fn Bubble(m: MessageView, peer: String) -> impl IntoView {
     let worker = use_worker();
+    let ui = expect_context::<ChatUi>();
     let outgoing = m.direction == Direction::Outgoing;
     let class = if outgoing {
         "bubble outgoing"
@@ -106,23 +209,265 @@ fn Bubble(m: MessageView, peer: String) -> impl IntoView {
     let state_text =
         format::delivery_text(m.state).map(|t| view! { <span class="state">{t}</span> });
     let id = m.id;
+    let p_retry = peer.clone();
     let retry = (outgoing && m.state == DeliveryState::Failed).then(|| {
         view! {
-            <button type="button" class="retry" on:click=move |_| worker.send(Command::RetrySend { peer: peer.clone(), id })>
+            <button type="button" class="retry" on:click=move |_| worker.send(Command::RetrySend { peer: p_retry.clone(), id })>
                 "Retry"
             </button>
         }
     });
+    let quote = m.quote.clone().map(|q| {
+        let author = if q.author_is_me { "You" } else { "They" };
+        let text = if q.text.is_empty() {
+            "Original message not found".to_owned()
+        } else {
+            q.text
+        };
+        view! {
+            <blockquote class="quote" aria-label="Quoted message">
+                <span class="quote-author">{author}</span>
+                <span class="quote-text">{text}</span>
+            </blockquote>
+        }
+    });
+    let body = format::split_links(&m.body)
+        .into_iter()
+        .map(|seg| match seg {
+            Segment::Text(t) => t.into_any(),
+            Segment::Link(url) => {
+                let u = url.clone();
+                view! {
+                    <button type="button" class="link" on:click=move |_| ui.link.set(Some(u.clone()))>{url}</button>
+                }
+                .into_any()
+            }
+        })
+        .collect_view();
+    let p_react = peer.clone();
+    let reactions = (!m.reactions.is_empty()).then(|| {
+        let buttons = m
+            .reactions
+            .iter()
+            .map(|r| {
+                let emoji = r.emoji.clone();
+                let p = p_react.clone();
+                view! {
+                    <button type="button" class="reaction" aria-pressed=r.mine.to_string()
+                        on:click=move |_| worker.send(Command::React { peer: p.clone(), id, emoji: emoji.clone() })>
+                        {format!("{} {}", r.emoji, r.count)}
+                    </button>
+                }
+            })
+            .collect_view();
+        view! { <div class="reactions" role="group" aria-label="Reactions">{buttons}</div> }
+    });
+    let countdown = m.expires_at_ms.map(|at| {
+        let text = move || {
+            let left = i64::try_from(at).unwrap_or(i64::MAX)
+                - i64::try_from(ui.now.get()).unwrap_or(0);
+            format::countdown_text(left)
+        };
+        view! {
+            <span class="countdown" role="timer" aria-label=move || format!("Disappears in {}", text())>
+                <span aria-hidden="true">"⏱ "</span>{text}
+            </span>
+        }
+    });
+    let reply_text = m.body.clone();
+    let reply_who = who.to_owned();
+    let p_menu = peer.clone();
+    let menu = move || {
+        (ui.menu.get() == Some(id)).then(|| {
+            let (rt, rw) = (reply_text.clone(), reply_who.clone());
+            let reacts = QUICK_REACTIONS
+                .iter()
+                .map(|e| {
+                    let p = p_menu.clone();
+                    view! {
+                        <button type="button" role="menuitem" on:click=move |_| {
+                            ui.menu.set(None);
+                            worker.send(Command::React { peer: p.clone(), id, emoji: (*e).to_owned() });
+                        }>{format!("React with {e}")}</button>
+                    }
+                })
+                .collect_view();
+            view! {
+                <div class="menu" role="menu" aria-label="Message options">
+                    <button type="button" role="menuitem" on:click=move |_| {
+                        ui.menu.set(None);
+                        ui.reply.set(Some((id, rw.clone(), rt.clone())));
+                    }>"Reply"</button>
+                    {reacts}
+                    <button type="button" role="menuitem" on:click=move |_| {
+                        ui.menu.set(None);
+                        ui.delete.set(Some((id, false)));
+                    }>"Delete for me"</button>
+                    {outgoing.then(|| view! {
+                        <button type="button" role="menuitem" on:click=move |_| {
+                            ui.menu.set(None);
+                            ui.delete.set(Some((id, true)));
+                        }>"Delete for everyone"</button>
+                    })}
+                </div>
+            }
+        })
+    };
     view! {
         <li class=class>
             <span class="sr-only">{format!("{who}: ")}</span>
-            <p class="body">{m.body}</p>
+            {quote}
+            <p class="body">{body}</p>
+            {reactions}
+            <button type="button" class="options" aria-label="Message options" aria-haspopup="menu"
+                aria-expanded=move || (ui.menu.get() == Some(id)).to_string()
+                on:click=move |_| ui.menu.update(|open| *open = if *open == Some(id) { None } else { Some(id) })>
+                "⋯"
+            </button>
+            {menu}
             <span class="meta">
                 <time datetime=browser::iso_time(m.sent_ms)>{browser::local_time(m.sent_ms, false)}</time>
+                {countdown}
                 {state_text}
                 {retry}
             </span>
         </li>
+    }
+}
+
+/// Asks before deleting a message for us only or for everyone.
+#[component]
+fn DeleteDialog(peer: String) -> impl IntoView {
+    let worker = use_worker();
+    let ui = expect_context::<ChatUi>();
+    move || {
+        ui.delete.get().map(|(id, everyone)| {
+            let p = peer.clone();
+            let question = if everyone {
+                "Delete this message for everyone? It is removed from this browser, the other person's devices and the network."
+            } else {
+                "Delete this message from this browser only? The other person keeps their copy."
+            };
+            view! {
+                <div class="dialog" role="dialog" aria-modal="true" aria-label="Delete message">
+                    <p>{question}</p>
+                    <div class="actions">
+                        <button type="button" class="danger" on:click=move |_| {
+                            ui.delete.set(None);
+                            let peer = p.clone();
+                            worker.send(if everyone {
+                                Command::Unsend { peer, id }
+                            } else {
+                                Command::DeleteForMe { peer, id }
+                            });
+                        }>"Delete"</button>
+                        <button type="button" class="secondary" on:click=move |_| ui.delete.set(None)>"Cancel"</button>
+                    </div>
+                </div>
+            }
+        })
+    }
+}
+
+/// Asks before opening a link from a message: the site will see the user's IP address.
+#[component]
+fn LinkDialog() -> impl IntoView {
+    let ui = expect_context::<ChatUi>();
+    move || {
+        ui.link.get().map(|url| {
+            let u = url.clone();
+            view! {
+                <div class="dialog" role="dialog" aria-modal="true" aria-label="Open link?">
+                    <p class="mono link-url">{url}</p>
+                    <p>"Opening a link leaves Umbra's onion routing: the website will see your IP address. Only open links you trust."</p>
+                    <div class="actions">
+                        <button type="button" on:click=move |_| {
+                            ui.link.set(None);
+                            browser::open_link(&u);
+                        }>"Open link"</button>
+                        <button type="button" class="secondary" on:click=move |_| ui.link.set(None)>"Cancel"</button>
+                    </div>
+                </div>
+            }
+        })
+    }
+}
+
+/// The disappearing-messages setting: mode and timer, sent to the peer when saved.
+#[component]
+fn DisappearingDialog(peer: String, current: Memo<DisappearingView>) -> impl IntoView {
+    let worker = use_worker();
+    let ui = expect_context::<ChatUi>();
+    move || {
+        ui.disappearing.get().then(|| {
+            let now = current.get_untracked();
+            let mode = RwSignal::new(if now.timer_s == 0 {
+                DisappearingMode::Off
+            } else {
+                now.mode
+            });
+            let timer = RwSignal::new(if now.timer_s == 0 {
+                DISAPPEARING_TIMERS_S[0]
+            } else {
+                now.timer_s
+            });
+            let p = peer.clone();
+            let save = move |ev: SubmitEvent| {
+                ev.prevent_default();
+                ui.disappearing.set(false);
+                let mode = mode.get_untracked();
+                let timer_s = if mode == DisappearingMode::Off {
+                    0
+                } else {
+                    timer.get_untracked()
+                };
+                worker.send(Command::SetDisappearing {
+                    peer: p.clone(),
+                    setting: DisappearingView { mode, timer_s },
+                });
+            };
+            let radio = move |label: &'static str, id: &'static str, value: DisappearingMode| {
+                view! {
+                    <div class="check">
+                        <input type="radio" name="dm-mode" id=id prop:checked=move || mode.get() == value
+                            on:change=move |_| mode.set(value)/>
+                        <label for=id>{label}</label>
+                    </div>
+                }
+            };
+            let options = DISAPPEARING_TIMERS_S
+                .iter()
+                .map(|&s| {
+                    view! { <option value=s.to_string() selected=s == timer.get_untracked()>{format::timer_label(s)}</option> }
+                })
+                .collect_view();
+            view! {
+                <div class="dialog" role="dialog" aria-modal="true" aria-label="Disappearing messages">
+                    <form on:submit=save>
+                        <fieldset>
+                            <legend>"Messages in this conversation"</legend>
+                            {radio("Off", "dm-off", DisappearingMode::Off)}
+                            {radio("Disappear after read", "dm-read", DisappearingMode::AfterRead)}
+                            {radio("Disappear after send", "dm-send", DisappearingMode::AfterSend)}
+                        </fieldset>
+                        <label for="dm-timer">"Timer"</label>
+                        <select id="dm-timer" prop:disabled=move || mode.get() == DisappearingMode::Off
+                            on:change=move |ev| {
+                                if let Ok(s) = event_target_value(&ev).parse() {
+                                    timer.set(s);
+                                }
+                            }>
+                            {options}
+                        </select>
+                        <p class="small">"Both of you see the new setting. Messages are deleted from both browsers and from the network when their time is up."</p>
+                        <div class="actions">
+                            <button type="submit">"Save"</button>
+                            <button type="button" class="secondary" on:click=move |_| ui.disappearing.set(false)>"Cancel"</button>
+                        </div>
+                    </form>
+                </div>
+            }
+        })
     }
 }
 
@@ -154,21 +499,62 @@ fn RequestBanner(peer: String) -> impl IntoView {
     }
 }
 
-/// The message box: Enter sends, Shift+Enter adds a line.
+/// The message box: Enter sends, Shift+Enter adds a line. Shows the message being replied to,
+/// and tells the worker when we start and stop typing.
 #[component]
 fn Composer(peer: String) -> impl IntoView {
     let worker = use_worker();
+    let ui = expect_context::<ChatUi>();
     let text = RwSignal::new(String::new());
+    // When "started" was last sent (0: not typing) and when the last key was pressed.
+    let typing_since = StoredValue::new(0u64);
+    let last_input = StoredValue::new(0u64);
+    let p_stop = peer.clone();
+    let stop_typing = move || {
+        if typing_since.get_value() != 0 {
+            typing_since.set_value(0);
+            worker.send(Command::Typing {
+                peer: p_stop.clone(),
+                started: false,
+            });
+        }
+    };
+    let stop2 = stop_typing.clone();
+    let p_type = peer.clone();
+    let on_input = move |_| {
+        let now = browser::now_ms();
+        last_input.set_value(now);
+        if now.saturating_sub(typing_since.get_value()) >= TYPING_REPEAT_MS {
+            typing_since.set_value(now);
+            worker.send(Command::Typing {
+                peer: p_type.clone(),
+                started: true,
+            });
+        }
+        let stop = stop2.clone();
+        set_timeout(
+            move || {
+                if browser::now_ms().saturating_sub(last_input.get_value()) >= TYPING_IDLE_MS {
+                    stop();
+                }
+            },
+            std::time::Duration::from_millis(TYPING_IDLE_MS),
+        );
+    };
     let send = move || {
         let body = text.get_untracked();
         if body.trim().is_empty() {
             return;
         }
         text.set(String::new());
+        let reply_to = ui.reply.get_untracked().map(|(id, _, _)| id);
+        ui.reply.set(None);
+        // The message itself ends the peer's typing indicator.
+        typing_since.set_value(0);
         worker.send(Command::SendText {
             peer: peer.clone(),
             body,
-            reply_to: None,
+            reply_to,
         });
     };
     let send2 = send.clone();
@@ -182,9 +568,22 @@ fn Composer(peer: String) -> impl IntoView {
             send();
         }
     };
+    let reply = move || {
+        ui.reply.get().map(|(_, who, quoted)| {
+            view! {
+                <div class="reply" role="region" aria-label="Reply">
+                    <span class="small">{format!("Replying to {}", if who == "You" { "yourself" } else { "them" })}</span>
+                    <span class="quote-text">{quoted}</span>
+                    <button type="button" class="secondary" on:click=move |_| ui.reply.set(None)>"Cancel reply"</button>
+                </div>
+            }
+        })
+    };
     view! {
+        {reply}
         <form class="composer" on:submit=submit>
-            <textarea rows="2" aria-label="Message" placeholder="Message" bind:value=text on:keydown=keydown></textarea>
+            <textarea rows="2" aria-label="Message" placeholder="Message" bind:value=text
+                on:keydown=keydown on:input=on_input on:blur=move |_| stop_typing()></textarea>
             <button type="submit">"Send"</button>
         </form>
     }

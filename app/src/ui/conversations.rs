@@ -1,8 +1,9 @@
 //! The conversation list: accepted conversations and message requests, each row with the
-//! peer's name (or short Account ID), the last message's preview and time, and an unread badge.
+//! peer's name (or short Account ID), the last message's preview and time, and an unread badge;
+//! a search over all local messages; and a one-time offer to turn on notifications.
 
 use leptos::prelude::*;
-use umbra_ipc::{Command, ConversationKind, ConversationSummary};
+use umbra_ipc::{Command, ConversationKind, ConversationSummary, Direction};
 
 use crate::{
     browser, format,
@@ -59,6 +60,8 @@ pub(crate) fn ConversationList() -> impl IntoView {
                     "Settings"
                 </button>
             </div>
+            <NotificationOffer/>
+            <SearchBox peer=None/>
             {requests}
             {accepted}
         </section>
@@ -100,5 +103,126 @@ fn Row(c: ConversationSummary) -> impl IntoView {
                 </span>
             </button>
         </li>
+    }
+}
+
+/// The search box and its results: `peer` limits the search to one conversation. Searching
+/// reads the decrypted local store in the worker; nothing goes to the network.
+#[component]
+pub(crate) fn SearchBox(peer: Option<String>) -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let worker = use_worker();
+    let query = RwSignal::new(String::new());
+    let (label, id) = match peer {
+        Some(_) => ("Search this conversation", "search-one"),
+        None => ("Search messages", "search-all"),
+    };
+    let p = peer.clone();
+    let on_input = move |ev| {
+        let q = event_target_value(&ev);
+        query.set(q.clone());
+        if q.trim().is_empty() {
+            state.search.set(None);
+        } else {
+            worker.send(Command::Search {
+                query: q,
+                peer: p.clone(),
+            });
+        }
+    };
+    let results = move || {
+        let q = query.get();
+        if q.trim().is_empty() {
+            return None;
+        }
+        let found = state
+            .search
+            .get()
+            .filter(|s| s.query == q && s.peer == peer);
+        let items = found.map(|s| s.items).unwrap_or_default();
+        let names = state.conversations.get();
+        Some(view! {
+            <ul class="search-results" aria-label="Search results">
+                {if items.is_empty() {
+                    view! { <li class="small">"No messages found."</li> }.into_any()
+                } else {
+                    items.into_iter().map(|hit| {
+                        let who = names.iter().find(|c| c.peer == hit.peer)
+                            .map(format::conversation_name)
+                            .or(hit.display_name.clone())
+                            .unwrap_or_else(|| format::short_id(&hit.peer));
+                        let author = if hit.direction == Direction::Outgoing { "You".to_owned() } else { who.clone() };
+                        let target = hit.peer.clone();
+                        let open = move |_| {
+                            state.search.set(None);
+                            state.go_home(HomeView::Chat { peer: target.clone() });
+                            worker.send(Command::OpenConversation { peer: target.clone() });
+                        };
+                        view! {
+                            <li>
+                                <button type="button" class="row" on:click=open>
+                                    <span class="row-top">
+                                        <span class="name">{who}</span>
+                                        <time class="when" datetime=browser::iso_time(hit.sent_ms)>{browser::local_time(hit.sent_ms, true)}</time>
+                                    </span>
+                                    <span class="preview">{format!("{author}: ")}{hit.body}</span>
+                                </button>
+                            </li>
+                        }
+                    }).collect_view().into_any()
+                }}
+            </ul>
+        })
+    };
+    view! {
+        <div class="search">
+            <input type="search" id=id aria-label=label placeholder=label autocomplete="off"
+                prop:value=move || query.get() on:input=on_input/>
+            {results}
+        </div>
+    }
+}
+
+/// Key of the "not now" answer to the notification offer (a UI preference, not a secret).
+const OFFER_DISMISSED: &str = "umbra.notification-offer-dismissed";
+
+/// A one-time offer to turn notifications on, shown when the browser has not been asked yet.
+#[component]
+fn NotificationOffer() -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let worker = use_worker();
+    let dismissed = RwSignal::new(browser::pref(OFFER_DISMISSED).is_some());
+    let show = move || {
+        !dismissed.get()
+            && !state.settings.get().notifications
+            && !state.conversations.with(Vec::is_empty)
+            && browser::notification_permission() == "default"
+    };
+    let enable = move |_| {
+        browser::request_notification_permission(move |granted| {
+            dismissed.set(true);
+            browser::set_pref(OFFER_DISMISSED, "1");
+            if granted {
+                let mut s = state.settings.get_untracked();
+                s.notifications = true;
+                state.settings.set(s);
+                worker.send(Command::SetSettings { settings: s });
+            }
+        });
+    };
+    let not_now = move |_| {
+        dismissed.set(true);
+        browser::set_pref(OFFER_DISMISSED, "1");
+    };
+    move || {
+        show().then(|| view! {
+            <div class="banner" role="region" aria-label="Notifications">
+                <p>"Get notified of new messages while Umbra is in the background? Message text stays hidden unless you choose to show it."</p>
+                <div class="actions">
+                    <button type="button" on:click=enable>"Enable notifications"</button>
+                    <button type="button" class="secondary" on:click=not_now>"Not now"</button>
+                </div>
+            </div>
+        })
     }
 }

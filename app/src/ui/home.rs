@@ -24,6 +24,15 @@ pub(crate) fn Home(account_id: String) -> impl IntoView {
     });
     worker.send(Command::ListConversations);
     worker.send(Command::ListBlocked);
+    worker.send(Command::GetSettings);
+    // A clicked notification opens its conversation.
+    Effect::new(move |_| {
+        if let Some(peer) = state.open_request.get() {
+            state.open_request.set(None);
+            state.go_home(HomeView::Chat { peer: peer.clone() });
+            worker.send(Command::OpenConversation { peer });
+        }
+    });
     move || match state.home.get() {
         HomeView::List => view! {
             <ConversationList/>

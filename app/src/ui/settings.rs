@@ -1,7 +1,8 @@
-//! Settings: our display name and the block list (Unblock).
+//! Settings: our display name, read receipts, typing indicators, notifications and the block
+//! list (Unblock).
 
 use leptos::{ev::SubmitEvent, prelude::*};
-use umbra_ipc::Command;
+use umbra_ipc::{Command, Settings as SettingsValue};
 
 use crate::{
     format,
@@ -68,6 +69,8 @@ pub(crate) fn Settings() -> impl IntoView {
                     </span>
                 </div>
             </form>
+            <h2 id="privacy-title">"Privacy and notifications"</h2>
+            <Switches/>
             <h2 id="blocked-title">"Blocked contacts"</h2>
             {blocked}
             <div class="actions">
@@ -76,5 +79,56 @@ pub(crate) fn Settings() -> impl IntoView {
                 </button>
             </div>
         </section>
+    }
+}
+
+/// The privacy and notification checkboxes. Each change is saved at once; turning
+/// notifications on asks the browser's permission (this click is the user gesture).
+#[component]
+fn Switches() -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let worker = use_worker();
+    let denied = RwSignal::new(false);
+    let save = move |settings: SettingsValue| {
+        state.settings.set(settings);
+        worker.send(Command::SetSettings { settings });
+    };
+    let check = move |label: &'static str,
+                      id: &'static str,
+                      get: fn(&SettingsValue) -> bool,
+                      set: fn(&mut SettingsValue, bool)| {
+        view! {
+            <div class="check">
+                <input type="checkbox" id=id
+                    prop:checked=move || get(&state.settings.get())
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        let mut s = state.settings.get_untracked();
+                        set(&mut s, on);
+                        if id == "notifications" && on && crate::browser::notification_permission() != "granted" {
+                            crate::browser::request_notification_permission(move |granted| {
+                                denied.set(!granted);
+                                let mut s = state.settings.get_untracked();
+                                s.notifications = granted;
+                                save(s);
+                            });
+                            return;
+                        }
+                        save(s);
+                    }/>
+                <label for=id>{label}</label>
+            </div>
+        }
+    };
+    view! {
+        {check("Send read receipts", "read-receipts", |s| s.read_receipts, |s, v| s.read_receipts = v)}
+        <p class="small">"Off: others do not learn when you read their messages."</p>
+        {check("Send typing indicators", "typing-indicators", |s| s.typing_indicators, |s, v| s.typing_indicators = v)}
+        {check("Notifications for new messages", "notifications", |s| s.notifications, |s, v| s.notifications = v)}
+        {check("Show name and text in notifications", "notification-content", |s| s.notification_content, |s, v| s.notification_content = v)}
+        <p class="small">"Notifications appear while Umbra's tab is in the background. Without the name and text they only say \"New message\"."</p>
+        {move || denied.get().then(|| view! {
+            <p role="alert" class="error">"The browser did not allow notifications. Allow them in the site settings to turn them on."</p>
+        })}
     }
 }
