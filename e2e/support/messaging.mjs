@@ -76,11 +76,11 @@ export function shortId(id) {
  * Alice writes first, Bob accepts the request; both then have the conversation open.
  * Returns the message Alice sent.
  */
-export async function acceptedConversation(a, b, alice, bob) {
+export async function acceptedConversation(a, b, alice, bob, aliceName = shortId(alice.id)) {
   await startConversation(a, bob.id);
   const first = 'hello Bob';
   await send(a, first);
-  const request = row(b, 'Message requests', shortId(alice.id));
+  const request = row(b, 'Message requests', aliceName);
   await visible(request, DELIVERY_MS);
   await request.click();
   const banner = await visible(b.getByRole('region', { name: 'Message request' }));
@@ -88,4 +88,68 @@ export async function acceptedConversation(a, b, alice, bob) {
   await visible(b.getByRole('textbox', { name: 'Message' }));
   await banner.waitFor({ state: 'detached' });
   return first;
+}
+
+/** Reloads `page` (the account locks), unlocks it and opens the conversation named `name`. */
+export async function reloadAndOpen(page, name) {
+  await page.reload();
+  await visible(page.getByRole('heading', { name: 'Unlock Umbra' }));
+  await page.getByLabel('Passphrase').fill(PASS);
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  const r = row(page, 'Conversations', name);
+  await visible(r, 60000);
+  await r.click();
+  await visible(page.getByRole('log', { name: 'Messages' }));
+}
+
+/** The bubble (list item) of the open conversation whose body is exactly `body`. */
+export function bubble(page, body) {
+  return page.getByRole('log', { name: 'Messages' }).getByRole('listitem')
+    .filter({ has: page.locator('p.body', { hasText: body }) });
+}
+
+/** Opens the options menu of the message `body` and clicks `item`. */
+export async function messageAction(page, body, item) {
+  await bubble(page, body).getByRole('button', { name: 'Message options' }).click();
+  await page.getByRole('menu', { name: 'Message options' }).getByRole('menuitem', { name: item }).click();
+}
+
+/** Opens Settings, sets the checkbox `label` to `on`, and comes back to the list. */
+export async function setSwitch(page, label, on) {
+  await page.getByRole('button', { name: 'Settings' }).click();
+  const box = page.getByRole('checkbox', { name: label });
+  await visible(box);
+  if (on) await box.check(); else await box.uncheck();
+  await page.getByRole('button', { name: 'Back', exact: true }).click();
+}
+
+/** Number of records in the app's IndexedDB (database "umbra", store "records"), and whether
+ * any record's bytes contain `needle` as UTF-8 (they must not: every record is sealed). */
+export async function idbRecords(page, needle) {
+  return page.evaluate(async (needle) => {
+    const db = await new Promise((ok, err) => {
+      const r = indexedDB.open('umbra');
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => err(r.error);
+    });
+    const values = await new Promise((ok, err) => {
+      const tx = db.transaction('records', 'readonly');
+      const r = tx.objectStore('records').getAll();
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => err(r.error);
+    });
+    db.close();
+    const enc = new TextEncoder().encode(needle);
+    const contains = (bytes) => {
+      outer: for (let i = 0; i + enc.length <= bytes.length; i++) {
+        for (let j = 0; j < enc.length; j++) if (bytes[i + j] !== enc[j]) continue outer;
+        return true;
+      }
+      return false;
+    };
+    const asBytes = (v) => (v instanceof ArrayBuffer ? new Uint8Array(v)
+      : ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+        : new TextEncoder().encode(JSON.stringify(v)));
+    return { count: values.length, plaintext: values.some((v) => contains(asBytes(v))) };
+  }, needle);
 }

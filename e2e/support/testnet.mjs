@@ -1,7 +1,7 @@
 // Starts a local Session-compatible network: `umbra-node testnet --nodes N --data <tmp>` (binary
 // from UMBRA_NODE_BIN, default target/release/umbra-node), resolving once it prints its
 // `seed <URL>` line. Everything listens on loopback only.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = fa
   child.removeAllListeners('exit');
   return {
     seedUrl,
+    data,
     output: () => output,
     async close() {
       if (child.exitCode === null) {
@@ -43,4 +44,13 @@ export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = fa
       rmSync(data, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What every node of the testnet in `data` stores for `account`, read from the nodes' SQLite
+ * databases (`umbra-node inspect`): [{ node, hash, namespace, expiry }].
+ */
+export function storedMessages(data, account) {
+  const out = execFileSync(NODE_BIN, ['inspect', '--data', data, '--account', account], { encoding: 'utf8' });
+  return out.split('\n').filter(Boolean).map((line) => JSON.parse(line));
 }

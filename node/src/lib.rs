@@ -6,6 +6,7 @@ pub mod clock;
 pub mod control;
 pub mod db;
 pub mod directory;
+pub mod inspect;
 pub mod keys;
 pub mod onion;
 pub mod rpc;

@@ -66,6 +66,16 @@ enum Cmd {
         #[arg(long)]
         seed: Option<String>,
     },
+    /// Print, one JSON line each, the messages every node of a testnet stores for an account
+    /// (read-only; for tests that prove a message is gone from the swarm).
+    Inspect {
+        /// The testnet's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The account (66 hex characters).
+        #[arg(long)]
+        account: String,
+    },
     /// Run a single node that is its own swarm.
     Node {
         /// Directory for the key and database.
@@ -200,6 +210,23 @@ async fn main() -> std::process::ExitCode {
                 None => wait_for_shutdown().await,
             }
             net.shutdown().await;
+        }
+        Cmd::Inspect { data, account } => {
+            let Some(account) = umbra_protocol::rpc::params::AccountId::from_hex(&account) else {
+                eprintln!("umbra-node: not an account id");
+                return std::process::ExitCode::FAILURE;
+            };
+            match umbra_node::inspect::stored_messages(&data, &account) {
+                Ok(rows) => {
+                    for row in rows {
+                        announce(&serde_json::to_string(&row).unwrap_or_default());
+                    }
+                }
+                Err(e) => {
+                    eprintln!("umbra-node: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
         }
         Cmd::Node {
             data,

@@ -510,9 +510,11 @@ fn Composer(peer: String) -> impl IntoView {
     let typing_since = StoredValue::new(0u64);
     let last_input = StoredValue::new(0u64);
     let p_stop = peer.clone();
+    // Also called from a timer that may fire after the conversation was closed (then the
+    // stored values are gone and there is nothing to stop).
     let stop_typing = move || {
-        if typing_since.get_value() != 0 {
-            typing_since.set_value(0);
+        if typing_since.try_get_value().is_some_and(|t| t != 0) {
+            typing_since.try_set_value(0);
             worker.send(Command::Typing {
                 peer: p_stop.clone(),
                 started: false,
@@ -534,7 +536,10 @@ fn Composer(peer: String) -> impl IntoView {
         let stop = stop2.clone();
         set_timeout(
             move || {
-                if browser::now_ms().saturating_sub(last_input.get_value()) >= TYPING_IDLE_MS {
+                if last_input
+                    .try_get_value()
+                    .is_some_and(|t| browser::now_ms().saturating_sub(t) >= TYPING_IDLE_MS)
+                {
                     stop();
                 }
             },
