@@ -100,11 +100,8 @@ async function control(op, ed25519) {
   assert.equal(r.status, 200, `${op} ${await r.text()}`);
 }
 
-// Passed alone but failed once in a combined run on a loaded 2-core machine; it runs only when
-// UMBRA_E2E_NODE_STOP=1 until the cause is found (the same property is covered natively by the
-// client's fake-network test and the node's 1,000-store test with a swarm member down).
-test('a member of Bob\'s swarm stops mid-conversation; nothing is lost',
-  { skip: process.env.UMBRA_E2E_NODE_STOP ? false : 'flaky under load; set UMBRA_E2E_NODE_STOP=1' }, async () => {
+// Stops one member of Bob's swarm through the testnet's loopback control, mid-conversation.
+test('a member of Bob\'s swarm stops mid-conversation; nothing is lost', async () => {
   const alice = await newUser(server.url);
   const bob = await newUser(server.url);
   const [a, b] = [alice.app.page, bob.app.page];
@@ -129,9 +126,13 @@ test('a member of Bob\'s swarm stops mid-conversation; nothing is lost',
     await send(a, 'after the restart');
     const after2 = await waitMessages(b, (m) => m.length >= 10, 'one more after restart');
     assert.deepEqual(after2.map((x) => x.body), [first, ...early, ...during, 'after the restart']);
-    assertNoErrors(alice.app.errors);
-    // Requests to the stopped node fail in the browser console; nothing else may.
-    assertNoErrors(bob.app.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to fetch/.test(e)));
+    // Requests to the stopped node fail in the browser console of whoever used it: Bob polls
+    // it, and it may be a guard or relay of either browser's onion paths (2 guards of 12 nodes
+    // each: about one run in six for Alice — the cause of this test's earlier flakiness, when
+    // only Bob's console was filtered). Nothing else may fail.
+    const expected = (e) => e.includes(victim.url) && /ERR_CONNECTION_REFUSED|Failed to fetch/.test(e);
+    assertNoErrors(alice.app.errors.filter((e) => !expected(e)));
+    assertNoErrors(bob.app.errors.filter((e) => !expected(e)));
   } finally {
     await alice.app.close();
     await bob.app.close();

@@ -40,9 +40,12 @@ export async function openApp(base, { viewport = { width: 360, height: 740 }, en
   });
   const watch = (page) => {
     page.on('pageerror', (e) => errors.push(`pageerror: ${e}`));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+    // The URL a console error is about (e.g. a failed fetch), so a test can tell the failures
+    // it caused on purpose (a stopped node) from any other.
+    const where = (m) => (m.location?.()?.url ? ` [${m.location().url}]` : '');
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}${where(m)}`); });
     page.on('worker', (w) => w.on?.('console', (m) => {
-      if (m.type() === 'error') errors.push(`worker console: ${m.text()}`);
+      if (m.type() === 'error') errors.push(`worker console: ${m.text()}${where(m)}`);
     }));
   };
   ctx.on('page', watch);
