@@ -63,10 +63,10 @@ test('after send and after read, 5 minutes: gone from both browsers and from the
 
     // Delete after send: the setting reaches Bob and survives his reload.
     await setDisappearing(a, 'Disappear after send');
-    assert.equal(await settingText(a), 'Disappear after send: 5 minutes');
+    await until(async () => (await settingText(a)) === 'Disappear after send: 5 minutes', 'Alice sees her setting', 15000);
     await until(async () => (await settingText(b)) === 'Disappear after send: 5 minutes', 'Bob follows the setting');
     await reloadAndOpen(b, shortId(alice.id));
-    assert.equal(await settingText(b), 'Disappear after send: 5 minutes');
+    await until(async () => (await settingText(b)) === 'Disappear after send: 5 minutes', 'kept after reload', 15000);
 
     const baseA = await idbRecords(a, 'vanishing');
     const baseB = await idbRecords(b, 'vanishing');

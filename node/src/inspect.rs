@@ -57,9 +57,8 @@ pub fn stored_messages(data: &Path, account: &AccountId) -> Result<Vec<StoredRow
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        let mut stmt = conn.prepare(
-            "SELECT hash, namespace, expiry FROM messages WHERE owner = ?1 ORDER BY id",
-        )?;
+        let mut stmt = conn
+            .prepare("SELECT hash, namespace, expiry FROM messages WHERE owner = ?1 ORDER BY id")?;
         let found = stmt.query_map([account.to_bytes().to_vec()], |r| {
             Ok(StoredRow {
                 node: node.clone(),
@@ -91,8 +90,10 @@ mod tests {
             let node = dir.path().join(format!("node-{i}"));
             std::fs::create_dir_all(&node).unwrap();
             let mut db = Db::open(&node.join("messages.db")).unwrap();
-            db.store(&alice, Namespace(0), "hashA", 1, expiry, b"a").unwrap();
-            db.store(&bob, Namespace(0), &format!("hashB{i}"), 1, 5, b"b").unwrap();
+            db.store(&alice, Namespace(0), "hashA", 1, expiry, b"a")
+                .unwrap();
+            db.store(&bob, Namespace(0), &format!("hashB{i}"), 1, 5, b"b")
+                .unwrap();
         }
         // Not a node folder: ignored.
         std::fs::create_dir_all(dir.path().join("other")).unwrap();
@@ -101,7 +102,10 @@ mod tests {
             .iter()
             .map(|r| (r.node.as_str(), r.hash.as_str(), r.expiry))
             .collect();
-        assert_eq!(got, [("node-0", "hashA", 1_000), ("node-1", "hashA", 2_000)]);
+        assert_eq!(
+            got,
+            [("node-0", "hashA", 1_000), ("node-1", "hashA", 2_000)]
+        );
         let bobs = stored_messages(dir.path(), &bob).unwrap();
         assert_eq!(bobs.len(), 2);
         assert!(stored_messages(&dir.path().join("missing"), &bob).is_err());
