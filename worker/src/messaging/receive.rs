@@ -177,30 +177,25 @@ impl Messenger {
                         .take(NOTIFY_PREVIEW_CHARS)
                         .collect::<String>()
                 });
-            meta.push((t.msg.conversation, t.name, expiry, notify));
+            let future_dated =
+                t.msg.direction == Direction::Incoming && t.msg.sent_ms > t.msg.received_ms;
+            meta.push((t.msg.conversation, t.name, expiry, future_dated, notify));
             msgs.push(t.msg);
         }
         let mut db = MessageDb::new(cx.store, cx.vault);
         let outcomes = db.insert_messages(msgs, cx.rng).await.map_err(db_error)?;
-        for (outcome, (peer, name, expiry, notify)) in outcomes.iter().zip(meta) {
+        for (outcome, (peer, name, expiry, future_dated, notify)) in outcomes.iter().zip(meta) {
             let InsertOutcome::Inserted(id) = outcome else {
                 continue;
             };
             self.mark_dirty(peer);
-            if let Some(at) = expiry {
+            if future_dated && let Some(at) = expiry {
                 // The database counts from the claimed send time; a message dated in the
                 // future must not outlive its timer.
-                let stored = MessageDb::new(cx.store, cx.vault)
-                    .message(&peer, *id)
+                MessageDb::new(cx.store, cx.vault)
+                    .set_expiry(&peer, *id, Some(at), cx.rng)
                     .await
-                    .map_err(db_error)?
-                    .and_then(|m| m.expires_at_ms);
-                if stored.is_some_and(|s| s > at) {
-                    MessageDb::new(cx.store, cx.vault)
-                        .set_expiry(&peer, *id, Some(at), cx.rng)
-                        .await
-                        .map_err(db_error)?;
-                }
+                    .map_err(db_error)?;
             }
             self.note_expiry(expiry);
             self.update_name(cx, &peer, name).await?;
