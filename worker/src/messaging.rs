@@ -964,7 +964,8 @@ impl Messenger {
     }
 
     /// Adds the own-swarm hash of a sync copy to the message it copies (texts only: their
-    /// local id is the database id; other kinds have nothing to unsend).
+    /// local id is the database id; other kinds have nothing to unsend), or deletes that copy
+    /// if the message was unsent while the copy was on its way.
     async fn note_sync_copy<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
@@ -980,10 +981,21 @@ impl Messenger {
             return Ok(());
         };
         match db.add_storage_hash(&peer, id, hash, cx.rng).await {
-            // Deleted meanwhile.
-            Ok(()) | Err(MessageDbError::NoSuchMessage) => Ok(()),
-            Err(e) => Err(db_error(e)),
+            Ok(()) => {}
+            // Deleted for me meanwhile.
+            Err(MessageDbError::NoSuchMessage) => return Ok(()),
+            Err(e) => return Err(db_error(e)),
         }
+        // Unsent before its copy was stored: that copy goes at once.
+        let unsent = db
+            .message(&peer, id)
+            .await
+            .map_err(db_error)?
+            .is_some_and(|m| m.deleted);
+        if unsent {
+            self.delete_own(cx, vec![hash.to_owned()]);
+        }
+        Ok(())
     }
 
     async fn persist<R: CryptoRng>(

@@ -159,10 +159,12 @@ impl Messenger {
                     .map(view::wire_of)
                     .and_then(|s| match t.msg.direction {
                         Direction::Outgoing => s.outgoing_expiry_ms(t.msg.sent_ms),
-                        // After-read starts when read (then noted by mark_open_read).
+                        // After-send counts from the claimed send time, never from later
+                        // than its arrival (the timestamp is the sender's word); after-read
+                        // starts when read (then noted by mark_open_read).
                         Direction::Incoming => match s {
                             DisappearingSetting::AfterSend(_) => {
-                                s.outgoing_expiry_ms(t.msg.sent_ms)
+                                s.incoming_expiry_ms(t.msg.sent_ms, None, t.msg.received_ms)
                             }
                             _ => None,
                         },
@@ -175,16 +177,26 @@ impl Messenger {
                         .take(NOTIFY_PREVIEW_CHARS)
                         .collect::<String>()
                 });
-            meta.push((t.msg.conversation, t.name, expiry, notify));
+            let future_dated =
+                t.msg.direction == Direction::Incoming && t.msg.sent_ms > t.msg.received_ms;
+            meta.push((t.msg.conversation, t.name, expiry, future_dated, notify));
             msgs.push(t.msg);
         }
         let mut db = MessageDb::new(cx.store, cx.vault);
         let outcomes = db.insert_messages(msgs, cx.rng).await.map_err(db_error)?;
-        for (outcome, (peer, name, expiry, notify)) in outcomes.iter().zip(meta) {
-            if !matches!(outcome, InsertOutcome::Inserted(_)) {
+        for (outcome, (peer, name, expiry, future_dated, notify)) in outcomes.iter().zip(meta) {
+            let InsertOutcome::Inserted(id) = outcome else {
                 continue;
-            }
+            };
             self.mark_dirty(peer);
+            if future_dated && let Some(at) = expiry {
+                // The database counts from the claimed send time; a message dated in the
+                // future must not outlive its timer.
+                MessageDb::new(cx.store, cx.vault)
+                    .set_expiry(&peer, *id, Some(at), cx.rng)
+                    .await
+                    .map_err(db_error)?;
+            }
             self.note_expiry(expiry);
             self.update_name(cx, &peer, name).await?;
             if let Some(preview) = notify {
