@@ -130,6 +130,24 @@ pub(crate) struct SendSpec {
     pub ephemeral: bool,
 }
 
+impl SendSpec {
+    /// A message that is persisted and retried until sent (everything but typing indicators).
+    pub(crate) fn durable(
+        to: AccountId,
+        outgoing: Outgoing,
+        local_id: String,
+        sync_copy: bool,
+    ) -> SendSpec {
+        SendSpec {
+            to,
+            outgoing,
+            local_id,
+            sync_copy,
+            ephemeral: false,
+        }
+    }
+}
+
 impl core::fmt::Debug for Messenger {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Messenger")
@@ -776,13 +794,12 @@ impl Messenger {
         if was_request {
             // Tell the peer, as Session does (with our profile).
             let sent = self.next_sent_ms();
-            let spec = SendSpec {
-                to: peer,
-                outgoing: compose_request_accept(self.profile().as_ref(), sent),
-                local_id: format!("accept/{sent}"),
-                sync_copy: false,
-                ephemeral: false,
-            };
+            let spec = SendSpec::durable(
+                peer,
+                compose_request_accept(self.profile().as_ref(), sent),
+                format!("accept/{sent}"),
+                false,
+            );
             let _ = self.send(cx, spec);
             // What was unread in the request is read now if it is open.
             self.mark_open_read(cx).await?;

@@ -164,13 +164,12 @@ impl Messenger {
             .await
             .map_err(db_error)?;
         self.mark_dirty(peer);
-        let spec = SendSpec {
-            to: peer,
-            outgoing: with_setting(outgoing, setting),
-            local_id: format!("react/{sent}"),
-            sync_copy: true,
-            ephemeral: false,
-        };
+        let spec = SendSpec::durable(
+            peer,
+            with_setting(outgoing, setting),
+            format!("react/{sent}"),
+            true,
+        );
         let sent = self.send(cx, spec).map_err(|e| client_error(&e));
         self.run_actions(cx).await;
         sent
@@ -227,13 +226,7 @@ impl Messenger {
         self.mark_dirty(peer);
         let mut result = Ok(());
         if peer != me {
-            let spec = SendSpec {
-                to: peer,
-                outgoing: outgoing.clone(),
-                local_id: format!("unsend/{sent}"),
-                sync_copy: false,
-                ephemeral: false,
-            };
+            let spec = SendSpec::durable(peer, outgoing.clone(), format!("unsend/{sent}"), false);
             result = self.send(cx, spec).map_err(|e| client_error(&e));
         }
         let spec = SendSpec {
@@ -280,13 +273,12 @@ impl Messenger {
         let sent = self.next_sent_ms();
         let outgoing = compose_expiration_update(DisappearingSetting::Off, sent)
             .map_err(|_| ErrorCode::Internal)?;
-        let spec = SendSpec {
-            to: peer,
-            outgoing: with_setting(outgoing, view::wire_of(stored)),
-            local_id: format!("timer/{sent}"),
-            sync_copy: true,
-            ephemeral: false,
-        };
+        let spec = SendSpec::durable(
+            peer,
+            with_setting(outgoing, view::wire_of(stored)),
+            format!("timer/{sent}"),
+            true,
+        );
         let sent = self.send(cx, spec).map_err(|e| client_error(&e));
         self.run_actions(cx).await;
         sent
