@@ -178,8 +178,8 @@ pub(crate) fn timer_label(secs: u32) -> String {
 /// The words of a conversation's disappearing-messages setting.
 pub(crate) fn disappearing_text(d: DisappearingView) -> String {
     match d.mode {
-        _ if d.timer_s == 0 => "Off".into(),
-        DisappearingMode::Off => "Off".into(),
+        _ if d.timer_s == 0 => "Messages do not disappear".into(),
+        DisappearingMode::Off => "Messages do not disappear".into(),
         DisappearingMode::AfterRead => format!("Disappear after read: {}", timer_label(d.timer_s)),
         DisappearingMode::AfterSend => format!("Disappear after send: {}", timer_label(d.timer_s)),
     }
@@ -335,7 +335,14 @@ mod tests {
             ]
         );
         let d = |mode, timer_s| DisappearingView { mode, timer_s };
-        assert_eq!(disappearing_text(d(DisappearingMode::Off, 0)), "Off");
+        assert_eq!(
+            disappearing_text(d(DisappearingMode::Off, 0)),
+            "Messages do not disappear"
+        );
+        assert_eq!(
+            disappearing_text(d(DisappearingMode::AfterRead, 0)),
+            "Messages do not disappear"
+        );
         assert_eq!(
             disappearing_text(d(DisappearingMode::AfterRead, 300)),
             "Disappear after read: 5 minutes"
