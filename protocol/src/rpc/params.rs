@@ -13,62 +13,8 @@ use serde_json::Value;
 
 use super::{Namespace, NamespaceSel, sign::ExpireMode};
 
-/// An account id: prefix byte (`05` Session id, `03` group, …) and 32-byte key; 66 hex chars.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AccountId {
-    /// The prefix byte.
-    pub prefix: u8,
-    /// The 32-byte key (X25519 for `05`, Ed25519 for `03`).
-    pub key: [u8; 32],
-}
-
-impl AccountId {
-    /// Parse 66 hex chars.
-    pub fn from_hex(s: &str) -> Option<Self> {
-        if s.len() != 66 {
-            return None;
-        }
-        let bytes = hex::decode(s).ok()?;
-        let mut key = [0u8; 32];
-        key.copy_from_slice(&bytes[1..]);
-        Some(Self {
-            prefix: bytes[0],
-            key,
-        })
-    }
-
-    /// The 33 bytes (prefix first).
-    pub fn to_bytes(&self) -> [u8; 33] {
-        let mut out = [0u8; 33];
-        out[0] = self.prefix;
-        out[1..].copy_from_slice(&self.key);
-        out
-    }
-
-    /// Lower-case hex of the 33 bytes.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.to_bytes())
-    }
-}
-
-impl fmt::Display for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl Serialize for AccountId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> Deserialize<'de> for AccountId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Self::from_hex(&s).ok_or_else(|| de::Error::custom("bad pubkey"))
-    }
-}
+/// The storage RPC's `pubkey`: one type with the swarm address ([`crate::address::SwarmAddr`]).
+pub use crate::address::SwarmAddr as AccountId;
 
 /// An Ed25519 public key given as 64 hex chars (`pubkey_ed25519`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
