@@ -4,7 +4,6 @@
 //! Decoding never panics: every malformed field is a serde error, which callers map to
 //! [`RpcError::Malformed`](super::RpcError::Malformed) (HTTP 400).
 
-
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
