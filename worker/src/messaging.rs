@@ -32,8 +32,8 @@ use umbra_protocol::{
     client::HttpResponse,
     client::{
         Action, Client, ClientCommand, ClientConfig, ClientError, ClientEvent, ClientIdentity,
-        ClientSnapshot, OutboxState as ClientOutboxState, OutgoingHttp, PathStatus, PersistChange,
-        PollingMode, RequestId, TransportFailure,
+        OutboxState as ClientOutboxState, OutgoingHttp, PathStatus, PersistChange, PollingMode,
+        RequestId, TransportFailure,
     },
     identity::AccountId,
     message::{
@@ -41,7 +41,8 @@ use umbra_protocol::{
         QuoteRef, TextDraft, compose_request_accept, compose_text,
     },
     store::{
-        MessageDb, MessageDbError, UnlockedVault,
+        MessageDb, MessageDbError, Store as _, UnlockedVault,
+        client_state::{ClientStateDb, ClientStateError},
         messages::{
             ConversationState, Direction, InsertOutcome, Message, MessageId, NewMessage,
             OutboxState, Quote,
@@ -59,8 +60,6 @@ use crate::{
 
 pub use view::{message_view, summary};
 
-/// Vault record holding the client snapshot (outbox, last hashes, dedup records, pool).
-pub const SNAPSHOT_RECORD: &str = "worker/v1/client-snapshot";
 /// Vault record holding the profile (display name).
 pub const PROFILE_RECORD: &str = "worker/v1/profile";
 /// Vault record holding the user's [`Settings`] (read receipts, typing, notifications).
@@ -99,7 +98,8 @@ struct Profile {
 /// The running messaging client of one unlock session.
 pub struct Messenger {
     client: Client,
-    snapshot: ClientSnapshot,
+    /// Writes the client's persist changes as keyed records.
+    state: ClientStateDb,
     mailbox: Weak<Mailbox>,
     session: u64,
     open: Option<AccountId>,
@@ -178,6 +178,14 @@ pub fn client_config(seed_urls: &[String], display_name: Option<String>) -> Clie
 /// Parses an Account ID typed or sent by the app.
 pub fn parse_peer(peer: &str) -> Result<AccountId, ErrorCode> {
     peer.parse().map_err(|_| ErrorCode::InvalidAccountId)
+}
+
+fn client_state_error(e: ClientStateError) -> ErrorCode {
+    match e {
+        ClientStateError::Store(s) => store_error(s),
+        ClientStateError::Corrupted => ErrorCode::Corrupted,
+        ClientStateError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+    }
 }
 
 pub(crate) fn db_error(e: MessageDbError) -> ErrorCode {
@@ -321,9 +329,9 @@ impl Messenger {
         session: u64,
         visible: bool,
     ) -> Result<Messenger, ErrorCode> {
-        let snapshot: ClientSnapshot = load_json(cx.store, cx.vault, SNAPSHOT_RECORD)
-            .await?
-            .unwrap_or_default();
+        let (state, snapshot) = ClientStateDb::load(cx.store, cx.vault, cx.rng)
+            .await
+            .map_err(client_state_error)?;
         let profile: Profile = load_json(cx.store, cx.vault, PROFILE_RECORD)
             .await?
             .unwrap_or_default();
@@ -332,11 +340,11 @@ impl Messenger {
             .unwrap_or_default();
         let config = client_config(seed_urls, profile.display_name.clone());
         let me = ClientIdentity::from_identity(cx.vault.identity());
-        let client = Client::new(me, config, Some(snapshot.clone()));
+        let client = Client::new(me, config, Some(snapshot));
         let path = client.path_status();
         let mut m = Messenger {
             client,
-            snapshot,
+            state,
             mailbox: Rc::downgrade(mailbox),
             session,
             open: None,
@@ -1021,7 +1029,6 @@ impl Messenger {
         changes: &[PersistChange],
     ) -> Result<(), ErrorCode> {
         for change in changes {
-            self.snapshot.apply(change);
             let PersistChange::Outbox(entry) = change else {
                 continue;
             };
@@ -1048,10 +1055,28 @@ impl Messenger {
             }
             self.mark_dirty(entry.to);
         }
-        let snapshot = core::mem::take(&mut self.snapshot);
-        let saved = save_json(cx, SNAPSHOT_RECORD, &snapshot).await;
-        self.snapshot = snapshot;
-        saved
+        self.persist_client_changes(cx, changes).await
+    }
+
+    /// Makes one step's client changes durable: only the records they touch, in one
+    /// IndexedDB transaction (`store::client_state`).
+    async fn persist_client_changes<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        changes: &[PersistChange],
+    ) -> Result<(), ErrorCode> {
+        let ops = self
+            .state
+            .stage(changes, cx.vault, cx.rng)
+            .map_err(client_state_error)?;
+        if let Err(e) = cx.store.write_batch(&ops).await {
+            // The writer's view is ahead of the store now: read it back before the next step.
+            if let Ok((state, _)) = ClientStateDb::load(cx.store, cx.vault, cx.rng).await {
+                self.state = state;
+            }
+            return Err(store_error(e));
+        }
+        Ok(())
     }
 
     fn spawn_http(&self, req: OutgoingHttp) {
