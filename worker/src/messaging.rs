@@ -29,11 +29,12 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 use umbra_ipc::{ConversationKind, ConversationSummary, ErrorCode, Event, PathState, Settings};
 use umbra_protocol::{
+    address::{LocalMs, NetMs},
     client::HttpResponse,
     client::{
         Action, Client, ClientCommand, ClientConfig, ClientError, ClientEvent, ClientIdentity,
-        OutboxState as ClientOutboxState, OutgoingHttp, PathStatus, PersistChange, PollingMode,
-        RequestId, TransportFailure,
+        ControlKind, LocalId, OutboxState as ClientOutboxState, OutgoingHttp, PathStatus,
+        PersistChange, PollingMode, RequestId, TransportFailure,
     },
     identity::AccountId,
     message::{
@@ -108,7 +109,6 @@ pub struct Messenger {
     display_name: Option<String>,
     timer: Option<(u64, net::Timeout)>,
     generation: u64,
-    last_local_sent_ms: u64,
     dirty_list: bool,
     dirty_peers: BTreeSet<AccountId>,
     settings: Settings,
@@ -122,12 +122,20 @@ pub(crate) struct SendSpec {
     pub to: AccountId,
     /// The composed message.
     pub outgoing: Outgoing,
-    /// Unique local id: the message's database id for texts, `<kind>/<sent ms>` otherwise.
-    pub local_id: String,
+    /// Unique local id: the message's database id for texts, kind and sent time otherwise.
+    pub local_id: LocalId,
     /// Store a sync copy in the own swarm after it is sent.
     pub sync_copy: bool,
     /// Typing indicators: never persisted, dropped once stale.
     pub ephemeral: bool,
+}
+
+/// The local id of a control message of `kind` sent at `sent` (network ms).
+pub(crate) fn control(kind: ControlKind, sent: u64) -> LocalId {
+    LocalId::Control {
+        kind,
+        sent: NetMs(sent),
+    }
 }
 
 impl SendSpec {
@@ -135,7 +143,7 @@ impl SendSpec {
     pub(crate) fn durable(
         to: AccountId,
         outgoing: Outgoing,
-        local_id: String,
+        local_id: LocalId,
         sync_copy: bool,
     ) -> SendSpec {
         SendSpec {
@@ -353,7 +361,6 @@ impl Messenger {
             display_name: profile.display_name,
             timer: None,
             generation: 0,
-            last_local_sent_ms: 0,
             dirty_list: false,
             dirty_peers: BTreeSet::new(),
             settings,
@@ -375,7 +382,7 @@ impl Messenger {
         let db = MessageDb::new(cx.store, cx.vault);
         let pending = db.pending_outbox().await.map_err(db_error)?;
         for msg in pending {
-            let local_id = msg.id.0.to_string();
+            let local_id = LocalId::Message(msg.id.0);
             if m.client.outbox().iter().any(|e| e.local_id == local_id) {
                 continue;
             }
@@ -504,12 +511,7 @@ impl Messenger {
     /// A fresh sent timestamp (network time, distinct from every earlier one of this session:
     /// with the author it identifies a message).
     pub(crate) fn next_sent_ms(&mut self) -> u64 {
-        let sent_ms = self
-            .client
-            .network_time_ms(net::now_ms())
-            .max(self.last_local_sent_ms + 1);
-        self.last_local_sent_ms = sent_ms;
-        sent_ms
+        self.client.allocate_sent_ms(LocalMs(net::now_ms())).0
     }
 
     /// The own profile sent along with messages.
@@ -716,7 +718,7 @@ impl Messenger {
         let spec = SendSpec {
             to: peer,
             outgoing,
-            local_id: id.0.to_string(),
+            local_id: LocalId::Message(id.0),
             sync_copy: true,
             ephemeral: false,
         };
@@ -740,7 +742,7 @@ impl Messenger {
         id: u64,
     ) -> Result<(), ErrorCode> {
         let now = net::now_ms();
-        let local_id = id.to_string();
+        let local_id = LocalId::Message(id);
         let cmd = ClientCommand::Retry {
             local_id: local_id.clone(),
         };
@@ -805,7 +807,7 @@ impl Messenger {
             let spec = SendSpec::durable(
                 peer,
                 compose_request_accept(self.profile().as_ref(), sent),
-                format!("accept/{sent}"),
+                control(ControlKind::Accept, sent),
                 false,
             );
             let _ = self.send(cx, spec);
@@ -994,13 +996,13 @@ impl Messenger {
     async fn note_sync_copy<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
-        local_id: &str,
+        local_id: &LocalId,
         hash: &str,
     ) -> Result<(), ErrorCode> {
-        let Ok(id) = local_id.parse::<u64>() else {
+        let LocalId::Message(id) = local_id else {
             return Ok(());
         };
-        let id = MessageId(id);
+        let id = MessageId(*id);
         let mut db = MessageDb::new(cx.store, cx.vault);
         let Some(peer) = db.conversation_of(id).await.map_err(db_error)? else {
             return Ok(());
@@ -1035,7 +1037,7 @@ impl Messenger {
             if entry.sync_target.is_some() {
                 continue;
             }
-            let Ok(id) = entry.local_id.parse::<u64>() else {
+            let LocalId::Message(id) = entry.local_id else {
                 continue;
             };
             let state = db_outbox_state(entry.state);

@@ -12,6 +12,7 @@ use umbra_ipc::{
     Direction as IpcDirection, DisappearingView, ErrorCode, Event, SearchHit, Settings,
 };
 use umbra_protocol::{
+    client::ControlKind,
     identity::AccountId,
     message::{
         DisappearingSetting, MAX_RECEIPT_TIMESTAMPS, MessageId as WireId, ReactionChange,
@@ -25,7 +26,7 @@ use umbra_protocol::{
 };
 
 use super::{
-    Cx, MAX_SEARCH_RESULTS, Messenger, SETTINGS_RECORD, SendSpec, client_error, db_error,
+    Cx, MAX_SEARCH_RESULTS, Messenger, SETTINGS_RECORD, SendSpec, client_error, control, db_error,
     save_json, view, with_setting,
 };
 use crate::net;
@@ -71,7 +72,7 @@ impl Messenger {
                     let spec = SendSpec {
                         to: peer,
                         outgoing,
-                        local_id: format!("receipt/{sent}"),
+                        local_id: control(ControlKind::Receipt, sent),
                         sync_copy: false,
                         ephemeral: false,
                     };
@@ -167,7 +168,7 @@ impl Messenger {
         let spec = SendSpec::durable(
             peer,
             with_setting(outgoing, setting),
-            format!("react/{sent}"),
+            control(ControlKind::Reaction, sent),
             true,
         );
         let sent = self.send(cx, spec).map_err(|e| client_error(&e));
@@ -226,13 +227,18 @@ impl Messenger {
         self.mark_dirty(peer);
         let mut result = Ok(());
         if peer != me {
-            let spec = SendSpec::durable(peer, outgoing.clone(), format!("unsend/{sent}"), false);
+            let spec = SendSpec::durable(
+                peer,
+                outgoing.clone(),
+                control(ControlKind::Unsend, sent),
+                false,
+            );
             result = self.send(cx, spec).map_err(|e| client_error(&e));
         }
         let spec = SendSpec {
             to: me,
             outgoing,
-            local_id: format!("unsend-own/{sent}"),
+            local_id: control(ControlKind::UnsendOwn, sent),
             sync_copy: false,
             ephemeral: false,
         };
@@ -276,7 +282,7 @@ impl Messenger {
         let spec = SendSpec::durable(
             peer,
             with_setting(outgoing, view::wire_of(stored)),
-            format!("timer/{sent}"),
+            control(ControlKind::Timer, sent),
             true,
         );
         let sent = self.send(cx, spec).map_err(|e| client_error(&e));
@@ -309,7 +315,7 @@ impl Messenger {
         let spec = SendSpec {
             to: peer,
             outgoing,
-            local_id: format!("typing/{sent}"),
+            local_id: control(ControlKind::Typing, sent),
             sync_copy: false,
             ephemeral: true,
         };
