@@ -34,8 +34,8 @@ use umbra_protocol::{
     client::HttpResponse,
     client::{
         Action, Client, ClientCommand, ClientConfig, ClientError, ClientEvent, ClientIdentity,
-        ClientSnapshot, OutboxState as ClientOutboxState, OutgoingHttp, PathStatus, PersistChange,
-        PollingMode, RequestId, TransportFailure,
+        OutboxState as ClientOutboxState, OutgoingHttp, PathStatus, PersistChange, PollingMode,
+        RequestId, TransportFailure,
     },
     identity::AccountId,
     message::{
@@ -43,7 +43,8 @@ use umbra_protocol::{
         QuoteRef, TextDraft, compose_request_accept, compose_text,
     },
     store::{
-        MessageDb, MessageDbError, UnlockedVault,
+        MessageDb, MessageDbError, Store as _, UnlockedVault,
+        client_state::{ClientStateDb, ClientStateError},
         messages::{
             ConversationState, Direction, InsertOutcome, Message, MessageKey, NewMessage,
             OutboxState, Quote,
@@ -61,8 +62,6 @@ use crate::{
 
 pub use view::{message_view, summary};
 
-/// Vault record holding the client snapshot (outbox, last hashes, dedup records, pool).
-pub const SNAPSHOT_RECORD: &str = "worker/v1/client-snapshot";
 /// Vault record holding the profile (display name).
 pub const PROFILE_RECORD: &str = "worker/v1/profile";
 /// Vault record holding the user's [`Settings`] (read receipts, typing, notifications).
@@ -101,7 +100,8 @@ struct Profile {
 /// The running messaging client of one unlock session.
 pub struct Messenger {
     client: Client,
-    snapshot: ClientSnapshot,
+    /// Writes the client's persist changes as keyed records.
+    state: ClientStateDb,
     mailbox: Weak<Mailbox>,
     session: u64,
     open: Option<AccountId>,
@@ -185,6 +185,14 @@ pub fn parse_peer(peer: &str) -> Result<AccountId, ErrorCode> {
 /// The 1:1 conversation with `peer` (the only kind of conversation the worker has yet).
 pub(crate) fn dm(peer: AccountId) -> ConversationId {
     ConversationId::Direct(peer)
+}
+
+fn client_state_error(e: ClientStateError) -> ErrorCode {
+    match e {
+        ClientStateError::Store(s) => store_error(s),
+        ClientStateError::Corrupted => ErrorCode::Corrupted,
+        ClientStateError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+    }
 }
 
 pub(crate) fn db_error(e: MessageDbError) -> ErrorCode {
@@ -329,9 +337,9 @@ impl Messenger {
         session: u64,
         visible: bool,
     ) -> Result<Messenger, ErrorCode> {
-        let snapshot: ClientSnapshot = load_json(cx.store, cx.vault, SNAPSHOT_RECORD)
-            .await?
-            .unwrap_or_default();
+        let (state, snapshot) = ClientStateDb::load(cx.store, cx.vault, cx.rng)
+            .await
+            .map_err(client_state_error)?;
         let profile: Profile = load_json(cx.store, cx.vault, PROFILE_RECORD)
             .await?
             .unwrap_or_default();
@@ -340,11 +348,11 @@ impl Messenger {
             .unwrap_or_default();
         let config = client_config(seed_urls, profile.display_name.clone());
         let me = ClientIdentity::from_identity(cx.vault.identity());
-        let client = Client::new(me, config, Some(snapshot.clone()));
+        let client = Client::new(me, config, Some(snapshot));
         let path = client.path_status();
         let mut m = Messenger {
             client,
-            snapshot,
+            state,
             mailbox: Rc::downgrade(mailbox),
             session,
             open: None,
@@ -1037,7 +1045,6 @@ impl Messenger {
         changes: &[PersistChange],
     ) -> Result<(), ErrorCode> {
         for change in changes {
-            self.snapshot.apply(change);
             let PersistChange::Outbox(entry) = change else {
                 continue;
             };
@@ -1064,10 +1071,28 @@ impl Messenger {
             }
             self.mark_dirty(entry.to);
         }
-        let snapshot = core::mem::take(&mut self.snapshot);
-        let saved = save_json(cx, SNAPSHOT_RECORD, &snapshot).await;
-        self.snapshot = snapshot;
-        saved
+        self.persist_client_changes(cx, changes).await
+    }
+
+    /// Makes one step's client changes durable: only the records they touch, in one
+    /// IndexedDB transaction (`store::client_state`).
+    async fn persist_client_changes<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        changes: &[PersistChange],
+    ) -> Result<(), ErrorCode> {
+        let ops = self
+            .state
+            .stage(changes, cx.vault, cx.rng)
+            .map_err(client_state_error)?;
+        if let Err(e) = cx.store.write_batch(&ops).await {
+            // The writer's view is ahead of the store now: read it back before the next step.
+            if let Ok((state, _)) = ClientStateDb::load(cx.store, cx.vault, cx.rng).await {
+                self.state = state;
+            }
+            return Err(store_error(e));
+        }
+        Ok(())
     }
 
     fn spawn_http(&self, req: OutgoingHttp) {
