@@ -1,6 +1,7 @@
 //! The messaging side of the worker: [`Messenger`] runs the sans-IO
 //! [`umbra_protocol::client::Client`] of the unlocked account against the real network and the
-//! encrypted message database (session-protocol.md §3–§5, §9, engineering-guide.md C8).
+//! encrypted message database (`docs/protocol.md` §3–§5, §9; the worker owns the I/O, see
+//! ARCHITECTURE.md).
 //!
 //! It is driven only from the worker's single input loop ([`crate::mailbox`]): every command,
 //! HTTP answer and timer expiry is fed to the client, then `client.poll_action()` is drained.
@@ -29,7 +30,7 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 use umbra_ipc::{ConversationKind, ConversationSummary, ErrorCode, Event, PathState, Settings};
 use umbra_protocol::{
-    address::{LocalMs, NetMs},
+    address::{ConversationId, LocalMs, NetMs},
     client::HttpResponse,
     client::{
         Action, Client, ClientCommand, ClientConfig, ClientError, ClientEvent, ClientIdentity,
@@ -45,7 +46,7 @@ use umbra_protocol::{
         MessageDb, MessageDbError, Store as _, UnlockedVault,
         client_state::{ClientStateDb, ClientStateError},
         messages::{
-            ConversationState, Direction, InsertOutcome, Message, MessageId, NewMessage,
+            ConversationState, Direction, InsertOutcome, Message, MessageKey, NewMessage,
             OutboxState, Quote,
         },
     },
@@ -188,6 +189,11 @@ pub fn parse_peer(peer: &str) -> Result<AccountId, ErrorCode> {
     peer.parse().map_err(|_| ErrorCode::InvalidAccountId)
 }
 
+/// The 1:1 conversation with `peer` (the only kind of conversation the worker has yet).
+pub(crate) fn dm(peer: AccountId) -> ConversationId {
+    ConversationId::Direct(peer)
+}
+
 fn client_state_error(e: ClientStateError) -> ErrorCode {
     match e {
         ClientStateError::Store(s) => store_error(s),
@@ -202,7 +208,8 @@ pub(crate) fn db_error(e: MessageDbError) -> ErrorCode {
         MessageDbError::Corrupted | MessageDbError::UnsupportedVersion { .. } => {
             ErrorCode::Corrupted
         }
-        MessageDbError::NoSuchConversation
+        MessageDbError::UpgradeRequired
+        | MessageDbError::NoSuchConversation
         | MessageDbError::NoSuchMessage
         | MessageDbError::NotOutgoing
         | MessageDbError::WrongAuthor
@@ -375,6 +382,11 @@ impl Messenger {
         (cx.post)(&Event::Settings {
             settings: m.settings,
         });
+        // Records of an older schema are upgraded before anything reads them.
+        MessageDb::new(cx.store, cx.vault)
+            .upgrade(cx.rng)
+            .await
+            .map_err(db_error)?;
         // Messages that expired while the account was locked go first.
         m.sweep(cx).await?;
         // Resume what the database still has to send but the client does not know (the page
@@ -382,6 +394,9 @@ impl Messenger {
         let db = MessageDb::new(cx.store, cx.vault);
         let pending = db.pending_outbox().await.map_err(db_error)?;
         for msg in pending {
+            let Some(&to) = msg.conversation.direct() else {
+                continue;
+            };
             let local_id = LocalId::Message(msg.id.0);
             if m.client.outbox().iter().any(|e| e.local_id == local_id) {
                 continue;
@@ -396,7 +411,7 @@ impl Messenger {
                 continue;
             };
             let spec = SendSpec {
-                to: msg.conversation,
+                to,
                 outgoing,
                 local_id,
                 sync_copy: true,
@@ -551,7 +566,7 @@ impl Messenger {
         peer: &AccountId,
     ) -> Result<(), ErrorCode> {
         let db = MessageDb::new(cx.store, cx.vault);
-        let conversation = match db.conversation(peer).await.map_err(db_error)? {
+        let conversation = match db.conversation(&dm(*peer)).await.map_err(db_error)? {
             Some(c) => summary(&c),
             None => ConversationSummary {
                 peer: peer.to_string(),
@@ -564,7 +579,7 @@ impl Messenger {
             },
         };
         let list: Vec<Message> = db
-            .list_messages(peer, PAGE, 0)
+            .list_messages(&dm(*peer), PAGE, 0)
             .await
             .map_err(db_error)?
             .into_iter()
@@ -581,7 +596,7 @@ impl Messenger {
                 continue;
             }
             if let Some(found) = db
-                .find_message(peer, &q.target)
+                .find_message(&dm(*peer), &q.target)
                 .await
                 .map_err(db_error)?
                 .filter(|m| !m.deleted)
@@ -668,7 +683,7 @@ impl Messenger {
             None => None,
             Some(id) => {
                 let quoted = db
-                    .message(&peer, MessageId(id))
+                    .message(&dm(peer), MessageKey(id))
                     .await
                     .map_err(db_error)?
                     .filter(|m| !m.deleted)
@@ -677,7 +692,7 @@ impl Messenger {
             }
         };
         let stored_setting = db
-            .conversation(&peer)
+            .conversation(&dm(peer))
             .await
             .map_err(db_error)?
             .map(|c| c.disappearing)
@@ -698,7 +713,7 @@ impl Messenger {
         );
         let me = cx.vault.account_id();
         let msg = NewMessage {
-            conversation: peer,
+            conversation: dm(peer),
             direction: Direction::Outgoing,
             author: me,
             sent_ms,
@@ -725,7 +740,7 @@ impl Messenger {
         if let Err(e) = self.send(cx, spec) {
             let code = client_error(&e);
             let _ = MessageDb::new(cx.store, cx.vault)
-                .set_outbox_state(&peer, id, OutboxState::Failed { code: 1 }, None, cx.rng)
+                .set_outbox_state(&dm(peer), id, OutboxState::Failed { code: 1 }, None, cx.rng)
                 .await;
             self.flush_ui(cx).await;
             return Err(code);
@@ -754,7 +769,7 @@ impl Messenger {
             Err(ClientError::UnknownLocalId) => {
                 // The client no longer has it (e.g. its snapshot was lost): send from the db.
                 let msg = MessageDb::new(cx.store, cx.vault)
-                    .message(&peer, MessageId(id))
+                    .message(&dm(peer), MessageKey(id))
                     .await
                     .map_err(db_error)?
                     .filter(|m| m.direction == Direction::Outgoing && !m.deleted)
@@ -763,7 +778,7 @@ impl Messenger {
                     return Ok(());
                 }
                 let setting = MessageDb::new(cx.store, cx.vault)
-                    .conversation(&peer)
+                    .conversation(&dm(peer))
                     .await
                     .map_err(db_error)?
                     .map_or(DisappearingSetting::Off, |c| view::wire_of(c.disappearing));
@@ -792,11 +807,11 @@ impl Messenger {
     ) -> Result<(), ErrorCode> {
         let mut db = MessageDb::new(cx.store, cx.vault);
         let was_request = db
-            .conversation(&peer)
+            .conversation(&dm(peer))
             .await
             .map_err(db_error)?
             .is_some_and(|c| c.state == ConversationState::Request);
-        match db.accept(&peer, cx.rng).await {
+        match db.accept(&dm(peer), cx.rng).await {
             Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
             Err(e) => return Err(db_error(e)),
         }
@@ -825,7 +840,7 @@ impl Messenger {
         peer: AccountId,
     ) -> Result<(), ErrorCode> {
         match MessageDb::new(cx.store, cx.vault)
-            .delete_conversation(&peer, cx.rng)
+            .delete_conversation(&dm(peer), cx.rng)
             .await
         {
             Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
@@ -1002,12 +1017,12 @@ impl Messenger {
         let LocalId::Message(id) = local_id else {
             return Ok(());
         };
-        let id = MessageId(*id);
+        let id = MessageKey(*id);
         let mut db = MessageDb::new(cx.store, cx.vault);
-        let Some(peer) = db.conversation_of(id).await.map_err(db_error)? else {
+        let Some(conversation) = db.conversation_of(id).await.map_err(db_error)? else {
             return Ok(());
         };
-        match db.add_storage_hash(&peer, id, hash, cx.rng).await {
+        match db.add_storage_hash(&conversation, id, hash, cx.rng).await {
             Ok(()) => {}
             // Deleted for me meanwhile.
             Err(MessageDbError::NoSuchMessage) => return Ok(()),
@@ -1015,7 +1030,7 @@ impl Messenger {
         }
         // Unsent before its copy was stored: that copy goes at once.
         let unsent = db
-            .message(&peer, id)
+            .message(&conversation, id)
             .await
             .map_err(db_error)?
             .is_some_and(|m| m.deleted);
@@ -1043,8 +1058,8 @@ impl Messenger {
             let state = db_outbox_state(entry.state);
             let result = MessageDb::new(cx.store, cx.vault)
                 .set_outbox_state(
-                    &entry.to,
-                    MessageId(id),
+                    &dm(entry.to),
+                    MessageKey(id),
                     state,
                     entry.hash.as_deref(),
                     cx.rng,
@@ -1189,8 +1204,8 @@ mod tests {
     fn test_every_offered_timer_travels_as_session_encodes_it() {
         let (alice, bob) = (identity(1), identity(2));
         let quoted = Message {
-            id: MessageId(7),
-            conversation: alice.account_id(),
+            id: MessageKey(7),
+            conversation: dm(alice.account_id()),
             direction: Direction::Incoming,
             author: alice.account_id(),
             sent_ms: 1_000,
@@ -1269,7 +1284,7 @@ mod tests {
         assert!(classify(&received_by(&bob, &o), &alice.account_id()).is_err());
         // A stored reply recomposes with its quote.
         let reply = Message {
-            id: MessageId(8),
+            id: MessageKey(8),
             direction: Direction::Outgoing,
             author: bob.account_id(),
             sent_ms: 9_000,
