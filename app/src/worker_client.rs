@@ -54,7 +54,7 @@ impl WorkerClient {
             state.error.set(Some(umbra_ipc::ErrorCode::Internal));
             return;
         }
-        self.send(Command::Status);
+        self.send(Command::Account(umbra_ipc::AccountCommand::Status));
     }
 
     fn launch(&self, state: UiState) -> Result<(), JsValue> {

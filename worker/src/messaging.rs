@@ -55,6 +55,7 @@ use crate::{
     mailbox::{Input, Mailbox},
     net,
     store::IndexedDbStore,
+    views::PageTracker,
 };
 
 pub use view::{message_view, summary};
@@ -114,6 +115,8 @@ pub struct Messenger {
     settings: Settings,
     /// The earliest expiry (network ms) of a stored disappearing message.
     next_expiry: Option<u64>,
+    /// What the app was last sent of the open conversation.
+    page: PageTracker,
 }
 
 /// One message for the client to send (see the contract's `ClientCommand::Send`).
@@ -173,11 +176,6 @@ pub fn client_config(seed_urls: &[String], display_name: Option<String>) -> Clie
     config.poll_background_ms = POLL_BACKGROUND_MS;
     config.display_name = display_name;
     config
-}
-
-/// Parses an Account ID typed or sent by the app.
-pub fn parse_peer(peer: &str) -> Result<AccountId, ErrorCode> {
-    peer.parse().map_err(|_| ErrorCode::InvalidAccountId)
 }
 
 pub(crate) fn db_error(e: MessageDbError) -> ErrorCode {
@@ -350,6 +348,7 @@ impl Messenger {
             dirty_peers: BTreeSet::new(),
             settings,
             next_expiry: None,
+            page: PageTracker::default(),
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),
@@ -534,7 +533,9 @@ impl Messenger {
         Ok(())
     }
 
-    /// Posts the messages of `peer`'s conversation (a fresh conversation has an empty one).
+    /// Posts the messages of `peer`'s conversation (a fresh conversation has an empty one):
+    /// the whole page after [`Messenger::open`], then only what changed
+    /// ([`crate::views`]).
     pub async fn post_messages<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
@@ -544,7 +545,7 @@ impl Messenger {
         let conversation = match db.conversation(peer).await.map_err(db_error)? {
             Some(c) => summary(&c),
             None => ConversationSummary {
-                peer: peer.to_string(),
+                conversation: peer.to_string(),
                 display_name: None,
                 kind: ConversationKind::Accepted,
                 last_preview: None,
@@ -585,11 +586,9 @@ impl Messenger {
             .map(|m| message_view(m, &me, &targets))
             .collect();
         self.dirty_peers.remove(peer);
-        (cx.post)(&Event::Messages {
-            peer: peer.to_string(),
-            conversation,
-            items,
-        });
+        if let Some(event) = self.page.update(peer.to_string(), conversation, items) {
+            (cx.post)(&event);
+        }
         Ok(())
     }
 
@@ -601,6 +600,8 @@ impl Messenger {
         peer: AccountId,
     ) -> Result<(), ErrorCode> {
         self.open = Some(peer);
+        // The app shows this conversation afresh: its first page goes out whole.
+        self.page.reset();
         self.mark_open_read(cx).await?;
         self.apply_polling_mode(cx);
         let now = net::now_ms();
@@ -864,7 +865,7 @@ impl Messenger {
             .await
             .map_err(db_error)?;
         (cx.post)(&Event::BlockList {
-            items: list.iter().map(ToString::to_string).collect(),
+            accounts: list.iter().map(ToString::to_string).collect(),
         });
         Ok(())
     }

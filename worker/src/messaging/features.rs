@@ -364,7 +364,7 @@ impl Messenger {
             .filter(|m| !m.deleted)
             .take(MAX_SEARCH_RESULTS)
             .map(|m| SearchHit {
-                peer: m.conversation.to_string(),
+                conversation: m.conversation.to_string(),
                 display_name: names.get(&m.conversation).cloned().flatten(),
                 id: m.id.0,
                 direction: match m.direction {
@@ -377,7 +377,7 @@ impl Messenger {
             .collect();
         (cx.post)(&Event::SearchResults {
             query,
-            peer: peer.map(|p| p.to_string()),
+            conversation: peer.map(|p| p.to_string()),
             items,
         });
         Ok(())

@@ -206,13 +206,14 @@ impl Messenger {
                     .map_err(db_error)?
                     .and_then(|c| c.display_name);
                 (cx.post)(&UiEvent::Incoming {
-                    peer: peer.to_string(),
+                    conversation: peer.to_string(),
                     display_name,
                     preview,
                 });
                 // Their message is what they were typing.
                 (cx.post)(&UiEvent::PeerTyping {
-                    peer: peer.to_string(),
+                    conversation: peer.to_string(),
+                    sender: peer.to_string(),
                     typing: false,
                 });
             }
@@ -321,8 +322,10 @@ impl Messenger {
                 if c.ours || c.from == me || stale {
                     return Ok(());
                 }
+                // One to one: the conversation is named by its sender.
                 (cx.post)(&UiEvent::PeerTyping {
-                    peer: c.from.to_string(),
+                    conversation: c.from.to_string(),
+                    sender: c.from.to_string(),
                     typing: started,
                 });
             }
