@@ -298,6 +298,7 @@ async fn test_burst_both_ways_nothing_lost() {
             bid.clone(),
             ConversationOp::SendText {
                 body: format!("a{i}"),
+                reply_to: None,
             },
         ))
         .await;
@@ -305,6 +306,7 @@ async fn test_burst_both_ways_nothing_lost() {
             aid.clone(),
             ConversationOp::SendText {
                 body: format!("b{i}"),
+                reply_to: None,
             },
         ))
         .await;
