@@ -1,0 +1,124 @@
+//! The glue between the reactor and the rules: the client's clock as [`Clock`], the
+//! [`convo!`] macro that runs one rule with an [`Io`] over IndexedDB, the error codes the app
+//! sees, and the sealed JSON records.
+
+use rand_core::CryptoRng;
+use serde::{Deserialize, Serialize};
+use umbra_ipc::{ErrorCode, Settings};
+use umbra_protocol::{
+    address::NetMs,
+    client::{Client, ClientError},
+    convo::{Clock, ConvoError},
+    message::SendPrefs,
+    store::{MessageDbError, UnlockedVault},
+};
+use zeroize::Zeroizing;
+
+use super::Cx;
+use crate::{driver::store_error, store::IndexedDbStore};
+
+/// The client's clock and sent-timestamp allocator, as the conversation rules see them.
+pub(super) struct ClientClock<'a> {
+    pub(super) client: &'a mut Client,
+    pub(super) now_ms: u64,
+    pub(super) last_sent_ms: &'a mut u64,
+}
+
+impl Clock for ClientClock<'_> {
+    fn now(&self) -> NetMs {
+        NetMs(self.client.network_time_ms(self.now_ms))
+    }
+
+    fn allocate_sent_ms(&mut self) -> u64 {
+        // The one place sent timestamps are made: becomes the client's own allocator
+        // (`Client::allocate_sent_ms`) when it has one.
+        let sent_ms = self
+            .client
+            .network_time_ms(self.now_ms)
+            .max(*self.last_sent_ms + 1);
+        *self.last_sent_ms = sent_ms;
+        sent_ms
+    }
+}
+
+/// Runs `Conversations::$method` with an [`Io`] over the IndexedDB store and the client's
+/// clock (arguments are evaluated first).
+macro_rules! convo {
+    ($m:expr, $cx:expr, $method:ident ( $($arg:expr),* $(,)? )) => {{
+        let mut clock = $crate::messaging::glue::ClientClock {
+            client: &mut $m.client,
+            now_ms: $crate::net::now_ms(),
+            last_sent_ms: &mut $m.last_sent_ms,
+        };
+        let mut io = umbra_protocol::convo::Io {
+            db: umbra_protocol::store::MessageDb::new($cx.store, $cx.vault),
+            clock: &mut clock,
+            rng: &mut *$cx.rng,
+        };
+        $m.convo.$method(&mut io, $($arg),*).await
+    }};
+}
+
+pub(crate) fn db_error(e: MessageDbError) -> ErrorCode {
+    match e {
+        MessageDbError::Store(s) => store_error(s),
+        MessageDbError::Corrupted | MessageDbError::UnsupportedVersion { .. } => {
+            ErrorCode::Corrupted
+        }
+        MessageDbError::NoSuchConversation
+        | MessageDbError::NoSuchMessage
+        | MessageDbError::NotOutgoing
+        | MessageDbError::WrongAuthor
+        | MessageDbError::Encode => ErrorCode::Internal,
+    }
+}
+
+/// The app's code for a conversation-rule error.
+pub(crate) fn convo_error(e: ConvoError) -> ErrorCode {
+    match e {
+        ConvoError::InvalidMessage => ErrorCode::InvalidMessage,
+        ConvoError::NoSuchMessage => ErrorCode::NoSuchMessage,
+        ConvoError::NotOwnMessage => ErrorCode::NotOwnMessage,
+        ConvoError::InvalidReaction => ErrorCode::InvalidReaction,
+        ConvoError::InvalidTimer => ErrorCode::InvalidTimer,
+        ConvoError::InvalidDisplayName => ErrorCode::InvalidDisplayName,
+        ConvoError::Bug => ErrorCode::Internal,
+        ConvoError::Db(e) => db_error(e),
+    }
+}
+
+pub(super) fn client_error(e: &ClientError) -> ErrorCode {
+    match e {
+        ClientError::EmptyMessage => ErrorCode::InvalidMessage,
+        _ => ErrorCode::Internal,
+    }
+}
+
+pub(super) fn prefs_of(settings: &Settings) -> SendPrefs {
+    SendPrefs {
+        read_receipts: settings.read_receipts,
+        typing_indicators: settings.typing_indicators,
+    }
+}
+
+pub(super) async fn load_json<T: for<'de> Deserialize<'de>>(
+    store: &IndexedDbStore,
+    vault: &UnlockedVault,
+    name: &str,
+) -> Result<Option<T>, ErrorCode> {
+    let bytes = vault.get_record(store, name).await.map_err(store_error)?;
+    // A record that decrypts but does not parse (older layout) is ignored, not fatal.
+    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
+pub(super) async fn save_json<T: Serialize, R: CryptoRng>(
+    cx: &mut Cx<'_, R>,
+    name: &str,
+    value: &T,
+) -> Result<(), ErrorCode> {
+    let bytes = Zeroizing::new(serde_json::to_vec(value).map_err(|_| ErrorCode::Internal)?);
+    cx.vault
+        .put_record(cx.store, name, &bytes, cx.rng)
+        .await
+        .map_err(store_error)
+}
