@@ -72,7 +72,7 @@ export async function visible(locator, timeout = 15000) {
   return locator;
 }
 
-/** The §2 vector phrases of session-protocol.md and their Account IDs. */
+/** The §2 vector phrases of docs/protocol.md and their Account IDs. */
 export const VECTORS = [
   ['sewage railway names rift wagtail duties rowboat until seismic radar custom gimmick until',
     '0555b969220fbdfa09b6a36e6a57d4bc04ff0047461f0b4710fcb4f0ec43a2884a'],

@@ -15,6 +15,7 @@
 //! version and the storage id as associated data, so tampered and swapped records fail.
 
 mod cipher;
+pub mod client_state;
 mod kdf;
 mod memory;
 pub mod messages;

@@ -8,7 +8,7 @@
 //! effects are carried out here: client commands, `fetch`, IndexedDB, the timer and the
 //! events posted to the app. Within one drain of `client.poll_action()`, received messages
 //! go to the rules first, then every `Persist` is applied (outbox states into the database
-//! first, then the client snapshot, kept as one sealed vault record: see the crash order in
+//! first, then the client's keyed records in one batch: see the crash order in
 //! [`umbra_protocol::convo`]), and only then are the `Http` requests started, so state is
 //! durable before any request that relies on it. After each input the UI gets the events for
 //! what changed and the single `setTimeout` is re-armed for the earlier of
@@ -34,12 +34,12 @@ use umbra_ipc::{ErrorCode, Event, PathState, Settings};
 use umbra_protocol::{
     address::NetMs,
     client::{
-        Action, Client, ClientCommand, ClientConfig, ClientEvent, ClientIdentity, ClientSnapshot,
-        HttpResponse, OutgoingHttp, PathStatus, PersistChange, RequestId, TransportFailure,
+        Action, Client, ClientCommand, ClientConfig, ClientEvent, ClientIdentity, HttpResponse,
+        OutgoingHttp, PathStatus, PersistChange, RequestId, TransportFailure,
     },
     convo::{self, Conversations, Effect, Outcome, UiChange},
     identity::AccountId,
-    store::{UnlockedVault, messages::MessageId},
+    store::{Store as _, UnlockedVault, client_state::ClientStateDb, messages::MessageId},
 };
 
 use crate::{
@@ -48,12 +48,10 @@ use crate::{
     store::IndexedDbStore,
 };
 
-use glue::{client_error, load_json, prefs_of, save_json};
+use glue::{client_error, client_state_error, load_json, prefs_of, save_json, store_error};
 pub(crate) use glue::{convo_error, db_error};
 pub use view::{message_view, summary};
 
-/// Vault record holding the client snapshot (outbox, last hashes, dedup records, pool).
-pub const SNAPSHOT_RECORD: &str = "worker/v1/client-snapshot";
 /// Vault record holding the profile (display name).
 pub const PROFILE_RECORD: &str = "worker/v1/profile";
 /// Vault record holding the user's [`Settings`] (read receipts, typing, notifications).
@@ -91,7 +89,8 @@ struct Profile {
 pub struct Messenger {
     client: Client,
     convo: Conversations,
-    snapshot: ClientSnapshot,
+    /// Writes the client's persist changes as keyed records.
+    state: ClientStateDb,
     mailbox: Weak<Mailbox>,
     session: u64,
     path: PathStatus,
@@ -159,9 +158,9 @@ impl Messenger {
         session: u64,
         visible: bool,
     ) -> Result<Messenger, ErrorCode> {
-        let snapshot: ClientSnapshot = load_json(cx.store, cx.vault, SNAPSHOT_RECORD)
-            .await?
-            .unwrap_or_default();
+        let (state, snapshot) = ClientStateDb::load(cx.store, cx.vault, cx.rng)
+            .await
+            .map_err(client_state_error)?;
         let profile: Profile = load_json(cx.store, cx.vault, PROFILE_RECORD)
             .await?
             .unwrap_or_default();
@@ -170,7 +169,7 @@ impl Messenger {
             .unwrap_or_default();
         let config = client_config(seed_urls, profile.display_name.clone());
         let me = ClientIdentity::from_identity(cx.vault.identity());
-        let client = Client::new(me, config, Some(snapshot.clone()));
+        let client = Client::new(me, config, Some(snapshot));
         let path = client.path_status();
         let convo = Conversations::new(
             cx.vault.account_id(),
@@ -180,7 +179,7 @@ impl Messenger {
         let mut m = Messenger {
             client,
             convo,
-            snapshot,
+            state,
             mailbox: Rc::downgrade(mailbox),
             session,
             path,
@@ -570,7 +569,7 @@ impl Messenger {
             }
             let mut durable = true;
             if !changes.is_empty()
-                && let Err(code) = self.persist_client_changes(cx, &changes).await
+                && let Err(code) = self.persist(cx, &changes).await
             {
                 // Requests that rely on unsaved state are not sent; the client counts them
                 // as timed out and tries again.
@@ -606,24 +605,41 @@ impl Messenger {
         self.arm_timer();
     }
 
-    /// Writes the client's changes: outbox states into the database first (the rules decide
-    /// what they mean), then the whole client snapshot.
-    async fn persist_client_changes<R: CryptoRng>(
+    /// Applies one step's client changes: outbox states into the database first (the rules
+    /// decide what they mean), then the client's own records.
+    async fn persist<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
         changes: &[PersistChange],
     ) -> Result<(), ErrorCode> {
         for change in changes {
-            self.snapshot.apply(change);
             if let PersistChange::Outbox(entry) = change {
                 let outcome = convo!(self, cx, on_outbox_changed(entry));
                 self.apply(cx, outcome)?;
             }
         }
-        let snapshot = core::mem::take(&mut self.snapshot);
-        let saved = save_json(cx, SNAPSHOT_RECORD, &snapshot).await;
-        self.snapshot = snapshot;
-        saved
+        self.persist_client_changes(cx, changes).await
+    }
+
+    /// Makes one step's client changes durable: only the records they touch, in one
+    /// IndexedDB transaction (`store::client_state`).
+    async fn persist_client_changes<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        changes: &[PersistChange],
+    ) -> Result<(), ErrorCode> {
+        let ops = self
+            .state
+            .stage(changes, cx.vault, cx.rng)
+            .map_err(client_state_error)?;
+        if let Err(e) = cx.store.write_batch(&ops).await {
+            // The writer's view is ahead of the store now: read it back before the next step.
+            if let Ok((state, _)) = ClientStateDb::load(cx.store, cx.vault, cx.rng).await {
+                self.state = state;
+            }
+            return Err(store_error(e));
+        }
+        Ok(())
     }
 
     fn spawn_http(&self, req: OutgoingHttp) {

@@ -10,12 +10,13 @@ use umbra_protocol::{
     client::{Client, ClientError},
     convo::{Clock, ConvoError},
     message::SendPrefs,
-    store::{MessageDbError, UnlockedVault},
+    store::{MessageDbError, UnlockedVault, client_state::ClientStateError},
 };
 use zeroize::Zeroizing;
 
 use super::Cx;
-use crate::{driver::store_error, store::IndexedDbStore};
+pub(super) use crate::driver::store_error;
+use crate::store::IndexedDbStore;
 
 /// The client's clock and sent-timestamp allocator, as the conversation rules see them.
 pub(super) struct ClientClock<'a> {
@@ -57,6 +58,14 @@ macro_rules! convo {
         };
         $m.convo.$method(&mut io, $($arg),*).await
     }};
+}
+
+pub(super) fn client_state_error(e: ClientStateError) -> ErrorCode {
+    match e {
+        ClientStateError::Store(s) => store_error(s),
+        ClientStateError::Corrupted => ErrorCode::Corrupted,
+        ClientStateError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+    }
 }
 
 pub(crate) fn db_error(e: MessageDbError) -> ErrorCode {
