@@ -1,5 +1,5 @@
-//! Two-party tests of the sans-IO client over an in-memory fake network
-//! (engineering-guide.md C11; security-and-reliability.md N1, N3, N5, R2, R6, R8, C8).
+//! Two-party tests of the sans-IO client over an in-memory fake network: delivery, loss,
+//! malformed replies, clock skew, dedup, restore, subscriptions and server requests.
 //!
 //! The fake network has a seed and a dozen service nodes in three swarms. Nodes peel real
 //! onion layers with `umbra_protocol::onion::node`, relay by Ed25519 key (unknown or dead
@@ -52,7 +52,7 @@ struct FakeNode {
     fail_status: Option<u16>,
 }
 
-/// Ways an onion reply is damaged on its way back (security-and-reliability.md N1).
+/// Ways an onion reply is damaged on its way back.
 #[derive(Clone, Copy, Debug)]
 enum Fault {
     Empty,

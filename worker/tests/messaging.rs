@@ -358,7 +358,7 @@ async fn test_driver_offline_outbox_history_and_block() {
             m.client()
                 .outbox()
                 .iter()
-                .any(|e| e.local_id == id.to_string())
+                .any(|e| e.local_id.to_string() == id.to_string())
         })
         .unwrap_or(false);
     assert!(resumed, "the unsent message is back in the client's outbox");
