@@ -385,10 +385,10 @@ impl Client {
         };
         match work {
             Work::Seed => {
-                if !self
+                let seeded = self
                     .pool
-                    .seeded(ok_body.as_deref(), &mut self.io, &self.config, now)
-                {
+                    .seeded(ok_body.as_deref(), &mut self.io, &self.config, now);
+                if !seeded {
                     self.paths.failing = true;
                 }
             }

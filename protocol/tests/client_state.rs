@@ -101,12 +101,12 @@ fn random_change(r: &mut ChaCha20Rng, step: u64) -> PersistChange {
             },
             2 => {
                 // The default subscription or another one (a group's namespace 11).
-                let other = r.next_u32() % 2 == 0;
+                let other = r.next_u32().is_multiple_of(2);
                 PersistChange::LastHash {
                     node: hex::encode([(r.next_u32() % 4) as u8; 32]),
                     hash: format!("last{step}"),
                     swarm: other.then(|| SwarmAddr::from(GroupId([7; 32]))),
-                    namespace: other.then(|| Namespace(11)),
+                    namespace: other.then_some(Namespace(11)),
                 }
             }
             _ => PersistChange::OwnOpDone {

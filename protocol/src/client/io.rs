@@ -175,6 +175,7 @@ impl Io {
         RequestId(self.next_id)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         config: &ClientConfig,
