@@ -157,7 +157,7 @@ awk -v bars="$bars" -v ref="$ref" -v files="$files" '
       print row
     }
     print ""
-    print "Ratios (as speed) and the bar of performance-anchors.md (max(libsodium.js, 1/2 native C) on the anchor machine):"
+    print "Ratios (as speed) and the bar of docs/performance.md (max(libsodium.js, 1/2 native C) on the anchor machine):"
     print ""
     hdr = "| op |"; sep = "|---|"
     for (j = 1; j <= nw; j++) { hdr = hdr " " col[wcol[j]] " / native Rust |"; sep = sep "---:|" }

@@ -48,20 +48,32 @@
 //!   deleted.
 //! - **Sent timestamps.** Only [`Clock::allocate_sent_ms`] hands them out; the caller backs it
 //!   with the client's allocator.
-//! - **Local ids.** Built and parsed only in [`local_id`].
+//! - **Local ids.** The client's [`LocalId`] is the one kind of outbox id: a text is
+//!   `LocalId::Message` with its database key ([`text_local_id`], [`text_key`]), every other
+//!   kind `LocalId::Control { kind, sent }`. Their string forms are the ones persisted
+//!   outboxes already hold (`"42"`, `"react/<sent ms>"`, …).
+//!
+//! # Conversations
+//! Everything is keyed by [`ConversationId`], as in the [`MessageDb`]. Only 1:1
+//! conversations ([`ConversationId::Direct`]) have rules for what is sent yet: an intent that
+//! sends something into a conversation of another kind (a text, a reaction, an unsend, a
+//! timer, typing, accepting) fails with [`ConvoError::UnsupportedConversation`]; the local
+//! ones (open and read, delete for me, delete the conversation) work for any kind. A stored
+//! record of another kind is left alone where a rule would have to send for it (its pending
+//! texts in [`Conversations::resume`], an unsend from our other devices), never a panic.
+//! Received messages and the client's outbox are 1:1 only, so what they touch is `Direct`.
 
 mod intents;
-pub mod local_id;
 mod receive;
 
 use rand_core::CryptoRng;
 
-use crate::address::NetMs;
-use crate::client::ClientCommand;
+use crate::address::{ConversationId, NetMs};
+use crate::client::{ClientCommand, ControlKind, LocalId};
 use crate::error::ErrorKind;
 use crate::identity::AccountId;
 use crate::message::{DisappearingSetting, MAX_DISPLAY_NAME_BYTES, Outgoing, Profile, SendPrefs};
-use crate::store::messages::{Disappearing, DisappearingMode};
+use crate::store::messages::{Disappearing, DisappearingMode, MessageKey};
 use crate::store::{MessageDb, MessageDbError, Store};
 
 pub use intents::{MAX_BODY_CHARS, offered_setting};
@@ -73,9 +85,11 @@ pub const NOTIFY_PREVIEW_CHARS: usize = 100;
 pub trait Clock {
     /// Network time now.
     fn now(&self) -> NetMs;
-    /// A fresh sent timestamp (network ms), later than every one handed out before: with the
-    /// author it identifies a message.
-    fn allocate_sent_ms(&mut self) -> u64;
+    /// A fresh sent timestamp (network time), later than every one handed out before: with
+    /// the author it identifies a message. The worker backs it with
+    /// [`Client::allocate_sent_ms`](crate::client::Client::allocate_sent_ms), the one
+    /// allocator of the account.
+    fn allocate_sent_ms(&mut self) -> NetMs;
 }
 
 /// What one call works with: the message database, the clock and randomness.
@@ -112,9 +126,9 @@ pub enum Effect {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UiChange {
     /// A conversation (its row, its messages, or both) changed or was created.
-    Conversation(AccountId),
+    Conversation(ConversationId),
     /// A conversation and its messages were deleted.
-    ConversationRemoved(AccountId),
+    ConversationRemoved(ConversationId),
     /// The list of blocked accounts changed.
     BlockList,
     /// The peer started or stopped typing.
@@ -127,7 +141,7 @@ pub enum UiChange {
     /// A new message from a peer, for a notification.
     Incoming {
         /// The conversation.
-        peer: AccountId,
+        conversation: ConversationId,
         /// The peer's display name, if known.
         display_name: Option<String>,
         /// The start of the text (at most [`NOTIFY_PREVIEW_CHARS`] characters).
@@ -158,6 +172,9 @@ pub enum ConvoError {
     /// The display name is too long.
     #[error("invalid display name")]
     InvalidDisplayName,
+    /// The conversation is not a 1:1 conversation, the only kind with rules yet.
+    #[error("unsupported kind of conversation")]
+    UnsupportedConversation,
     /// An internal inconsistency (a bug), e.g. a fresh sent timestamp found stored.
     #[error("internal error")]
     Bug,
@@ -187,7 +204,7 @@ pub struct Conversations {
     me: AccountId,
     prefs: SendPrefs,
     profile: Option<Profile>,
-    open: Option<AccountId>,
+    open: Option<ConversationId>,
     visible: bool,
     next_expiry: Option<NetMs>,
 }
@@ -212,8 +229,8 @@ impl Conversations {
     }
 
     /// The open conversation, if any.
-    pub fn open_peer(&self) -> Option<AccountId> {
-        self.open
+    pub fn open_conversation(&self) -> Option<&ConversationId> {
+        self.open.as_ref()
     }
 
     /// Whether the page is visible.
@@ -255,6 +272,38 @@ impl Conversations {
             effects.push(Effect::ArmExpiry(at));
         }
     }
+}
+
+/// The peer of a 1:1 conversation, the only kind the rules handle yet.
+///
+/// # Errors
+///
+/// [`ConvoError::UnsupportedConversation`] for a group or a community room.
+fn direct(conversation: &ConversationId) -> Result<AccountId, ConvoError> {
+    conversation
+        .direct()
+        .copied()
+        .ok_or(ConvoError::UnsupportedConversation)
+}
+
+/// The client outbox id of our text stored under `key`: [`LocalId::Message`], string form
+/// `"<key>"` (what persisted outboxes hold).
+pub fn text_local_id(key: MessageKey) -> LocalId {
+    LocalId::Message(key.0)
+}
+
+/// The key of the stored text an outbox id sends; `None` for every other id (controls, sync
+/// copies, labels).
+pub fn text_key(local_id: &LocalId) -> Option<MessageKey> {
+    match local_id {
+        LocalId::Message(key) => Some(MessageKey(*key)),
+        _ => None,
+    }
+}
+
+/// The outbox id of a control message of `kind` sent at `sent`.
+fn control(kind: ControlKind, sent: NetMs) -> LocalId {
+    LocalId::Control { kind, sent }
 }
 
 /// Checks and trims a display name the user typed: `None` for blank (no name), at most

@@ -9,11 +9,13 @@ use std::cell::Cell;
 use futures_executor::block_on;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
+use umbra_protocol::address::{GroupId, LocalMs, NetMs, SwarmAddr};
 use umbra_protocol::client::{
-    ClientSnapshot, OutboxEntry, OutboxState, OwnSwarmOp, OwnSwarmOpKind, PersistChange,
+    ClientSnapshot, LocalId, OutboxEntry, OutboxState, OwnSwarmOp, OwnSwarmOpKind, PersistChange,
     SeenRecord, ServiceNode,
 };
 use umbra_protocol::identity::{AccountId, Identity, Seed};
+use umbra_protocol::rpc::Namespace;
 use umbra_protocol::store::client_state::{
     ClientStateDb, ClientStateError, LEGACY_SNAPSHOT_RECORD, SEEN_PAGE,
 };
@@ -49,13 +51,13 @@ fn node(n: u8) -> ServiceNode {
 
 fn entry(id: u32, state: OutboxState) -> OutboxEntry {
     OutboxEntry {
-        local_id: id.to_string(),
+        local_id: LocalId::Message(u64::from(id)),
         to: account(2),
         body: format!("message {id} with some text in it"),
-        sent_ms: 1_700_000_000_000 + u64::from(id),
+        sent_ms: NetMs(1_700_000_000_000 + u64::from(id)),
         state,
         attempts: 1,
-        next_attempt_ms: 5,
+        next_attempt_ms: LocalMs(5),
         hash: None,
         sync_target: None,
         content: None,
@@ -94,13 +96,19 @@ fn random_change(r: &mut ChaCha20Rng, step: u64) -> PersistChange {
         8 => match r.next_u32() % 4 {
             0 => PersistChange::Pool((0..(r.next_u32() % 6) as u8).map(node).collect()),
             1 => PersistChange::Swarm {
-                account: account((r.next_u32() % 3) as u8),
+                account: account((r.next_u32() % 3) as u8).into(),
                 nodes: vec![node((r.next_u32() % 9) as u8)],
             },
-            2 => PersistChange::LastHash {
-                node: hex::encode([(r.next_u32() % 4) as u8; 32]),
-                hash: format!("last{step}"),
-            },
+            2 => {
+                // The default subscription or another one (a group's namespace 11).
+                let other = r.next_u32().is_multiple_of(2);
+                PersistChange::LastHash {
+                    node: hex::encode([(r.next_u32() % 4) as u8; 32]),
+                    hash: format!("last{step}"),
+                    swarm: other.then(|| SwarmAddr::from(GroupId([7; 32]))),
+                    namespace: other.then_some(Namespace(11)),
+                }
+            }
             _ => PersistChange::OwnOpDone {
                 id: u64::from(r.next_u32() % 4),
             },
@@ -111,7 +119,7 @@ fn random_change(r: &mut ChaCha20Rng, step: u64) -> PersistChange {
                 hashes: vec![format!("h{step}")],
             },
             attempts: r.next_u32() % 3,
-            next_attempt_ms: step,
+            next_attempt_ms: LocalMs(step),
         }),
     }
 }
@@ -187,12 +195,14 @@ fn the_single_record_layout_before_migrates_once() {
         PersistChange::Seen(seen(1, 9_000)),
         PersistChange::Pool(vec![node(1), node(2), node(3)]),
         PersistChange::Swarm {
-            account: account(1),
+            account: account(1).into(),
             nodes: vec![node(2)],
         },
         PersistChange::LastHash {
             node: hex::encode([2; 32]),
             hash: "abc".into(),
+            swarm: None,
+            namespace: None,
         },
     ] {
         old.apply(&c);
@@ -328,8 +338,11 @@ fn a_crash_part_way_through_a_step_loads_a_consistent_state() {
         let (_, loaded) = block_on(ClientStateDb::load(&store, &vault, &mut r)).expect("reload");
         // Every outbox entry loaded is one of the step's two ends, never a mix, and nothing
         // unsent is lost: entry 2 is there in any case, entry 1 until its Sent is written.
-        let ids: Vec<&str> = loaded.outbox.iter().map(|e| e.local_id.as_str()).collect();
-        assert!(ids.contains(&"2"), "budget {budget}: {ids:?}");
+        let ids: Vec<&LocalId> = loaded.outbox.iter().map(|e| &e.local_id).collect();
+        assert!(
+            ids.contains(&&LocalId::Message(2)),
+            "budget {budget}: {ids:?}"
+        );
         if !crashed {
             assert_eq!(
                 normalised(loaded.clone(), 100),

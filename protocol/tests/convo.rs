@@ -2,8 +2,9 @@
 //! fast test KDF: every intent and every kind of received message, the client's outbox and
 //! sync-copy events, expiry in both modes, and tampered input (an unsend of someone else's
 //! message, a reaction to an unknown message, a blocked sender, a sync copy from a foreign
-//! sender). Peer messages are composed with the real compose functions and classified with
-//! the real `classify`, as the client hands them over.
+//! sender), the outbox ids (the client's `LocalId`) and conversations of other kinds than 1:1
+//! (a typed error, or left alone). Peer messages are composed with the real compose functions
+//! and classified with the real `classify`, as the client hands them over.
 //!
 //! Which browser test each case replaces or backs (worker/tests/messaging.rs):
 //! - `test_driver_offline_outbox_history_and_block`: text validation →
@@ -23,12 +24,16 @@
 use futures_executor::block_on;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use umbra_protocol::address::NetMs;
+use umbra_protocol::address::{ConversationId, GroupId, LocalMs, NetMs};
 use umbra_protocol::client::ReceivedMessage;
-use umbra_protocol::client::{ClientCommand, OutboxEntry, OutboxState as ClientState, PollingMode};
+use umbra_protocol::client::{
+    ClientCommand, ControlKind, LocalId, OutboxEntry, OutboxState as ClientState, PollingMode,
+};
 use umbra_protocol::convo::{
     Clock, Conversations, ConvoError, Effect, Io, UiChange, checked_display_name, offered_setting,
+    text_key, text_local_id,
 };
+use umbra_protocol::error::ErrorKind;
 use umbra_protocol::identity::{AccountId, Identity, Seed};
 use umbra_protocol::message::{
     DEFAULT_TTL_MS, DisappearingSetting, Event, Incoming, MessageId as WireId, Outgoing, Profile,
@@ -38,7 +43,7 @@ use umbra_protocol::message::{
 };
 use umbra_protocol::store::messages::{
     ConversationState, Direction, Disappearing, DisappearingMode, InsertOutcome, Message,
-    MessageDb, MessageId, NewMessage, OutboxState,
+    MessageDb, MessageKey, NewMessage, OutboxState,
 };
 use umbra_protocol::store::{MemoryStore, Store, UnlockedVault, Vault};
 
@@ -56,6 +61,11 @@ fn identity(n: u8) -> Identity {
     Identity::from_seed(&Seed::from_entropy(&[n; 16]).expect("16 bytes"))
 }
 
+/// The 1:1 conversation with `peer`.
+fn dm(peer: AccountId) -> ConversationId {
+    ConversationId::Direct(peer)
+}
+
 /// The client's allocator as the convo sees it: network time, strictly increasing.
 struct TestClock {
     now: u64,
@@ -66,10 +76,10 @@ impl Clock for TestClock {
     fn now(&self) -> NetMs {
         NetMs(self.now)
     }
-    fn allocate_sent_ms(&mut self) -> u64 {
+    fn allocate_sent_ms(&mut self) -> NetMs {
         let t = self.now.max(self.last + 1);
         self.last = t;
-        t
+        NetMs(t)
     }
 }
 
@@ -118,15 +128,15 @@ impl World {
     }
 
     fn messages(&self, peer: &AccountId) -> Vec<Message> {
-        block_on(self.db().list_messages(peer, 100, 0)).expect("list")
+        block_on(self.db().list_messages(&dm(*peer), 100, 0)).expect("list")
     }
 
-    fn message(&self, peer: &AccountId, id: MessageId) -> Option<Message> {
-        block_on(self.db().message(peer, id)).expect("message")
+    fn message(&self, peer: &AccountId, id: MessageKey) -> Option<Message> {
+        block_on(self.db().message(&dm(*peer), id)).expect("message")
     }
 
     fn state(&self, peer: &AccountId) -> Option<ConversationState> {
-        block_on(self.db().conversation(peer))
+        block_on(self.db().conversation(&dm(*peer)))
             .expect("conversation")
             .map(|c| c.state)
     }
@@ -135,9 +145,12 @@ impl World {
         block_on(self.convo.on_received(io!(self), msgs))
     }
 
-    fn send_text(&mut self, peer: AccountId, body: &str) -> (MessageId, Vec<Effect>) {
-        let effects =
-            block_on(self.convo.send_text(io!(self), peer, body.into(), None)).expect("send");
+    fn send_text(&mut self, peer: AccountId, body: &str) -> (MessageKey, Vec<Effect>) {
+        let effects = block_on(
+            self.convo
+                .send_text(io!(self), &dm(peer), body.into(), None),
+        )
+        .expect("send");
         (sent_text_id(&effects), effects)
     }
 
@@ -148,9 +161,9 @@ impl World {
         sent_ms: u64,
         body: &str,
         hash: &str,
-    ) -> MessageId {
+    ) -> MessageKey {
         self.insert(NewMessage {
-            conversation: from,
+            conversation: dm(from),
             direction: Direction::Incoming,
             author: from,
             sent_ms,
@@ -163,7 +176,7 @@ impl World {
         })
     }
 
-    fn insert(&mut self, msg: NewMessage) -> MessageId {
+    fn insert(&mut self, msg: NewMessage) -> MessageKey {
         let mut db = MessageDb::new(&self.store, &self.vault);
         match block_on(db.insert_message(msg, &mut self.rng)) {
             Ok(InsertOutcome::Inserted(id)) => id,
@@ -235,7 +248,7 @@ fn text(body: &str, name: Option<&str>, setting: DisappearingSetting, sent_ms: u
 
 /// The sends among `effects`: (to, classified event as the recipient sees it, local id,
 /// sync copy, ephemeral).
-fn sends(w: &World, effects: &[Effect]) -> Vec<(AccountId, Event, String, bool, bool)> {
+fn sends(w: &World, effects: &[Effect]) -> Vec<(AccountId, Event, LocalId, bool, bool)> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -262,20 +275,18 @@ fn sends(w: &World, effects: &[Effect]) -> Vec<(AccountId, Event, String, bool, 
         .collect()
 }
 
-fn sent_text_id(effects: &[Effect]) -> MessageId {
+fn sent_text_id(effects: &[Effect]) -> MessageKey {
     effects
         .iter()
         .find_map(|e| match e {
-            Effect::Client(ClientCommand::Send { local_id, .. }) => {
-                local_id.parse().ok().map(MessageId)
-            }
+            Effect::Client(ClientCommand::Send { local_id, .. }) => text_key(local_id),
             _ => None,
         })
         .expect("a text send")
 }
 
 fn changed(effects: &[Effect], peer: AccountId) -> bool {
-    effects.contains(&Effect::Ui(UiChange::Conversation(peer)))
+    effects.contains(&Effect::Ui(UiChange::Conversation(dm(peer))))
 }
 
 fn outgoing_of(effects: &[Effect]) -> Outgoing {
@@ -288,15 +299,15 @@ fn outgoing_of(effects: &[Effect]) -> Outgoing {
         .expect("a send")
 }
 
-fn entry(local_id: &str, to: AccountId, state: ClientState, hash: Option<&str>) -> OutboxEntry {
+fn entry(local_id: LocalId, to: AccountId, state: ClientState, hash: Option<&str>) -> OutboxEntry {
     OutboxEntry {
-        local_id: local_id.into(),
+        local_id,
         to,
         body: String::new(),
-        sent_ms: T0,
+        sent_ms: NetMs(T0),
         state,
         attempts: 0,
-        next_attempt_ms: 0,
+        next_attempt_ms: LocalMs(0),
         hash: hash.map(str::to_owned),
         sync_target: None,
         content: None,
@@ -314,7 +325,7 @@ fn send_text_validates_then_stores_pending_and_hands_it_over() {
     let bob = identity(2).account_id();
     for bad in ["  ".to_owned(), "x".repeat(2001)] {
         assert_eq!(
-            block_on(w.convo.send_text(io!(w), bob, bad, None)),
+            block_on(w.convo.send_text(io!(w), &dm(bob), bad, None)),
             Err(ConvoError::InvalidMessage)
         );
     }
@@ -325,8 +336,8 @@ fn send_text_validates_then_stores_pending_and_hands_it_over() {
     assert_eq!(sent.len(), 1);
     let (to, event, local_id, sync_copy, ephemeral) = &sent[0];
     assert_eq!(
-        (*to, local_id.as_str(), *sync_copy, *ephemeral),
-        (bob, &*id.0.to_string(), true, false)
+        (*to, local_id, *sync_copy, *ephemeral),
+        (bob, &text_local_id(id), true, false)
     );
     match event {
         Event::Text {
@@ -347,7 +358,7 @@ fn send_text_validates_then_stores_pending_and_hands_it_over() {
     assert_eq!(msg.outbox, Some(OutboxState::Pending));
     assert_eq!(msg.sent_ms, outgoing_of(&effects).sent_timestamp_ms);
     assert_eq!(w.state(&bob), Some(ConversationState::Accepted));
-    let conv = block_on(w.db().conversation(&bob))
+    let conv = block_on(w.db().conversation(&dm(bob)))
         .expect("c")
         .expect("listed");
     assert_eq!(
@@ -364,7 +375,7 @@ fn outbox_entries_set_the_delivery_state_of_texts_only() {
     let mut w = World::new(OFF);
     let bob = identity(2).account_id();
     let (id, _) = w.send_text(bob, "hi");
-    let local = id.0.to_string();
+    let local = text_local_id(id);
     for (state, want) in [
         (ClientState::Sending, OutboxState::Sending),
         (ClientState::Failed, OutboxState::Failed { code: 0 }),
@@ -372,25 +383,25 @@ fn outbox_entries_set_the_delivery_state_of_texts_only() {
     ] {
         let e = block_on(
             w.convo
-                .on_outbox_changed(io!(w), &entry(&local, bob, state, None)),
+                .on_outbox_changed(io!(w), &entry(local.clone(), bob, state, None)),
         )
         .expect("ok");
         assert!(changed(&e, bob));
         assert_eq!(w.message(&bob, id).map(|m| m.outbox), Some(Some(want)));
     }
-    let e = entry(&local, bob, ClientState::Sent, Some("h-bob"));
+    let e = entry(local.clone(), bob, ClientState::Sent, Some("h-bob"));
     block_on(w.convo.on_outbox_changed(io!(w), &e)).expect("ok");
     let msg = w.message(&bob, id).expect("stored");
     assert_eq!(msg.outbox, Some(OutboxState::Sent));
     assert_eq!(msg.storage_hashes, vec!["h-bob".to_owned()]);
     // Controls, sync copies and unknown or deleted messages store nothing.
     for e in [
-        entry("react/5", bob, ClientState::Failed, None),
+        entry("react/5".into(), bob, ClientState::Failed, None),
         OutboxEntry {
             sync_target: Some(bob),
-            ..entry(&local, w.me.account_id(), ClientState::Failed, None)
+            ..entry(local.clone(), w.me.account_id(), ClientState::Failed, None)
         },
-        entry("999", bob, ClientState::Failed, None),
+        entry("999".into(), bob, ClientState::Failed, None),
     ] {
         assert_eq!(block_on(w.convo.on_outbox_changed(io!(w), &e)), Ok(vec![]));
     }
@@ -398,16 +409,20 @@ fn outbox_entries_set_the_delivery_state_of_texts_only() {
         w.message(&bob, id).map(|m| m.outbox),
         Some(Some(OutboxState::Sent))
     );
-    block_on(w.convo.delete_for_me(io!(w), bob, id)).expect("delete");
-    let e = entry(&local, bob, ClientState::Failed, None);
+    block_on(w.convo.delete_for_me(io!(w), &dm(bob), id)).expect("delete");
+    let e = entry(local.clone(), bob, ClientState::Failed, None);
     assert_eq!(block_on(w.convo.on_outbox_changed(io!(w), &e)), Ok(vec![]));
     // An incoming message's id is not an outbox entry.
     let inc = w.insert_incoming(bob, T0 - 5, "theirs", "h-in");
-    let e = entry(&inc.0.to_string(), bob, ClientState::Sent, None);
+    let e = entry(text_local_id(inc), bob, ClientState::Sent, None);
     assert_eq!(block_on(w.convo.on_outbox_changed(io!(w), &e)), Ok(vec![]));
     // A send the client refused is marked failed.
     let (id2, _) = w.send_text(bob, "refused");
-    let e = block_on(w.convo.on_send_refused(io!(w), bob, &id2.0.to_string())).expect("ok");
+    let e = block_on(
+        w.convo
+            .on_send_refused(io!(w), &dm(bob), &text_local_id(id2)),
+    )
+    .expect("ok");
     assert!(changed(&e, bob));
     assert_eq!(
         w.message(&bob, id2).map(|m| m.outbox),
@@ -420,18 +435,18 @@ fn resume_sends_only_what_the_client_does_not_know() {
     let mut w = World::new(OFF);
     let (bob, carol) = (identity(2).account_id(), identity(3).account_id());
     let five = offered_setting(DisappearingMode::AfterSend, 300).expect("offered");
-    block_on(w.convo.set_disappearing(io!(w), carol, five)).expect("set");
+    block_on(w.convo.set_disappearing(io!(w), &dm(carol), five)).expect("set");
     let (known, _) = w.send_text(bob, "known to the client");
     let (lost, first) = w.send_text(carol, "page closed before the client saved it");
     let (sent, _) = w.send_text(bob, "already sent");
-    let e = entry(&sent.0.to_string(), bob, ClientState::Sent, Some("h"));
+    let e = entry(text_local_id(sent), bob, ClientState::Sent, Some("h"));
     block_on(w.convo.on_outbox_changed(io!(w), &e)).expect("ok");
-    let known_id = known.0.to_string();
-    let effects = block_on(w.convo.resume(io!(w), &|id| id == known_id)).expect("resume");
+    let known_id = text_local_id(known);
+    let effects = block_on(w.convo.resume(io!(w), &|id| *id == known_id)).expect("resume");
     let resent = sends(&w, &effects);
     assert_eq!(resent.len(), 1, "{effects:?}");
     assert_eq!(resent[0].0, carol);
-    assert_eq!(resent[0].2, lost.0.to_string());
+    assert_eq!(resent[0].2, text_local_id(lost));
     // The same message: same sent timestamp (receivers drop a repeat), same TTL and timer.
     let (a, b) = (outgoing_of(&effects), outgoing_of(&first));
     assert_eq!(a.sent_timestamp_ms, b.sent_timestamp_ms);
@@ -447,31 +462,37 @@ fn retry_asks_the_client_or_recomposes() {
     let mut w = World::new(OFF);
     let bob = identity(2).account_id();
     let alpha = w.insert_incoming(bob, T0 - 10, "alpha", "h-a");
-    let effects =
-        block_on(w.convo.send_text(io!(w), bob, "reply".into(), Some(alpha))).expect("send");
+    let effects = block_on(
+        w.convo
+            .send_text(io!(w), &dm(bob), "reply".into(), Some(alpha)),
+    )
+    .expect("send");
     let id = sent_text_id(&effects);
     let original = outgoing_of(&effects);
-    let effects = block_on(w.convo.retry(io!(w), bob, id, true)).expect("retry");
+    let effects = block_on(w.convo.retry(io!(w), &dm(bob), id, true)).expect("retry");
     assert_eq!(
         effects[0],
         Effect::Client(ClientCommand::Retry {
-            local_id: id.0.to_string()
+            local_id: text_local_id(id)
         })
     );
     // The client lost it (its snapshot did not load): composed again, quote included.
-    let effects = block_on(w.convo.retry(io!(w), bob, id, false)).expect("retry");
+    let effects = block_on(w.convo.retry(io!(w), &dm(bob), id, false)).expect("retry");
     assert_eq!(outgoing_of(&effects), original);
     assert!(matches!(
         &sends(&w, &effects)[0].1,
         Event::Text { quote: Some(_), .. }
     ));
     // Nothing to resend once sent; not for someone else's message or an unknown id.
-    let e = entry(&id.0.to_string(), bob, ClientState::Sent, None);
+    let e = entry(text_local_id(id), bob, ClientState::Sent, None);
     block_on(w.convo.on_outbox_changed(io!(w), &e)).expect("ok");
-    assert_eq!(block_on(w.convo.retry(io!(w), bob, id, false)), Ok(vec![]));
-    for bad in [alpha, MessageId(999)] {
+    assert_eq!(
+        block_on(w.convo.retry(io!(w), &dm(bob), id, false)),
+        Ok(vec![])
+    );
+    for bad in [alpha, MessageKey(999)] {
         assert_eq!(
-            block_on(w.convo.retry(io!(w), bob, bad, false)),
+            block_on(w.convo.retry(io!(w), &dm(bob), bad, false)),
             Err(ConvoError::NoSuchMessage)
         );
     }
@@ -516,12 +537,15 @@ fn a_reply_quotes_its_original() {
     assert_eq!(
         block_on(
             w.convo
-                .send_text(io!(w), bob, "beta".into(), Some(MessageId(9_999)))
+                .send_text(io!(w), &dm(bob), "beta".into(), Some(MessageKey(9_999)))
         ),
         Err(ConvoError::NoSuchMessage)
     );
-    let effects =
-        block_on(w.convo.send_text(io!(w), bob, "beta".into(), Some(alpha))).expect("send");
+    let effects = block_on(
+        w.convo
+            .send_text(io!(w), &dm(bob), "beta".into(), Some(alpha)),
+    )
+    .expect("send");
     let beta = w.message(&bob, sent_text_id(&effects)).expect("stored");
     let original = w.message(&bob, alpha).expect("stored");
     let quote = beta.quote.expect("quote");
@@ -543,9 +567,12 @@ fn a_reply_quotes_its_original() {
         other => panic!("{other:?}"),
     }
     // A reply to an unsent message is refused.
-    block_on(w.convo.unsend(io!(w), bob, alpha)).expect("unsend");
+    block_on(w.convo.unsend(io!(w), &dm(bob), alpha)).expect("unsend");
     assert_eq!(
-        block_on(w.convo.send_text(io!(w), bob, "gamma".into(), Some(alpha))),
+        block_on(
+            w.convo
+                .send_text(io!(w), &dm(bob), "gamma".into(), Some(alpha))
+        ),
         Err(ConvoError::NoSuchMessage)
     );
 }
@@ -556,12 +583,18 @@ fn reactions_toggle_and_are_checked() {
     let bob = identity(2).account_id();
     let theirs = w.insert_incoming(bob, T0 - 10, "theirs", "h-t");
     let me = w.me.account_id();
-    let effects = block_on(w.convo.react(io!(w), bob, theirs, "👍".into())).expect("react");
+    let effects = block_on(w.convo.react(io!(w), &dm(bob), theirs, "👍".into())).expect("react");
     assert!(changed(&effects, bob));
     let msg = w.message(&bob, theirs).expect("stored");
     assert!(msg.reactions["👍"].contains(&me));
     let sent = sends(&w, &effects);
-    assert!(sent[0].2.starts_with("react/"));
+    assert!(matches!(
+        sent[0].2,
+        LocalId::Control {
+            kind: ControlKind::Reaction,
+            ..
+        }
+    ));
     assert!(sent[0].3, "a reaction is synced to our other devices");
     match &sent[0].1 {
         Event::Reaction {
@@ -575,7 +608,7 @@ fn reactions_toggle_and_are_checked() {
         }
         other => panic!("{other:?}"),
     }
-    let effects = block_on(w.convo.react(io!(w), bob, theirs, "👍".into())).expect("react");
+    let effects = block_on(w.convo.react(io!(w), &dm(bob), theirs, "👍".into())).expect("react");
     assert!(matches!(
         &sends(&w, &effects)[0].1,
         Event::Reaction {
@@ -592,7 +625,7 @@ fn reactions_toggle_and_are_checked() {
     );
     for bad in ["", "a b", "\u{202e}x"] {
         assert_eq!(
-            block_on(w.convo.react(io!(w), bob, theirs, bad.into())),
+            block_on(w.convo.react(io!(w), &dm(bob), theirs, bad.into())),
             Err(ConvoError::InvalidReaction),
             "{bad:?}"
         );
@@ -605,7 +638,10 @@ fn reactions_toggle_and_are_checked() {
             .all(|who| who.is_empty())
     );
     assert_eq!(
-        block_on(w.convo.react(io!(w), bob, MessageId(9_999), "👍".into())),
+        block_on(
+            w.convo
+                .react(io!(w), &dm(bob), MessageKey(9_999), "👍".into())
+        ),
         Err(ConvoError::NoSuchMessage)
     );
 }
@@ -627,7 +663,7 @@ fn disappearing_setting_is_checked_sent_and_applied() {
     let bob = identity(2).account_id();
     let (before, _) = w.send_text(bob, "before");
     let five = offered_setting(DisappearingMode::AfterSend, 300).expect("offered");
-    let effects = block_on(w.convo.set_disappearing(io!(w), bob, five)).expect("set");
+    let effects = block_on(w.convo.set_disappearing(io!(w), &dm(bob), five)).expect("set");
     let sent = sends(&w, &effects);
     assert_eq!(
         sent[0].1,
@@ -635,16 +671,22 @@ fn disappearing_setting_is_checked_sent_and_applied() {
             setting: DisappearingSetting::AfterSend(300)
         }
     );
-    assert!(sent[0].2.starts_with("timer/"));
+    assert!(matches!(
+        sent[0].2,
+        LocalId::Control {
+            kind: ControlKind::Timer,
+            ..
+        }
+    ));
     assert_eq!(outgoing_of(&effects).ttl_ms, 300_000);
     assert_eq!(
-        block_on(w.db().conversation(&bob))
+        block_on(w.db().conversation(&dm(bob)))
             .expect("c")
             .map(|c| c.disappearing),
         Some(five)
     );
     // The same setting again sends nothing.
-    let again = block_on(w.convo.set_disappearing(io!(w), bob, five)).expect("set");
+    let again = block_on(w.convo.set_disappearing(io!(w), &dm(bob), five)).expect("set");
     assert!(sends(&w, &again).is_empty());
     // Our next message disappears 5 minutes after it was sent, and the sweep is armed.
     let (gamma, effects) = w.send_text(bob, "gamma");
@@ -662,9 +704,13 @@ fn disappearing_setting_is_checked_sent_and_applied() {
     assert_eq!(w.message(&bob, before).map(|m| m.expires_at_ms), Some(None));
     // A four-week after-read timer: the default TTL (the reader shortens it).
     let four = offered_setting(DisappearingMode::AfterRead, 2_419_200).expect("offered");
-    let effects = block_on(w.convo.set_disappearing(io!(w), bob, four)).expect("set");
+    let effects = block_on(w.convo.set_disappearing(io!(w), &dm(bob), four)).expect("set");
     assert_eq!(outgoing_of(&effects).ttl_ms, DEFAULT_TTL_MS);
-    let effects = block_on(w.convo.set_disappearing(io!(w), bob, Disappearing::OFF)).expect("off");
+    let effects = block_on(
+        w.convo
+            .set_disappearing(io!(w), &dm(bob), Disappearing::OFF),
+    )
+    .expect("off");
     assert_eq!(
         sends(&w, &effects)[0].1,
         Event::ExpirationUpdate {
@@ -701,16 +747,16 @@ fn delete_for_me_and_unsend() {
     let me = w.me.account_id();
     let (alpha, _) = w.send_text(bob, "alpha");
     let (beta, _) = w.send_text(bob, "beta");
-    let e = block_on(w.convo.delete_for_me(io!(w), bob, alpha)).expect("delete");
+    let e = block_on(w.convo.delete_for_me(io!(w), &dm(bob), alpha)).expect("delete");
     assert!(changed(&e, bob));
     assert_eq!(w.message(&bob, alpha), None);
     assert_eq!(
-        block_on(w.convo.delete_for_me(io!(w), bob, alpha)),
+        block_on(w.convo.delete_for_me(io!(w), &dm(bob), alpha)),
         Err(ConvoError::NoSuchMessage)
     );
     // Beta was delivered and its sync copy stored: unsend deletes our copy too.
     let e = entry(
-        &beta.0.to_string(),
+        text_local_id(beta),
         bob,
         ClientState::Sent,
         Some("h-bob-swarm"),
@@ -718,11 +764,11 @@ fn delete_for_me_and_unsend() {
     block_on(w.convo.on_outbox_changed(io!(w), &e)).expect("ok");
     block_on(
         w.convo
-            .on_sync_copy_stored(io!(w), &beta.0.to_string(), "h-own-copy"),
+            .on_sync_copy_stored(io!(w), &text_local_id(beta), "h-own-copy"),
     )
     .expect("ok");
     let beta_sent = w.message(&bob, beta).expect("stored").sent_ms;
-    let effects = block_on(w.convo.unsend(io!(w), bob, beta)).expect("unsend");
+    let effects = block_on(w.convo.unsend(io!(w), &dm(bob), beta)).expect("unsend");
     let msg = w.message(&bob, beta).expect("kept as deleted");
     assert!(msg.deleted && msg.body.is_empty());
     let sent = sends(&w, &effects);
@@ -732,25 +778,37 @@ fn delete_for_me_and_unsend() {
     };
     assert_eq!(sent.len(), 2);
     assert_eq!((sent[0].0, &sent[0].1), (bob, &Event::Unsend { target }));
-    assert!(sent[0].2.starts_with("unsend/"));
+    assert!(matches!(
+        sent[0].2,
+        LocalId::Control {
+            kind: ControlKind::Unsend,
+            ..
+        }
+    ));
     assert_eq!((sent[1].0, &sent[1].1), (me, &Event::Unsend { target }));
-    assert!(sent[1].2.starts_with("unsend-own/"));
+    assert!(matches!(
+        sent[1].2,
+        LocalId::Control {
+            kind: ControlKind::UnsendOwn,
+            ..
+        }
+    ));
     assert!(!sent[0].3 && !sent[1].3);
     assert!(effects.contains(&Effect::Client(ClientCommand::DeleteOwn {
         hashes: vec!["h-bob-swarm".into(), "h-own-copy".into()]
     })));
     assert_eq!(
-        block_on(w.convo.unsend(io!(w), bob, beta)),
+        block_on(w.convo.unsend(io!(w), &dm(bob), beta)),
         Err(ConvoError::NoSuchMessage)
     );
     let theirs = w.insert_incoming(bob, T0 - 10, "theirs", "h-t");
     assert_eq!(
-        block_on(w.convo.unsend(io!(w), bob, theirs)),
+        block_on(w.convo.unsend(io!(w), &dm(bob), theirs)),
         Err(ConvoError::NotOwnMessage)
     );
     // A note to self: only the copy to our own devices.
     let (note, _) = w.send_text(me, "note");
-    let effects = block_on(w.convo.unsend(io!(w), me, note)).expect("unsend");
+    let effects = block_on(w.convo.unsend(io!(w), &dm(me), note)).expect("unsend");
     let sent = sends(&w, &effects);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0, me);
@@ -761,10 +819,10 @@ fn a_sync_copy_stored_after_unsend_is_deleted_at_once() {
     let mut w = World::new(OFF);
     let bob = identity(2).account_id();
     let (id, _) = w.send_text(bob, "oops");
-    block_on(w.convo.unsend(io!(w), bob, id)).expect("unsend");
+    block_on(w.convo.unsend(io!(w), &dm(bob), id)).expect("unsend");
     let effects = block_on(
         w.convo
-            .on_sync_copy_stored(io!(w), &id.0.to_string(), "h-late"),
+            .on_sync_copy_stored(io!(w), &text_local_id(id), "h-late"),
     )
     .expect("ok");
     assert_eq!(
@@ -775,15 +833,15 @@ fn a_sync_copy_stored_after_unsend_is_deleted_at_once() {
     );
     // Copies of controls, or of something deleted for me, change nothing.
     assert_eq!(
-        block_on(w.convo.on_sync_copy_stored(io!(w), "react/5", "h")),
+        block_on(w.convo.on_sync_copy_stored(io!(w), &"react/5".into(), "h")),
         Ok(vec![])
     );
     let (gone, _) = w.send_text(bob, "gone");
-    block_on(w.convo.delete_for_me(io!(w), bob, gone)).expect("delete");
+    block_on(w.convo.delete_for_me(io!(w), &dm(bob), gone)).expect("delete");
     assert_eq!(
         block_on(
             w.convo
-                .on_sync_copy_stored(io!(w), &gone.0.to_string(), "h")
+                .on_sync_copy_stored(io!(w), &text_local_id(gone), "h")
         ),
         Ok(vec![])
     );
@@ -795,19 +853,19 @@ fn typing_goes_only_where_it_may() {
     let (bob_id, carol_id) = (identity(2), identity(3));
     let (bob, carol) = (bob_id.account_id(), carol_id.account_id());
     assert_eq!(
-        block_on(w.convo.typing(io!(w), bob, true)),
+        block_on(w.convo.typing(io!(w), &dm(bob), true)),
         Ok(vec![]),
         "switched off"
     );
     w.convo.set_prefs(ON);
-    let effects = block_on(w.convo.typing(io!(w), bob, true)).expect("typing");
+    let effects = block_on(w.convo.typing(io!(w), &dm(bob), true)).expect("typing");
     let sent = sends(&w, &effects);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].1, Event::Typing { started: true });
     assert!(sent[0].4, "ephemeral");
     assert!(!sent[0].3, "no sync copy");
     let me = w.me.account_id();
-    assert_eq!(block_on(w.convo.typing(io!(w), me, true)), Ok(vec![]));
+    assert_eq!(block_on(w.convo.typing(io!(w), &dm(me), true)), Ok(vec![]));
     // Nothing to a request we have not accepted, nor to a blocked peer.
     w.receive(vec![received(
         &w.me,
@@ -817,9 +875,15 @@ fn typing_goes_only_where_it_may() {
         T0,
     )]);
     assert_eq!(w.state(&carol), Some(ConversationState::Request));
-    assert_eq!(block_on(w.convo.typing(io!(w), carol, true)), Ok(vec![]));
+    assert_eq!(
+        block_on(w.convo.typing(io!(w), &dm(carol), true)),
+        Ok(vec![])
+    );
     block_on(w.convo.set_blocked(io!(w), bob, true)).expect("block");
-    assert_eq!(block_on(w.convo.typing(io!(w), bob, false)), Ok(vec![]));
+    assert_eq!(
+        block_on(w.convo.typing(io!(w), &dm(bob), false)),
+        Ok(vec![])
+    );
 }
 
 #[test]
@@ -829,7 +893,7 @@ fn reading_starts_after_read_timers_and_the_sweep_removes() {
     let now = T0;
     let timer = |mode| Some(Disappearing { mode, timer_s: 300 });
     let incoming = |sent_ms: u64, body: &str, hash: &str, mode| NewMessage {
-        conversation: bob,
+        conversation: dm(bob),
         direction: Direction::Incoming,
         author: bob,
         sent_ms,
@@ -852,12 +916,12 @@ fn reading_starts_after_read_timers_and_the_sweep_removes() {
         "h-read",
         DisappearingMode::AfterRead,
     ));
-    block_on(w.convo.accept(io!(w), bob)).expect("accept");
+    block_on(w.convo.accept(io!(w), &dm(bob))).expect("accept");
     // The sweep at start finds the next expiry.
     let effects = block_on(w.convo.sweep(io!(w))).expect("sweep");
     assert_eq!(effects, vec![Effect::ArmExpiry(NetMs(now + 1_500))]);
     // Opened while hidden: nothing is read.
-    let effects = block_on(w.convo.open(io!(w), bob)).expect("open");
+    let effects = block_on(w.convo.open(io!(w), &dm(bob))).expect("open");
     assert!(
         effects.contains(&Effect::Client(ClientCommand::SetPollingMode(
             PollingMode::Background
@@ -883,7 +947,13 @@ fn reading_starts_after_read_timers_and_the_sweep_removes() {
     })));
     let sent = sends(&w, &effects);
     assert_eq!(sent.len(), 1);
-    assert!(sent[0].2.starts_with("receipt/"));
+    assert!(matches!(
+        sent[0].2,
+        LocalId::Control {
+            kind: ControlKind::Receipt,
+            ..
+        }
+    ));
     match &sent[0].1 {
         Event::ReadReceipt { timestamps } => {
             assert_eq!(timestamps, &vec![now - 298_500, now - 1_000]);
@@ -926,16 +996,16 @@ fn receipts_respect_the_switch_and_requests() {
     w.receive(vec![m]);
     let _ = block_on(w.convo.set_visible(io!(w), true)).expect("visible");
     // A request is read without telling the sender.
-    let effects = block_on(w.convo.open(io!(w), bob)).expect("open");
+    let effects = block_on(w.convo.open(io!(w), &dm(bob))).expect("open");
     assert!(sends(&w, &effects).is_empty());
     assert_eq!(
-        block_on(w.db().conversation(&bob))
+        block_on(w.db().conversation(&dm(bob)))
             .expect("c")
             .map(|c| c.unread_count),
         Some(0)
     );
     // Accepted but switched off: nothing either; a new message while open is read at once.
-    block_on(w.convo.accept(io!(w), bob)).expect("accept");
+    block_on(w.convo.accept(io!(w), &dm(bob))).expect("accept");
     let m = received(
         &w.me,
         &bob_id,
@@ -946,7 +1016,7 @@ fn receipts_respect_the_switch_and_requests() {
     let effects = w.receive(vec![m]);
     assert!(sends(&w, &effects).is_empty());
     assert_eq!(
-        block_on(w.db().conversation(&bob))
+        block_on(w.db().conversation(&dm(bob)))
             .expect("c")
             .map(|c| c.unread_count),
         Some(0)
@@ -981,18 +1051,18 @@ fn accepting_a_request_tells_the_peer_once() {
         T0,
     )]);
     assert_eq!(w.state(&bob), Some(ConversationState::Request));
-    let effects = block_on(w.convo.accept(io!(w), bob)).expect("accept");
+    let effects = block_on(w.convo.accept(io!(w), &dm(bob))).expect("accept");
     assert_eq!(w.state(&bob), Some(ConversationState::Accepted));
     let sent = sends(&w, &effects);
     assert_eq!(sent.len(), 1);
     assert!(
         matches!(&sent[0].1, Event::RequestResponse { approved: true, profile: Some(p) } if p.display_name() == "Me")
     );
-    let again = block_on(w.convo.accept(io!(w), bob)).expect("accept");
+    let again = block_on(w.convo.accept(io!(w), &dm(bob))).expect("accept");
     assert!(sends(&w, &again).is_empty());
     // Accepting someone unknown creates nothing and sends nothing.
     let carol = identity(3).account_id();
-    let effects = block_on(w.convo.accept(io!(w), carol)).expect("accept");
+    let effects = block_on(w.convo.accept(io!(w), &dm(carol))).expect("accept");
     assert!(sends(&w, &effects).is_empty());
     assert_eq!(w.state(&carol), None);
 }
@@ -1002,14 +1072,14 @@ fn deleting_a_conversation_closes_it() {
     let mut w = World::new(OFF);
     let bob = identity(2).account_id();
     w.send_text(bob, "hi");
-    block_on(w.convo.open(io!(w), bob)).expect("open");
-    let effects = block_on(w.convo.delete_conversation(io!(w), bob)).expect("delete");
-    assert!(effects.contains(&Effect::Ui(UiChange::ConversationRemoved(bob))));
-    assert_eq!(w.convo.open_peer(), None);
+    block_on(w.convo.open(io!(w), &dm(bob))).expect("open");
+    let effects = block_on(w.convo.delete_conversation(io!(w), &dm(bob))).expect("delete");
+    assert!(effects.contains(&Effect::Ui(UiChange::ConversationRemoved(dm(bob)))));
+    assert_eq!(w.convo.open_conversation(), None);
     assert_eq!(w.state(&bob), None);
     assert!(w.messages(&bob).is_empty());
     // Deleting what is not there is not an error.
-    assert!(block_on(w.convo.delete_conversation(io!(w), bob)).is_ok());
+    assert!(block_on(w.convo.delete_conversation(io!(w), &dm(bob))).is_ok());
 }
 
 // ----- receiving ------------------------------------------------------------------------------
@@ -1025,7 +1095,7 @@ fn an_incoming_text_opens_a_request_notifies_and_names() {
     assert_eq!(w.state(&bob), Some(ConversationState::Request));
     assert!(changed(&effects, bob));
     assert!(effects.contains(&Effect::Ui(UiChange::Incoming {
-        peer: bob,
+        conversation: dm(bob),
         display_name: Some("Bob".into()),
         preview: "y".repeat(100),
     })));
@@ -1066,7 +1136,7 @@ fn an_incoming_text_opens_a_request_notifies_and_names() {
     assert_eq!(w.messages(&bob).len(), 1);
     assert!(w.messages(&bob)[0].reactions["🎉"].contains(&bob));
     assert_eq!(
-        block_on(w.db().conversation(&bob))
+        block_on(w.db().conversation(&dm(bob)))
             .expect("c")
             .and_then(|c| c.display_name),
         Some("Robert".into())
@@ -1075,7 +1145,7 @@ fn an_incoming_text_opens_a_request_notifies_and_names() {
     let a = compose_request_accept(Profile::new("Bobby").ok().as_ref(), T0 + 2);
     w.receive(vec![received(&w.me, &bob_id, &a, "h3", T0 + 8)]);
     assert_eq!(
-        block_on(w.db().conversation(&bob))
+        block_on(w.db().conversation(&dm(bob)))
             .expect("c")
             .and_then(|c| c.display_name),
         Some("Bobby".into())
@@ -1122,7 +1192,7 @@ fn blocking_drops_the_sender() {
     let msgs = w.messages(&bob);
     assert_eq!(msgs.len(), 1);
     assert!(msgs[0].reactions.is_empty() && !msgs[0].read);
-    let conv = block_on(w.db().conversation(&bob))
+    let conv = block_on(w.db().conversation(&dm(bob)))
         .expect("c")
         .expect("kept");
     assert_eq!(
@@ -1310,7 +1380,7 @@ fn a_timer_update_from_someone_unknown_opens_a_request() {
     let t = compose_expiration_update(DisappearingSetting::AfterRead(3_600), T0).expect("t");
     let effects = w.receive(vec![received(&w.me, &bob_id, &t, "e1", T0 + 1)]);
     assert!(changed(&effects, bob));
-    let conv = block_on(w.db().conversation(&bob))
+    let conv = block_on(w.db().conversation(&dm(bob)))
         .expect("c")
         .expect("created");
     assert_eq!(conv.state, ConversationState::Request);
@@ -1465,7 +1535,7 @@ fn a_database_failure_while_receiving_is_reported() {
     let mut w = World::new(OFF);
     let bob_id = identity(2);
     // The conversation list no longer decrypts.
-    let id = w.vault.record_storage_id("msgdb/v1/conversations");
+    let id = w.vault.record_storage_id("msgdb/v2/conversations");
     block_on(w.store.put(&id, b"not a sealed record")).expect("put");
     let o = text("hi", None, DisappearingSetting::Off, T0 + 1);
     let typing = compose_typing(&ON, true, T0 + 2).expect("typing");
@@ -1483,8 +1553,119 @@ fn a_database_failure_while_receiving_is_reported() {
     assert!(matches!(
         block_on(
             w.convo
-                .send_text(io!(w), bob_id.account_id(), "x".into(), None)
+                .send_text(io!(w), &dm(bob_id.account_id()), "x".into(), None)
         ),
         Err(ConvoError::Db(_))
     ));
+}
+
+// ----- local ids and kinds of conversation ---------------------------------------------------
+
+#[test]
+fn a_texts_local_id_round_trips_to_its_key_and_controls_are_not_texts() {
+    let id = text_local_id(MessageKey(42));
+    assert_eq!(text_key(&id), Some(MessageKey(42)));
+    // The string forms are those persisted outboxes hold, and they parse back.
+    assert_eq!(id.to_string(), "42");
+    assert_eq!(text_key(&LocalId::from("42")), Some(MessageKey(42)));
+    for (kind, prefix) in [
+        (ControlKind::Reaction, "react"),
+        (ControlKind::Unsend, "unsend"),
+        (ControlKind::UnsendOwn, "unsend-own"),
+        (ControlKind::Timer, "timer"),
+        (ControlKind::Typing, "typing"),
+        (ControlKind::Receipt, "receipt"),
+        (ControlKind::Accept, "accept"),
+    ] {
+        let control = LocalId::Control {
+            kind,
+            sent: NetMs(7),
+        };
+        assert_eq!(control.to_string(), format!("{prefix}/7"));
+        assert_eq!(LocalId::from(control.to_string()), control);
+        assert_eq!(text_key(&control), None, "{prefix}");
+    }
+    // A sync copy of a text, labels and anything else are not texts either.
+    assert_eq!(text_key(&id.sync_copy()), None);
+    for bad in ["", "react/5", "+5", "5/sync", "99999999999999999999999"] {
+        assert_eq!(text_key(&LocalId::from(bad)), None, "{bad}");
+    }
+}
+
+#[test]
+fn other_kinds_of_conversation_get_a_typed_error_or_are_left_alone() {
+    let mut w = World::new(ON);
+    let me = w.me.account_id();
+    let group = ConversationId::Group(GroupId([7; 32]));
+    // A group text of ours, stored as still to be sent.
+    let key = w.insert(NewMessage {
+        conversation: group.clone(),
+        direction: Direction::Outgoing,
+        author: me,
+        sent_ms: T0 - 10,
+        received_ms: T0 - 10,
+        body: "to the group".into(),
+        storage_hash: None,
+        outbox: Some(OutboxState::Pending),
+        disappearing: None,
+        quote: None,
+    });
+    let unsupported = Err(ConvoError::UnsupportedConversation);
+    assert_eq!(
+        block_on(w.convo.send_text(io!(w), &group, "hi".into(), None)),
+        unsupported
+    );
+    assert_eq!(
+        block_on(w.convo.retry(io!(w), &group, key, false)),
+        unsupported
+    );
+    assert_eq!(
+        block_on(w.convo.react(io!(w), &group, key, "👍".into())),
+        unsupported
+    );
+    assert_eq!(block_on(w.convo.unsend(io!(w), &group, key)), unsupported);
+    let five = offered_setting(DisappearingMode::AfterSend, 300).expect("offered");
+    assert_eq!(
+        block_on(w.convo.set_disappearing(io!(w), &group, five)),
+        unsupported
+    );
+    assert_eq!(block_on(w.convo.typing(io!(w), &group, true)), unsupported);
+    assert_eq!(block_on(w.convo.accept(io!(w), &group)), unsupported);
+    assert_eq!(
+        ConvoError::UnsupportedConversation.kind(),
+        ErrorKind::BadApiUsage
+    );
+    // Nothing was sent or changed for the group.
+    let stored = block_on(w.db().message(&group, key))
+        .expect("read")
+        .expect("stored");
+    assert!(!stored.deleted && stored.reactions.is_empty());
+    assert_eq!(stored.outbox, Some(OutboxState::Pending));
+    // Its pending text is not resumed: these rules do not send to groups yet.
+    let effects = block_on(w.convo.resume(io!(w), &|_| false)).expect("resume");
+    assert!(sends(&w, &effects).is_empty(), "{effects:?}");
+    // An unsend of it from our other devices is left alone.
+    let target = WireId {
+        author: me,
+        sent_timestamp_ms: T0 - 10,
+    };
+    let u = compose_unsend(&me, &target, T0 + 1).expect("unsend");
+    let effects = w.receive(vec![received(&w.me, &w.me, &u, "u1", T0 + 2)]);
+    assert!(effects.is_empty(), "{effects:?}");
+    let stored = block_on(w.db().message(&group, key))
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored.body, "to the group");
+    // The local intents work for any kind: open (and read), delete for me, delete.
+    let effects = block_on(w.convo.open(io!(w), &group)).expect("open");
+    assert!(effects.contains(&Effect::Ui(UiChange::Conversation(group.clone()))));
+    assert_eq!(w.convo.open_conversation(), Some(&group));
+    let effects = block_on(w.convo.delete_for_me(io!(w), &group, key)).expect("delete");
+    assert_eq!(
+        effects,
+        vec![Effect::Ui(UiChange::Conversation(group.clone()))]
+    );
+    let effects = block_on(w.convo.delete_conversation(io!(w), &group)).expect("delete");
+    assert!(effects.contains(&Effect::Ui(UiChange::ConversationRemoved(group.clone()))));
+    assert_eq!(w.convo.open_conversation(), None);
 }

@@ -14,12 +14,19 @@
 //! what changed and the single `setTimeout` is re-armed for the earlier of
 //! `client.next_timeout()` and the next disappearing-message expiry.
 //!
-//! What each conversation feature *means* is decided in `convo`, not here; [`local`] answers
-//! the commands that only read or write local records (search, settings, profile, block
-//! list); [`view`] converts stored rows into the app's.
+//! At start the message database is upgraded to the current schema before anything reads
+//! it. The rules' sent timestamps come from the client's one allocator
+//! (`Client::allocate_sent_ms`, see [`glue`]). The app names 1:1 conversations by the peer's
+//! Account ID; the rules key every conversation by its `ConversationId` ([`dm`]).
+//!
+//! What each conversation feature *means* is decided in `convo`, not here; [`intents`] runs
+//! the user's intents through it; [`local`] answers the commands that only read or write
+//! local records (search, settings, profile, block list); [`view`] converts stored rows into
+//! the app's.
 
 #[macro_use]
 mod glue;
+mod intents;
 mod local;
 pub mod view;
 
@@ -32,14 +39,14 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 use umbra_ipc::{ErrorCode, Event, PathState, Settings};
 use umbra_protocol::{
-    address::NetMs,
+    address::{ConversationId, NetMs},
     client::{
         Action, Client, ClientCommand, ClientConfig, ClientEvent, ClientIdentity, HttpResponse,
-        OutgoingHttp, PathStatus, PersistChange, RequestId, TransportFailure,
+        LocalId, OutgoingHttp, PathStatus, PersistChange, RequestId, TransportFailure,
     },
     convo::{self, Conversations, Effect, Outcome, UiChange},
     identity::AccountId,
-    store::{Store as _, UnlockedVault, client_state::ClientStateDb, messages::MessageId},
+    store::{MessageDb, Store as _, UnlockedVault, client_state::ClientStateDb},
 };
 
 use crate::{
@@ -97,20 +104,19 @@ pub struct Messenger {
     display_name: Option<String>,
     timer: Option<(u64, net::Timeout)>,
     generation: u64,
-    last_sent_ms: u64,
     dirty_list: bool,
     dirty_blocked: bool,
     dirty_peers: BTreeSet<AccountId>,
     settings: Settings,
     /// Texts the client refused to queue (marked failed before the next drain).
-    refused: Vec<(AccountId, String)>,
+    refused: Vec<(ConversationId, LocalId)>,
 }
 
 impl core::fmt::Debug for Messenger {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Messenger")
             .field("session", &self.session)
-            .field("open", &self.convo.open_peer().is_some())
+            .field("open", &self.convo.open_conversation().is_some())
             .field("visible", &self.convo.visible())
             .field("path", &self.path)
             .finish_non_exhaustive()
@@ -136,6 +142,11 @@ pub fn client_config(seed_urls: &[String], display_name: Option<String>) -> Clie
 /// Parses an Account ID typed or sent by the app.
 pub fn parse_peer(peer: &str) -> Result<AccountId, ErrorCode> {
     peer.parse().map_err(|_| ErrorCode::InvalidAccountId)
+}
+
+/// The 1:1 conversation with `peer` (the only kind of conversation the worker has yet).
+pub(crate) fn dm(peer: AccountId) -> ConversationId {
+    ConversationId::Direct(peer)
 }
 
 /// The app's path indicator for a client path status.
@@ -186,7 +197,6 @@ impl Messenger {
             display_name: profile.display_name,
             timer: None,
             generation: 0,
-            last_sent_ms: 0,
             dirty_list: false,
             dirty_blocked: false,
             dirty_peers: BTreeSet::new(),
@@ -202,16 +212,21 @@ impl Messenger {
         (cx.post)(&Event::Settings {
             settings: m.settings,
         });
+        // Records of an older schema are upgraded before anything reads them.
+        MessageDb::new(cx.store, cx.vault)
+            .upgrade(cx.rng)
+            .await
+            .map_err(db_error)?;
         // Messages that expired while the account was locked go first.
         let swept = convo!(m, cx, sweep());
         m.apply(cx, swept)?;
-        let known: BTreeSet<String> = m
+        let known: BTreeSet<LocalId> = m
             .client
             .outbox()
             .iter()
             .map(|e| e.local_id.clone())
             .collect();
-        let resumed = convo!(m, cx, resume(&|id: &str| known.contains(id)));
+        let resumed = convo!(m, cx, resume(&|id: &LocalId| known.contains(id)));
         m.apply(cx, resumed)?;
         let visible = convo!(m, cx, set_visible(visible));
         m.apply(cx, visible)?;
@@ -231,9 +246,12 @@ impl Messenger {
         self.path
     }
 
-    /// The open conversation, if any.
+    /// The peer of the open conversation, if any.
     pub fn open_peer(&self) -> Option<AccountId> {
-        self.convo.open_peer()
+        self.convo
+            .open_conversation()
+            .and_then(ConversationId::direct)
+            .copied()
     }
 
     /// The client (read-only, for diagnostics and tests).
@@ -291,7 +309,7 @@ impl Messenger {
                 // A database failure may leave part of it written: show the current state.
                 if matches!(e, convo::ConvoError::Db(_)) {
                     self.dirty_list = true;
-                    if let Some(peer) = self.convo.open_peer() {
+                    if let Some(peer) = self.open_peer() {
                         self.dirty_peers.insert(peer);
                     }
                 }
@@ -308,9 +326,9 @@ impl Messenger {
                 Effect::Client(cmd) => {
                     let text = match &cmd {
                         ClientCommand::Send { to, local_id, .. }
-                            if convo::local_id::parse_text(local_id).is_some() =>
+                            if convo::text_key(local_id).is_some() =>
                         {
-                            Some((*to, local_id.clone()))
+                            Some((dm(*to), local_id.clone()))
                         }
                         _ => None,
                     };
@@ -336,9 +354,13 @@ impl Messenger {
 
     fn show<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, change: UiChange) {
         match change {
-            UiChange::Conversation(peer) => self.mark_dirty(peer),
-            UiChange::ConversationRemoved(peer) => {
+            UiChange::Conversation(ConversationId::Direct(peer)) => self.mark_dirty(peer),
+            UiChange::ConversationRemoved(ConversationId::Direct(peer)) => {
                 self.dirty_peers.remove(&peer);
+                self.dirty_list = true;
+            }
+            // Other kinds are only listed (the app opens 1:1 conversations only).
+            UiChange::Conversation(_) | UiChange::ConversationRemoved(_) => {
                 self.dirty_list = true;
             }
             UiChange::BlockList => self.dirty_blocked = true,
@@ -347,11 +369,11 @@ impl Messenger {
                 typing,
             }),
             UiChange::Incoming {
-                peer,
+                conversation,
                 display_name,
                 preview,
             } => (cx.post)(&Event::Incoming {
-                peer: peer.to_string(),
+                peer: conversation.to_string(),
                 display_name,
                 preview,
             }),
@@ -372,156 +394,6 @@ impl Messenger {
         result
     }
 
-    // ----- commands -------------------------------------------------------------------------
-
-    /// Opens `peer`'s conversation: marks it read, polls fast, posts the list and then the
-    /// messages.
-    pub async fn open<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-    ) -> Result<(), ErrorCode> {
-        let outcome = convo!(self, cx, open(peer));
-        self.finish(cx, outcome).await
-    }
-
-    /// Closes the open conversation and posts the list.
-    pub async fn close<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
-        let effects = self.convo.close();
-        self.dirty_list = true;
-        self.finish(cx, Ok(effects)).await
-    }
-
-    /// Records whether the page is visible and adapts the polling cadence.
-    pub async fn set_visible<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        visible: bool,
-    ) -> Result<(), ErrorCode> {
-        let outcome = convo!(self, cx, set_visible(visible));
-        self.finish(cx, outcome).await?;
-        (cx.post)(&Event::Paths {
-            state: path_state(self.path),
-        });
-        Ok(())
-    }
-
-    /// Sends a text (a reply quoting message `reply_to`, disappearing as the conversation is
-    /// set).
-    pub async fn send_text<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-        body: String,
-        reply_to: Option<u64>,
-    ) -> Result<(), ErrorCode> {
-        let reply_to = reply_to.map(MessageId);
-        let outcome = convo!(self, cx, send_text(peer, body, reply_to));
-        self.finish(cx, outcome).await
-    }
-
-    /// Sends failed message `id` of `peer`'s conversation again.
-    pub async fn retry<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-        id: u64,
-    ) -> Result<(), ErrorCode> {
-        let id = MessageId(id);
-        let local_id = convo::local_id::text(id);
-        let known = self.client.outbox().iter().any(|e| e.local_id == local_id);
-        let outcome = convo!(self, cx, retry(peer, id, known));
-        self.finish(cx, outcome).await
-    }
-
-    /// Adds our `emoji` reaction to message `id`, or takes it back.
-    pub async fn react<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-        id: u64,
-        emoji: String,
-    ) -> Result<(), ErrorCode> {
-        let outcome = convo!(self, cx, react(peer, MessageId(id), emoji));
-        self.finish(cx, outcome).await
-    }
-
-    /// Deletes message `id` from this browser only.
-    pub async fn delete_for_me<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-        id: u64,
-    ) -> Result<(), ErrorCode> {
-        let outcome = convo!(self, cx, delete_for_me(peer, MessageId(id)));
-        self.finish(cx, outcome).await
-    }
-
-    /// Deletes our message `id` for everyone.
-    pub async fn unsend<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-        id: u64,
-    ) -> Result<(), ErrorCode> {
-        let outcome = convo!(self, cx, unsend(peer, MessageId(id)));
-        self.finish(cx, outcome).await
-    }
-
-    /// Changes the disappearing-messages setting of `peer`'s conversation.
-    pub async fn set_disappearing<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-        setting: umbra_ipc::DisappearingView,
-    ) -> Result<(), ErrorCode> {
-        let stored = view::checked_setting(setting)?;
-        let outcome = convo!(self, cx, set_disappearing(peer, stored));
-        self.finish(cx, outcome).await
-    }
-
-    /// Tells `peer` we started or stopped typing, if typing indicators are on.
-    pub async fn typing<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-        started: bool,
-    ) -> Result<(), ErrorCode> {
-        let outcome = convo!(self, cx, typing(peer, started));
-        self.finish(cx, outcome).await
-    }
-
-    /// Accepts the message request of `peer`.
-    pub async fn accept<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-    ) -> Result<(), ErrorCode> {
-        let outcome = convo!(self, cx, accept(peer));
-        self.finish(cx, outcome).await
-    }
-
-    /// Deletes `peer`'s conversation (closing it if open).
-    pub async fn delete<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-    ) -> Result<(), ErrorCode> {
-        let outcome = convo!(self, cx, delete_conversation(peer));
-        self.finish(cx, outcome).await
-    }
-
-    /// Blocks (`true`) or unblocks `peer`, then posts the list and the block list.
-    pub async fn set_blocked<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-        blocked: bool,
-    ) -> Result<(), ErrorCode> {
-        let outcome = convo!(self, cx, set_blocked(peer, blocked));
-        self.finish(cx, outcome).await
-    }
-
     // ----- the action loop ------------------------------------------------------------------
 
     fn mark_dirty(&mut self, peer: AccountId) {
@@ -531,8 +403,8 @@ impl Messenger {
 
     /// Marks the texts the client refused to queue as failed.
     async fn settle_refused<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
-        for (peer, local_id) in core::mem::take(&mut self.refused) {
-            let outcome = convo!(self, cx, on_send_refused(peer, &local_id));
+        for (conversation, local_id) in core::mem::take(&mut self.refused) {
+            let outcome = convo!(self, cx, on_send_refused(&conversation, &local_id));
             if let Err(code) = self.apply(cx, outcome) {
                 (cx.post)(&Event::Error { code });
             }
@@ -701,7 +573,7 @@ impl Messenger {
             result = self.post_conversations(cx).await;
         }
         if result.is_ok()
-            && let Some(peer) = self.convo.open_peer()
+            && let Some(peer) = self.open_peer()
             && self.dirty_peers.contains(&peer)
         {
             result = self.post_messages(cx, &peer).await;

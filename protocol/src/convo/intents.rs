@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_core::CryptoRng;
 
 use super::receive::{delete_own, setting_of};
-use super::{Conversations, ConvoError, Effect, Io, Outcome, UiChange, local_id, wire_of};
-use super::{local_id::Control, with_setting};
-use crate::client::{ClientCommand, PollingMode};
+use super::{Conversations, ConvoError, Effect, Io, Outcome, UiChange, wire_of};
+use super::{control, direct, text_key, text_local_id, with_setting};
+use crate::address::ConversationId;
+use crate::client::{ClientCommand, ControlKind, LocalId, PollingMode};
 use crate::identity::AccountId;
 use crate::message::{
     DisappearingSetting, MAX_OUTGOING_BODY_CHARS, MAX_RECEIPT_TIMESTAMPS, MessageId as WireId,
@@ -23,7 +24,7 @@ use crate::message::{
 };
 use crate::store::messages::{
     ConversationState, ConversationUpdate, Direction, Disappearing, DisappearingMode,
-    InsertOutcome, Message, MessageId, NewMessage, OutboxState, Quote,
+    InsertOutcome, Message, MessageKey, NewMessage, OutboxState, Quote,
 };
 use crate::store::{MessageDbError, Store};
 
@@ -66,7 +67,7 @@ fn quote_of(quoted: &Message) -> (QuoteRef, Quote) {
 }
 
 /// A durable send (everything but typing indicators).
-fn send(to: AccountId, outgoing: Outgoing, local_id: String, sync_copy: bool) -> Effect {
+fn send(to: AccountId, outgoing: Outgoing, local_id: LocalId, sync_copy: bool) -> Effect {
     Effect::Client(ClientCommand::Send {
         to,
         outgoing,
@@ -108,21 +109,23 @@ impl Conversations {
         Effect::Client(ClientCommand::SetPollingMode(mode))
     }
 
-    /// Stores a new text to `peer` as `Pending` (a reply quoting `reply_to`, disappearing as
-    /// the conversation is set), then hands it to the client. Store first, client second:
-    /// see the module docs for why this order loses nothing.
+    /// Stores a new text to `conversation` as `Pending` (a reply quoting `reply_to`,
+    /// disappearing as the conversation is set), then hands it to the client. Store first,
+    /// client second: see the module docs for why this order loses nothing.
     ///
     /// # Errors
     ///
+    /// [`ConvoError::UnsupportedConversation`] unless it is a 1:1 conversation,
     /// [`ConvoError::InvalidMessage`] for a blank or too long text, [`ConvoError::NoSuchMessage`]
     /// if `reply_to` is not stored, [`ConvoError::Db`].
     pub async fn send_text<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        peer: AccountId,
+        conversation: &ConversationId,
         body: String,
-        reply_to: Option<MessageId>,
+        reply_to: Option<MessageKey>,
     ) -> Outcome {
+        let peer = direct(conversation)?;
         if body.trim().is_empty() || body.chars().count() > MAX_BODY_CHARS {
             return Err(ConvoError::InvalidMessage);
         }
@@ -131,7 +134,7 @@ impl Conversations {
             Some(id) => {
                 let quoted = io
                     .db
-                    .message(&peer, id)
+                    .message(conversation, id)
                     .await?
                     .filter(|m| !m.deleted)
                     .ok_or(ConvoError::NoSuchMessage)?;
@@ -140,13 +143,13 @@ impl Conversations {
         };
         let stored_setting = io
             .db
-            .conversation(&peer)
+            .conversation(conversation)
             .await?
             .map(|c| c.disappearing)
             .unwrap_or_default();
         let setting = wire_of(stored_setting);
         let now = io.clock.now();
-        let sent_ms = io.clock.allocate_sent_ms();
+        let sent_ms = io.clock.allocate_sent_ms().0;
         let (quote_ref, quote) = quote.unzip();
         let draft = TextDraft {
             body: body.clone(),
@@ -159,7 +162,7 @@ impl Conversations {
             setting,
         );
         let msg = NewMessage {
-            conversation: peer,
+            conversation: conversation.clone(),
             direction: Direction::Outgoing,
             author: self.me,
             sent_ms,
@@ -174,14 +177,14 @@ impl Conversations {
             // A fresh sent timestamp is never a duplicate.
             return Err(ConvoError::Bug);
         };
-        let mut effects = vec![Effect::Ui(UiChange::Conversation(peer))];
+        let mut effects = vec![Effect::Ui(UiChange::Conversation(conversation.clone()))];
         self.note_expiry(setting.outgoing_expiry_ms(sent_ms), &mut effects);
-        effects.push(send(peer, outgoing, local_id::text(id), true));
+        effects.push(send(peer, outgoing, text_local_id(id), true));
         Ok(effects)
     }
 
-    /// The client refused to queue the text with outbox id `local_id`: it is marked failed
-    /// (the user may retry).
+    /// The client refused to queue the text of `conversation` with outbox id `local_id`: it
+    /// is marked failed (the user may retry). Other ids store nothing.
     ///
     /// # Errors
     ///
@@ -189,63 +192,67 @@ impl Conversations {
     pub async fn on_send_refused<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        peer: AccountId,
-        local_id: &str,
+        conversation: &ConversationId,
+        local_id: &LocalId,
     ) -> Outcome {
-        let Some(id) = local_id::parse_text(local_id) else {
+        let Some(id) = text_key(local_id) else {
             return Ok(Vec::new());
         };
+        let failed = OutboxState::Failed { code: 1 };
         match io
             .db
-            .set_outbox_state(&peer, id, OutboxState::Failed { code: 1 }, None, io.rng)
+            .set_outbox_state(conversation, id, failed, None, io.rng)
             .await
         {
-            Ok(()) => Ok(vec![Effect::Ui(UiChange::Conversation(peer))]),
+            Ok(()) => Ok(vec![Effect::Ui(UiChange::Conversation(
+                conversation.clone(),
+            ))]),
             Err(MessageDbError::NoSuchMessage | MessageDbError::NotOutgoing) => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Sends our text `id` to `peer` again. `client_has_it` says whether the client's outbox
-    /// still holds it: then the client retries it at once; otherwise (its snapshot was lost)
-    /// it is composed again from the database with its original sent timestamp.
+    /// Sends our text `id` of `conversation` again. `client_has_it` says whether the client's
+    /// outbox still holds it: then the client retries it at once; otherwise (its snapshot was
+    /// lost) it is composed again from the database with its original sent timestamp.
     ///
     /// # Errors
     ///
+    /// [`ConvoError::UnsupportedConversation`] unless it is a 1:1 conversation,
     /// [`ConvoError::NoSuchMessage`] if it is not our stored text, [`ConvoError::Db`].
     pub async fn retry<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        peer: AccountId,
-        id: MessageId,
+        conversation: &ConversationId,
+        id: MessageKey,
         client_has_it: bool,
     ) -> Outcome {
-        let local_id = local_id::text(id);
+        let peer = direct(conversation)?;
+        let local_id = text_local_id(id);
+        let changed = Effect::Ui(UiChange::Conversation(conversation.clone()));
         if client_has_it {
             return Ok(vec![
                 Effect::Client(ClientCommand::Retry { local_id }),
-                Effect::Ui(UiChange::Conversation(peer)),
+                changed,
             ]);
         }
         let msg = io
             .db
-            .message(&peer, id)
+            .message(conversation, id)
             .await?
             .filter(|m| m.direction == Direction::Outgoing && !m.deleted)
             .ok_or(ConvoError::NoSuchMessage)?;
         if msg.outbox == Some(OutboxState::Sent) {
             return Ok(Vec::new());
         }
-        let outgoing = self.recompose(&msg, setting_of(io, &peer).await?)?;
-        Ok(vec![
-            send(peer, outgoing, local_id, true),
-            Effect::Ui(UiChange::Conversation(peer)),
-        ])
+        let outgoing = self.recompose(&msg, setting_of(io, conversation).await?)?;
+        Ok(vec![send(peer, outgoing, local_id, true), changed])
     }
 
     /// At start: hands the client every stored text still to be sent that its outbox does
     /// not know (`client_has`), i.e. the page closed between storing it and the client
-    /// persisting its entry. The only reconciliation of the two stores.
+    /// persisting its entry. The only reconciliation of the two stores. Texts of other kinds
+    /// of conversation than 1:1 stay pending: they are not sent by these rules yet.
     ///
     /// # Errors
     ///
@@ -253,11 +260,14 @@ impl Conversations {
     pub async fn resume<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        client_has: &dyn Fn(&str) -> bool,
+        client_has: &dyn Fn(&LocalId) -> bool,
     ) -> Outcome {
         let mut effects = Vec::new();
         for msg in io.db.pending_outbox().await? {
-            let local_id = local_id::text(msg.id);
+            let Some(&peer) = msg.conversation.direct() else {
+                continue;
+            };
+            let local_id = text_local_id(msg.id);
             if client_has(&local_id) {
                 continue;
             }
@@ -266,7 +276,7 @@ impl Conversations {
             let Ok(outgoing) = self.recompose(&msg, setting) else {
                 continue;
             };
-            effects.push(send(msg.conversation, outgoing, local_id, true));
+            effects.push(send(peer, outgoing, local_id, true));
         }
         Ok(effects)
     }
@@ -276,17 +286,19 @@ impl Conversations {
     ///
     /// # Errors
     ///
+    /// [`ConvoError::UnsupportedConversation`] unless it is a 1:1 conversation,
     /// [`ConvoError::NoSuchMessage`], [`ConvoError::InvalidReaction`], [`ConvoError::Db`].
     pub async fn react<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        peer: AccountId,
-        id: MessageId,
+        conversation: &ConversationId,
+        id: MessageKey,
         emoji: String,
     ) -> Outcome {
+        let peer = direct(conversation)?;
         let msg = io
             .db
-            .message(&peer, id)
+            .message(conversation, id)
             .await?
             .filter(|m| !m.deleted)
             .ok_or(ConvoError::NoSuchMessage)?;
@@ -300,7 +312,7 @@ impl Conversations {
         } else {
             ReactionChange::Add
         };
-        let setting = setting_of(io, &peer).await?;
+        let setting = setting_of(io, conversation).await?;
         let sent = io.clock.allocate_sent_ms();
         let target = WireId {
             author: msg.author,
@@ -312,24 +324,24 @@ impl Conversations {
             change,
             self.profile.as_ref(),
             DisappearingSetting::Off,
-            sent,
+            sent.0,
         )
         .map_err(|_| ConvoError::InvalidReaction)?;
         io.db
-            .react(&peer, &msg.message_ref(), &emoji, &me, !mine, io.rng)
+            .react(conversation, &msg.message_ref(), &emoji, &me, !mine, io.rng)
             .await?;
         Ok(vec![
-            Effect::Ui(UiChange::Conversation(peer)),
+            Effect::Ui(UiChange::Conversation(conversation.clone())),
             send(
                 peer,
                 with_setting(outgoing, setting),
-                local_id::control(Control::React, sent),
+                control(ControlKind::Reaction, sent),
                 true,
             ),
         ])
     }
 
-    /// Deletes message `id` from this device only.
+    /// Deletes message `id` of `conversation` (of any kind) from this device only.
     ///
     /// # Errors
     ///
@@ -337,11 +349,13 @@ impl Conversations {
     pub async fn delete_for_me<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        peer: AccountId,
-        id: MessageId,
+        conversation: &ConversationId,
+        id: MessageKey,
     ) -> Outcome {
-        match io.db.delete_message(&peer, id, io.rng).await {
-            Ok(()) => Ok(vec![Effect::Ui(UiChange::Conversation(peer))]),
+        match io.db.delete_message(conversation, id, io.rng).await {
+            Ok(()) => Ok(vec![Effect::Ui(UiChange::Conversation(
+                conversation.clone(),
+            ))]),
             Err(MessageDbError::NoSuchMessage) => Err(ConvoError::NoSuchMessage),
             Err(e) => Err(e.into()),
         }
@@ -352,16 +366,18 @@ impl Conversations {
     ///
     /// # Errors
     ///
+    /// [`ConvoError::UnsupportedConversation`] unless it is a 1:1 conversation,
     /// [`ConvoError::NoSuchMessage`], [`ConvoError::NotOwnMessage`], [`ConvoError::Db`].
     pub async fn unsend<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        peer: AccountId,
-        id: MessageId,
+        conversation: &ConversationId,
+        id: MessageKey,
     ) -> Outcome {
+        let peer = direct(conversation)?;
         let msg = io
             .db
-            .message(&peer, id)
+            .message(conversation, id)
             .await?
             .filter(|m| !m.deleted)
             .ok_or(ConvoError::NoSuchMessage)?;
@@ -374,45 +390,51 @@ impl Conversations {
             author: me,
             sent_timestamp_ms: msg.sent_ms,
         };
-        let outgoing = compose_unsend(&me, &target, sent).map_err(|_| ConvoError::Bug)?;
+        let outgoing = compose_unsend(&me, &target, sent.0).map_err(|_| ConvoError::Bug)?;
         let now = io.clock.now().0;
         io.db
-            .unsend(&peer, &msg.message_ref(), &me, now, io.rng)
+            .unsend(conversation, &msg.message_ref(), &me, now, io.rng)
             .await?;
-        let mut effects = vec![Effect::Ui(UiChange::Conversation(peer))];
+        let mut effects = vec![Effect::Ui(UiChange::Conversation(conversation.clone()))];
         if peer != me {
             effects.push(send(
                 peer,
                 outgoing.clone(),
-                local_id::control(Control::Unsend, sent),
+                control(ControlKind::Unsend, sent),
                 false,
             ));
         }
         effects.push(send(
             me,
             outgoing,
-            local_id::control(Control::UnsendOwn, sent),
+            control(ControlKind::UnsendOwn, sent),
             false,
         ));
         delete_own(msg.storage_hashes, &mut effects);
         Ok(effects)
     }
 
-    /// Changes the disappearing setting of `peer`'s conversation (as [`offered_setting`]
-    /// returns it) and tells the peer (and our other devices) with an expiration-timer update.
-    /// The same setting again changes nothing and sends nothing.
+    /// Changes the disappearing setting of `conversation` (as [`offered_setting`] returns it)
+    /// and tells the peer (and our other devices) with an expiration-timer update. The same
+    /// setting again changes nothing and sends nothing.
     ///
     /// # Errors
     ///
+    /// [`ConvoError::UnsupportedConversation`] unless it is a 1:1 conversation,
     /// [`ConvoError::Db`].
     pub async fn set_disappearing<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        peer: AccountId,
+        conversation: &ConversationId,
         setting: Disappearing,
     ) -> Outcome {
-        let current = io.db.conversation(&peer).await?.map(|c| c.disappearing);
-        let mut effects = vec![Effect::Ui(UiChange::Conversation(peer))];
+        let peer = direct(conversation)?;
+        let current = io
+            .db
+            .conversation(conversation)
+            .await?
+            .map(|c| c.disappearing);
+        let mut effects = vec![Effect::Ui(UiChange::Conversation(conversation.clone()))];
         if current.map(wire_of) == Some(wire_of(setting)) {
             return Ok(effects);
         }
@@ -422,54 +444,57 @@ impl Conversations {
         };
         let now = io.clock.now().0;
         io.db
-            .upsert_conversation(&peer, update, now, io.rng)
+            .upsert_conversation(conversation, update, now, io.rng)
             .await?;
         let sent = io.clock.allocate_sent_ms();
-        let outgoing = compose_expiration_update(DisappearingSetting::Off, sent)
+        let outgoing = compose_expiration_update(DisappearingSetting::Off, sent.0)
             .map_err(|_| ConvoError::Bug)?;
         effects.push(send(
             peer,
             with_setting(outgoing, wire_of(setting)),
-            local_id::control(Control::Timer, sent),
+            control(ControlKind::Timer, sent),
             true,
         ));
         Ok(effects)
     }
 
-    /// Tells `peer` we started or stopped typing, if typing indicators are on and the
-    /// conversation is accepted (or new). Never persisted.
+    /// Tells the peer of `conversation` we started or stopped typing, if typing indicators
+    /// are on and the conversation is accepted (or new). Never persisted.
     ///
     /// # Errors
     ///
+    /// [`ConvoError::UnsupportedConversation`] unless it is a 1:1 conversation,
     /// [`ConvoError::Db`].
     pub async fn typing<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        peer: AccountId,
+        conversation: &ConversationId,
         started: bool,
     ) -> Outcome {
+        let peer = direct(conversation)?;
         if !self.prefs.typing_indicators || peer == self.me {
             return Ok(Vec::new());
         }
-        let conv = io.db.conversation(&peer).await?;
+        let conv = io.db.conversation(conversation).await?;
         // Nothing to a blocked peer, nor to a request we have not accepted.
         if conv.is_some_and(|c| c.state != ConversationState::Accepted) {
             return Ok(Vec::new());
         }
         let sent = io.clock.allocate_sent_ms();
-        let Some(outgoing) = compose_typing(&self.prefs, started, sent) else {
+        let Some(outgoing) = compose_typing(&self.prefs, started, sent.0) else {
             return Ok(Vec::new());
         };
         Ok(vec![Effect::Client(ClientCommand::Send {
             to: peer,
             outgoing,
-            local_id: local_id::control(Control::Typing, sent),
+            local_id: control(ControlKind::Typing, sent),
             sync_copy: false,
             ephemeral: true,
         })])
     }
 
-    /// Opens `peer`'s conversation: marks it read (if the page is visible), polls fast and now.
+    /// Opens `conversation` (of any kind): marks it read (if the page is visible), polls fast
+    /// and now.
     ///
     /// # Errors
     ///
@@ -477,14 +502,14 @@ impl Conversations {
     pub async fn open<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        peer: AccountId,
+        conversation: &ConversationId,
     ) -> Outcome {
-        self.open = Some(peer);
+        self.open = Some(conversation.clone());
         let mut effects = Vec::new();
         self.mark_open_read(io, &mut effects).await?;
         effects.push(self.polling());
         effects.push(Effect::Client(ClientCommand::PollNow));
-        effects.push(Effect::Ui(UiChange::Conversation(peer)));
+        effects.push(Effect::Ui(UiChange::Conversation(conversation.clone())));
         Ok(effects)
     }
 
@@ -520,38 +545,42 @@ impl Conversations {
     }
 
     /// Marks the open conversation read while the page is visible: sends read receipts (when
-    /// switched on, to an accepted conversation) and starts the after-read timers, shortening
-    /// the expiry of those messages' copies in the own swarm.
+    /// switched on, to an accepted 1:1 conversation) and starts the after-read timers,
+    /// shortening the expiry of those messages' copies in the own swarm.
     pub(super) async fn mark_open_read<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
         effects: &mut Vec<Effect>,
     ) -> Result<(), ConvoError> {
-        let Some(peer) = self.open.filter(|_| self.visible) else {
+        let Some(conversation) = self.open.clone().filter(|_| self.visible) else {
             return Ok(());
         };
-        let Some(conv) = io.db.conversation(&peer).await? else {
+        let Some(conv) = io.db.conversation(&conversation).await? else {
             return Ok(());
         };
         if conv.unread_count == 0 {
             return Ok(());
         }
         let now = io.clock.now().0;
-        let marked = io.db.mark_read(&peer, now, io.rng).await?;
-        effects.push(Effect::Ui(UiChange::Conversation(peer)));
+        let marked = io.db.mark_read(&conversation, now, io.rng).await?;
+        effects.push(Effect::Ui(UiChange::Conversation(conversation.clone())));
         if marked.is_empty() {
             return Ok(());
         }
-        if self.prefs.read_receipts && conv.state == ConversationState::Accepted && peer != self.me
+        // Receipts go to the peer of a 1:1 conversation (never to Note to Self).
+        let receipts_to = conversation.direct().copied().filter(|p| *p != self.me);
+        if let Some(peer) = receipts_to
+            && self.prefs.read_receipts
+            && conv.state == ConversationState::Accepted
         {
             let timestamps: Vec<u64> = marked.iter().map(|m| m.sent_ms).collect();
             for chunk in timestamps.chunks(MAX_RECEIPT_TIMESTAMPS) {
                 let sent = io.clock.allocate_sent_ms();
-                if let Ok(Some(outgoing)) = compose_read_receipt(&self.prefs, chunk, sent) {
+                if let Ok(Some(outgoing)) = compose_read_receipt(&self.prefs, chunk, sent.0) {
                     effects.push(send(
                         peer,
                         outgoing,
-                        local_id::control(Control::Receipt, sent),
+                        control(ControlKind::Receipt, sent),
                         false,
                     ));
                 }
@@ -563,7 +592,7 @@ impl Conversations {
             self.note_expiry(Some(at), effects);
             let hashes = io
                 .db
-                .message(&peer, m.id)
+                .message(&conversation, m.id)
                 .await?
                 .map(|x| x.storage_hashes)
                 .unwrap_or_default();
@@ -591,10 +620,11 @@ impl Conversations {
     ) -> Outcome {
         let now = io.clock.now().0;
         let removed = io.db.sweep_expired(now, io.rng).await?;
-        let peers: BTreeSet<AccountId> = removed.iter().map(|r| r.conversation).collect();
-        let mut effects: Vec<Effect> = peers
+        let changed: BTreeSet<ConversationId> =
+            removed.into_iter().map(|r| r.conversation).collect();
+        let mut effects: Vec<Effect> = changed
             .into_iter()
-            .map(|p| Effect::Ui(UiChange::Conversation(p)))
+            .map(|c| Effect::Ui(UiChange::Conversation(c)))
             .collect();
         self.next_expiry = None;
         let next = io.db.next_expiry().await?;
@@ -602,33 +632,35 @@ impl Conversations {
         Ok(effects)
     }
 
-    /// Accepts the message request of `peer`, tells the peer (with our profile) as Session
-    /// does, and reads it if it is open.
+    /// Accepts the message request of `conversation`, tells the peer (with our profile) as
+    /// Session does, and reads it if it is open.
     ///
     /// # Errors
     ///
+    /// [`ConvoError::UnsupportedConversation`] unless it is a 1:1 conversation,
     /// [`ConvoError::Db`].
     pub async fn accept<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        peer: AccountId,
+        conversation: &ConversationId,
     ) -> Outcome {
+        let peer = direct(conversation)?;
         let was_request = io
             .db
-            .conversation(&peer)
+            .conversation(conversation)
             .await?
             .is_some_and(|c| c.state == ConversationState::Request);
-        match io.db.accept(&peer, io.rng).await {
+        match io.db.accept(conversation, io.rng).await {
             Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
             Err(e) => return Err(e.into()),
         }
-        let mut effects = vec![Effect::Ui(UiChange::Conversation(peer))];
+        let mut effects = vec![Effect::Ui(UiChange::Conversation(conversation.clone()))];
         if was_request {
             let sent = io.clock.allocate_sent_ms();
             effects.push(send(
                 peer,
-                compose_request_accept(self.profile.as_ref(), sent),
-                local_id::control(Control::Accept, sent),
+                compose_request_accept(self.profile.as_ref(), sent.0),
+                control(ControlKind::Accept, sent),
                 false,
             ));
             // What was unread in the request is read now if it is open.
@@ -637,8 +669,9 @@ impl Conversations {
         Ok(effects)
     }
 
-    /// Blocks (`true`) or unblocks `peer`. Blocking creates the conversation if needed; later
-    /// messages from a blocked peer are dropped unseen.
+    /// Blocks (`true`) or unblocks the account `peer` (blocking is about accounts, not
+    /// conversations). Blocking creates its 1:1 conversation if needed; later messages from a
+    /// blocked peer are dropped unseen.
     ///
     /// # Errors
     ///
@@ -660,12 +693,12 @@ impl Conversations {
             Err(e) => return Err(e.into()),
         }
         Ok(vec![
-            Effect::Ui(UiChange::Conversation(peer)),
+            Effect::Ui(UiChange::Conversation(ConversationId::Direct(peer))),
             Effect::Ui(UiChange::BlockList),
         ])
     }
 
-    /// Deletes `peer`'s conversation and its messages (closing it if open).
+    /// Deletes `conversation` (of any kind) and its messages (closing it if open).
     ///
     /// # Errors
     ///
@@ -673,18 +706,20 @@ impl Conversations {
     pub async fn delete_conversation<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        peer: AccountId,
+        conversation: &ConversationId,
     ) -> Outcome {
-        match io.db.delete_conversation(&peer, io.rng).await {
+        match io.db.delete_conversation(conversation, io.rng).await {
             Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
             Err(e) => return Err(e.into()),
         }
         let mut effects = Vec::new();
-        if self.open == Some(peer) {
+        if self.open.as_ref() == Some(conversation) {
             self.open = None;
             effects.push(self.polling());
         }
-        effects.push(Effect::Ui(UiChange::ConversationRemoved(peer)));
+        effects.push(Effect::Ui(UiChange::ConversationRemoved(
+            conversation.clone(),
+        )));
         Ok(effects)
     }
 }

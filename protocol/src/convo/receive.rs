@@ -8,9 +8,10 @@
 use rand_core::CryptoRng;
 
 use super::{Conversations, ConvoError, Effect, Io, NOTIFY_PREVIEW_CHARS, UiChange, clip_name};
-use super::{local_id, stored_of, wire_of};
+use super::{stored_of, text_key, wire_of};
+use crate::address::ConversationId;
 use crate::client::ReceivedMessage;
-use crate::client::{ClientCommand, OutboxEntry, OutboxState as ClientOutboxState};
+use crate::client::{ClientCommand, LocalId, OutboxEntry, OutboxState as ClientOutboxState};
 use crate::identity::AccountId;
 use crate::message::{
     DisappearingSetting, Event, MessageId as WireId, ReactionChange, TYPING_TTL_MS,
@@ -43,8 +44,8 @@ fn db_outbox_state(state: ClientOutboxState) -> OutboxState {
 struct Arrival {
     /// The sender (the own account for our other devices).
     from: AccountId,
-    /// The conversation it belongs to (`to` of a sync copy, else the sender).
-    conversation: AccountId,
+    /// The 1:1 conversation it belongs to (with `to` of a sync copy, else with the sender).
+    conversation: ConversationId,
     /// A sync copy: we did it on another device.
     ours: bool,
     sent_ms: u64,
@@ -96,7 +97,7 @@ impl Conversations {
             };
             let arrival = Arrival {
                 from,
-                conversation,
+                conversation: ConversationId::Direct(conversation),
                 ours,
                 sent_ms,
                 received_ms,
@@ -124,7 +125,8 @@ impl Conversations {
         if result.is_ok() {
             let open_changed = self
                 .open
-                .is_some_and(|p| effects.contains(&Effect::Ui(UiChange::Conversation(p))));
+                .as_ref()
+                .is_some_and(|c| effects.contains(&Effect::Ui(UiChange::Conversation(c.clone()))));
             if open_changed {
                 result = self.mark_open_read(io, &mut effects).await;
             }
@@ -171,7 +173,7 @@ impl Conversations {
         Text {
             future_dated: direction == Direction::Incoming && a.sent_ms > a.received_ms,
             msg: NewMessage {
-                conversation: a.conversation,
+                conversation: a.conversation.clone(),
                 direction,
                 author,
                 sent_ms: a.sent_ms,
@@ -199,38 +201,42 @@ impl Conversations {
     ) -> Result<(), ConvoError> {
         let (msgs, meta): (Vec<NewMessage>, Vec<_>) = texts
             .into_iter()
-            .map(|t| (t.msg, (t.name, t.expiry, t.future_dated, t.notify)))
+            .map(|t| {
+                let at = (t.msg.conversation.clone(), t.msg.author);
+                (t.msg, (at, t.name, t.expiry, t.future_dated, t.notify))
+            })
             .unzip();
-        let peers: Vec<AccountId> = msgs.iter().map(|m| m.conversation).collect();
         let outcomes = io.db.insert_messages(msgs, io.rng).await?;
-        for ((outcome, peer), (name, expiry, future_dated, notify)) in
-            outcomes.iter().zip(peers).zip(meta)
+        for (outcome, ((conversation, author), name, expiry, future_dated, notify)) in
+            outcomes.iter().zip(meta)
         {
             let InsertOutcome::Inserted(id) = outcome else {
                 continue;
             };
-            effects.push(Effect::Ui(UiChange::Conversation(peer)));
+            effects.push(Effect::Ui(UiChange::Conversation(conversation.clone())));
             if future_dated && let Some(at) = expiry {
                 // The database counts from the claimed send time; a message dated in the
                 // future must not outlive its timer.
-                io.db.set_expiry(&peer, *id, Some(at), io.rng).await?;
+                io.db
+                    .set_expiry(&conversation, *id, Some(at), io.rng)
+                    .await?;
             }
             self.note_expiry(expiry, effects);
-            self.update_name(io, &peer, name, effects).await?;
+            self.update_name(io, &conversation, name, effects).await?;
             if let Some(preview) = notify {
                 let display_name = io
                     .db
-                    .conversation(&peer)
+                    .conversation(&conversation)
                     .await?
                     .and_then(|c| c.display_name);
                 effects.push(Effect::Ui(UiChange::Incoming {
-                    peer,
+                    conversation,
                     display_name,
                     preview,
                 }));
                 // Their message is what they were typing.
                 effects.push(Effect::Ui(UiChange::Typing {
-                    peer,
+                    peer: author,
                     typing: false,
                 }));
             }
@@ -238,19 +244,19 @@ impl Conversations {
         Ok(())
     }
 
-    /// Records the display name a peer sent along, if it changed (never for a blocked peer,
-    /// never creating a conversation).
+    /// Records the display name a peer sent along in its 1:1 `conversation`, if it changed
+    /// (never for a blocked peer, never creating a conversation).
     async fn update_name<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        peer: &AccountId,
+        conversation: &ConversationId,
         name: Option<String>,
         effects: &mut Vec<Effect>,
     ) -> Result<(), ConvoError> {
         let Some(name) = name.as_deref().and_then(clip_name) else {
             return Ok(());
         };
-        let current = io.db.conversation(peer).await?;
+        let current = io.db.conversation(conversation).await?;
         if current.is_some_and(|c| {
             c.state != ConversationState::Blocked && c.display_name.as_deref() != Some(&name)
         }) {
@@ -259,8 +265,10 @@ impl Conversations {
                 ..ConversationUpdate::default()
             };
             let now = io.clock.now().0;
-            io.db.upsert_conversation(peer, update, now, io.rng).await?;
-            effects.push(Effect::Ui(UiChange::Conversation(*peer)));
+            io.db
+                .upsert_conversation(conversation, update, now, io.rng)
+                .await?;
+            effects.push(Effect::Ui(UiChange::Conversation(conversation.clone())));
         }
         Ok(())
     }
@@ -278,7 +286,7 @@ impl Conversations {
         if !a.ours && a.from != me && !matches!(event, Event::Unsend { .. }) {
             let blocked = io
                 .db
-                .conversation(&a.from)
+                .conversation(&ConversationId::Direct(a.from))
                 .await?
                 .is_some_and(|conv| conv.state == ConversationState::Blocked);
             if blocked {
@@ -306,7 +314,7 @@ impl Conversations {
                     )
                     .await?;
                 if changed.is_some() {
-                    effects.push(Effect::Ui(UiChange::Conversation(a.conversation)));
+                    effects.push(Effect::Ui(UiChange::Conversation(a.conversation.clone())));
                 }
                 if !a.ours {
                     let name = profile.map(|p| p.display_name().to_owned());
@@ -317,12 +325,13 @@ impl Conversations {
                 if a.ours || a.from == me {
                     return Ok(());
                 }
+                // Not ours, so the conversation is the one with the sender.
                 let changed = io
                     .db
-                    .mark_read_by_peer(&a.from, &timestamps, io.rng)
+                    .mark_read_by_peer(&a.conversation, &timestamps, io.rng)
                     .await?;
                 if !changed.is_empty() {
-                    effects.push(Effect::Ui(UiChange::Conversation(a.from)));
+                    effects.push(Effect::Ui(UiChange::Conversation(a.conversation)));
                 }
             }
             Event::Typing { started } => {
@@ -341,8 +350,10 @@ impl Conversations {
                 // Sent to the own account by another device: find the conversation.
                 let conversation = if !a.ours && a.from == me {
                     match io.db.locate(&target).await? {
-                        Some(peer) => peer,
-                        None => return Ok(()),
+                        Some(c @ ConversationId::Direct(_)) => c,
+                        // Only 1:1 messages are unsent through our own account: a group's or
+                        // a community's messages follow rules of their own, not written yet.
+                        Some(_) | None => return Ok(()),
                     }
                 } else {
                     a.conversation
@@ -415,16 +426,18 @@ impl Conversations {
         if entry.sync_target.is_some() {
             return Ok(Vec::new());
         }
-        let Some(id) = local_id::parse_text(&entry.local_id) else {
+        let Some(id) = text_key(&entry.local_id) else {
             return Ok(Vec::new());
         };
+        // The client's outbox sends 1:1 texts: the conversation is the recipient's.
+        let conversation = ConversationId::Direct(entry.to);
         let state = db_outbox_state(entry.state);
         match io
             .db
-            .set_outbox_state(&entry.to, id, state, entry.hash.as_deref(), io.rng)
+            .set_outbox_state(&conversation, id, state, entry.hash.as_deref(), io.rng)
             .await
         {
-            Ok(()) => Ok(vec![Effect::Ui(UiChange::Conversation(entry.to))]),
+            Ok(()) => Ok(vec![Effect::Ui(UiChange::Conversation(conversation))]),
             // The conversation or message was deleted meanwhile.
             Err(MessageDbError::NoSuchMessage | MessageDbError::NotOutgoing) => Ok(Vec::new()),
             Err(e) => Err(e.into()),
@@ -441,16 +454,20 @@ impl Conversations {
     pub async fn on_sync_copy_stored<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
-        local_id: &str,
+        local_id: &LocalId,
         hash: &str,
     ) -> super::Outcome {
-        let Some(id) = local_id::parse_text(local_id) else {
+        let Some(id) = text_key(local_id) else {
             return Ok(Vec::new());
         };
-        let Some(peer) = io.db.conversation_of(id).await? else {
+        let Some(conversation) = io.db.conversation_of(id).await? else {
             return Ok(Vec::new());
         };
-        match io.db.add_storage_hash(&peer, id, hash, io.rng).await {
+        match io
+            .db
+            .add_storage_hash(&conversation, id, hash, io.rng)
+            .await
+        {
             Ok(()) => {}
             // Deleted for me meanwhile.
             Err(MessageDbError::NoSuchMessage) => return Ok(Vec::new()),
@@ -458,7 +475,11 @@ impl Conversations {
         }
         let mut effects = Vec::new();
         // Unsent before its copy was stored: that copy goes at once.
-        let unsent = io.db.message(&peer, id).await?.is_some_and(|m| m.deleted);
+        let unsent = io
+            .db
+            .message(&conversation, id)
+            .await?
+            .is_some_and(|m| m.deleted);
         if unsent {
             delete_own(vec![hash.to_owned()], &mut effects);
         }
@@ -473,14 +494,14 @@ pub(super) fn delete_own(hashes: Vec<String>, effects: &mut Vec<Effect>) {
     }
 }
 
-/// The wire setting of `peer`'s conversation (off if there is none).
+/// The wire setting of `conversation` (off if it is not stored).
 pub(super) async fn setting_of<S: Store, R: CryptoRng + ?Sized>(
     io: &Io<'_, S, R>,
-    peer: &AccountId,
+    conversation: &ConversationId,
 ) -> Result<DisappearingSetting, ConvoError> {
     Ok(io
         .db
-        .conversation(peer)
+        .conversation(conversation)
         .await?
         .map_or(DisappearingSetting::Off, |c| wire_of(c.disappearing)))
 }

@@ -41,11 +41,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::{BatchOp, Store, StoreError, UnlockedVault};
-use crate::client::{
-    ClientSnapshot, OutboxEntry, OutboxState, OwnSwarmOp, PersistChange, SeenRecord, ServiceNode,
-};
+use crate::client::{ClientSnapshot, LocalId, OutboxEntry, OutboxState, PersistChange, SeenRecord};
 use crate::error::ErrorKind;
-use crate::identity::AccountId;
 
 /// The record the worker kept the whole client snapshot in before keyed persistence.
 pub const LEGACY_SNAPSHOT_RECORD: &str = "worker/v1/client-snapshot";
@@ -120,16 +117,24 @@ struct SlotRecord {
 pub struct ClientStateDb {
     meta: Meta,
     /// local id → (slot, creation order).
-    slots: BTreeMap<String, (u32, u64)>,
+    slots: BTreeMap<LocalId, (u32, u64)>,
     free_slots: BTreeSet<u32>,
     next_order: u64,
     /// Latest expiry in each full page (for pruning whole pages).
     page_expiry: BTreeMap<u64, u64>,
     tail: Vec<SeenRecord>,
-    pool: Vec<ServiceNode>,
-    swarms: BTreeMap<AccountId, Vec<ServiceNode>>,
-    last_hashes: BTreeMap<String, String>,
-    own_ops: Vec<OwnSwarmOp>,
+    /// The small parts (pool, swarms, last hashes, own operations), kept by
+    /// [`ClientSnapshot::apply`] itself so their meaning has one definition; its outbox and
+    /// dedup fields stay empty here.
+    small: ClientSnapshot,
+}
+
+/// The record holding every subscription's last hashes.
+#[derive(Default, Serialize, Deserialize)]
+struct LastHashes {
+    default: BTreeMap<String, String>,
+    #[serde(default)]
+    others: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Default)]
@@ -200,11 +205,17 @@ impl ClientStateDb {
                 found: meta.version,
             });
         }
-        let mut db = ClientStateDb {
+        let hashes: LastHashes = read(store, vault, LAST_HASHES).await?.unwrap_or_default();
+        let small = ClientSnapshot {
             pool: read(store, vault, POOL).await?.unwrap_or_default(),
             swarms: read(store, vault, SWARMS).await?.unwrap_or_default(),
-            last_hashes: read(store, vault, LAST_HASHES).await?.unwrap_or_default(),
+            last_hashes: hashes.default,
+            subscription_last_hashes: hashes.others,
             own_ops: read(store, vault, OWN_OPS).await?.unwrap_or_default(),
+            ..ClientSnapshot::default()
+        };
+        let mut db = ClientStateDb {
+            small,
             ..ClientStateDb::default()
         };
         let mut outbox: Vec<(u64, OutboxEntry)> = Vec::new();
@@ -262,21 +273,17 @@ impl ClientStateDb {
         let mut changes: Vec<PersistChange> = Vec::new();
         changes.extend(old.outbox.iter().cloned().map(PersistChange::Outbox));
         changes.extend(old.seen.iter().cloned().map(PersistChange::Seen));
-        changes.push(PersistChange::Pool(old.pool.clone()));
-        for (account, nodes) in &old.swarms {
-            changes.push(PersistChange::Swarm {
-                account: *account,
-                nodes: nodes.clone(),
-            });
-        }
-        for (node, hash) in &old.last_hashes {
-            changes.push(PersistChange::LastHash {
-                node: node.clone(),
-                hash: hash.clone(),
-            });
-        }
-        changes.extend(old.own_ops.iter().cloned().map(PersistChange::OwnOp));
+        db.small = ClientSnapshot {
+            outbox: Vec::new(),
+            seen: Vec::new(),
+            ..old.clone()
+        };
         let mut ops = db.stage_inner(&changes, vault, rng, true)?;
+        // The small records, whole.
+        ops.insert(0, seal(vault, POOL, &db.small.pool, rng)?);
+        ops.insert(1, seal(vault, SWARMS, &db.small.swarms, rng)?);
+        ops.insert(2, seal(vault, LAST_HASHES, &db.last_hashes_record(), rng)?);
+        ops.insert(3, seal(vault, OWN_OPS, &db.small.own_ops, rng)?);
         if legacy.is_some() {
             ops.push(delete(vault, LEGACY_SNAPSHOT_RECORD));
         }
@@ -288,11 +295,15 @@ impl ClientStateDb {
     fn snapshot(&self, outbox: Vec<OutboxEntry>, seen: Vec<SeenRecord>) -> ClientSnapshot {
         ClientSnapshot {
             outbox,
-            last_hashes: self.last_hashes.clone(),
             seen,
-            pool: self.pool.clone(),
-            swarms: self.swarms.clone(),
-            own_ops: self.own_ops.clone(),
+            ..self.small.clone()
+        }
+    }
+
+    fn last_hashes_record(&self) -> LastHashes {
+        LastHashes {
+            default: self.small.last_hashes.clone(),
+            others: self.small.subscription_last_hashes.clone(),
         }
     }
 
@@ -351,16 +362,16 @@ impl ClientStateDb {
             )?);
         }
         if dirty.pool {
-            puts.push(seal(vault, POOL, &self.pool, rng)?);
+            puts.push(seal(vault, POOL, &self.small.pool, rng)?);
         }
         if dirty.swarms {
-            puts.push(seal(vault, SWARMS, &self.swarms, rng)?);
+            puts.push(seal(vault, SWARMS, &self.small.swarms, rng)?);
         }
         if dirty.last_hashes {
-            puts.push(seal(vault, LAST_HASHES, &self.last_hashes, rng)?);
+            puts.push(seal(vault, LAST_HASHES, &self.last_hashes_record(), rng)?);
         }
         if dirty.own_ops {
-            puts.push(seal(vault, OWN_OPS, &self.own_ops, rng)?);
+            puts.push(seal(vault, OWN_OPS, &self.small.own_ops, rng)?);
         }
         if dirty.meta {
             puts.push(seal(vault, META, &self.meta, rng)?);
@@ -422,29 +433,22 @@ impl ClientStateDb {
                     }
                 }
             }
-            PersistChange::Pool(nodes) => {
-                self.pool = nodes.clone();
+            PersistChange::Pool(_) => {
+                self.small.apply(change);
                 dirty.pool = true;
             }
-            PersistChange::Swarm { account, nodes } => {
-                self.swarms.insert(*account, nodes.clone());
+            PersistChange::Swarm { .. } => {
+                self.small.apply(change);
                 dirty.swarms = true;
             }
-            PersistChange::LastHash { node, hash } => {
-                self.last_hashes.insert(node.clone(), hash.clone());
+            PersistChange::LastHash { .. } => {
+                self.small.apply(change);
                 dirty.last_hashes = true;
             }
-            PersistChange::OwnOp(op) => {
-                match self.own_ops.iter().position(|o| o.id == op.id) {
-                    Some(i) => self.own_ops[i] = op.clone(),
-                    None => self.own_ops.push(op.clone()),
-                }
-                dirty.own_ops = true;
-            }
-            PersistChange::OwnOpDone { id } => {
-                let before = self.own_ops.len();
-                self.own_ops.retain(|o| o.id != *id);
-                dirty.own_ops |= self.own_ops.len() != before;
+            PersistChange::OwnOp(_) | PersistChange::OwnOpDone { .. } => {
+                let before = self.small.own_ops.clone();
+                self.small.apply(change);
+                dirty.own_ops |= self.small.own_ops != before;
             }
         }
     }

@@ -6,7 +6,7 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 use umbra_ipc::{ErrorCode, Settings};
 use umbra_protocol::{
-    address::NetMs,
+    address::{LocalMs, NetMs},
     client::{Client, ClientError},
     convo::{Clock, ConvoError},
     message::SendPrefs,
@@ -21,8 +21,8 @@ use crate::store::IndexedDbStore;
 /// The client's clock and sent-timestamp allocator, as the conversation rules see them.
 pub(super) struct ClientClock<'a> {
     pub(super) client: &'a mut Client,
+    /// Local time of the input being handled (ms).
     pub(super) now_ms: u64,
-    pub(super) last_sent_ms: &'a mut u64,
 }
 
 impl Clock for ClientClock<'_> {
@@ -30,15 +30,11 @@ impl Clock for ClientClock<'_> {
         NetMs(self.client.network_time_ms(self.now_ms))
     }
 
-    fn allocate_sent_ms(&mut self) -> u64 {
-        // The one place sent timestamps are made: becomes the client's own allocator
-        // (`Client::allocate_sent_ms`) when it has one.
-        let sent_ms = self
-            .client
-            .network_time_ms(self.now_ms)
-            .max(*self.last_sent_ms + 1);
-        *self.last_sent_ms = sent_ms;
-        sent_ms
+    fn allocate_sent_ms(&mut self) -> NetMs {
+        // The account's one allocator: unique, increasing, and recorded as seen so our own
+        // copies never come back as new. Its record is a `Persist` action, drained (and
+        // written) before the request that carries the message.
+        self.client.allocate_sent_ms(LocalMs(self.now_ms))
     }
 }
 
@@ -49,7 +45,6 @@ macro_rules! convo {
         let mut clock = $crate::messaging::glue::ClientClock {
             client: &mut $m.client,
             now_ms: $crate::net::now_ms(),
-            last_sent_ms: &mut $m.last_sent_ms,
         };
         let mut io = umbra_protocol::convo::Io {
             db: umbra_protocol::store::MessageDb::new($cx.store, $cx.vault),
@@ -74,7 +69,8 @@ pub(crate) fn db_error(e: MessageDbError) -> ErrorCode {
         MessageDbError::Corrupted | MessageDbError::UnsupportedVersion { .. } => {
             ErrorCode::Corrupted
         }
-        MessageDbError::NoSuchConversation
+        MessageDbError::UpgradeRequired
+        | MessageDbError::NoSuchConversation
         | MessageDbError::NoSuchMessage
         | MessageDbError::NotOutgoing
         | MessageDbError::WrongAuthor
@@ -91,6 +87,8 @@ pub(crate) fn convo_error(e: ConvoError) -> ErrorCode {
         ConvoError::InvalidReaction => ErrorCode::InvalidReaction,
         ConvoError::InvalidTimer => ErrorCode::InvalidTimer,
         ConvoError::InvalidDisplayName => ErrorCode::InvalidDisplayName,
+        // The worker names 1:1 conversations only, by the peer's Account ID.
+        ConvoError::UnsupportedConversation => ErrorCode::InvalidAccountId,
         ConvoError::Bug => ErrorCode::Internal,
         ConvoError::Db(e) => db_error(e),
     }

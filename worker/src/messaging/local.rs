@@ -11,6 +11,7 @@ use umbra_ipc::{
     Settings,
 };
 use umbra_protocol::{
+    address::ConversationId,
     convo,
     identity::AccountId,
     store::{
@@ -21,7 +22,7 @@ use umbra_protocol::{
 
 use super::{
     Cx, MAX_SEARCH_RESULTS, Messenger, PAGE, PROFILE_RECORD, Profile, SETTINGS_RECORD, convo_error,
-    db_error, message_view, prefs_of, save_json, summary, view,
+    db_error, dm, message_view, prefs_of, save_json, summary, view,
 };
 
 impl Messenger {
@@ -48,7 +49,8 @@ impl Messenger {
         peer: &AccountId,
     ) -> Result<(), ErrorCode> {
         let db = MessageDb::new(cx.store, cx.vault);
-        let conversation = match db.conversation(peer).await.map_err(db_error)? {
+        let id = dm(*peer);
+        let conversation = match db.conversation(&id).await.map_err(db_error)? {
             Some(c) => summary(&c),
             None => ConversationSummary {
                 peer: peer.to_string(),
@@ -61,7 +63,7 @@ impl Messenger {
             },
         };
         let list: Vec<Message> = db
-            .list_messages(peer, PAGE, 0)
+            .list_messages(&id, PAGE, 0)
             .await
             .map_err(db_error)?
             .into_iter()
@@ -78,7 +80,7 @@ impl Messenger {
                 continue;
             }
             if let Some(found) = db
-                .find_message(peer, &q.target)
+                .find_message(&id, &q.target)
                 .await
                 .map_err(db_error)?
                 .filter(|m| !m.deleted)
@@ -171,14 +173,16 @@ impl Messenger {
         let hits = if needle.is_empty() {
             Vec::new()
         } else {
-            db.search(needle, peer.as_ref()).await.map_err(db_error)?
+            db.search(needle, peer.map(dm).as_ref())
+                .await
+                .map_err(db_error)?
         };
-        let names: BTreeMap<AccountId, Option<String>> = db
+        let names: BTreeMap<ConversationId, Option<String>> = db
             .list_conversations()
             .await
             .map_err(db_error)?
             .into_iter()
-            .map(|c| (c.peer, c.display_name))
+            .map(|c| (c.id, c.display_name))
             .collect();
         let items = hits
             .into_iter()
