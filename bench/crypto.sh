@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Crypto benchmarks: the same body (bench/crypto/src/lib.rs) natively and as wasm in a
 # headless-Chromium dedicated worker, per build profile; prints a table against the bar of
-# docs performance-anchors.md (per op: max(libsodium.js in a Chromium worker, 1/2 native C)).
+# docs/performance.md (per op: max(libsodium.js in a Chromium worker, 1/2 native C)).
 #
 # usage: bench/crypto.sh [--quick] [--profiles "release release-o3 release-zc3"] [--dalek64]
 #                        [--parse-only]
@@ -11,7 +11,7 @@
 #   --dalek64    also wasm at release-o3 with curve25519-dalek's 64-bit field backend
 #                (`--cfg curve25519_dalek_bits="64"`; wasm32 defaults to the 32-bit one)
 # Raw output goes to bench/out/crypto/ (ignored by git). Needs wasm-bindgen-test-runner and
-# chromedriver on PATH (see toolchain.md section 7). Build first, measure after, so that
+# chromedriver on PATH (see docs/engineering.md T2). Build first, measure after, so that
 # compiling does not disturb the timings; keep the machine otherwise idle if you can.
 set -euo pipefail
 
@@ -157,7 +157,7 @@ awk -v bars="$bars" -v ref="$ref" -v files="$files" '
       print row
     }
     print ""
-    print "Ratios (as speed) and the bar of performance-anchors.md (max(libsodium.js, 1/2 native C) on the anchor machine):"
+    print "Ratios (as speed) and the bar of docs/performance.md (max(libsodium.js, 1/2 native C) on the anchor machine):"
     print ""
     hdr = "| op |"; sep = "|---|"
     for (j = 1; j <= nw; j++) { hdr = hdr " " col[wcol[j]] " / native Rust |"; sep = sep "---:|" }

@@ -8,6 +8,11 @@
 // to her worker; the display with Date.now() in Bob's page when his worker's `messages` or
 // `messages_changed` event carrying the message arrived (same machine clock). Worker CPU per message (wasm vs native) is
 // measured by bench/crypto ("real send" line), not here.
+// Storage cost: each worker publishes its IndexedDB counters (transactions, records and bytes
+// written; counts only) on its global scope as `umbraStoreStats` (worker/src/store.rs); they are
+// read with Playwright's worker.evaluate before the burst and once both workers have gone quiet
+// after it, and divided by N: transactions per received message (Bob), bytes and transactions
+// written per sent message (Alice).
 import { existsSync } from 'node:fs';
 import {
   nodeBin, startTestnet, startWorker, send, waitEvent, createAccount, inConversation,
@@ -58,6 +63,27 @@ function allArrived([prefix, n, from]) {
   return null;
 }
 
+/** The IndexedDB counters of the worker of `app` (zeros before its first transaction). */
+async function ioStats(app) {
+  const [w] = app.page.workers();
+  const s = w ? await w.evaluate(() => globalThis.umbraStoreStats) : null;
+  return s ?? { readTx: 0, writeTx: 0, puts: 0, bytesWritten: 0, deletes: 0 };
+}
+
+/** Waits (≤ 30 s) until the counters of `app` have not moved for 2 s; returns them. */
+async function quietStats(app) {
+  let last = await ioStats(app);
+  for (let waited = 0; waited < 30000; waited += 2000) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const now = await ioStats(app);
+    if (now.readTx === last.readTx && now.writeTx === last.writeTx) return now;
+    last = now;
+  }
+  return last;
+}
+
+const delta = (a, b) => Object.fromEntries(Object.keys(b).map((k) => [k, b[k] - (a[k] ?? 0)]));
+
 const t0 = Date.now();
 const net = await startTestnet(BIN, { nodes: NODES });
 let alice; let bob;
@@ -92,6 +118,8 @@ try {
 
   // Throughput: N back to back (all posted in one page task), until Bob has all N.
   from = await bob.page.evaluate(() => window.events.length);
+  const aliceBefore = await quietStats(alice);
+  const bobBefore = await quietStats(bob);
   const burstStart = await alice.page.evaluate(([conversation, n]) => {
     const t = Date.now();
     for (let k = 0; k < n; k += 1) {
@@ -101,6 +129,9 @@ try {
   }, [bid, N]);
   const done = await waitEvent(bob.page, allArrived, ['burst ', N, from], 300000);
   const burstMs = done.at - burstStart;
+  const aliceIo = delta(aliceBefore, await quietStats(alice));
+  const bobIo = delta(bobBefore, await quietStats(bob));
+  const per = (v) => (v / N).toFixed(1);
 
   const line = (k, v) => console.log(`${k.padEnd(34)} ${v}`);
   console.log('');
@@ -111,6 +142,8 @@ try {
   line('  max', `${sorted[sorted.length - 1]} ms`);
   line('  min', `${sorted[0]} ms`);
   line(`throughput (${N} back to back)`, `${(burstMs / 1000).toFixed(2)} s until Bob has all ${N} = ${(N / (burstMs / 1000)).toFixed(1)} msg/s`);
+  line('IndexedDB, Bob, per received msg', `${per(bobIo.readTx + bobIo.writeTx)} transactions (${per(bobIo.readTx)} read, ${per(bobIo.writeTx)} write), ${per(bobIo.bytesWritten)} bytes written`);
+  line('IndexedDB, Alice, per sent msg', `${per(aliceIo.bytesWritten)} bytes written in ${per(aliceIo.puts)} records, ${per(aliceIo.writeTx)} write transactions`);
   console.log('');
   console.log(`n=${N}`);
   console.log(`p50_ms=${pct(sorted, 50)}`);
@@ -119,6 +152,11 @@ try {
   console.log(`min_ms=${sorted[0]}`);
   console.log(`burst_ms=${burstMs}`);
   console.log(`throughput_msgs_per_s=${(N / (burstMs / 1000)).toFixed(2)}`);
+  console.log(`bob_idb_tx_per_received=${per(bobIo.readTx + bobIo.writeTx)}`);
+  console.log(`bob_idb_write_tx_per_received=${per(bobIo.writeTx)}`);
+  console.log(`bob_bytes_written_per_received=${per(bobIo.bytesWritten)}`);
+  console.log(`alice_bytes_written_per_sent=${per(aliceIo.bytesWritten)}`);
+  console.log(`alice_write_tx_per_sent=${per(aliceIo.writeTx)}`);
 } finally {
   await alice?.close();
   await bob?.close();

@@ -1,7 +1,7 @@
 // Account flows in a real browser against the release bundle: create, reload + unlock (wrong
-// then right passphrase), lock, copy, QR, restore from the §2 vectors, named phrase errors,
-// remove. Every test uses its own fresh Chromium profile and fails on any console error,
-// page error or CSP violation.
+// then right passphrase), lock, copy, QR, restore from the docs/protocol.md §2 vectors, named
+// phrase errors, remove. Every test uses its own fresh Chromium profile and fails on any
+// console error, page error or CSP violation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {

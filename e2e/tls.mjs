@@ -22,7 +22,10 @@ import { chromium } from 'playwright-core';
 /** The repository root (this file lives in e2e/). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-/** Chromium flags from toolchain.md §6. Deliberately nothing that relaxes certificate checks. */
+/**
+ * Chromium flags as in docs/engineering.md T1. Deliberately nothing that relaxes certificate
+ * checks.
+ */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** The nickname the testnet CA gets in the NSS database. */

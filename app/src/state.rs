@@ -57,6 +57,17 @@ pub(crate) enum HomeView {
     Settings,
 }
 
+/// What the caller of [`UiState::apply`] must do after an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FollowUp {
+    /// Nothing.
+    Nothing,
+    /// Ask the browser to keep storage (a created or restored account was just stored).
+    RequestPersistence,
+    /// Open this conversation again: it is on screen without its first page.
+    Reopen(String),
+}
+
 /// The open conversation as the worker last pushed it: the first page, patched by every
 /// change since.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -225,9 +236,8 @@ impl UiState {
         crate::browser::set_title(&crate::format::title_text(0));
     }
 
-    /// Applies one event from the worker. Returns true if persistent storage should now be
-    /// requested (a created or restored account was just stored).
-    pub(crate) fn apply(&self, event: Event) -> bool {
+    /// Applies one event from the worker and says what the caller must do next.
+    pub(crate) fn apply(&self, event: Event) -> FollowUp {
         match event {
             Event::Ready { version } => {
                 if version == IPC_VERSION {
@@ -266,7 +276,9 @@ impl UiState {
                 let created =
                     matches!(self.screen.get_untracked(), Screen::ChoosePassphrase { .. });
                 self.go(Screen::Home { account_id });
-                return created;
+                if created {
+                    return FollowUp::RequestPersistence;
+                }
             }
             Event::RecoveryPhrase { words } => self.shown_phrase.set(Some(words)),
             Event::Profile { display_name } => self.display_name.set(display_name),
@@ -299,7 +311,15 @@ impl UiState {
                     chat.as_ref()
                         .is_some_and(|c| c.summary.conversation == conversation)
                 });
-                if shown && self.home.get_untracked() == (HomeView::Chat { conversation }) {
+                let on_screen = HomeView::Chat {
+                    conversation: conversation.clone(),
+                };
+                if self.home.get_untracked() == on_screen {
+                    if !shown {
+                        // The first page of the conversation on screen never arrived (a worker
+                        // restart, a lost answer): a change cannot patch it, so ask again.
+                        return FollowUp::Reopen(conversation);
+                    }
                     self.chat.update(|chat| {
                         if let Some(chat) = chat {
                             if let Some(summary) = summary {
@@ -349,7 +369,7 @@ impl UiState {
                 self.error.set(Some(code));
             }
         }
-        false
+        FollowUp::Nothing
     }
 }
 
@@ -451,5 +471,39 @@ mod tests {
         );
         let fresh = OpenChat::new(summary(), vec![view(1, DeliveryState::Sent)], chat.next_rev);
         assert!(!before.contains(&keys(&fresh)[0]));
+    }
+
+    #[test]
+    fn test_a_change_without_its_page_asks_for_the_page_again() {
+        let state = UiState::new();
+        let changed = |conversation: &str| Event::MessagesChanged {
+            conversation: conversation.into(),
+            summary: None,
+            upserts: vec![view(7, DeliveryState::Received)],
+            removed: vec![],
+        };
+        // Not on screen: nothing to do.
+        assert_eq!(state.apply(changed("05ab")), FollowUp::Nothing);
+        // On screen, but its first page never came: ask again, keep no half page.
+        state.go_home(HomeView::Chat {
+            conversation: "05ab".into(),
+        });
+        assert_eq!(state.apply(changed("05ab")), FollowUp::Reopen("05ab".into()));
+        assert!(state.chat.get_untracked().is_none());
+        // The page arrives; the next change patches it.
+        state.apply(Event::Messages {
+            conversation: "05ab".into(),
+            summary: summary(),
+            items: vec![view(1, DeliveryState::Sent)],
+        });
+        assert_eq!(state.apply(changed("05ab")), FollowUp::Nothing);
+        let ids: Vec<u64> = state
+            .chat
+            .get_untracked()
+            .map(|c| c.items.iter().map(|m| m.id).collect())
+            .unwrap_or_default();
+        assert_eq!(ids, vec![1, 7]);
+        // A change for another conversation neither patches nor reopens.
+        assert_eq!(state.apply(changed("05cd")), FollowUp::Nothing);
     }
 }

@@ -1,4 +1,4 @@
-//! Storage RPC method handlers (session-protocol.md §4): decode with the protocol's
+//! Storage RPC method handlers (docs/protocol.md §4): decode with the protocol's
 //! typed params, check swarm, clock and signature, run against the database, encode.
 //!
 //! Swarm-wide methods (store, delete, delete_all, delete_before, expire, expire_all) run

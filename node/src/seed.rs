@@ -1,4 +1,4 @@
-//! The seed node: `POST /json_rpc` with `get_n_service_nodes` (session-protocol.md §3.6).
+//! The seed node: `POST /json_rpc` with `get_n_service_nodes` (docs/protocol.md §3.6).
 
 use std::sync::Arc;
 

@@ -12,7 +12,7 @@
 //!   unsend/sync permission rules.
 //! - [`DisappearingSetting`]: disappearing-message modes, timers, TTLs and local expiry (§9).
 //!
-//! Spec: session-protocol.md §5, §9, vectors §11.1 and §11.8.
+//! Spec: docs/protocol.md §5, §9, vectors §11.1 and §11.8.
 
 mod compose;
 mod disappearing;

@@ -1,12 +1,12 @@
 //! Onion requests: the layered, per-hop encrypted requests a client sends through a path of
-//! three service nodes (session-protocol.md §3).
+//! three service nodes (docs/protocol.md §3).
 //!
 //! This layer combines the wire framing ([`framing`]) with the per-hop AEAD ([`hop`]):
 //! [`build`] produces the body a client POSTs to its guard node's `/onion_req/v2`,
 //! [`response`] decrypts what comes back, and `node` (feature `node`) peels one layer on a
 //! service node. Client and node share this one implementation, so they cannot drift apart.
 //!
-//! Spec: session-protocol.md §3.2 (hop encryption), §3.3 (framing, builder, routing JSON),
+//! Spec: docs/protocol.md §3.2 (hop encryption), §3.3 (framing, builder, routing JSON),
 //! §3.4 (responses), §3.5 (v4 request encoding), §11.6 (vectors).
 
 pub mod build;

@@ -1,5 +1,5 @@
 //! Storage-server RPC: constants, message hashes, namespaces, signed strings and typed
-//! request parameters (session-protocol.md §4).
+//! request parameters (docs/protocol.md §4).
 //!
 //! Everything here is pure: time is a `now_ms` parameter, no I/O. Clients use the
 //! signature-string builders and parameter structs to form requests; the node uses the

@@ -9,15 +9,18 @@
 //!   stored; it is derived from the seed on demand.
 //! - `vault/r/<64 hex>`: application records, sealed under the store key; the id is a keyed
 //!   hash of the caller's record name, so names (e.g. contact ids) are not readable at rest.
-//!   The message database ([`MessageDb`], module [`messages`]) keeps all its records there.
+//!   The message database ([`MessageDb`], module [`messages`]) keeps all its records there;
+//!   [`migrations`] upgrades them from older schema versions.
 //!
 //! Every record is `version(1) ‖ nonce(24) ‖ XChaCha20-Poly1305(ciphertext ‖ tag)` with the
 //! version and the storage id as associated data, so tampered and swapped records fail.
 
 mod cipher;
+pub mod client_state;
 mod kdf;
 mod memory;
 pub mod messages;
+pub mod migrations;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod vault;

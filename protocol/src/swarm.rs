@@ -2,7 +2,7 @@
 //!
 //! A 32-byte account key (the 33-byte Session id without its prefix byte) maps to a
 //! 64-bit "swarm space" position; the swarm whose id is nearest on the 2^64 ring stores
-//! it (session-protocol.md §3.6). Pure arithmetic, shared by the client (to pick the
+//! it (docs/protocol.md §3.6). Pure arithmetic, shared by the client (to pick the
 //! nodes to talk to) and the node (to answer 421 when asked at the wrong swarm).
 
 use thiserror::Error;

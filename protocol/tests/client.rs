@@ -1,5 +1,5 @@
 //! Two-party tests of the sans-IO client over an in-memory fake network
-//! (engineering-guide.md C11; security-and-reliability.md N1, N3, N5, R2, R6, R8, C8).
+//! (docs/engineering.md C11; docs/security.md N1, N3, N5, R2, R6, R8, C8).
 //!
 //! The fake network has a seed and a dozen service nodes in three swarms. Nodes peel real
 //! onion layers with `umbra_protocol::onion::node`, relay by Ed25519 key (unknown or dead
@@ -19,11 +19,15 @@ use serde_json::{Value, json};
 use umbra_protocol::{
     client::{
         Action, Client, ClientCommand, ClientConfig, ClientEvent, ClientIdentity, ClientSnapshot,
-        HttpResponse, OutboxState, PathStatus, PollingMode, ReceivedMessage, RequestId,
-        ServiceNode, TransportFailure,
+        HttpResponse, LocalId, OutboxState, PathStatus, PollingMode, ReceivedMessage, RequestId,
+        ServerReply, ServerRequestError, ServerTag, ServerTarget, ServiceNode, Subscription,
+        SubscriptionAuth, SwarmMessage, TransportFailure,
     },
     identity::{AccountId, Identity, Seed},
-    onion::node::{Peeled, peel_layer, wrap_final_response},
+    onion::{
+        HttpProtocol, V4Response,
+        node::{Peeled, open_server_request, peel_layer, wrap_final_response},
+    },
     rpc::{
         self, Namespace,
         params::{DeleteParams, ExpireParams, GetSwarmParams, RetrieveParams, StoreParams},
@@ -48,7 +52,7 @@ struct FakeNode {
     fail_status: Option<u16>,
 }
 
-/// Ways an onion reply is damaged on its way back (security-and-reliability.md N1).
+/// Ways an onion reply is damaged on its way back (docs/security.md N1).
 #[derive(Clone, Copy, Debug)]
 enum Fault {
     Empty,
@@ -65,6 +69,7 @@ enum Fault {
 #[derive(Clone)]
 struct Stored {
     owner: String,
+    namespace: Namespace,
     hash: String,
     data: Vec<u8>,
     expiry: u64,
@@ -93,6 +98,20 @@ struct Net {
     own_ops_log: Vec<(String, String, Vec<String>)>,
     /// Answer this many expire/delete requests with 500 first.
     fail_own_ops: u32,
+    /// HTTP servers the last hop proxies v4 requests to, by (host, port).
+    servers: BTreeMap<(String, u16), FakeServer>,
+    /// The guard of the onion request being served.
+    current_guard: Option<usize>,
+}
+
+/// A v4 HTTP server behind the last hop.
+struct FakeServer {
+    secret: StaticSecret,
+    public: [u8; 32],
+    /// Answer this many proxied requests with 502 (server unreachable) first.
+    fail_next: u32,
+    /// (guard index, answered) of every request proxied to it.
+    log: Vec<(usize, bool)>,
 }
 
 fn node_json(n: &ServiceNode) -> Value {
@@ -146,6 +165,8 @@ impl Net {
             store_log: Vec::new(),
             own_ops_log: Vec::new(),
             fail_own_ops: 0,
+            servers: BTreeMap::new(),
+            current_guard: None,
         }
     }
 
@@ -193,8 +214,13 @@ impl Net {
 
     /// Stores `data` for `owner` on every live member of its swarm (as node replication).
     fn put(&mut self, owner_hex: &str, data: Vec<u8>, expiry: u64) -> String {
+        self.put_ns(owner_hex, Namespace::DEFAULT, data, expiry)
+    }
+
+    /// Stores `data` in namespace `ns` of `owner` (as [`Net::put`]).
+    fn put_ns(&mut self, owner_hex: &str, ns: Namespace, data: Vec<u8>, expiry: u64) -> String {
         let account = rpc::AccountId::from_hex(owner_hex).unwrap();
-        let hash = rpc::message_hash(&account, Namespace::DEFAULT, &data);
+        let hash = rpc::message_hash(&account, ns, &data);
         for i in self.swarm_of(owner_hex) {
             if !self.nodes[i].online {
                 continue;
@@ -203,6 +229,7 @@ impl Net {
             if !list.iter().any(|m| m.hash == hash) {
                 list.push(Stored {
                     owner: owner_hex.to_owned(),
+                    namespace: ns,
                     hash: hash.clone(),
                     data: data.clone(),
                     expiry,
@@ -246,7 +273,7 @@ impl Net {
                     return (406, "Timestamp error: check your clock".into());
                 }
                 self.stores += 1;
-                let hash = self.put(&owner, p.data.0, p.timestamp + ttl);
+                let hash = self.put_ns(&owner, p.namespace, p.data.0, p.timestamp + ttl);
                 self.store_log.push((owner.clone(), hash.clone(), ttl));
                 if self.lose_store_acks > 0 {
                     self.lose_store_acks -= 1;
@@ -306,7 +333,12 @@ impl Net {
                 let list: Vec<Stored> = self
                     .db
                     .get(&self.nodes[i].node.ed25519)
-                    .map(|l| l.iter().filter(|m| m.owner == owner).cloned().collect())
+                    .map(|l| {
+                        l.iter()
+                            .filter(|m| m.owner == owner && m.namespace == p.namespace)
+                            .cloned()
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let start = p
                     .last_hash
@@ -427,10 +459,53 @@ impl Net {
                     body: wrap_final_response(&reply, status, &text, base64, &mut rng),
                 }
             }
-            Ok(Peeled::ProxyToServer { .. }) => HttpResponse {
+            Ok(Peeled::ProxyToServer {
+                host, port, body, ..
+            }) => self.proxy(host, port, &body),
+        }
+    }
+
+    /// A v4 request the last hop proxies to `host:port`.
+    fn proxy(&mut self, host: String, port: u16, body: &[u8]) -> HttpResponse {
+        let guard = self.current_guard.unwrap_or(usize::MAX);
+        let Some(server) = self.servers.get_mut(&(host, port)) else {
+            return HttpResponse {
+                status: 400,
+                body: b"Invalid host for proxy request".to_vec(),
+            };
+        };
+        if server.fail_next > 0 {
+            server.fail_next -= 1;
+            server.log.push((guard, false));
+            return HttpResponse {
                 status: 502,
-                body: b"no server".to_vec(),
-            },
+                body: b"Next node is unreachable".to_vec(),
+            };
+        }
+        let Ok((req, reply)) = open_server_request(body, &server.secret, &server.public) else {
+            return HttpResponse {
+                status: 400,
+                body: Vec::new(),
+            };
+        };
+        server.log.push((guard, true));
+        let text = format!(
+            "{} {} {} {}",
+            req.method,
+            req.endpoint,
+            req.headers.get("x-test").map_or("-", String::as_str),
+            req.body.map_or(0, |b| b.len())
+        );
+        let resp = V4Response {
+            code: 201,
+            headers: BTreeMap::from([("content-type".to_string(), "text/plain".to_string())]),
+            body: text.into_bytes(),
+        };
+        let mut rng =
+            ChaCha20Rng::seed_from_u64(rand_chacha::rand_core::Rng::next_u64(&mut self.rng));
+        HttpResponse {
+            status: 200,
+            body: reply.encrypt_reply(&resp.encode(), &mut rng),
         }
     }
 
@@ -463,6 +538,7 @@ impl Net {
         }
         match route {
             "/onion_req/v2" => {
+                self.current_guard = Some(i);
                 let reply = self.onion(i, body);
                 let Some(fault) = self.faults.pop_front() else {
                     return Ok(reply);
@@ -524,11 +600,15 @@ struct Party {
     online: bool,
     snapshot: ClientSnapshot,
     received: Vec<ReceivedMessage>,
-    outbox_events: Vec<(String, OutboxState)>,
+    outbox_events: Vec<(LocalId, OutboxState)>,
     statuses: Vec<PathStatus>,
     clock_errors: u32,
     /// (original local id, hash) of every sync copy stored.
-    sync_copies: Vec<(String, String)>,
+    sync_copies: Vec<(LocalId, String)>,
+    /// Answers to server requests.
+    server_replies: Vec<(ServerTag, Result<ServerReply, ServerRequestError>)>,
+    /// Messages of raw subscriptions: (namespace, message).
+    swarm_messages: Vec<(Namespace, SwarmMessage)>,
 }
 
 impl Party {
@@ -557,6 +637,8 @@ impl Party {
             statuses: Vec::new(),
             clock_errors: 0,
             sync_copies: Vec::new(),
+            server_replies: Vec::new(),
+            swarm_messages: Vec::new(),
         }
     }
 
@@ -634,6 +716,15 @@ impl World {
                     Action::Notify(ClientEvent::SyncCopyStored { local_id, hash }) => {
                         party.sync_copies.push((local_id, hash));
                     }
+                    Action::Notify(ClientEvent::ServerResponse { tag, result }) => {
+                        party.server_replies.push((tag, result));
+                    }
+                    Action::Notify(ClientEvent::SwarmMessages {
+                        subscription,
+                        messages,
+                    }) => party
+                        .swarm_messages
+                        .extend(messages.into_iter().map(|m| (subscription.namespace, m))),
                 }
             }
         }
@@ -650,7 +741,7 @@ impl World {
                 ClientCommand::SendText {
                     to: to_id,
                     body: body.into(),
-                    local_id: format!("{body}#{n}"),
+                    local_id: format!("{body}#{n}").into(),
                 },
                 &p.identity,
                 local,
@@ -842,7 +933,7 @@ fn wrong_swarm_421_updates_cache_and_delivers() {
         .collect();
     // Alice restarts with a stale cached swarm for Bob.
     let mut snap = ClientSnapshot::default();
-    snap.swarms.insert(bob, wrong.clone());
+    snap.swarms.insert(bob.into(), wrong.clone());
     w.parties[0] = Party::new(1, "Alice", 0, Some(snap));
     w.connect();
     w.send(0, 1, "hello after 421");
@@ -854,7 +945,7 @@ fn wrong_swarm_421_updates_cache_and_delivers() {
     assert_eq!(states, vec![Pending, Sending, Pending, Sending, Sent]);
     let cached = w.parties[0].client.cached_swarm(&bob).unwrap().to_vec();
     assert_eq!(cached, right, "421 body replaced the cached swarm");
-    assert_eq!(w.parties[0].snapshot.swarms.get(&bob), Some(&right));
+    assert_eq!(w.parties[0].snapshot.swarms.get(&bob.into()), Some(&right));
 }
 
 #[test]
@@ -1501,7 +1592,11 @@ fn any_composed_kind_travels_and_is_classified() {
     assert!(got.iter().all(|m| m.expiration_ms.is_some()));
     // Bob's client reported where the sync copies of both live in his own swarm.
     let bob_hex = bob.to_string();
-    let synced: Vec<&String> = w.parties[1].sync_copies.iter().map(|(id, _)| id).collect();
+    let synced: Vec<String> = w.parties[1]
+        .sync_copies
+        .iter()
+        .map(|(id, _)| id.to_string())
+        .collect();
     assert_eq!(synced, ["r", "react"]);
     for (_, hash) in &w.parties[1].sync_copies {
         assert!(
@@ -1541,7 +1636,11 @@ fn disappearing_ttls_for_message_and_sync_copy() {
             .find(|(o, h, _)| o == &owner.to_string() && h == hash)
             .map(|(_, _, ttl)| *ttl)
     };
-    let sync: BTreeMap<String, String> = w.parties[0].sync_copies.iter().cloned().collect();
+    let sync: BTreeMap<String, String> = w.parties[0]
+        .sync_copies
+        .iter()
+        .map(|(id, hash)| (id.to_string(), hash.clone()))
+        .collect();
     // After send: both copies live 300 s.
     assert_eq!(ttl_in(&alice, &sync["s"]), Some(300_000));
     // After read: the recipient's copy lives the default 14 days until read; the sender's own
@@ -1740,4 +1839,295 @@ fn snapshot_from_before_message_kinds_still_loads() {
     assert!(w.run_until(30_000, |w| !w.parties[1].received.is_empty()
         && w.all_sent(0)));
     assert_eq!(w.bodies(1), ["old layout"]);
+}
+
+impl World {
+    /// Adds a v4 HTTP server at `host:443` (failing its first `fail_next` requests) and
+    /// returns its target.
+    fn add_server(&mut self, host: &str, fail_next: u32) -> ServerTarget {
+        let secret = StaticSecret::random_from_rng(&mut self.net.rng);
+        let public = PublicKey::from(&secret).to_bytes();
+        self.net.servers.insert(
+            (host.to_owned(), 443),
+            FakeServer {
+                secret,
+                public,
+                fail_next,
+                log: Vec::new(),
+            },
+        );
+        ServerTarget {
+            host: host.into(),
+            port: 443,
+            scheme: HttpProtocol::Https,
+            x25519: public,
+        }
+    }
+
+    fn server_request(&mut self, p: usize, tag: u64, server: ServerTarget, path: &str) {
+        let now = self.net.now;
+        let party = &mut self.parties[p];
+        let local = party.local(now);
+        party
+            .client
+            .handle_command(
+                ClientCommand::ServerRequest {
+                    tag: ServerTag(tag),
+                    server,
+                    method: "POST".into(),
+                    path: path.into(),
+                    headers: BTreeMap::from([("x-test".to_string(), "yes".to_string())]),
+                    body: Some(b"hello".to_vec()),
+                },
+                &party.identity,
+                local,
+                &mut party.rng,
+            )
+            .unwrap();
+        self.drain();
+    }
+
+    fn reply(&self, p: usize, tag: u64) -> Option<&Result<ServerReply, ServerRequestError>> {
+        self.parties[p]
+            .server_replies
+            .iter()
+            .find(|(t, _)| *t == ServerTag(tag))
+            .map(|(_, r)| r)
+    }
+}
+
+#[test]
+fn server_request_is_answered_and_retried_over_another_path() {
+    let mut w = World::new(40, [0, 0]);
+    w.connect();
+    let target = w.add_server("files.example", 1);
+    w.server_request(0, 7, target, "/file/1");
+    assert!(w.run_until(20_000, |w| w.reply(0, 7).is_some()));
+    let reply = w.reply(0, 7).unwrap().clone().unwrap();
+    assert_eq!(reply.status, 201);
+    assert_eq!(reply.body, b"POST /file/1 yes 5");
+    assert_eq!(
+        reply.headers.get("content-type").map(String::as_str),
+        Some("text/plain")
+    );
+    // The first attempt failed at the server; the retry went through another path.
+    let log = &w.net.servers[&("files.example".to_string(), 443)].log;
+    assert_eq!(log.len(), 2);
+    assert_eq!((log[0].1, log[1].1), (false, true));
+    assert_ne!(log[0].0, log[1].0, "the retry used another guard");
+    // Answered once.
+    assert_eq!(w.parties[0].server_replies.len(), 1);
+}
+
+#[test]
+fn server_request_errors_are_typed() {
+    let mut w = World::new(41, [0, 0]);
+    w.connect();
+    // A server that never answers: given up after the configured attempts.
+    let down = w.add_server("down.example", 100);
+    w.server_request(0, 1, down.clone(), "/x");
+    // A host the last hop may not proxy to: refused at once, not retried.
+    let unknown = ServerTarget {
+        host: "nowhere.example".into(),
+        ..down.clone()
+    };
+    w.server_request(0, 2, unknown, "/x");
+    // Bad input: answered at once, nothing sent.
+    let empty = ServerTarget {
+        host: String::new(),
+        ..down.clone()
+    };
+    w.server_request(0, 3, empty, "/x");
+    w.server_request(0, 4, down.clone(), "no-slash");
+    assert_eq!(w.reply(0, 3), Some(&Err(ServerRequestError::Invalid)));
+    assert_eq!(w.reply(0, 4), Some(&Err(ServerRequestError::Invalid)));
+    // A tag under way cannot be reused.
+    let p = &mut w.parties[0];
+    let dup = p.client.handle_command(
+        ClientCommand::ServerRequest {
+            tag: ServerTag(1),
+            server: down,
+            method: "GET".into(),
+            path: "/".into(),
+            headers: BTreeMap::new(),
+            body: None,
+        },
+        &p.identity,
+        START_MS,
+        &mut p.rng,
+    );
+    assert_eq!(dup, Err(umbra_protocol::client::ClientError::DuplicateTag));
+    assert!(w.run_until(30_000, |w| w.reply(0, 1).is_some()
+        && w.reply(0, 2).is_some()));
+    assert_eq!(
+        w.reply(0, 1),
+        Some(&Err(ServerRequestError::Unreachable {
+            attempts: 3,
+            last_status: Some(502)
+        }))
+    );
+    assert_eq!(
+        w.reply(0, 2),
+        Some(&Err(ServerRequestError::ProxyRefused { status: 400 }))
+    );
+    assert_eq!(
+        w.net.servers[&("down.example".to_string(), 443)].log.len(),
+        3
+    );
+    // Messaging still works afterwards.
+    w.send(0, 1, "still here");
+    assert!(w.run_until(30_000, |w| w.bodies(1) == ["still here"]));
+}
+
+#[test]
+fn another_namespace_is_one_subscription() {
+    let mut w = World::new(42, [0, 0]);
+    w.connect();
+    let alice = w.parties[0].id();
+    let ns = Namespace(2);
+    let expiry = w.net.now + 3_600_000;
+    let hash = w
+        .net
+        .put_ns(&alice.to_string(), ns, b"config blob".to_vec(), expiry);
+    let sub = Subscription {
+        swarm: alice.into(),
+        namespace: ns,
+        auth: SubscriptionAuth::Account,
+        interval_ms: Some(5_000),
+    };
+    let now = w.net.now;
+    let p = &mut w.parties[0];
+    let local = p.local(now);
+    p.client
+        .handle_command(
+            ClientCommand::Subscribe(sub),
+            &p.identity,
+            local,
+            &mut p.rng,
+        )
+        .unwrap();
+    assert_eq!(p.client.subscriptions().len(), 2);
+    assert!(w.run_until(20_000, |w| !w.parties[0].swarm_messages.is_empty()));
+    let (got_ns, msg) = &w.parties[0].swarm_messages[0];
+    assert_eq!(*got_ns, ns);
+    assert_eq!(msg.data, b"config blob");
+    assert_eq!(msg.hash.as_str(), hash);
+    // Not mistaken for an inbox message, and not delivered twice.
+    assert!(w.parties[0].received.is_empty());
+    assert_eq!(w.parties[0].client.stats().malformed_dropped, 0);
+    w.run_until(20_000, |_| false);
+    assert_eq!(w.parties[0].swarm_messages.len(), 1);
+    // Its last hash is persisted apart from the default subscription's.
+    let key = format!("{}/2", alice);
+    assert!(
+        w.parties[0].snapshot.subscription_last_hashes[&key]
+            .values()
+            .all(|h| h == &hash)
+    );
+    assert!(
+        !w.parties[0]
+            .snapshot
+            .last_hashes
+            .values()
+            .any(|h| h == &hash)
+    );
+    // Unsubscribed: nothing more is polled there.
+    let now = w.net.now;
+    let p = &mut w.parties[0];
+    let local = p.local(now);
+    p.client
+        .handle_command(
+            ClientCommand::Unsubscribe {
+                swarm: alice.into(),
+                namespace: ns,
+            },
+            &p.identity,
+            local,
+            &mut p.rng,
+        )
+        .unwrap();
+    assert_eq!(p.client.subscriptions().len(), 1);
+    w.net
+        .put_ns(&alice.to_string(), ns, b"later".to_vec(), expiry);
+    w.run_until(20_000, |_| false);
+    assert_eq!(w.parties[0].swarm_messages.len(), 1);
+}
+
+#[test]
+fn snapshot_written_before_typed_ids_still_loads() {
+    // As the previous client wrote it: string local ids, a `LastHash` map keyed by node hex.
+    let to = Identity::from_seed(&Seed::from_entropy(&[5; 32]).unwrap()).account_id();
+    let entry = |id: &str, sync: bool| {
+        let mut e = json!({
+            "local_id": id, "to": to.to_string(), "body": "hi", "sent_ms": 1_700_000_000_000u64,
+            "state": "Failed", "attempts": 10, "next_attempt_ms": 0, "hash": null,
+        });
+        if sync {
+            e["sync_target"] = json!(to.to_string());
+        }
+        e
+    };
+    let node = "ab".repeat(32);
+    let snapshot = json!({
+        "outbox": [entry("123", false), entry("123/sync", true), entry("react/1700000000001", false),
+                   entry("typing/1700000000002", false), entry("hello#3", false)],
+        "last_hashes": {node.clone(): "somehash"},
+        "seen": [], "pool": [], "swarms": {},
+    });
+    let snap: ClientSnapshot = serde_json::from_value(snapshot).unwrap();
+    let ids: Vec<LocalId> = snap.outbox.iter().map(|e| e.local_id.clone()).collect();
+    assert_eq!(
+        ids,
+        [
+            LocalId::Message(123),
+            LocalId::Message(123).sync_copy(),
+            LocalId::Control {
+                kind: umbra_protocol::client::ControlKind::Reaction,
+                sent: umbra_protocol::address::NetMs(1_700_000_000_001)
+            },
+            LocalId::Control {
+                kind: umbra_protocol::client::ControlKind::Typing,
+                sent: umbra_protocol::address::NetMs(1_700_000_000_002)
+            },
+            LocalId::Label("hello#3".into()),
+        ]
+    );
+    // Written back in the same form.
+    let again = serde_json::to_value(&snap).unwrap();
+    assert_eq!(again["outbox"][1]["local_id"], "123/sync");
+    assert_eq!(again["last_hashes"][&node], "somehash");
+    // A change in the old form still applies to the default subscription.
+    let mut snap = snap;
+    let old: umbra_protocol::client::PersistChange =
+        serde_json::from_value(json!({"LastHash": {"node": node, "hash": "newer"}})).unwrap();
+    snap.apply(&old);
+    assert_eq!(snap.last_hashes[&"ab".repeat(32)], "newer");
+    // A client resumes from it, with the typed ids.
+    let p = Party::new(6, "Dan", 0, Some(snap));
+    assert_eq!(p.client.outbox().len(), 5);
+    assert_eq!(p.client.outbox()[0].local_id, LocalId::Message(123));
+}
+
+#[test]
+fn allocated_sent_timestamps_are_unique_and_never_come_back() {
+    let mut w = World::new(43, [0, 0]);
+    w.connect();
+    let now = w.net.now;
+    let p = &mut w.parties[1];
+    let local = p.local(now);
+    let a = p
+        .client
+        .allocate_sent_ms(umbra_protocol::address::LocalMs(local));
+    let b = p
+        .client
+        .allocate_sent_ms(umbra_protocol::address::LocalMs(local));
+    assert!(b > a);
+    assert!(a.0.abs_diff(now) < 60_000, "network time");
+    // A note to self with an allocated timestamp is not shown again when it comes back.
+    let bob = w.parties[1].id();
+    let note = compose_text(&text_draft("note", DisappearingSetting::Off), b.0).unwrap();
+    w.send_composed(1, bob, note, "n", false, false);
+    assert!(w.run_until(20_000, |w| w.all_sent(1)));
+    w.run_until(5_000, |_| false);
+    assert!(w.parties[1].received.is_empty());
 }

@@ -1,4 +1,4 @@
-//! Identity known-answer tests (session-protocol.md §11.1, §11.2, §2) and Account ID parsing.
+//! Identity known-answer tests (docs/protocol.md §11.1, §11.2, §2) and Account ID parsing.
 
 use umbra_protocol::identity::{
     AccountId, AccountIdError, Identity, KeyError, Seed, ed25519_to_x25519_public,

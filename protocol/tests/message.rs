@@ -1,5 +1,5 @@
-//! Message layer known-answer tests (session-protocol.md §11.1, §11.8) and encryption
-//! properties (security-and-reliability.md §5 C6, C7, C8).
+//! Message layer known-answer tests (docs/protocol.md §11.1, §11.8) and encryption
+//! properties (docs/security.md C6, C7, C8).
 
 use prost::Message as _;
 use rand_chacha::ChaCha20Rng;

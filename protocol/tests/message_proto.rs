@@ -1,5 +1,5 @@
 //! Protobuf layer of the message module: hand-written byte fixtures with known field tags
-//! (session-protocol.md §5.4, §9), encode/decode round trips, and "never panics" properties
+//! (docs/protocol.md §5.4, §9), encode/decode round trips, and "never panics" properties
 //! for the envelope decoder.
 
 use std::sync::OnceLock;

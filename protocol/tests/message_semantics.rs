@@ -1,7 +1,7 @@
 //! Message semantics: compose (wire bytes checked against hand-written protobuf), classify
 //! (permission rules, size caps, malformed enums), full compose → encrypt → decode → classify
 //! round trips for every kind, and the disappearing-message helpers
-//! (session-protocol.md §4.4, §5.4, §5.5, §9).
+//! (docs/protocol.md §4.4, §5.4, §5.5, §9).
 
 use proptest::prelude::*;
 use prost::Message as _;
@@ -1362,8 +1362,8 @@ proptest! {
         }
     }
 
-    /// C6 for sync copies: a sync target from any account other than the own one is refused,
-    /// whatever the content; from the own account it is honoured.
+    /// `docs/security.md` C6 for sync copies: a sync target from any account other than the
+    /// own one is refused, whatever the content; from the own account it is honoured.
     #[test]
     fn prop_sync_target_only_from_own_account(
         sender in any::<[u8; 32]>(),

@@ -1,5 +1,5 @@
-//! Recovery phrase tests: §2 / §11.11 vectors both ways, error positions, word list checks and
-//! seeded round-trip properties.
+//! Recovery phrase tests: docs/protocol.md §2 / §11.11 vectors both ways, error positions, word
+//! list checks and seeded round-trip properties.
 
 use umbra_protocol::identity::Seed;
 use umbra_protocol::mnemonic::{

@@ -1,5 +1,5 @@
 //! Known-answer tests for onion request hop encryption and framing
-//! (session-protocol.md §11.6, libsession-util `tests/test_onionreq.cpp`).
+//! (docs/protocol.md §11.6, libsession-util `tests/test_onionreq.cpp`).
 //!
 //! Each valid vector is paired with tampered variants that must fail.
 

@@ -1,4 +1,4 @@
-//! Known-answer tests for the storage RPC (session-protocol.md §11.7, §11.12).
+//! Known-answer tests for the storage RPC (docs/protocol.md §11.7, §11.12).
 
 use base64::Engine as _;
 use serde_json::Value;

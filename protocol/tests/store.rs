@@ -49,7 +49,7 @@ fn open_rejects_wrong_id_wrong_key_and_tampering() {
         other.open("id-1", &sealed).map(|_| ()),
         Err(StoreError::DecryptFailed)
     );
-    // 1,000 random single-byte changes: all detected (S4).
+    // 1,000 random single-byte changes: all detected (docs/security.md S4).
     for _ in 0..1000 {
         let mut bad = sealed.clone();
         let pos = (r.next_u32() as usize) % bad.len();

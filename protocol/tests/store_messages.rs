@@ -3,15 +3,18 @@
 //! and redaction of `Debug` / error messages. The backend-independent behaviours are in the
 //! conformance suite (`store_conformance.rs`).
 
-use std::cell::Cell;
+#[path = "support/flaky_store.rs"]
+mod flaky_store;
 
+use flaky_store::FlakyStore;
 use futures_executor::block_on;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use umbra_protocol::address::ConversationId;
 use umbra_protocol::error::ErrorKind;
 use umbra_protocol::identity::{AccountId, Identity, Seed};
 use umbra_protocol::store::messages::{
-    Direction, InsertOutcome, MessageDb, MessageDbError, MessageId, NewMessage, OutboxState,
+    Direction, InsertOutcome, MessageDb, MessageDbError, MessageKey, NewMessage, OutboxState,
 };
 use umbra_protocol::store::{MemoryStore, Store, StoreError, UnlockedVault, Vault};
 
@@ -29,9 +32,13 @@ fn seed() -> Seed {
     Seed::from_entropy(&[0x42; 16]).expect("16")
 }
 
+fn dm(account: AccountId) -> ConversationId {
+    ConversationId::Direct(account)
+}
+
 fn incoming(from: AccountId, sent_ms: u64, body: &str, hash: Option<&str>) -> NewMessage {
     NewMessage {
-        conversation: from,
+        conversation: dm(from),
         direction: Direction::Incoming,
         author: from,
         sent_ms,
@@ -41,49 +48,6 @@ fn incoming(from: AccountId, sent_ms: u64, body: &str, hash: Option<&str>) -> Ne
         outbox: None,
         disappearing: None,
         quote: None,
-    }
-}
-
-/// A store that counts reads and can fail every write after a budget. It does not override
-/// `write_batch`, so batches are applied op by op (not atomically), like a crash part-way.
-#[derive(Default)]
-struct FlakyStore {
-    inner: MemoryStore,
-    gets: Cell<usize>,
-    write_budget: Cell<Option<usize>>,
-}
-
-impl FlakyStore {
-    fn spend(&self, operation: &'static str) -> Result<(), StoreError> {
-        match self.write_budget.get() {
-            Some(0) => Err(StoreError::Backend { operation }),
-            Some(n) => {
-                self.write_budget.set(Some(n - 1));
-                Ok(())
-            }
-            None => Ok(()),
-        }
-    }
-}
-
-impl Store for FlakyStore {
-    async fn get(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.gets.set(self.gets.get() + 1);
-        self.inner.get(id).await
-    }
-    async fn put(&self, id: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        self.spend("put")?;
-        self.inner.put(id, bytes).await
-    }
-    async fn delete(&self, id: &str) -> Result<(), StoreError> {
-        self.spend("delete")?;
-        self.inner.delete(id).await
-    }
-    async fn clear(&self) -> Result<(), StoreError> {
-        self.inner.clear().await
-    }
-    async fn ids(&self) -> Result<Vec<String>, StoreError> {
-        self.inner.ids().await
     }
 }
 
@@ -135,12 +99,16 @@ fn listing_a_long_conversation_decrypts_its_index_once() {
                     .all(|o| matches!(o, InsertOutcome::Inserted(_)))
             );
         }
-        assert_eq!(db.message_count(&alice).await, Ok(1000));
-        let conv = db.conversation(&alice).await.expect("c").expect("alice");
+        assert_eq!(db.message_count(&dm(alice)).await, Ok(1000));
+        let conv = db
+            .conversation(&dm(alice))
+            .await
+            .expect("c")
+            .expect("alice");
         assert_eq!(conv.unread_count, 1000);
 
         store.gets.set(0);
-        let page = db.list_messages(&alice, 50, 0).await.expect("page");
+        let page = db.list_messages(&dm(alice), 50, 0).await.expect("page");
         assert_eq!(page.len(), 50);
         assert_eq!(page[0].body, "message 950");
         assert_eq!(page[49].body, "message 999");
@@ -151,7 +119,7 @@ fn listing_a_long_conversation_decrypts_its_index_once() {
         );
 
         store.gets.set(0);
-        let all = db.list_messages(&alice, 5000, 0).await.expect("all");
+        let all = db.list_messages(&dm(alice), 5000, 0).await.expect("all");
         assert_eq!(all.len(), 1000);
         assert_eq!(store.gets.get(), 1 + 1000);
         assert!(all.windows(2).all(|w| w[0].sent_ms < w[1].sent_ms));
@@ -162,7 +130,10 @@ fn listing_a_long_conversation_decrypts_its_index_once() {
         assert_eq!(store.gets.get(), 1, "the conversation list is one record");
 
         store.gets.set(0);
-        let marked = db.mark_read(&alice, 9_999_999, &mut r).await.expect("read");
+        let marked = db
+            .mark_read(&dm(alice), 9_999_999, &mut r)
+            .await
+            .expect("read");
         assert_eq!(marked.len(), 1000);
         assert_eq!(
             store.gets.get(),
@@ -189,7 +160,7 @@ fn batch_insert_deduplicates_within_the_batch() {
         &mut rng(3),
     ))
     .expect("insert");
-    let ids: Vec<MessageId> = outcomes
+    let ids: Vec<MessageKey> = outcomes
         .iter()
         .filter_map(|o| match o {
             InsertOutcome::Inserted(id) => Some(*id),
@@ -200,11 +171,11 @@ fn batch_insert_deduplicates_within_the_batch() {
     assert_eq!(outcomes[2], InsertOutcome::Duplicate(ids[0]));
     // The hash "x" belongs to alice's message; in bob's conversation it is already seen.
     assert_eq!(outcomes[3], InsertOutcome::AlreadySeen);
-    let a = block_on(db.list_messages(&alice, 10, 0)).expect("list");
+    let a = block_on(db.list_messages(&dm(alice), 10, 0)).expect("list");
     assert_eq!(a.len(), 2);
     assert_eq!(a[0].storage_hashes, ["x", "z"]);
     assert_eq!(
-        block_on(db.conversation(&alice))
+        block_on(db.conversation(&dm(alice)))
             .expect("c")
             .expect("a")
             .last_message
@@ -246,7 +217,7 @@ fn a_crash_at_any_write_leaves_a_consistent_database() {
             db.insert_message(incoming(alice, 20, "two", Some("h2")), &mut r)
                 .await?;
             let mine = NewMessage {
-                conversation: alice,
+                conversation: dm(alice),
                 direction: Direction::Outgoing,
                 author: me,
                 sent_ms: 30,
@@ -260,11 +231,11 @@ fn a_crash_at_any_write_leaves_a_consistent_database() {
             let InsertOutcome::Inserted(mine) = db.insert_message(mine, &mut r).await? else {
                 panic!("insert")
             };
-            db.set_outbox_state(&alice, mine, OutboxState::Sent, Some("h3"), &mut r)
+            db.set_outbox_state(&dm(alice), mine, OutboxState::Sent, Some("h3"), &mut r)
                 .await?;
-            db.mark_read(&alice, 40, &mut r).await?;
-            db.delete_message(&alice, first, &mut r).await?;
-            db.delete_conversation(&alice, &mut r).await?;
+            db.mark_read(&dm(alice), 40, &mut r).await?;
+            db.delete_message(&dm(alice), first, &mut r).await?;
+            db.delete_conversation(&dm(alice), &mut r).await?;
             Ok(())
         });
         drop(vault);
@@ -300,13 +271,13 @@ fn a_crash_at_any_write_leaves_a_consistent_database() {
             .expect("insert after crash");
         assert!(matches!(four, InsertOutcome::Inserted(_)), "{four:?}");
         // Opening the conversation marks it read, which also recomputes its summary.
-        if block_on(db.conversation(&alice)).expect("c").is_some() {
-            block_on(db.mark_read(&alice, 50, &mut r)).expect("read");
+        if block_on(db.conversation(&dm(alice))).expect("c").is_some() {
+            block_on(db.mark_read(&dm(alice), 50, &mut r)).expect("read");
         }
-        let list = block_on(db.list_messages(&alice, 100, 0)).expect("list after crash");
+        let list = block_on(db.list_messages(&dm(alice), 100, 0)).expect("list after crash");
         let twos = list.iter().filter(|m| m.sent_ms == 20).count();
         assert!(twos <= 1, "budget {budget}: duplicated message");
-        let ids: std::collections::BTreeSet<MessageId> = list.iter().map(|m| m.id).collect();
+        let ids: std::collections::BTreeSet<MessageKey> = list.iter().map(|m| m.id).collect();
         assert_eq!(ids.len(), list.len(), "budget {budget}: id reused");
         for m in &list {
             let expected = match m.sent_ms {
@@ -319,7 +290,7 @@ fn a_crash_at_any_write_leaves_a_consistent_database() {
             assert_eq!(m.body, expected, "budget {budget}: content mixed up");
         }
         assert!(list.iter().any(|m| m.body == "four"));
-        if let Some(conv) = block_on(db.conversation(&alice)).expect("c") {
+        if let Some(conv) = block_on(db.conversation(&dm(alice))).expect("c") {
             let unread = list
                 .iter()
                 .filter(|m| m.direction == Direction::Incoming && !m.read && !m.deleted)
@@ -344,14 +315,14 @@ fn damaged_records_are_errors_not_panics() {
     let mut db = MessageDb::new(&store, &vault);
     block_on(db.insert_message(incoming(alice, 10, "x", None), &mut r)).expect("insert");
     // Valid ciphertext, invalid contents (written through the vault under the documented name).
-    block_on(vault.put_record(&store, "msgdb/v1/conversations", b"not json", &mut r)).expect("put");
+    block_on(vault.put_record(&store, "msgdb/v2/conversations", b"not json", &mut r)).expect("put");
     assert_eq!(
         block_on(db.list_conversations()),
         Err(MessageDbError::Corrupted)
     );
     block_on(vault.put_record(
         &store,
-        "msgdb/v1/conversations",
+        "msgdb/v2/conversations",
         br#"{"v":9,"next_id":1,"conversations":[]}"#,
         &mut r,
     ))
@@ -361,21 +332,21 @@ fn damaged_records_are_errors_not_panics() {
         Err(MessageDbError::UnsupportedVersion { found: 9 })
     );
     // A flipped byte in the index record is a decryption failure.
-    let index_id = vault.record_storage_id(&format!("msgdb/v1/index/{alice}"));
+    let index_id = vault.record_storage_id(&format!("msgdb/v2/index/{alice}"));
     let mut bytes = block_on(store.get(&index_id)).expect("get").expect("index");
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     block_on(store.put(&index_id, &bytes)).expect("put");
-    let err = block_on(db.list_messages(&alice, 10, 0)).expect_err("tampered");
+    let err = block_on(db.list_messages(&dm(alice), 10, 0)).expect_err("tampered");
     assert_eq!(err, MessageDbError::Store(StoreError::DecryptFailed));
     assert_eq!(err.kind(), ErrorKind::Storage);
     // Index pointing at a missing message content.
     bytes[last] ^= 1;
     block_on(store.put(&index_id, &bytes)).expect("restore");
-    let id = block_on(db.list_messages(&alice, 10, 0)).expect("list")[0].id;
-    block_on(vault.delete_record(&store, &format!("msgdb/v1/message/{}", id.0))).expect("del");
+    let id = block_on(db.list_messages(&dm(alice), 10, 0)).expect("list")[0].id;
+    block_on(vault.delete_record(&store, &format!("msgdb/v2/message/{}", id.0))).expect("del");
     assert_eq!(
-        block_on(db.list_messages(&alice, 10, 0)),
+        block_on(db.list_messages(&dm(alice), 10, 0)),
         Err(MessageDbError::Corrupted)
     );
 }
@@ -393,6 +364,7 @@ fn debug_and_errors_carry_no_user_data() {
         MessageDbError::NotOutgoing,
         MessageDbError::WrongAuthor,
         MessageDbError::UnsupportedVersion { found: 2 },
+        MessageDbError::UpgradeRequired,
         MessageDbError::Store(StoreError::DecryptFailed),
         MessageDbError::Encode,
     ] {
@@ -416,7 +388,7 @@ fn marking_read_heals_a_summary_left_ahead_by_an_interrupted_write() {
     else {
         panic!("insert")
     };
-    block_on(db.mark_read(&alice, 11, &mut r)).expect("read");
+    block_on(db.mark_read(&dm(alice), 11, &mut r)).expect("read");
     // Content and conversation list are written, then the index write fails.
     store.write_budget.set(Some(2));
     let crashed = block_on(db.insert_message(incoming(alice, 20, "two", Some("h2")), &mut r));
@@ -427,13 +399,16 @@ fn marking_read_heals_a_summary_left_ahead_by_an_interrupted_write() {
         }))
     );
     store.write_budget.set(None);
-    let stale = block_on(db.conversation(&alice))
+    let stale = block_on(db.conversation(&dm(alice)))
         .expect("c")
         .expect("alice");
     assert_eq!(stale.unread_count, 1, "the summary is ahead of the index");
-    assert_eq!(block_on(db.message_count(&alice)), Ok(1));
-    assert_eq!(block_on(db.mark_read(&alice, 30, &mut r)), Ok(Vec::new()));
-    let healed = block_on(db.conversation(&alice))
+    assert_eq!(block_on(db.message_count(&dm(alice))), Ok(1));
+    assert_eq!(
+        block_on(db.mark_read(&dm(alice), 30, &mut r)),
+        Ok(Vec::new())
+    );
+    let healed = block_on(db.conversation(&dm(alice)))
         .expect("c")
         .expect("alice");
     assert_eq!(healed.unread_count, 0);
@@ -445,7 +420,7 @@ fn marking_read_heals_a_summary_left_ahead_by_an_interrupted_write() {
         panic!("{again:?}")
     };
     assert!(two > one);
-    let conv = block_on(db.conversation(&alice))
+    let conv = block_on(db.conversation(&dm(alice)))
         .expect("c")
         .expect("alice");
     assert_eq!(conv.unread_count, 1);

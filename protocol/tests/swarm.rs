@@ -1,4 +1,4 @@
-//! Known-answer tests for swarm assignment (session-protocol.md §11.7).
+//! Known-answer tests for swarm assignment (docs/protocol.md §11.7).
 
 use serde_json::Value;
 use umbra_protocol::swarm::{swarm_for, swarm_space, swarm_space_hex};

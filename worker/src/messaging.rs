@@ -1,6 +1,7 @@
 //! The messaging side of the worker: [`Messenger`] runs the sans-IO
 //! [`umbra_protocol::client::Client`] of the unlocked account against the real network and the
-//! encrypted message database (session-protocol.md §3–§5, §9, engineering-guide.md C8).
+//! encrypted message database (`docs/protocol.md` §3–§5, §9; the worker owns the I/O, see
+//! ARCHITECTURE.md).
 //!
 //! It is driven only from the worker's single input loop ([`crate::mailbox`]): every command,
 //! HTTP answer and timer expiry is fed to the client, then `client.poll_action()` is drained.
@@ -29,11 +30,12 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 use umbra_ipc::{ConversationKind, ConversationSummary, ErrorCode, Event, PathState, Settings};
 use umbra_protocol::{
+    address::{ConversationId, LocalMs, NetMs},
     client::HttpResponse,
     client::{
         Action, Client, ClientCommand, ClientConfig, ClientError, ClientEvent, ClientIdentity,
-        ClientSnapshot, OutboxState as ClientOutboxState, OutgoingHttp, PathStatus, PersistChange,
-        PollingMode, RequestId, TransportFailure,
+        ControlKind, LocalId, OutboxState as ClientOutboxState, OutgoingHttp, PathStatus,
+        PersistChange, PollingMode, RequestId, TransportFailure,
     },
     identity::AccountId,
     message::{
@@ -41,9 +43,10 @@ use umbra_protocol::{
         QuoteRef, TextDraft, compose_request_accept, compose_text,
     },
     store::{
-        MessageDb, MessageDbError, UnlockedVault,
+        MessageDb, MessageDbError, Store as _, UnlockedVault,
+        client_state::{ClientStateDb, ClientStateError},
         messages::{
-            ConversationState, Direction, InsertOutcome, Message, MessageId, NewMessage,
+            ConversationState, Direction, InsertOutcome, Message, MessageKey, NewMessage,
             OutboxState, Quote,
         },
     },
@@ -60,8 +63,6 @@ use crate::{
 
 pub use view::{message_view, summary};
 
-/// Vault record holding the client snapshot (outbox, last hashes, dedup records, pool).
-pub const SNAPSHOT_RECORD: &str = "worker/v1/client-snapshot";
 /// Vault record holding the profile (display name).
 pub const PROFILE_RECORD: &str = "worker/v1/profile";
 /// Vault record holding the user's [`Settings`] (read receipts, typing, notifications).
@@ -100,7 +101,8 @@ struct Profile {
 /// The running messaging client of one unlock session.
 pub struct Messenger {
     client: Client,
-    snapshot: ClientSnapshot,
+    /// Writes the client's persist changes as keyed records.
+    state: ClientStateDb,
     mailbox: Weak<Mailbox>,
     session: u64,
     open: Option<AccountId>,
@@ -109,7 +111,6 @@ pub struct Messenger {
     display_name: Option<String>,
     timer: Option<(u64, net::Timeout)>,
     generation: u64,
-    last_local_sent_ms: u64,
     dirty_list: bool,
     dirty_peers: BTreeSet<AccountId>,
     settings: Settings,
@@ -125,12 +126,20 @@ pub(crate) struct SendSpec {
     pub to: AccountId,
     /// The composed message.
     pub outgoing: Outgoing,
-    /// Unique local id: the message's database id for texts, `<kind>/<sent ms>` otherwise.
-    pub local_id: String,
+    /// Unique local id: the message's database id for texts, kind and sent time otherwise.
+    pub local_id: LocalId,
     /// Store a sync copy in the own swarm after it is sent.
     pub sync_copy: bool,
     /// Typing indicators: never persisted, dropped once stale.
     pub ephemeral: bool,
+}
+
+/// The local id of a control message of `kind` sent at `sent` (network ms).
+pub(crate) fn control(kind: ControlKind, sent: u64) -> LocalId {
+    LocalId::Control {
+        kind,
+        sent: NetMs(sent),
+    }
 }
 
 impl SendSpec {
@@ -138,7 +147,7 @@ impl SendSpec {
     pub(crate) fn durable(
         to: AccountId,
         outgoing: Outgoing,
-        local_id: String,
+        local_id: LocalId,
         sync_copy: bool,
     ) -> SendSpec {
         SendSpec {
@@ -178,13 +187,27 @@ pub fn client_config(seed_urls: &[String], display_name: Option<String>) -> Clie
     config
 }
 
+/// The 1:1 conversation with `peer` (the only kind of conversation the worker has yet).
+pub(crate) fn dm(peer: AccountId) -> ConversationId {
+    ConversationId::Direct(peer)
+}
+
+fn client_state_error(e: ClientStateError) -> ErrorCode {
+    match e {
+        ClientStateError::Store(s) => store_error(s),
+        ClientStateError::Corrupted => ErrorCode::Corrupted,
+        ClientStateError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+    }
+}
+
 pub(crate) fn db_error(e: MessageDbError) -> ErrorCode {
     match e {
         MessageDbError::Store(s) => store_error(s),
         MessageDbError::Corrupted | MessageDbError::UnsupportedVersion { .. } => {
             ErrorCode::Corrupted
         }
-        MessageDbError::NoSuchConversation
+        MessageDbError::UpgradeRequired
+        | MessageDbError::NoSuchConversation
         | MessageDbError::NoSuchMessage
         | MessageDbError::NotOutgoing
         | MessageDbError::WrongAuthor
@@ -319,9 +342,9 @@ impl Messenger {
         session: u64,
         visible: bool,
     ) -> Result<Messenger, ErrorCode> {
-        let snapshot: ClientSnapshot = load_json(cx.store, cx.vault, SNAPSHOT_RECORD)
-            .await?
-            .unwrap_or_default();
+        let (state, snapshot) = ClientStateDb::load(cx.store, cx.vault, cx.rng)
+            .await
+            .map_err(client_state_error)?;
         let profile: Profile = load_json(cx.store, cx.vault, PROFILE_RECORD)
             .await?
             .unwrap_or_default();
@@ -330,11 +353,11 @@ impl Messenger {
             .unwrap_or_default();
         let config = client_config(seed_urls, profile.display_name.clone());
         let me = ClientIdentity::from_identity(cx.vault.identity());
-        let client = Client::new(me, config, Some(snapshot.clone()));
+        let client = Client::new(me, config, Some(snapshot));
         let path = client.path_status();
         let mut m = Messenger {
             client,
-            snapshot,
+            state,
             mailbox: Rc::downgrade(mailbox),
             session,
             open: None,
@@ -343,7 +366,6 @@ impl Messenger {
             display_name: profile.display_name,
             timer: None,
             generation: 0,
-            last_local_sent_ms: 0,
             dirty_list: false,
             dirty_peers: BTreeSet::new(),
             settings,
@@ -359,6 +381,11 @@ impl Messenger {
         (cx.post)(&Event::Settings {
             settings: m.settings,
         });
+        // Records of an older schema are upgraded before anything reads them.
+        MessageDb::new(cx.store, cx.vault)
+            .upgrade(cx.rng)
+            .await
+            .map_err(db_error)?;
         // Messages that expired while the account was locked go first.
         m.sweep(cx).await?;
         // Resume what the database still has to send but the client does not know (the page
@@ -366,7 +393,10 @@ impl Messenger {
         let db = MessageDb::new(cx.store, cx.vault);
         let pending = db.pending_outbox().await.map_err(db_error)?;
         for msg in pending {
-            let local_id = msg.id.0.to_string();
+            let Some(&to) = msg.conversation.direct() else {
+                continue;
+            };
+            let local_id = LocalId::Message(msg.id.0);
             if m.client.outbox().iter().any(|e| e.local_id == local_id) {
                 continue;
             }
@@ -380,7 +410,7 @@ impl Messenger {
                 continue;
             };
             let spec = SendSpec {
-                to: msg.conversation,
+                to,
                 outgoing,
                 local_id,
                 sync_copy: true,
@@ -495,12 +525,7 @@ impl Messenger {
     /// A fresh sent timestamp (network time, distinct from every earlier one of this session:
     /// with the author it identifies a message).
     pub(crate) fn next_sent_ms(&mut self) -> u64 {
-        let sent_ms = self
-            .client
-            .network_time_ms(net::now_ms())
-            .max(self.last_local_sent_ms + 1);
-        self.last_local_sent_ms = sent_ms;
-        sent_ms
+        self.client.allocate_sent_ms(LocalMs(net::now_ms())).0
     }
 
     /// The own profile sent along with messages.
@@ -542,7 +567,7 @@ impl Messenger {
         peer: &AccountId,
     ) -> Result<(), ErrorCode> {
         let db = MessageDb::new(cx.store, cx.vault);
-        let conversation = match db.conversation(peer).await.map_err(db_error)? {
+        let conversation = match db.conversation(&dm(*peer)).await.map_err(db_error)? {
             Some(c) => summary(&c),
             None => ConversationSummary {
                 conversation: peer.to_string(),
@@ -555,7 +580,7 @@ impl Messenger {
             },
         };
         let list: Vec<Message> = db
-            .list_messages(peer, PAGE, 0)
+            .list_messages(&dm(*peer), PAGE, 0)
             .await
             .map_err(db_error)?
             .into_iter()
@@ -572,7 +597,7 @@ impl Messenger {
                 continue;
             }
             if let Some(found) = db
-                .find_message(peer, &q.target)
+                .find_message(&dm(*peer), &q.target)
                 .await
                 .map_err(db_error)?
                 .filter(|m| !m.deleted)
@@ -659,7 +684,7 @@ impl Messenger {
             None => None,
             Some(id) => {
                 let quoted = db
-                    .message(&peer, MessageId(id))
+                    .message(&dm(peer), MessageKey(id))
                     .await
                     .map_err(db_error)?
                     .filter(|m| !m.deleted)
@@ -668,7 +693,7 @@ impl Messenger {
             }
         };
         let stored_setting = db
-            .conversation(&peer)
+            .conversation(&dm(peer))
             .await
             .map_err(db_error)?
             .map(|c| c.disappearing)
@@ -689,7 +714,7 @@ impl Messenger {
         );
         let me = cx.vault.account_id();
         let msg = NewMessage {
-            conversation: peer,
+            conversation: dm(peer),
             direction: Direction::Outgoing,
             author: me,
             sent_ms,
@@ -709,14 +734,14 @@ impl Messenger {
         let spec = SendSpec {
             to: peer,
             outgoing,
-            local_id: id.0.to_string(),
+            local_id: LocalId::Message(id.0),
             sync_copy: true,
             ephemeral: false,
         };
         if let Err(e) = self.send(cx, spec) {
             let code = client_error(&e);
             let _ = MessageDb::new(cx.store, cx.vault)
-                .set_outbox_state(&peer, id, OutboxState::Failed { code: 1 }, None, cx.rng)
+                .set_outbox_state(&dm(peer), id, OutboxState::Failed { code: 1 }, None, cx.rng)
                 .await;
             self.flush_ui(cx).await;
             return Err(code);
@@ -733,7 +758,7 @@ impl Messenger {
         id: u64,
     ) -> Result<(), ErrorCode> {
         let now = net::now_ms();
-        let local_id = id.to_string();
+        let local_id = LocalId::Message(id);
         let cmd = ClientCommand::Retry {
             local_id: local_id.clone(),
         };
@@ -745,7 +770,7 @@ impl Messenger {
             Err(ClientError::UnknownLocalId) => {
                 // The client no longer has it (e.g. its snapshot was lost): send from the db.
                 let msg = MessageDb::new(cx.store, cx.vault)
-                    .message(&peer, MessageId(id))
+                    .message(&dm(peer), MessageKey(id))
                     .await
                     .map_err(db_error)?
                     .filter(|m| m.direction == Direction::Outgoing && !m.deleted)
@@ -754,7 +779,7 @@ impl Messenger {
                     return Ok(());
                 }
                 let setting = MessageDb::new(cx.store, cx.vault)
-                    .conversation(&peer)
+                    .conversation(&dm(peer))
                     .await
                     .map_err(db_error)?
                     .map_or(DisappearingSetting::Off, |c| view::wire_of(c.disappearing));
@@ -783,11 +808,11 @@ impl Messenger {
     ) -> Result<(), ErrorCode> {
         let mut db = MessageDb::new(cx.store, cx.vault);
         let was_request = db
-            .conversation(&peer)
+            .conversation(&dm(peer))
             .await
             .map_err(db_error)?
             .is_some_and(|c| c.state == ConversationState::Request);
-        match db.accept(&peer, cx.rng).await {
+        match db.accept(&dm(peer), cx.rng).await {
             Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
             Err(e) => return Err(db_error(e)),
         }
@@ -798,7 +823,7 @@ impl Messenger {
             let spec = SendSpec::durable(
                 peer,
                 compose_request_accept(self.profile().as_ref(), sent),
-                format!("accept/{sent}"),
+                control(ControlKind::Accept, sent),
                 false,
             );
             let _ = self.send(cx, spec);
@@ -816,7 +841,7 @@ impl Messenger {
         peer: AccountId,
     ) -> Result<(), ErrorCode> {
         match MessageDb::new(cx.store, cx.vault)
-            .delete_conversation(&peer, cx.rng)
+            .delete_conversation(&dm(peer), cx.rng)
             .await
         {
             Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
@@ -987,18 +1012,18 @@ impl Messenger {
     async fn note_sync_copy<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
-        local_id: &str,
+        local_id: &LocalId,
         hash: &str,
     ) -> Result<(), ErrorCode> {
-        let Ok(id) = local_id.parse::<u64>() else {
+        let LocalId::Message(id) = local_id else {
             return Ok(());
         };
-        let id = MessageId(id);
+        let id = MessageKey(*id);
         let mut db = MessageDb::new(cx.store, cx.vault);
-        let Some(peer) = db.conversation_of(id).await.map_err(db_error)? else {
+        let Some(conversation) = db.conversation_of(id).await.map_err(db_error)? else {
             return Ok(());
         };
-        match db.add_storage_hash(&peer, id, hash, cx.rng).await {
+        match db.add_storage_hash(&conversation, id, hash, cx.rng).await {
             Ok(()) => {}
             // Deleted for me meanwhile.
             Err(MessageDbError::NoSuchMessage) => return Ok(()),
@@ -1006,7 +1031,7 @@ impl Messenger {
         }
         // Unsent before its copy was stored: that copy goes at once.
         let unsent = db
-            .message(&peer, id)
+            .message(&conversation, id)
             .await
             .map_err(db_error)?
             .is_some_and(|m| m.deleted);
@@ -1022,21 +1047,20 @@ impl Messenger {
         changes: &[PersistChange],
     ) -> Result<(), ErrorCode> {
         for change in changes {
-            self.snapshot.apply(change);
             let PersistChange::Outbox(entry) = change else {
                 continue;
             };
             if entry.sync_target.is_some() {
                 continue;
             }
-            let Ok(id) = entry.local_id.parse::<u64>() else {
+            let LocalId::Message(id) = entry.local_id else {
                 continue;
             };
             let state = db_outbox_state(entry.state);
             let result = MessageDb::new(cx.store, cx.vault)
                 .set_outbox_state(
-                    &entry.to,
-                    MessageId(id),
+                    &dm(entry.to),
+                    MessageKey(id),
                     state,
                     entry.hash.as_deref(),
                     cx.rng,
@@ -1049,10 +1073,28 @@ impl Messenger {
             }
             self.mark_dirty(entry.to);
         }
-        let snapshot = core::mem::take(&mut self.snapshot);
-        let saved = save_json(cx, SNAPSHOT_RECORD, &snapshot).await;
-        self.snapshot = snapshot;
-        saved
+        self.persist_client_changes(cx, changes).await
+    }
+
+    /// Makes one step's client changes durable: only the records they touch, in one
+    /// IndexedDB transaction (`store::client_state`).
+    async fn persist_client_changes<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        changes: &[PersistChange],
+    ) -> Result<(), ErrorCode> {
+        let ops = self
+            .state
+            .stage(changes, cx.vault, cx.rng)
+            .map_err(client_state_error)?;
+        if let Err(e) = cx.store.write_batch(&ops).await {
+            // The writer's view is ahead of the store now: read it back before the next step.
+            if let Ok((state, _)) = ClientStateDb::load(cx.store, cx.vault, cx.rng).await {
+                self.state = state;
+            }
+            return Err(store_error(e));
+        }
+        Ok(())
     }
 
     fn spawn_http(&self, req: OutgoingHttp) {
@@ -1163,8 +1205,8 @@ mod tests {
     fn test_every_offered_timer_travels_as_session_encodes_it() {
         let (alice, bob) = (identity(1), identity(2));
         let quoted = Message {
-            id: MessageId(7),
-            conversation: alice.account_id(),
+            id: MessageKey(7),
+            conversation: dm(alice.account_id()),
             direction: Direction::Incoming,
             author: alice.account_id(),
             sent_ms: 1_000,
@@ -1243,7 +1285,7 @@ mod tests {
         assert!(classify(&received_by(&bob, &o), &alice.account_id()).is_err());
         // A stored reply recomposes with its quote.
         let reply = Message {
-            id: MessageId(8),
+            id: MessageKey(8),
             direction: Direction::Outgoing,
             author: bob.account_id(),
             sent_ms: 9_000,

@@ -14,6 +14,58 @@ pub const DB_NAME: &str = "umbra";
 pub const RECORDS: &str = "records";
 const DB_VERSION: u32 = 1;
 
+/// Name of the global (on the worker's scope) where [`IoStats`] are published after every
+/// transaction, for `bench/messaging.mjs` (read with Playwright's `worker.evaluate`). Counts
+/// only: no record ids, no contents.
+pub const STATS_GLOBAL: &str = "umbraStoreStats";
+
+/// What this worker's stores have done since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoStats {
+    /// Read-only transactions.
+    pub read_tx: u64,
+    /// Read-write transactions (a batch is one).
+    pub write_tx: u64,
+    /// Records written (puts).
+    pub puts: u64,
+    /// Bytes written (sum of the values put).
+    pub bytes_written: u64,
+    /// Records deleted.
+    pub deletes: u64,
+}
+
+thread_local! {
+    static STATS: core::cell::Cell<IoStats> = const { core::cell::Cell::new(IoStats {
+        read_tx: 0, write_tx: 0, puts: 0, bytes_written: 0, deletes: 0,
+    }) };
+}
+
+/// The counters of this worker's stores.
+pub fn io_stats() -> IoStats {
+    STATS.with(|s| s.get())
+}
+
+fn count(f: impl FnOnce(&mut IoStats)) {
+    let stats = STATS.with(|s| {
+        let mut v = s.get();
+        f(&mut v);
+        s.set(v);
+        v
+    });
+    let obj = js_sys::Object::new();
+    for (k, v) in [
+        ("readTx", stats.read_tx),
+        ("writeTx", stats.write_tx),
+        ("puts", stats.puts),
+        ("bytesWritten", stats.bytes_written),
+        ("deletes", stats.deletes),
+    ] {
+        // Counters stay far below 2^53: exact as JS numbers.
+        let _ = js_sys::Reflect::set(&obj, &JsValue::from_str(k), &JsValue::from_f64(v as f64));
+    }
+    let _ = js_sys::Reflect::set(&js_sys::global(), &JsValue::from_str(STATS_GLOBAL), &obj);
+}
+
 /// A [`Store`] kept in IndexedDB: database `name`, object store [`RECORDS`].
 ///
 /// Works in a window and in a dedicated worker. Each operation is one IndexedDB transaction;
@@ -77,6 +129,18 @@ impl IndexedDbStore {
             return Ok(());
         }
         let (tx, store) = self.tx(TransactionMode::ReadWrite, "write batch")?;
+        count(|c| {
+            c.write_tx += 1;
+            for op in ops {
+                match op {
+                    BatchOp::Put { bytes, .. } => {
+                        c.puts += 1;
+                        c.bytes_written += bytes.len() as u64;
+                    }
+                    BatchOp::Delete { .. } => c.deletes += 1,
+                }
+            }
+        });
         for (i, op) in ops.iter().enumerate() {
             let result = if fail_at == Some(i) {
                 Err(backend("write batch"))
@@ -147,6 +211,7 @@ fn err_name(err: &rexie::Error) -> String {
 impl Store for IndexedDbStore {
     async fn get(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let (tx, store) = self.tx(TransactionMode::ReadOnly, "get")?;
+        count(|c| c.read_tx += 1);
         let value = store
             .get(JsValue::from_str(id))
             .await
@@ -166,6 +231,11 @@ impl Store for IndexedDbStore {
 
     async fn put(&self, id: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let (tx, store) = self.tx(TransactionMode::ReadWrite, "put")?;
+        count(|c| {
+            c.write_tx += 1;
+            c.puts += 1;
+            c.bytes_written += bytes.len() as u64;
+        });
         let value = Uint8Array::from(bytes);
         store
             .put(&value, Some(&JsValue::from_str(id)))
@@ -177,6 +247,10 @@ impl Store for IndexedDbStore {
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let (tx, store) = self.tx(TransactionMode::ReadWrite, "delete")?;
+        count(|c| {
+            c.write_tx += 1;
+            c.deletes += 1;
+        });
         store
             .delete(JsValue::from_str(id))
             .await
@@ -187,6 +261,7 @@ impl Store for IndexedDbStore {
 
     async fn clear(&self) -> Result<(), StoreError> {
         let (tx, store) = self.tx(TransactionMode::ReadWrite, "clear")?;
+        count(|c| c.write_tx += 1);
         store.clear().await.map_err(|_| backend("clear"))?;
         tx.done().await.map_err(|_| backend("clear"))?;
         Ok(())
@@ -198,6 +273,7 @@ impl Store for IndexedDbStore {
 
     async fn ids(&self) -> Result<Vec<String>, StoreError> {
         let (tx, store) = self.tx(TransactionMode::ReadOnly, "ids")?;
+        count(|c| c.read_tx += 1);
         let keys = store
             .get_all_keys(None, None)
             .await

@@ -204,7 +204,8 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
     assert_eq!(store.ids().await, Ok(vec![]));
 }
 
-/// §2 vectors of session-protocol.md: restore gives the documented Account IDs.
+/// The recovery-phrase vectors of `docs/protocol.md` §2: restore gives the documented Account
+/// IDs.
 #[wasm_bindgen_test]
 async fn test_restore_vectors_and_named_errors() {
     let mut d = fresh_driver("driver-restore").await;

@@ -471,7 +471,7 @@ async fn test_driver_offline_outbox_history_and_block() {
             m.client()
                 .outbox()
                 .iter()
-                .any(|e| e.local_id == id.to_string())
+                .any(|e| e.local_id.to_string() == id.to_string())
         })
         .unwrap_or(false);
     assert!(resumed, "the unsent message is back in the client's outbox");
@@ -866,9 +866,10 @@ async fn test_conversation_features_offline() {
     let store = IndexedDbStore::open(name).await.expect("open");
     let vault = Vault::unlock(&store, "pw features").await.expect("unlock");
     let peer: umbra_protocol::identity::AccountId = PEER.parse().expect("peer");
+    let conv = umbra_protocol::address::ConversationId::Direct(peer);
     let now = net::now_ms();
     let incoming = |sent_ms: u64, body: &str, hash: &str, mode: DbMode| NewMessage {
-        conversation: peer,
+        conversation: conv.clone(),
         direction: DbDirection::Incoming,
         author: peer,
         sent_ms,
@@ -934,7 +935,7 @@ async fn test_conversation_features_offline() {
     );
     assert_eq!(
         db.conversation_of(soon).await,
-        Ok(Some(peer)),
+        Ok(Some(conv.clone())),
         "stored before expiry"
     );
 
@@ -956,7 +957,7 @@ async fn test_conversation_features_offline() {
         Ok(None),
         "content record erased"
     );
-    assert_eq!(db.message(&peer, soon).await, Ok(None));
+    assert_eq!(db.message(&conv, soon).await, Ok(None));
     let items = h
         .run_page(Command::conversation(PEER, ConversationOp::Open))
         .await;

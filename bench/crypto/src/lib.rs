@@ -4,7 +4,7 @@
 //! I/O of its own.
 //!
 //! Every result line has the form `BENCH|<key>|<value>|<unit>|<what>`, which `bench/crypto.sh`
-//! parses. Units: `ops/s`, `MB/s` (10^6 bytes per second, as in performance-anchors.md) or `s`
+//! parses. Units: `ops/s`, `MB/s` (10^6 bytes per second, as in docs/performance.md) or `s`
 //! (seconds per operation, for Argon2id).
 
 use std::future::Future;
@@ -36,7 +36,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// performance-anchors.md's method: 5 one-second rounds, median.
+    /// The method of docs/performance.md: 5 one-second rounds, median.
     pub const FULL: Config = Config {
         round_secs: 1.0,
         rounds: 5,
@@ -165,7 +165,7 @@ impl Fixture {
         })
     }
 
-    /// The composite of performance-anchors.md: sign + sealed box of a 200-byte plaintext
+    /// The composite send of docs/performance.md: sign + sealed box of a 200-byte plaintext
     /// (`encrypt_for_recipient`), then 3 nested XChaCha20 onion layers (`build_request` with a
     /// 2-hop path to a service-node destination: destination layer + 2 hop layers).
     fn send_composite<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> usize {

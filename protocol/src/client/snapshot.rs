@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{OutboxEntry, OutboxState, OwnSwarmOp, ServiceNode};
-use crate::identity::AccountId;
+use super::{OutboxEntry, OutboxState, OwnSwarmOp, ServiceNode, poller::snapshot_key};
+use crate::{address::SwarmAddr, identity::AccountId, rpc::Namespace};
 
 /// One durable state change. Apply them in order with [`ClientSnapshot::apply`] (or write
 /// the equivalent records to a database).
@@ -17,21 +17,28 @@ pub enum PersistChange {
     /// Insert or replace an outbox entry (keyed by `local_id`). An entry in state
     /// [`OutboxState::Sent`] is final: the snapshot drops it.
     Outbox(OutboxEntry),
-    /// The last message hash retrieved from a node (Ed25519 hex).
+    /// The last message hash retrieved from a node (Ed25519 hex) for a subscription: the
+    /// default one (own swarm, namespace 0) when `swarm` and `namespace` are absent.
     LastHash {
         /// The node's Ed25519 public key, hex.
         node: String,
         /// The storage hash.
         hash: String,
+        /// The subscription's swarm (`None`: the default subscription).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        swarm: Option<SwarmAddr>,
+        /// The subscription's namespace (`None`: the default subscription).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        namespace: Option<Namespace>,
     },
     /// A received message, remembered for deduplication until `expires_ms` (network time).
     Seen(SeenRecord),
     /// The whole service-node pool, replaced.
     Pool(Vec<ServiceNode>),
-    /// The swarm of an account, replaced.
+    /// The members of a swarm, replaced.
     Swarm {
-        /// The account.
-        account: AccountId,
+        /// The swarm (an account's or a group's).
+        account: SwarmAddr,
         /// Its swarm members.
         nodes: Vec<ServiceNode>,
     },
@@ -67,14 +74,17 @@ pub struct SeenRecord {
 pub struct ClientSnapshot {
     /// Outbox entries not yet sent, in creation order.
     pub outbox: Vec<OutboxEntry>,
-    /// `last_hash` per node (Ed25519 hex).
+    /// `last_hash` per node (Ed25519 hex) of the default subscription.
     pub last_hashes: BTreeMap<String, String>,
+    /// `last_hash` per node of other subscriptions, by `<swarm hex>/<namespace>`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub subscription_last_hashes: BTreeMap<String, BTreeMap<String, String>>,
     /// Dedup records.
     pub seen: Vec<SeenRecord>,
     /// Known service nodes.
     pub pool: Vec<ServiceNode>,
     /// Cached swarms.
-    pub swarms: BTreeMap<AccountId, Vec<ServiceNode>>,
+    pub swarms: BTreeMap<SwarmAddr, Vec<ServiceNode>>,
     /// Pending own-swarm operations (expire, delete).
     #[serde(default)]
     pub own_ops: Vec<OwnSwarmOp>,
@@ -98,8 +108,20 @@ impl ClientSnapshot {
                     (None, false) => self.outbox.push(entry.clone()),
                 }
             }
-            PersistChange::LastHash { node, hash } => {
-                self.last_hashes.insert(node.clone(), hash.clone());
+            PersistChange::LastHash {
+                node,
+                hash,
+                swarm,
+                namespace,
+            } => {
+                let map = match (swarm, namespace) {
+                    (Some(s), Some(ns)) => self
+                        .subscription_last_hashes
+                        .entry(snapshot_key(s, *ns))
+                        .or_default(),
+                    _ => &mut self.last_hashes,
+                };
+                map.insert(node.clone(), hash.clone());
             }
             PersistChange::Seen(rec) => self.seen.push(rec.clone()),
             PersistChange::Pool(nodes) => self.pool = nodes.clone(),

@@ -1,4 +1,4 @@
-//! JSON shapes the client reads and writes (session-protocol.md §3.6, §4.5): service-node
+//! JSON shapes the client reads and writes (`docs/protocol.md` §3.6, §4.5): service-node
 //! lists from the seed and `oxend_request`, `get_swarm` answers (also the 421 body), store
 //! acknowledgements and retrieve answers. Parsing never panics; anything malformed is `None`
 //! or skipped.
@@ -7,7 +7,13 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Value, json};
 
-use crate::identity::AccountId;
+use crate::{
+    address::{NetMs, NodeId, StorageHash, SwarmAddr},
+    rpc::{
+        Namespace,
+        params::{Data, GetSwarmParams, StoreParams},
+    },
+};
 
 /// A service node as the client knows it: where to reach it and its two public keys.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,6 +28,13 @@ pub struct ServiceNode {
     /// X25519 public key (what onion layers are encrypted to).
     #[serde(with = "hex32")]
     pub x25519: [u8; 32],
+}
+
+impl ServiceNode {
+    /// The node's id (its Ed25519 key).
+    pub fn id(&self) -> NodeId {
+        NodeId(self.ed25519)
+    }
 }
 
 mod hex32 {
@@ -96,11 +109,41 @@ pub(crate) fn oxend_pool_request() -> Vec<u8> {
     .into_bytes()
 }
 
-/// Storage RPC body of `get_swarm` for `account` (direct guard test or through a path).
-pub(crate) fn get_swarm_request(account: &AccountId) -> Vec<u8> {
-    json!({"jsonrpc": "2.0", "method": "get_swarm", "params": {"pubkey": account.to_string()}})
+/// Storage RPC body `{"method":…,"params":…}` of any typed parameters ([`crate::rpc::params`]).
+pub(crate) fn rpc_request(method: &str, params: &impl Serialize) -> Vec<u8> {
+    json!({"method": method, "params": params})
         .to_string()
         .into_bytes()
+}
+
+/// Storage RPC body of `get_swarm` for `swarm` (direct guard test or through a path).
+pub(crate) fn get_swarm_request(swarm: &SwarmAddr) -> Vec<u8> {
+    json!({"jsonrpc": "2.0", "method": "get_swarm", "params": GetSwarmParams { pubkey: *swarm }})
+        .to_string()
+        .into_bytes()
+}
+
+/// Body of an unsigned `store` of `data` to `namespace` of `to` (public inboxes need no
+/// signature, `docs/protocol.md` §4.5).
+pub(crate) fn store_request(
+    to: &SwarmAddr,
+    namespace: Namespace,
+    timestamp: NetMs,
+    ttl_ms: u64,
+    data: &[u8],
+) -> Vec<u8> {
+    let params = StoreParams {
+        pubkey: *to,
+        timestamp: timestamp.0,
+        ttl: Some(ttl_ms),
+        expiry: None,
+        data: Data(data.to_vec()),
+        namespace,
+        signature: None,
+        pubkey_ed25519: None,
+        sig_timestamp: None,
+    };
+    rpc_request("store", &params)
 }
 
 /// Parses `{"result":{"service_node_states":[…]}}` (seed and `oxend_request`), skipping
@@ -129,30 +172,9 @@ pub(crate) fn parse_swarm(body: &[u8]) -> Option<Vec<ServiceNode>> {
 }
 
 /// The node time `"t"` (ms) of a storage RPC answer, if present.
-pub(crate) fn parse_t(body: &[u8]) -> Option<u64> {
+pub(crate) fn parse_t(body: &[u8]) -> Option<NetMs> {
     let v: Value = serde_json::from_slice(body).ok()?;
-    v.get("t")?.as_u64()
-}
-
-/// Parameters of an unsigned `store` to namespace 0.
-pub(crate) fn store_request(
-    to: &AccountId,
-    timestamp_ms: u64,
-    ttl_ms: u64,
-    data: &[u8],
-) -> Vec<u8> {
-    json!({
-        "method": "store",
-        "params": {
-            "pubkey": to.to_string(),
-            "timestamp": timestamp_ms,
-            "ttl": ttl_ms,
-            "namespace": 0,
-            "data": STANDARD.encode(data),
-        },
-    })
-    .to_string()
-    .into_bytes()
+    v.get("t")?.as_u64().map(NetMs)
 }
 
 /// One swarm member's acknowledgement in a store answer.
@@ -196,78 +218,12 @@ pub(crate) fn parse_store_acks(body: &[u8]) -> Vec<StoreAck> {
         .collect()
 }
 
-/// Parameters of a signed `retrieve` of namespace 0.
-pub(crate) fn retrieve_request(
-    account: &AccountId,
-    ed25519: &[u8; 32],
-    last_hash: Option<&str>,
-    timestamp_ms: u64,
-    signature: &[u8; 64],
-) -> Vec<u8> {
-    let mut params = json!({
-        "pubkey": account.to_string(),
-        "pubkey_ed25519": hex::encode(ed25519),
-        "namespace": 0,
-        "timestamp": timestamp_ms,
-        "signature": STANDARD.encode(signature),
-    });
-    if let (Some(h), Some(obj)) = (last_hash, params.as_object_mut()) {
-        obj.insert("last_hash".into(), Value::String(h.to_owned()));
-    }
-    json!({"method": "retrieve", "params": params})
-        .to_string()
-        .into_bytes()
-}
-
-/// Body of a signed `expire` (shorten) of own messages (§4.4, §4.5, §9).
-pub(crate) fn expire_request(
-    account: &AccountId,
-    ed25519: &[u8; 32],
-    hashes: &[String],
-    expiry_ms: u64,
-    signature: &[u8; 64],
-) -> Vec<u8> {
-    json!({
-        "method": "expire",
-        "params": {
-            "pubkey": account.to_string(),
-            "pubkey_ed25519": hex::encode(ed25519),
-            "messages": hashes,
-            "expiry": expiry_ms,
-            "shorten": true,
-            "signature": STANDARD.encode(signature),
-        },
-    })
-    .to_string()
-    .into_bytes()
-}
-
-/// Body of a signed `delete` of own messages (§4.4, §4.5).
-pub(crate) fn delete_request(
-    account: &AccountId,
-    ed25519: &[u8; 32],
-    hashes: &[String],
-    signature: &[u8; 64],
-) -> Vec<u8> {
-    json!({
-        "method": "delete",
-        "params": {
-            "pubkey": account.to_string(),
-            "pubkey_ed25519": hex::encode(ed25519),
-            "messages": hashes,
-            "signature": STANDARD.encode(signature),
-        },
-    })
-    .to_string()
-    .into_bytes()
-}
-
 /// One stored message of a retrieve answer.
 pub(crate) struct RetrievedMessage {
-    pub(crate) hash: String,
+    pub(crate) hash: StorageHash,
     /// `None` if the base64 was malformed (the message is dropped and counted).
     pub(crate) data: Option<Vec<u8>>,
-    pub(crate) expiration_ms: Option<u64>,
+    pub(crate) expiration_ms: Option<NetMs>,
 }
 
 /// Parses `{"messages":[{"hash","data","expiration"}…],"more":bool}`. Entries without a
@@ -284,12 +240,12 @@ pub(crate) fn parse_retrieve(body: &[u8]) -> Option<(Vec<RetrievedMessage>, bool
                 return None;
             }
             Some(RetrievedMessage {
-                hash: hash.to_owned(),
+                hash: StorageHash(hash.to_owned()),
                 data: m
                     .get("data")
                     .and_then(Value::as_str)
                     .and_then(|d| STANDARD.decode(d).ok()),
-                expiration_ms: m.get("expiration").and_then(Value::as_u64),
+                expiration_ms: m.get("expiration").and_then(Value::as_u64).map(NetMs),
             })
         })
         .collect();
@@ -313,7 +269,7 @@ mod tests {
         assert_eq!(nodes.len(), 1);
         assert_eq!(nodes[0].port, 22021);
         assert_eq!(nodes[0].ed25519, [0x11; 32]);
-        assert_eq!(parse_t(body.as_bytes()), Some(5));
+        assert_eq!(parse_t(body.as_bytes()), Some(NetMs(5)));
         assert!(parse_swarm(b"not json").is_none());
         assert!(parse_swarm(br#"{"snodes":5}"#).is_none());
     }

@@ -15,7 +15,7 @@
 //! ([`sync_copy`]) is the same Content with `dataMessage.syncTarget`, sent to the own swarm.
 //! Pure: the sent timestamp is a parameter; encryption is [`Outgoing::encode`].
 //!
-//! Spec: session-protocol.md §5.4, §5.5, §9; desktop `ts/session/messages/outgoing/*`.
+//! Spec: docs/protocol.md §5.4, §5.5, §9; desktop `ts/session/messages/outgoing/*`.
 
 use rand_core::CryptoRng;
 

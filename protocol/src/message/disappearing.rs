@@ -1,4 +1,4 @@
-//! Disappearing messages (session-protocol.md §9): the per-conversation / per-message setting,
+//! Disappearing messages (docs/protocol.md §9): the per-conversation / per-message setting,
 //! the timers Session offers, the storage TTL a message is sent with, the local expiry of a
 //! sent, received or read message, and the string signed by the `expire` request that
 //! shortens the swarm copies of a message once it has been read.

@@ -13,7 +13,7 @@
 //! `source` absent, empty or 66 characters. The sender is taken only from the signed key inside
 //! the ciphertext; `source` is never trusted.
 //!
-//! Spec: session-protocol.md §5.3, §5.5, §10 (config wrapping).
+//! Spec: docs/protocol.md §5.3, §5.5, §10 (config wrapping).
 
 use blake2::{Blake2b, digest::Digest, digest::consts::U32};
 use curve25519_dalek::{EdwardsPoint, Scalar};

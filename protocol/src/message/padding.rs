@@ -6,7 +6,7 @@
 //! implements, which also undoes the old desktop rule (`0x80` then zeros to `k·160 − 1`) and
 //! accepts unpadded input.
 //!
-//! Spec: session-protocol.md §5.2.
+//! Spec: docs/protocol.md §5.2.
 
 /// Block size of 1:1 and community message padding.
 pub const PADDING_BLOCK: usize = 160;

@@ -1,6 +1,6 @@
 //! Message layer, wire part: the proto2 messages Session clients exchange
 //! (`SessionProtos.proto` / `SignalService.proto` and `WebSocketResources.proto`), as
-//! hand-written [`prost`] structs. Field numbers follow session-protocol.md §5.4 exactly.
+//! hand-written [`prost`] structs. Field numbers follow docs/protocol.md §5.4 exactly.
 //!
 //! - `required` fields are plain (non-`Option`) fields, so they are always encoded; a required
 //!   field missing on decode reads as its default value.
@@ -12,7 +12,7 @@
 //! - `Debug` never prints key material: profile keys and attachment keys/digests show only
 //!   their length.
 //!
-//! Spec: session-protocol.md §5.4, §5.5, §9.
+//! Spec: docs/protocol.md §5.4, §5.5, §9.
 
 use core::fmt;
 

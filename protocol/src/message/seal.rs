@@ -12,7 +12,7 @@
 //! The sender of a decrypted message is derived **only** from the authenticated inner key `A`
 //! (`05 ‖ ed25519→x25519(A)`), never from any outer field.
 //!
-//! Spec: session-protocol.md §5.1; vector §11.1.
+//! Spec: docs/protocol.md §5.1; vector §11.1.
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use rand_core::CryptoRng;
@@ -170,8 +170,9 @@ mod tests {
         sealed_box::seal_with_ephemeral(inner, recipient, &secret, &public).expect("seal")
     }
 
-    /// C7 (surreptitious forwarding): Bob opens Alice's message and re-seals the signed inner
-    /// payload `M ‖ A ‖ SIG` to Carol. Carol must reject it: the signature covers Bob's key.
+    /// `docs/security.md` C7 (surreptitious forwarding): Bob opens Alice's message and
+    /// re-seals the signed inner payload `M ‖ A ‖ SIG` to Carol. Carol must reject it: the
+    /// signature covers Bob's key.
     #[test]
     fn test_c7_resealed_payload_is_rejected() {
         let mut rng = ChaCha20Rng::seed_from_u64(0xC7);

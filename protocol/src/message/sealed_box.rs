@@ -6,7 +6,7 @@
 //! fresh ephemeral X25519 public key, the box key is `HSalsa20(X25519(esk, Y), 0¹⁶)` and the
 //! nonce is `BLAKE2b-192(epk ‖ Y)` (unkeyed). Overhead: 48 bytes.
 //!
-//! Spec: session-protocol.md §5.1.
+//! Spec: docs/protocol.md §5.1.
 
 use blake2::{
     Blake2b, Blake2bMac,

@@ -11,7 +11,7 @@
 //! Which part of a `Content` counts when several are set follows desktop's order:
 //! `dataMessage` first, then receipt, typing, call, data extraction, unsend, request response.
 //!
-//! Spec: session-protocol.md §5.4, §5.5, §9.
+//! Spec: docs/protocol.md §5.4, §5.5, §9.
 
 use super::{
     DisappearingSetting, Incoming, MessageError, MessageId,

@@ -1,4 +1,4 @@
-//! Client-side onion request builder (session-protocol.md §3.3), sans-IO: the caller passes
+//! Client-side onion request builder (docs/protocol.md §3.3), sans-IO: the caller passes
 //! the RNG and POSTs the result to the guard node's `/onion_req/v2`.
 //!
 //! For a path `[G, H1, H2]` and destination `D`:

@@ -1,4 +1,4 @@
-//! Wire framing of one onion request layer (session-protocol.md §3.3): bytes only, no crypto.
+//! Wire framing of one onion request layer (docs/protocol.md §3.3): bytes only, no crypto.
 //!
 //! Layout (storage server `parse_combined_payload`):
 //!

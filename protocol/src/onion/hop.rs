@@ -1,4 +1,4 @@
-//! Per-hop encryption of onion request layers (session-protocol.md §3.2).
+//! Per-hop encryption of onion request layers (docs/protocol.md §3.2).
 //!
 //! The client makes a fresh X25519 keypair `(a, A)` per layer; the node has a static
 //! `(b, B)`. Both sides compute `ss = X25519(a, B) = X25519(b, A)` and derive a symmetric key:

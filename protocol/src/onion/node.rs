@@ -1,5 +1,5 @@
 //! Node-side onion request handling (feature `node`): peel one layer, decide what to do
-//! with it, and encrypt the final destination's reply (session-protocol.md §3.3, §3.4).
+//! with it, and encrypt the final destination's reply (docs/protocol.md §3.3, §3.4).
 //!
 //! A node receives `[N][ciphertext]{"ephemeral_key":"<hex>","enc_type":"…","hop_no":n}` on
 //! `/onion_req/v2`, decrypts the ciphertext with its X25519 key, and inspects the inner

@@ -1,4 +1,4 @@
-//! Client-side decryption of onion request replies (session-protocol.md §3.4).
+//! Client-side decryption of onion request replies (docs/protocol.md §3.4).
 //!
 //! * Service-node destination: the HTTP body is `base64(Enc({"status":…,"body":…}))`,
 //!   optionally wrapped as `{"result":"<base64>"}`; `status_code` is an alias of `status`.

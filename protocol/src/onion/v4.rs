@@ -1,5 +1,5 @@
 //! v4 onion request and response encoding for HTTP-server destinations such as SOGS and the
-//! file server (session-protocol.md §3.4, §3.5): bytes only, no crypto.
+//! file server (docs/protocol.md §3.4, §3.5): bytes only, no crypto.
 //!
 //! Both are bencoded lists of one or two byte strings:
 //!

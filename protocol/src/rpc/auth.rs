@@ -1,4 +1,5 @@
-//! Node-side request authentication (§4.4): which key verifies a request signature.
+//! Node-side request authentication (docs/protocol.md §4.4): which key verifies a request
+//! signature.
 //!
 //! `05` accounts must send `pubkey_ed25519` whose X25519 conversion equals the account
 //! key; `03` accounts (groups) verify with the account key itself. Subaccount tokens are

@@ -1,4 +1,5 @@
-//! Message hashes (§4.5): `base64_nopad(BLAKE2b-256(prefix ‖ pubkey32 ‖ ns_str ‖ data))`.
+//! Message hashes (docs/protocol.md §4.5):
+//! `base64_nopad(BLAKE2b-256(prefix ‖ pubkey32 ‖ ns_str ‖ data))`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;

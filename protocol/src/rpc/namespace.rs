@@ -1,4 +1,4 @@
-//! Message namespaces (§4.3) and the rules on who may store or read in them.
+//! Message namespaces (docs/protocol.md §4.3) and the rules on who may store or read in them.
 
 use std::fmt;
 

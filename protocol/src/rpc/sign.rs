@@ -1,4 +1,4 @@
-//! The byte strings that requests and node answers sign (§4.4, §4.5).
+//! The byte strings that requests and node answers sign (docs/protocol.md §4.4, §4.5).
 //!
 //! Clients sign the request strings with their Ed25519 key; nodes verify them, and sign
 //! the answer strings so that clients can check per-node results.

@@ -19,7 +19,9 @@ use crate::identity::{Identity, Seed};
 pub use futures_executor::block_on;
 
 mod messages;
+mod migration;
 pub use messages::*;
+pub use migration::*;
 
 /// Generates the conformance tests for a store backend.
 ///
@@ -74,6 +76,9 @@ macro_rules! store_conformance_tests {
             msgdb_delete_unsend_react_quote,
             msgdb_plaintext_scan,
             msgdb_seen_hashes_bounded,
+            msgdb_groups_and_communities,
+            msgdb_migrates_v1_fixture,
+            msgdb_migration_rejects_damage,
         );
     };
     (@each [$attr:meta] $run:ident ($new_store:expr); $($name:ident),* $(,)?) => {

@@ -6,6 +6,7 @@
 //! [`UnlockedVault`] locks it: the store key, seed and identity are zeroized.
 
 use core::fmt;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
@@ -200,6 +201,9 @@ pub struct UnlockedVault {
     seed: Seed,
     store_key: StoreKey,
     kdf: KdfParams,
+    /// Set once the message database found its records at the current schema (upgrading
+    /// them if needed) since this unlock, so the check runs once per unlock.
+    msgdb_schema_current: AtomicBool,
 }
 
 impl fmt::Debug for UnlockedVault {
@@ -215,7 +219,18 @@ impl UnlockedVault {
             seed,
             store_key,
             kdf,
+            msgdb_schema_current: AtomicBool::new(false),
         }
+    }
+
+    /// True once [`MessageDb`](super::MessageDb) has seen the current schema since unlock.
+    pub(crate) fn msgdb_schema_current(&self) -> bool {
+        self.msgdb_schema_current.load(Ordering::Acquire)
+    }
+
+    /// Records that the message database's records are at the current schema.
+    pub(crate) fn set_msgdb_schema_current(&self) {
+        self.msgdb_schema_current.store(true, Ordering::Release);
     }
 
     /// The account's keys.

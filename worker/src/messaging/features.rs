@@ -12,6 +12,8 @@ use umbra_ipc::{
     Direction as IpcDirection, DisappearingView, ErrorCode, Event, SearchHit, Settings,
 };
 use umbra_protocol::{
+    address::ConversationId,
+    client::ControlKind,
     identity::AccountId,
     message::{
         DisappearingSetting, MAX_RECEIPT_TIMESTAMPS, MessageId as WireId, ReactionChange,
@@ -20,13 +22,13 @@ use umbra_protocol::{
     },
     store::{
         MessageDb, MessageDbError,
-        messages::{ConversationState, ConversationUpdate, Direction, MessageId},
+        messages::{ConversationState, ConversationUpdate, Direction, MessageKey},
     },
 };
 
 use super::{
-    Cx, MAX_SEARCH_RESULTS, Messenger, SETTINGS_RECORD, SendSpec, client_error, db_error,
-    save_json, view, with_setting,
+    Cx, MAX_SEARCH_RESULTS, Messenger, SETTINGS_RECORD, SendSpec, client_error, control, db_error,
+    dm, save_json, view, with_setting,
 };
 use crate::net;
 
@@ -49,14 +51,17 @@ impl Messenger {
             return Ok(());
         };
         let mut db = MessageDb::new(cx.store, cx.vault);
-        let Some(conv) = db.conversation(&peer).await.map_err(db_error)? else {
+        let Some(conv) = db.conversation(&dm(peer)).await.map_err(db_error)? else {
             return Ok(());
         };
         if conv.unread_count == 0 {
             return Ok(());
         }
         let now = self.client.network_time_ms(net::now_ms());
-        let marked = db.mark_read(&peer, now, cx.rng).await.map_err(db_error)?;
+        let marked = db
+            .mark_read(&dm(peer), now, cx.rng)
+            .await
+            .map_err(db_error)?;
         self.mark_dirty(peer);
         if marked.is_empty() {
             return Ok(());
@@ -71,7 +76,7 @@ impl Messenger {
                     let spec = SendSpec {
                         to: peer,
                         outgoing,
-                        local_id: format!("receipt/{sent}"),
+                        local_id: control(ControlKind::Receipt, sent),
                         sync_copy: false,
                         ephemeral: false,
                     };
@@ -84,7 +89,7 @@ impl Messenger {
             let Some(at) = m.expires_at_ms else { continue };
             self.note_expiry(Some(at));
             let hashes = db
-                .message(&peer, m.id)
+                .message(&dm(peer), m.id)
                 .await
                 .map_err(db_error)?
                 .map(|x| x.storage_hashes)
@@ -106,7 +111,10 @@ impl Messenger {
         let now = self.client.network_time_ms(net::now_ms());
         let mut db = MessageDb::new(cx.store, cx.vault);
         let removed = db.sweep_expired(now, cx.rng).await.map_err(db_error)?;
-        let peers: BTreeSet<AccountId> = removed.iter().map(|r| r.conversation).collect();
+        let peers: BTreeSet<AccountId> = removed
+            .iter()
+            .filter_map(|r| r.conversation.direct().copied())
+            .collect();
         for peer in peers {
             self.mark_dirty(peer);
         }
@@ -125,7 +133,7 @@ impl Messenger {
     ) -> Result<(), ErrorCode> {
         let mut db = MessageDb::new(cx.store, cx.vault);
         let msg = db
-            .message(&peer, MessageId(id))
+            .message(&dm(peer), MessageKey(id))
             .await
             .map_err(db_error)?
             .filter(|m| !m.deleted)
@@ -141,7 +149,7 @@ impl Messenger {
             ReactionChange::Add
         };
         let setting = db
-            .conversation(&peer)
+            .conversation(&dm(peer))
             .await
             .map_err(db_error)?
             .map_or(DisappearingSetting::Off, |c| view::wire_of(c.disappearing));
@@ -160,14 +168,14 @@ impl Messenger {
             sent,
         )
         .map_err(|_| ErrorCode::InvalidReaction)?;
-        db.react(&peer, &msg.message_ref(), &emoji, &me, !mine, cx.rng)
+        db.react(&dm(peer), &msg.message_ref(), &emoji, &me, !mine, cx.rng)
             .await
             .map_err(db_error)?;
         self.mark_dirty(peer);
         let spec = SendSpec::durable(
             peer,
             with_setting(outgoing, setting),
-            format!("react/{sent}"),
+            control(ControlKind::Reaction, sent),
             true,
         );
         let sent = self.send(cx, spec).map_err(|e| client_error(&e));
@@ -183,7 +191,7 @@ impl Messenger {
         id: u64,
     ) -> Result<(), ErrorCode> {
         match MessageDb::new(cx.store, cx.vault)
-            .delete_message(&peer, MessageId(id), cx.rng)
+            .delete_message(&dm(peer), MessageKey(id), cx.rng)
             .await
         {
             Ok(()) => {}
@@ -205,7 +213,7 @@ impl Messenger {
     ) -> Result<(), ErrorCode> {
         let mut db = MessageDb::new(cx.store, cx.vault);
         let msg = db
-            .message(&peer, MessageId(id))
+            .message(&dm(peer), MessageKey(id))
             .await
             .map_err(db_error)?
             .filter(|m| !m.deleted)
@@ -220,19 +228,24 @@ impl Messenger {
             sent_timestamp_ms: msg.sent_ms,
         };
         let outgoing = compose_unsend(&me, &target, sent).map_err(|_| ErrorCode::Internal)?;
-        db.unsend(&peer, &msg.message_ref(), &me, net::now_ms(), cx.rng)
+        db.unsend(&dm(peer), &msg.message_ref(), &me, net::now_ms(), cx.rng)
             .await
             .map_err(db_error)?;
         self.mark_dirty(peer);
         let mut result = Ok(());
         if peer != me {
-            let spec = SendSpec::durable(peer, outgoing.clone(), format!("unsend/{sent}"), false);
+            let spec = SendSpec::durable(
+                peer,
+                outgoing.clone(),
+                control(ControlKind::Unsend, sent),
+                false,
+            );
             result = self.send(cx, spec).map_err(|e| client_error(&e));
         }
         let spec = SendSpec {
             to: me,
             outgoing,
-            local_id: format!("unsend-own/{sent}"),
+            local_id: control(ControlKind::UnsendOwn, sent),
             sync_copy: false,
             ephemeral: false,
         };
@@ -253,7 +266,7 @@ impl Messenger {
         let stored = view::checked_setting(setting)?;
         let mut db = MessageDb::new(cx.store, cx.vault);
         let current = db
-            .conversation(&peer)
+            .conversation(&dm(peer))
             .await
             .map_err(db_error)?
             .map(|c| c.disappearing);
@@ -266,7 +279,7 @@ impl Messenger {
             disappearing: Some(stored),
             ..ConversationUpdate::default()
         };
-        db.upsert_conversation(&peer, update, net::now_ms(), cx.rng)
+        db.upsert_conversation(&dm(peer), update, net::now_ms(), cx.rng)
             .await
             .map_err(db_error)?;
         self.mark_dirty(peer);
@@ -276,7 +289,7 @@ impl Messenger {
         let spec = SendSpec::durable(
             peer,
             with_setting(outgoing, view::wire_of(stored)),
-            format!("timer/{sent}"),
+            control(ControlKind::Timer, sent),
             true,
         );
         let sent = self.send(cx, spec).map_err(|e| client_error(&e));
@@ -295,7 +308,7 @@ impl Messenger {
             return Ok(());
         }
         let conv = MessageDb::new(cx.store, cx.vault)
-            .conversation(&peer)
+            .conversation(&dm(peer))
             .await
             .map_err(db_error)?;
         // Nothing to a blocked peer, nor to a request we have not accepted.
@@ -309,7 +322,7 @@ impl Messenger {
         let spec = SendSpec {
             to: peer,
             outgoing,
-            local_id: format!("typing/{sent}"),
+            local_id: control(ControlKind::Typing, sent),
             sync_copy: false,
             ephemeral: true,
         };
@@ -350,14 +363,16 @@ impl Messenger {
         let hits = if needle.is_empty() {
             Vec::new()
         } else {
-            db.search(needle, peer.as_ref()).await.map_err(db_error)?
+            db.search(needle, peer.map(dm).as_ref())
+                .await
+                .map_err(db_error)?
         };
-        let names: BTreeMap<AccountId, Option<String>> = db
+        let names: BTreeMap<ConversationId, Option<String>> = db
             .list_conversations()
             .await
             .map_err(db_error)?
             .into_iter()
-            .map(|c| (c.peer, c.display_name))
+            .map(|c| (c.id, c.display_name))
             .collect();
         let items = hits
             .into_iter()

@@ -1,4 +1,4 @@
-//! What a received message does, by its classified kind (session-protocol.md §5.5, §9):
+//! What a received message does, by its classified kind (`docs/protocol.md` §5.5, §9):
 //! texts (ours from other devices too) are stored in one batch, with their quote and
 //! disappearing timer; reactions, read receipts, unsend requests and setting changes update
 //! the stored messages and conversations; typing indicators only reach the UI. Everything from
@@ -8,6 +8,7 @@
 use rand_core::CryptoRng;
 use umbra_ipc::{ErrorCode, Event as UiEvent};
 use umbra_protocol::{
+    address::ConversationId,
     client::ReceivedMessage,
     identity::AccountId,
     message::{
@@ -22,7 +23,7 @@ use umbra_protocol::{
     },
 };
 
-use super::{Cx, Messenger, clip_name, db_error, view};
+use super::{Cx, Messenger, clip_name, db_error, dm, view};
 use crate::net;
 
 /// Longest preview handed to the app for a notification, in characters.
@@ -95,7 +96,7 @@ impl Messenger {
                     let disappearing = Some(view::stored_of(expiry)).filter(|d| d.is_on());
                     texts.push(Text {
                         msg: NewMessage {
-                            conversation,
+                            conversation: dm(conversation),
                             direction,
                             author,
                             sent_ms: m.sent_ms,
@@ -179,13 +180,24 @@ impl Messenger {
                 });
             let future_dated =
                 t.msg.direction == Direction::Incoming && t.msg.sent_ms > t.msg.received_ms;
-            meta.push((t.msg.conversation, t.name, expiry, future_dated, notify));
+            meta.push((
+                t.msg.conversation.clone(),
+                t.name,
+                expiry,
+                future_dated,
+                notify,
+            ));
             msgs.push(t.msg);
         }
         let mut db = MessageDb::new(cx.store, cx.vault);
         let outcomes = db.insert_messages(msgs, cx.rng).await.map_err(db_error)?;
-        for (outcome, (peer, name, expiry, future_dated, notify)) in outcomes.iter().zip(meta) {
+        for (outcome, (conversation, name, expiry, future_dated, notify)) in
+            outcomes.iter().zip(meta)
+        {
             let InsertOutcome::Inserted(id) = outcome else {
+                continue;
+            };
+            let Some(&peer) = conversation.direct() else {
                 continue;
             };
             self.mark_dirty(peer);
@@ -193,7 +205,7 @@ impl Messenger {
                 // The database counts from the claimed send time; a message dated in the
                 // future must not outlive its timer.
                 MessageDb::new(cx.store, cx.vault)
-                    .set_expiry(&peer, *id, Some(at), cx.rng)
+                    .set_expiry(&dm(peer), *id, Some(at), cx.rng)
                     .await
                     .map_err(db_error)?;
             }
@@ -201,7 +213,7 @@ impl Messenger {
             self.update_name(cx, &peer, name).await?;
             if let Some(preview) = notify {
                 let display_name = MessageDb::new(cx.store, cx.vault)
-                    .conversation(&peer)
+                    .conversation(&dm(peer))
                     .await
                     .map_err(db_error)?
                     .and_then(|c| c.display_name);
@@ -232,7 +244,7 @@ impl Messenger {
             return Ok(());
         };
         let mut db = MessageDb::new(cx.store, cx.vault);
-        let current = db.conversation(peer).await.map_err(db_error)?;
+        let current = db.conversation(&dm(*peer)).await.map_err(db_error)?;
         if current.is_some_and(|c| {
             c.state != ConversationState::Blocked && c.display_name.as_deref() != Some(&name)
         }) {
@@ -240,7 +252,7 @@ impl Messenger {
                 display_name: Some(Some(name)),
                 ..ConversationUpdate::default()
             };
-            db.upsert_conversation(peer, update, net::now_ms(), cx.rng)
+            db.upsert_conversation(&dm(*peer), update, net::now_ms(), cx.rng)
                 .await
                 .map_err(db_error)?;
             self.mark_dirty(*peer);
@@ -254,7 +266,7 @@ impl Messenger {
         peer: &AccountId,
     ) -> Result<bool, ErrorCode> {
         Ok(MessageDb::new(cx.store, cx.vault)
-            .conversation(peer)
+            .conversation(&dm(*peer))
             .await
             .map_err(db_error)?
             .is_some_and(|c| c.state == ConversationState::Blocked))
@@ -287,7 +299,7 @@ impl Messenger {
                 let add = change == ReactionChange::Add;
                 let changed = db
                     .react(
-                        &c.conversation,
+                        &dm(c.conversation),
                         &message_ref(&target),
                         &emoji,
                         &reactor,
@@ -309,7 +321,7 @@ impl Messenger {
                     return Ok(());
                 }
                 let changed = db
-                    .mark_read_by_peer(&c.from, &timestamps, cx.rng)
+                    .mark_read_by_peer(&dm(c.from), &timestamps, cx.rng)
                     .await
                     .map_err(db_error)?;
                 if !changed.is_empty() {
@@ -334,21 +346,21 @@ impl Messenger {
                 // Sent to the own account by another device: find the conversation.
                 let conversation = if !c.ours && c.from == me {
                     match db.locate(&target).await.map_err(db_error)? {
-                        Some(peer) => peer,
-                        None => return Ok(()),
+                        Some(ConversationId::Direct(peer)) => peer,
+                        _ => return Ok(()),
                     }
                 } else {
                     c.conversation
                 };
                 let hashes = db
-                    .find_message(&conversation, &target)
+                    .find_message(&dm(conversation), &target)
                     .await
                     .map_err(db_error)?
                     .filter(|m| !m.deleted)
                     .map(|m| m.storage_hashes)
                     .unwrap_or_default();
                 match db
-                    .unsend(&conversation, &target, &c.from, c.received_ms, cx.rng)
+                    .unsend(&dm(conversation), &target, &c.from, c.received_ms, cx.rng)
                     .await
                 {
                     Ok(_) => {}
@@ -361,7 +373,10 @@ impl Messenger {
                 self.delete_own(cx, hashes);
             }
             Event::ExpirationUpdate { setting } => {
-                let existing = db.conversation(&c.conversation).await.map_err(db_error)?;
+                let existing = db
+                    .conversation(&dm(c.conversation))
+                    .await
+                    .map_err(db_error)?;
                 let update = ConversationUpdate {
                     disappearing: Some(view::stored_of(setting)),
                     // A notice from someone unknown opens a request, not a contact.
@@ -372,7 +387,7 @@ impl Messenger {
                     }),
                     ..ConversationUpdate::default()
                 };
-                db.upsert_conversation(&c.conversation, update, c.sent_ms, cx.rng)
+                db.upsert_conversation(&dm(c.conversation), update, c.sent_ms, cx.rng)
                     .await
                     .map_err(db_error)?;
                 self.mark_dirty(c.conversation);

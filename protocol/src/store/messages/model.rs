@@ -6,21 +6,25 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::address::ConversationId;
 use crate::identity::AccountId;
 
-/// The stable local id of a stored message (assigned by the database, never reused).
+/// The stable local key of a stored message (assigned by the database, never reused; unique
+/// across all conversations). Not the message's Session identity: that is [`MessageRef`]
+/// (author and sent timestamp; `message::MessageKey` on the wire).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct MessageId(pub u64);
+pub struct MessageKey(pub u64);
 
-/// Whether a conversation is a contact, a message request, or blocked.
+/// Whether a conversation is accepted, a message request, or blocked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConversationState {
     /// A conversation the user started or accepted.
     Accepted,
     /// Someone unknown wrote first; the user has not accepted (or deleted/blocked) yet.
     Request,
-    /// Blocked: incoming messages from this account are dropped.
+    /// Blocked: incoming messages are dropped (for a 1:1 conversation: everything from that
+    /// account, in any conversation).
     Blocked,
 }
 
@@ -66,7 +70,7 @@ impl Default for Disappearing {
 /// Who wrote a message, from this account's point of view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Direction {
-    /// Written by the peer.
+    /// Written by someone else (the peer of a 1:1 conversation, a member of a group).
     Incoming,
     /// Written by this account (on this or another device).
     Outgoing,
@@ -114,12 +118,12 @@ pub struct Quote {
     pub text: String,
 }
 
-/// A conversation with one peer.
+/// A conversation: 1:1 (Note to Self included), a group or a community room.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversation {
-    /// The peer's Account ID (the conversation's key).
-    pub peer: AccountId,
-    /// The peer's display name from their profile, if known.
+    /// What the conversation is keyed by.
+    pub id: ConversationId,
+    /// Its display name (a 1:1 peer's profile name, a group's name), if known.
     pub display_name: Option<String>,
     /// Accepted, request or blocked.
     pub state: ConversationState,
@@ -139,7 +143,7 @@ pub struct Conversation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LastMessage {
     /// Its local id.
-    pub id: MessageId,
+    pub id: MessageKey,
     /// Incoming or outgoing.
     pub direction: Direction,
     /// Its sent timestamp, ms.
@@ -154,9 +158,9 @@ pub struct LastMessage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Local id.
-    pub id: MessageId,
-    /// The conversation (peer) it belongs to.
-    pub conversation: AccountId,
+    pub id: MessageKey,
+    /// The conversation it belongs to.
+    pub conversation: ConversationId,
     /// Incoming or outgoing.
     pub direction: Direction,
     /// Author and sent timestamp: the message's Session identity.
@@ -167,11 +171,12 @@ pub struct Message {
     pub received_ms: u64,
     /// The text; empty once unsent.
     pub body: String,
-    /// Storage-server hashes it was seen under (own swarm, peer's swarm after sending).
+    /// Storage-server hashes it was seen under (the swarm it arrived in, the recipient's
+    /// swarm after sending, sync copies).
     pub storage_hashes: Vec<String>,
     /// Delivery state; `Some` exactly for outgoing messages.
     pub outbox: Option<OutboxState>,
-    /// Incoming: read by this user. Outgoing: a read receipt arrived from the peer.
+    /// Incoming: read by this user. Outgoing: a read receipt arrived for it.
     pub read: bool,
     /// When it disappears (ms), if it does and its timer has started.
     pub expires_at_ms: Option<u64>,
@@ -196,8 +201,8 @@ impl Message {
 /// A message to store, as decoded from the network or composed by the user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewMessage {
-    /// The conversation (peer).
-    pub conversation: AccountId,
+    /// The conversation.
+    pub conversation: ConversationId,
     /// Incoming or outgoing.
     pub direction: Direction,
     /// The author.
@@ -225,10 +230,10 @@ pub struct NewMessage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InsertOutcome {
     /// Stored under this id.
-    Inserted(MessageId),
+    Inserted(MessageKey),
     /// A message with the same (author, sent timestamp) or storage hash is already stored
     /// (the new hash, if any, was added to it).
-    Duplicate(MessageId),
+    Duplicate(MessageKey),
     /// The storage hash was already seen (processed or deleted earlier); nothing stored.
     AlreadySeen,
     /// The conversation is blocked; the message was dropped (its hash is remembered as seen).
@@ -241,7 +246,7 @@ pub enum InsertOutcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadMarked {
     /// Its local id.
-    pub id: MessageId,
+    pub id: MessageKey,
     /// Its sent timestamp (what a read receipt carries).
     pub sent_ms: u64,
     /// When it now disappears, if reading started a timer.
@@ -250,12 +255,12 @@ pub struct ReadMarked {
 
 /// A message removed by [`MessageDb::sweep_expired`](super::MessageDb::sweep_expired) or
 /// [`MessageDb::delete_conversation`](super::MessageDb::delete_conversation).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RemovedMessage {
     /// Its conversation.
-    pub conversation: AccountId,
+    pub conversation: ConversationId,
     /// Its local id.
-    pub id: MessageId,
+    pub id: MessageKey,
 }
 
 /// Changes to a conversation; `None` fields are left as they are.

@@ -1,27 +1,47 @@
-//! The sealed records behind [`MessageDb`](super::MessageDb): the per-conversation index, a
-//! message's content, the conversation list and the seen-hash set (all serialized as JSON
-//! before sealing), plus the write batch that fixes the order of an operation's writes.
+//! The sealed records behind [`MessageDb`](super::MessageDb): their names, the
+//! per-conversation index, a message's content, the conversation list and the seen-hash set
+//! (all serialized as JSON before sealing), plus the write batch that fixes the order of an
+//! operation's writes. These are the records of schema version [`FORMAT`]; the migrations
+//! ([`crate::store::migrations`]) build them from older ones.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Conversation, ConversationState, Direction, Disappearing, MessageDbError, MessageId,
+    Conversation, ConversationState, Direction, Disappearing, MessageDbError, MessageKey,
     MessageRef, OutboxState, PREVIEW_CHARS, Quote,
 };
+use crate::address::ConversationId;
 use crate::identity::AccountId;
 use crate::store::BatchOp;
 
-/// Format version of every message-database record.
-pub(super) const FORMAT: u8 = 1;
+/// Format version of every message-database record (the schema version).
+pub(in crate::store) const FORMAT: u8 = 2;
+
+/// Name of the conversation list.
+pub(in crate::store) const CONVERSATIONS: &str = "msgdb/v2/conversations";
+/// Name of the seen-hash set.
+pub(in crate::store) const SEEN: &str = "msgdb/v2/seen";
+
+/// Name of a conversation's index: keyed by the conversation id's stable string form, which
+/// is distinct for every id (`05…`/`03…` hex or a community URL), after a prefix no other
+/// record name has.
+pub(in crate::store) fn index_name(conversation: &ConversationId) -> String {
+    format!("msgdb/v2/index/{conversation}")
+}
+
+/// Name of a message's content.
+pub(in crate::store) fn message_name(id: MessageKey) -> String {
+    format!("msgdb/v2/message/{}", id.0)
+}
 
 /// Message contents written by the current operation, by id.
-pub(super) type Fresh = BTreeMap<MessageId, ContentRecord>;
+pub(in crate::store) type Fresh = BTreeMap<MessageKey, ContentRecord>;
 
 /// Lifecycle of an index entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) enum EntryState {
+pub(in crate::store) enum EntryState {
     /// Visible with its content.
     Live,
     /// Unsent by its author: listed as deleted, content wiped.
@@ -31,50 +51,50 @@ pub(super) enum EntryState {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct IndexEntry {
-    pub(super) id: MessageId,
-    pub(super) author: AccountId,
-    pub(super) sent_ms: u64,
-    pub(super) direction: Direction,
-    pub(super) hashes: Vec<String>,
-    pub(super) read: bool,
-    pub(super) expires_at_ms: Option<u64>,
+pub(in crate::store) struct IndexEntry {
+    pub(in crate::store) id: MessageKey,
+    pub(in crate::store) author: AccountId,
+    pub(in crate::store) sent_ms: u64,
+    pub(in crate::store) direction: Direction,
+    pub(in crate::store) hashes: Vec<String>,
+    pub(in crate::store) read: bool,
+    pub(in crate::store) expires_at_ms: Option<u64>,
     /// After-read timer (s) not yet started.
-    pub(super) read_timer_s: Option<u32>,
-    pub(super) outbox: Option<OutboxState>,
-    pub(super) state: EntryState,
+    pub(in crate::store) read_timer_s: Option<u32>,
+    pub(in crate::store) outbox: Option<OutboxState>,
+    pub(in crate::store) state: EntryState,
 }
 
 impl IndexEntry {
-    pub(super) fn sort_key(&self) -> (u64, MessageId) {
+    pub(in crate::store) fn sort_key(&self) -> (u64, MessageKey) {
         (self.sent_ms, self.id)
     }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub(super) struct IndexRecord {
-    pub(super) v: u8,
-    pub(super) entries: Vec<IndexEntry>,
+pub(in crate::store) struct IndexRecord {
+    pub(in crate::store) v: u8,
+    pub(in crate::store) entries: Vec<IndexEntry>,
 }
 
 impl IndexRecord {
-    pub(super) fn position(&self, id: MessageId) -> Option<usize> {
+    pub(in crate::store) fn position(&self, id: MessageKey) -> Option<usize> {
         self.entries.iter().position(|e| e.id == id)
     }
 
-    pub(super) fn find_ref(&self, target: &MessageRef) -> Option<usize> {
+    pub(in crate::store) fn find_ref(&self, target: &MessageRef) -> Option<usize> {
         self.entries
             .iter()
             .position(|e| e.author == target.author && e.sent_ms == target.sent_ms)
     }
 
-    pub(super) fn find_hash(&self, hash: &str) -> Option<usize> {
+    pub(in crate::store) fn find_hash(&self, hash: &str) -> Option<usize> {
         self.entries
             .iter()
             .position(|e| e.hashes.iter().any(|h| h == hash))
     }
 
-    pub(super) fn insert_sorted(&mut self, entry: IndexEntry) {
+    pub(in crate::store) fn insert_sorted(&mut self, entry: IndexEntry) {
         let key = entry.sort_key();
         let at = self.entries.partition_point(|e| e.sort_key() <= key);
         self.entries.insert(at, entry);
@@ -82,13 +102,13 @@ impl IndexRecord {
 }
 
 #[derive(Serialize, Deserialize)]
-pub(super) struct ContentRecord {
-    pub(super) v: u8,
-    pub(super) conversation: AccountId,
-    pub(super) received_ms: u64,
-    pub(super) body: String,
-    pub(super) quote: Option<Quote>,
-    pub(super) reactions: BTreeMap<String, BTreeSet<AccountId>>,
+pub(in crate::store) struct ContentRecord {
+    pub(in crate::store) v: u8,
+    pub(in crate::store) conversation: ConversationId,
+    pub(in crate::store) received_ms: u64,
+    pub(in crate::store) body: String,
+    pub(in crate::store) quote: Option<Quote>,
+    pub(in crate::store) reactions: BTreeMap<String, BTreeSet<AccountId>>,
 }
 
 impl Drop for ContentRecord {
@@ -98,10 +118,10 @@ impl Drop for ContentRecord {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub(super) struct ConversationsRecord {
-    pub(super) v: u8,
-    pub(super) next_id: u64,
-    pub(super) conversations: Vec<Conversation>,
+pub(in crate::store) struct ConversationsRecord {
+    pub(in crate::store) v: u8,
+    pub(in crate::store) next_id: u64,
+    pub(in crate::store) conversations: Vec<Conversation>,
 }
 
 impl Default for ConversationsRecord {
@@ -115,25 +135,36 @@ impl Default for ConversationsRecord {
 }
 
 impl ConversationsRecord {
-    pub(super) fn get(&self, peer: &AccountId) -> Option<&Conversation> {
-        self.conversations.iter().find(|c| c.peer == *peer)
+    pub(in crate::store) fn get(&self, id: &ConversationId) -> Option<&Conversation> {
+        self.conversations.iter().find(|c| c.id == *id)
     }
 
-    pub(super) fn get_mut(&mut self, peer: &AccountId) -> Option<&mut Conversation> {
-        self.conversations.iter_mut().find(|c| c.peer == *peer)
+    pub(in crate::store) fn get_mut(&mut self, id: &ConversationId) -> Option<&mut Conversation> {
+        self.conversations.iter_mut().find(|c| c.id == *id)
     }
 
-    pub(super) fn get_or_create(
+    pub(in crate::store) fn position(&self, id: &ConversationId) -> Option<usize> {
+        self.conversations.iter().position(|c| c.id == *id)
+    }
+
+    /// True if `account`'s 1:1 conversation is blocked.
+    pub(in crate::store) fn is_blocked(&self, account: &AccountId) -> bool {
+        self.conversations
+            .iter()
+            .any(|c| c.state == ConversationState::Blocked && c.id.direct() == Some(account))
+    }
+
+    pub(in crate::store) fn get_or_create(
         &mut self,
-        peer: AccountId,
+        id: &ConversationId,
         state: ConversationState,
         now_ms: u64,
     ) -> &mut Conversation {
-        let pos = match self.conversations.iter().position(|c| c.peer == peer) {
+        let pos = match self.position(id) {
             Some(pos) => pos,
             None => {
                 self.conversations.push(Conversation {
-                    peer,
+                    id: id.clone(),
                     display_name: None,
                     state,
                     last_message: None,
@@ -150,18 +181,18 @@ impl ConversationsRecord {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub(super) struct SeenRecord {
-    pub(super) v: u8,
-    pub(super) hashes: VecDeque<String>,
+pub(in crate::store) struct SeenRecord {
+    pub(in crate::store) v: u8,
+    pub(in crate::store) hashes: VecDeque<String>,
 }
 
 impl SeenRecord {
-    pub(super) fn contains(&self, hash: &str) -> bool {
+    pub(in crate::store) fn contains(&self, hash: &str) -> bool {
         self.hashes.iter().any(|h| h == hash)
     }
 
     /// Adds `hash` (if new), dropping the oldest beyond `capacity`. True if it changed.
-    pub(super) fn add(&mut self, hash: &str, capacity: usize) -> bool {
+    pub(in crate::store) fn add(&mut self, hash: &str, capacity: usize) -> bool {
         if self.contains(hash) {
             return false;
         }
@@ -175,16 +206,16 @@ impl SeenRecord {
 
 /// Writes of one operation, applied in the documented order.
 #[derive(Default)]
-pub(super) struct Batch {
-    pub(super) contents: Vec<BatchOp>,
-    pub(super) indexes: Vec<BatchOp>,
-    pub(super) conversations: Option<BatchOp>,
-    pub(super) seen: Option<BatchOp>,
-    pub(super) deletes: Vec<BatchOp>,
+pub(in crate::store) struct Batch {
+    pub(in crate::store) contents: Vec<BatchOp>,
+    pub(in crate::store) indexes: Vec<BatchOp>,
+    pub(in crate::store) conversations: Option<BatchOp>,
+    pub(in crate::store) seen: Option<BatchOp>,
+    pub(in crate::store) deletes: Vec<BatchOp>,
 }
 
 impl Batch {
-    pub(super) fn into_ops(self) -> Vec<BatchOp> {
+    pub(in crate::store) fn into_ops(self) -> Vec<BatchOp> {
         let mut ops = self.contents;
         ops.extend(self.conversations);
         ops.extend(self.indexes);
@@ -194,11 +225,11 @@ impl Batch {
     }
 }
 
-pub(super) fn preview(body: &str) -> String {
+pub(in crate::store) fn preview(body: &str) -> String {
     body.chars().take(PREVIEW_CHARS).collect()
 }
 
-pub(super) fn check_version(v: u8) -> Result<(), MessageDbError> {
+pub(in crate::store) fn check_version(v: u8) -> Result<(), MessageDbError> {
     if v == FORMAT {
         Ok(())
     } else {

@@ -3,10 +3,11 @@
 //! outbox across a reload (lock and unlock again), requests and blocking, expiry sweeps,
 //! search, deletion, and a scan proving no text or Account ID is stored in the clear.
 
+use crate::address::ConversationId;
 use crate::identity::{AccountId, Identity, Seed};
 use crate::store::messages::{
     ConversationState, ConversationUpdate, Direction, Disappearing, DisappearingMode,
-    InsertOutcome, MessageDb, MessageDbError, MessageId, MessageRef, NewMessage, OutboxState,
+    InsertOutcome, MessageDb, MessageDbError, MessageKey, MessageRef, NewMessage, OutboxState,
     Quote, TOMBSTONE_KEEP_MS,
 };
 use crate::store::{BatchOp, Store, UnlockedVault, Vault};
@@ -18,10 +19,15 @@ pub fn peer(n: u8) -> AccountId {
     Identity::from_seed(&Seed::from_entropy(&[n; 16]).expect("16 bytes")).account_id()
 }
 
-/// An incoming message from `from` sent at `sent_ms`.
+/// The 1:1 conversation with `account`.
+pub fn dm(account: AccountId) -> ConversationId {
+    ConversationId::Direct(account)
+}
+
+/// An incoming message from `from` in their 1:1 conversation, sent at `sent_ms`.
 pub fn incoming(from: AccountId, sent_ms: u64, body: &str, hash: Option<&str>) -> NewMessage {
     NewMessage {
-        conversation: from,
+        conversation: dm(from),
         direction: Direction::Incoming,
         author: from,
         sent_ms,
@@ -34,10 +40,11 @@ pub fn incoming(from: AccountId, sent_ms: u64, body: &str, hash: Option<&str>) -
     }
 }
 
-/// An outgoing message from `me` to `to` sent at `sent_ms` (outbox state pending).
+/// An outgoing message from `me` in the 1:1 conversation with `to`, sent at `sent_ms`
+/// (outbox state pending).
 pub fn outgoing(me: AccountId, to: AccountId, sent_ms: u64, body: &str) -> NewMessage {
     NewMessage {
-        conversation: to,
+        conversation: dm(to),
         direction: Direction::Outgoing,
         author: me,
         sent_ms,
@@ -61,7 +68,7 @@ async fn reopen<S: Store>(store: &S) -> UnlockedVault {
     Vault::unlock(store, PASS).await.expect("unlock")
 }
 
-fn inserted(o: InsertOutcome) -> MessageId {
+fn inserted(o: InsertOutcome) -> MessageKey {
     match o {
         InsertOutcome::Inserted(id) => id,
         other => panic!("expected Inserted, got {other:?}"),
@@ -151,7 +158,7 @@ pub async fn msgdb_dedup_both_ways<S: Store>(store: &S) {
     );
     assert_ne!(second, id);
 
-    let list = db.list_messages(&alice, 100, 0).await.expect("list");
+    let list = db.list_messages(&dm(alice), 100, 0).await.expect("list");
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].id, id);
     assert_eq!(
@@ -160,7 +167,7 @@ pub async fn msgdb_dedup_both_ways<S: Store>(store: &S) {
     );
     assert_eq!(list[0].body, "hello");
     assert_eq!(
-        db.conversation(&alice)
+        db.conversation(&dm(alice))
             .await
             .expect("conv")
             .expect("exists")
@@ -182,7 +189,7 @@ pub async fn msgdb_dedup_both_ways<S: Store>(store: &S) {
     assert!(db.is_seen("h1").await.expect("seen"));
     assert!(db.is_seen("h9").await.expect("seen"));
     assert!(!db.is_seen("h-unknown").await.expect("seen"));
-    assert_eq!(db.message_count(&alice).await, Ok(2));
+    assert_eq!(db.message_count(&dm(alice)).await, Ok(2));
 }
 
 /// Messages list in sent-time order whatever the arrival order, pages by count from the
@@ -211,30 +218,30 @@ pub async fn msgdb_ordering<S: Store>(store: &S) {
             .await,
         Ok(InsertOutcome::Duplicate(_))
     ));
-    let all = db.list_messages(&alice, 100, 0).await.expect("list");
+    let all = db.list_messages(&dm(alice), 100, 0).await.expect("list");
     assert_eq!(bodies(&all), ["a", "b", "c", "mine", "d", "e", "e2"]);
     assert!(all.windows(2).all(|w| w[0].sent_ms <= w[1].sent_ms));
     assert_eq!(all[3].direction, Direction::Outgoing);
     assert_eq!(all[3].author, me);
     assert_eq!(all[0].author, alice);
     assert_eq!(all[0].received_ms, 105);
-    let newest = db.list_messages(&alice, 3, 0).await.expect("page");
+    let newest = db.list_messages(&dm(alice), 3, 0).await.expect("page");
     assert_eq!(bodies(&newest), ["d", "e", "e2"]);
-    let older = db.list_messages(&alice, 3, 3).await.expect("page");
+    let older = db.list_messages(&dm(alice), 3, 3).await.expect("page");
     assert_eq!(bodies(&older), ["b", "c", "mine"]);
-    let oldest = db.list_messages(&alice, 3, 6).await.expect("page");
+    let oldest = db.list_messages(&dm(alice), 3, 6).await.expect("page");
     assert_eq!(bodies(&oldest), ["a"]);
-    assert_eq!(db.list_messages(&alice, 3, 7).await, Ok(Vec::new()));
-    assert_eq!(db.list_messages(&alice, 0, 0).await, Ok(Vec::new()));
-    assert_eq!(db.list_messages(&peer(9), 10, 0).await, Ok(Vec::new()));
+    assert_eq!(db.list_messages(&dm(alice), 3, 7).await, Ok(Vec::new()));
+    assert_eq!(db.list_messages(&dm(alice), 0, 0).await, Ok(Vec::new()));
+    assert_eq!(db.list_messages(&dm(peer(9)), 10, 0).await, Ok(Vec::new()));
 
     db.insert_message(incoming(bob, 450, "from bob", None), &mut rng)
         .await
         .expect("insert");
     let convs = db.list_conversations().await.expect("list");
     assert_eq!(
-        convs.iter().map(|c| c.peer).collect::<Vec<_>>(),
-        [alice, bob]
+        convs.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        [dm(alice), dm(bob)]
     );
     let last = convs[0].last_message.as_ref().expect("last");
     assert_eq!((last.sent_ms, last.preview.as_str()), (500, "e2"));
@@ -245,7 +252,7 @@ pub async fn msgdb_ordering<S: Store>(store: &S) {
         .await
         .expect("insert");
     let convs = db.list_conversations().await.expect("list");
-    assert_eq!(convs[0].peer, bob);
+    assert_eq!(convs[0].id, dm(bob));
     let last = convs[0].last_message.as_ref().expect("last");
     assert_eq!(last.preview.chars().count(), 100);
     assert_eq!(last.direction, Direction::Outgoing);
@@ -253,7 +260,7 @@ pub async fn msgdb_ordering<S: Store>(store: &S) {
     db.insert_message(incoming(bob, 10, "ancient", None), &mut rng)
         .await
         .expect("insert");
-    let conv = db.conversation(&bob).await.expect("c").expect("bob");
+    let conv = db.conversation(&dm(bob)).await.expect("c").expect("bob");
     assert_eq!(conv.last_message.expect("last").sent_ms, 900);
     assert_eq!(conv.last_activity_ms, 900);
 }
@@ -283,7 +290,11 @@ pub async fn msgdb_unread_across_reload<S: Store>(store: &S) {
     drop(vault);
     let vault = reopen(store).await;
     let mut db = MessageDb::new(store, &vault);
-    let conv = db.conversation(&alice).await.expect("c").expect("alice");
+    let conv = db
+        .conversation(&dm(alice))
+        .await
+        .expect("c")
+        .expect("alice");
     assert_eq!(conv.unread_count, 3);
     assert_eq!(conv.last_read_ms, 0);
     assert_eq!(
@@ -291,26 +302,36 @@ pub async fn msgdb_unread_across_reload<S: Store>(store: &S) {
         ConversationState::Accepted,
         "the reply accepted the request"
     );
-    let marked = db.mark_read(&alice, 5000, &mut rng).await.expect("read");
+    let marked = db
+        .mark_read(&dm(alice), 5000, &mut rng)
+        .await
+        .expect("read");
     assert_eq!(marked.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
     assert_eq!(
         marked.iter().map(|m| m.sent_ms).collect::<Vec<_>>(),
         [10, 20, 30]
     );
     assert!(marked.iter().all(|m| m.expires_at_ms.is_none()));
-    assert_eq!(db.mark_read(&alice, 6000, &mut rng).await, Ok(Vec::new()));
     assert_eq!(
-        db.mark_read(&peer(7), 6000, &mut rng).await,
+        db.mark_read(&dm(alice), 6000, &mut rng).await,
+        Ok(Vec::new())
+    );
+    assert_eq!(
+        db.mark_read(&dm(peer(7)), 6000, &mut rng).await,
         Err(MessageDbError::NoSuchConversation)
     );
     drop(vault);
 
     let vault = reopen(store).await;
     let mut db = MessageDb::new(store, &vault);
-    let conv = db.conversation(&alice).await.expect("c").expect("alice");
+    let conv = db
+        .conversation(&dm(alice))
+        .await
+        .expect("c")
+        .expect("alice");
     assert_eq!(conv.unread_count, 0);
     assert_eq!(conv.last_read_ms, 6000);
-    let list = db.list_messages(&alice, 10, 0).await.expect("list");
+    let list = db.list_messages(&dm(alice), 10, 0).await.expect("list");
     assert!(
         list.iter()
             .filter(|m| m.direction == Direction::Incoming)
@@ -323,11 +344,11 @@ pub async fn msgdb_unread_across_reload<S: Store>(store: &S) {
         .expect("outgoing");
     assert!(!mine.read);
     assert_eq!(
-        db.mark_read_by_peer(&alice, &[25, 999], &mut rng).await,
+        db.mark_read_by_peer(&dm(alice), &[25, 999], &mut rng).await,
         Ok(vec![mine.id])
     );
     assert_eq!(
-        db.mark_read_by_peer(&alice, &[25], &mut rng).await,
+        db.mark_read_by_peer(&dm(alice), &[25], &mut rng).await,
         Ok(Vec::new())
     );
     db.insert_message(incoming(alice, 40, "new", Some("hash-3")), &mut rng)
@@ -337,14 +358,14 @@ pub async fn msgdb_unread_across_reload<S: Store>(store: &S) {
     let vault = reopen(store).await;
     let db = MessageDb::new(store, &vault);
     assert_eq!(
-        db.conversation(&alice)
+        db.conversation(&dm(alice))
             .await
             .expect("c")
             .expect("alice")
             .unread_count,
         1
     );
-    let list = db.list_messages(&alice, 10, 0).await.expect("list");
+    let list = db.list_messages(&dm(alice), 10, 0).await.expect("list");
     assert!(list.iter().any(|m| m.id == mine.id && m.read));
 }
 
@@ -384,31 +405,49 @@ pub async fn msgdb_outbox_resume<S: Store>(store: &S) {
             ..outgoing(me, bob, 160, "from my other device")
         };
         db.insert_message(synced, &mut rng).await.expect("insert");
-        db.set_outbox_state(&alice, a1, OutboxState::Sending, None, &mut rng)
+        db.set_outbox_state(&dm(alice), a1, OutboxState::Sending, None, &mut rng)
             .await
             .expect("state");
-        db.set_outbox_state(&alice, a2, OutboxState::Sent, Some("sent-hash"), &mut rng)
-            .await
-            .expect("state");
-        db.set_outbox_state(&alice, a3, OutboxState::Failed { code: 7 }, None, &mut rng)
-            .await
-            .expect("state");
+        db.set_outbox_state(
+            &dm(alice),
+            a2,
+            OutboxState::Sent,
+            Some("sent-hash"),
+            &mut rng,
+        )
+        .await
+        .expect("state");
+        db.set_outbox_state(
+            &dm(alice),
+            a3,
+            OutboxState::Failed { code: 7 },
+            None,
+            &mut rng,
+        )
+        .await
+        .expect("state");
         assert_eq!(
-            db.set_outbox_state(&alice, MessageId(999), OutboxState::Sent, None, &mut rng)
-                .await,
+            db.set_outbox_state(
+                &dm(alice),
+                MessageKey(999),
+                OutboxState::Sent,
+                None,
+                &mut rng
+            )
+            .await,
             Err(MessageDbError::NoSuchMessage)
         );
         assert_eq!(
-            db.set_outbox_state(&bob, a1, OutboxState::Sent, None, &mut rng)
+            db.set_outbox_state(&dm(bob), a1, OutboxState::Sent, None, &mut rng)
                 .await,
             Err(MessageDbError::NoSuchMessage)
         );
         db.insert_message(incoming(alice, 50, "incoming", None), &mut rng)
             .await
             .expect("insert");
-        let inc = db.list_messages(&alice, 1, 3).await.expect("list")[0].id;
+        let inc = db.list_messages(&dm(alice), 1, 3).await.expect("list")[0].id;
         assert_eq!(
-            db.set_outbox_state(&alice, inc, OutboxState::Sent, None, &mut rng)
+            db.set_outbox_state(&dm(alice), inc, OutboxState::Sent, None, &mut rng)
                 .await,
             Err(MessageDbError::NotOutgoing)
         );
@@ -442,12 +481,12 @@ pub async fn msgdb_outbox_resume<S: Store>(store: &S) {
     assert_eq!(pending[0].outbox, Some(OutboxState::Sending));
     assert_eq!(pending[0].body, "one");
     assert_eq!(pending[1].outbox, Some(OutboxState::Pending));
-    assert_eq!(pending[1].conversation, bob);
-    let two = db.message(&alice, a2).await.expect("get").expect("a2");
+    assert_eq!(pending[1].conversation, dm(bob));
+    let two = db.message(&dm(alice), a2).await.expect("get").expect("a2");
     assert_eq!(two.outbox, Some(OutboxState::Sent));
     assert_eq!(two.storage_hashes, vec!["sent-hash".to_owned()]);
     assert!(db.is_seen("sent-hash").await.expect("seen"));
-    let three = db.message(&alice, a3).await.expect("get").expect("a3");
+    let three = db.message(&dm(alice), a3).await.expect("get").expect("a3");
     assert_eq!(three.outbox, Some(OutboxState::Failed { code: 7 }));
     // Our own sent copy coming back from a swarm is a duplicate, not a new message.
     let echo = NewMessage {
@@ -459,19 +498,19 @@ pub async fn msgdb_outbox_resume<S: Store>(store: &S) {
         Ok(InsertOutcome::Duplicate(a2))
     );
     // Retry of a failed message.
-    db.set_outbox_state(&alice, a3, OutboxState::Pending, None, &mut rng)
+    db.set_outbox_state(&dm(alice), a3, OutboxState::Pending, None, &mut rng)
         .await
         .expect("retry");
-    db.set_outbox_state(&alice, a1, OutboxState::Sent, None, &mut rng)
+    db.set_outbox_state(&dm(alice), a1, OutboxState::Sent, None, &mut rng)
         .await
         .expect("sent");
-    db.set_outbox_state(&bob, b1, OutboxState::Sent, None, &mut rng)
+    db.set_outbox_state(&dm(bob), b1, OutboxState::Sent, None, &mut rng)
         .await
         .expect("sent");
     let pending = db.pending_outbox().await.expect("pending");
     assert_eq!(pending.iter().map(|m| m.id).collect::<Vec<_>>(), [a3]);
     assert!(
-        db.list_messages(&alice, 10, 0)
+        db.list_messages(&dm(alice), 10, 0)
             .await
             .expect("list")
             .iter()
@@ -498,20 +537,20 @@ pub async fn msgdb_requests_and_block<S: Store>(store: &S) {
         .expect("insert");
     let state = |c: Option<crate::store::messages::Conversation>| c.expect("conv").state;
     assert_eq!(
-        state(db.conversation(&alice).await.expect("c")),
+        state(db.conversation(&dm(alice)).await.expect("c")),
         ConversationState::Request
     );
     assert_eq!(
-        state(db.conversation(&carol).await.expect("c")),
+        state(db.conversation(&dm(carol)).await.expect("c")),
         ConversationState::Accepted
     );
-    db.accept(&alice, &mut rng).await.expect("accept");
+    db.accept(&dm(alice), &mut rng).await.expect("accept");
     assert_eq!(
-        state(db.conversation(&alice).await.expect("c")),
+        state(db.conversation(&dm(alice)).await.expect("c")),
         ConversationState::Accepted
     );
     assert_eq!(
-        db.accept(&peer(8), &mut rng).await.map(|_| ()),
+        db.accept(&dm(peer(8)), &mut rng).await.map(|_| ()),
         Err(MessageDbError::NoSuchConversation)
     );
 
@@ -529,8 +568,8 @@ pub async fn msgdb_requests_and_block<S: Store>(store: &S) {
             .await,
         Ok(InsertOutcome::AlreadySeen)
     );
-    assert_eq!(db.message_count(&bob).await, Ok(1));
-    let blocked_conv = db.conversation(&bob).await.expect("c").expect("bob");
+    assert_eq!(db.message_count(&dm(bob)).await, Ok(1));
+    let blocked_conv = db.conversation(&dm(bob)).await.expect("c").expect("bob");
     assert_eq!(blocked_conv.unread_count, 1);
     // Blocking someone never seen creates a blocked entry.
     let dave = peer(4);
@@ -540,7 +579,7 @@ pub async fn msgdb_requests_and_block<S: Store>(store: &S) {
             .await,
         Ok(InsertOutcome::Blocked)
     );
-    assert_eq!(db.message_count(&dave).await, Ok(0));
+    assert_eq!(db.message_count(&dm(dave)).await, Ok(0));
     let mut blocked = db.blocked().await.expect("blocked");
     blocked.sort();
     let mut expected = vec![bob, dave];
@@ -567,7 +606,7 @@ pub async fn msgdb_requests_and_block<S: Store>(store: &S) {
         .await
         .expect("insert");
     assert_eq!(
-        state(db.conversation(&erin).await.expect("c")),
+        state(db.conversation(&dm(erin)).await.expect("c")),
         ConversationState::Accepted
     );
     // Display name and disappearing setting via upsert; persisted.
@@ -579,13 +618,17 @@ pub async fn msgdb_requests_and_block<S: Store>(store: &S) {
         }),
         ..ConversationUpdate::default()
     };
-    db.upsert_conversation(&alice, update, 90, &mut rng)
+    db.upsert_conversation(&dm(alice), update, 90, &mut rng)
         .await
         .expect("upsert");
     drop(vault);
     let vault = reopen(store).await;
     let db = MessageDb::new(store, &vault);
-    let conv = db.conversation(&alice).await.expect("c").expect("alice");
+    let conv = db
+        .conversation(&dm(alice))
+        .await
+        .expect("c")
+        .expect("alice");
     assert_eq!(conv.display_name.as_deref(), Some("Alice A."));
     assert_eq!(conv.disappearing.mode, DisappearingMode::AfterSend);
     assert_eq!(conv.disappearing.timer_s, 60);
@@ -647,11 +690,23 @@ pub async fn msgdb_sweep_expired<S: Store>(store: &S) {
         .await
         .expect("insert"),
     );
-    let m = db.message(&alice, send).await.expect("get").expect("send");
+    let m = db
+        .message(&dm(alice), send)
+        .await
+        .expect("get")
+        .expect("send");
     assert_eq!(m.expires_at_ms, Some(62_000));
-    let m = db.message(&alice, read).await.expect("get").expect("read");
+    let m = db
+        .message(&dm(alice), read)
+        .await
+        .expect("get")
+        .expect("read");
     assert_eq!(m.expires_at_ms, None, "after-read waits for reading");
-    let m = db.message(&alice, mine).await.expect("get").expect("mine");
+    let m = db
+        .message(&dm(alice), mine)
+        .await
+        .expect("get")
+        .expect("mine");
     assert_eq!(
         m.expires_at_ms,
         Some(34_000),
@@ -659,18 +714,21 @@ pub async fn msgdb_sweep_expired<S: Store>(store: &S) {
     );
 
     assert_eq!(db.sweep_expired(33_999, &mut rng).await, Ok(Vec::new()));
-    let marked = db.mark_read(&alice, 50_000, &mut rng).await.expect("read");
+    let marked = db
+        .mark_read(&dm(alice), 50_000, &mut rng)
+        .await
+        .expect("read");
     let read_mark = marked.iter().find(|m| m.id == read).expect("marked");
     assert_eq!(read_mark.expires_at_ms, Some(80_000));
 
     let removed = db.sweep_expired(62_000, &mut rng).await.expect("sweep");
-    let mut removed_ids: Vec<MessageId> = removed.iter().map(|r| r.id).collect();
+    let mut removed_ids: Vec<MessageKey> = removed.iter().map(|r| r.id).collect();
     removed_ids.sort();
     let mut expected = vec![send, mine];
     expected.sort();
     assert_eq!(removed_ids, expected);
-    assert!(removed.iter().all(|r| r.conversation == alice));
-    assert_eq!(db.message(&alice, send).await, Ok(None));
+    assert!(removed.iter().all(|r| r.conversation == dm(alice)));
+    assert_eq!(db.message(&dm(alice), send).await, Ok(None));
     assert_eq!(db.sweep_expired(62_000, &mut rng).await, Ok(Vec::new()));
     drop(vault);
 
@@ -684,26 +742,30 @@ pub async fn msgdb_sweep_expired<S: Store>(store: &S) {
     );
     let removed = db.sweep_expired(80_000, &mut rng).await.expect("sweep");
     assert_eq!(removed.iter().map(|r| r.id).collect::<Vec<_>>(), [read]);
-    let left = db.list_messages(&alice, 10, 0).await.expect("list");
+    let left = db.list_messages(&dm(alice), 10, 0).await.expect("list");
     assert_eq!(left.iter().map(|m| m.id).collect::<Vec<_>>(), [keep]);
-    let conv = db.conversation(&alice).await.expect("c").expect("alice");
+    let conv = db
+        .conversation(&dm(alice))
+        .await
+        .expect("c")
+        .expect("alice");
     assert_eq!(conv.last_message.expect("last").id, keep);
     assert_eq!(conv.unread_count, 0);
 
     // set_expiry on a kept message; unknown ids are refused.
-    db.set_expiry(&alice, keep, Some(90_000), &mut rng)
+    db.set_expiry(&dm(alice), keep, Some(90_000), &mut rng)
         .await
         .expect("expiry");
     assert_eq!(
-        db.set_expiry(&alice, send, Some(1), &mut rng).await,
+        db.set_expiry(&dm(alice), send, Some(1), &mut rng).await,
         Err(MessageDbError::NoSuchMessage)
     );
-    db.set_expiry(&alice, keep, None, &mut rng)
+    db.set_expiry(&dm(alice), keep, None, &mut rng)
         .await
         .expect("clear expiry");
     assert_eq!(db.sweep_expired(100_000, &mut rng).await, Ok(Vec::new()));
-    assert_eq!(db.message_count(&alice).await, Ok(1));
-    assert!(db.conversation(&alice).await.expect("c").is_some());
+    assert_eq!(db.message_count(&dm(alice)).await, Ok(1));
+    assert!(db.conversation(&dm(alice)).await.expect("c").is_some());
 
     // Long after, tombstones are pruned: the identity alone no longer blocks a new insert,
     // but its seen hash still does.
@@ -771,7 +833,9 @@ pub async fn msgdb_next_expiry_locate_hashes<S: Store>(store: &S) {
         .expect("insert"),
     );
     assert_eq!(db.next_expiry().await, Ok(Some(603_000)));
-    db.mark_read(&bob, 10_000, &mut rng).await.expect("read");
+    db.mark_read(&dm(bob), 10_000, &mut rng)
+        .await
+        .expect("read");
     assert_eq!(
         db.next_expiry().await,
         Ok(Some(310_000)),
@@ -779,47 +843,47 @@ pub async fn msgdb_next_expiry_locate_hashes<S: Store>(store: &S) {
     );
     db.sweep_expired(310_000, &mut rng).await.expect("sweep");
     assert_eq!(db.next_expiry().await, Ok(Some(603_000)));
-    assert_eq!(db.message(&bob, later).await, Ok(None));
+    assert_eq!(db.message(&dm(bob), later).await, Ok(None));
 
     // Locate by identity; a message deleted for me is not found.
     let mine_ref = MessageRef {
         author: me,
         sent_ms: 3_000,
     };
-    assert_eq!(db.locate(&mine_ref).await, Ok(Some(alice)));
+    assert_eq!(db.locate(&mine_ref).await, Ok(Some(dm(alice))));
     let plain_ref = MessageRef {
         author: alice,
         sent_ms: 1_000,
     };
-    assert_eq!(db.locate(&plain_ref).await, Ok(Some(alice)));
+    assert_eq!(db.locate(&plain_ref).await, Ok(Some(dm(alice))));
     let wrong = MessageRef {
         author: bob,
         sent_ms: 1_000,
     };
     assert_eq!(db.locate(&wrong).await, Ok(None));
-    assert_eq!(db.conversation_of(plain).await, Ok(Some(alice)));
-    assert_eq!(db.conversation_of(mine).await, Ok(Some(alice)));
+    assert_eq!(db.conversation_of(plain).await, Ok(Some(dm(alice))));
+    assert_eq!(db.conversation_of(mine).await, Ok(Some(dm(alice))));
     assert_eq!(db.conversation_of(later).await, Ok(None), "expired");
-    assert_eq!(db.conversation_of(MessageId(999)).await, Ok(None));
-    db.delete_message(&alice, plain, &mut rng)
+    assert_eq!(db.conversation_of(MessageKey(999)).await, Ok(None));
+    db.delete_message(&dm(alice), plain, &mut rng)
         .await
         .expect("delete");
     assert_eq!(db.locate(&plain_ref).await, Ok(None));
     assert_eq!(db.conversation_of(plain).await, Ok(None));
 
     // Extra hashes: kept once, survive a reload, seen, also on an unsent message.
-    db.add_storage_hash(&alice, mine, "sync-1", &mut rng)
+    db.add_storage_hash(&dm(alice), mine, "sync-1", &mut rng)
         .await
         .expect("hash");
-    db.add_storage_hash(&alice, mine, "sync-1", &mut rng)
+    db.add_storage_hash(&dm(alice), mine, "sync-1", &mut rng)
         .await
         .expect("hash again");
     assert_eq!(
-        db.add_storage_hash(&alice, plain, "x", &mut rng).await,
+        db.add_storage_hash(&dm(alice), plain, "x", &mut rng).await,
         Err(MessageDbError::NoSuchMessage)
     );
     assert_eq!(
-        db.add_storage_hash(&bob, mine, "x", &mut rng).await,
+        db.add_storage_hash(&dm(bob), mine, "x", &mut rng).await,
         Err(MessageDbError::NoSuchMessage)
     );
     drop(vault);
@@ -827,20 +891,28 @@ pub async fn msgdb_next_expiry_locate_hashes<S: Store>(store: &S) {
     let mut db = MessageDb::new(store, &vault);
     assert_eq!(db.is_seen("sync-1").await, Ok(true));
     assert_eq!(db.is_seen("x").await, Ok(false));
-    let m = db.message(&alice, mine).await.expect("get").expect("mine");
+    let m = db
+        .message(&dm(alice), mine)
+        .await
+        .expect("get")
+        .expect("mine");
     assert_eq!(m.storage_hashes, vec!["sync-1".to_owned()]);
-    db.unsend(&alice, &mine_ref, &me, 5_000, &mut rng)
+    db.unsend(&dm(alice), &mine_ref, &me, 5_000, &mut rng)
         .await
         .expect("unsend");
     assert_eq!(
         db.conversation_of(mine).await,
-        Ok(Some(alice)),
+        Ok(Some(dm(alice))),
         "unsent: still known"
     );
-    db.add_storage_hash(&alice, mine, "sync-2", &mut rng)
+    db.add_storage_hash(&dm(alice), mine, "sync-2", &mut rng)
         .await
         .expect("hash on unsent");
-    let m = db.message(&alice, mine).await.expect("get").expect("mine");
+    let m = db
+        .message(&dm(alice), mine)
+        .await
+        .expect("get")
+        .expect("mine");
     assert!(m.deleted);
     assert_eq!(
         m.storage_hashes,
@@ -876,20 +948,20 @@ pub async fn msgdb_search<S: Store>(store: &S) {
     db.insert_message(incoming(bob, 5, "unrelated", None), &mut rng)
         .await
         .expect("insert");
-    db.delete_message(&bob, gone, &mut rng)
+    db.delete_message(&dm(bob), gone, &mut rng)
         .await
         .expect("delete");
 
     let all = db.search("café", None).await.expect("search");
     assert_eq!(all.iter().map(|m| m.sent_ms).collect::<Vec<_>>(), [3, 2, 1]);
-    let in_alice = db.search("CaFé", Some(&alice)).await.expect("search");
+    let in_alice = db.search("CaFé", Some(&dm(alice))).await.expect("search");
     assert_eq!(
         in_alice.iter().map(|m| m.sent_ms).collect::<Vec<_>>(),
         [2, 1]
     );
-    assert!(in_alice.iter().all(|m| m.conversation == alice));
+    assert!(in_alice.iter().all(|m| m.conversation == dm(alice)));
     assert_eq!(
-        db.search("noon", Some(&bob)).await.expect("search"),
+        db.search("noon", Some(&dm(bob))).await.expect("search"),
         Vec::new()
     );
     assert_eq!(db.search("secret", None).await.expect("search"), Vec::new());
@@ -942,7 +1014,7 @@ pub async fn msgdb_delete_unsend_react_quote<S: Store>(store: &S) {
             .expect("insert"),
     );
     assert_eq!(
-        db.message(&alice, reply)
+        db.message(&dm(alice), reply)
             .await
             .expect("get")
             .expect("reply")
@@ -956,16 +1028,17 @@ pub async fn msgdb_delete_unsend_react_quote<S: Store>(store: &S) {
         sent_ms: 100,
     };
     assert_eq!(
-        db.react(&alice, &target, "👍", &me, true, &mut rng).await,
+        db.react(&dm(alice), &target, "👍", &me, true, &mut rng)
+            .await,
         Ok(Some(first))
     );
-    db.react(&alice, &target, "👍", &alice, true, &mut rng)
+    db.react(&dm(alice), &target, "👍", &alice, true, &mut rng)
         .await
         .expect("react");
-    db.react(&alice, &target, "❤", &alice, true, &mut rng)
+    db.react(&dm(alice), &target, "❤", &alice, true, &mut rng)
         .await
         .expect("react");
-    db.react(&alice, &target, "❤", &alice, false, &mut rng)
+    db.react(&dm(alice), &target, "❤", &alice, false, &mut rng)
         .await
         .expect("unreact");
     let missing = MessageRef {
@@ -973,11 +1046,12 @@ pub async fn msgdb_delete_unsend_react_quote<S: Store>(store: &S) {
         sent_ms: 101,
     };
     assert_eq!(
-        db.react(&alice, &missing, "👍", &me, true, &mut rng).await,
+        db.react(&dm(alice), &missing, "👍", &me, true, &mut rng)
+            .await,
         Ok(None)
     );
     let m = db
-        .find_message(&alice, &target)
+        .find_message(&dm(alice), &target)
         .await
         .expect("find")
         .expect("first");
@@ -989,14 +1063,18 @@ pub async fn msgdb_delete_unsend_react_quote<S: Store>(store: &S) {
     assert_eq!(thumbs, expected);
 
     // Delete for me: gone from the list and from search; the preview falls back.
-    db.delete_message(&alice, last, &mut rng)
+    db.delete_message(&dm(alice), last, &mut rng)
         .await
         .expect("delete");
     assert_eq!(
-        db.delete_message(&alice, last, &mut rng).await,
+        db.delete_message(&dm(alice), last, &mut rng).await,
         Err(MessageDbError::NoSuchMessage)
     );
-    let conv = db.conversation(&alice).await.expect("c").expect("alice");
+    let conv = db
+        .conversation(&dm(alice))
+        .await
+        .expect("c")
+        .expect("alice");
     let lm = conv.last_message.expect("last");
     assert_eq!((lm.id, lm.preview.as_str()), (reply, "a reply"));
     assert_eq!(conv.unread_count, 1);
@@ -1008,15 +1086,15 @@ pub async fn msgdb_delete_unsend_react_quote<S: Store>(store: &S) {
 
     // Unsend by its author: kept as deleted, text, quote and reactions erased.
     assert_eq!(
-        db.unsend(&alice, &target, &me, 400, &mut rng).await,
+        db.unsend(&dm(alice), &target, &me, 400, &mut rng).await,
         Err(MessageDbError::WrongAuthor)
     );
     assert_eq!(
-        db.unsend(&alice, &target, &alice, 400, &mut rng).await,
+        db.unsend(&dm(alice), &target, &alice, 400, &mut rng).await,
         Ok(Some(first))
     );
     let m = db
-        .message(&alice, first)
+        .message(&dm(alice), first)
         .await
         .expect("get")
         .expect("first");
@@ -1025,7 +1103,7 @@ pub async fn msgdb_delete_unsend_react_quote<S: Store>(store: &S) {
     assert!(m.reactions.is_empty());
     assert_eq!(db.search("first", None).await.expect("search"), Vec::new());
     assert_eq!(
-        db.conversation(&alice)
+        db.conversation(&dm(alice))
             .await
             .expect("c")
             .expect("alice")
@@ -1038,7 +1116,7 @@ pub async fn msgdb_delete_unsend_react_quote<S: Store>(store: &S) {
         Ok(InsertOutcome::Duplicate(first))
     );
     assert!(
-        db.message(&alice, first)
+        db.message(&dm(alice), first)
             .await
             .expect("get")
             .expect("first")
@@ -1050,7 +1128,7 @@ pub async fn msgdb_delete_unsend_react_quote<S: Store>(store: &S) {
         sent_ms: 500,
     };
     assert_eq!(
-        db.unsend(&alice, &early, &alice, 450, &mut rng).await,
+        db.unsend(&dm(alice), &early, &alice, 450, &mut rng).await,
         Ok(None)
     );
     assert_eq!(
@@ -1058,7 +1136,7 @@ pub async fn msgdb_delete_unsend_react_quote<S: Store>(store: &S) {
             .await,
         Ok(InsertOutcome::Deleted)
     );
-    let list = db.list_messages(&alice, 10, 0).await.expect("list");
+    let list = db.list_messages(&dm(alice), 10, 0).await.expect("list");
     assert_eq!(
         list.iter().map(|m| m.id).collect::<Vec<_>>(),
         [first, reply]
@@ -1068,20 +1146,27 @@ pub async fn msgdb_delete_unsend_react_quote<S: Store>(store: &S) {
     db.insert_message(incoming(bob, 10, "bob stays", None), &mut rng)
         .await
         .expect("insert");
-    let removed = db.delete_conversation(&alice, &mut rng).await.expect("del");
-    let mut removed_ids: Vec<MessageId> = removed.iter().map(|r| r.id).collect();
+    let removed = db
+        .delete_conversation(&dm(alice), &mut rng)
+        .await
+        .expect("del");
+    let mut removed_ids: Vec<MessageKey> = removed.iter().map(|r| r.id).collect();
     removed_ids.sort();
     assert_eq!(removed_ids, [first, reply]);
-    assert_eq!(db.conversation(&alice).await, Ok(None));
-    assert_eq!(db.list_messages(&alice, 10, 0).await, Ok(Vec::new()));
+    assert_eq!(db.conversation(&dm(alice)).await, Ok(None));
+    assert_eq!(db.list_messages(&dm(alice), 10, 0).await, Ok(Vec::new()));
     assert_eq!(
-        db.delete_conversation(&alice, &mut rng).await,
+        db.delete_conversation(&dm(alice), &mut rng).await,
         Err(MessageDbError::NoSuchConversation)
     );
     let convs = db.list_conversations().await.expect("list");
-    assert_eq!(convs.iter().map(|c| c.peer).collect::<Vec<_>>(), [bob]);
-    // Left: baseline + conversation list + seen set + bob's index + bob's one message.
-    assert_eq!(store.ids().await.expect("ids").len(), baseline + 4);
+    assert_eq!(
+        convs.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        [dm(bob)]
+    );
+    // Left: baseline + schema marker + conversation list + seen set + bob's index + bob's
+    // one message.
+    assert_eq!(store.ids().await.expect("ids").len(), baseline + 5);
     // A copy fetched again by hash is not resurrected.
     assert_eq!(
         db.insert_message(incoming(alice, 300, "last", Some("l")), &mut rng)
@@ -1124,14 +1209,14 @@ pub async fn msgdb_plaintext_scan<S: Store>(store: &S) {
         author: alice,
         sent_ms: 1_700_000_000_123,
     };
-    db.react(&alice, &target, "canary-emoji-Zq7", &me, true, &mut rng)
+    db.react(&dm(alice), &target, "canary-emoji-Zq7", &me, true, &mut rng)
         .await
         .expect("react");
     let update = ConversationUpdate {
         display_name: Some(Some("canary-name-Zq7".into())),
         ..ConversationUpdate::default()
     };
-    db.upsert_conversation(&alice, update, 5, &mut rng)
+    db.upsert_conversation(&dm(alice), update, 5, &mut rng)
         .await
         .expect("upsert");
     db.mark_seen(&["canary-seen-Zq7"], &mut rng)
@@ -1189,5 +1274,270 @@ pub async fn msgdb_seen_hashes_bounded<S: Store>(store: &S) {
         ("h5", true),
     ] {
         assert_eq!(db.is_seen(h).await, Ok(expected), "{h}");
+    }
+}
+
+/// Groups and community rooms are conversations like any other: their own indexes (a group
+/// whose key equals an account's is not that account's conversation), any member may write,
+/// blocked accounts are dropped in every conversation, and quotes, reactions, unsend, expiry,
+/// the outbox, search, `locate` and `conversation_of` all name the group or room; no id or
+/// URL appears at rest.
+pub async fn msgdb_groups_and_communities<S: Store>(store: &S) {
+    use crate::address::{CommunityRoom, GroupId};
+
+    let vault = new_vault(store, 50).await;
+    let me = vault.account_id();
+    let mut rng = test_rng(51);
+    let (alice, bob, carol) = (peer(1), peer(2), peer(3));
+    // A group whose 32-byte key is Alice's: `03…` and `05…` differ only in the prefix.
+    let group = ConversationId::Group(GroupId(alice.x25519_public()));
+    let room = ConversationId::Community(
+        CommunityRoom::new("https://chat.example.org", "lobby-Zq7").expect("room"),
+    );
+    let in_conv =
+        |conversation: &ConversationId, from: AccountId, sent_ms: u64, body: &str| NewMessage {
+            conversation: conversation.clone(),
+            ..incoming(from, sent_ms, body, Some(&format!("h-{sent_ms}")))
+        };
+    let out_conv = |conversation: &ConversationId, sent_ms: u64, body: &str| NewMessage {
+        conversation: conversation.clone(),
+        ..outgoing(me, alice, sent_ms, body)
+    };
+    let mut db = MessageDb::new(store, &vault);
+    let update = ConversationUpdate {
+        display_name: Some(Some("Team".into())),
+        state: Some(ConversationState::Accepted),
+        ..ConversationUpdate::default()
+    };
+    db.upsert_conversation(&group, update, 5, &mut rng)
+        .await
+        .expect("group");
+    let a1 = inserted(
+        db.insert_message(in_conv(&group, alice, 100, "from alice"), &mut rng)
+            .await
+            .expect("insert"),
+    );
+    let b1 = inserted(
+        db.insert_message(in_conv(&group, bob, 200, "from bob"), &mut rng)
+            .await
+            .expect("insert"),
+    );
+    let mine = inserted(
+        db.insert_message(out_conv(&group, 300, "from me"), &mut rng)
+            .await
+            .expect("insert"),
+    );
+    // Alice's own 1:1 conversation is another one.
+    db.insert_message(incoming(alice, 150, "direct", Some("h-direct")), &mut rng)
+        .await
+        .expect("insert");
+    // An incoming message is never ours; an outgoing one always is.
+    assert_eq!(
+        db.insert_message(
+            NewMessage {
+                author: me,
+                ..in_conv(&group, alice, 400, "forged")
+            },
+            &mut rng
+        )
+        .await,
+        Err(MessageDbError::WrongAuthor)
+    );
+    assert_eq!(
+        db.insert_message(
+            NewMessage {
+                author: bob,
+                ..out_conv(&group, 400, "forged")
+            },
+            &mut rng
+        )
+        .await,
+        Err(MessageDbError::WrongAuthor)
+    );
+    let list = db.list_messages(&group, 10, 0).await.expect("list");
+    assert_eq!(bodies(&list), ["from alice", "from bob", "from me"]);
+    assert!(list.iter().all(|m| m.conversation == group));
+    assert_eq!(
+        list.iter().map(|m| m.author).collect::<Vec<_>>(),
+        [alice, bob, me]
+    );
+    assert_eq!(
+        bodies(&db.list_messages(&dm(alice), 10, 0).await.expect("l")),
+        ["direct"]
+    );
+    let conv = db.conversation(&group).await.expect("c").expect("group");
+    assert_eq!(
+        (conv.display_name.as_deref(), conv.state, conv.unread_count),
+        (Some("Team"), ConversationState::Accepted, 2)
+    );
+    assert_eq!(conv.last_message.expect("last").id, mine);
+
+    // Blocking an account drops its messages in groups too; the group is not "blocked".
+    db.block(&carol, 10, &mut rng).await.expect("block");
+    assert_eq!(
+        db.insert_message(in_conv(&group, carol, 500, "spam"), &mut rng)
+            .await,
+        Ok(InsertOutcome::Blocked)
+    );
+    assert_eq!(db.blocked().await, Ok(vec![carol]));
+
+    // A group nobody accepted yet opens as a request, like a 1:1 one.
+    let other = ConversationId::Group(GroupId([0x33; 32]));
+    db.insert_message(in_conv(&other, bob, 600, "join us"), &mut rng)
+        .await
+        .expect("insert");
+    assert_eq!(
+        db.conversation(&other).await.expect("c").map(|c| c.state),
+        Some(ConversationState::Request)
+    );
+
+    // Quotes, reactions and unsend by identity inside the group.
+    let alice_ref = MessageRef {
+        author: alice,
+        sent_ms: 100,
+    };
+    let reply = NewMessage {
+        quote: Some(Quote {
+            target: alice_ref,
+            text: "from alice".into(),
+        }),
+        ..in_conv(&group, bob, 700, "a reply")
+    };
+    let reply = inserted(db.insert_message(reply, &mut rng).await.expect("reply"));
+    assert_eq!(
+        db.react(&group, &alice_ref, "👍", &bob, true, &mut rng)
+            .await,
+        Ok(Some(a1))
+    );
+    assert_eq!(
+        db.react(&dm(alice), &alice_ref, "👍", &bob, true, &mut rng)
+            .await,
+        Ok(None),
+        "not in the 1:1 conversation"
+    );
+    assert_eq!(db.locate(&alice_ref).await, Ok(Some(group.clone())));
+    assert_eq!(db.conversation_of(reply).await, Ok(Some(group.clone())));
+    let m = db
+        .message(&group, reply)
+        .await
+        .expect("get")
+        .expect("reply");
+    assert_eq!(m.quote.map(|q| q.target), Some(alice_ref));
+    assert_eq!(
+        db.unsend(&group, &alice_ref, &bob, 800, &mut rng).await,
+        Err(MessageDbError::WrongAuthor)
+    );
+    assert_eq!(
+        db.unsend(&group, &alice_ref, &alice, 800, &mut rng).await,
+        Ok(Some(a1))
+    );
+    let early = MessageRef {
+        author: bob,
+        sent_ms: 900,
+    };
+    assert_eq!(
+        db.unsend(&group, &early, &bob, 850, &mut rng).await,
+        Ok(None)
+    );
+    assert_eq!(
+        db.insert_message(in_conv(&group, bob, 900, "regret"), &mut rng)
+            .await,
+        Ok(InsertOutcome::Deleted)
+    );
+    let found = db.search("FROM", Some(&group)).await.expect("search");
+    assert_eq!(found.iter().map(|m| m.id).collect::<Vec<_>>(), [mine, b1]);
+
+    // Reading, receipts and timers.
+    let marked = db.mark_read(&group, 1_000, &mut rng).await.expect("read");
+    assert_eq!(marked.iter().map(|m| m.id).collect::<Vec<_>>(), [b1, reply]);
+    assert_eq!(
+        db.mark_read_by_peer(&group, &[300], &mut rng).await,
+        Ok(vec![mine])
+    );
+    let brief = inserted(
+        db.insert_message(
+            NewMessage {
+                disappearing: Some(Disappearing {
+                    mode: DisappearingMode::AfterSend,
+                    timer_s: 5,
+                }),
+                ..in_conv(&group, alice, 2_000, "brief")
+            },
+            &mut rng,
+        )
+        .await
+        .expect("insert"),
+    );
+    assert_eq!(db.next_expiry().await, Ok(Some(7_000)));
+
+    // A community room: the outbox and delivery states work the same.
+    let post = inserted(
+        db.insert_message(out_conv(&room, 3_000, "hello room"), &mut rng)
+            .await
+            .expect("insert"),
+    );
+    let pending = db.pending_outbox().await.expect("pending");
+    assert_eq!(
+        pending
+            .iter()
+            .map(|m| (m.id, m.conversation.clone()))
+            .collect::<Vec<_>>(),
+        [(mine, group.clone()), (post, room.clone())]
+    );
+    db.set_outbox_state(&room, post, OutboxState::Sent, Some("h-room"), &mut rng)
+        .await
+        .expect("sent");
+    let pending = db.pending_outbox().await.expect("pending");
+    assert_eq!(pending.iter().map(|m| m.id).collect::<Vec<_>>(), [mine]);
+    assert_eq!(
+        db.set_outbox_state(&group, post, OutboxState::Sent, None, &mut rng)
+            .await,
+        Err(MessageDbError::NoSuchMessage)
+    );
+    drop(vault);
+
+    let vault = reopen(store).await;
+    let mut db = MessageDb::new(store, &vault);
+    let removed = db.sweep_expired(7_000, &mut rng).await.expect("sweep");
+    assert_eq!(
+        removed,
+        vec![crate::store::messages::RemovedMessage {
+            conversation: group.clone(),
+            id: brief,
+        }]
+    );
+    let ids: Vec<ConversationId> = db
+        .list_conversations()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids.len(), 5, "{ids:?}");
+    for id in [&group, &room, &other, &dm(alice), &dm(carol)] {
+        assert!(ids.contains(id), "{id:?}");
+    }
+    let removed = db.delete_conversation(&room, &mut rng).await.expect("del");
+    assert_eq!(removed.len(), 1);
+    assert_eq!(db.conversation(&room).await, Ok(None));
+    assert_eq!(
+        db.message_count(&group).await,
+        Ok(4),
+        "the unsent one is listed"
+    );
+
+    // Nothing names the group or the room at rest.
+    let group_hex = group.to_string();
+    let needles: Vec<&[u8]> = vec![
+        group_hex.as_bytes(),
+        &group_hex.as_bytes()[2..30],
+        b"chat.example.org",
+        b"lobby-Zq7",
+    ];
+    for (id, value) in &snapshot(store).await {
+        for needle in &needles {
+            assert!(!contains(id.as_bytes(), needle), "id {id}");
+            assert!(!contains(value, needle), "value of {id}");
+        }
     }
 }

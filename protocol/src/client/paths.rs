@@ -1,0 +1,276 @@
+//! Onion paths: testing guard candidates (a direct `get_swarm`), building paths of
+//! `config.hops` nodes from the pool, counting path failures and the path indicator.
+//!
+//! A path that fails `failure_threshold` times is dropped with its guard (the desktop
+//! client's rule, `session-desktop` `ts/session/onions/onionPath.ts`). This part reads the
+//! pool but does not own it, and it sends only guard tests; onion requests are built by
+//! `io::Net` through [`Paths::choose`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand_core::CryptoRng;
+
+use super::{
+    ClientConfig, ClientEvent, PathStatus, ServiceNode,
+    io::{Io, Work, node_url},
+    pick::pick,
+    task::Task,
+    wire,
+};
+use crate::{
+    address::{LocalMs, NodeId},
+    identity::AccountId,
+    onion::PathHop,
+};
+
+/// One onion path, guard first.
+pub(crate) struct Path {
+    hops: Vec<ServiceNode>,
+    failures: u32,
+}
+
+impl Path {
+    /// The hops as the onion builder takes them.
+    pub(crate) fn hops(&self) -> Vec<PathHop> {
+        self.hops
+            .iter()
+            .map(|n| PathHop {
+                ed25519: n.ed25519,
+                x25519: n.x25519,
+            })
+            .collect()
+    }
+
+    /// The guard (first hop).
+    pub(crate) fn guard(&self) -> &ServiceNode {
+        &self.hops[0]
+    }
+
+    fn contains(&self, key: &NodeId) -> bool {
+        self.hops.iter().any(|h| h.id() == *key)
+    }
+}
+
+/// The onion paths and the guards being tested.
+pub(crate) struct Paths {
+    paths: Vec<Path>,
+    /// Guard candidates: in flight while tested, idle until the end of a cooldown after a
+    /// failed test.
+    guards: BTreeMap<NodeId, Task>,
+    /// Tested guards waiting to become paths.
+    pending: Vec<ServiceNode>,
+    /// The last attempts failed (for [`PathStatus::Failing`]).
+    pub(crate) failing: bool,
+    status: PathStatus,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            paths: Vec::new(),
+            guards: BTreeMap::new(),
+            pending: Vec::new(),
+            failing: false,
+            status: PathStatus::Building,
+        }
+    }
+}
+
+impl Paths {
+    /// Whether no path is usable.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// The nodes of each path, guard first.
+    pub(crate) fn list(&self) -> Vec<Vec<ServiceNode>> {
+        self.paths.iter().map(|p| p.hops.clone()).collect()
+    }
+
+    /// Every node of every path.
+    pub(crate) fn nodes(&self) -> BTreeSet<NodeId> {
+        self.paths
+            .iter()
+            .flat_map(|p| p.hops.iter().map(ServiceNode::id))
+            .collect()
+    }
+
+    fn nodes_in_use(&self) -> BTreeSet<NodeId> {
+        let mut used = self.nodes();
+        used.extend(
+            self.guards
+                .iter()
+                .filter(|(_, t)| t.in_flight())
+                .map(|(k, _)| *k),
+        );
+        used.extend(self.pending.iter().map(ServiceNode::id));
+        used
+    }
+
+    /// A random path that does not contain `avoid`.
+    pub(crate) fn choose<R: CryptoRng + ?Sized>(
+        &self,
+        avoid: Option<NodeId>,
+        rng: &mut R,
+    ) -> Option<&Path> {
+        let eligible: Vec<&Path> = self
+            .paths
+            .iter()
+            .filter(|p| avoid.is_none_or(|k| !p.contains(&k)))
+            .collect();
+        if eligible.is_empty() {
+            return None;
+        }
+        Some(eligible[pick(rng, eligible.len())])
+    }
+
+    /// Turns tested guards into paths and tests new guard candidates from `pool`.
+    pub(crate) fn ensure<R: CryptoRng + ?Sized>(
+        &mut self,
+        pool: &BTreeMap<NodeId, ServiceNode>,
+        io: &mut Io,
+        config: &ClientConfig,
+        me: &AccountId,
+        now: LocalMs,
+        rng: &mut R,
+    ) {
+        self.guards.retain(|_, t| !t.is_due(now));
+        while let Some(guard) = self.pending.pop() {
+            if self.paths.len() >= config.path_count || !pool.contains_key(&guard.id()) {
+                continue;
+            }
+            let relays = config.hops.saturating_sub(1);
+            let used = self.nodes_in_use();
+            let mut fresh: Vec<ServiceNode> = pool
+                .values()
+                .filter(|n| !used.contains(&n.id()))
+                .cloned()
+                .collect();
+            // With a small pool, relays may be shared between paths (never guards).
+            if fresh.len() < relays {
+                let guards: BTreeSet<NodeId> = self.paths.iter().map(|p| p.guard().id()).collect();
+                fresh = pool
+                    .values()
+                    .filter(|n| n.id() != guard.id() && !guards.contains(&n.id()))
+                    .cloned()
+                    .collect();
+            }
+            if fresh.len() < relays {
+                continue;
+            }
+            let mut hops = vec![guard];
+            while hops.len() < config.hops {
+                let i = pick(rng, fresh.len());
+                hops.push(fresh.swap_remove(i));
+            }
+            self.paths.push(Path { hops, failures: 0 });
+            self.failing = false;
+        }
+        while self.paths.len() + self.testing() < config.path_count && pool.len() >= config.hops {
+            let used = self.nodes_in_use();
+            let candidates: Vec<&ServiceNode> = pool
+                .values()
+                .filter(|n| !used.contains(&n.id()) && !self.guards.contains_key(&n.id()))
+                .collect();
+            if candidates.is_empty() {
+                break;
+            }
+            let guard = candidates[pick(rng, candidates.len())].clone();
+            let url = node_url(config, &guard, "/storage_rpc/v1");
+            let key = guard.id();
+            let id = io.send_direct(
+                config,
+                now,
+                url,
+                wire::get_swarm_request(&(*me).into()),
+                Work::GuardTest(guard),
+            );
+            self.guards.insert(key, Task::InFlight(id));
+        }
+    }
+
+    fn testing(&self) -> usize {
+        self.guards.values().filter(|t| t.in_flight()).count()
+    }
+
+    /// The test of `guard` ended: `valid` if it answered a well-formed swarm. A valid guard
+    /// still in the pool waits to become a path; an invalid one cools down.
+    pub(crate) fn guard_tested(
+        &mut self,
+        guard: ServiceNode,
+        valid: bool,
+        in_pool: bool,
+        config: &ClientConfig,
+        now: LocalMs,
+    ) {
+        self.guards.remove(&guard.id());
+        if valid {
+            if in_pool {
+                self.pending.push(guard);
+            }
+        } else {
+            self.guards
+                .insert(guard.id(), Task::at(now.plus(10 * config.retry_delay_ms)));
+            self.failing = true;
+        }
+    }
+
+    /// A request through the path of `guard` succeeded.
+    pub(crate) fn path_ok(&mut self, guard: &NodeId) {
+        if let Some(p) = self.paths.iter_mut().find(|p| p.guard().id() == *guard) {
+            p.failures = 0;
+        }
+    }
+
+    /// A request through the path of `guard` failed. True if the path was dropped: the
+    /// caller then drops the guard node too.
+    pub(crate) fn path_failed(&mut self, guard: &NodeId, threshold: u32) -> bool {
+        let Some(i) = self.paths.iter().position(|p| p.guard().id() == *guard) else {
+            return false;
+        };
+        self.paths[i].failures += 1;
+        if self.paths[i].failures < threshold {
+            return false;
+        }
+        self.paths.remove(i);
+        self.failing = true;
+        true
+    }
+
+    /// Drops every path that contains `key`.
+    pub(crate) fn remove_node(&mut self, key: &NodeId) {
+        let before = self.paths.len();
+        self.paths.retain(|p| !p.contains(key));
+        if self.paths.len() != before {
+            self.failing = true;
+        }
+    }
+
+    /// When a guard cooldown ends, if more paths are wanted.
+    pub(crate) fn next_due(&self, config: &ClientConfig) -> Vec<LocalMs> {
+        if self.paths.len() + self.testing() + self.pending.len() >= config.path_count {
+            return Vec::new();
+        }
+        self.guards.values().filter_map(Task::due).collect()
+    }
+
+    /// The path indicator; a change is announced.
+    pub(crate) fn update_status(&mut self, io: &mut Io) {
+        let status = if !self.paths.is_empty() {
+            PathStatus::Connected
+        } else if self.failing {
+            PathStatus::Failing
+        } else {
+            PathStatus::Building
+        };
+        if status != self.status {
+            self.status = status;
+            io.notify(ClientEvent::PathStatusChanged(status));
+        }
+    }
+
+    /// The current indicator.
+    pub(crate) fn status(&self) -> PathStatus {
+        self.status
+    }
+}
