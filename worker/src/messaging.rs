@@ -53,6 +53,7 @@ use crate::{
     mailbox::{Input, Mailbox},
     net,
     store::IndexedDbStore,
+    views::PageTracker,
 };
 
 use glue::{client_error, client_state_error, load_json, prefs_of, save_json, store_error};
@@ -110,6 +111,8 @@ pub struct Messenger {
     settings: Settings,
     /// Texts the client refused to queue (marked failed before the next drain).
     refused: Vec<(ConversationId, LocalId)>,
+    /// What the app was last sent of the open conversation.
+    page: PageTracker,
 }
 
 impl core::fmt::Debug for Messenger {
@@ -137,11 +140,6 @@ pub fn client_config(seed_urls: &[String], display_name: Option<String>) -> Clie
     config.poll_background_ms = POLL_BACKGROUND_MS;
     config.display_name = display_name;
     config
-}
-
-/// Parses an Account ID typed or sent by the app.
-pub fn parse_peer(peer: &str) -> Result<AccountId, ErrorCode> {
-    peer.parse().map_err(|_| ErrorCode::InvalidAccountId)
 }
 
 /// The 1:1 conversation with `peer` (the only kind of conversation the worker has yet).
@@ -202,6 +200,7 @@ impl Messenger {
             dirty_peers: BTreeSet::new(),
             settings,
             refused: Vec::new(),
+            page: PageTracker::default(),
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),
@@ -364,8 +363,10 @@ impl Messenger {
                 self.dirty_list = true;
             }
             UiChange::BlockList => self.dirty_blocked = true,
+            // One to one: the conversation is named by its sender.
             UiChange::Typing { peer, typing } => (cx.post)(&Event::PeerTyping {
-                peer: peer.to_string(),
+                conversation: peer.to_string(),
+                sender: peer.to_string(),
                 typing,
             }),
             UiChange::Incoming {
@@ -373,7 +374,7 @@ impl Messenger {
                 display_name,
                 preview,
             } => (cx.post)(&Event::Incoming {
-                peer: conversation.to_string(),
+                conversation: conversation.to_string(),
                 display_name,
                 preview,
             }),

@@ -16,6 +16,8 @@ impl Messenger {
         cx: &mut Cx<'_, R>,
         peer: AccountId,
     ) -> Result<(), ErrorCode> {
+        // The app shows this conversation afresh: its first page goes out whole.
+        self.page.reset();
         let outcome = convo!(self, cx, open(&dm(peer)));
         self.finish(cx, outcome).await
     }

@@ -42,7 +42,9 @@ impl Messenger {
         Ok(())
     }
 
-    /// Posts the messages of `peer`'s conversation (a fresh conversation has an empty one).
+    /// Posts the messages of `peer`'s conversation (a fresh conversation has an empty one):
+    /// the whole page after [`Messenger::open`], then only what changed
+    /// ([`crate::views`]).
     pub async fn post_messages<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
@@ -53,7 +55,7 @@ impl Messenger {
         let conversation = match db.conversation(&id).await.map_err(db_error)? {
             Some(c) => summary(&c),
             None => ConversationSummary {
-                peer: peer.to_string(),
+                conversation: peer.to_string(),
                 display_name: None,
                 kind: ConversationKind::Accepted,
                 last_preview: None,
@@ -94,11 +96,9 @@ impl Messenger {
             .map(|m| message_view(m, &me, &targets))
             .collect();
         self.dirty_peers.remove(peer);
-        (cx.post)(&Event::Messages {
-            peer: peer.to_string(),
-            conversation,
-            items,
-        });
+        if let Some(event) = self.page.update(peer.to_string(), conversation, items) {
+            (cx.post)(&event);
+        }
         Ok(())
     }
 
@@ -112,7 +112,7 @@ impl Messenger {
             .await
             .map_err(db_error)?;
         (cx.post)(&Event::BlockList {
-            items: list.iter().map(ToString::to_string).collect(),
+            accounts: list.iter().map(ToString::to_string).collect(),
         });
         Ok(())
     }
@@ -189,7 +189,7 @@ impl Messenger {
             .filter(|m| !m.deleted)
             .take(MAX_SEARCH_RESULTS)
             .map(|m| SearchHit {
-                peer: m.conversation.to_string(),
+                conversation: m.conversation.to_string(),
                 display_name: names.get(&m.conversation).cloned().flatten(),
                 id: m.id.0,
                 direction: match m.direction {
@@ -202,7 +202,7 @@ impl Messenger {
             .collect();
         (cx.post)(&Event::SearchResults {
             query,
-            peer: peer.map(|p| p.to_string()),
+            conversation: peer.map(|p| p.to_string()),
             items,
         });
         Ok(())

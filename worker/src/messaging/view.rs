@@ -23,7 +23,7 @@ use umbra_protocol::{
 pub fn summary(c: &Conversation) -> ConversationSummary {
     let last = c.last_message.as_ref();
     ConversationSummary {
-        peer: c.id.to_string(),
+        conversation: c.id.to_string(),
         display_name: c.display_name.clone(),
         kind: match c.state {
             ConversationState::Accepted => ConversationKind::Accepted,
