@@ -32,8 +32,8 @@ pub use kdf::{KdfParams, WRAP_FORMAT_VERSION, WrappedStoreKey};
 pub use memory::MemoryStore;
 pub use messages::{MessageDb, MessageDbError};
 pub use vault::{
-    HEADER_ID, RECORD_ID_PREFIX, SEED_ID, UnlockError, UnlockedVault, VAULT_ID_PREFIX, Vault,
-    VaultError,
+    HEADER_ID, RECORD_ID_PREFIX, RecordError, SEED_ID, UnlockError, UnlockedVault, VAULT_ID_PREFIX,
+    Vault, VaultError,
 };
 
 /// Why a storage operation or a record decryption failed. Carries no record bytes or ids.

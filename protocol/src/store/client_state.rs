@@ -38,9 +38,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_core::CryptoRng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
-use super::{BatchOp, Store, StoreError, UnlockedVault};
+use super::{BatchOp, RecordError, Store, StoreError, UnlockedVault};
 use crate::client::{ClientSnapshot, LocalId, OutboxEntry, OutboxState, PersistChange, SeenRecord};
 use crate::error::ErrorKind;
 
@@ -137,6 +136,17 @@ struct LastHashes {
     others: BTreeMap<String, BTreeMap<String, String>>,
 }
 
+impl From<RecordError> for ClientStateError {
+    fn from(e: RecordError) -> Self {
+        match e {
+            RecordError::Store(s) => ClientStateError::Store(s),
+            // A value of ours that does not serialize is as unusable as one that does not
+            // parse; neither happens with these types.
+            RecordError::Corrupted | RecordError::Encode => ClientStateError::Corrupted,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Dirty {
     slots: BTreeMap<u32, Option<SlotRecord>>,
@@ -155,12 +165,7 @@ async fn read<S: Store, T: DeserializeOwned>(
     vault: &UnlockedVault,
     name: &str,
 ) -> Result<Option<T>> {
-    match vault.get_record(store, name).await? {
-        None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|_| ClientStateError::Corrupted),
-    }
+    Ok(vault.get_json(store, name).await?)
 }
 
 fn seal<T: Serialize, R: CryptoRng + ?Sized>(
@@ -169,16 +174,11 @@ fn seal<T: Serialize, R: CryptoRng + ?Sized>(
     value: &T,
     rng: &mut R,
 ) -> Result<BatchOp> {
-    let plain = Zeroizing::new(serde_json::to_vec(value).map_err(|_| StoreError::SealFailed)?);
-    let id = vault.record_storage_id(name);
-    let bytes = vault.store_key().seal(&id, &plain, rng)?;
-    Ok(BatchOp::Put { id, bytes })
+    Ok(vault.seal_json_op(name, value, rng)?)
 }
 
 fn delete(vault: &UnlockedVault, name: &str) -> BatchOp {
-    BatchOp::Delete {
-        id: vault.record_storage_id(name),
-    }
+    vault.delete_op(name)
 }
 
 fn max_expiry(records: &[SeenRecord]) -> u64 {

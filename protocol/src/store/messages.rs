@@ -67,14 +67,13 @@ use std::collections::VecDeque;
 use rand_core::CryptoRng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use zeroize::Zeroizing;
 
 use records::{
     Batch, CONVERSATIONS, ContentRecord, ConversationsRecord, EntryState, FORMAT, Fresh,
     IndexEntry, IndexRecord, SEEN, SeenRecord, check_version, index_name, message_name, preview,
 };
 
-use super::{BatchOp, Store, StoreError, UnlockedVault, migrations};
+use super::{BatchOp, RecordError, Store, StoreError, UnlockedVault, migrations};
 use crate::address::ConversationId;
 use crate::error::ErrorKind;
 
@@ -148,6 +147,16 @@ impl MessageDbError {
     }
 }
 
+impl From<RecordError> for MessageDbError {
+    fn from(e: RecordError) -> Self {
+        match e {
+            RecordError::Store(s) => MessageDbError::Store(s),
+            RecordError::Corrupted => MessageDbError::Corrupted,
+            RecordError::Encode => MessageDbError::Encode,
+        }
+    }
+}
+
 type Result<T> = core::result::Result<T, MessageDbError>;
 
 /// Reads and parses the record `name` (`None` if absent). Shared with the migrations.
@@ -156,12 +165,7 @@ pub(in crate::store) async fn load_record<S: Store, T: DeserializeOwned>(
     vault: &UnlockedVault,
     name: &str,
 ) -> Result<Option<T>> {
-    match vault.get_record(store, name).await? {
-        None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|_| MessageDbError::Corrupted),
-    }
+    Ok(vault.get_json(store, name).await?)
 }
 
 /// Serializes and seals `value` as the record `name`. Shared with the migrations.
@@ -171,17 +175,12 @@ pub(in crate::store) fn seal_record<T: Serialize, R: CryptoRng + ?Sized>(
     value: &T,
     rng: &mut R,
 ) -> Result<BatchOp> {
-    let plain = Zeroizing::new(serde_json::to_vec(value).map_err(|_| MessageDbError::Encode)?);
-    let id = vault.record_storage_id(name);
-    let bytes = vault.store_key().seal(&id, &plain, rng)?;
-    Ok(BatchOp::Put { id, bytes })
+    Ok(vault.seal_json_op(name, value, rng)?)
 }
 
 /// The deletion of the record `name`.
 pub(in crate::store) fn delete_record_op(vault: &UnlockedVault, name: &str) -> BatchOp {
-    BatchOp::Delete {
-        id: vault.record_storage_id(name),
-    }
+    vault.delete_op(name)
 }
 
 /// The message database of one unlocked account over a [`Store`]. See the module docs for

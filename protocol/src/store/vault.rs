@@ -12,7 +12,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::kdf::WrapError;
-use super::{KdfParams, Store, StoreError, StoreKey, WrappedStoreKey};
+use super::{BatchOp, KdfParams, Store, StoreError, StoreKey, WrappedStoreKey};
 use crate::error::ErrorKind;
 use crate::identity::{AccountId, Identity, Seed};
 use crate::mnemonic::RecoveryPhrase;
@@ -25,6 +25,21 @@ pub const HEADER_ID: &str = "vault/header";
 pub const SEED_ID: &str = "vault/seed";
 /// Prefix of record ids (followed by 64 hex characters of keyed hash).
 pub const RECORD_ID_PREFIX: &str = "vault/r/";
+
+/// Why a JSON record could not be read or written ([`UnlockedVault::get_json`],
+/// [`UnlockedVault::seal_json_op`]). Each database maps it into its own error.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// The store failed, or the record did not decrypt.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The record decrypted but is not the JSON expected.
+    #[error("record is corrupted")]
+    Corrupted,
+    /// The value could not be serialized (a bug).
+    #[error("record could not be encoded")]
+    Encode,
+}
 
 /// Why a vault could not be unlocked. Carries no passphrase or key material.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -303,6 +318,43 @@ impl UnlockedVault {
     /// Deletes the record `name` (absent is not an error).
     pub async fn delete_record<S: Store>(&self, store: &S, name: &str) -> Result<(), StoreError> {
         store.delete(&self.record_storage_id(name)).await
+    }
+
+    /// Reads, opens and parses the JSON record `name`; `None` if absent. The one reader of
+    /// the keyed records of [`MessageDb`](super::MessageDb) and
+    /// [`ClientStateDb`](super::ClientStateDb).
+    pub async fn get_json<S: Store, T: serde::de::DeserializeOwned>(
+        &self,
+        store: &S,
+        name: &str,
+    ) -> Result<Option<T>, RecordError> {
+        match self.get_record(store, name).await? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|_| RecordError::Corrupted),
+        }
+    }
+
+    /// Serializes `value` as JSON and seals it as the record `name`, for a [`BatchOp`]
+    /// written with others in one transaction.
+    pub fn seal_json_op<T: serde::Serialize, R: CryptoRng + ?Sized>(
+        &self,
+        name: &str,
+        value: &T,
+        rng: &mut R,
+    ) -> Result<BatchOp, RecordError> {
+        let plain = Zeroizing::new(serde_json::to_vec(value).map_err(|_| RecordError::Encode)?);
+        let id = self.record_storage_id(name);
+        let bytes = self.store_key.seal(&id, &plain, rng)?;
+        Ok(BatchOp::Put { id, bytes })
+    }
+
+    /// The deletion of the record `name`, for a [`BatchOp`] batch.
+    pub fn delete_op(&self, name: &str) -> BatchOp {
+        BatchOp::Delete {
+            id: self.record_storage_id(name),
+        }
     }
 
     /// Re-wraps the store key under `new_passphrase` with `params` (must meet
