@@ -21,6 +21,7 @@ mod kdf;
 mod memory;
 pub mod messages;
 pub mod migrations;
+mod staged;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod vault;
@@ -31,6 +32,7 @@ pub use cipher::{RECORD_FORMAT_VERSION, StoreKey};
 pub use kdf::{KdfParams, WRAP_FORMAT_VERSION, WrappedStoreKey};
 pub use memory::MemoryStore;
 pub use messages::{MessageDb, MessageDbError};
+pub use staged::StagedStore;
 pub use vault::{
     HEADER_ID, RECORD_ID_PREFIX, RecordError, SEED_ID, UnlockError, UnlockedVault, VAULT_ID_PREFIX,
     Vault, VaultError,
@@ -107,6 +109,29 @@ pub trait Store {
             }
         }
         Ok(())
+    }
+}
+
+/// A shared reference to a store is a store (so wrappers such as [`StagedStore`] can borrow
+/// their backend).
+impl<T: Store + ?Sized> Store for &T {
+    async fn get(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(id).await
+    }
+    async fn put(&self, id: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        (**self).put(id, bytes).await
+    }
+    async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        (**self).delete(id).await
+    }
+    async fn clear(&self) -> Result<(), StoreError> {
+        (**self).clear().await
+    }
+    async fn ids(&self) -> Result<Vec<String>, StoreError> {
+        (**self).ids().await
+    }
+    async fn write_batch(&self, ops: &[BatchOp]) -> Result<(), StoreError> {
+        (**self).write_batch(ops).await
     }
 }
 
