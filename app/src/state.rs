@@ -488,7 +488,10 @@ mod tests {
         state.go_home(HomeView::Chat {
             conversation: "05ab".into(),
         });
-        assert_eq!(state.apply(changed("05ab")), FollowUp::Reopen("05ab".into()));
+        assert_eq!(
+            state.apply(changed("05ab")),
+            FollowUp::Reopen("05ab".into())
+        );
         assert!(state.chat.get_untracked().is_none());
         // The page arrives; the next change patches it.
         state.apply(Event::Messages {

@@ -21,7 +21,7 @@ use crate::{
     mailbox::{Input, Mailbox},
     messaging::{Cx, Messenger},
     net,
-    store::IndexedDbStore,
+    store::{IndexedDbStore, StepStore},
 };
 
 /// How long the worker waits for `./config.json`.
@@ -32,7 +32,7 @@ const CONFIG_TIMEOUT_MS: u64 = 5_000;
 /// Handle one command at a time with [`Driver::handle`]; it never panics on app input.
 pub struct Driver<R: CryptoRng> {
     db_name: String,
-    store: Option<IndexedDbStore>,
+    store: Option<StepStore>,
     /// A generated or restored seed waiting for its passphrase. Never stored as is.
     pending: Option<Seed>,
     unlocked: Option<UnlockedVault>,
@@ -111,6 +111,7 @@ impl<R: CryptoRng> Driver<R> {
                 {
                     post(&Event::Error { code });
                 }
+                self.end_step(post).await;
             }
             Input::Http { session, .. } | Input::Timer { session, .. } => {
                 let (Some(store), Some(vault), Some(m)) = (
@@ -134,6 +135,7 @@ impl<R: CryptoRng> Driver<R> {
                     Input::Timer { generation, .. } => m.on_timer(&mut cx, generation).await,
                     Input::Command(_) | Input::Start { .. } => {}
                 }
+                self.end_step(post).await;
             }
         }
     }
@@ -184,10 +186,11 @@ impl<R: CryptoRng> Driver<R> {
         });
     }
 
-    /// The opened store, opening it on first use.
-    pub async fn store(&mut self) -> Result<&IndexedDbStore, StoreError> {
+    /// The opened store, opening it on first use. Writes stay staged until the step ends
+    /// ([`Driver::end_step`]).
+    pub async fn store(&mut self) -> Result<&StepStore, StoreError> {
         if self.store.is_none() {
-            self.store = Some(IndexedDbStore::open(&self.db_name).await?);
+            self.store = Some(StepStore::new(IndexedDbStore::open(&self.db_name).await?));
         }
         self.store
             .as_ref()
@@ -198,6 +201,29 @@ impl<R: CryptoRng> Driver<R> {
     /// before every long key derivation so the app can show progress). Routes by domain; a
     /// conversation reference is parsed once, here.
     pub async fn handle(&mut self, cmd: Command, post: &dyn Fn(&Event)) {
+        self.handle_step(cmd, post).await;
+        self.end_step(post).await;
+    }
+
+    /// Commits what the step staged (one IndexedDB transaction). On failure the staged
+    /// writes are dropped, the messenger reloads its client state from what is durable, and
+    /// the error is posted.
+    async fn end_step(&mut self, post: &dyn Fn(&Event)) {
+        let Some(store) = self.store.as_ref() else {
+            return;
+        };
+        if let Err(e) = store.commit().await {
+            store.discard();
+            if let (Some(m), Some(vault)) = (self.messenger.as_mut(), self.unlocked.as_ref()) {
+                m.reload_client_state(store, vault, &mut self.rng).await;
+            }
+            post(&Event::Error {
+                code: store_error(e),
+            });
+        }
+    }
+
+    async fn handle_step(&mut self, cmd: Command, post: &dyn Fn(&Event)) {
         let result = match cmd {
             Command::Account(AccountCommand::SetDisplayName { name }) => {
                 match self.running(post).await {
@@ -405,7 +431,12 @@ impl<R: CryptoRng> Driver<R> {
                 let store = self.store().await.map_err(store_error)?;
                 Vault::remove(store).await.map_err(store_error)?;
                 if let Some(store) = self.store.take() {
-                    store.delete_database().await.map_err(store_error)?;
+                    // Nothing staged survives: the database goes whole.
+                    store
+                        .into_inner()
+                        .delete_database()
+                        .await
+                        .map_err(store_error)?;
                 }
                 self.status().await
             }

@@ -52,7 +52,7 @@ use umbra_protocol::{
 use crate::{
     mailbox::{Input, Mailbox},
     net,
-    store::IndexedDbStore,
+    store::StepStore,
     views::PageTracker,
 };
 
@@ -78,8 +78,9 @@ pub const POLL_BACKGROUND_MS: u64 = 5_000;
 /// What one handler needs from the driver: the store, the unlocked vault, the RNG and the
 /// event sink.
 pub struct Cx<'a, R: CryptoRng> {
-    /// The IndexedDB store.
-    pub store: &'a IndexedDbStore,
+    /// The IndexedDB store, staging this step's writes (committed by
+    /// [`Messenger::commit`] and at the end of the step).
+    pub store: &'a StepStore,
     /// The unlocked vault (identity and store key).
     pub vault: &'a UnlockedVault,
     /// Randomness.
@@ -444,6 +445,12 @@ impl Messenger {
             if !changes.is_empty()
                 && let Err(code) = self.persist(cx, &changes).await
             {
+                durable = false;
+                (cx.post)(&Event::Error { code });
+            }
+            // What the requests rely on (outbox entries, dedup records, the messages they
+            // carry) is durable before any leaves: one transaction for the whole drain.
+            if durable && let Err(code) = self.commit(cx).await {
                 // Requests that rely on unsaved state are not sent; the client counts them
                 // as timed out and tries again.
                 durable = false;
@@ -474,8 +481,36 @@ impl Messenger {
                 }
             }
         }
+        // Show only what is durable.
+        if let Err(code) = self.commit(cx).await {
+            (cx.post)(&Event::Error { code });
+        }
         self.flush_ui(cx).await;
         self.arm_timer();
+    }
+
+    /// Commits the step's staged writes in one IndexedDB transaction. On failure they are
+    /// dropped and the client state is read back from what is durable.
+    pub async fn commit<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
+        if let Err(e) = cx.store.commit().await {
+            cx.store.discard();
+            self.reload_client_state(cx.store, cx.vault, cx.rng).await;
+            return Err(store_error(e));
+        }
+        Ok(())
+    }
+
+    /// Reads the client state's records back after a failed commit: the writer's view was
+    /// ahead of the store.
+    pub async fn reload_client_state<R: CryptoRng>(
+        &mut self,
+        store: &StepStore,
+        vault: &UnlockedVault,
+        rng: &mut R,
+    ) {
+        if let Ok((state, _)) = ClientStateDb::load(store, vault, rng).await {
+            self.state = state;
+        }
     }
 
     /// Applies one step's client changes: outbox states into the database first (the rules
@@ -494,8 +529,8 @@ impl Messenger {
         self.persist_client_changes(cx, changes).await
     }
 
-    /// Makes one step's client changes durable: only the records they touch, in one
-    /// IndexedDB transaction (`store::client_state`).
+    /// Stages one step's client changes: only the records they touch
+    /// (`store::client_state`), committed with the rest of the step.
     async fn persist_client_changes<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
@@ -505,14 +540,7 @@ impl Messenger {
             .state
             .stage(changes, cx.vault, cx.rng)
             .map_err(client_state_error)?;
-        if let Err(e) = cx.store.write_batch(&ops).await {
-            // The writer's view is ahead of the store now: read it back before the next step.
-            if let Ok((state, _)) = ClientStateDb::load(cx.store, cx.vault, cx.rng).await {
-                self.state = state;
-            }
-            return Err(store_error(e));
-        }
-        Ok(())
+        cx.store.write_batch(&ops).await.map_err(store_error)
     }
 
     fn spawn_http(&self, req: OutgoingHttp) {

@@ -14,7 +14,7 @@ use umbra_worker::{
     driver::Driver,
     net,
     rng::{WorkerRng, worker_rng},
-    store::IndexedDbStore,
+    store::{IndexedDbStore, io_stats},
 };
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -177,6 +177,14 @@ impl Harness {
         self.events.take()
     }
 
+    /// Runs `cmd` alone (queued inputs stay queued); returns the events posted.
+    async fn step(&mut self, cmd: Command) -> Vec<Event> {
+        let (events, all, page) = (&self.events, &self.all, &self.page);
+        let post = |e: &Event| record(events, all, page, e);
+        self.driver.handle(cmd, &post).await;
+        self.events.take()
+    }
+
     /// Handles inputs (HTTP answers, timers) for `ms` milliseconds or until `until` holds.
     async fn pump(&mut self, ms: u64, until: impl Fn(&[Event]) -> bool) -> Vec<Event> {
         let deadline = net::now_ms() + ms;
@@ -317,9 +325,12 @@ async fn test_driver_offline_outbox_history_and_block() {
         Some(ErrorCode::InvalidMessage)
     );
 
-    // Send while the seed is unreachable: the message is stored Pending and listed.
+    // Send while the seed is unreachable: the message is stored Pending and listed. The
+    // step is one IndexedDB write transaction: the message, its conversation and index, and
+    // the client's outbox entry go together.
+    let before = io_stats();
     let events = h
-        .run(Command::conversation(
+        .step(Command::conversation(
             PEER,
             ConversationOp::SendText {
                 body: "hello offline".into(),
@@ -328,6 +339,13 @@ async fn test_driver_offline_outbox_history_and_block() {
         ))
         .await;
     assert_eq!(find_error(&events), None, "{events:?}");
+    let after = io_stats();
+    assert_eq!(
+        after.write_tx - before.write_tx,
+        1,
+        "{before:?} → {after:?}"
+    );
+    assert!(after.puts - before.puts >= 4, "{before:?} → {after:?}");
     let Some(Event::Conversations { items }) = events
         .iter()
         .rev()

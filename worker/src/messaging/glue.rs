@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use super::Cx;
 pub(super) use crate::driver::store_error;
-use crate::store::IndexedDbStore;
+use crate::store::StepStore;
 
 /// The client's clock and sent-timestamp allocator, as the conversation rules see them.
 pub(super) struct ClientClock<'a> {
@@ -109,7 +109,7 @@ pub(super) fn prefs_of(settings: &Settings) -> SendPrefs {
 }
 
 pub(super) async fn load_json<T: for<'de> Deserialize<'de>>(
-    store: &IndexedDbStore,
+    store: &StepStore,
     vault: &UnlockedVault,
     name: &str,
 ) -> Result<Option<T>, ErrorCode> {
