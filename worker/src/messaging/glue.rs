@@ -66,9 +66,9 @@ pub(super) fn client_state_error(e: ClientStateError) -> ErrorCode {
 pub(crate) fn db_error(e: MessageDbError) -> ErrorCode {
     match e {
         MessageDbError::Store(s) => store_error(s),
-        MessageDbError::Corrupted | MessageDbError::UnsupportedVersion { .. } => {
-            ErrorCode::Corrupted
-        }
+        MessageDbError::Corrupted => ErrorCode::Corrupted,
+        // Written by a newer Umbra: nothing is lost, this version cannot read it.
+        MessageDbError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
         MessageDbError::UpgradeRequired
         | MessageDbError::NoSuchConversation
         | MessageDbError::NoSuchMessage
@@ -87,8 +87,7 @@ pub(crate) fn convo_error(e: ConvoError) -> ErrorCode {
         ConvoError::InvalidReaction => ErrorCode::InvalidReaction,
         ConvoError::InvalidTimer => ErrorCode::InvalidTimer,
         ConvoError::InvalidDisplayName => ErrorCode::InvalidDisplayName,
-        // The worker names 1:1 conversations only, by the peer's Account ID.
-        ConvoError::UnsupportedConversation => ErrorCode::InvalidAccountId,
+        ConvoError::UnsupportedConversation => ErrorCode::UnsupportedConversation,
         ConvoError::Bug => ErrorCode::Internal,
         ConvoError::Db(e) => db_error(e),
     }
@@ -128,4 +127,22 @@ pub(super) async fn save_json<T: Serialize, R: CryptoRng>(
         .put_record(cx.store, name, &bytes, cx.rng)
         .await
         .map_err(store_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_a_newer_database_is_named_not_called_corrupted() {
+        assert_eq!(
+            db_error(MessageDbError::UnsupportedVersion { found: 9 }),
+            ErrorCode::UnsupportedVersion
+        );
+        assert_eq!(db_error(MessageDbError::Corrupted), ErrorCode::Corrupted);
+        assert_eq!(
+            convo_error(ConvoError::UnsupportedConversation),
+            ErrorCode::UnsupportedConversation
+        );
+    }
 }
