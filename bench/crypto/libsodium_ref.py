@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Machine calibration: the system's native libsodium (C), called through ctypes, on the
-operations of performance-anchors.md. Prints `BENCH|key|value|unit|what` lines like the Rust
+operations of docs/performance.md. Prints `BENCH|key|value|unit|what` lines like the Rust
 benchmarks. ctypes adds about a microsecond per call, so the cheapest line (XChaCha20 1 KiB)
 reads low; the others are dominated by the C code. Same method: 5 rounds, median.
 
