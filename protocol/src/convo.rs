@@ -42,7 +42,7 @@
 //!   than resuming twice.
 //! - **Dedup.** The client's seen set (storage hashes and (sender, sent timestamp)) is the one
 //!   dedup authority: it drops a repeat before `MessageReceived` and is persisted before the
-//!   event. Convo no longer writes [`MessageDb::mark_seen`]; every control it applies is
+//!   event; the message database keeps no seen set of its own. Every control convo applies is
 //!   idempotent (reactions set, unsend tombstones, receipts mark read, settings overwrite), so a
 //!   repeat after a crash is harmless. The database's own tombstones keep deleted messages
 //!   deleted.
