@@ -5,8 +5,8 @@
 // Usage: node bench/messaging.mjs   (N=100; UMBRA_NODE_BIN or UMBRA_NODE = node binary, default
 // target/release/umbra-node; DIST_DIR = bundle, default dist; NODES=12 testnet size)
 // Times: the send is stamped with Date.now() in Alice's page right before the command is posted
-// to her worker; the display with Date.now() in Bob's page when his worker's `messages` event
-// carrying the message arrived (same machine clock). Worker CPU per message (wasm vs native) is
+// to her worker; the display with Date.now() in Bob's page when his worker's `messages` or
+// `messages_changed` event carrying the message arrived (same machine clock). Worker CPU per message (wasm vs native) is
 // measured by bench/crypto ("real send" line), not here.
 // Storage cost: each worker publishes its IndexedDB counters (transactions, records and bytes
 // written; counts only) on its global scope as `umbraStoreStats` (worker/src/store.rs); they are
@@ -15,7 +15,7 @@
 // written per sent message (Alice).
 import { existsSync } from 'node:fs';
 import {
-  nodeBin, startTestnet, startWorker, send, waitEvent, createAccount,
+  nodeBin, startTestnet, startWorker, send, waitEvent, createAccount, inConversation,
 } from '../e2e/support/worker.mjs';
 
 const N = Number(process.env.N || 100);
@@ -36,13 +36,14 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100
 const stampedSend = (page, cmd) => page.evaluate((c) => { const t = Date.now(); window.send(c); return t; }, cmd);
 
 /**
- * In Bob's page: the arrival time of the first `messages` event (from index `from` on) that
- * carries an incoming message with body `text`, or null. Returns { at, next } so scans resume.
+ * In Bob's page: the arrival time of the first event (from index `from` on) that shows an
+ * incoming message with body `text` (a `messages` page or a `messages_changed` upsert), or null.
+ * Returns { at, next } so scans resume.
  */
 function arrivedAt([text, from]) {
   for (let i = from; i < window.events.length; i += 1) {
     const e = window.events[i];
-    if (e.event === 'messages' && e.items.some((m) => m.body === text && m.direction === 'incoming')) {
+    if (window.views(e).some((m) => m.body === text && m.direction === 'incoming')) {
       return { at: window.eventAt[i], next: i };
     }
   }
@@ -54,8 +55,7 @@ function allArrived([prefix, n, from]) {
   const st = window.burst ??= { seen: new Set(), i: from };
   for (; st.i < window.events.length; st.i += 1) {
     const e = window.events[st.i];
-    if (e.event !== 'messages') continue;
-    for (const m of e.items) {
+    for (const m of window.views(e)) {
       if (m.direction === 'incoming' && m.body.startsWith(prefix)) st.seen.add(m.body);
     }
     if (st.seen.size >= n) return { at: window.eventAt[st.i], seen: st.seen.size };
@@ -93,15 +93,15 @@ try {
   const aid = await createAccount(alice.page, 'bench alice');
   const bid = await createAccount(bob.page, 'bench bob');
   // An accepted conversation: Alice's request, Bob accepts, both keep it open.
-  await send(alice.page, { cmd: 'set_display_name', name: 'Alice' });
-  await send(alice.page, { cmd: 'open_conversation', peer: bid });
-  await send(alice.page, { cmd: 'send_text', peer: bid, body: 'hello' });
+  await send(alice.page, { cmd: 'account', op: 'set_display_name', name: 'Alice' });
+  await send(alice.page, inConversation(bid, { op: 'open' }));
+  await send(alice.page, inConversation(bid, { op: 'send_text', body: 'hello' }));
   await waitEvent(bob.page, () => window.events.find((e) => e.event === 'conversations'
     && e.items.some((c) => c.last_preview === 'hello')), null, 60000);
-  await send(bob.page, { cmd: 'open_conversation', peer: aid });
-  await send(bob.page, { cmd: 'accept_request', peer: aid });
+  await send(bob.page, inConversation(aid, { op: 'open' }));
+  await send(bob.page, inConversation(aid, { op: 'accept_request' }));
   await waitEvent(bob.page, (peer) => window.events.find((e) => e.event === 'conversations'
-    && e.items.some((c) => c.peer === peer && c.kind === 'accepted')), aid, 30000);
+    && e.items.some((c) => c.conversation === peer && c.kind === 'accepted')), aid, 30000);
   console.log(`setup (testnet, 2 accounts, accepted conversation): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   // Latency: one at a time, the next sent only once Bob shows the previous.
@@ -109,7 +109,7 @@ try {
   let from = await bob.page.evaluate(() => window.events.length);
   for (let i = 0; i < N; i += 1) {
     const body = `lat ${i}`;
-    const sentAt = await stampedSend(alice.page, { cmd: 'send_text', peer: bid, body });
+    const sentAt = await stampedSend(alice.page, inConversation(bid, { op: 'send_text', body }));
     const got = await waitEvent(bob.page, arrivedAt, [body, from], 60000);
     lat.push(got.at - sentAt);
     from = got.next;
@@ -120,9 +120,11 @@ try {
   from = await bob.page.evaluate(() => window.events.length);
   const aliceBefore = await quietStats(alice);
   const bobBefore = await quietStats(bob);
-  const burstStart = await alice.page.evaluate(([peer, n]) => {
+  const burstStart = await alice.page.evaluate(([conversation, n]) => {
     const t = Date.now();
-    for (let k = 0; k < n; k += 1) window.send({ cmd: 'send_text', peer, body: `burst ${k}` });
+    for (let k = 0; k < n; k += 1) {
+      window.send({ cmd: 'conversation', conversation, op: 'send_text', body: `burst ${k}` });
+    }
     return t;
   }, [bid, N]);
   const done = await waitEvent(bob.page, allArrived, ['burst ', N, from], 300000);

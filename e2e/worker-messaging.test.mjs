@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertNoErrors } from './support/harness.mjs';
 import {
-  nodeBin, startTestnet, startWorker as openWorker, send, waitEvent, createAccount,
+  nodeBin, startTestnet, startWorker as openWorker, send, waitEvent, createAccount, inConversation,
 } from './support/worker.mjs';
 
 const NODE_BIN = nodeBin();
@@ -35,31 +35,31 @@ test('two accounts message each other through the real worker and testnet', { sk
     const ids = [];
     for (const { page } of [a, b]) ids.push(await createAccount(page));
     const [aid, bid] = ids;
-    await send(a.page, { cmd: 'set_display_name', name: 'Alice' });
-    await send(a.page, { cmd: 'open_conversation', peer: bid });
-    await send(a.page, { cmd: 'send_text', peer: bid, body: 'hello from the worker' });
-    await waitEvent(a.page, () => window.events.find((e) => e.event === 'messages'
-      && e.items.some((m) => m.body === 'hello from the worker' && m.state === 'sent')));
+    await send(a.page, { cmd: 'account', op: 'set_display_name', name: 'Alice' });
+    await send(a.page, inConversation(bid, { op: 'open' }));
+    await send(a.page, inConversation(bid, { op: 'send_text', body: 'hello from the worker' }));
+    await waitEvent(a.page, () => window.events.find((e) => window.views(e)
+      .some((m) => m.body === 'hello from the worker' && m.state === 'sent')));
     const row = await waitEvent(b.page, () => window.events.find((e) => e.event === 'conversations'
       && e.items.some((c) => c.last_preview === 'hello from the worker')));
-    const conv = row.items.find((c) => c.peer === aid);
+    const conv = row.items.find((c) => c.conversation === aid);
     assert.equal(conv.kind, 'request');
     assert.equal(conv.display_name, 'Alice');
     assert.equal(conv.unread, 1);
 
-    await send(b.page, { cmd: 'open_conversation', peer: aid });
-    await send(b.page, { cmd: 'accept_request', peer: aid });
+    await send(b.page, inConversation(aid, { op: 'open' }));
+    await send(b.page, inConversation(aid, { op: 'accept_request' }));
     await waitEvent(b.page, (peer) => window.events.find((e) => e.event === 'conversations'
-      && e.items.some((c) => c.peer === peer && c.kind === 'accepted' && c.unread === 0)), aid);
+      && e.items.some((c) => c.conversation === peer && c.kind === 'accepted' && c.unread === 0)), aid);
 
     const times = [];
     for (let i = 0; i < 4; i += 1) {
       const [from, to, peer] = i % 2 ? [a, b, bid] : [b, a, aid];
       const body = `ping ${i}`;
       const t0 = Date.now();
-      await send(from.page, { cmd: 'send_text', peer, body });
-      await waitEvent(to.page, (text) => window.events.find((e) => e.event === 'messages'
-        && e.items.some((m) => m.body === text && m.direction === 'incoming')), body, 20000);
+      await send(from.page, inConversation(peer, { op: 'send_text', body }));
+      await waitEvent(to.page, (text) => window.events.find((e) => window.views(e)
+        .some((m) => m.body === text && m.direction === 'incoming')), body, 20000);
       times.push(Date.now() - t0);
     }
     times.sort((x, y) => x - y);

@@ -29,7 +29,7 @@ pub(crate) fn short_id(id: &str) -> String {
 pub(crate) fn conversation_name(c: &ConversationSummary) -> String {
     match c.display_name.as_deref().map(str::trim) {
         Some(name) if !name.is_empty() => name.to_owned(),
-        _ => short_id(&c.peer),
+        _ => short_id(&c.conversation),
     }
 }
 
@@ -228,7 +228,7 @@ mod tests {
         assert_eq!(short_id(ID), "0555b9…884a");
         assert_eq!(short_id("05ab"), "05ab");
         let mut c = ConversationSummary {
-            peer: ID.into(),
+            conversation: ID.into(),
             display_name: None,
             kind: ConversationKind::Accepted,
             last_preview: None,

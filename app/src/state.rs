@@ -1,10 +1,12 @@
 //! The UI state: which screen is shown and what the worker last told us. Plain data from
 //! [`umbra_ipc`]; no key material (the recovery-phrase words are shown, then dropped).
 
+use std::collections::BTreeMap;
+
 use leptos::prelude::*;
 use umbra_ipc::{
     AccountState, ConversationSummary, ErrorCode, Event, IPC_VERSION, MessageView, PathState,
-    SearchHit, Settings, Task,
+    SearchHit, Settings, Task, patch_messages,
 };
 
 /// The screen being shown.
@@ -48,20 +50,86 @@ pub(crate) enum HomeView {
     NewConversation,
     /// One conversation.
     Chat {
-        /// The peer's Account ID.
-        peer: String,
+        /// The conversation reference (for a one-to-one conversation, the peer's Account ID).
+        conversation: String,
     },
     /// Display name and block list.
     Settings,
 }
 
-/// The open conversation as the worker last pushed it.
+/// What the caller of [`UiState::apply`] must do after an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FollowUp {
+    /// Nothing.
+    Nothing,
+    /// Ask the browser to keep storage (a created or restored account was just stored).
+    RequestPersistence,
+    /// Open this conversation again: it is on screen without its first page.
+    Reopen(String),
+}
+
+/// The open conversation as the worker last pushed it: the first page, patched by every
+/// change since.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct OpenChat {
-    /// The conversation's row (name, kind).
-    pub(crate) conversation: ConversationSummary,
-    /// Its latest messages, oldest first.
+    /// The conversation's row (name, kind); its `conversation` names the open conversation.
+    pub(crate) summary: ConversationSummary,
+    /// Its latest messages, in ascending (sent time, id) order.
     pub(crate) items: Vec<MessageView>,
+    /// A revision per message id, raised whenever its view changes: with the id it keys the
+    /// message's row, so only changed rows are rebuilt.
+    revs: BTreeMap<u64, u64>,
+    /// The next revision to hand out (never reused while the chat is shown).
+    next_rev: u64,
+}
+
+impl OpenChat {
+    /// A freshly opened page; revisions start at `next_rev` so no row key repeats.
+    pub(crate) fn new(
+        summary: ConversationSummary,
+        items: Vec<MessageView>,
+        next_rev: u64,
+    ) -> Self {
+        let mut chat = OpenChat {
+            summary,
+            items: Vec::new(),
+            revs: BTreeMap::new(),
+            next_rev,
+        };
+        let ids: Vec<u64> = items.iter().map(|m| m.id).collect();
+        chat.items = items;
+        chat.bump(&ids);
+        chat
+    }
+
+    /// Applies a change pushed by the worker (upserts and removed ids).
+    pub(crate) fn patch(&mut self, upserts: Vec<MessageView>, removed: &[u64]) {
+        let changed = patch_messages(&mut self.items, upserts, removed);
+        for id in removed {
+            self.revs.remove(id);
+        }
+        self.bump(&changed);
+    }
+
+    fn bump(&mut self, ids: &[u64]) {
+        for id in ids {
+            self.revs.insert(*id, self.next_rev);
+            self.next_rev += 1;
+        }
+    }
+
+    /// The row key of message `id`: its id and revision.
+    pub(crate) fn key(&self, id: u64) -> (u64, u64) {
+        (id, self.revs.get(&id).copied().unwrap_or_default())
+    }
+
+    /// The rows to show: each message with its key.
+    pub(crate) fn rows(&self) -> Vec<((u64, u64), MessageView)> {
+        self.items
+            .iter()
+            .map(|m| (self.key(m.id), m.clone()))
+            .collect()
+    }
 }
 
 /// Search results as the worker last sent them.
@@ -70,7 +138,7 @@ pub(crate) struct SearchState {
     /// The query they answer.
     pub(crate) query: String,
     /// The conversation searched, or all.
-    pub(crate) peer: Option<String>,
+    pub(crate) conversation: Option<String>,
     /// The hits, newest first.
     pub(crate) items: Vec<SearchHit>,
 }
@@ -99,7 +167,7 @@ pub(crate) struct UiState {
     pub(crate) conversations: RwSignal<Vec<ConversationSummary>>,
     /// The open conversation (`None` until the worker answers).
     pub(crate) chat: RwSignal<Option<OpenChat>>,
-    /// Blocked Account IDs.
+    /// Blocked Account IDs (each names its one-to-one conversation).
     pub(crate) blocked: RwSignal<Vec<String>>,
     /// Our display name.
     pub(crate) display_name: RwSignal<Option<String>>,
@@ -107,7 +175,7 @@ pub(crate) struct UiState {
     pub(crate) paths: RwSignal<Option<PathState>>,
     /// Privacy and notification switches.
     pub(crate) settings: RwSignal<Settings>,
-    /// The peer typing in the open conversation, and until when it is shown (ms).
+    /// The conversation someone is typing in, and until when it is shown (ms).
     pub(crate) typing: RwSignal<Option<(String, u64)>>,
     /// The last search results.
     pub(crate) search: RwSignal<Option<SearchState>>,
@@ -168,9 +236,8 @@ impl UiState {
         crate::browser::set_title(&crate::format::title_text(0));
     }
 
-    /// Applies one event from the worker. Returns true if persistent storage should now be
-    /// requested (a created or restored account was just stored).
-    pub(crate) fn apply(&self, event: Event) -> bool {
+    /// Applies one event from the worker and says what the caller must do next.
+    pub(crate) fn apply(&self, event: Event) -> FollowUp {
         match event {
             Event::Ready { version } => {
                 if version == IPC_VERSION {
@@ -209,7 +276,9 @@ impl UiState {
                 let created =
                     matches!(self.screen.get_untracked(), Screen::ChoosePassphrase { .. });
                 self.go(Screen::Home { account_id });
-                return created;
+                if created {
+                    return FollowUp::RequestPersistence;
+                }
             }
             Event::RecoveryPhrase { words } => self.shown_phrase.set(Some(words)),
             Event::Profile { display_name } => self.display_name.set(display_name),
@@ -219,53 +288,95 @@ impl UiState {
                 self.conversations.set(items);
             }
             Event::Messages {
-                peer,
                 conversation,
+                summary,
                 items,
             } => {
                 // Only the conversation on screen is kept; a late answer for another is dropped.
-                if self.home.get_untracked() == (HomeView::Chat { peer }) {
-                    self.chat.set(Some(OpenChat {
-                        conversation,
-                        items,
-                    }));
+                if self.home.get_untracked() == (HomeView::Chat { conversation }) {
+                    self.chat.update(|chat| {
+                        let next_rev = chat.as_ref().map_or(0, |c| c.next_rev);
+                        *chat = Some(OpenChat::new(summary, items, next_rev));
+                    });
                 }
             }
-            Event::BlockList { items } => self.blocked.set(items),
+            Event::MessagesChanged {
+                conversation,
+                summary,
+                upserts,
+                removed,
+            } => {
+                // A change applies to the page it follows: the one on screen.
+                let shown = self.chat.with_untracked(|chat| {
+                    chat.as_ref()
+                        .is_some_and(|c| c.summary.conversation == conversation)
+                });
+                let on_screen = HomeView::Chat {
+                    conversation: conversation.clone(),
+                };
+                if self.home.get_untracked() == on_screen {
+                    if !shown {
+                        // The first page of the conversation on screen never arrived (a worker
+                        // restart, a lost answer): a change cannot patch it, so ask again.
+                        return FollowUp::Reopen(conversation);
+                    }
+                    self.chat.update(|chat| {
+                        if let Some(chat) = chat {
+                            if let Some(summary) = summary {
+                                chat.summary = summary;
+                            }
+                            chat.patch(upserts, &removed);
+                        }
+                    });
+                }
+            }
+            Event::BlockList { accounts } => self.blocked.set(accounts),
             Event::Paths { state } => self.paths.set(Some(state)),
             Event::Settings { settings } => self.settings.set(settings),
-            Event::PeerTyping { peer, typing } => {
+            Event::PeerTyping {
+                conversation,
+                typing,
+                ..
+            } => {
                 if typing {
                     let until = crate::browser::now_ms() + TYPING_SHOW_MS;
-                    self.typing.set(Some((peer, until)));
+                    self.typing.set(Some((conversation, until)));
                 } else if self
                     .typing
-                    .with_untracked(|t| t.as_ref().is_some_and(|(p, _)| *p == peer))
+                    .with_untracked(|t| t.as_ref().is_some_and(|(c, _)| *c == conversation))
                 {
                     self.typing.set(None);
                 }
             }
             Event::Incoming {
-                peer,
+                conversation,
                 display_name,
                 preview,
-            } => self.notify(peer, display_name, preview),
-            Event::SearchResults { query, peer, items } => {
-                self.search.set(Some(SearchState { query, peer, items }));
+            } => self.notify(conversation, display_name, preview),
+            Event::SearchResults {
+                query,
+                conversation,
+                items,
+            } => {
+                self.search.set(Some(SearchState {
+                    query,
+                    conversation,
+                    items,
+                }));
             }
             Event::Error { code } => {
                 self.busy.set(None);
                 self.error.set(Some(code));
             }
         }
-        false
+        FollowUp::Nothing
     }
 }
 
 impl UiState {
     /// Shows a browser notification for a new message while the tab is hidden, when the user
     /// switched notifications on (the text only if they chose to show it).
-    fn notify(&self, peer: String, display_name: Option<String>, preview: String) {
+    fn notify(&self, conversation: String, display_name: Option<String>, preview: String) {
         let settings = self.settings.get_untracked();
         if !settings.notifications || crate::browser::page_visible() {
             return;
@@ -273,14 +384,14 @@ impl UiState {
         let body = if settings.notification_content {
             let name = display_name
                 .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| crate::format::short_id(&peer));
+                .unwrap_or_else(|| crate::format::short_id(&conversation));
             format!("{name}: {preview}")
         } else {
             "New message".to_owned()
         };
         let state = *self;
-        crate::browser::show_notification("Umbra", &body, &peer.clone(), move || {
-            state.open_request.set(Some(peer.clone()));
+        crate::browser::show_notification("Umbra", &body, &conversation.clone(), move || {
+            state.open_request.set(Some(conversation.clone()));
         });
     }
 }
@@ -288,5 +399,114 @@ impl UiState {
 impl Default for UiState {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use umbra_ipc::{ConversationKind, DeliveryState, Direction, DisappearingView};
+
+    use super::*;
+
+    fn summary() -> ConversationSummary {
+        ConversationSummary {
+            conversation: "05ab".into(),
+            display_name: None,
+            kind: ConversationKind::Accepted,
+            last_preview: None,
+            last_time_ms: None,
+            unread: 0,
+            disappearing: DisappearingView::default(),
+        }
+    }
+
+    fn view(id: u64, state: DeliveryState) -> MessageView {
+        MessageView {
+            id,
+            direction: Direction::Outgoing,
+            body: format!("m{id}"),
+            sent_ms: id,
+            state,
+            quote: None,
+            reactions: vec![],
+            expires_at_ms: None,
+        }
+    }
+
+    fn keys(chat: &OpenChat) -> Vec<(u64, u64)> {
+        chat.rows().into_iter().map(|(k, _)| k).collect()
+    }
+
+    #[test]
+    fn test_a_patch_rekeys_only_the_changed_rows() {
+        let mut chat = OpenChat::new(
+            summary(),
+            vec![
+                view(1, DeliveryState::Sent),
+                view(2, DeliveryState::Pending),
+            ],
+            0,
+        );
+        let before = keys(&chat);
+        assert_eq!(before, vec![(1, 0), (2, 1)]);
+        // Message 2 is sent, 3 arrives, 1 is repeated unchanged.
+        chat.patch(
+            vec![
+                view(1, DeliveryState::Sent),
+                view(2, DeliveryState::Sent),
+                view(3, DeliveryState::Received),
+            ],
+            &[],
+        );
+        let after = keys(&chat);
+        assert_eq!(after[0], before[0], "unchanged row keeps its key");
+        assert_ne!(after[1], before[1], "changed row gets a new key");
+        assert_eq!(after.iter().map(|k| k.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(chat.items[1].state, DeliveryState::Sent);
+        // Removal drops the row; a fresh page continues the revisions (no key repeats).
+        chat.patch(vec![], &[1]);
+        assert_eq!(
+            keys(&chat).iter().map(|k| k.0).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+        let fresh = OpenChat::new(summary(), vec![view(1, DeliveryState::Sent)], chat.next_rev);
+        assert!(!before.contains(&keys(&fresh)[0]));
+    }
+
+    #[test]
+    fn test_a_change_without_its_page_asks_for_the_page_again() {
+        let state = UiState::new();
+        let changed = |conversation: &str| Event::MessagesChanged {
+            conversation: conversation.into(),
+            summary: None,
+            upserts: vec![view(7, DeliveryState::Received)],
+            removed: vec![],
+        };
+        // Not on screen: nothing to do.
+        assert_eq!(state.apply(changed("05ab")), FollowUp::Nothing);
+        // On screen, but its first page never came: ask again, keep no half page.
+        state.go_home(HomeView::Chat {
+            conversation: "05ab".into(),
+        });
+        assert_eq!(
+            state.apply(changed("05ab")),
+            FollowUp::Reopen("05ab".into())
+        );
+        assert!(state.chat.get_untracked().is_none());
+        // The page arrives; the next change patches it.
+        state.apply(Event::Messages {
+            conversation: "05ab".into(),
+            summary: summary(),
+            items: vec![view(1, DeliveryState::Sent)],
+        });
+        assert_eq!(state.apply(changed("05ab")), FollowUp::Nothing);
+        let ids: Vec<u64> = state
+            .chat
+            .get_untracked()
+            .map(|c| c.items.iter().map(|m| m.id).collect())
+            .unwrap_or_default();
+        assert_eq!(ids, vec![1, 7]);
+        // A change for another conversation neither patches nor reopens.
+        assert_eq!(state.apply(changed("05cd")), FollowUp::Nothing);
     }
 }

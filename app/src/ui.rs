@@ -12,7 +12,7 @@ mod settings;
 mod unlock;
 
 use leptos::prelude::*;
-use umbra_ipc::{Command, PathState, Task};
+use umbra_ipc::{AccountCommand, AppCommand, Command, PathState, Task};
 
 use crate::{
     state::{Screen, UiState},
@@ -26,11 +26,11 @@ pub(crate) fn App() -> impl IntoView {
     provide_context(state);
     match WorkerClient::spawn(state) {
         Ok(client) => {
-            client.send(Command::Status);
+            client.send(Command::Account(AccountCommand::Status));
             provide_context(client);
             crate::browser::on_visibility_change(move |visible| {
                 if matches!(state.screen.get_untracked(), Screen::Home { .. }) {
-                    client.send(Command::SetForeground { visible });
+                    client.send(Command::App(AppCommand::SetForeground { visible }));
                 }
             });
         }

@@ -7,7 +7,7 @@ use umbra_ipc::{Command, Event};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use crate::state::UiState;
+use crate::state::{FollowUp, UiState};
 
 /// URL of the worker loader emitted by trunk (`data-loader-shim`); unhashed, so the service
 /// worker fetches it network-first.
@@ -54,7 +54,7 @@ impl WorkerClient {
             state.error.set(Some(umbra_ipc::ErrorCode::Internal));
             return;
         }
-        self.send(Command::Status);
+        self.send(Command::Account(umbra_ipc::AccountCommand::Status));
     }
 
     fn launch(&self, state: UiState) -> Result<(), JsValue> {
@@ -73,8 +73,13 @@ impl WorkerClient {
             if matches!(event, Event::Ready { .. }) {
                 client.flush();
             }
-            if state.apply(event) {
-                crate::browser::request_persistence(state);
+            match state.apply(event) {
+                FollowUp::Nothing => {}
+                FollowUp::RequestPersistence => crate::browser::request_persistence(state),
+                FollowUp::Reopen(conversation) => client.send(Command::conversation(
+                    conversation,
+                    umbra_ipc::ConversationOp::Open,
+                )),
             }
         });
         worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));

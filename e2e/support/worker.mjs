@@ -45,12 +45,19 @@ export async function startTestnet(bin, { nodes = 12, dist = process.env.DIST_DI
 /**
  * Opens a same-origin page without the app and starts the bundle's worker in it. Events land in
  * `window.events`, each one's arrival time (`Date.now()`) at the same index of `window.eventAt`.
+ * `window.views(e)` is the list of message views an event carries: a `messages` event's page or
+ * a `messages_changed` event's upserts (new or changed messages), else none.
  */
 export async function startWorker(baseUrl) {
   const app = await openApp(`${baseUrl}manifest.json`);
   await app.page.evaluate(() => new Promise((ok, fail) => {
     window.events = [];
     window.eventAt = [];
+    window.views = (e) => {
+      if (e.event === 'messages') return e.items;
+      if (e.event === 'messages_changed') return e.upserts;
+      return [];
+    };
     const w = new Worker('umbra-worker_loader.js', { type: 'module' });
     w.onmessage = (m) => {
       const ev = JSON.parse(m.data);
@@ -67,6 +74,9 @@ export async function startWorker(baseUrl) {
 /** Posts one ipc command (an object, sent as JSON) to the page's worker. */
 export const send = (page, cmd) => page.evaluate((c) => window.send(c), cmd);
 
+/** The command for `op` (an object with `op` and its fields) in `conversation`. */
+export const inConversation = (conversation, op) => ({ cmd: 'conversation', conversation, ...op });
+
 /**
  * Waits until `find` (run in the page with `arg`; it searches `window.events`) returns an
  * event, and returns it. No eval: the page runs under the production CSP.
@@ -78,9 +88,9 @@ export async function waitEvent(page, find, arg = null, timeout = 30000) {
 
 /** Creates an account in the page's worker, unlocks it and waits for paths. Resolves to its ID. */
 export async function createAccount(page, passphrase = 'pw for e2e') {
-  await send(page, { cmd: 'create_account' });
+  await send(page, { cmd: 'account', op: 'create' });
   const created = await waitEvent(page, () => window.events.find((e) => e.event === 'account_created'));
-  await send(page, { cmd: 'set_passphrase', passphrase });
+  await send(page, { cmd: 'account', op: 'set_passphrase', passphrase });
   await waitEvent(page, () => window.events.find((e) => e.event === 'unlocked'), null, 60000);
   await waitEvent(page, () => window.events.find((e) => e.event === 'paths' && e.state === 'connected'), null, 60000);
   return created.account_id;

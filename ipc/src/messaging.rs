@@ -1,6 +1,9 @@
-//! Display data for one-to-one messaging: conversations, messages, delivery states and the
-//! status of the onion paths. Plain data only — the worker owns every key and decides what is
-//! shown; the app renders these values as text.
+//! Display data for messaging: conversations, messages, delivery states and the status of
+//! the onion paths. Plain data only — the worker owns every key and decides what is shown; the
+//! app renders these values as text. A conversation is named by its reference, the string form
+//! of a conversation id (`05…`, the peer's Account ID, for a one-to-one conversation).
+
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +22,8 @@ pub enum ConversationKind {
 /// One row of the conversation list.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
 pub struct ConversationSummary {
-    /// The peer's Account ID (66 hex characters).
-    pub peer: String,
+    /// The conversation reference (for a one-to-one conversation, the peer's Account ID).
+    pub conversation: String,
     /// The peer's display name, if they sent one (untrusted text: render as text).
     pub display_name: Option<String>,
     /// Accepted, request or blocked.
@@ -36,7 +39,7 @@ pub struct ConversationSummary {
     pub disappearing: DisappearingView,
 }
 
-/// Session's two disappearing-message modes (session-protocol.md §9), or off.
+/// Session's two disappearing-message modes (docs/protocol.md §9), or off.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DisappearingMode {
@@ -103,9 +106,9 @@ pub struct Settings {
 /// One search result.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
 pub struct SearchHit {
-    /// The conversation's peer (Account ID).
-    pub peer: String,
-    /// The peer's display name, if known (untrusted text).
+    /// The conversation reference.
+    pub conversation: String,
+    /// The conversation's display name, if known (untrusted text).
     pub display_name: Option<String>,
     /// The message's local id.
     pub id: u64,
@@ -180,4 +183,94 @@ pub enum PathState {
     Connected,
     /// Requests are failing; retrying.
     Failing,
+}
+
+/// Applies an [`Event::MessagesChanged`](crate::Event::MessagesChanged) to a page `items` kept
+/// in ascending (`sent_ms`, `id`) order: drops the `removed` ids, replaces each upsert's
+/// message or inserts it in order. Returns the ids whose view was inserted or changed (an
+/// upsert equal to what is shown changes nothing).
+pub fn patch_messages(
+    items: &mut Vec<MessageView>,
+    upserts: Vec<MessageView>,
+    removed: &[u64],
+) -> Vec<u64> {
+    if !removed.is_empty() {
+        let removed: BTreeSet<u64> = removed.iter().copied().collect();
+        items.retain(|m| !removed.contains(&m.id));
+    }
+    let mut changed = Vec::new();
+    for m in upserts {
+        if let Some(pos) = items.iter().position(|x| x.id == m.id) {
+            if items[pos] == m {
+                continue;
+            }
+            items.remove(pos);
+        }
+        let key = (m.sent_ms, m.id);
+        let at = items.partition_point(|x| (x.sent_ms, x.id) <= key);
+        changed.push(m.id);
+        items.insert(at, m);
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(id: u64, sent_ms: u64, body: &str) -> MessageView {
+        MessageView {
+            id,
+            direction: Direction::Outgoing,
+            body: body.into(),
+            sent_ms,
+            state: DeliveryState::Pending,
+            quote: None,
+            reactions: vec![],
+            expires_at_ms: None,
+        }
+    }
+
+    fn ids(items: &[MessageView]) -> Vec<u64> {
+        items.iter().map(|m| m.id).collect()
+    }
+
+    #[test]
+    fn test_patch_inserts_in_order_replaces_and_removes() {
+        let mut page = vec![view(1, 10, "a"), view(2, 20, "b"), view(3, 30, "c")];
+        // A new newest message, one that sorts between (a late arrival), and a tie on the
+        // sent time ordered by id.
+        let changed = patch_messages(
+            &mut page,
+            vec![view(9, 25, "late"), view(4, 40, "d"), view(8, 20, "tie")],
+            &[],
+        );
+        assert_eq!(changed, vec![9, 4, 8]);
+        assert_eq!(ids(&page), vec![1, 2, 8, 9, 3, 4]);
+        // A changed state replaces in place; an identical upsert is no change.
+        let mut sent = view(2, 20, "b");
+        sent.state = DeliveryState::Sent;
+        let changed = patch_messages(&mut page, vec![sent.clone(), view(3, 30, "c")], &[1, 77]);
+        assert_eq!(changed, vec![2]);
+        assert_eq!(ids(&page), vec![2, 8, 9, 3, 4]);
+        assert_eq!(page[0], sent);
+        // Removing everything empties the page.
+        let all = ids(&page);
+        assert!(patch_messages(&mut page, vec![], &all).is_empty());
+        assert!(page.is_empty());
+    }
+
+    #[test]
+    fn test_patch_agrees_with_a_full_page() {
+        // Whatever the order of the upserts, the patched page equals the sorted full page.
+        let full: Vec<MessageView> = (0..20u64)
+            .map(|i| view(i, (i * 7) % 5, &format!("m{i}")))
+            .collect();
+        let mut sorted = full.clone();
+        sorted.sort_by_key(|m| (m.sent_ms, m.id));
+        let mut page = Vec::new();
+        let changed = patch_messages(&mut page, full.iter().rev().cloned().collect(), &[]);
+        assert_eq!(changed.len(), 20);
+        assert_eq!(page, sorted);
+    }
 }

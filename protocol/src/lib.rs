@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod client;
+pub mod convo;
 pub mod error;
 pub mod identity;
 pub mod message;

@@ -6,18 +6,22 @@
 use std::rc::Rc;
 
 use rand_core::CryptoRng;
-use umbra_ipc::{AccountState, Command, ErrorCode, Event, Task};
+use umbra_ipc::{
+    AccountCommand, AccountState, AppCommand, Command, ConversationOp, ConversationsCommand,
+    ErrorCode, Event, SettingsCommand, Task,
+};
 use umbra_protocol::{
-    identity::{Identity, Seed},
+    address::ConversationId,
+    identity::{AccountId, Identity, Seed},
     mnemonic::{self, MnemonicError},
     store::{KdfParams, StoreError, UnlockError, UnlockedVault, Vault, VaultError},
 };
 
 use crate::{
     mailbox::{Input, Mailbox},
-    messaging::{Cx, Messenger, parse_peer},
+    messaging::{Cx, Messenger},
     net,
-    store::IndexedDbStore,
+    store::{IndexedDbStore, StepStore},
 };
 
 /// How long the worker waits for `./config.json`.
@@ -28,7 +32,7 @@ const CONFIG_TIMEOUT_MS: u64 = 5_000;
 /// Handle one command at a time with [`Driver::handle`]; it never panics on app input.
 pub struct Driver<R: CryptoRng> {
     db_name: String,
-    store: Option<IndexedDbStore>,
+    store: Option<StepStore>,
     /// A generated or restored seed waiting for its passphrase. Never stored as is.
     pending: Option<Seed>,
     unlocked: Option<UnlockedVault>,
@@ -107,6 +111,7 @@ impl<R: CryptoRng> Driver<R> {
                 {
                     post(&Event::Error { code });
                 }
+                self.end_step(post).await;
             }
             Input::Http { session, .. } | Input::Timer { session, .. } => {
                 let (Some(store), Some(vault), Some(m)) = (
@@ -130,6 +135,7 @@ impl<R: CryptoRng> Driver<R> {
                     Input::Timer { generation, .. } => m.on_timer(&mut cx, generation).await,
                     Input::Command(_) | Input::Start { .. } => {}
                 }
+                self.end_step(post).await;
             }
         }
     }
@@ -180,36 +186,81 @@ impl<R: CryptoRng> Driver<R> {
         });
     }
 
-    async fn messaging(&mut self, cmd: Command, post: &dyn Fn(&Event)) -> Result<(), ErrorCode> {
-        if let Command::SetForeground { visible } = cmd {
-            self.visible = visible;
-            if self.unlocked.is_none() {
-                let event = self.status().await?;
-                post(&event);
-                return Ok(());
-            }
+    /// The opened store, opening it on first use. Writes stay staged until the step ends
+    /// ([`Driver::end_step`]).
+    pub async fn store(&mut self) -> Result<&StepStore, StoreError> {
+        if self.store.is_none() {
+            self.store = Some(StepStore::new(IndexedDbStore::open(&self.db_name).await?));
         }
+        self.store
+            .as_ref()
+            .ok_or(StoreError::Backend { operation: "open" })
+    }
+
+    /// Handles one command, calling `post` for each event (a [`Event::Working`] is posted
+    /// before every long key derivation so the app can show progress). Routes by domain; a
+    /// conversation reference is parsed once, here.
+    pub async fn handle(&mut self, cmd: Command, post: &dyn Fn(&Event)) {
+        self.handle_step(cmd, post).await;
+        self.end_step(post).await;
+    }
+
+    /// Commits what the step staged (one IndexedDB transaction). On failure the staged
+    /// writes are dropped, the messenger reloads its client state from what is durable, and
+    /// the error is posted.
+    async fn end_step(&mut self, post: &dyn Fn(&Event)) {
+        let Some(store) = self.store.as_ref() else {
+            return;
+        };
+        if let Err(e) = store.commit().await {
+            store.discard();
+            if let (Some(m), Some(vault)) = (self.messenger.as_mut(), self.unlocked.as_ref()) {
+                m.reload_client_state(store, vault, &mut self.rng).await;
+            }
+            post(&Event::Error {
+                code: store_error(e),
+            });
+        }
+    }
+
+    async fn handle_step(&mut self, cmd: Command, post: &dyn Fn(&Event)) {
+        let result = match cmd {
+            Command::Account(AccountCommand::SetDisplayName { name }) => {
+                match self.running(post).await {
+                    Ok((m, mut cx)) => m.set_display_name(&mut cx, &name).await,
+                    Err(code) => Err(code),
+                }
+            }
+            Command::Account(cmd) => self.account(cmd, post).await.map(|event| post(&event)),
+            Command::App(AppCommand::SetForeground { visible }) => {
+                self.set_foreground(visible, post).await
+            }
+            Command::Conversations(cmd) => self.conversations(cmd, post).await,
+            Command::Conversation { conversation, op } => {
+                self.conversation(&conversation, op, post).await
+            }
+            Command::Settings(cmd) => match self.running(post).await {
+                Ok((m, mut cx)) => match cmd {
+                    SettingsCommand::Get => m.post_settings(&mut cx),
+                    SettingsCommand::Set { settings } => m.set_settings(&mut cx, settings).await,
+                },
+                Err(code) => Err(code),
+            },
+        };
+        if let Err(code) = result {
+            post(&Event::Error { code });
+        }
+    }
+
+    /// The running messenger and its context: starts it if needed;
+    /// [`ErrorCode::NotUnlocked`] while locked.
+    async fn running<'s>(
+        &'s mut self,
+        post: &'s dyn Fn(&Event),
+    ) -> Result<(&'s mut Messenger, Cx<'s, R>), ErrorCode> {
         if self.unlocked.is_none() {
             return Err(ErrorCode::NotUnlocked);
         }
-        let peer = match &cmd {
-            Command::OpenConversation { peer }
-            | Command::SendText { peer, .. }
-            | Command::RetrySend { peer, .. }
-            | Command::AcceptRequest { peer }
-            | Command::DeleteConversation { peer }
-            | Command::Block { peer }
-            | Command::Unblock { peer }
-            | Command::React { peer, .. }
-            | Command::DeleteForMe { peer, .. }
-            | Command::Unsend { peer, .. }
-            | Command::SetDisappearing { peer, .. }
-            | Command::Typing { peer, .. } => Some(parse_peer(peer)?),
-            Command::Search {
-                peer: Some(peer), ..
-            } => Some(parse_peer(peer)?),
-            _ => None,
-        };
         self.ensure_messenger(post).await?;
         let (Some(store), Some(vault), Some(m)) = (
             self.store.as_ref(),
@@ -218,87 +269,85 @@ impl<R: CryptoRng> Driver<R> {
         ) else {
             return Err(ErrorCode::Internal);
         };
-        let mut cx = Cx {
+        let cx = Cx {
             store,
             vault,
             rng: &mut self.rng,
             post,
         };
-        let peer = peer.ok_or(ErrorCode::InvalidAccountId);
+        Ok((m, cx))
+    }
+
+    async fn set_foreground(
+        &mut self,
+        visible: bool,
+        post: &dyn Fn(&Event),
+    ) -> Result<(), ErrorCode> {
+        self.visible = visible;
+        if self.unlocked.is_none() {
+            let event = self.status().await?;
+            post(&event);
+            return Ok(());
+        }
+        let (m, mut cx) = self.running(post).await?;
+        m.set_visible(&mut cx, visible).await
+    }
+
+    async fn conversations(
+        &mut self,
+        cmd: ConversationsCommand,
+        post: &dyn Fn(&Event),
+    ) -> Result<(), ErrorCode> {
+        let (m, mut cx) = self.running(post).await?;
         match cmd {
-            Command::ListConversations => m.post_conversations(&mut cx).await,
-            Command::OpenConversation { .. } => m.open(&mut cx, peer?).await,
-            Command::CloseConversation => m.close(&mut cx).await,
-            Command::SendText { body, reply_to, .. } => {
-                m.send_text(&mut cx, peer?, body, reply_to).await
+            ConversationsCommand::List => m.post_conversations(&mut cx).await,
+            ConversationsCommand::Close => m.close(&mut cx).await,
+            ConversationsCommand::Search { query } => m.search(&mut cx, query, None).await,
+            ConversationsCommand::ListBlocked => m.post_blocked(&mut cx).await,
+        }
+    }
+
+    async fn conversation(
+        &mut self,
+        conversation: &str,
+        op: ConversationOp,
+        post: &dyn Fn(&Event),
+    ) -> Result<(), ErrorCode> {
+        if self.unlocked.is_none() {
+            return Err(ErrorCode::NotUnlocked);
+        }
+        let peer = direct_peer(conversation)?;
+        let (m, mut cx) = self.running(post).await?;
+        let cx = &mut cx;
+        match op {
+            ConversationOp::Open => m.open(cx, peer).await,
+            ConversationOp::SendText { body, reply_to } => {
+                m.send_text(cx, peer, body, reply_to).await
             }
-            Command::React { id, emoji, .. } => m.react(&mut cx, peer?, id, emoji).await,
-            Command::DeleteForMe { id, .. } => m.delete_for_me(&mut cx, peer?, id).await,
-            Command::Unsend { id, .. } => m.unsend(&mut cx, peer?, id).await,
-            Command::SetDisappearing { setting, .. } => {
-                m.set_disappearing(&mut cx, peer?, setting).await
+            ConversationOp::React { id, emoji } => m.react(cx, peer, id, emoji).await,
+            ConversationOp::DeleteForMe { id } => m.delete_for_me(cx, peer, id).await,
+            ConversationOp::Unsend { id } => m.unsend(cx, peer, id).await,
+            ConversationOp::SetDisappearing { setting } => {
+                m.set_disappearing(cx, peer, setting).await
             }
-            Command::Typing { started, .. } => m.typing(&mut cx, peer?, started).await,
-            Command::GetSettings => m.post_settings(&mut cx),
-            Command::SetSettings { settings } => m.set_settings(&mut cx, settings).await,
-            Command::Search { query, .. } => m.search(&mut cx, query, peer.ok()).await,
-            Command::RetrySend { id, .. } => m.retry(&mut cx, peer?, id).await,
-            Command::AcceptRequest { .. } => m.accept(&mut cx, peer?).await,
-            Command::DeleteConversation { .. } => m.delete(&mut cx, peer?).await,
-            Command::Block { .. } => m.set_blocked(&mut cx, peer?, true).await,
-            Command::Unblock { .. } => m.set_blocked(&mut cx, peer?, false).await,
-            Command::ListBlocked => m.post_blocked(&mut cx).await,
-            Command::SetDisplayName { name } => m.set_display_name(&mut cx, &name).await,
-            Command::SetForeground { visible } => m.set_visible(&mut cx, visible).await,
-            _ => Err(ErrorCode::Internal),
+            ConversationOp::Typing { started } => m.typing(cx, peer, started).await,
+            ConversationOp::Search { query } => m.search(cx, query, Some(peer)).await,
+            ConversationOp::RetrySend { id } => m.retry(cx, peer, id).await,
+            ConversationOp::AcceptRequest => m.accept(cx, peer).await,
+            ConversationOp::Delete => m.delete(cx, peer).await,
+            ConversationOp::Block => m.set_blocked(cx, peer, true).await,
+            ConversationOp::Unblock => m.set_blocked(cx, peer, false).await,
         }
     }
 
-    /// The opened store, opening it on first use.
-    pub async fn store(&mut self) -> Result<&IndexedDbStore, StoreError> {
-        if self.store.is_none() {
-            self.store = Some(IndexedDbStore::open(&self.db_name).await?);
-        }
-        self.store
-            .as_ref()
-            .ok_or(StoreError::Backend { operation: "open" })
-    }
-
-    /// Handles one command, calling `post` for each event (a [`Event::Working`] is posted
-    /// before every long key derivation so the app can show progress).
-    pub async fn handle(&mut self, cmd: Command, post: &dyn Fn(&Event)) {
-        let result = match cmd {
-            Command::SetDisplayName { .. }
-            | Command::ListConversations
-            | Command::OpenConversation { .. }
-            | Command::CloseConversation
-            | Command::SendText { .. }
-            | Command::RetrySend { .. }
-            | Command::AcceptRequest { .. }
-            | Command::DeleteConversation { .. }
-            | Command::Block { .. }
-            | Command::Unblock { .. }
-            | Command::ListBlocked
-            | Command::SetForeground { .. }
-            | Command::React { .. }
-            | Command::DeleteForMe { .. }
-            | Command::Unsend { .. }
-            | Command::SetDisappearing { .. }
-            | Command::Typing { .. }
-            | Command::GetSettings
-            | Command::SetSettings { .. }
-            | Command::Search { .. } => self.messaging(cmd, post).await,
-            _ => self.dispatch(cmd, post).await.map(|event| post(&event)),
-        };
-        if let Err(code) = result {
-            post(&Event::Error { code });
-        }
-    }
-
-    async fn dispatch(&mut self, cmd: Command, post: &dyn Fn(&Event)) -> Result<Event, ErrorCode> {
+    async fn account(
+        &mut self,
+        cmd: AccountCommand,
+        post: &dyn Fn(&Event),
+    ) -> Result<Event, ErrorCode> {
         match cmd {
-            Command::Status => self.status().await,
-            Command::CreateAccount => {
+            AccountCommand::Status => self.status().await,
+            AccountCommand::Create => {
                 self.ensure_no_account().await?;
                 let seed = Seed::generate(&mut self.rng);
                 let event = Event::AccountCreated {
@@ -308,18 +357,18 @@ impl<R: CryptoRng> Driver<R> {
                 self.pending = Some(seed);
                 Ok(event)
             }
-            Command::RestoreAccount { phrase } => {
+            AccountCommand::Restore { phrase } => {
                 self.ensure_no_account().await?;
                 let seed = mnemonic::decode(&phrase).map_err(phrase_error)?;
                 let account_id = Identity::from_seed(&seed).account_id().to_string();
                 self.pending = Some(seed);
                 Ok(Event::PhraseAccepted { account_id })
             }
-            Command::CancelPending => {
+            AccountCommand::CancelPending => {
                 self.pending = None;
                 self.status().await
             }
-            Command::SetPassphrase { passphrase } => {
+            AccountCommand::SetPassphrase { passphrase } => {
                 if passphrase.is_empty() {
                     return Err(ErrorCode::EmptyPassphrase);
                 }
@@ -351,7 +400,7 @@ impl<R: CryptoRng> Driver<R> {
                     }
                 }
             }
-            Command::Unlock { passphrase } => {
+            AccountCommand::Unlock { passphrase } => {
                 if let Some(vault) = &self.unlocked {
                     return Ok(Event::Unlocked {
                         account_id: vault.account_id().to_string(),
@@ -373,27 +422,32 @@ impl<R: CryptoRng> Driver<R> {
                 self.started();
                 Ok(Event::Unlocked { account_id })
             }
-            Command::Lock => {
+            AccountCommand::Lock => {
                 self.stop();
                 self.status().await
             }
-            Command::RemoveAccount => {
+            AccountCommand::Remove => {
                 self.stop();
                 let store = self.store().await.map_err(store_error)?;
                 Vault::remove(store).await.map_err(store_error)?;
                 if let Some(store) = self.store.take() {
-                    store.delete_database().await.map_err(store_error)?;
+                    // Nothing staged survives: the database goes whole.
+                    store
+                        .into_inner()
+                        .delete_database()
+                        .await
+                        .map_err(store_error)?;
                 }
                 self.status().await
             }
-            Command::ShowRecoveryPhrase => {
+            AccountCommand::ShowRecoveryPhrase => {
                 let vault = self.unlocked.as_ref().ok_or(ErrorCode::NotUnlocked)?;
                 Ok(Event::RecoveryPhrase {
                     words: vault.recovery_phrase().words().map(str::to_owned).collect(),
                 })
             }
-            // Messaging commands are routed by `handle`.
-            _ => Err(ErrorCode::Internal),
+            // Needs the messenger: routed by `handle`.
+            AccountCommand::SetDisplayName { .. } => Err(ErrorCode::Internal),
         }
     }
 
@@ -419,6 +473,19 @@ impl<R: CryptoRng> Driver<R> {
             return Err(ErrorCode::AccountExists);
         }
         Ok(())
+    }
+}
+
+/// The peer of a one-to-one conversation reference: [`ErrorCode::InvalidConversationId`] if it
+/// is not a conversation id, [`ErrorCode::UnsupportedConversation`] for a group or community
+/// (not supported yet).
+pub fn direct_peer(conversation: &str) -> Result<AccountId, ErrorCode> {
+    match conversation.parse::<ConversationId>() {
+        Ok(ConversationId::Direct(peer)) => Ok(peer),
+        Ok(ConversationId::Group(_) | ConversationId::Community(_)) => {
+            Err(ErrorCode::UnsupportedConversation)
+        }
+        Err(_) => Err(ErrorCode::InvalidConversationId),
     }
 }
 
@@ -460,5 +527,43 @@ fn vault_error(e: &VaultError) -> ErrorCode {
             ErrorCode::Internal
         }
         VaultError::Store(s) => store_error(s.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_conversation_references_parse_once_into_typed_errors() {
+        let peer = format!("05{}", "ab".repeat(32));
+        assert_eq!(direct_peer(&peer).map(|p| p.to_string()), Ok(peer.clone()));
+        // Well-formed, but not a one-to-one conversation: typed, never a panic.
+        for unsupported in [
+            format!("03{}", "cd".repeat(32)),
+            "https://open.getsession.org/session".to_owned(),
+        ] {
+            assert_eq!(
+                direct_peer(&unsupported),
+                Err(ErrorCode::UnsupportedConversation),
+                "{unsupported}"
+            );
+        }
+        for bad in [
+            String::new(),
+            "05".to_owned(),
+            peer[..65].to_owned(),
+            format!("{peer}0"),
+            format!("15{}", "ab".repeat(32)),
+            format!("05{}", "zz".repeat(32)),
+            "https://host/".to_owned(),
+            "ftp://host/room".to_owned(),
+        ] {
+            assert_eq!(
+                direct_peer(&bad),
+                Err(ErrorCode::InvalidConversationId),
+                "{bad}"
+            );
+        }
     }
 }

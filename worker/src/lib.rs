@@ -9,3 +9,4 @@ pub mod net;
 pub mod port;
 pub mod rng;
 pub mod store;
+pub mod views;

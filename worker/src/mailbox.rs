@@ -1,7 +1,7 @@
 //! The worker's single input queue. Commands from the app, answers of HTTP requests and timer
 //! expiries all become [`Input`]s in one FIFO [`Mailbox`]; one task at a time takes them out and
 //! hands them to the [`Driver`](crate::driver::Driver), so the client, the store and the timer
-//! are only ever touched by one sequential loop (engineering-guide.md C8).
+//! are only ever touched by one sequential loop (`docs/engineering.md` C8).
 
 use std::{cell::RefCell, collections::VecDeque, rc::Rc};
 

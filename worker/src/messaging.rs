@@ -1,24 +1,33 @@
-//! The messaging side of the worker: [`Messenger`] runs the sans-IO
-//! [`umbra_protocol::client::Client`] of the unlocked account against the real network and the
-//! encrypted message database (`docs/protocol.md` §3–§5, §9; the worker owns the I/O, see
-//! ARCHITECTURE.md).
+//! The messaging side of the worker, a reactor: [`Messenger`] runs the sans-IO
+//! [`umbra_protocol::client::Client`] of the unlocked account against the real network, and
+//! the sans-IO conversation rules ([`umbra_protocol::convo::Conversations`]) against the
+//! encrypted message database in IndexedDB (docs/protocol.md §3–§5, §9).
 //!
 //! It is driven only from the worker's single input loop ([`crate::mailbox`]): every command,
-//! HTTP answer and timer expiry is fed to the client, then `client.poll_action()` is drained.
-//! Within one drain, received messages are stored first (the database deduplicates, so storing
-//! before the client's dedup records is safe), then every `Persist` is applied (outbox states
-//! into the [`MessageDb`], the rest into the client snapshot, kept as one sealed vault
-//! record), and only then are the `Http` requests started, so state is durable before any
-//! request that relies on it. After each input the UI gets the events for what changed and
-//! the single `setTimeout` is re-armed for the earlier of `client.next_timeout()` and the next
-//! disappearing-message expiry.
+//! HTTP answer and timer expiry goes to the client or to the conversation rules, and their
+//! effects are carried out here: client commands, `fetch`, IndexedDB, the timer and the
+//! events posted to the app. Within one drain of `client.poll_action()`, received messages
+//! go to the rules first, then every `Persist` is applied (outbox states into the database
+//! first, then the client's keyed records in one batch: see the crash order in
+//! [`umbra_protocol::convo`]), and only then are the `Http` requests started, so state is
+//! durable before any request that relies on it. After each input the UI gets the events for
+//! what changed and the single `setTimeout` is re-armed for the earlier of
+//! `client.next_timeout()` and the next disappearing-message expiry.
 //!
-//! The conversation features (replies, reactions, unsend, delete for me, disappearing
-//! messages, read receipts, typing, settings, search) live in [`features`]; what a received
-//! message does (by its classified kind) in [`receive`]; display conversions in [`view`].
+//! At start the message database is upgraded to the current schema before anything reads
+//! it. The rules' sent timestamps come from the client's one allocator
+//! (`Client::allocate_sent_ms`, see [`glue`]). The app names 1:1 conversations by the peer's
+//! Account ID; the rules key every conversation by its `ConversationId` ([`dm`]).
+//!
+//! What each conversation feature *means* is decided in `convo`, not here; [`intents`] runs
+//! the user's intents through it; [`local`] answers the commands that only read or write
+//! local records (search, settings, profile, block list); [`view`] converts stored rows into
+//! the app's.
 
-mod features;
-mod receive;
+#[macro_use]
+mod glue;
+mod intents;
+mod local;
 pub mod view;
 
 use std::{
@@ -28,38 +37,27 @@ use std::{
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
-use umbra_ipc::{ConversationKind, ConversationSummary, ErrorCode, Event, PathState, Settings};
+use umbra_ipc::{ErrorCode, Event, PathState, Settings};
 use umbra_protocol::{
-    address::{ConversationId, LocalMs, NetMs},
-    client::HttpResponse,
+    address::{ConversationId, NetMs},
     client::{
-        Action, Client, ClientCommand, ClientConfig, ClientError, ClientEvent, ClientIdentity,
-        ControlKind, LocalId, OutboxState as ClientOutboxState, OutgoingHttp, PathStatus,
-        PersistChange, PollingMode, RequestId, TransportFailure,
+        Action, Client, ClientCommand, ClientConfig, ClientEvent, ClientIdentity, HttpResponse,
+        LocalId, OutgoingHttp, PathStatus, PersistChange, RequestId, TransportFailure,
     },
+    convo::{self, Conversations, Effect, Outcome, UiChange},
     identity::AccountId,
-    message::{
-        DisappearingSetting, MessageError, MessageId as WireId, Outgoing, Profile as WireProfile,
-        QuoteRef, TextDraft, compose_request_accept, compose_text,
-    },
-    store::{
-        MessageDb, MessageDbError, Store as _, UnlockedVault,
-        client_state::{ClientStateDb, ClientStateError},
-        messages::{
-            ConversationState, Direction, InsertOutcome, Message, MessageKey, NewMessage,
-            OutboxState, Quote,
-        },
-    },
+    store::{MessageDb, Store as _, UnlockedVault, client_state::ClientStateDb},
 };
-use zeroize::Zeroizing;
 
 use crate::{
-    driver::store_error,
     mailbox::{Input, Mailbox},
     net,
-    store::IndexedDbStore,
+    store::StepStore,
+    views::PageTracker,
 };
 
+use glue::{client_error, client_state_error, load_json, prefs_of, save_json, store_error};
+pub(crate) use glue::{convo_error, db_error};
 pub use view::{message_view, summary};
 
 /// Vault record holding the profile (display name).
@@ -67,9 +65,7 @@ pub const PROFILE_RECORD: &str = "worker/v1/profile";
 /// Vault record holding the user's [`Settings`] (read receipts, typing, notifications).
 pub const SETTINGS_RECORD: &str = "worker/v1/settings";
 /// Longest message text accepted, in characters (Session's limit).
-pub const MAX_BODY_CHARS: usize = 2000;
-/// Longest display name, in bytes.
-pub const MAX_NAME_BYTES: usize = 100;
+pub const MAX_BODY_CHARS: usize = convo::MAX_BODY_CHARS;
 /// Most search results returned at once.
 pub const MAX_SEARCH_RESULTS: usize = 100;
 /// How many of the newest messages [`Event::Messages`] carries.
@@ -82,8 +78,9 @@ pub const POLL_BACKGROUND_MS: u64 = 5_000;
 /// What one handler needs from the driver: the store, the unlocked vault, the RNG and the
 /// event sink.
 pub struct Cx<'a, R: CryptoRng> {
-    /// The IndexedDB store.
-    pub store: &'a IndexedDbStore,
+    /// The IndexedDB store, staging this step's writes (committed by
+    /// [`Messenger::commit`] and at the end of the step).
+    pub store: &'a StepStore,
     /// The unlocked vault (identity and store key).
     pub vault: &'a UnlockedVault,
     /// Randomness.
@@ -100,69 +97,31 @@ struct Profile {
 /// The running messaging client of one unlock session.
 pub struct Messenger {
     client: Client,
+    convo: Conversations,
     /// Writes the client's persist changes as keyed records.
     state: ClientStateDb,
     mailbox: Weak<Mailbox>,
     session: u64,
-    open: Option<AccountId>,
-    visible: bool,
     path: PathStatus,
     display_name: Option<String>,
     timer: Option<(u64, net::Timeout)>,
     generation: u64,
     dirty_list: bool,
+    dirty_blocked: bool,
     dirty_peers: BTreeSet<AccountId>,
     settings: Settings,
-    /// The earliest expiry (network ms) of a stored disappearing message.
-    next_expiry: Option<u64>,
-}
-
-/// One message for the client to send (see the contract's `ClientCommand::Send`).
-pub(crate) struct SendSpec {
-    /// Recipient (the own account for an unsend copy to our other devices).
-    pub to: AccountId,
-    /// The composed message.
-    pub outgoing: Outgoing,
-    /// Unique local id: the message's database id for texts, kind and sent time otherwise.
-    pub local_id: LocalId,
-    /// Store a sync copy in the own swarm after it is sent.
-    pub sync_copy: bool,
-    /// Typing indicators: never persisted, dropped once stale.
-    pub ephemeral: bool,
-}
-
-/// The local id of a control message of `kind` sent at `sent` (network ms).
-pub(crate) fn control(kind: ControlKind, sent: u64) -> LocalId {
-    LocalId::Control {
-        kind,
-        sent: NetMs(sent),
-    }
-}
-
-impl SendSpec {
-    /// A message that is persisted and retried until sent (everything but typing indicators).
-    pub(crate) fn durable(
-        to: AccountId,
-        outgoing: Outgoing,
-        local_id: LocalId,
-        sync_copy: bool,
-    ) -> SendSpec {
-        SendSpec {
-            to,
-            outgoing,
-            local_id,
-            sync_copy,
-            ephemeral: false,
-        }
-    }
+    /// Texts the client refused to queue (marked failed before the next drain).
+    refused: Vec<(ConversationId, LocalId)>,
+    /// What the app was last sent of the open conversation.
+    page: PageTracker,
 }
 
 impl core::fmt::Debug for Messenger {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Messenger")
             .field("session", &self.session)
-            .field("open", &self.open.is_some())
-            .field("visible", &self.visible)
+            .field("open", &self.convo.open_conversation().is_some())
+            .field("visible", &self.convo.visible())
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
@@ -184,101 +143,9 @@ pub fn client_config(seed_urls: &[String], display_name: Option<String>) -> Clie
     config
 }
 
-/// Parses an Account ID typed or sent by the app.
-pub fn parse_peer(peer: &str) -> Result<AccountId, ErrorCode> {
-    peer.parse().map_err(|_| ErrorCode::InvalidAccountId)
-}
-
 /// The 1:1 conversation with `peer` (the only kind of conversation the worker has yet).
 pub(crate) fn dm(peer: AccountId) -> ConversationId {
     ConversationId::Direct(peer)
-}
-
-fn client_state_error(e: ClientStateError) -> ErrorCode {
-    match e {
-        ClientStateError::Store(s) => store_error(s),
-        ClientStateError::Corrupted => ErrorCode::Corrupted,
-        ClientStateError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
-    }
-}
-
-pub(crate) fn db_error(e: MessageDbError) -> ErrorCode {
-    match e {
-        MessageDbError::Store(s) => store_error(s),
-        MessageDbError::Corrupted | MessageDbError::UnsupportedVersion { .. } => {
-            ErrorCode::Corrupted
-        }
-        MessageDbError::UpgradeRequired
-        | MessageDbError::NoSuchConversation
-        | MessageDbError::NoSuchMessage
-        | MessageDbError::NotOutgoing
-        | MessageDbError::WrongAuthor
-        | MessageDbError::Encode => ErrorCode::Internal,
-    }
-}
-
-fn client_error(e: &ClientError) -> ErrorCode {
-    match e {
-        ClientError::EmptyMessage => ErrorCode::InvalidMessage,
-        _ => ErrorCode::Internal,
-    }
-}
-
-/// Maps a compose error of a user-typed text.
-fn compose_error(_: MessageError) -> ErrorCode {
-    ErrorCode::InvalidMessage
-}
-
-/// `o` with the disappearing `setting`: its Content fields and storage TTL, as
-/// [`compose_text`] sets them. Done here because the app offers every timer of
-/// [`umbra_ipc::DISAPPEARING_TIMERS_S`] for both modes (5 minutes to 4 weeks), while the
-/// protocol's compose functions accept only the subsets Session's own UI offers.
-pub(crate) fn with_setting(mut o: Outgoing, setting: DisappearingSetting) -> Outgoing {
-    let (mode, timer) = setting.to_content_fields();
-    o.content.expiration_type = Some(mode as i32);
-    o.content.expiration_timer = Some(timer);
-    o.ttl_ms = setting.storage_ttl_ms();
-    o
-}
-
-/// The quote a reply to `quoted` carries.
-fn quote_of(quoted: &Message) -> (QuoteRef, Quote) {
-    let text = quoted.body.clone();
-    (
-        QuoteRef {
-            target: WireId {
-                author: quoted.author,
-                sent_timestamp_ms: quoted.sent_ms,
-            },
-            text: Some(text.clone()).filter(|t| !t.is_empty()),
-        },
-        Quote {
-            target: quoted.message_ref(),
-            text,
-        },
-    )
-}
-
-/// Rebuilds the Content of stored text message `msg` (to send it again when the client lost
-/// its outbox entry).
-fn recompose(
-    msg: &Message,
-    setting: DisappearingSetting,
-    profile: Option<WireProfile>,
-) -> Result<Outgoing, MessageError> {
-    let draft = TextDraft {
-        body: msg.body.clone(),
-        quote: msg.quote.as_ref().map(|q| QuoteRef {
-            target: WireId {
-                author: q.target.author,
-                sent_timestamp_ms: q.target.sent_ms,
-            },
-            text: Some(q.text.clone()).filter(|t| !t.is_empty()),
-        }),
-        profile,
-        disappearing: DisappearingSetting::Off,
-    };
-    Ok(with_setting(compose_text(&draft, msg.sent_ms)?, setting))
 }
 
 /// The app's path indicator for a client path status.
@@ -290,53 +157,10 @@ pub fn path_state(status: PathStatus) -> PathState {
     }
 }
 
-fn db_outbox_state(state: ClientOutboxState) -> OutboxState {
-    match state {
-        ClientOutboxState::Pending => OutboxState::Pending,
-        ClientOutboxState::Sending => OutboxState::Sending,
-        ClientOutboxState::Sent => OutboxState::Sent,
-        ClientOutboxState::Failed => OutboxState::Failed { code: 0 },
-    }
-}
-
-fn clip_name(name: &str) -> Option<String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return None;
-    }
-    let mut end = name.len().min(MAX_NAME_BYTES);
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    Some(name[..end].to_owned())
-}
-
-async fn load_json<T: for<'de> Deserialize<'de>>(
-    store: &IndexedDbStore,
-    vault: &UnlockedVault,
-    name: &str,
-) -> Result<Option<T>, ErrorCode> {
-    let bytes = vault.get_record(store, name).await.map_err(store_error)?;
-    // A record that decrypts but does not parse (older layout) is ignored, not fatal.
-    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
-}
-
-async fn save_json<T: Serialize, R: CryptoRng>(
-    cx: &mut Cx<'_, R>,
-    name: &str,
-    value: &T,
-) -> Result<(), ErrorCode> {
-    let bytes = Zeroizing::new(serde_json::to_vec(value).map_err(|_| ErrorCode::Internal)?);
-    cx.vault
-        .put_record(cx.store, name, &bytes, cx.rng)
-        .await
-        .map_err(store_error)
-}
-
 impl Messenger {
-    /// Starts the client of `cx.vault`'s account: loads its snapshot and profile, resumes
-    /// every unsent outbox message, starts connecting and posts [`Event::Paths`] and
-    /// [`Event::Profile`].
+    /// Starts the client of `cx.vault`'s account: loads its snapshot, profile and settings,
+    /// sweeps what expired while locked, resumes what the client's outbox lacks, starts
+    /// connecting and posts [`Event::Paths`], [`Event::Profile`] and [`Event::Settings`].
     pub async fn start<R: CryptoRng>(
         cx: &mut Cx<'_, R>,
         seed_urls: &[String],
@@ -357,21 +181,27 @@ impl Messenger {
         let me = ClientIdentity::from_identity(cx.vault.identity());
         let client = Client::new(me, config, Some(snapshot));
         let path = client.path_status();
+        let convo = Conversations::new(
+            cx.vault.account_id(),
+            prefs_of(&settings),
+            profile.display_name.as_deref(),
+        );
         let mut m = Messenger {
             client,
+            convo,
             state,
             mailbox: Rc::downgrade(mailbox),
             session,
-            open: None,
-            visible,
             path,
             display_name: profile.display_name,
             timer: None,
             generation: 0,
             dirty_list: false,
+            dirty_blocked: false,
             dirty_peers: BTreeSet::new(),
             settings,
-            next_expiry: None,
+            refused: Vec::new(),
+            page: PageTracker::default(),
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),
@@ -388,38 +218,18 @@ impl Messenger {
             .await
             .map_err(db_error)?;
         // Messages that expired while the account was locked go first.
-        m.sweep(cx).await?;
-        // Resume what the database still has to send but the client does not know (the page
-        // closed between storing the message and persisting the client's outbox entry).
-        let db = MessageDb::new(cx.store, cx.vault);
-        let pending = db.pending_outbox().await.map_err(db_error)?;
-        for msg in pending {
-            let Some(&to) = msg.conversation.direct() else {
-                continue;
-            };
-            let local_id = LocalId::Message(msg.id.0);
-            if m.client.outbox().iter().any(|e| e.local_id == local_id) {
-                continue;
-            }
-            let setting = db
-                .conversation(&msg.conversation)
-                .await
-                .map_err(db_error)?
-                .map_or(DisappearingSetting::Off, |c| view::wire_of(c.disappearing));
-            // A stored text always composes; a failure leaves it pending for a retry.
-            let Ok(outgoing) = recompose(&msg, setting, m.profile()) else {
-                continue;
-            };
-            let spec = SendSpec {
-                to,
-                outgoing,
-                local_id,
-                sync_copy: true,
-                ephemeral: false,
-            };
-            let _ = m.send(cx, spec);
-        }
-        m.apply_polling_mode(cx);
+        let swept = convo!(m, cx, sweep());
+        m.apply(cx, swept)?;
+        let known: BTreeSet<LocalId> = m
+            .client
+            .outbox()
+            .iter()
+            .map(|e| e.local_id.clone())
+            .collect();
+        let resumed = convo!(m, cx, resume(&|id: &LocalId| known.contains(id)));
+        m.apply(cx, resumed)?;
+        let visible = convo!(m, cx, set_visible(visible));
+        m.apply(cx, visible)?;
         m.client
             .handle_timeout(cx.vault.identity(), net::now_ms(), cx.rng);
         m.run_actions(cx).await;
@@ -436,14 +246,22 @@ impl Messenger {
         self.path
     }
 
-    /// The open conversation, if any.
+    /// The peer of the open conversation, if any.
     pub fn open_peer(&self) -> Option<AccountId> {
-        self.open
+        self.convo
+            .open_conversation()
+            .and_then(ConversationId::direct)
+            .copied()
     }
 
     /// The client (read-only, for diagnostics and tests).
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> Settings {
+        self.settings
     }
 
     /// Feeds an HTTP outcome to the client.
@@ -465,486 +283,141 @@ impl Messenger {
         }
         self.timer = None;
         let now = net::now_ms();
-        if self
-            .next_expiry
-            .is_some_and(|t| t <= self.client.network_time_ms(now))
-            && let Err(code) = self.sweep(cx).await
-        {
-            (cx.post)(&Event::Error { code });
+        let net_now = NetMs(self.client.network_time_ms(now));
+        if self.convo.next_expiry().is_some_and(|t| t <= net_now) {
+            let swept = convo!(self, cx, sweep());
+            if let Err(code) = self.apply(cx, swept) {
+                (cx.post)(&Event::Error { code });
+            }
         }
         self.client.handle_timeout(cx.vault.identity(), now, cx.rng);
         self.run_actions(cx).await;
     }
 
-    /// Sends `spec` through the client.
-    pub(crate) fn send<R: CryptoRng>(
+    /// Carries out `outcome`'s effects (see [`Messenger::apply_effects`]), or maps its error.
+    fn apply<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
-        spec: SendSpec,
-    ) -> Result<(), ClientError> {
-        let cmd = ClientCommand::Send {
-            to: spec.to,
-            outgoing: spec.outgoing,
-            local_id: spec.local_id,
-            sync_copy: spec.sync_copy,
-            ephemeral: spec.ephemeral,
-        };
-        self.client
-            .handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng)
-    }
-
-    /// Deletes these storage hashes from the own swarm (signed `delete`, durable).
-    pub(crate) fn delete_own<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, hashes: Vec<String>) {
-        if hashes.is_empty() {
-            return;
-        }
-        let cmd = ClientCommand::DeleteOwn { hashes };
-        // Cannot fail: the hashes are not empty and the identity is ours.
-        let _ = self
-            .client
-            .handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng);
-    }
-
-    /// Shortens the expiry of these storage hashes in the own swarm to `expiry_ms` (signed
-    /// `expire`, durable).
-    pub(crate) fn expire_own<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        hashes: Vec<String>,
-        expiry_ms: u64,
-    ) {
-        if hashes.is_empty() {
-            return;
-        }
-        let cmd = ClientCommand::ExpireOwn { hashes, expiry_ms };
-        // Cannot fail: the hashes are not empty and the identity is ours.
-        let _ = self
-            .client
-            .handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng);
-    }
-
-    /// A fresh sent timestamp (network time, distinct from every earlier one of this session:
-    /// with the author it identifies a message).
-    pub(crate) fn next_sent_ms(&mut self) -> u64 {
-        self.client.allocate_sent_ms(LocalMs(net::now_ms())).0
-    }
-
-    /// The own profile sent along with messages.
-    pub(crate) fn profile(&self) -> Option<WireProfile> {
-        self.display_name
-            .as_deref()
-            .and_then(|n| WireProfile::new(n).ok())
-    }
-
-    /// The current settings.
-    pub fn settings(&self) -> Settings {
-        self.settings
-    }
-
-    // ----- commands -------------------------------------------------------------------------
-
-    /// Posts the conversation list.
-    pub async fn post_conversations<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
+        outcome: Outcome,
     ) -> Result<(), ErrorCode> {
-        let list = MessageDb::new(cx.store, cx.vault)
-            .list_conversations()
-            .await
-            .map_err(db_error)?;
-        self.dirty_list = false;
-        (cx.post)(&Event::Conversations {
-            items: list.iter().map(summary).collect(),
-        });
-        Ok(())
-    }
-
-    /// Posts the messages of `peer`'s conversation (a fresh conversation has an empty one).
-    pub async fn post_messages<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: &AccountId,
-    ) -> Result<(), ErrorCode> {
-        let db = MessageDb::new(cx.store, cx.vault);
-        let conversation = match db.conversation(&dm(*peer)).await.map_err(db_error)? {
-            Some(c) => summary(&c),
-            None => ConversationSummary {
-                peer: peer.to_string(),
-                display_name: None,
-                kind: ConversationKind::Accepted,
-                last_preview: None,
-                last_time_ms: None,
-                unread: 0,
-                disappearing: Default::default(),
-            },
-        };
-        let list: Vec<Message> = db
-            .list_messages(&dm(*peer), PAGE, 0)
-            .await
-            .map_err(db_error)?
-            .into_iter()
-            .filter(|m| !m.deleted)
-            .collect();
-        let mut targets: view::QuoteTargets = list
-            .iter()
-            .map(|m| ((m.author, m.sent_ms), (m.id.0, m.body.clone())))
-            .collect();
-        // Quoted messages older than the page.
-        for q in list.iter().filter_map(|m| m.quote.as_ref()) {
-            let key = (q.target.author, q.target.sent_ms);
-            if targets.contains_key(&key) {
-                continue;
+        match outcome {
+            Ok(effects) => {
+                self.apply_effects(cx, effects);
+                Ok(())
             }
-            if let Some(found) = db
-                .find_message(&dm(*peer), &q.target)
-                .await
-                .map_err(db_error)?
-                .filter(|m| !m.deleted)
-            {
-                targets.insert(key, (found.id.0, found.body));
-            }
-        }
-        let me = cx.vault.account_id();
-        let items = list
-            .iter()
-            .map(|m| message_view(m, &me, &targets))
-            .collect();
-        self.dirty_peers.remove(peer);
-        (cx.post)(&Event::Messages {
-            peer: peer.to_string(),
-            conversation,
-            items,
-        });
-        Ok(())
-    }
-
-    /// Opens `peer`'s conversation: marks it read, polls fast, posts the list and then the
-    /// messages.
-    pub async fn open<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-    ) -> Result<(), ErrorCode> {
-        self.open = Some(peer);
-        self.mark_open_read(cx).await?;
-        self.apply_polling_mode(cx);
-        let now = net::now_ms();
-        // PollNow cannot fail for our own identity.
-        let _ =
-            self.client
-                .handle_command(ClientCommand::PollNow, cx.vault.identity(), now, cx.rng);
-        // The drain ends by posting the list, then the messages.
-        self.mark_dirty(peer);
-        self.run_actions(cx).await;
-        Ok(())
-    }
-
-    /// Closes the open conversation and posts the list.
-    pub async fn close<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
-        self.open = None;
-        self.apply_polling_mode(cx);
-        self.dirty_list = true;
-        self.run_actions(cx).await;
-        Ok(())
-    }
-
-    /// Records whether the page is visible and adapts the polling cadence.
-    pub async fn set_visible<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        visible: bool,
-    ) -> Result<(), ErrorCode> {
-        self.visible = visible;
-        if visible {
-            self.mark_open_read(cx).await?;
-        }
-        self.apply_polling_mode(cx);
-        self.run_actions(cx).await;
-        (cx.post)(&Event::Paths {
-            state: path_state(self.path),
-        });
-        Ok(())
-    }
-
-    /// Stores a new outgoing message as `Pending` in the database (a reply quoting message
-    /// `reply_to`, disappearing as the conversation is set), then hands it to the client.
-    pub async fn send_text<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-        body: String,
-        reply_to: Option<u64>,
-    ) -> Result<(), ErrorCode> {
-        if body.trim().is_empty() || body.chars().count() > MAX_BODY_CHARS {
-            return Err(ErrorCode::InvalidMessage);
-        }
-        let mut db = MessageDb::new(cx.store, cx.vault);
-        let quote = match reply_to {
-            None => None,
-            Some(id) => {
-                let quoted = db
-                    .message(&dm(peer), MessageKey(id))
-                    .await
-                    .map_err(db_error)?
-                    .filter(|m| !m.deleted)
-                    .ok_or(ErrorCode::NoSuchMessage)?;
-                Some(quote_of(&quoted))
-            }
-        };
-        let stored_setting = db
-            .conversation(&dm(peer))
-            .await
-            .map_err(db_error)?
-            .map(|c| c.disappearing)
-            .unwrap_or_default();
-        let setting = view::wire_of(stored_setting);
-        let now = net::now_ms();
-        let sent_ms = self.next_sent_ms();
-        let (quote_ref, quote) = quote.unzip();
-        let draft = TextDraft {
-            body: body.clone(),
-            quote: quote_ref,
-            profile: self.profile(),
-            disappearing: DisappearingSetting::Off,
-        };
-        let outgoing = with_setting(
-            compose_text(&draft, sent_ms).map_err(compose_error)?,
-            setting,
-        );
-        let me = cx.vault.account_id();
-        let msg = NewMessage {
-            conversation: dm(peer),
-            direction: Direction::Outgoing,
-            author: me,
-            sent_ms,
-            received_ms: now,
-            body,
-            storage_hash: None,
-            outbox: Some(OutboxState::Pending),
-            disappearing: Some(stored_setting).filter(|d| d.is_on()),
-            quote,
-        };
-        let outcome = db.insert_message(msg, cx.rng).await.map_err(db_error)?;
-        let InsertOutcome::Inserted(id) = outcome else {
-            return Err(ErrorCode::Internal);
-        };
-        self.mark_dirty(peer);
-        self.note_expiry(setting.outgoing_expiry_ms(sent_ms));
-        let spec = SendSpec {
-            to: peer,
-            outgoing,
-            local_id: LocalId::Message(id.0),
-            sync_copy: true,
-            ephemeral: false,
-        };
-        if let Err(e) = self.send(cx, spec) {
-            let code = client_error(&e);
-            let _ = MessageDb::new(cx.store, cx.vault)
-                .set_outbox_state(&dm(peer), id, OutboxState::Failed { code: 1 }, None, cx.rng)
-                .await;
-            self.flush_ui(cx).await;
-            return Err(code);
-        }
-        self.run_actions(cx).await;
-        Ok(())
-    }
-
-    /// Sends failed message `id` of `peer`'s conversation again.
-    pub async fn retry<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-        id: u64,
-    ) -> Result<(), ErrorCode> {
-        let now = net::now_ms();
-        let local_id = LocalId::Message(id);
-        let cmd = ClientCommand::Retry {
-            local_id: local_id.clone(),
-        };
-        match self
-            .client
-            .handle_command(cmd, cx.vault.identity(), now, cx.rng)
-        {
-            Ok(()) => {}
-            Err(ClientError::UnknownLocalId) => {
-                // The client no longer has it (e.g. its snapshot was lost): send from the db.
-                let msg = MessageDb::new(cx.store, cx.vault)
-                    .message(&dm(peer), MessageKey(id))
-                    .await
-                    .map_err(db_error)?
-                    .filter(|m| m.direction == Direction::Outgoing && !m.deleted)
-                    .ok_or(ErrorCode::InvalidMessage)?;
-                if msg.outbox == Some(OutboxState::Sent) {
-                    return Ok(());
+            Err(e) => {
+                // A database failure may leave part of it written: show the current state.
+                if matches!(e, convo::ConvoError::Db(_)) {
+                    self.dirty_list = true;
+                    if let Some(peer) = self.open_peer() {
+                        self.dirty_peers.insert(peer);
+                    }
                 }
-                let setting = MessageDb::new(cx.store, cx.vault)
-                    .conversation(&dm(peer))
-                    .await
-                    .map_err(db_error)?
-                    .map_or(DisappearingSetting::Off, |c| view::wire_of(c.disappearing));
-                let outgoing = recompose(&msg, setting, self.profile()).map_err(compose_error)?;
-                let spec = SendSpec {
-                    to: peer,
-                    outgoing,
-                    local_id,
-                    sync_copy: true,
-                    ephemeral: false,
-                };
-                self.send(cx, spec).map_err(|e| client_error(&e))?;
+                Err(convo_error(e))
             }
-            Err(e) => return Err(client_error(&e)),
         }
-        self.mark_dirty(peer);
+    }
+
+    /// Carries out effects in order: client commands now, UI changes marked for the next
+    /// flush (notifications and typing posted at once).
+    fn apply_effects<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Client(cmd) => {
+                    let text = match &cmd {
+                        ClientCommand::Send { to, local_id, .. }
+                            if convo::text_key(local_id).is_some() =>
+                        {
+                            Some((dm(*to), local_id.clone()))
+                        }
+                        _ => None,
+                    };
+                    let now = net::now_ms();
+                    if let Err(e) =
+                        self.client
+                            .handle_command(cmd, cx.vault.identity(), now, cx.rng)
+                    {
+                        if let Some(refused) = text {
+                            self.refused.push(refused);
+                        }
+                        (cx.post)(&Event::Error {
+                            code: client_error(&e),
+                        });
+                    }
+                }
+                Effect::Ui(change) => self.show(cx, change),
+                // The timer is armed from `convo.next_expiry()` after each input.
+                Effect::ArmExpiry(_) => {}
+            }
+        }
+    }
+
+    fn show<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, change: UiChange) {
+        match change {
+            UiChange::Conversation(ConversationId::Direct(peer)) => self.mark_dirty(peer),
+            UiChange::ConversationRemoved(ConversationId::Direct(peer)) => {
+                self.dirty_peers.remove(&peer);
+                self.dirty_list = true;
+            }
+            // Other kinds are only listed (the app opens 1:1 conversations only).
+            UiChange::Conversation(_) | UiChange::ConversationRemoved(_) => {
+                self.dirty_list = true;
+            }
+            UiChange::BlockList => self.dirty_blocked = true,
+            // One to one: the conversation is named by its sender.
+            UiChange::Typing { peer, typing } => (cx.post)(&Event::PeerTyping {
+                conversation: peer.to_string(),
+                sender: peer.to_string(),
+                typing,
+            }),
+            UiChange::Incoming {
+                conversation,
+                display_name,
+                preview,
+            } => (cx.post)(&Event::Incoming {
+                conversation: conversation.to_string(),
+                display_name,
+                preview,
+            }),
+            UiChange::Error(e) => (cx.post)(&Event::Error {
+                code: convo_error(e),
+            }),
+        }
+    }
+
+    /// Runs a conversation intent's outcome, then the client's actions.
+    async fn finish<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        outcome: Outcome,
+    ) -> Result<(), ErrorCode> {
+        let result = self.apply(cx, outcome);
         self.run_actions(cx).await;
-        Ok(())
-    }
-
-    /// Accepts the message request of `peer`.
-    pub async fn accept<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-    ) -> Result<(), ErrorCode> {
-        let mut db = MessageDb::new(cx.store, cx.vault);
-        let was_request = db
-            .conversation(&dm(peer))
-            .await
-            .map_err(db_error)?
-            .is_some_and(|c| c.state == ConversationState::Request);
-        match db.accept(&dm(peer), cx.rng).await {
-            Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
-            Err(e) => return Err(db_error(e)),
-        }
-        self.mark_dirty(peer);
-        if was_request {
-            // Tell the peer, as Session does (with our profile).
-            let sent = self.next_sent_ms();
-            let spec = SendSpec::durable(
-                peer,
-                compose_request_accept(self.profile().as_ref(), sent),
-                control(ControlKind::Accept, sent),
-                false,
-            );
-            let _ = self.send(cx, spec);
-            // What was unread in the request is read now if it is open.
-            self.mark_open_read(cx).await?;
-        }
-        self.run_actions(cx).await;
-        Ok(())
-    }
-
-    /// Deletes `peer`'s conversation (closing it if open).
-    pub async fn delete<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-    ) -> Result<(), ErrorCode> {
-        match MessageDb::new(cx.store, cx.vault)
-            .delete_conversation(&dm(peer), cx.rng)
-            .await
-        {
-            Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
-            Err(e) => return Err(db_error(e)),
-        }
-        if self.open == Some(peer) {
-            self.open = None;
-            self.apply_polling_mode(cx);
-            self.run_actions(cx).await;
-        }
-        self.dirty_peers.remove(&peer);
-        self.dirty_list = true;
-        self.flush_ui(cx).await;
-        Ok(())
-    }
-
-    /// Blocks (`true`) or unblocks `peer`, then posts the list and the block list.
-    pub async fn set_blocked<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        peer: AccountId,
-        blocked: bool,
-    ) -> Result<(), ErrorCode> {
-        let mut db = MessageDb::new(cx.store, cx.vault);
-        let result = if blocked {
-            db.block(&peer, net::now_ms(), cx.rng).await
-        } else {
-            db.unblock(&peer, cx.rng).await
-        };
-        match result {
-            Ok(_) | Err(MessageDbError::NoSuchConversation) => {}
-            Err(e) => return Err(db_error(e)),
-        }
-        self.mark_dirty(peer);
-        self.flush_ui(cx).await;
-        self.post_blocked(cx).await
-    }
-
-    /// Posts the block list.
-    pub async fn post_blocked<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-    ) -> Result<(), ErrorCode> {
-        let list = MessageDb::new(cx.store, cx.vault)
-            .blocked()
-            .await
-            .map_err(db_error)?;
-        (cx.post)(&Event::BlockList {
-            items: list.iter().map(ToString::to_string).collect(),
-        });
-        Ok(())
-    }
-
-    /// Sets the display name sent with our messages (empty clears it) and posts
-    /// [`Event::Profile`].
-    pub async fn set_display_name<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        name: &str,
-    ) -> Result<(), ErrorCode> {
-        if name.trim().len() > MAX_NAME_BYTES {
-            return Err(ErrorCode::InvalidDisplayName);
-        }
-        let display_name = clip_name(name);
-        save_json(
-            cx,
-            PROFILE_RECORD,
-            &Profile {
-                display_name: display_name.clone(),
-            },
-        )
-        .await?;
-        self.display_name = display_name.clone();
-        let cmd = ClientCommand::SetDisplayName(display_name.clone());
-        let _ = self
-            .client
-            .handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng);
-        (cx.post)(&Event::Profile { display_name });
-        Ok(())
+        result
     }
 
     // ----- the action loop ------------------------------------------------------------------
-
-    fn apply_polling_mode<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
-        let mode = if self.visible && self.open.is_some() {
-            PollingMode::Foreground
-        } else {
-            PollingMode::Background
-        };
-        let cmd = ClientCommand::SetPollingMode(mode);
-        let _ = self
-            .client
-            .handle_command(cmd, cx.vault.identity(), net::now_ms(), cx.rng);
-    }
 
     fn mark_dirty(&mut self, peer: AccountId) {
         self.dirty_list = true;
         self.dirty_peers.insert(peer);
     }
 
+    /// Marks the texts the client refused to queue as failed.
+    async fn settle_refused<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
+        for (conversation, local_id) in core::mem::take(&mut self.refused) {
+            let outcome = convo!(self, cx, on_send_refused(&conversation, &local_id));
+            if let Err(code) = self.apply(cx, outcome) {
+                (cx.post)(&Event::Error { code });
+            }
+        }
+    }
+
     /// Drains the client's actions (see the module docs for the order), then updates the UI
     /// and re-arms the timer.
     async fn run_actions<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
         loop {
+            self.settle_refused(cx).await;
             let mut actions = Vec::new();
             while let Some(action) = self.client.poll_action() {
                 actions.push(action);
@@ -964,15 +437,20 @@ impl Messenger {
                     Action::Notify(e) => events.push(e),
                 }
             }
-            if !incoming.is_empty()
-                && let Err(code) = self.store_incoming(cx, incoming).await
-            {
-                (cx.post)(&Event::Error { code });
+            if !incoming.is_empty() {
+                let effects = convo!(self, cx, on_received(incoming));
+                self.apply_effects(cx, effects);
             }
             let mut durable = true;
             if !changes.is_empty()
                 && let Err(code) = self.persist(cx, &changes).await
             {
+                durable = false;
+                (cx.post)(&Event::Error { code });
+            }
+            // What the requests rely on (outbox entries, dedup records, the messages they
+            // carry) is durable before any leaves: one transaction for the whole drain.
+            if durable && let Err(code) = self.commit(cx).await {
                 // Requests that rely on unsaved state are not sent; the client counts them
                 // as timed out and tries again.
                 durable = false;
@@ -993,90 +471,66 @@ impl Messenger {
                     }
                     ClientEvent::SyncCopyStored { local_id, hash } => {
                         // Remember where our copy lives, to delete it on unsend.
-                        if let Err(code) = self.note_sync_copy(cx, &local_id, &hash).await {
+                        let outcome = convo!(self, cx, on_sync_copy_stored(&local_id, &hash));
+                        if let Err(code) = self.apply(cx, outcome) {
                             (cx.post)(&Event::Error { code });
                         }
                     }
+                    // The outbox entry itself arrives as a `Persist` change.
                     _ => {}
                 }
             }
+        }
+        // Show only what is durable.
+        if let Err(code) = self.commit(cx).await {
+            (cx.post)(&Event::Error { code });
         }
         self.flush_ui(cx).await;
         self.arm_timer();
     }
 
-    /// Adds the own-swarm hash of a sync copy to the message it copies (texts only: their
-    /// local id is the database id; other kinds have nothing to unsend), or deletes that copy
-    /// if the message was unsent while the copy was on its way.
-    async fn note_sync_copy<R: CryptoRng>(
-        &mut self,
-        cx: &mut Cx<'_, R>,
-        local_id: &LocalId,
-        hash: &str,
-    ) -> Result<(), ErrorCode> {
-        let LocalId::Message(id) = local_id else {
-            return Ok(());
-        };
-        let id = MessageKey(*id);
-        let mut db = MessageDb::new(cx.store, cx.vault);
-        let Some(conversation) = db.conversation_of(id).await.map_err(db_error)? else {
-            return Ok(());
-        };
-        match db.add_storage_hash(&conversation, id, hash, cx.rng).await {
-            Ok(()) => {}
-            // Deleted for me meanwhile.
-            Err(MessageDbError::NoSuchMessage) => return Ok(()),
-            Err(e) => return Err(db_error(e)),
-        }
-        // Unsent before its copy was stored: that copy goes at once.
-        let unsent = db
-            .message(&conversation, id)
-            .await
-            .map_err(db_error)?
-            .is_some_and(|m| m.deleted);
-        if unsent {
-            self.delete_own(cx, vec![hash.to_owned()]);
+    /// Commits the step's staged writes in one IndexedDB transaction. On failure they are
+    /// dropped and the client state is read back from what is durable.
+    pub async fn commit<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
+        if let Err(e) = cx.store.commit().await {
+            cx.store.discard();
+            self.reload_client_state(cx.store, cx.vault, cx.rng).await;
+            return Err(store_error(e));
         }
         Ok(())
     }
 
+    /// Reads the client state's records back after a failed commit: the writer's view was
+    /// ahead of the store.
+    pub async fn reload_client_state<R: CryptoRng>(
+        &mut self,
+        store: &StepStore,
+        vault: &UnlockedVault,
+        rng: &mut R,
+    ) {
+        if let Ok((state, _)) = ClientStateDb::load(store, vault, rng).await {
+            self.state = state;
+        }
+    }
+
+    /// Applies one step's client changes: outbox states into the database first (the rules
+    /// decide what they mean), then the client's own records.
     async fn persist<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
         changes: &[PersistChange],
     ) -> Result<(), ErrorCode> {
         for change in changes {
-            let PersistChange::Outbox(entry) = change else {
-                continue;
-            };
-            if entry.sync_target.is_some() {
-                continue;
+            if let PersistChange::Outbox(entry) = change {
+                let outcome = convo!(self, cx, on_outbox_changed(entry));
+                self.apply(cx, outcome)?;
             }
-            let LocalId::Message(id) = entry.local_id else {
-                continue;
-            };
-            let state = db_outbox_state(entry.state);
-            let result = MessageDb::new(cx.store, cx.vault)
-                .set_outbox_state(
-                    &dm(entry.to),
-                    MessageKey(id),
-                    state,
-                    entry.hash.as_deref(),
-                    cx.rng,
-                )
-                .await;
-            match result {
-                // The conversation or message was deleted meanwhile.
-                Ok(()) | Err(MessageDbError::NoSuchMessage | MessageDbError::NotOutgoing) => {}
-                Err(e) => return Err(db_error(e)),
-            }
-            self.mark_dirty(entry.to);
         }
         self.persist_client_changes(cx, changes).await
     }
 
-    /// Makes one step's client changes durable: only the records they touch, in one
-    /// IndexedDB transaction (`store::client_state`).
+    /// Stages one step's client changes: only the records they touch
+    /// (`store::client_state`), committed with the rest of the step.
     async fn persist_client_changes<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
@@ -1086,14 +540,7 @@ impl Messenger {
             .state
             .stage(changes, cx.vault, cx.rng)
             .map_err(client_state_error)?;
-        if let Err(e) = cx.store.write_batch(&ops).await {
-            // The writer's view is ahead of the store now: read it back before the next step.
-            if let Ok((state, _)) = ClientStateDb::load(cx.store, cx.vault, cx.rng).await {
-                self.state = state;
-            }
-            return Err(store_error(e));
-        }
-        Ok(())
+        cx.store.write_batch(&ops).await.map_err(store_error)
     }
 
     fn spawn_http(&self, req: OutgoingHttp) {
@@ -1111,19 +558,14 @@ impl Messenger {
         });
     }
 
-    /// Remembers that a message now expires at `at` (network ms), for the sweep timer.
-    pub(crate) fn note_expiry(&mut self, at: Option<u64>) {
-        if let Some(at) = at {
-            self.next_expiry = Some(self.next_expiry.map_or(at, |t| t.min(at)));
-        }
-    }
-
     fn arm_timer(&mut self) {
         let now = net::now_ms();
         // The expiry is in network time; the timer runs on the local clock.
         let skew = i128::from(self.client.network_time_ms(now)) - i128::from(now);
         let expiry = self
-            .next_expiry
+            .convo
+            .next_expiry()
+            .map(|t| t.0)
             .map(|t| u64::try_from((i128::from(t) - skew).max(0)).unwrap_or(u64::MAX));
         let next = match (self.client.next_timeout(), expiry) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -1153,153 +595,25 @@ impl Messenger {
         self.timer = Some((at, timeout));
     }
 
-    /// Posts what changed: the list, and the open conversation's messages.
+    /// Posts what changed: the list, the open conversation's messages, the block list.
     async fn flush_ui<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
         let mut result = Ok(());
         if self.dirty_list {
             result = self.post_conversations(cx).await;
         }
         if result.is_ok()
-            && let Some(peer) = self.open
+            && let Some(peer) = self.open_peer()
             && self.dirty_peers.contains(&peer)
         {
             result = self.post_messages(cx, &peer).await;
         }
         self.dirty_peers.clear();
+        if result.is_ok() && self.dirty_blocked {
+            self.dirty_blocked = false;
+            result = self.post_blocked(cx).await;
+        }
         if let Err(code) = result {
             (cx.post)(&Event::Error { code });
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use umbra_protocol::{
-        identity::{Identity, Seed},
-        message::{
-            DEFAULT_TTL_MS, Event as WireEvent, Incoming, classify, compose_expiration_update,
-        },
-        store::messages::MessageRef,
-    };
-
-    use super::*;
-
-    fn identity(n: u8) -> Identity {
-        Identity::from_seed(&Seed::from_entropy(&[n; 16]).expect("16 bytes"))
-    }
-
-    /// `o` as `from`'s message arrives (the Content as sent; encryption is tested elsewhere).
-    fn received_by(from: &Identity, o: &Outgoing) -> Incoming {
-        Incoming {
-            sender: from.account_id(),
-            sender_ed25519: [0; 32],
-            sent_timestamp_ms: o.sent_timestamp_ms,
-            server_timestamp_ms: None,
-            content: o.content.clone(),
-            ciphertext_hash: [0; 32],
-        }
-    }
-
-    #[test]
-    fn test_every_offered_timer_travels_as_session_encodes_it() {
-        let (alice, bob) = (identity(1), identity(2));
-        let quoted = Message {
-            id: MessageKey(7),
-            conversation: dm(alice.account_id()),
-            direction: Direction::Incoming,
-            author: alice.account_id(),
-            sent_ms: 1_000,
-            received_ms: 1_001,
-            body: "the original".into(),
-            storage_hashes: vec![],
-            outbox: None,
-            read: true,
-            expires_at_ms: None,
-            quote: None,
-            reactions: Default::default(),
-            deleted: false,
-        };
-        let (quote_ref, quote) = quote_of(&quoted);
-        assert_eq!(
-            quote.target,
-            MessageRef {
-                author: alice.account_id(),
-                sent_ms: 1_000
-            }
-        );
-        // Five minutes after send is not in Session's own after-send list, but the app offers
-        // it: the Content still says DELETE_AFTER_SEND/300 and the TTL is the timer.
-        let draft = TextDraft {
-            body: "a reply".into(),
-            quote: Some(quote_ref.clone()),
-            profile: WireProfile::new("Bob").ok(),
-            disappearing: DisappearingSetting::Off,
-        };
-        let o = with_setting(
-            compose_text(&draft, 5_000).expect("compose"),
-            DisappearingSetting::AfterSend(300),
-        );
-        assert_eq!(o.ttl_ms, 300_000);
-        match classify(&received_by(&bob, &o), &alice.account_id()) {
-            Ok(WireEvent::Text {
-                body,
-                quote,
-                expiry,
-                profile,
-            }) => {
-                assert_eq!(body, "a reply");
-                assert_eq!(quote, Some(quote_ref));
-                assert_eq!(expiry, DisappearingSetting::AfterSend(300));
-                assert_eq!(
-                    profile.map(|p| p.display_name().to_owned()),
-                    Some("Bob".into())
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        // Four weeks after read: the default TTL (the reader shortens it).
-        let o = with_setting(
-            compose_expiration_update(DisappearingSetting::Off, 6_000).expect("compose"),
-            DisappearingSetting::AfterRead(2_419_200),
-        );
-        assert_eq!(o.ttl_ms, DEFAULT_TTL_MS);
-        assert_eq!(
-            classify(&received_by(&bob, &o), &alice.account_id()),
-            Ok(WireEvent::ExpirationUpdate {
-                setting: DisappearingSetting::AfterRead(2_419_200)
-            })
-        );
-        // Off clears the fields' meaning; a timer past 30 days is refused by receivers.
-        let o = with_setting(
-            compose_expiration_update(DisappearingSetting::Off, 7_000).expect("compose"),
-            DisappearingSetting::Off,
-        );
-        assert_eq!(
-            classify(&received_by(&bob, &o), &alice.account_id()),
-            Ok(WireEvent::ExpirationUpdate {
-                setting: DisappearingSetting::Off
-            })
-        );
-        let o = with_setting(o, DisappearingSetting::AfterSend(31 * 86_400));
-        assert!(classify(&received_by(&bob, &o), &alice.account_id()).is_err());
-        // A stored reply recomposes with its quote.
-        let reply = Message {
-            id: MessageKey(8),
-            direction: Direction::Outgoing,
-            author: bob.account_id(),
-            sent_ms: 9_000,
-            body: "again".into(),
-            quote: Some(quote),
-            ..quoted
-        };
-        let o = recompose(&reply, DisappearingSetting::Off, None).expect("recompose");
-        assert_eq!(o.sent_timestamp_ms, 9_000);
-        assert_eq!(o.ttl_ms, DEFAULT_TTL_MS);
-        match classify(&received_by(&bob, &o), &alice.account_id()) {
-            Ok(WireEvent::Text { quote, .. }) => {
-                assert_eq!(quote.map(|q| q.target.sent_timestamp_ms), Some(1_000));
-            }
-            other => panic!("{other:?}"),
         }
     }
 }

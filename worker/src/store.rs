@@ -5,7 +5,7 @@
 
 use js_sys::Uint8Array;
 use rexie::{ObjectStore, Rexie, TransactionMode};
-use umbra_protocol::store::{BatchOp, Store, StoreError};
+use umbra_protocol::store::{BatchOp, StagedStore, Store, StoreError};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Name of the app's database.
@@ -65,6 +65,11 @@ fn count(f: impl FnOnce(&mut IoStats)) {
     }
     let _ = js_sys::Reflect::set(&js_sys::global(), &JsValue::from_str(STATS_GLOBAL), &obj);
 }
+
+/// The store the worker hands its steps: IndexedDB behind a [`StagedStore`], so the writes of
+/// one step (a command, an answer, a timer) reach IndexedDB as one transaction when the step
+/// commits ([`umbra_protocol::store::StagedStore`]).
+pub type StepStore = StagedStore<IndexedDbStore>;
 
 /// A [`Store`] kept in IndexedDB: database `name`, object store [`RECORDS`].
 ///

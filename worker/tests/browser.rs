@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use umbra_ipc::{AccountState, Command, ErrorCode, Event, Task};
+use umbra_ipc::{AccountCommand, AccountState, Command, ErrorCode, Event, Task};
 use umbra_protocol::{
     mnemonic,
     store::{KdfParams, Store},
@@ -55,13 +55,14 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
     let name = "driver-create";
     let mut d = fresh_driver(name).await;
     assert_eq!(
-        last(&mut d, Command::Status).await,
+        last(&mut d, Command::Account(AccountCommand::Status)).await,
         Event::Status {
             state: AccountState::NoAccount
         }
     );
 
-    let Event::AccountCreated { account_id, words } = last(&mut d, Command::CreateAccount).await
+    let Event::AccountCreated { account_id, words } =
+        last(&mut d, Command::Account(AccountCommand::Create)).await
     else {
         panic!("expected AccountCreated")
     };
@@ -74,9 +75,9 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
 
     let events = run(
         &mut d,
-        Command::SetPassphrase {
+        Command::Account(AccountCommand::SetPassphrase {
             passphrase: "right horse".into(),
-        },
+        }),
     )
     .await;
     assert_eq!(
@@ -91,19 +92,19 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
         ]
     );
     assert_eq!(
-        last(&mut d, Command::ShowRecoveryPhrase).await,
+        last(&mut d, Command::Account(AccountCommand::ShowRecoveryPhrase)).await,
         Event::RecoveryPhrase {
             words: words.clone()
         }
     );
     assert_eq!(
-        last(&mut d, Command::Lock).await,
+        last(&mut d, Command::Account(AccountCommand::Lock)).await,
         Event::Status {
             state: AccountState::Locked
         }
     );
     assert_eq!(
-        last(&mut d, Command::ShowRecoveryPhrase).await,
+        last(&mut d, Command::Account(AccountCommand::ShowRecoveryPhrase)).await,
         Event::Error {
             code: ErrorCode::NotUnlocked
         }
@@ -112,7 +113,7 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
     // A fresh driver (as after a reload) sees a locked account; wrong then right passphrase.
     let mut d = Driver::new(name, KdfParams::FLOOR, worker_rng());
     assert_eq!(
-        last(&mut d, Command::Status).await,
+        last(&mut d, Command::Account(AccountCommand::Status)).await,
         Event::Status {
             state: AccountState::Locked
         }
@@ -120,9 +121,9 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
     let before = umbra_protocol::store::testing::snapshot(&store).await;
     let events = run(
         &mut d,
-        Command::Unlock {
+        Command::Account(AccountCommand::Unlock {
             passphrase: "wrong horse".into(),
-        },
+        }),
     )
     .await;
     assert_eq!(
@@ -144,9 +145,9 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
     assert_eq!(
         last(
             &mut d,
-            Command::Unlock {
+            Command::Account(AccountCommand::Unlock {
                 passphrase: "right horse".into()
-            }
+            })
         )
         .await,
         Event::Unlocked {
@@ -154,7 +155,7 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
         }
     );
     assert_eq!(
-        last(&mut d, Command::CreateAccount).await,
+        last(&mut d, Command::Account(AccountCommand::Create)).await,
         Event::Error {
             code: ErrorCode::AccountExists
         }
@@ -194,7 +195,7 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
 
     // Remove deletes everything; the account is gone.
     assert_eq!(
-        last(&mut d, Command::RemoveAccount).await,
+        last(&mut d, Command::Account(AccountCommand::Remove)).await,
         Event::Status {
             state: AccountState::NoAccount
         }
@@ -222,9 +223,9 @@ async fn test_restore_vectors_and_named_errors() {
         assert_eq!(
             last(
                 &mut d,
-                Command::RestoreAccount {
+                Command::Account(AccountCommand::Restore {
                     phrase: phrase.into()
-                }
+                })
             )
             .await,
             Event::Error { code }
@@ -233,9 +234,9 @@ async fn test_restore_vectors_and_named_errors() {
     assert_eq!(
         last(
             &mut d,
-            Command::SetPassphrase {
+            Command::Account(AccountCommand::SetPassphrase {
                 passphrase: "pw".into()
-            }
+            })
         )
         .await,
         Event::Error {
@@ -244,9 +245,7 @@ async fn test_restore_vectors_and_named_errors() {
     );
     // 13 words, 4th unknown.
     assert_eq!(
-        last(&mut d, Command::RestoreAccount {
-            phrase: "sewage railway names xxqq wagtail duties rowboat until seismic radar custom gimmick until".into()
-        })
+        last(&mut d, Command::Account(AccountCommand::Restore { phrase: "sewage railway names xxqq wagtail duties rowboat until seismic radar custom gimmick until".into() }))
         .await,
         Event::Error { code: ErrorCode::PhraseUnknownWord { position: 4 } }
     );
@@ -264,9 +263,9 @@ async fn test_restore_vectors_and_named_errors() {
         assert_eq!(
             last(
                 &mut d,
-                Command::RestoreAccount {
+                Command::Account(AccountCommand::Restore {
                     phrase: phrase.into()
-                }
+                })
             )
             .await,
             Event::PhraseAccepted {
@@ -278,9 +277,9 @@ async fn test_restore_vectors_and_named_errors() {
     assert_eq!(
         last(
             &mut d,
-            Command::SetPassphrase {
+            Command::Account(AccountCommand::SetPassphrase {
                 passphrase: "pw pw".into()
-            }
+            })
         )
         .await,
         Event::Unlocked {
@@ -290,9 +289,9 @@ async fn test_restore_vectors_and_named_errors() {
     assert_eq!(
         last(
             &mut d,
-            Command::RestoreAccount {
+            Command::Account(AccountCommand::Restore {
                 phrase: vectors[0].0.into()
-            }
+            })
         )
         .await,
         Event::Error {

@@ -5,14 +5,16 @@
 use std::cell::RefCell;
 
 use umbra_ipc::{
-    AccountState, Command, ConversationKind, DeliveryState, Direction, ErrorCode, Event, PathState,
+    AccountCommand, AccountState, AppCommand, Command, ConversationKind, ConversationOp,
+    ConversationSummary, ConversationsCommand, DeliveryState, Direction, ErrorCode, Event,
+    MessageView, PathState, SettingsCommand, patch_messages,
 };
 use umbra_protocol::store::{BatchOp, KdfParams, Store};
 use umbra_worker::{
     driver::Driver,
     net,
     rng::{WorkerRng, worker_rng},
-    store::IndexedDbStore,
+    store::{IndexedDbStore, io_stats},
 };
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -84,11 +86,62 @@ async fn test_transport_maps_failures() {
     );
 }
 
+/// The open conversation as the app shows it: the last `Messages` page, patched by every
+/// `MessagesChanged` since.
+#[derive(Debug)]
+struct Page {
+    conversation: String,
+    summary: ConversationSummary,
+    items: Vec<MessageView>,
+}
+
 struct Harness {
     driver: TestDriver,
     events: RefCell<Vec<Event>>,
     /// Every event ever posted.
     all: RefCell<Vec<Event>>,
+    page: RefCell<Option<Page>>,
+}
+
+/// Records `e` as the app would: in the event lists, and applied to the shown page.
+fn record(
+    events: &RefCell<Vec<Event>>,
+    all: &RefCell<Vec<Event>>,
+    page: &RefCell<Option<Page>>,
+    e: &Event,
+) {
+    events.borrow_mut().push(e.clone());
+    all.borrow_mut().push(e.clone());
+    match e.clone() {
+        Event::Messages {
+            conversation,
+            summary,
+            items,
+        } => {
+            *page.borrow_mut() = Some(Page {
+                conversation,
+                summary,
+                items,
+            });
+        }
+        Event::MessagesChanged {
+            conversation,
+            summary,
+            upserts,
+            removed,
+        } => {
+            let mut page = page.borrow_mut();
+            let page = page
+                .as_mut()
+                .filter(|p| p.conversation == conversation)
+                .expect("a change follows the page it changes");
+            if let Some(summary) = summary {
+                page.summary = summary;
+            }
+            patch_messages(&mut page.items, upserts, &removed);
+        }
+        _ => {}
+    }
 }
 
 impl Harness {
@@ -109,15 +162,14 @@ impl Harness {
             driver,
             events: RefCell::new(Vec::new()),
             all: RefCell::new(Vec::new()),
+            page: RefCell::new(None),
         }
     }
 
     /// Runs `cmd`, then every queued input; returns the events posted.
     async fn run(&mut self, cmd: Command) -> Vec<Event> {
-        let post = |e: &Event| {
-            self.events.borrow_mut().push(e.clone());
-            self.all.borrow_mut().push(e.clone());
-        };
+        let (events, all, page) = (&self.events, &self.all, &self.page);
+        let post = |e: &Event| record(events, all, page, e);
         self.driver.handle(cmd, &post).await;
         while let Some(input) = self.driver.mailbox().pop() {
             self.driver.handle_input(input, &post).await;
@@ -125,13 +177,19 @@ impl Harness {
         self.events.take()
     }
 
+    /// Runs `cmd` alone (queued inputs stay queued); returns the events posted.
+    async fn step(&mut self, cmd: Command) -> Vec<Event> {
+        let (events, all, page) = (&self.events, &self.all, &self.page);
+        let post = |e: &Event| record(events, all, page, e);
+        self.driver.handle(cmd, &post).await;
+        self.events.take()
+    }
+
     /// Handles inputs (HTTP answers, timers) for `ms` milliseconds or until `until` holds.
     async fn pump(&mut self, ms: u64, until: impl Fn(&[Event]) -> bool) -> Vec<Event> {
         let deadline = net::now_ms() + ms;
-        let post = |e: &Event| {
-            self.events.borrow_mut().push(e.clone());
-            self.all.borrow_mut().push(e.clone());
-        };
+        let (events, all, page) = (&self.events, &self.all, &self.page);
+        let post = |e: &Event| record(events, all, page, e);
         loop {
             while let Some(input) = self.driver.mailbox().pop() {
                 self.driver.handle_input(input, &post).await;
@@ -142,6 +200,32 @@ impl Harness {
             net::sleep(20).await;
         }
         self.events.take()
+    }
+
+    /// Runs `cmd`, checks it posted the open conversation's page or a change to it, and
+    /// returns the page as the app then shows it.
+    async fn run_page(&mut self, cmd: Command) -> Vec<MessageView> {
+        let events = self.run(cmd).await;
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Messages { .. } | Event::MessagesChanged { .. })),
+            "no page or change posted: {events:?}"
+        );
+        self.page
+            .borrow()
+            .as_ref()
+            .map(|p| p.items.clone())
+            .unwrap_or_default()
+    }
+
+    /// The open conversation's row as the app shows it.
+    fn summary(&self) -> ConversationSummary {
+        self.page
+            .borrow()
+            .as_ref()
+            .map(|p| p.summary.clone())
+            .expect("a conversation is shown")
     }
 }
 
@@ -164,19 +248,21 @@ async fn test_driver_offline_outbox_history_and_block() {
     let name = "msgw-driver";
     let mut h = Harness::fresh(name).await;
     assert_eq!(
-        h.run(Command::ListConversations).await,
+        h.run(Command::Conversations(ConversationsCommand::List))
+            .await,
         vec![Event::Error {
             code: ErrorCode::NotUnlocked
         }]
     );
-    let Some(Event::AccountCreated { account_id, .. }) = h.run(Command::CreateAccount).await.pop()
+    let Some(Event::AccountCreated { account_id, .. }) =
+        h.run(Command::Account(AccountCommand::Create)).await.pop()
     else {
         panic!("expected AccountCreated")
     };
     let events = h
-        .run(Command::SetPassphrase {
+        .run(Command::Account(AccountCommand::SetPassphrase {
             passphrase: "pw horse".into(),
-        })
+        }))
         .await;
     assert!(events.contains(&Event::Unlocked {
         account_id: account_id.clone()
@@ -191,44 +277,75 @@ async fn test_driver_offline_outbox_history_and_block() {
     // Validation.
     for bad in ["05zz", "", &PEER[..64], &format!("06{}", &PEER[2..])] {
         assert_eq!(
-            h.run(Command::OpenConversation { peer: bad.into() }).await,
+            h.run(Command::conversation(bad, ConversationOp::Open))
+                .await,
             vec![Event::Error {
-                code: ErrorCode::InvalidAccountId
+                code: ErrorCode::InvalidConversationId
             }]
         );
     }
+    // Well-formed references of kinds not supported yet: a typed error, nothing opened.
+    for unsupported in [
+        format!("03{}", &PEER[2..]),
+        "https://open.getsession.org/session".to_owned(),
+    ] {
+        assert_eq!(
+            h.run(Command::conversation(unsupported, ConversationOp::Open))
+                .await,
+            vec![Event::Error {
+                code: ErrorCode::UnsupportedConversation
+            }]
+        );
+    }
+    assert_eq!(h.driver.messenger().and_then(|m| m.open_peer()), None);
     assert_eq!(
         find_error(
-            &h.run(Command::SendText {
-                peer: PEER.into(),
-                body: "  ".into(),
-                reply_to: None,
-            })
+            &h.run(Command::conversation(
+                PEER,
+                ConversationOp::SendText {
+                    body: "  ".into(),
+                    reply_to: None
+                }
+            ))
             .await
         ),
         Some(ErrorCode::InvalidMessage)
     );
     assert_eq!(
         find_error(
-            &h.run(Command::SendText {
-                peer: PEER.into(),
-                body: "x".repeat(2001),
-                reply_to: None,
-            })
+            &h.run(Command::conversation(
+                PEER,
+                ConversationOp::SendText {
+                    body: "x".repeat(2001),
+                    reply_to: None
+                }
+            ))
             .await
         ),
         Some(ErrorCode::InvalidMessage)
     );
 
-    // Send while the seed is unreachable: the message is stored Pending and listed.
+    // Send while the seed is unreachable: the message is stored Pending and listed. The
+    // step is one IndexedDB write transaction: the message, its conversation and index, and
+    // the client's outbox entry go together.
+    let before = io_stats();
     let events = h
-        .run(Command::SendText {
-            peer: PEER.into(),
-            body: "hello offline".into(),
-            reply_to: None,
-        })
+        .step(Command::conversation(
+            PEER,
+            ConversationOp::SendText {
+                body: "hello offline".into(),
+                reply_to: None,
+            },
+        ))
         .await;
     assert_eq!(find_error(&events), None, "{events:?}");
+    let after = io_stats();
+    assert_eq!(
+        after.write_tx - before.write_tx,
+        1,
+        "{before:?} → {after:?}"
+    );
+    assert!(after.puts - before.puts >= 4, "{before:?} → {after:?}");
     let Some(Event::Conversations { items }) = events
         .iter()
         .rev()
@@ -237,15 +354,22 @@ async fn test_driver_offline_outbox_history_and_block() {
         panic!("no conversation list after sending: {events:?}")
     };
     assert_eq!(items.len(), 1);
-    assert_eq!(items[0].peer, PEER);
+    assert_eq!(items[0].conversation, PEER);
     assert_eq!(items[0].kind, ConversationKind::Accepted);
     assert_eq!(items[0].last_preview.as_deref(), Some("hello offline"));
 
-    let events = h.run(Command::OpenConversation { peer: PEER.into() }).await;
-    let Some(Event::Messages { peer, items, .. }) = last_messages(&events) else {
+    let events = h
+        .run(Command::conversation(PEER, ConversationOp::Open))
+        .await;
+    let Some(Event::Messages {
+        conversation,
+        items,
+        ..
+    }) = last_messages(&events)
+    else {
         panic!("no messages: {events:?}")
     };
-    assert_eq!(peer, PEER);
+    assert_eq!(conversation, PEER);
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].direction, Direction::Outgoing);
     assert_eq!(items[0].body, "hello offline");
@@ -268,56 +392,63 @@ async fn test_driver_offline_outbox_history_and_block() {
 
     // Display name, block list.
     assert_eq!(
-        h.run(Command::SetDisplayName {
+        h.run(Command::Account(AccountCommand::SetDisplayName {
             name: "é".repeat(51)
-        })
+        }))
         .await,
         vec![Event::Error {
             code: ErrorCode::InvalidDisplayName
         }]
     );
     assert_eq!(
-        h.run(Command::SetDisplayName {
+        h.run(Command::Account(AccountCommand::SetDisplayName {
             name: "Alice".into()
-        })
+        }))
         .await,
         vec![Event::Profile {
             display_name: Some("Alice".into())
         }]
     );
-    let events = h.run(Command::Block { peer: PEER.into() }).await;
+    let events = h
+        .run(Command::conversation(PEER, ConversationOp::Block))
+        .await;
     assert!(
         events.contains(&Event::BlockList {
-            items: vec![PEER.into()]
+            accounts: vec![PEER.into()]
         }),
         "{events:?}"
     );
     assert_eq!(
-        h.run(Command::ListBlocked).await,
+        h.run(Command::Conversations(ConversationsCommand::ListBlocked))
+            .await,
         vec![Event::BlockList {
-            items: vec![PEER.into()]
+            accounts: vec![PEER.into()]
         }]
     );
-    let events = h.run(Command::Unblock { peer: PEER.into() }).await;
+    let events = h
+        .run(Command::conversation(PEER, ConversationOp::Unblock))
+        .await;
     assert!(
-        events.contains(&Event::BlockList { items: vec![] }),
+        events.contains(&Event::BlockList { accounts: vec![] }),
         "{events:?}"
     );
 
     // Lock stops the messenger.
     assert_eq!(
-        h.run(Command::Lock).await.pop(),
+        h.run(Command::Account(AccountCommand::Lock)).await.pop(),
         Some(Event::Status {
             state: AccountState::Locked
         })
     );
     assert!(h.driver.messenger().is_none());
     assert_eq!(
-        h.run(Command::SendText {
-            peer: PEER.into(),
-            body: "x".into(),
-            reply_to: None,
-        })
+        h.run(Command::conversation(
+            PEER,
+            ConversationOp::SendText {
+                body: "x".into(),
+                reply_to: None
+            }
+        ))
         .await,
         vec![Event::Error {
             code: ErrorCode::NotUnlocked
@@ -341,9 +472,9 @@ async fn test_driver_offline_outbox_history_and_block() {
     // A reload: the history, the profile and the unsent outbox entry come back.
     let mut h = Harness::reopen(name);
     let events = h
-        .run(Command::Unlock {
+        .run(Command::Account(AccountCommand::Unlock {
             passphrase: "pw horse".into(),
-        })
+        }))
         .await;
     assert!(
         events.contains(&Event::Profile {
@@ -362,7 +493,9 @@ async fn test_driver_offline_outbox_history_and_block() {
         })
         .unwrap_or(false);
     assert!(resumed, "the unsent message is back in the client's outbox");
-    let events = h.run(Command::OpenConversation { peer: PEER.into() }).await;
+    let events = h
+        .run(Command::conversation(PEER, ConversationOp::Open))
+        .await;
     let Some(Event::Messages { items, .. }) = last_messages(&events) else {
         panic!("no messages after reload: {events:?}")
     };
@@ -372,16 +505,16 @@ async fn test_driver_offline_outbox_history_and_block() {
     assert_ne!(items[0].state, DeliveryState::Sent);
     assert_eq!(
         find_error(
-            &h.run(Command::RetrySend {
-                peer: PEER.into(),
-                id
-            })
+            &h.run(Command::conversation(
+                PEER,
+                ConversationOp::RetrySend { id }
+            ))
             .await
         ),
         None
     );
     assert_eq!(
-        h.run(Command::SetForeground { visible: false })
+        h.run(Command::App(AppCommand::SetForeground { visible: false }))
             .await
             .pop()
             .map(|e| matches!(e, Event::Paths { .. })),
@@ -390,7 +523,7 @@ async fn test_driver_offline_outbox_history_and_block() {
 
     // Deleting the conversation empties the list.
     let events = h
-        .run(Command::DeleteConversation { peer: PEER.into() })
+        .run(Command::conversation(PEER, ConversationOp::Delete))
         .await;
     assert_eq!(
         events
@@ -400,22 +533,8 @@ async fn test_driver_offline_outbox_history_and_block() {
         Some(&Event::Conversations { items: vec![] })
     );
     assert_eq!(h.driver.messenger().and_then(|m| m.open_peer()), None);
-    let _ = h.run(Command::Lock).await;
+    let _ = h.run(Command::Account(AccountCommand::Lock)).await;
     store.delete_database().await.expect("delete");
-}
-
-fn messages_of(events: &[Event]) -> Vec<umbra_ipc::MessageView> {
-    match last_messages(events) {
-        Some(Event::Messages { items, .. }) => items.clone(),
-        _ => panic!("no messages: {events:?}"),
-    }
-}
-
-fn conversation_of(events: &[Event]) -> umbra_ipc::ConversationSummary {
-    match last_messages(events) {
-        Some(Event::Messages { conversation, .. }) => conversation.clone(),
-        _ => panic!("no messages: {events:?}"),
-    }
 }
 
 fn find_body<'a>(items: &'a [umbra_ipc::MessageView], body: &str) -> &'a umbra_ipc::MessageView {
@@ -451,11 +570,11 @@ async fn test_conversation_features_offline() {
     const PEER2: &str = "05cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd34";
     let name = "i5w-features";
     let mut h = Harness::fresh(name).await;
-    let _ = h.run(Command::CreateAccount).await;
+    let _ = h.run(Command::Account(AccountCommand::Create)).await;
     let events = h
-        .run(Command::SetPassphrase {
+        .run(Command::Account(AccountCommand::SetPassphrase {
             passphrase: "pw features".into(),
-        })
+        }))
         .await;
     // Settings are posted after unlock; Session's defaults are all off.
     assert!(
@@ -471,12 +590,12 @@ async fn test_conversation_features_offline() {
         notification_content: false,
     };
     assert!(
-        h.run(Command::SetSettings { settings: on })
+        h.run(Command::Settings(SettingsCommand::Set { settings: on }))
             .await
             .contains(&Event::Settings { settings: on })
     );
     assert!(
-        h.run(Command::GetSettings)
+        h.run(Command::Settings(SettingsCommand::Get))
             .await
             .contains(&Event::Settings { settings: on })
     );
@@ -484,35 +603,42 @@ async fn test_conversation_features_offline() {
     // A reply quotes its original.
     for (peer, body) in [(PEER, "alpha one"), (PEER2, "alpha elsewhere")] {
         let events = h
-            .run(Command::SendText {
-                peer: peer.into(),
-                body: body.into(),
-                reply_to: None,
-            })
+            .run(Command::conversation(
+                peer,
+                ConversationOp::SendText {
+                    body: body.into(),
+                    reply_to: None,
+                },
+            ))
             .await;
         assert_eq!(find_error(&events), None, "{events:?}");
     }
-    let items = messages_of(&h.run(Command::OpenConversation { peer: PEER.into() }).await);
+    let items = h
+        .run_page(Command::conversation(PEER, ConversationOp::Open))
+        .await;
     let alpha = find_body(&items, "alpha one").id;
     assert_eq!(
         find_error(
-            &h.run(Command::SendText {
-                peer: PEER.into(),
-                body: "beta two".into(),
-                reply_to: Some(9_999),
-            })
+            &h.run(Command::conversation(
+                PEER,
+                ConversationOp::SendText {
+                    body: "beta two".into(),
+                    reply_to: Some(9_999)
+                }
+            ))
             .await
         ),
         Some(ErrorCode::NoSuchMessage)
     );
-    let items = messages_of(
-        &h.run(Command::SendText {
-            peer: PEER.into(),
-            body: "beta two".into(),
-            reply_to: Some(alpha),
-        })
-        .await,
-    );
+    let items = h
+        .run_page(Command::conversation(
+            PEER,
+            ConversationOp::SendText {
+                body: "beta two".into(),
+                reply_to: Some(alpha),
+            },
+        ))
+        .await;
     let beta = find_body(&items, "beta two");
     assert_eq!(
         beta.quote,
@@ -525,15 +651,33 @@ async fn test_conversation_features_offline() {
     assert_eq!(find_body(&items, "alpha one").quote, None);
     let beta = beta.id;
 
-    // Reactions toggle.
-    let items = messages_of(
-        &h.run(Command::React {
-            peer: PEER.into(),
-            id: alpha,
-            emoji: "👍".into(),
-        })
-        .await,
+    // Reactions toggle. After the open, only changes go out: no whole page.
+    let events = h
+        .run(Command::conversation(
+            PEER,
+            ConversationOp::React {
+                id: alpha,
+                emoji: "👍".into(),
+            },
+        ))
+        .await;
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Messages { .. })),
+        "{events:?}"
     );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::MessagesChanged { upserts, .. }
+            if upserts.iter().any(|m| m.id == alpha))),
+        "{events:?}"
+    );
+    let items = h
+        .page
+        .borrow()
+        .as_ref()
+        .map(|p| p.items.clone())
+        .unwrap_or_default();
     assert_eq!(
         find_body(&items, "alpha one").reactions,
         vec![ReactionView {
@@ -542,23 +686,26 @@ async fn test_conversation_features_offline() {
             mine: true
         }]
     );
-    let items = messages_of(
-        &h.run(Command::React {
-            peer: PEER.into(),
-            id: alpha,
-            emoji: "👍".into(),
-        })
-        .await,
-    );
+    let items = h
+        .run_page(Command::conversation(
+            PEER,
+            ConversationOp::React {
+                id: alpha,
+                emoji: "👍".into(),
+            },
+        ))
+        .await;
     assert_eq!(find_body(&items, "alpha one").reactions, vec![]);
     for bad in ["", "a b", "\u{202e}x"] {
         assert_eq!(
             find_error(
-                &h.run(Command::React {
-                    peer: PEER.into(),
-                    id: alpha,
-                    emoji: bad.into(),
-                })
+                &h.run(Command::conversation(
+                    PEER,
+                    ConversationOp::React {
+                        id: alpha,
+                        emoji: bad.into()
+                    }
+                ))
                 .await
             ),
             Some(ErrorCode::InvalidReaction),
@@ -567,11 +714,13 @@ async fn test_conversation_features_offline() {
     }
     assert_eq!(
         find_error(
-            &h.run(Command::React {
-                peer: PEER.into(),
-                id: 9_999,
-                emoji: "👍".into(),
-            })
+            &h.run(Command::conversation(
+                PEER,
+                ConversationOp::React {
+                    id: 9_999,
+                    emoji: "👍".into()
+                }
+            ))
             .await
         ),
         Some(ErrorCode::NoSuchMessage)
@@ -579,45 +728,44 @@ async fn test_conversation_features_offline() {
 
     // Search: local, case-insensitive, newest first, per conversation or all.
     let hits = search_hits(
-        &h.run(Command::Search {
-            query: "ALPHA".into(),
-            peer: Some(PEER.into()),
-        })
+        &h.run(Command::conversation(
+            PEER,
+            ConversationOp::Search {
+                query: "ALPHA".into(),
+            },
+        ))
         .await,
     );
     assert_eq!(hits, vec!["alpha one".to_owned()]);
     let hits = search_hits(
-        &h.run(Command::Search {
+        &h.run(Command::Conversations(ConversationsCommand::Search {
             query: "alpha".into(),
-            peer: None,
-        })
+        }))
         .await,
     );
     assert_eq!(hits.len(), 2, "{hits:?}");
     let hits = search_hits(
-        &h.run(Command::Search {
-            query: "O".into(),
-            peer: Some(PEER.into()),
-        })
+        &h.run(Command::conversation(
+            PEER,
+            ConversationOp::Search { query: "O".into() },
+        ))
         .await,
     );
     assert_eq!(hits, vec!["beta two".to_owned(), "alpha one".to_owned()]);
     assert!(
         search_hits(
-            &h.run(Command::Search {
-                query: "  ".into(),
-                peer: None,
-            })
+            &h.run(Command::Conversations(ConversationsCommand::Search {
+                query: "  ".into()
+            }))
             .await
         )
         .is_empty()
     );
     assert!(
         search_hits(
-            &h.run(Command::Search {
-                query: "zebra".into(),
-                peer: None,
-            })
+            &h.run(Command::Conversations(ConversationsCommand::Search {
+                query: "zebra".into()
+            }))
             .await
         )
         .is_empty()
@@ -631,10 +779,12 @@ async fn test_conversation_features_offline() {
     ] {
         assert_eq!(
             find_error(
-                &h.run(Command::SetDisappearing {
-                    peer: PEER.into(),
-                    setting: DisappearingView { mode, timer_s },
-                })
+                &h.run(Command::conversation(
+                    PEER,
+                    ConversationOp::SetDisappearing {
+                        setting: DisappearingView { mode, timer_s }
+                    }
+                ))
                 .await
             ),
             Some(ErrorCode::InvalidTimer)
@@ -645,71 +795,70 @@ async fn test_conversation_features_offline() {
         timer_s: 300,
     };
     let events = h
-        .run(Command::SetDisappearing {
-            peer: PEER.into(),
-            setting: five_min,
-        })
+        .run(Command::conversation(
+            PEER,
+            ConversationOp::SetDisappearing { setting: five_min },
+        ))
         .await;
     assert_eq!(find_error(&events), None, "{events:?}");
-    assert_eq!(conversation_of(&events).disappearing, five_min);
-    let items = messages_of(
-        &h.run(Command::SendText {
-            peer: PEER.into(),
-            body: "gamma".into(),
-            reply_to: None,
-        })
-        .await,
-    );
+    assert_eq!(h.summary().disappearing, five_min);
+    let items = h
+        .run_page(Command::conversation(
+            PEER,
+            ConversationOp::SendText {
+                body: "gamma".into(),
+                reply_to: None,
+            },
+        ))
+        .await;
     let gamma = find_body(&items, "gamma");
     assert_eq!(gamma.expires_at_ms, Some(gamma.sent_ms + 300_000));
     assert_eq!(find_body(&items, "beta two").expires_at_ms, None);
     let events = h
-        .run(Command::SetDisappearing {
-            peer: PEER.into(),
-            setting: DisappearingView {
-                mode: DisappearingMode::Off,
-                timer_s: 12,
+        .run(Command::conversation(
+            PEER,
+            ConversationOp::SetDisappearing {
+                setting: DisappearingView {
+                    mode: DisappearingMode::Off,
+                    timer_s: 12,
+                },
             },
-        })
+        ))
         .await;
-    assert_eq!(
-        conversation_of(&events).disappearing,
-        DisappearingView::default()
-    );
+    assert_eq!(find_error(&events), None, "{events:?}");
+    assert_eq!(h.summary().disappearing, DisappearingView::default());
 
     // Delete for me, unsend (ours only).
-    let items = messages_of(
-        &h.run(Command::DeleteForMe {
-            peer: PEER.into(),
-            id: alpha,
-        })
-        .await,
-    );
+    let items = h
+        .run_page(Command::conversation(
+            PEER,
+            ConversationOp::DeleteForMe { id: alpha },
+        ))
+        .await;
     assert!(items.iter().all(|m| m.id != alpha));
     assert_eq!(
         find_error(
-            &h.run(Command::DeleteForMe {
-                peer: PEER.into(),
-                id: alpha,
-            })
+            &h.run(Command::conversation(
+                PEER,
+                ConversationOp::DeleteForMe { id: alpha }
+            ))
             .await
         ),
         Some(ErrorCode::NoSuchMessage)
     );
-    let items = messages_of(
-        &h.run(Command::Unsend {
-            peer: PEER.into(),
-            id: beta,
-        })
-        .await,
-    );
+    let items = h
+        .run_page(Command::conversation(
+            PEER,
+            ConversationOp::Unsend { id: beta },
+        ))
+        .await;
     assert!(items.iter().all(|m| m.id != beta), "{items:?}");
     assert_eq!(
         find_error(
-            &h.run(Command::Unsend {
-                peer: PEER.into(),
-                id: beta,
-            })
+            &h.run(Command::conversation(
+                PEER,
+                ConversationOp::Unsend { id: beta }
+            ))
             .await
         ),
         Some(ErrorCode::NoSuchMessage)
@@ -717,16 +866,18 @@ async fn test_conversation_features_offline() {
     // Typing with indicators on, offline: accepted silently.
     assert_eq!(
         find_error(
-            &h.run(Command::Typing {
-                peer: PEER.into(),
-                started: true,
-            })
+            &h.run(Command::conversation(
+                PEER,
+                ConversationOp::Typing { started: true }
+            ))
             .await
         ),
         None
     );
-    let _ = h.run(Command::CloseConversation).await;
-    let _ = h.run(Command::Lock).await;
+    let _ = h
+        .run(Command::Conversations(ConversationsCommand::Close))
+        .await;
+    let _ = h.run(Command::Account(AccountCommand::Lock)).await;
 
     // While locked, two messages from the peer arrive in the database: one disappearing
     // 300 s after it was sent (1.5 s from now), one 300 s after it is read.
@@ -769,16 +920,17 @@ async fn test_conversation_features_offline() {
     // Unlocking brings the settings back.
     let mut h = Harness::reopen(name);
     let events = h
-        .run(Command::Unlock {
+        .run(Command::Account(AccountCommand::Unlock {
             passphrase: "pw features".into(),
-        })
+        }))
         .await;
     assert!(
         events.contains(&Event::Settings { settings: on }),
         "{events:?}"
     );
-    let events = h.run(Command::OpenConversation { peer: PEER.into() }).await;
-    let items = messages_of(&events);
+    let items = h
+        .run_page(Command::conversation(PEER, ConversationOp::Open))
+        .await;
     let read = find_body(&items, "read me");
     let opened = net::now_ms();
     let expires = read
@@ -791,10 +943,10 @@ async fn test_conversation_features_offline() {
     assert!(find_body(&items, "gone soon").expires_at_ms.is_some());
     assert_eq!(
         find_error(
-            &h.run(Command::Unsend {
-                peer: PEER.into(),
-                id: read.id,
-            })
+            &h.run(Command::conversation(
+                PEER,
+                ConversationOp::Unsend { id: read.id }
+            ))
             .await
         ),
         Some(ErrorCode::NotOwnMessage)
@@ -807,21 +959,29 @@ async fn test_conversation_features_offline() {
 
     // The sweep timer removes the expired message from the screen and from IndexedDB.
     let gone = |ev: &[Event]| {
-        matches!(last_messages(ev), Some(Event::Messages { items, .. })
-            if items.iter().all(|m| m.body != "gone soon"))
+        ev.iter().any(
+            |e| matches!(e, Event::MessagesChanged { removed, .. } if removed.contains(&soon.0)),
+        )
     };
     h.pump(8_000, gone).await;
     assert!(gone(&h.all.borrow()), "the expired message is still shown");
+    let shown = h.page.borrow().as_ref().map(|p| p.items.clone());
+    assert!(
+        shown.is_some_and(|items| items.iter().all(|m| m.body != "gone soon")),
+        "the patched page still shows the expired message"
+    );
     assert_eq!(
         db.conversation_of(soon).await,
         Ok(None),
         "content record erased"
     );
     assert_eq!(db.message(&conv, soon).await, Ok(None));
-    let items = messages_of(&h.run(Command::OpenConversation { peer: PEER.into() }).await);
+    let items = h
+        .run_page(Command::conversation(PEER, ConversationOp::Open))
+        .await;
     assert!(items.iter().any(|m| m.body == "read me"));
     assert!(items.iter().all(|m| m.body != "gone soon"));
 
-    let _ = h.run(Command::Lock).await;
+    let _ = h.run(Command::Account(AccountCommand::Lock)).await;
     store.delete_database().await.expect("delete");
 }

@@ -10,7 +10,10 @@
 
 use std::cell::RefCell;
 
-use umbra_ipc::{Command, ConversationKind, DeliveryState, Direction, Event, PathState};
+use umbra_ipc::{
+    AccountCommand, Command, ConversationKind, ConversationOp, DeliveryState, Direction, Event,
+    MessageView, PathState, patch_messages,
+};
 use umbra_protocol::store::KdfParams;
 use umbra_worker::{
     driver::Driver,
@@ -27,7 +30,55 @@ const SEED: &str = env!("UMBRA_E2E_SEED");
 struct Peer {
     driver: Driver<WorkerRng>,
     all: RefCell<Vec<Event>>,
+    /// The open conversation as the app shows it (reference and messages).
+    page: RefCell<Option<(String, Vec<MessageView>)>>,
     account_id: String,
+}
+
+/// Records `e`, and applies it to the shown page as the app does.
+fn record(
+    all: &RefCell<Vec<Event>>,
+    page: &RefCell<Option<(String, Vec<MessageView>)>>,
+    e: &Event,
+) {
+    all.borrow_mut().push(e.clone());
+    match e.clone() {
+        Event::Messages {
+            conversation,
+            items,
+            ..
+        } => *page.borrow_mut() = Some((conversation, items)),
+        Event::MessagesChanged {
+            conversation,
+            upserts,
+            removed,
+            ..
+        } => {
+            if let Some((c, items)) = page.borrow_mut().as_mut()
+                && *c == conversation
+            {
+                patch_messages(items, upserts, &removed);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The messages an event shows or changes in `conversation` (any, if `None`).
+fn views<'a>(e: &'a Event, conversation: Option<&str>) -> &'a [MessageView] {
+    match e {
+        Event::Messages {
+            conversation: c,
+            items,
+            ..
+        }
+        | Event::MessagesChanged {
+            conversation: c,
+            upserts: items,
+            ..
+        } if conversation.is_none_or(|x| x == c) => items,
+        _ => &[],
+    }
 }
 
 impl Peer {
@@ -43,29 +94,32 @@ impl Peer {
         let mut p = Peer {
             driver,
             all: RefCell::new(Vec::new()),
+            page: RefCell::new(None),
             account_id: String::new(),
         };
-        p.cmd(Command::CreateAccount).await;
+        p.cmd(Command::Account(AccountCommand::Create)).await;
         let created = p.all.borrow().iter().find_map(|e| match e {
             Event::AccountCreated { account_id, .. } => Some(account_id.clone()),
             _ => None,
         });
         p.account_id = created.expect("account created");
-        p.cmd(Command::SetPassphrase {
+        p.cmd(Command::Account(AccountCommand::SetPassphrase {
             passphrase: "pw".into(),
-        })
+        }))
         .await;
         p
     }
 
     async fn cmd(&mut self, cmd: Command) {
-        let post = |e: &Event| self.all.borrow_mut().push(e.clone());
+        let (all, page) = (&self.all, &self.page);
+        let post = |e: &Event| record(all, page, e);
         self.driver.handle(cmd, &post).await;
         self.step().await;
     }
 
     async fn step(&mut self) {
-        let post = |e: &Event| self.all.borrow_mut().push(e.clone());
+        let (all, page) = (&self.all, &self.page);
+        let post = |e: &Event| record(all, page, e);
         while let Some(input) = self.driver.mailbox().pop() {
             self.driver.handle_input(input, &post).await;
         }
@@ -90,21 +144,19 @@ async fn until(a: &mut Peer, b: &mut Peer, ms: u64, done: impl Fn(&Peer, &Peer) 
     }
 }
 
-fn shows(p: &Peer, peer: &str, body: &str, dir: Direction) -> bool {
-    p.any(|e| match e {
-        Event::Messages { peer: x, items, .. } => {
-            x == peer && items.iter().any(|m| m.body == body && m.direction == dir)
-        }
-        _ => false,
+fn shows(p: &Peer, conversation: &str, body: &str, dir: Direction) -> bool {
+    p.any(|e| {
+        views(e, Some(conversation))
+            .iter()
+            .any(|m| m.body == body && m.direction == dir)
     })
 }
 
 fn sent(p: &Peer, body: &str) -> bool {
-    p.any(|e| match e {
-        Event::Messages { items, .. } => items
+    p.any(|e| {
+        views(e, None)
             .iter()
-            .any(|m| m.body == body && m.state == DeliveryState::Sent),
-        _ => false,
+            .any(|m| m.body == body && m.state == DeliveryState::Sent)
     })
 }
 
@@ -121,22 +173,26 @@ async fn test_two_accounts_over_testnet() {
     .await;
     console_log!("paths connected after {t} ms");
 
-    a.cmd(Command::SetDisplayName {
+    a.cmd(Command::Account(AccountCommand::SetDisplayName {
         name: "Alice".into(),
-    })
+    }))
     .await;
     let (aid, bid) = (a.account_id.clone(), b.account_id.clone());
-    a.cmd(Command::OpenConversation { peer: bid.clone() }).await;
-    a.cmd(Command::SendText {
-        peer: bid.clone(),
-        body: "hello bob".into(),
-    })
+    a.cmd(Command::conversation(bid.clone(), ConversationOp::Open))
+        .await;
+    a.cmd(Command::conversation(
+        bid.clone(),
+        ConversationOp::SendText {
+            body: "hello bob".into(),
+            reply_to: None,
+        },
+    ))
     .await;
     let t = until(&mut a, &mut b, 30_000, |a, b| {
         sent(a, "hello bob")
             && b.any(|e| match e {
                 Event::Conversations { items } => items.iter().any(|c| {
-                    c.peer == aid
+                    c.conversation == aid
                         && c.kind == ConversationKind::Request
                         && c.unread == 1
                         && c.display_name.as_deref() == Some("Alice")
@@ -148,8 +204,13 @@ async fn test_two_accounts_over_testnet() {
     .await;
     console_log!("first message (request) shown after {t} ms");
 
-    b.cmd(Command::OpenConversation { peer: aid.clone() }).await;
-    b.cmd(Command::AcceptRequest { peer: aid.clone() }).await;
+    b.cmd(Command::conversation(aid.clone(), ConversationOp::Open))
+        .await;
+    b.cmd(Command::conversation(
+        aid.clone(),
+        ConversationOp::AcceptRequest,
+    ))
+    .await;
     assert!(shows(&b, &aid, "hello bob", Direction::Incoming));
 
     // Latency with both conversations open.
@@ -162,10 +223,13 @@ async fn test_two_accounts_over_testnet() {
         };
         let body = format!("message {i}");
         let peer = if i % 2 == 0 { aid.clone() } else { bid.clone() };
-        from.cmd(Command::SendText {
+        from.cmd(Command::conversation(
             peer,
-            body: body.clone(),
-        })
+            ConversationOp::SendText {
+                body: body.clone(),
+                reply_to: None,
+            },
+        ))
         .await;
         let t = until(from, to, 20_000, |_, to| {
             shows(to, &to_id, &body, Direction::Incoming)
@@ -178,11 +242,15 @@ async fn test_two_accounts_over_testnet() {
     console_log!("send-to-display ms (sorted): {times:?}");
 
     // Blocked: Bob blocks Alice; her next message never shows.
-    b.cmd(Command::Block { peer: aid.clone() }).await;
-    a.cmd(Command::SendText {
-        peer: bid.clone(),
-        body: "are you there".into(),
-    })
+    b.cmd(Command::conversation(aid.clone(), ConversationOp::Block))
+        .await;
+    a.cmd(Command::conversation(
+        bid.clone(),
+        ConversationOp::SendText {
+            body: "are you there".into(),
+            reply_to: None,
+        },
+    ))
     .await;
     until(&mut a, &mut b, 20_000, |a, _| sent(a, "are you there")).await;
     let start = net::now_ms();
@@ -193,29 +261,26 @@ async fn test_two_accounts_over_testnet() {
     }
     assert!(!b.any(|e| {
         match e {
-            Event::Messages { items, .. } => items.iter().any(|m| m.body == "are you there"),
+            Event::Messages { .. } | Event::MessagesChanged { .. } => {
+                views(e, None).iter().any(|m| m.body == "are you there")
+            }
             Event::Conversations { items } => items
                 .iter()
                 .any(|c| c.last_preview.as_deref() == Some("are you there")),
             _ => false,
         }
     }));
-    a.cmd(Command::Lock).await;
-    b.cmd(Command::Lock).await;
+    a.cmd(Command::Account(AccountCommand::Lock)).await;
+    b.cmd(Command::Account(AccountCommand::Lock)).await;
 }
 
-fn count_shown(p: &Peer, peer: &str, prefix: &str) -> usize {
-    p.all
-        .borrow()
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Event::Messages { peer: x, items, .. } if x == peer => {
-                Some(items.iter().filter(|m| m.body.starts_with(prefix)).count())
-            }
-            _ => None,
-        })
-        .unwrap_or(0)
+fn count_shown(p: &Peer, conversation: &str, prefix: &str) -> usize {
+    match p.page.borrow().as_ref() {
+        Some((c, items)) if c == conversation => {
+            items.iter().filter(|m| m.body.starts_with(prefix)).count()
+        }
+        _ => 0,
+    }
 }
 
 #[wasm_bindgen_test]
@@ -223,19 +288,27 @@ async fn test_burst_both_ways_nothing_lost() {
     let mut a = Peer::new("e2e-burst-a").await;
     let mut b = Peer::new("e2e-burst-b").await;
     let (aid, bid) = (a.account_id.clone(), b.account_id.clone());
-    a.cmd(Command::OpenConversation { peer: bid.clone() }).await;
-    b.cmd(Command::OpenConversation { peer: aid.clone() }).await;
+    a.cmd(Command::conversation(bid.clone(), ConversationOp::Open))
+        .await;
+    b.cmd(Command::conversation(aid.clone(), ConversationOp::Open))
+        .await;
     const N: usize = 20;
     for i in 0..N {
-        a.cmd(Command::SendText {
-            peer: bid.clone(),
-            body: format!("a{i}"),
-        })
+        a.cmd(Command::conversation(
+            bid.clone(),
+            ConversationOp::SendText {
+                body: format!("a{i}"),
+                reply_to: None,
+            },
+        ))
         .await;
-        b.cmd(Command::SendText {
-            peer: aid.clone(),
-            body: format!("b{i}"),
-        })
+        b.cmd(Command::conversation(
+            aid.clone(),
+            ConversationOp::SendText {
+                body: format!("b{i}"),
+                reply_to: None,
+            },
+        ))
         .await;
     }
     let t = until(&mut a, &mut b, 90_000, |a, b| {
@@ -246,6 +319,6 @@ async fn test_burst_both_ways_nothing_lost() {
     })
     .await;
     console_log!("burst of {N} each way complete after {t} ms");
-    a.cmd(Command::Lock).await;
-    b.cmd(Command::Lock).await;
+    a.cmd(Command::Account(AccountCommand::Lock)).await;
+    b.cmd(Command::Account(AccountCommand::Lock)).await;
 }

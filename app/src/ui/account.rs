@@ -2,7 +2,7 @@
 //! recovery phrase on request, lock, and removing the account from this browser.
 
 use leptos::prelude::*;
-use umbra_ipc::Command;
+use umbra_ipc::{AccountCommand, Command};
 
 use crate::{browser::copy_text, qr, state::UiState, worker_client::use_worker};
 
@@ -51,7 +51,7 @@ pub(crate) fn AccountCard(account_id: String) -> impl IntoView {
                     None => {
                         let w = w1;
                         view! {
-                            <button type="button" class="secondary" on:click=move |_| w.send(Command::ShowRecoveryPhrase)>
+                            <button type="button" class="secondary" on:click=move |_| w.send(Command::Account(AccountCommand::ShowRecoveryPhrase))>
                                 "Show recovery phrase"
                             </button>
                         }.into_any()
@@ -98,7 +98,7 @@ pub(crate) fn RemoveAccount() -> impl IntoView {
                 <div class="actions">
                     <button type="button" class="danger" on:click=move |_| {
                         confirm_remove.set(false);
-                        worker.send(Command::RemoveAccount);
+                        worker.send(Command::Account(AccountCommand::Remove));
                     }>"Remove account"</button>
                     <button type="button" class="secondary" on:click=move |_| confirm_remove.set(false)>
                         "Cancel"

@@ -7,15 +7,15 @@
 
 use leptos::{ev::KeyboardEvent, ev::SubmitEvent, html, prelude::*};
 use umbra_ipc::{
-    Command, ConversationKind, DISAPPEARING_TIMERS_S, DeliveryState, Direction, DisappearingMode,
-    DisappearingView, MessageView,
+    Command, ConversationKind, ConversationOp, ConversationsCommand, DISAPPEARING_TIMERS_S,
+    DeliveryState, Direction, DisappearingMode, DisappearingView, MessageView,
 };
 
 use super::conversations::SearchBox;
 use crate::{
     browser,
     format::{self, Segment},
-    state::{HomeView, UiState},
+    state::{HomeView, OpenChat, UiState},
     worker_client::use_worker,
 };
 
@@ -45,9 +45,9 @@ struct ChatUi {
     now: RwSignal<u64>,
 }
 
-/// The open conversation with `peer`.
+/// The open conversation named by `conversation`.
 #[component]
-pub(crate) fn Chat(peer: String) -> impl IntoView {
+pub(crate) fn Chat(conversation: String) -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
     let ui = ChatUi {
@@ -68,25 +68,24 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
         on_cleanup(move || handle.clear());
     }
     let title = move || {
-        state.chat.with(|c| {
-            c.as_ref()
-                .map(|c| format::conversation_name(&c.conversation))
-        })
+        state
+            .chat
+            .with(|c| c.as_ref().map(|c| format::conversation_name(&c.summary)))
     };
-    let short = format::short_id(&peer);
+    let short = format::short_id(&conversation);
     let heading = Memo::new(move |_| title().unwrap_or_else(|| short.clone()));
     // A memo, so the banner and the composer (with its typed text) are rebuilt only when the
     // kind changes, not on every pushed message.
-    let kind = Memo::new(move |_| state.chat.with(|c| c.as_ref().map(|c| c.conversation.kind)));
+    let kind = Memo::new(move |_| state.chat.with(|c| c.as_ref().map(|c| c.summary.kind)));
     let setting = Memo::new(move |_| {
         state.chat.with(|c| {
             c.as_ref()
-                .map(|c| c.conversation.disappearing)
+                .map(|c| c.summary.disappearing)
                 .unwrap_or_default()
         })
     });
     let back = move |_| {
-        worker.send(Command::CloseConversation);
+        worker.send(Command::Conversations(ConversationsCommand::Close));
         state.search.set(None);
         state.go_home(HomeView::List);
     };
@@ -99,28 +98,27 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
         }
         count
     });
-    let p1 = peer.clone();
-    let messages = move || {
-        let items = state
+    // Keyed rows: a pushed change rebuilds only the bubbles whose message changed.
+    let rows = move || {
+        state
             .chat
-            .with(|c| c.as_ref().map(|c| c.items.clone()).unwrap_or_default());
-        let peer = p1.clone();
-        items
-            .into_iter()
-            .map(|m| view! { <Bubble m peer=peer.clone()/> })
-            .collect_view()
+            .with(|c| c.as_ref().map(OpenChat::rows).unwrap_or_default())
     };
-    let p2 = peer.clone();
+    let p1 = conversation.clone();
+    let bubble = move |(_, m): ((u64, u64), MessageView)| {
+        view! { <Bubble m conversation=p1.clone()/> }
+    };
+    let p2 = conversation.clone();
     let banner = move || match kind.get() {
         Some(ConversationKind::Request) => {
-            Some(view! { <RequestBanner peer=p2.clone()/> }.into_any())
+            Some(view! { <RequestBanner conversation=p2.clone()/> }.into_any())
         }
         Some(ConversationKind::Blocked) => {
             let p = p2.clone();
             Some(view! {
                 <div class="banner" role="region" aria-label="Blocked">
                     <p>"You blocked this person. Their messages are not shown."</p>
-                    <button type="button" on:click=move |_| worker.send(Command::Unblock { peer: p.clone() })>
+                    <button type="button" on:click=move |_| worker.send(Command::conversation(p.clone(), ConversationOp::Unblock))>
                         "Unblock"
                     </button>
                 </div>
@@ -128,29 +126,29 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
         }
         _ => None,
     };
-    let p3 = peer.clone();
+    let p3 = conversation.clone();
     let composer = move || {
         matches!(kind.get(), None | Some(ConversationKind::Accepted))
-            .then(|| view! { <Composer peer=p3.clone()/> })
+            .then(|| view! { <Composer conversation=p3.clone()/> })
     };
-    let p4 = peer.clone();
+    let p4 = conversation.clone();
     let block = move || {
         (kind.get() == Some(ConversationKind::Accepted)).then(|| {
             let p = p4.clone();
             view! {
-                <button type="button" class="secondary" on:click=move |_| worker.send(Command::Block { peer: p.clone() })>
+                <button type="button" class="secondary" on:click=move |_| worker.send(Command::conversation(p.clone(), ConversationOp::Block))>
                     "Block"
                 </button>
             }
         })
     };
-    let p5 = peer.clone();
+    let p5 = conversation.clone();
     let search = move || {
         ui.search
             .get()
-            .then(|| view! { <SearchBox peer=Some(p5.clone())/> })
+            .then(|| view! { <SearchBox conversation=Some(p5.clone())/> })
     };
-    let p6 = peer.clone();
+    let p6 = conversation.clone();
     let typing = move || {
         let now = ui.now.get();
         let who = heading.get();
@@ -159,7 +157,7 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
             _ => String::new(),
         })
     };
-    let p7 = peer.clone();
+    let p7 = conversation.clone();
     view! {
         <section class="chat" aria-labelledby="chat-title">
             <div class="chat-head">
@@ -179,24 +177,26 @@ pub(crate) fn Chat(peer: String) -> impl IntoView {
             <p class="small setting" role="status" aria-label="Disappearing messages setting">
                 {move || format::disappearing_text(setting.get())}
             </p>
-            <p class="small mono peer-id" aria-label="Their Account ID">{peer.clone()}</p>
+            <p class="small mono peer-id" aria-label="Their Account ID">{conversation.clone()}</p>
             {banner}
             {search}
             <div class="log" role="log" aria-label="Messages" node_ref=log>
-                <ol class="messages">{messages}</ol>
+                <ol class="messages">
+                    <For each=rows key=|(key, _)| *key children=bubble/>
+                </ol>
             </div>
             <p class="small typing" role="status" aria-label="Typing">{typing}</p>
             {composer}
-            <DeleteDialog peer=p7.clone()/>
+            <DeleteDialog conversation=p7.clone()/>
             <LinkDialog/>
-            <DisappearingDialog peer=p7 current=setting/>
+            <DisappearingDialog conversation=p7 current=setting/>
         </section>
     }
 }
 
 /// One message bubble.
 #[component]
-fn Bubble(m: MessageView, peer: String) -> impl IntoView {
+fn Bubble(m: MessageView, conversation: String) -> impl IntoView {
     let worker = use_worker();
     let ui = expect_context::<ChatUi>();
     let outgoing = m.direction == Direction::Outgoing;
@@ -209,10 +209,10 @@ fn Bubble(m: MessageView, peer: String) -> impl IntoView {
     let state_text =
         format::delivery_text(m.state).map(|t| view! { <span class="state">{t}</span> });
     let id = m.id;
-    let p_retry = peer.clone();
+    let p_retry = conversation.clone();
     let retry = (outgoing && m.state == DeliveryState::Failed).then(|| {
         view! {
-            <button type="button" class="retry" on:click=move |_| worker.send(Command::RetrySend { peer: p_retry.clone(), id })>
+            <button type="button" class="retry" on:click=move |_| worker.send(Command::conversation(p_retry.clone(), ConversationOp::RetrySend { id }))>
                 "Retry"
             </button>
         }
@@ -244,7 +244,7 @@ fn Bubble(m: MessageView, peer: String) -> impl IntoView {
             }
         })
         .collect_view();
-    let p_react = peer.clone();
+    let p_react = conversation.clone();
     let reactions = (!m.reactions.is_empty()).then(|| {
         let buttons = m
             .reactions
@@ -254,7 +254,7 @@ fn Bubble(m: MessageView, peer: String) -> impl IntoView {
                 let p = p_react.clone();
                 view! {
                     <button type="button" class="reaction" aria-pressed=r.mine.to_string()
-                        on:click=move |_| worker.send(Command::React { peer: p.clone(), id, emoji: emoji.clone() })>
+                        on:click=move |_| worker.send(Command::conversation(p.clone(), ConversationOp::React { id, emoji: emoji.clone() }))>
                         {format!("{} {}", r.emoji, r.count)}
                     </button>
                 }
@@ -276,7 +276,7 @@ fn Bubble(m: MessageView, peer: String) -> impl IntoView {
     });
     let reply_text = m.body.clone();
     let reply_who = who.to_owned();
-    let p_menu = peer.clone();
+    let p_menu = conversation.clone();
     let menu = move || {
         (ui.menu.get() == Some(id)).then(|| {
             let (rt, rw) = (reply_text.clone(), reply_who.clone());
@@ -287,7 +287,7 @@ fn Bubble(m: MessageView, peer: String) -> impl IntoView {
                     view! {
                         <button type="button" role="menuitem" on:click=move |_| {
                             ui.menu.set(None);
-                            worker.send(Command::React { peer: p.clone(), id, emoji: (*e).to_owned() });
+                            worker.send(Command::conversation(p.clone(), ConversationOp::React { id, emoji: (*e).to_owned() }));
                         }>{format!("React with {e}")}</button>
                     }
                 })
@@ -337,12 +337,12 @@ fn Bubble(m: MessageView, peer: String) -> impl IntoView {
 
 /// Asks before deleting a message for us only or for everyone.
 #[component]
-fn DeleteDialog(peer: String) -> impl IntoView {
+fn DeleteDialog(conversation: String) -> impl IntoView {
     let worker = use_worker();
     let ui = expect_context::<ChatUi>();
     move || {
         ui.delete.get().map(|(id, everyone)| {
-            let p = peer.clone();
+            let p = conversation.clone();
             let question = if everyone {
                 "Delete this message for everyone? It is removed from this browser, the other person's devices and the network."
             } else {
@@ -354,12 +354,12 @@ fn DeleteDialog(peer: String) -> impl IntoView {
                     <div class="actions">
                         <button type="button" class="danger" on:click=move |_| {
                             ui.delete.set(None);
-                            let peer = p.clone();
-                            worker.send(if everyone {
-                                Command::Unsend { peer, id }
+                            let op = if everyone {
+                                ConversationOp::Unsend { id }
                             } else {
-                                Command::DeleteForMe { peer, id }
-                            });
+                                ConversationOp::DeleteForMe { id }
+                            };
+                            worker.send(Command::conversation(p.clone(), op));
                         }>"Delete"</button>
                         <button type="button" class="secondary" on:click=move |_| ui.delete.set(None)>"Cancel"</button>
                     </div>
@@ -395,7 +395,7 @@ fn LinkDialog() -> impl IntoView {
 
 /// The disappearing-messages setting: mode and timer, sent to the peer when saved.
 #[component]
-fn DisappearingDialog(peer: String, current: Memo<DisappearingView>) -> impl IntoView {
+fn DisappearingDialog(conversation: String, current: Memo<DisappearingView>) -> impl IntoView {
     let worker = use_worker();
     let ui = expect_context::<ChatUi>();
     move || {
@@ -411,7 +411,7 @@ fn DisappearingDialog(peer: String, current: Memo<DisappearingView>) -> impl Int
             } else {
                 now.timer_s
             });
-            let p = peer.clone();
+            let p = conversation.clone();
             let save = move |ev: SubmitEvent| {
                 ev.prevent_default();
                 ui.disappearing.set(false);
@@ -421,10 +421,12 @@ fn DisappearingDialog(peer: String, current: Memo<DisappearingView>) -> impl Int
                 } else {
                     timer.get_untracked()
                 };
-                worker.send(Command::SetDisappearing {
-                    peer: p.clone(),
-                    setting: DisappearingView { mode, timer_s },
-                });
+                worker.send(Command::conversation(
+                    p.clone(),
+                    ConversationOp::SetDisappearing {
+                        setting: DisappearingView { mode, timer_s },
+                    },
+                ));
             };
             let radio = move |label: &'static str, id: &'static str, value: DisappearingMode| {
                 view! {
@@ -473,25 +475,25 @@ fn DisappearingDialog(peer: String, current: Memo<DisappearingView>) -> impl Int
 
 /// A message request: Accept, Delete or Block.
 #[component]
-fn RequestBanner(peer: String) -> impl IntoView {
+fn RequestBanner(conversation: String) -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
-    let (a, d, b) = (peer.clone(), peer.clone(), peer);
+    let (a, d, b) = (conversation.clone(), conversation.clone(), conversation);
     view! {
         <div class="banner" role="region" aria-label="Message request">
             <p>"This person is not in your conversations yet. Accept to reply."</p>
             <div class="actions">
-                <button type="button" on:click=move |_| worker.send(Command::AcceptRequest { peer: a.clone() })>
+                <button type="button" on:click=move |_| worker.send(Command::conversation(a.clone(), ConversationOp::AcceptRequest))>
                     "Accept"
                 </button>
                 <button type="button" class="secondary" on:click=move |_| {
-                    worker.send(Command::DeleteConversation { peer: d.clone() });
-                    worker.send(Command::CloseConversation);
+                    worker.send(Command::conversation(d.clone(), ConversationOp::Delete));
+                    worker.send(Command::Conversations(ConversationsCommand::Close));
                     state.go_home(HomeView::List);
                 }>"Delete"</button>
                 <button type="button" class="danger" on:click=move |_| {
-                    worker.send(Command::Block { peer: b.clone() });
-                    worker.send(Command::CloseConversation);
+                    worker.send(Command::conversation(b.clone(), ConversationOp::Block));
+                    worker.send(Command::Conversations(ConversationsCommand::Close));
                     state.go_home(HomeView::List);
                 }>"Block"</button>
             </div>
@@ -502,36 +504,36 @@ fn RequestBanner(peer: String) -> impl IntoView {
 /// The message box: Enter sends, Shift+Enter adds a line. Shows the message being replied to,
 /// and tells the worker when we start and stop typing.
 #[component]
-fn Composer(peer: String) -> impl IntoView {
+fn Composer(conversation: String) -> impl IntoView {
     let worker = use_worker();
     let ui = expect_context::<ChatUi>();
     let text = RwSignal::new(String::new());
     // When "started" was last sent (0: not typing) and when the last key was pressed.
     let typing_since = StoredValue::new(0u64);
     let last_input = StoredValue::new(0u64);
-    let p_stop = peer.clone();
+    let p_stop = conversation.clone();
     // Also called from a timer that may fire after the conversation was closed (then the
     // stored values are gone and there is nothing to stop).
     let stop_typing = move || {
         if typing_since.try_get_value().is_some_and(|t| t != 0) {
             typing_since.try_set_value(0);
-            worker.send(Command::Typing {
-                peer: p_stop.clone(),
-                started: false,
-            });
+            worker.send(Command::conversation(
+                p_stop.clone(),
+                ConversationOp::Typing { started: false },
+            ));
         }
     };
     let stop2 = stop_typing.clone();
-    let p_type = peer.clone();
+    let p_type = conversation.clone();
     let on_input = move |_| {
         let now = browser::now_ms();
         last_input.set_value(now);
         if now.saturating_sub(typing_since.get_value()) >= TYPING_REPEAT_MS {
             typing_since.set_value(now);
-            worker.send(Command::Typing {
-                peer: p_type.clone(),
-                started: true,
-            });
+            worker.send(Command::conversation(
+                p_type.clone(),
+                ConversationOp::Typing { started: true },
+            ));
         }
         let stop = stop2.clone();
         set_timeout(
@@ -556,11 +558,10 @@ fn Composer(peer: String) -> impl IntoView {
         ui.reply.set(None);
         // The message itself ends the peer's typing indicator.
         typing_since.set_value(0);
-        worker.send(Command::SendText {
-            peer: peer.clone(),
-            body,
-            reply_to,
-        });
+        worker.send(Command::conversation(
+            conversation.clone(),
+            ConversationOp::SendText { body, reply_to },
+        ));
     };
     let send2 = send.clone();
     let submit = move |ev: SubmitEvent| {

@@ -3,7 +3,10 @@
 //! a search over all local messages; and a one-time offer to turn on notifications.
 
 use leptos::prelude::*;
-use umbra_ipc::{Command, ConversationKind, ConversationSummary, Direction};
+use umbra_ipc::{
+    Command, ConversationKind, ConversationOp, ConversationSummary, ConversationsCommand,
+    Direction, SettingsCommand,
+};
 
 use crate::{
     browser, format,
@@ -61,7 +64,7 @@ pub(crate) fn ConversationList() -> impl IntoView {
                 </button>
             </div>
             <NotificationOffer/>
-            <SearchBox peer=None/>
+            <SearchBox conversation=None/>
             {requests}
             {accepted}
         </section>
@@ -74,10 +77,15 @@ fn Row(c: ConversationSummary) -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
     let name = format::conversation_name(&c);
-    let peer = c.peer.clone();
+    let conversation = c.conversation.clone();
     let open = move |_| {
-        state.go_home(HomeView::Chat { peer: peer.clone() });
-        worker.send(Command::OpenConversation { peer: peer.clone() });
+        state.go_home(HomeView::Chat {
+            conversation: conversation.clone(),
+        });
+        worker.send(Command::conversation(
+            conversation.clone(),
+            ConversationOp::Open,
+        ));
     };
     let time = c.last_time_ms.map(|ms| {
         view! { <time class="when" datetime=browser::iso_time(ms)>{browser::local_time(ms, true)}</time> }
@@ -106,27 +114,27 @@ fn Row(c: ConversationSummary) -> impl IntoView {
     }
 }
 
-/// The search box and its results: `peer` limits the search to one conversation. Searching
+/// The search box and its results: `conversation` limits the search to one. Searching
 /// reads the decrypted local store in the worker; nothing goes to the network.
 #[component]
-pub(crate) fn SearchBox(peer: Option<String>) -> impl IntoView {
+pub(crate) fn SearchBox(conversation: Option<String>) -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
     let query = RwSignal::new(String::new());
-    let (label, id) = match peer {
+    let (label, id) = match conversation {
         Some(_) => ("Search this conversation", "search-one"),
         None => ("Search messages", "search-all"),
     };
-    let p = peer.clone();
+    let c = conversation.clone();
     let on_input = move |ev| {
         let q = event_target_value(&ev);
         query.set(q.clone());
         if q.trim().is_empty() {
             state.search.set(None);
         } else {
-            worker.send(Command::Search {
-                query: q,
-                peer: p.clone(),
+            worker.send(match &c {
+                Some(c) => Command::conversation(c.clone(), ConversationOp::Search { query: q }),
+                None => Command::Conversations(ConversationsCommand::Search { query: q }),
             });
         }
     };
@@ -138,7 +146,7 @@ pub(crate) fn SearchBox(peer: Option<String>) -> impl IntoView {
         let found = state
             .search
             .get()
-            .filter(|s| s.query == q && s.peer == peer);
+            .filter(|s| s.query == q && s.conversation == conversation);
         let items = found.map(|s| s.items).unwrap_or_default();
         let names = state.conversations.get();
         Some(view! {
@@ -147,16 +155,16 @@ pub(crate) fn SearchBox(peer: Option<String>) -> impl IntoView {
                     view! { <li class="small">"No messages found."</li> }.into_any()
                 } else {
                     items.into_iter().map(|hit| {
-                        let who = names.iter().find(|c| c.peer == hit.peer)
+                        let who = names.iter().find(|c| c.conversation == hit.conversation)
                             .map(format::conversation_name)
                             .or(hit.display_name.clone())
-                            .unwrap_or_else(|| format::short_id(&hit.peer));
+                            .unwrap_or_else(|| format::short_id(&hit.conversation));
                         let author = if hit.direction == Direction::Outgoing { "You".to_owned() } else { who.clone() };
-                        let target = hit.peer.clone();
+                        let target = hit.conversation.clone();
                         let open = move |_| {
                             state.search.set(None);
-                            state.go_home(HomeView::Chat { peer: target.clone() });
-                            worker.send(Command::OpenConversation { peer: target.clone() });
+                            state.go_home(HomeView::Chat { conversation: target.clone() });
+                            worker.send(Command::conversation(target.clone(), ConversationOp::Open));
                         };
                         view! {
                             <li>
@@ -206,7 +214,7 @@ fn NotificationOffer() -> impl IntoView {
                 let mut s = state.settings.get_untracked();
                 s.notifications = true;
                 state.settings.set(s);
-                worker.send(Command::SetSettings { settings: s });
+                worker.send(Command::Settings(SettingsCommand::Set { settings: s }));
             }
         });
     };

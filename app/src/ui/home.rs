@@ -2,7 +2,7 @@
 //! conversation, one conversation, or the settings — whichever [`HomeView`] says.
 
 use leptos::prelude::*;
-use umbra_ipc::Command;
+use umbra_ipc::{AppCommand, Command, ConversationOp, ConversationsCommand, SettingsCommand};
 
 use super::{
     account::AccountCard, chat::Chat, conversations::ConversationList,
@@ -19,18 +19,20 @@ use crate::{
 pub(crate) fn Home(account_id: String) -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
-    worker.send(Command::SetForeground {
+    worker.send(Command::App(AppCommand::SetForeground {
         visible: browser::page_visible(),
-    });
-    worker.send(Command::ListConversations);
-    worker.send(Command::ListBlocked);
-    worker.send(Command::GetSettings);
+    }));
+    worker.send(Command::Conversations(ConversationsCommand::List));
+    worker.send(Command::Conversations(ConversationsCommand::ListBlocked));
+    worker.send(Command::Settings(SettingsCommand::Get));
     // A clicked notification opens its conversation.
     Effect::new(move |_| {
-        if let Some(peer) = state.open_request.get() {
+        if let Some(conversation) = state.open_request.get() {
             state.open_request.set(None);
-            state.go_home(HomeView::Chat { peer: peer.clone() });
-            worker.send(Command::OpenConversation { peer });
+            state.go_home(HomeView::Chat {
+                conversation: conversation.clone(),
+            });
+            worker.send(Command::conversation(conversation, ConversationOp::Open));
         }
     });
     move || match state.home.get() {
@@ -40,7 +42,7 @@ pub(crate) fn Home(account_id: String) -> impl IntoView {
         }
         .into_any(),
         HomeView::NewConversation => view! { <NewConversation/> }.into_any(),
-        HomeView::Chat { peer } => view! { <Chat peer/> }.into_any(),
+        HomeView::Chat { conversation } => view! { <Chat conversation/> }.into_any(),
         HomeView::Settings => view! { <Settings/> }.into_any(),
     }
 }

@@ -2,7 +2,7 @@
 //! worker; or scan its QR code where the browser has `BarcodeDetector`.
 
 use leptos::{ev::SubmitEvent, html, prelude::*};
-use umbra_ipc::Command;
+use umbra_ipc::{Command, ConversationOp};
 use wasm_bindgen_futures::spawn_local;
 
 use crate::{
@@ -23,8 +23,11 @@ pub(crate) fn NewConversation() -> impl IntoView {
         match format::parse_account_id(&text.get_untracked()) {
             Ok(peer) => {
                 invalid.set(None);
-                state.go_home(HomeView::Chat { peer: peer.clone() });
-                worker.send(Command::OpenConversation { peer });
+                // A one-to-one conversation is named by the peer's Account ID.
+                state.go_home(HomeView::Chat {
+                    conversation: peer.clone(),
+                });
+                worker.send(Command::conversation(peer, ConversationOp::Open));
             }
             Err(code) => invalid.set(Some(code.message())),
         }

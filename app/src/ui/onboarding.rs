@@ -2,7 +2,7 @@
 //! the passphrase.
 
 use leptos::{ev::SubmitEvent, prelude::*};
-use umbra_ipc::Command;
+use umbra_ipc::{AccountCommand, Command};
 
 use super::is_busy;
 use crate::{
@@ -15,7 +15,7 @@ use crate::{
 pub(crate) fn Welcome() -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
-    let create = move |_| worker.send(Command::CreateAccount);
+    let create = move |_| worker.send(Command::Account(AccountCommand::Create));
     view! {
         <section aria-labelledby="welcome-title">
             <h1 id="welcome-title">"Welcome to Umbra"</h1>
@@ -60,7 +60,7 @@ pub(crate) fn ShowPhrase(account_id: String, words: Vec<String>) -> impl IntoVie
             </label>
             <div class="actions">
                 <button type="button" disabled=move || !saved.get() on:click=next>"Continue"</button>
-                <button type="button" class="secondary" on:click=move |_| worker.send(Command::CancelPending)>
+                <button type="button" class="secondary" on:click=move |_| worker.send(Command::Account(AccountCommand::CancelPending))>
                     "Back"
                 </button>
             </div>
@@ -76,9 +76,9 @@ pub(crate) fn Restore() -> impl IntoView {
     let phrase = RwSignal::new(String::new());
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        worker.send(Command::RestoreAccount {
+        worker.send(Command::Account(AccountCommand::Restore {
             phrase: phrase.get_untracked(),
-        });
+        }));
     };
     view! {
         <section aria-labelledby="restore-title">
@@ -135,9 +135,9 @@ pub(crate) fn ChoosePassphrase(account_id: String) -> impl IntoView {
             return;
         }
         mismatch.set(false);
-        worker.send(Command::SetPassphrase {
+        worker.send(Command::Account(AccountCommand::SetPassphrase {
             passphrase: pw.get_untracked(),
-        });
+        }));
     };
     view! {
         <section aria-labelledby="pass-title">
@@ -154,7 +154,7 @@ pub(crate) fn ChoosePassphrase(account_id: String) -> impl IntoView {
                 <div class="actions">
                     <button type="submit" disabled=move || is_busy(state)>"Continue"</button>
                     <button type="button" class="secondary" disabled=move || is_busy(state)
-                        on:click=move |_| worker.send(Command::CancelPending)>
+                        on:click=move |_| worker.send(Command::Account(AccountCommand::CancelPending))>
                         "Cancel"
                     </button>
                 </div>

@@ -2,7 +2,10 @@
 //! list (Unblock).
 
 use leptos::{ev::SubmitEvent, prelude::*};
-use umbra_ipc::{Command, Settings as SettingsValue};
+use umbra_ipc::{
+    AccountCommand, Command, ConversationOp, ConversationsCommand, Settings as SettingsValue,
+    SettingsCommand,
+};
 
 use crate::{
     format,
@@ -15,7 +18,7 @@ use crate::{
 pub(crate) fn Settings() -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
-    worker.send(Command::ListBlocked);
+    worker.send(Command::Conversations(ConversationsCommand::ListBlocked));
     let name = RwSignal::new(state.display_name.get_untracked().unwrap_or_default());
     let saved = RwSignal::new(false);
     // Show the stored name when the worker reports it.
@@ -27,9 +30,9 @@ pub(crate) fn Settings() -> impl IntoView {
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         saved.set(true);
-        worker.send(Command::SetDisplayName {
+        worker.send(Command::Account(AccountCommand::SetDisplayName {
             name: name.get_untracked().trim().to_owned(),
-        });
+        }));
     };
     let blocked = move || {
         let items = state.blocked.get();
@@ -38,14 +41,15 @@ pub(crate) fn Settings() -> impl IntoView {
         } else {
             view! {
                 <ul class="blocked" aria-labelledby="blocked-title">
-                    {items.into_iter().map(|peer| {
-                        let label = format!("Unblock {}", format::short_id(&peer));
-                        let p = peer.clone();
+                    {items.into_iter().map(|account| {
+                        let label = format!("Unblock {}", format::short_id(&account));
+                        // A blocked account names its one-to-one conversation.
+                        let p = account.clone();
                         view! {
                             <li>
-                                <span class="mono">{format::short_id(&peer)}</span>
+                                <span class="mono">{format::short_id(&account)}</span>
                                 <button type="button" class="secondary" aria-label=label
-                                    on:click=move |_| worker.send(Command::Unblock { peer: p.clone() })>
+                                    on:click=move |_| worker.send(Command::conversation(p.clone(), ConversationOp::Unblock))>
                                     "Unblock"
                                 </button>
                             </li>
@@ -91,7 +95,7 @@ fn Switches() -> impl IntoView {
     let denied = RwSignal::new(false);
     let save = move |settings: SettingsValue| {
         state.settings.set(settings);
-        worker.send(Command::SetSettings { settings });
+        worker.send(Command::Settings(SettingsCommand::Set { settings }));
     };
     let check = move |label: &'static str,
                       id: &'static str,

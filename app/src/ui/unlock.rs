@@ -1,7 +1,7 @@
 //! The unlock screen: the stored account is locked until its passphrase is typed.
 
 use leptos::{ev::SubmitEvent, prelude::*};
-use umbra_ipc::Command;
+use umbra_ipc::{AccountCommand, Command};
 
 use super::is_busy;
 use crate::{state::UiState, worker_client::use_worker};
@@ -16,7 +16,7 @@ pub(crate) fn Unlock() -> impl IntoView {
         ev.prevent_default();
         let passphrase = pw.get_untracked();
         pw.set(String::new());
-        worker.send(Command::Unlock { passphrase });
+        worker.send(Command::Account(AccountCommand::Unlock { passphrase }));
     };
     view! {
         <section aria-labelledby="unlock-title">

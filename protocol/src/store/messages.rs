@@ -1,5 +1,5 @@
-//! The encrypted local message database: conversations, messages, the durable outbox and the
-//! seen-hash set, kept as sealed [`UnlockedVault`] records in any [`Store`].
+//! The encrypted local message database: conversations, messages and the durable outbox, kept
+//! as sealed [`UnlockedVault`] records in any [`Store`].
 //!
 //! Every value is sealed under the store key and every record id is a keyed hash of a record
 //! name, so neither message text nor conversation or Account IDs appear at rest. Everything
@@ -16,13 +16,21 @@
 //!   name holds the id's stable string form (`05…`, `03…` or `<server>/<room>`).
 //! - `msgdb/v2/message/<key>`: one message's content (conversation, text, quote, reactions,
 //!   received time), fetched by key when a page of a conversation is shown.
-//! - `msgdb/v2/seen`: the bounded set of storage hashes already processed (oldest dropped
-//!   first), so polling after a reload skips what was handled before.
+//!
+//! There is no seen-hash set here: dropping a message delivered again (by storage hash, or by
+//! (sender, sent timestamp)) is the job of the network client's dedup ([`crate::client`],
+//! persisted by [`crate::store::client_state`]), the one dedup authority; it drops repeats
+//! before they reach the database, and the worker commits its records in the same store
+//! transaction as the database writes of the same step. What remains here is per
+//! conversation: [`MessageDb::insert_message`] finds a message already in the conversation's
+//! index (same storage hash, or same author and sent time) and does not store it twice, and a
+//! tombstone keeps a deleted one from coming back. Schema-2 stores written before this kept a
+//! `msgdb/v2/seen` record; [`MessageDb::upgrade`] deletes it.
 //!
 //! # Write order
 //! Each operation collects its writes and hands them to [`Store::write_batch`] at once, in this
 //! order: new or changed message contents, then the conversation list (which also holds the
-//! next message key), then conversation indexes, then the seen set, then deletions (an index
+//! next message key), then conversation indexes, then deletions (an index
 //! before the contents it pointed at). A backend that applies a batch atomically (IndexedDB:
 //! one transaction; [`MemoryStore`](super::MemoryStore): one lock) never shows a partial
 //! operation. With a backend that applies it op by op, a crash part-way leaves at worst:
@@ -31,8 +39,7 @@
 //! one step ahead of its index until the next write to that conversation recomputes it. An
 //! index never points at missing content, a message key is never handed out twice (the
 //! counter is saved before any index uses the key), and retrying the interrupted operation
-//! converges (the seen set is written last, so a retried insert is not mistaken for an old
-//! hash).
+//! converges.
 //!
 //! Deleting a conversation is the one exception: its index and contents are deleted first and
 //! the conversation list is written last, so an interrupted delete leaves the conversation
@@ -51,10 +58,7 @@
 //! A `MessageDb` holds no cache: it borrows the store and the unlocked vault and is cheap to
 //! create per operation. Writing methods take `&mut self`; the caller must not run two writing
 //! operations on the same store at once (each is a read-modify-write of shared records), e.g.
-//! the worker runs them one after another from a single queue. Storing a message (or an
-//! outbox hash) adds its storage hash to the seen set; hashes of messages that store nothing
-//! (receipts, reactions, unsend requests, undecryptable data) are recorded with
-//! [`MessageDb::mark_seen`].
+//! the worker runs them one after another from a single queue.
 
 mod conversations;
 mod model;
@@ -62,15 +66,13 @@ mod read;
 pub(in crate::store) mod records;
 mod write;
 
-use std::collections::VecDeque;
-
 use rand_core::CryptoRng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use records::{
     Batch, CONVERSATIONS, ContentRecord, ConversationsRecord, EntryState, FORMAT, Fresh,
-    IndexEntry, IndexRecord, SEEN, SeenRecord, check_version, index_name, message_name, preview,
+    IndexEntry, IndexRecord, check_version, index_name, message_name, preview,
 };
 
 use super::{BatchOp, RecordError, Store, StoreError, UnlockedVault, migrations};
@@ -85,8 +87,6 @@ pub use model::{
 
 /// Maximum number of characters of a message kept as the conversation preview.
 pub const PREVIEW_CHARS: usize = 100;
-/// Default capacity of the seen-hash set (oldest hashes are dropped beyond it).
-pub const DEFAULT_SEEN_CAPACITY: usize = 10_000;
 /// How long the tombstone of a deleted or expired message is kept (ms after its sent time):
 /// longer than the longest a storage server keeps a message (30 days), so a copy still on a
 /// swarm cannot bring it back.
@@ -188,7 +188,6 @@ pub(in crate::store) fn delete_record_op(vault: &UnlockedVault, name: &str) -> B
 pub struct MessageDb<'a, S: Store> {
     store: &'a S,
     vault: &'a UnlockedVault,
-    seen_capacity: usize,
 }
 
 impl<S: Store> core::fmt::Debug for MessageDb<'_, S> {
@@ -201,29 +200,13 @@ impl<'a, S: Store> MessageDb<'a, S> {
     /// Opens the message database of `vault` in `store` (nothing is read until used; an empty
     /// store is an empty database).
     pub fn new(store: &'a S, vault: &'a UnlockedVault) -> MessageDb<'a, S> {
-        MessageDb {
-            store,
-            vault,
-            seen_capacity: DEFAULT_SEEN_CAPACITY,
-        }
-    }
-
-    /// Like [`MessageDb::new`] with a seen-hash set bounded to `capacity` (at least 1).
-    pub fn with_seen_capacity(
-        store: &'a S,
-        vault: &'a UnlockedVault,
-        capacity: usize,
-    ) -> MessageDb<'a, S> {
-        MessageDb {
-            store,
-            vault,
-            seen_capacity: capacity.max(1),
-        }
+        MessageDb { store, vault }
     }
 
     /// Brings the records up to the current schema, running every pending migration step
-    /// (see [Schema](self#schema)). Idempotent and cheap once done for this unlocked vault;
-    /// every writing method calls it first.
+    /// (see [Schema](self#schema)), and deletes the `msgdb/v2/seen` record older schema-2
+    /// stores kept (see the module docs). Idempotent and cheap once done for this unlocked
+    /// vault; every writing method calls it first.
     pub async fn upgrade<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Result<()> {
         self.ready_to_write(rng).await
     }
@@ -288,15 +271,6 @@ impl<'a, S: Store> MessageDb<'a, S> {
                 v: FORMAT,
                 entries: Vec::new(),
             });
-        check_version(rec.v)?;
-        Ok(rec)
-    }
-
-    async fn load_seen(&self) -> Result<SeenRecord> {
-        let rec = self.load(SEEN).await?.unwrap_or(SeenRecord {
-            v: FORMAT,
-            hashes: VecDeque::new(),
-        });
         check_version(rec.v)?;
         Ok(rec)
     }
@@ -420,42 +394,5 @@ impl<'a, S: Store> MessageDb<'a, S> {
             convs.conversations[pos] = conv;
         }
         Ok(())
-    }
-
-    // ---- seen hashes -------------------------------------------------------------------------
-
-    /// True if the storage hash was processed before (and is still within the bounded set).
-    pub async fn is_seen(&self, hash: &str) -> Result<bool> {
-        self.ready_to_read().await?;
-        Ok(self.load_seen().await?.contains(hash))
-    }
-
-    /// Records storage hashes as processed (e.g. control messages that store nothing),
-    /// dropping the oldest beyond the capacity.
-    pub async fn mark_seen<R: CryptoRng + ?Sized>(
-        &mut self,
-        hashes: &[&str],
-        rng: &mut R,
-    ) -> Result<()> {
-        self.ready_to_write(rng).await?;
-        let mut seen = self.load_seen().await?;
-        let mut changed = false;
-        for h in hashes {
-            changed |= seen.add(h, self.seen_capacity);
-        }
-        if changed {
-            let batch = Batch {
-                seen: Some(self.seal(SEEN, &seen, rng)?),
-                ..Batch::default()
-            };
-            self.commit(batch).await?;
-        }
-        Ok(())
-    }
-
-    /// Number of hashes in the seen set.
-    pub async fn seen_count(&self) -> Result<usize> {
-        self.ready_to_read().await?;
-        Ok(self.load_seen().await?.hashes.len())
     }
 }

@@ -8,13 +8,16 @@
 //! unlock and [`inspect`] before a read, so nothing is ever read in an outdated layout.
 //!
 //! Every step is idempotent and crash-safe in the write order the message database documents
-//! (contents, conversation list, indexes, seen set, then deletions), with the marker as the
+//! (contents, conversation list, indexes, then deletions), with the marker as the
 //! commit point: all new records are written before the marker names the new version, and
 //! the old records are deleted only after it (except an old record a later run could not find
 //! again, which is deleted just before the marker, after its new copy). A crash before the
 //! marker leaves the old records to run the step again from (overwriting what it wrote, with
 //! the same plaintext). A crash after it leaves some old records behind, which [`inspect`] and
-//! [`upgrade`] finish deleting. Large stores are written in chunks of [`CHUNK`] operations,
+//! [`upgrade`] finish deleting. They also delete the `msgdb/v2/seen` record (a bounded set of
+//! storage hashes) that schema-2 stores kept before the network client's dedup became the one
+//! dedup authority (see the [message database docs](super::messages)); nothing reads it. Large
+//! stores are written in chunks of [`CHUNK`] operations,
 //! each one [`Store::write_batch`].
 
 mod v1_to_v2;
@@ -23,7 +26,7 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
 use super::messages::records::FORMAT;
-use super::messages::{MessageDbError, load_record, seal_record};
+use super::messages::{MessageDbError, delete_record_op, load_record, seal_record};
 use super::{BatchOp, Store, UnlockedVault};
 
 /// The schema version this code reads and writes.
@@ -31,6 +34,10 @@ pub const SCHEMA_VERSION: u8 = FORMAT;
 
 /// Name of the record holding the schema version.
 const SCHEMA: &str = "msgdb/schema";
+
+/// Name of the seen-hash set schema-2 stores used to keep (no longer written or read; deleted
+/// by [`finish_steps`]).
+const V2_SEEN: &str = "msgdb/v2/seen";
 
 /// Most operations handed to one [`Store::write_batch`] by a migration.
 pub const CHUNK: usize = 256;
@@ -74,9 +81,19 @@ fn marker<R: CryptoRng + ?Sized>(
     seal_record(vault, SCHEMA, &SchemaRecord { version }, rng)
 }
 
-/// Deletes what finished steps left behind (only after a crash, or on the first use).
+/// Deletes what finished steps left behind (only after a crash, or on the first use) and a
+/// leftover `msgdb/v2/seen` record, in one write (chunked only if the leftovers are many).
 async fn finish_steps<S: Store>(store: &S, vault: &UnlockedVault) -> Result<()> {
-    v1_to_v2::delete_v1_records(store, vault).await
+    let mut ops = Vec::new();
+    if store
+        .get(&vault.record_storage_id(V2_SEEN))
+        .await?
+        .is_some()
+    {
+        ops.push(delete_record_op(vault, V2_SEEN));
+    }
+    ops.extend(v1_to_v2::v1_leftover_deletes(store, vault).await?);
+    write_chunked(store, &ops).await
 }
 
 /// Reads the schema without upgrading (no RNG needed): deletes leftovers of a finished step

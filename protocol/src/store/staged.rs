@@ -120,6 +120,11 @@ impl<S: Store> StagedStore<S> {
         &self.inner
     }
 
+    /// The backend; whatever is staged is dropped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
     /// Drops everything staged (the backend is untouched).
     pub fn discard(&self) {
         self.overlay.borrow_mut().clear();

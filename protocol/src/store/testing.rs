@@ -75,9 +75,10 @@ macro_rules! store_conformance_tests {
             msgdb_next_expiry_locate_hashes,
             msgdb_delete_unsend_react_quote,
             msgdb_plaintext_scan,
-            msgdb_seen_hashes_bounded,
+            msgdb_writes_no_seen_record,
             msgdb_groups_and_communities,
             msgdb_migrates_v1_fixture,
+            msgdb_upgrade_deletes_v2_seen,
             msgdb_migration_rejects_damage,
         );
     };

@@ -1,7 +1,7 @@
 //! Display conversions for the app: stored conversations and messages become the
-//! [`umbra_ipc`] rows the UI renders ([`summary`], [`message_view`]), and the three forms of a
-//! disappearing-messages setting (the app's [`DisappearingView`], the database's
-//! [`Disappearing`] and the wire's [`DisappearingSetting`]) are converted here.
+//! [`umbra_ipc`] rows the UI renders ([`summary`], [`message_view`]), and the app's form of a
+//! disappearing-messages setting ([`DisappearingView`]) is converted to and from the
+//! database's ([`Disappearing`]); the wire form is [`convo`]'s business.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +11,8 @@ use umbra_ipc::{
     MessageView, QuoteView, ReactionView,
 };
 use umbra_protocol::{
+    convo,
     identity::AccountId,
-    message::DisappearingSetting,
     store::messages::{
         Conversation, ConversationState, Direction, Disappearing, DisappearingMode, Message,
         OutboxState,
@@ -23,7 +23,7 @@ use umbra_protocol::{
 pub fn summary(c: &Conversation) -> ConversationSummary {
     let last = c.last_message.as_ref();
     ConversationSummary {
-        peer: c.id.to_string(),
+        conversation: c.id.to_string(),
         display_name: c.display_name.clone(),
         kind: match c.state {
             ConversationState::Accepted => ConversationKind::Accepted,
@@ -110,51 +110,24 @@ pub fn view_of(d: Disappearing) -> DisappearingView {
 }
 
 /// Checks a setting chosen in the app: any mode-off setting is off; otherwise the timer must
-/// be one the UI offers ([`DISAPPEARING_TIMERS_S`]).
+/// be one that is offered ([`DISAPPEARING_TIMERS_S`], the same list for both modes as
+/// [`convo::offered_setting`]).
 pub fn checked_setting(v: DisappearingView) -> Result<Disappearing, ErrorCode> {
     let mode = match v.mode {
-        IpcMode::Off => return Ok(Disappearing::OFF),
+        IpcMode::Off => DisappearingMode::Off,
         IpcMode::AfterRead => DisappearingMode::AfterRead,
         IpcMode::AfterSend => DisappearingMode::AfterSend,
     };
-    if !DISAPPEARING_TIMERS_S.contains(&v.timer_s) {
+    if mode != DisappearingMode::Off && !DISAPPEARING_TIMERS_S.contains(&v.timer_s) {
         return Err(ErrorCode::InvalidTimer);
     }
-    Ok(Disappearing {
-        mode,
-        timer_s: v.timer_s,
-    })
-}
-
-/// The wire form of a stored setting.
-pub fn wire_of(d: Disappearing) -> DisappearingSetting {
-    if !d.is_on() {
-        return DisappearingSetting::Off;
-    }
-    match d.mode {
-        DisappearingMode::Off => DisappearingSetting::Off,
-        DisappearingMode::AfterRead => DisappearingSetting::AfterRead(d.timer_s),
-        DisappearingMode::AfterSend => DisappearingSetting::AfterSend(d.timer_s),
-    }
-}
-
-/// The stored form of a received setting.
-pub fn stored_of(s: DisappearingSetting) -> Disappearing {
-    match s {
-        DisappearingSetting::Off => Disappearing::OFF,
-        DisappearingSetting::AfterRead(timer_s) => Disappearing {
-            mode: DisappearingMode::AfterRead,
-            timer_s,
-        },
-        DisappearingSetting::AfterSend(timer_s) => Disappearing {
-            mode: DisappearingMode::AfterSend,
-            timer_s,
-        },
-    }
+    convo::offered_setting(mode, v.timer_s).map_err(|_| ErrorCode::InvalidTimer)
 }
 
 #[cfg(test)]
 mod tests {
+    use umbra_protocol::{convo::wire_of, message::DisappearingSetting};
+
     use super::*;
 
     #[test]
@@ -167,7 +140,7 @@ mod tests {
         assert_eq!(wire_of(stored), DisappearingSetting::AfterRead(300));
         assert_eq!(view_of(stored), on);
         assert_eq!(
-            stored_of(DisappearingSetting::AfterSend(2_419_200)),
+            convo::stored_of(DisappearingSetting::AfterSend(2_419_200)),
             checked_setting(DisappearingView {
                 mode: IpcMode::AfterSend,
                 timer_s: 2_419_200

@@ -234,9 +234,7 @@ pub enum InsertOutcome {
     /// A message with the same (author, sent timestamp) or storage hash is already stored
     /// (the new hash, if any, was added to it).
     Duplicate(MessageKey),
-    /// The storage hash was already seen (processed or deleted earlier); nothing stored.
-    AlreadySeen,
-    /// The conversation is blocked; the message was dropped (its hash is remembered as seen).
+    /// The conversation is blocked; the message was dropped.
     Blocked,
     /// The message was already deleted or expired here; it is not brought back.
     Deleted,

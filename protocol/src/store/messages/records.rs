@@ -1,10 +1,10 @@
 //! The sealed records behind [`MessageDb`](super::MessageDb): their names, the
-//! per-conversation index, a message's content, the conversation list and the seen-hash set
-//! (all serialized as JSON before sealing), plus the write batch that fixes the order of an
+//! per-conversation index, a message's content and the conversation list (all serialized as
+//! JSON before sealing), plus the write batch that fixes the order of an
 //! operation's writes. These are the records of schema version [`FORMAT`]; the migrations
 //! ([`crate::store::migrations`]) build them from older ones.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,9 +21,6 @@ pub(in crate::store) const FORMAT: u8 = 2;
 
 /// Name of the conversation list.
 pub(in crate::store) const CONVERSATIONS: &str = "msgdb/v2/conversations";
-/// Name of the seen-hash set.
-pub(in crate::store) const SEEN: &str = "msgdb/v2/seen";
-
 /// Name of a conversation's index: keyed by the conversation id's stable string form, which
 /// is distinct for every id (`05…`/`03…` hex or a community URL), after a prefix no other
 /// record name has.
@@ -180,37 +177,12 @@ impl ConversationsRecord {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(in crate::store) struct SeenRecord {
-    pub(in crate::store) v: u8,
-    pub(in crate::store) hashes: VecDeque<String>,
-}
-
-impl SeenRecord {
-    pub(in crate::store) fn contains(&self, hash: &str) -> bool {
-        self.hashes.iter().any(|h| h == hash)
-    }
-
-    /// Adds `hash` (if new), dropping the oldest beyond `capacity`. True if it changed.
-    pub(in crate::store) fn add(&mut self, hash: &str, capacity: usize) -> bool {
-        if self.contains(hash) {
-            return false;
-        }
-        self.hashes.push_back(hash.to_owned());
-        while self.hashes.len() > capacity {
-            self.hashes.pop_front();
-        }
-        true
-    }
-}
-
 /// Writes of one operation, applied in the documented order.
 #[derive(Default)]
 pub(in crate::store) struct Batch {
     pub(in crate::store) contents: Vec<BatchOp>,
     pub(in crate::store) indexes: Vec<BatchOp>,
     pub(in crate::store) conversations: Option<BatchOp>,
-    pub(in crate::store) seen: Option<BatchOp>,
     pub(in crate::store) deletes: Vec<BatchOp>,
 }
 
@@ -219,7 +191,6 @@ impl Batch {
         let mut ops = self.contents;
         ops.extend(self.conversations);
         ops.extend(self.indexes);
-        ops.extend(self.seen);
         ops.extend(self.deletes);
         ops
     }

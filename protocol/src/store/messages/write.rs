@@ -11,7 +11,7 @@ use super::{
     Batch, CONVERSATIONS, ContentRecord, ConversationState, ConversationsRecord, Direction,
     Disappearing, DisappearingMode, EntryState, FORMAT, Fresh, IndexEntry, IndexRecord,
     InsertOutcome, MessageDb, MessageDbError, MessageKey, MessageRef, NewMessage, OutboxState,
-    ReadMarked, RemovedMessage, Result, SEEN, TOMBSTONE_KEEP_MS, index_name, message_name,
+    ReadMarked, RemovedMessage, Result, TOMBSTONE_KEEP_MS, index_name, message_name,
 };
 use crate::address::ConversationId;
 use crate::identity::AccountId;
@@ -65,11 +65,9 @@ impl<S: Store> MessageDb<'_, S> {
         }
         self.ready_to_write(rng).await?;
         let mut convs = self.load_conversations().await?;
-        let mut seen = self.load_seen().await?;
         let mut indexes: BTreeMap<ConversationId, IndexRecord> = BTreeMap::new();
         let mut touched: BTreeSet<ConversationId> = BTreeSet::new();
         let mut fresh = Fresh::new();
-        let mut seen_dirty = false;
         let mut convs_dirty = false;
         let mut outcomes = Vec::with_capacity(msgs.len());
         for msg in msgs {
@@ -79,10 +77,6 @@ impl<S: Store> MessageDb<'_, S> {
                 Entry::Vacant(v) => v.insert(self.load_index(&conversation).await?),
             };
             let hash = msg.storage_hash.clone();
-            let seen_new = hash
-                .as_deref()
-                .is_some_and(|h| seen.add(h, self.seen_capacity));
-            seen_dirty |= seen_new;
             let target = MessageRef {
                 author: msg.author,
                 sent_ms: msg.sent_ms,
@@ -104,10 +98,6 @@ impl<S: Store> MessageDb<'_, S> {
                 } else {
                     InsertOutcome::Duplicate(entry.id)
                 });
-                continue;
-            }
-            if hash.is_some() && !seen_new {
-                outcomes.push(InsertOutcome::AlreadySeen);
                 continue;
             }
             let blocked = convs
@@ -140,9 +130,6 @@ impl<S: Store> MessageDb<'_, S> {
         }
         if convs_dirty {
             batch.conversations = Some(self.seal(CONVERSATIONS, &convs, rng)?);
-        }
-        if seen_dirty {
-            batch.seen = Some(self.seal(SEEN, &seen, rng)?);
         }
         self.commit(batch).await?;
         Ok(outcomes)
@@ -288,7 +275,7 @@ impl<S: Store> MessageDb<'_, S> {
     }
 
     /// Sets the outbox state of outgoing message `key` of conversation `id`, and records the
-    /// storage hash the recipient's swarm reported (if given; it also joins the seen set).
+    /// storage hash the recipient's swarm reported (if given).
     pub async fn set_outbox_state<R: CryptoRng + ?Sized>(
         &mut self,
         id: &ConversationId,
@@ -313,16 +300,10 @@ impl<S: Store> MessageDb<'_, S> {
         {
             entry.hashes.push(h.to_owned());
         }
-        let mut batch = Batch {
+        let batch = Batch {
             indexes: vec![self.seal(&index_name(id), &index, rng)?],
             ..Batch::default()
         };
-        if let Some(h) = storage_hash {
-            let mut seen = self.load_seen().await?;
-            if seen.add(h, self.seen_capacity) {
-                batch.seen = Some(self.seal(SEEN, &seen, rng)?);
-            }
-        }
         self.commit(batch).await
     }
 
@@ -492,9 +473,8 @@ impl<S: Store> MessageDb<'_, S> {
     }
 
     /// Records one more storage hash of message `key` of conversation `id` (e.g. the hash of
-    /// its sync copy in the own swarm, needed to delete that copy on unsend); the hash also
-    /// joins the seen set. Unsent messages accept it too (their copies may still have to be
-    /// deleted).
+    /// its sync copy in the own swarm, needed to delete that copy on unsend). Unsent messages
+    /// accept it too (their copies may still have to be deleted).
     pub async fn add_storage_hash<R: CryptoRng + ?Sized>(
         &mut self,
         id: &ConversationId,
@@ -513,10 +493,6 @@ impl<S: Store> MessageDb<'_, S> {
         if !entry.hashes.iter().any(|h| h == hash) {
             entry.hashes.push(hash.to_owned());
             batch.indexes.push(self.seal(&index_name(id), &index, rng)?);
-        }
-        let mut seen = self.load_seen().await?;
-        if seen.add(hash, self.seen_capacity) {
-            batch.seen = Some(self.seal(SEEN, &seen, rng)?);
         }
         self.commit(batch).await
     }

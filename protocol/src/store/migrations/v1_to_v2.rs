@@ -6,20 +6,22 @@
 //! (so every record gets a new keyed-hash id), keys indexes by the conversation id's string
 //! form, holds a [`ConversationId`] in `Conversation::id` and in each content, and stamps every
 //! record `v: 2`. Every schema-1 conversation becomes a [`ConversationId::Direct`] one. Message
-//! keys, timestamps, states, hashes, the key counter and the seen set carry over unchanged,
-//! so the client's outbox entries (which name messages by key) still match.
+//! keys, timestamps, states, hashes and the key counter carry over unchanged, so the client's
+//! outbox entries (which name messages by key) still match. The schema-1 seen set is not
+//! carried over (the network client's dedup is the one dedup authority, see
+//! [`crate::store::messages`]); it is deleted with the other schema-1 records.
 //!
-//! Steps: read the schema-1 conversation list, seen set and indexes (plus any index of a
+//! Steps: read the schema-1 conversation list and indexes (plus any index of a
 //! peer with no listed conversation, which schema 1 creates for a message unsent before it
 //! arrived; found by opening unknown records and checking their id against the index name of
 //! each author they mention); write the schema-2 contents (chunked), then one batch of the
-//! conversation list, the indexes, the seen set, the deletion of those unlisted schema-1
+//! conversation list, the indexes, the deletion of those unlisted schema-1
 //! indexes (their copies are written, and a later run could not find them again) and the
 //! marker (the commit point, see [`super`]); only then delete every other schema-1 record, the
 //! conversation list last, so a crashed delete is found and finished by
-//! [`delete_v1_records`].
+//! [`v1_leftover_deletes`].
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand_core::CryptoRng;
 use serde::Deserialize;
@@ -29,7 +31,7 @@ use crate::address::ConversationId;
 use crate::identity::AccountId;
 use crate::store::messages::records::{
     CONVERSATIONS, ContentRecord, ConversationsRecord, EntryState, FORMAT, IndexEntry, IndexRecord,
-    SEEN, SeenRecord, index_name, message_name,
+    index_name, message_name,
 };
 use crate::store::messages::{
     Conversation, ConversationState, Direction, Disappearing, LastMessage, MessageDbError,
@@ -120,10 +122,10 @@ impl Drop for ContentV1 {
     }
 }
 
+/// The schema-1 seen set; only its version is read (its hashes are not carried over).
 #[derive(Deserialize)]
 struct SeenV1 {
     v: u8,
-    hashes: VecDeque<String>,
 }
 
 fn check_v1(v: u8) -> Result<()> {
@@ -220,7 +222,7 @@ fn known_ids(vault: &UnlockedVault, peers: &[AccountId], next_id: u64) -> BTreeS
         V1_CONVERSATIONS.to_owned(),
         V1_SEEN.to_owned(),
         CONVERSATIONS.to_owned(),
-        SEEN.to_owned(),
+        super::V2_SEEN.to_owned(),
         super::SCHEMA.to_owned(),
     ];
     for p in peers {
@@ -282,6 +284,7 @@ pub(super) async fn run<S: Store, R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<()> {
     let convs = load_conversations_v1(store, vault).await?;
+    // Not carried over, but a seen set of an unknown format stops the step all the same.
     let seen: Option<SeenV1> = load_record(store, vault, V1_SEEN).await?;
     if let Some(seen) = &seen {
         check_v1(seen.v)?;
@@ -330,7 +333,7 @@ pub(super) async fn run<S: Store, R: CryptoRng + ?Sized>(
         }
     }
 
-    // Then, in one batch: the conversation list, the indexes, the seen set and the marker.
+    // Then, in one batch: the conversation list, the indexes and the marker.
     let list = ConversationsRecord {
         v: FORMAT,
         next_id,
@@ -351,13 +354,6 @@ pub(super) async fn run<S: Store, R: CryptoRng + ?Sized>(
             rng,
         )?);
     }
-    if let Some(seen) = seen {
-        let v2 = SeenRecord {
-            v: FORMAT,
-            hashes: seen.hashes,
-        };
-        ops.push(seal_record(vault, SEEN, &v2, rng)?);
-    }
     // Unlisted indexes are only found by this scan, so they are deleted before the marker,
     // after their schema-2 copies: a run interrupted between the two leaves the copy, which
     // the next run does not touch.
@@ -370,15 +366,18 @@ pub(super) async fn run<S: Store, R: CryptoRng + ?Sized>(
     )?);
     store.write_batch(&ops).await?;
 
-    delete_v1_records(store, vault).await
+    write_chunked(store, &v1_leftover_deletes(store, vault).await?).await
 }
 
-/// Deletes every schema-1 record that is left (after [`run`] committed): contents, indexes
-/// and the seen set, then the conversation list, which names the rest. No RNG needed; does
-/// nothing (two reads, no decryption) once done.
-pub(super) async fn delete_v1_records<S: Store>(store: &S, vault: &UnlockedVault) -> Result<()> {
+/// The deletions of every schema-1 record that is left (after [`run`] committed): contents,
+/// indexes and the seen set, then the conversation list, which names the rest. No RNG
+/// needed; nothing (two reads, no decryption) once done.
+pub(super) async fn v1_leftover_deletes<S: Store>(
+    store: &S,
+    vault: &UnlockedVault,
+) -> Result<Vec<BatchOp>> {
     if !has_v1_records(store, vault).await? {
-        return Ok(());
+        return Ok(Vec::new());
     }
     // A list that no longer opens cannot name the rest; it is deleted all the same.
     let convs = match load_conversations_v1(store, vault).await {
@@ -402,5 +401,5 @@ pub(super) async fn delete_v1_records<S: Store>(store: &S, vault: &UnlockedVault
     );
     ops.push(delete_record_op(vault, V1_SEEN));
     ops.push(delete_record_op(vault, V1_CONVERSATIONS));
-    write_chunked(store, &ops).await
+    Ok(ops)
 }

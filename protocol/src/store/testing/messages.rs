@@ -114,8 +114,8 @@ pub async fn store_write_batch<S: Store>(store: &S) {
     assert_eq!(ids, vec!["a".to_owned(), "b".to_owned()]);
 }
 
-/// A message is stored once: again by the same storage hash, by the same (author, sent
-/// time) under another hash (which is added to it), and not after its hash was seen.
+/// A message is stored once in its conversation: again by the same storage hash, or by the
+/// same (author, sent time) under another hash (which is added to it), also after a reload.
 pub async fn msgdb_dedup_both_ways<S: Store>(store: &S) {
     let vault = new_vault(store, 20).await;
     let mut rng = test_rng(21);
@@ -144,12 +144,6 @@ pub async fn msgdb_dedup_both_ways<S: Store>(store: &S) {
         .insert_message(incoming(alice, 1000, "hello", None), &mut rng)
         .await;
     assert_eq!(no_hash, Ok(InsertOutcome::Duplicate(id)));
-    // A hash processed earlier without storing anything is not processed again.
-    db.mark_seen(&["h-control"], &mut rng).await.expect("seen");
-    let seen = db
-        .insert_message(incoming(alice, 3000, "late", Some("h-control")), &mut rng)
-        .await;
-    assert_eq!(seen, Ok(InsertOutcome::AlreadySeen));
     // A genuinely new message with the same text is stored.
     let second = inserted(
         db.insert_message(incoming(alice, 4000, "hello", Some("h3")), &mut rng)
@@ -186,9 +180,12 @@ pub async fn msgdb_dedup_both_ways<S: Store>(store: &S) {
             .expect("insert");
         assert!(matches!(r, InsertOutcome::Duplicate(_)), "{ts}: {r:?}");
     }
-    assert!(db.is_seen("h1").await.expect("seen"));
-    assert!(db.is_seen("h9").await.expect("seen"));
-    assert!(!db.is_seen("h-unknown").await.expect("seen"));
+    // The re-delivered copy's new hash joined the stored message.
+    let kept = db.message(&dm(alice), id).await.expect("get").expect("h1");
+    assert_eq!(
+        kept.storage_hashes,
+        vec!["h1".to_owned(), "h2".to_owned(), "h9".to_owned()]
+    );
     assert_eq!(db.message_count(&dm(alice)).await, Ok(2));
 }
 
@@ -485,7 +482,6 @@ pub async fn msgdb_outbox_resume<S: Store>(store: &S) {
     let two = db.message(&dm(alice), a2).await.expect("get").expect("a2");
     assert_eq!(two.outbox, Some(OutboxState::Sent));
     assert_eq!(two.storage_hashes, vec!["sent-hash".to_owned()]);
-    assert!(db.is_seen("sent-hash").await.expect("seen"));
     let three = db.message(&dm(alice), a3).await.expect("get").expect("a3");
     assert_eq!(three.outbox, Some(OutboxState::Failed { code: 7 }));
     // Our own sent copy coming back from a swarm is a duplicate, not a new message.
@@ -562,11 +558,11 @@ pub async fn msgdb_requests_and_block<S: Store>(store: &S) {
             .await,
         Ok(InsertOutcome::Blocked)
     );
-    assert!(db.is_seen("b2").await.expect("seen"));
+    // Delivered again, it is dropped again (the network client's dedup drops it earlier).
     assert_eq!(
         db.insert_message(incoming(bob, 40, "more spam", Some("b2")), &mut rng)
             .await,
-        Ok(InsertOutcome::AlreadySeen)
+        Ok(InsertOutcome::Blocked)
     );
     assert_eq!(db.message_count(&dm(bob)).await, Ok(1));
     let blocked_conv = db.conversation(&dm(bob)).await.expect("c").expect("bob");
@@ -767,20 +763,27 @@ pub async fn msgdb_sweep_expired<S: Store>(store: &S) {
     assert_eq!(db.message_count(&dm(alice)).await, Ok(1));
     assert!(db.conversation(&dm(alice)).await.expect("c").is_some());
 
-    // Long after, tombstones are pruned: the identity alone no longer blocks a new insert,
-    // but its seen hash still does.
-    let later = 2_000 + TOMBSTONE_KEEP_MS + 1;
-    assert_eq!(db.sweep_expired(later, &mut rng).await, Ok(Vec::new()));
+    // Before that, the tombstone keeps a re-fetched copy (same hash) out.
     assert_eq!(
         db.insert_message(incoming(alice, 2_000, "after send", Some("s")), &mut rng)
             .await,
-        Ok(InsertOutcome::AlreadySeen)
+        Ok(InsertOutcome::Deleted)
     );
-    assert!(matches!(
+    // Long after (when no swarm keeps a copy), tombstones are pruned: neither the identity
+    // nor the hash blocks a new insert any more (dropping repeats beyond one conversation's
+    // index is the network client's dedup), and the new copy is deduplicated as usual.
+    let later = 2_000 + TOMBSTONE_KEEP_MS + 1;
+    assert_eq!(db.sweep_expired(later, &mut rng).await, Ok(Vec::new()));
+    let back = inserted(
+        db.insert_message(incoming(alice, 2_000, "after send", Some("s")), &mut rng)
+            .await
+            .expect("insert"),
+    );
+    assert_eq!(
         db.insert_message(incoming(alice, 2_000, "after send", None), &mut rng)
             .await,
-        Ok(InsertOutcome::Inserted(_))
-    ));
+        Ok(InsertOutcome::Duplicate(back))
+    );
 }
 
 /// The next expiry across conversations, locating a message by identity, and recording an
@@ -871,7 +874,7 @@ pub async fn msgdb_next_expiry_locate_hashes<S: Store>(store: &S) {
     assert_eq!(db.locate(&plain_ref).await, Ok(None));
     assert_eq!(db.conversation_of(plain).await, Ok(None));
 
-    // Extra hashes: kept once, survive a reload, seen, also on an unsent message.
+    // Extra hashes: kept once, survive a reload, also on an unsent message.
     db.add_storage_hash(&dm(alice), mine, "sync-1", &mut rng)
         .await
         .expect("hash");
@@ -889,8 +892,6 @@ pub async fn msgdb_next_expiry_locate_hashes<S: Store>(store: &S) {
     drop(vault);
     let vault = reopen(store).await;
     let mut db = MessageDb::new(store, &vault);
-    assert_eq!(db.is_seen("sync-1").await, Ok(true));
-    assert_eq!(db.is_seen("x").await, Ok(false));
     let m = db
         .message(&dm(alice), mine)
         .await
@@ -1164,15 +1165,16 @@ pub async fn msgdb_delete_unsend_react_quote<S: Store>(store: &S) {
         convs.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
         [dm(bob)]
     );
-    // Left: baseline + schema marker + conversation list + seen set + bob's index + bob's
-    // one message.
-    assert_eq!(store.ids().await.expect("ids").len(), baseline + 5);
-    // A copy fetched again by hash is not resurrected.
-    assert_eq!(
+    // Left: baseline + schema marker + conversation list + bob's index + bob's one message
+    // (no seen-hash set).
+    assert_eq!(store.ids().await.expect("ids").len(), baseline + 4);
+    // The deleted conversation's index (and its tombstones) is gone: keeping a copy still
+    // on the swarm from coming back is the network client's dedup, the one dedup authority.
+    assert!(matches!(
         db.insert_message(incoming(alice, 300, "last", Some("l")), &mut rng)
             .await,
-        Ok(InsertOutcome::AlreadySeen)
-    );
+        Ok(InsertOutcome::Inserted(_))
+    ));
 }
 
 /// No message text, display name, storage hash or Account ID (of the peer or of this
@@ -1219,9 +1221,6 @@ pub async fn msgdb_plaintext_scan<S: Store>(store: &S) {
     db.upsert_conversation(&dm(alice), update, 5, &mut rng)
         .await
         .expect("upsert");
-    db.mark_seen(&["canary-seen-Zq7"], &mut rng)
-        .await
-        .expect("seen");
     let alice_hex = alice.to_string();
     let me_hex = me.to_string();
     let needles: Vec<&[u8]> = vec![
@@ -1247,34 +1246,82 @@ pub async fn msgdb_plaintext_scan<S: Store>(store: &S) {
     assert_eq!(found[0].body, canary);
 }
 
-/// The seen-hash set is bounded (oldest dropped first) and persists across a reload.
-pub async fn msgdb_seen_hashes_bounded<S: Store>(store: &S) {
+/// The message database keeps no seen-hash set (the network client's dedup is the one dedup
+/// authority): no operation that takes a storage hash writes a `msgdb/v2/seen` record or any
+/// record besides the schema marker, the conversation list, indexes and message contents.
+pub async fn msgdb_writes_no_seen_record<S: Store>(store: &S) {
     let vault = new_vault(store, 38).await;
+    let me = vault.account_id();
     let mut rng = test_rng(39);
-    {
-        let mut db = MessageDb::with_seen_capacity(store, &vault, 3);
-        db.mark_seen(&["h1", "h2"], &mut rng).await.expect("seen");
-        db.mark_seen(&["h2", "h3"], &mut rng).await.expect("seen");
-        assert_eq!(db.seen_count().await, Ok(3));
-        db.insert_message(incoming(peer(1), 10, "x", Some("h4")), &mut rng)
+    let alice = peer(1);
+    let bob = peer(2);
+    let before = store.ids().await.expect("ids");
+    let mut db = MessageDb::new(store, &vault);
+    let first = inserted(
+        db.insert_message(incoming(alice, 10, "x", Some("h1")), &mut rng)
             .await
-            .expect("insert");
-        db.mark_seen(&["h5"], &mut rng).await.expect("seen");
-        assert_eq!(db.seen_count().await, Ok(3));
-    }
-    drop(vault);
-    let vault = reopen(store).await;
-    let db = MessageDb::with_seen_capacity(store, &vault, 3);
-    assert_eq!(db.seen_count().await, Ok(3));
-    for (h, expected) in [
-        ("h1", false),
-        ("h2", false),
-        ("h3", true),
-        ("h4", true),
-        ("h5", true),
-    ] {
-        assert_eq!(db.is_seen(h).await, Ok(expected), "{h}");
-    }
+            .expect("insert"),
+    );
+    // Marker + conversation list + alice's index + one message.
+    assert_eq!(store.ids().await.expect("ids").len(), before.len() + 4);
+    let outcomes = db
+        .insert_messages(
+            vec![
+                incoming(alice, 10, "x", Some("h2")),
+                incoming(alice, 20, "y", Some("h3")),
+            ],
+            &mut rng,
+        )
+        .await
+        .expect("insert");
+    assert_eq!(outcomes[0], InsertOutcome::Duplicate(first));
+    let second = inserted(outcomes[1].clone());
+    let sent = inserted(
+        db.insert_message(outgoing(me, alice, 30, "z"), &mut rng)
+            .await
+            .expect("insert"),
+    );
+    db.set_outbox_state(&dm(alice), sent, OutboxState::Sent, Some("h4"), &mut rng)
+        .await
+        .expect("sent");
+    db.add_storage_hash(&dm(alice), sent, "h5", &mut rng)
+        .await
+        .expect("hash");
+    db.block(&bob, 40, &mut rng).await.expect("block");
+    assert_eq!(
+        db.insert_message(incoming(bob, 50, "spam", Some("h6")), &mut rng)
+            .await,
+        Ok(InsertOutcome::Blocked)
+    );
+    assert_eq!(
+        vault
+            .get_record(store, "msgdb/v2/seen")
+            .await
+            .map(|r| r.is_some()),
+        Ok(false),
+        "no seen-hash set"
+    );
+    // Marker + conversation list + alice's index + three messages (dropping bob's message
+    // wrote nothing).
+    let mut expected: Vec<String> = [
+        "msgdb/schema".to_owned(),
+        "msgdb/v2/conversations".to_owned(),
+        format!("msgdb/v2/index/{}", dm(alice)),
+    ]
+    .into_iter()
+    .chain([first, second, sent].map(|k| format!("msgdb/v2/message/{}", k.0)))
+    .map(|n| vault.record_storage_id(&n))
+    .collect();
+    expected.sort();
+    let mut written: Vec<String> = store
+        .ids()
+        .await
+        .expect("ids")
+        .into_iter()
+        .filter(|id| !before.contains(id))
+        .collect();
+    written.sort();
+    assert_eq!(written, expected);
 }
 
 /// Groups and community rooms are conversations like any other: their own indexes (a group

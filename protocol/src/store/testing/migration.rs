@@ -4,9 +4,10 @@
 //! at that commit): a vault with accepted, request and blocked conversations, Note to Self, a
 //! quote, reactions, a read receipt, an unsent and a deleted message, disappearing settings
 //! and timers, pending, failed and interrupted outbox messages, the tombstone of a message
-//! unsent before it arrived, and seen hashes. Loaded into a backend, unlocked and upgraded, it
-//! must hold exactly the same conversations and messages; damaged copies fail with typed
-//! errors and change nothing.
+//! unsent before it arrived, and seen hashes (a set the message database no longer keeps: the
+//! upgrade deletes it). Loaded into a backend, unlocked and upgraded, it must hold exactly the
+//! same conversations and messages; damaged copies fail with typed errors and change nothing.
+//! A schema-2 store that still holds the former `msgdb/v2/seen` record loses it on upgrade.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -70,8 +71,6 @@ pub struct DbView {
     pub blocked: Vec<AccountId>,
     /// [`MessageDb::next_expiry`].
     pub next_expiry: Option<u64>,
-    /// [`MessageDb::seen_count`].
-    pub seen_count: usize,
 }
 
 /// Reads the [`DbView`] of `db`.
@@ -88,7 +87,6 @@ pub async fn db_view<S: Store>(db: &MessageDb<'_, S>) -> Result<DbView, MessageD
         pending: db.pending_outbox().await?.iter().map(|m| m.id).collect(),
         blocked: db.blocked().await?,
         next_expiry: db.next_expiry().await?,
-        seen_count: db.seen_count().await?,
     })
 }
 
@@ -342,7 +340,6 @@ pub fn expected_fixture_view(me: AccountId) -> DbView {
         pending: vec![MessageKey(12), MessageKey(14)],
         blocked: vec![carol],
         next_expiry: Some(t(8000 + 300_000)),
-        seen_count: 15,
     }
 }
 
@@ -382,25 +379,32 @@ pub async fn msgdb_migrates_v1_fixture<S: Store>(store: &S) {
             db.list_messages(&dm(peer(1)), 10, 0).await,
             Err(MessageDbError::UpgradeRequired)
         );
-        assert_eq!(
-            db.is_seen("hash-in1").await,
-            Err(MessageDbError::UpgradeRequired)
-        );
+        assert_eq!(db.blocked().await, Err(MessageDbError::UpgradeRequired));
     }
     let mut db = MessageDb::new(store, &vault);
-    // The first write after unlocking upgrades (here: one that changes nothing else).
-    db.mark_seen(&[], &mut rng).await.expect("upgrade");
+    // The first write after unlocking upgrades (here: one that changes nothing else, a copy
+    // of a stored message delivered again).
+    assert_eq!(
+        db.insert_message(
+            incoming(peer(2), t(1500), "Hey", Some("hash-bob1")),
+            &mut rng
+        )
+        .await,
+        Ok(InsertOutcome::Duplicate(MessageKey(6)))
+    );
     assert_eq!(db_view(&db).await, Ok(expected_fixture_view(me)));
     let after: BTreeSet<String> = store.ids().await.expect("ids").into_iter().collect();
     assert!(
         after.intersection(&v1).next().is_none(),
         "schema-1 records are deleted"
     );
-    // Records: header, seed, marker, list, seen, 6 indexes (Eve's too), 13 contents.
-    assert_eq!(after.len(), 2 + 3 + 6 + 13, "{after:?}");
-    for h in ["hash-out1-sync", "hash-carol2", "hash-typing1"] {
-        assert_eq!(db.is_seen(h).await, Ok(true), "{h}");
-    }
+    // Records: header, seed, marker, list, 6 indexes (Eve's too), 13 contents; the seen set
+    // is not carried over.
+    assert_eq!(after.len(), 2 + 2 + 6 + 13, "{after:?}");
+    assert!(
+        !after.contains(&vault.record_storage_id("msgdb/v2/seen")),
+        "no seen-hash set"
+    );
     assert_eq!(
         db.conversation_of(MessageKey(2)).await,
         Ok(Some(dm(peer(1))))
@@ -487,6 +491,54 @@ pub async fn msgdb_migrates_v1_fixture<S: Store>(store: &S) {
     keys.sort();
     assert_eq!(keys, [MessageKey(10), MessageKey(11), MessageKey(12)]);
     assert!(removed.iter().all(|r| r.conversation == dm(dave)));
+}
+
+/// A schema-2 store written while the message database kept a seen-hash set: upgrading (as
+/// the worker does at start) deletes the `msgdb/v2/seen` record and changes nothing else; the
+/// conversations and messages are the same, and upgrading again writes nothing.
+pub async fn msgdb_upgrade_deletes_v2_seen<S: Store>(store: &S) {
+    let mut rng = test_rng(62);
+    let vault = Vault::create_insecure_for_tests(store, super::PASS, &super::test_seed(), &mut rng)
+        .await
+        .expect("create vault");
+    let me = vault.account_id();
+    let alice = peer(1);
+    let mut db = MessageDb::new(store, &vault);
+    db.insert_message(incoming(alice, 10, "hi", Some("h1")), &mut rng)
+        .await
+        .expect("insert");
+    db.insert_message(super::messages::outgoing(me, alice, 20, "hello"), &mut rng)
+        .await
+        .expect("insert");
+    let view = db_view(&db).await.expect("view");
+    // The record as the former code wrote it (`{"v": 2, "hashes": [...]}`, sealed).
+    let seen_id = vault.record_storage_id("msgdb/v2/seen");
+    vault
+        .put_record(
+            store,
+            "msgdb/v2/seen",
+            br#"{"v":2,"hashes":["h1","h0"]}"#,
+            &mut rng,
+        )
+        .await
+        .expect("plant seen record");
+    let mut without_seen = snapshot(store).await;
+    assert!(without_seen.remove(&seen_id).is_some(), "planted");
+    drop(vault);
+
+    let vault = Vault::unlock(store, super::PASS).await.expect("unlock");
+    let mut db = MessageDb::new(store, &vault);
+    db.upgrade(&mut rng).await.expect("upgrade");
+    assert_eq!(store.get(&seen_id).await, Ok(None), "seen record deleted");
+    assert_eq!(snapshot(store).await, without_seen, "nothing else changed");
+    assert_eq!(db_view(&db).await.as_ref(), Ok(&view));
+    drop(vault);
+
+    let vault = Vault::unlock(store, super::PASS).await.expect("unlock");
+    let mut db = MessageDb::new(store, &vault);
+    db.upgrade(&mut rng).await.expect("again");
+    assert_eq!(snapshot(store).await, without_seen);
+    assert_eq!(db_view(&db).await, Ok(view));
 }
 
 /// Damaged schema-1 stores fail to upgrade with typed errors and are left as they were; a

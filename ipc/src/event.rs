@@ -1,0 +1,174 @@
+//! Messages from the worker to the app: display data only.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ErrorCode,
+    messaging::{ConversationSummary, MessageView, PathState, SearchHit, Settings},
+};
+
+/// Whether this browser holds an account and whether it is unlocked.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AccountState {
+    /// No account is stored.
+    NoAccount,
+    /// An account is stored and locked.
+    Locked,
+    /// An account is unlocked.
+    Unlocked {
+        /// The Account ID (66 hex characters).
+        account_id: String,
+    },
+}
+
+/// A long task the worker has started; the app shows a busy indicator until the next event.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Running the passphrase key derivation (Argon2id) to create the store.
+    CreatingVault,
+    /// Running the passphrase key derivation (Argon2id) to unlock.
+    Unlocking,
+}
+
+/// A message from the worker to the app. Carries display data only.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The worker's wasm is loaded and it accepts commands. Sent once, first.
+    Ready {
+        /// The worker's [`IPC_VERSION`](crate::IPC_VERSION).
+        version: u32,
+    },
+    /// The current state (answer to [`AccountCommand::Status`](crate::AccountCommand::Status), [`AccountCommand::Lock`](crate::AccountCommand::Lock),
+    /// [`AccountCommand::Remove`](crate::AccountCommand::Remove)).
+    Status {
+        /// The account state.
+        state: AccountState,
+    },
+    /// A long task started.
+    Working {
+        /// Which task.
+        task: Task,
+    },
+    /// A new account was generated and is pending (not stored until a passphrase is set).
+    AccountCreated {
+        /// The Account ID (66 hex characters).
+        account_id: String,
+        /// The recovery phrase words, for display only; the app must not keep them.
+        words: Vec<String>,
+    },
+    /// A recovery phrase was accepted; its account is pending a passphrase.
+    PhraseAccepted {
+        /// The Account ID (66 hex characters).
+        account_id: String,
+    },
+    /// The account is unlocked.
+    Unlocked {
+        /// The Account ID (66 hex characters).
+        account_id: String,
+    },
+    /// The recovery phrase of the unlocked account, for display only.
+    RecoveryPhrase {
+        /// The words.
+        words: Vec<String>,
+    },
+    /// Our display name.
+    Profile {
+        /// The name, if set.
+        display_name: Option<String>,
+    },
+    /// The conversation list, latest activity first (answer to
+    /// [`ConversationsCommand::List`](crate::ConversationsCommand::List), and pushed on every change).
+    Conversations {
+        /// The rows.
+        items: Vec<ConversationSummary>,
+    },
+    /// The whole page of the conversation that was just opened (answer to
+    /// [`ConversationOp::Open`](crate::ConversationOp::Open)): its latest messages in ascending (`sent_ms`, `id`) order.
+    /// Replaces what the app shows; later changes come as [`Event::MessagesChanged`].
+    Messages {
+        /// The conversation reference.
+        conversation: String,
+        /// The conversation's row (name, kind).
+        summary: ConversationSummary,
+        /// The latest messages, in ascending (`sent_ms`, `id`) order.
+        items: Vec<MessageView>,
+    },
+    /// What changed in the open conversation's page since the last [`Event::Messages`] or
+    /// [`Event::MessagesChanged`] for it: apply with [`patch_messages`](crate::patch_messages).
+    MessagesChanged {
+        /// The conversation reference.
+        conversation: String,
+        /// The conversation's row, when it changed.
+        #[serde(default)]
+        summary: Option<ConversationSummary>,
+        /// New or changed messages, in ascending (`sent_ms`, `id`) order: a message with a
+        /// known id replaces it, one with a new id is inserted in that order.
+        upserts: Vec<MessageView>,
+        /// Local ids of messages no longer on the page (deleted, expired, or pushed out by
+        /// newer ones).
+        removed: Vec<u64>,
+    },
+    /// The block list (answer to [`ConversationsCommand::ListBlocked`](crate::ConversationsCommand::ListBlocked)).
+    BlockList {
+        /// Blocked Account IDs (each is the reference of its one-to-one conversation).
+        accounts: Vec<String>,
+    },
+    /// The settings (answer to [`SettingsCommand::Get`](crate::SettingsCommand::Get) and [`SettingsCommand::Set`](crate::SettingsCommand::Set); also
+    /// sent once after unlock).
+    Settings {
+        /// The settings.
+        settings: Settings,
+    },
+    /// Someone started or stopped typing (shown for at most 20 s without a new event).
+    PeerTyping {
+        /// The conversation reference.
+        conversation: String,
+        /// The Account ID of who is typing.
+        sender: String,
+        /// Started or stopped.
+        typing: bool,
+    },
+    /// A new visible message arrived. The app shows a browser notification when the tab is
+    /// hidden and notifications are on (the text only when `notification_content` is on).
+    Incoming {
+        /// The conversation reference.
+        conversation: String,
+        /// The sender's display name, if known (untrusted text).
+        display_name: Option<String>,
+        /// A short preview (untrusted text).
+        preview: String,
+    },
+    /// Search results (answer to [`ConversationsCommand::Search`](crate::ConversationsCommand::Search) and
+    /// [`ConversationOp::Search`](crate::ConversationOp::Search)), newest first.
+    SearchResults {
+        /// The query they answer.
+        query: String,
+        /// The conversation searched, or `None` for all.
+        conversation: Option<String>,
+        /// The hits.
+        items: Vec<SearchHit>,
+    },
+    /// The onion paths changed state.
+    Paths {
+        /// The new state.
+        state: PathState,
+    },
+    /// A command failed.
+    Error {
+        /// What failed; the app picks the text from the code and never parses strings.
+        code: ErrorCode,
+    },
+}
+
+/// Encodes an event for `postMessage` (a JSON string).
+pub fn encode_event(event: &Event) -> String {
+    serde_json::to_string(event).unwrap_or_default()
+}
+
+/// Decodes an event received by the app.
+pub fn decode_event(text: &str) -> Result<Event, crate::DecodeError> {
+    serde_json::from_str(text).map_err(|_| crate::DecodeError)
+}

@@ -1,0 +1,161 @@
+//! The user's intents about conversations, as [`Messenger`] commands: each names the 1:1
+//! conversation by its peer, runs the matching rule of [`umbra_protocol::convo`] and carries
+//! out its effects (then the client's actions).
+
+use rand_core::CryptoRng;
+use umbra_ipc::{ErrorCode, Event};
+use umbra_protocol::{convo, identity::AccountId, store::messages::MessageKey};
+
+use super::{Cx, Messenger, dm, path_state, view};
+
+impl Messenger {
+    /// Opens `peer`'s conversation: marks it read, polls fast, posts the list and then the
+    /// messages.
+    pub async fn open<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+    ) -> Result<(), ErrorCode> {
+        // The app shows this conversation afresh: its first page goes out whole.
+        self.page.reset();
+        let outcome = convo!(self, cx, open(&dm(peer)));
+        self.finish(cx, outcome).await
+    }
+
+    /// Closes the open conversation and posts the list.
+    pub async fn close<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
+        let effects = self.convo.close();
+        self.dirty_list = true;
+        self.finish(cx, Ok(effects)).await
+    }
+
+    /// Records whether the page is visible and adapts the polling cadence.
+    pub async fn set_visible<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        visible: bool,
+    ) -> Result<(), ErrorCode> {
+        let outcome = convo!(self, cx, set_visible(visible));
+        self.finish(cx, outcome).await?;
+        (cx.post)(&Event::Paths {
+            state: path_state(self.path),
+        });
+        Ok(())
+    }
+
+    /// Sends a text (a reply quoting message `reply_to`, disappearing as the conversation is
+    /// set).
+    pub async fn send_text<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        body: String,
+        reply_to: Option<u64>,
+    ) -> Result<(), ErrorCode> {
+        let reply_to = reply_to.map(MessageKey);
+        let outcome = convo!(self, cx, send_text(&dm(peer), body, reply_to));
+        self.finish(cx, outcome).await
+    }
+
+    /// Sends failed message `id` of `peer`'s conversation again.
+    pub async fn retry<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        id: u64,
+    ) -> Result<(), ErrorCode> {
+        let id = MessageKey(id);
+        let local_id = convo::text_local_id(id);
+        let known = self.client.outbox().iter().any(|e| e.local_id == local_id);
+        let outcome = convo!(self, cx, retry(&dm(peer), id, known));
+        self.finish(cx, outcome).await
+    }
+
+    /// Adds our `emoji` reaction to message `id`, or takes it back.
+    pub async fn react<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        id: u64,
+        emoji: String,
+    ) -> Result<(), ErrorCode> {
+        let outcome = convo!(self, cx, react(&dm(peer), MessageKey(id), emoji));
+        self.finish(cx, outcome).await
+    }
+
+    /// Deletes message `id` from this browser only.
+    pub async fn delete_for_me<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        id: u64,
+    ) -> Result<(), ErrorCode> {
+        let outcome = convo!(self, cx, delete_for_me(&dm(peer), MessageKey(id)));
+        self.finish(cx, outcome).await
+    }
+
+    /// Deletes our message `id` for everyone.
+    pub async fn unsend<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        id: u64,
+    ) -> Result<(), ErrorCode> {
+        let outcome = convo!(self, cx, unsend(&dm(peer), MessageKey(id)));
+        self.finish(cx, outcome).await
+    }
+
+    /// Changes the disappearing-messages setting of `peer`'s conversation.
+    pub async fn set_disappearing<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        setting: umbra_ipc::DisappearingView,
+    ) -> Result<(), ErrorCode> {
+        let stored = view::checked_setting(setting)?;
+        let outcome = convo!(self, cx, set_disappearing(&dm(peer), stored));
+        self.finish(cx, outcome).await
+    }
+
+    /// Tells `peer` we started or stopped typing, if typing indicators are on.
+    pub async fn typing<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        started: bool,
+    ) -> Result<(), ErrorCode> {
+        let outcome = convo!(self, cx, typing(&dm(peer), started));
+        self.finish(cx, outcome).await
+    }
+
+    /// Accepts the message request of `peer`.
+    pub async fn accept<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+    ) -> Result<(), ErrorCode> {
+        let outcome = convo!(self, cx, accept(&dm(peer)));
+        self.finish(cx, outcome).await
+    }
+
+    /// Deletes `peer`'s conversation (closing it if open).
+    pub async fn delete<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+    ) -> Result<(), ErrorCode> {
+        let outcome = convo!(self, cx, delete_conversation(&dm(peer)));
+        self.finish(cx, outcome).await
+    }
+
+    /// Blocks (`true`) or unblocks `peer`, then posts the list and the block list.
+    pub async fn set_blocked<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        blocked: bool,
+    ) -> Result<(), ErrorCode> {
+        let outcome = convo!(self, cx, set_blocked(peer, blocked));
+        self.finish(cx, outcome).await
+    }
+}
