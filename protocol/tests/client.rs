@@ -102,6 +102,12 @@ struct Net {
     servers: BTreeMap<(String, u16), FakeServer>,
     /// The guard of the onion request being served.
     current_guard: Option<usize>,
+    /// The nodes the onion request being served has passed through so far.
+    chain: Vec<usize>,
+    /// Every chain (guard .. final node) in which a node appeared twice.
+    chain_violations: Vec<Vec<usize>>,
+    /// Onion requests that reached a final node.
+    onion_served: u32,
 }
 
 /// A v4 HTTP server behind the last hop.
@@ -167,6 +173,9 @@ impl Net {
             fail_own_ops: 0,
             servers: BTreeMap::new(),
             current_guard: None,
+            chain: Vec::new(),
+            chain_violations: Vec::new(),
+            onion_served: 0,
         }
     }
 
@@ -424,6 +433,7 @@ impl Net {
 
     /// An onion request arriving at node `i`.
     fn onion(&mut self, i: usize, body: &[u8]) -> HttpResponse {
+        self.chain.push(i);
         if let Some(status) = self.nodes[i].fail_status {
             return HttpResponse {
                 status,
@@ -450,6 +460,7 @@ impl Net {
                 base64,
                 ..
             }) => {
+                self.check_chain();
                 let (status, text) = self.rpc(i, &payload);
                 let mut rng = ChaCha20Rng::seed_from_u64(rand_chacha::rand_core::Rng::next_u64(
                     &mut self.rng,
@@ -461,7 +472,20 @@ impl Net {
             }
             Ok(Peeled::ProxyToServer {
                 host, port, body, ..
-            }) => self.proxy(host, port, &body),
+            }) => {
+                self.check_chain();
+                self.proxy(host, port, &body)
+            }
+        }
+    }
+
+    /// Records the current chain if a node appears in it twice (a guard in its own path, or
+    /// a destination inside the path of its request).
+    fn check_chain(&mut self) {
+        self.onion_served += 1;
+        let distinct: BTreeSet<usize> = self.chain.iter().copied().collect();
+        if distinct.len() != self.chain.len() {
+            self.chain_violations.push(self.chain.clone());
         }
     }
 
@@ -539,6 +563,7 @@ impl Net {
         match route {
             "/onion_req/v2" => {
                 self.current_guard = Some(i);
+                self.chain.clear();
                 let reply = self.onion(i, body);
                 let Some(fault) = self.faults.pop_front() else {
                     return Ok(reply);
@@ -2130,4 +2155,53 @@ fn allocated_sent_timestamps_are_unique_and_never_come_back() {
     assert!(w.run_until(20_000, |w| w.all_sent(1)));
     w.run_until(5_000, |_| false);
     assert!(w.parties[1].received.is_empty());
+}
+
+// ----- hostile nodes (issue 10: items 1, 2, 3, 5, 18) -------------------------------------
+
+impl World {
+    /// Two parties on a fake network of `n_nodes` nodes in `n_swarms` swarms.
+    fn sized(n_nodes: usize, n_swarms: usize, net_seed: u64) -> World {
+        World {
+            net: Net::new(n_nodes, n_swarms, net_seed),
+            parties: vec![
+                Party::new(1, "Alice", 0, None),
+                Party::new(2, "Bob", 0, None),
+            ],
+            queue: VecDeque::new(),
+        }
+    }
+}
+
+/// Item 3: over many network seeds and pool sizes, no onion request passes a node twice
+/// (a guard in its own path, or the destination inside the path it is sent over).
+#[test]
+fn onion_requests_never_pass_a_node_twice_across_seeds_and_pool_sizes() {
+    let sizes = [3usize, 4, 5, 6, 7, 9, 12, 16, 23, 30];
+    let mut served = 0;
+    for seed in 0..60u64 {
+        let n = sizes[seed as usize % sizes.len()];
+        let mut w = World::sized(n, (n / 4).max(1), 1000 + seed);
+        w.run_until(4_000, |w| {
+            w.parties
+                .iter()
+                .all(|p| p.client.path_status() == PathStatus::Connected)
+        });
+        w.send(0, 1, "hello");
+        w.send(1, 0, "hi");
+        w.run_until(4_000, |_| false);
+        for p in &w.parties {
+            for path in p.client.paths() {
+                let ids: BTreeSet<[u8; 32]> = path.iter().map(|n| n.ed25519).collect();
+                assert_eq!(ids.len(), path.len(), "seed {seed}, {n} nodes: {path:?}");
+            }
+        }
+        assert!(
+            w.net.chain_violations.is_empty(),
+            "seed {seed}, {n} nodes: {:?}",
+            w.net.chain_violations
+        );
+        served += w.net.onion_served;
+    }
+    assert!(served > 500, "the check ran: {served} onion requests");
 }

@@ -140,18 +140,26 @@ impl Paths {
                 continue;
             }
             let relays = config.hops.saturating_sub(1);
-            let used = self.nodes_in_use();
+            // The guard was popped from `pending`, so `nodes_in_use` no longer lists it: it
+            // is excluded by name, or a path `[G,R,G]` would let one node see both the
+            // client and the destination (security review #3).
+            let mut used = self.nodes_in_use();
+            used.insert(guard.id());
             let mut fresh: Vec<ServiceNode> = pool
                 .values()
                 .filter(|n| !used.contains(&n.id()))
                 .cloned()
                 .collect();
-            // With a small pool, relays may be shared between paths (never guards).
+            // With a small pool, relays may be shared between paths (never guards, neither
+            // of a path nor of a tested guard waiting to become one).
             if fresh.len() < relays {
-                let guards: BTreeSet<NodeId> = self.paths.iter().map(|p| p.guard().id()).collect();
+                let mut guards: BTreeSet<NodeId> =
+                    self.paths.iter().map(|p| p.guard().id()).collect();
+                guards.extend(self.pending.iter().map(ServiceNode::id));
+                guards.insert(guard.id());
                 fresh = pool
                     .values()
-                    .filter(|n| n.id() != guard.id() && !guards.contains(&n.id()))
+                    .filter(|n| !guards.contains(&n.id()))
                     .cloned()
                     .collect();
             }
@@ -272,5 +280,109 @@ impl Paths {
     /// The current indicator.
     pub(crate) fn status(&self) -> PathStatus {
         self.status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+    use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+
+    use super::*;
+    use crate::client::pick::pick;
+
+    fn node(i: usize) -> ServiceNode {
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+        ServiceNode {
+            ip: format!("10.0.{}.{}", i / 250, i % 250 + 1),
+            port: 22000,
+            ed25519: key,
+            x25519: key,
+        }
+    }
+
+    /// Every path has `hops` distinct pool nodes, no two paths share a guard, no relay is a
+    /// guard, and `choose` never returns a path containing the node to avoid.
+    fn check(
+        paths: &Paths,
+        pool: &BTreeMap<NodeId, ServiceNode>,
+        hops: usize,
+        rng: &mut ChaCha20Rng,
+    ) {
+        let guards: BTreeSet<NodeId> = paths.paths.iter().map(|p| p.guard().id()).collect();
+        assert_eq!(guards.len(), paths.paths.len(), "a guard serves two paths");
+        for p in &paths.paths {
+            let ids: BTreeSet<NodeId> = p.hops.iter().map(ServiceNode::id).collect();
+            assert_eq!(p.hops.len(), hops, "path length");
+            assert_eq!(ids.len(), hops, "a node appears twice in one path");
+            assert!(
+                ids.iter().all(|k| pool.contains_key(k)),
+                "node outside the pool"
+            );
+            assert!(
+                p.hops[1..].iter().all(|h| !guards.contains(&h.id())),
+                "a guard is a relay"
+            );
+        }
+        for dest in pool.keys() {
+            if let Some(p) = paths.choose(Some(*dest), rng) {
+                assert!(!p.contains(dest), "path contains its destination");
+            }
+        }
+    }
+
+    /// Drives `ensure` with guard tests that pass or fail at random, then drops random
+    /// nodes (as the client does after failures) and rebuilds, checking after every step.
+    fn drive(seed: u64, pool_size: usize, path_count: usize) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let config = ClientConfig {
+            path_count,
+            ..ClientConfig::default()
+        };
+        let mut pool: BTreeMap<NodeId, ServiceNode> =
+            (0..pool_size).map(node).map(|n| (n.id(), n)).collect();
+        let me = crate::identity::Identity::from_seed(
+            &crate::identity::Seed::from_entropy(&[7; 32]).unwrap(),
+        )
+        .account_id();
+        let mut paths = Paths::default();
+        let mut io = Io::default();
+        let mut now = LocalMs(1_000);
+        for _ in 0..12 {
+            paths.ensure(&pool, &mut io, &config, &me, now, &mut rng);
+            check(&paths, &pool, config.hops, &mut rng);
+            for f in io.take_expired(LocalMs(u64::MAX)) {
+                if let super::super::io::Work::GuardTest(g) = f.work {
+                    let valid = pick(&mut rng, 4) != 0;
+                    let in_pool = pool.contains_key(&g.id());
+                    paths.guard_tested(g, valid, in_pool, &config, now);
+                }
+            }
+            paths.ensure(&pool, &mut io, &config, &me, now, &mut rng);
+            check(&paths, &pool, config.hops, &mut rng);
+            if pick(&mut rng, 3) == 0 && pool.len() > config.hops {
+                let keys: Vec<NodeId> = pool.keys().copied().collect();
+                let gone = keys[pick(&mut rng, keys.len())];
+                pool.remove(&gone);
+                paths.remove_node(&gone);
+            }
+            now = now.plus(20 * config.retry_delay_ms);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn paths_have_distinct_hops_and_avoid_the_destination(
+            seed in any::<u64>(),
+            pool_size in 3usize..=30,
+            path_count in 1usize..=4,
+        ) {
+            drive(seed, pool_size, path_count);
+        }
     }
 }
