@@ -19,7 +19,7 @@
 //! when to call [`Client::handle_timeout`] next.
 //!
 //! Every request goes through a 3-hop onion path except the seed request and the direct
-//! `get_swarm` that tests a guard before use. Failure handling follows the desktop client:
+//! `info` that tests a guard before use (it names nobody). Failure handling follows the desktop client:
 //! a path that fails 3 times is rebuilt, a node that fails 3 times is dropped, a relay answer
 //! `502 Next node not found: <hex>` drops that node at once, `421` replaces the cached swarm
 //! and retries on another member, `406`/`425` report a clock problem. Signed timestamps use
@@ -393,9 +393,10 @@ impl Client {
                 }
             }
             Work::GuardTest(node) => {
-                let valid = ok_body.as_deref().and_then(wire::parse_swarm).is_some();
-                if let (true, Some(body)) = (valid, &ok_body) {
-                    self.record_time(body, now);
+                let t = ok_body.as_deref().and_then(wire::parse_info);
+                let valid = t.is_some();
+                if let Some(t) = t {
+                    self.clock.record(t, now);
                 }
                 let in_pool = self.pool.contains(&node.id());
                 let key = node.id();
@@ -635,7 +636,7 @@ impl Client {
         self.pool.ensure_seeded(&mut self.io, &self.config, now);
         let me = self.me.account_id;
         self.paths
-            .ensure(self.pool.nodes(), &mut self.io, &self.config, &me, now, rng);
+            .ensure(self.pool.nodes(), &mut self.io, &self.config, now, rng);
         self.paths.update_status(&mut self.io);
         if self.paths.is_empty() {
             return;

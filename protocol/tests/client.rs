@@ -108,6 +108,8 @@ struct Net {
     chain_violations: Vec<Vec<usize>>,
     /// Onion requests that reached a final node.
     onion_served: u32,
+    /// (url, body) of every request sent directly (not through an onion path).
+    direct_log: Vec<(String, Vec<u8>)>,
 }
 
 /// A v4 HTTP server behind the last hop.
@@ -118,6 +120,12 @@ struct FakeServer {
     fail_next: u32,
     /// (guard index, answered) of every request proxied to it.
     log: Vec<(usize, bool)>,
+}
+
+/// The route (path) of a fake-network URL.
+fn route_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.find('/').map_or("", |i| &rest[i..])
 }
 
 fn node_json(n: &ServiceNode) -> Value {
@@ -176,6 +184,7 @@ impl Net {
             chain: Vec::new(),
             chain_violations: Vec::new(),
             onion_served: 0,
+            direct_log: Vec::new(),
         }
     }
 
@@ -263,6 +272,11 @@ impl Net {
                 };
                 (200, self.swarm_reply(&p.pubkey.to_hex()).to_string())
             }
+            "info" => (
+                200,
+                json!({"version": [2, 11, 0], "timestamp": now, "t": now, "hf": [19, 3]})
+                    .to_string(),
+            ),
             "oxend_request" => (
                 200,
                 json!({"result": self.node_list(), "t": now}).to_string(),
@@ -537,6 +551,9 @@ impl Net {
         let rest = url.strip_prefix("http://").expect("http url");
         let (host, route) = rest.split_at(rest.find('/').unwrap());
         let (ip, port) = host.split_once(':').unwrap();
+        if route_of(url) != "/onion_req/v2" {
+            self.direct_log.push((url.to_owned(), body.to_vec()));
+        }
         if ip == SEED_HOST && self.seed_down {
             return Err(TransportFailure::Unreachable);
         }
@@ -2204,4 +2221,49 @@ fn onion_requests_never_pass_a_node_twice_across_seeds_and_pool_sizes() {
         served += w.net.onion_served;
     }
     assert!(served > 500, "the check ran: {served} onion requests");
+}
+
+/// Item 2: the only requests that leave without an onion path (the seed request and guard
+/// tests) never name the account: not its Session ID, its X25519 key or its Ed25519 key.
+#[test]
+fn direct_requests_never_name_the_account() {
+    let mut w = World::new(61, [0, 0]);
+    w.connect();
+    w.send(0, 1, "one");
+    w.send(1, 0, "two");
+    assert!(w.run_until(20_000, |w| w.bodies(1).len() == 1 && w.bodies(0).len() == 1));
+    // Break a guard so that new candidates are tested.
+    let guard = w.parties[0].client.paths()[0][0].ed25519;
+    let g = w.net.by_ed(&guard).unwrap();
+    w.net.nodes[g].online = false;
+    w.send(0, 1, "three");
+    assert!(w.run_until(30_000, |w| w.bodies(1).len() == 2));
+    w.run_until(5_000, |_| false);
+    let guard_tests = w
+        .net
+        .direct_log
+        .iter()
+        .filter(|(url, _)| route_of(url) == "/storage_rpc/v1")
+        .count();
+    assert!(guard_tests >= 5, "guards were tested: {guard_tests}");
+    for p in &w.parties {
+        let ed = p.identity.ed25519_public();
+        let id = p.id().to_string();
+        let needles = [
+            id.clone(),
+            id[2..].to_owned(),
+            hex::encode(ed),
+            STANDARD.encode(ed),
+            STANDARD.encode(hex::decode(&id[2..]).unwrap()),
+        ];
+        for (url, body) in &w.net.direct_log {
+            let text = String::from_utf8_lossy(body).to_lowercase();
+            for n in &needles {
+                assert!(
+                    !text.contains(&n.to_lowercase()),
+                    "{url} carries the account: {text}"
+                );
+            }
+        }
+    }
 }

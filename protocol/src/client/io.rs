@@ -27,7 +27,7 @@ pub(crate) const NO_PATH_RETRY_MS: u64 = 250;
 pub(crate) enum Work {
     /// `get_n_service_nodes` to a seed (direct).
     Seed,
-    /// `get_swarm` sent directly to a guard candidate.
+    /// `info` sent directly to a guard candidate.
     GuardTest(ServiceNode),
     /// `oxend_request get_service_nodes` through a path.
     PoolRefresh,

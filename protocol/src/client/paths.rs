@@ -1,4 +1,5 @@
-//! Onion paths: testing guard candidates (a direct `get_swarm`), building paths of
+//! Onion paths: testing guard candidates (a direct `info`, which names nobody: the
+//! candidate sees our IP, so the request must not carry the account), building paths of
 //! `config.hops` nodes from the pool, counting path failures and the path indicator.
 //!
 //! A path that fails `failure_threshold` times is dropped with its guard (the desktop
@@ -19,7 +20,6 @@ use super::{
 };
 use crate::{
     address::{LocalMs, NodeId},
-    identity::AccountId,
     onion::PathHop,
 };
 
@@ -130,7 +130,6 @@ impl Paths {
         pool: &BTreeMap<NodeId, ServiceNode>,
         io: &mut Io,
         config: &ClientConfig,
-        me: &AccountId,
         now: LocalMs,
         rng: &mut R,
     ) {
@@ -190,7 +189,7 @@ impl Paths {
                 config,
                 now,
                 url,
-                wire::get_swarm_request(&(*me).into()),
+                wire::info_request(),
                 Work::GuardTest(guard),
             );
             self.guards.insert(key, Task::InFlight(id));
@@ -201,7 +200,7 @@ impl Paths {
         self.guards.values().filter(|t| t.in_flight()).count()
     }
 
-    /// The test of `guard` ended: `valid` if it answered a well-formed swarm. A valid guard
+    /// The test of `guard` ended: `valid` if it answered a well-formed `info`. A valid guard
     /// still in the pool waits to become a path; an invalid one cools down.
     pub(crate) fn guard_tested(
         &mut self,
@@ -344,15 +343,11 @@ mod tests {
         };
         let mut pool: BTreeMap<NodeId, ServiceNode> =
             (0..pool_size).map(node).map(|n| (n.id(), n)).collect();
-        let me = crate::identity::Identity::from_seed(
-            &crate::identity::Seed::from_entropy(&[7; 32]).unwrap(),
-        )
-        .account_id();
         let mut paths = Paths::default();
         let mut io = Io::default();
         let mut now = LocalMs(1_000);
         for _ in 0..12 {
-            paths.ensure(&pool, &mut io, &config, &me, now, &mut rng);
+            paths.ensure(&pool, &mut io, &config, now, &mut rng);
             check(&paths, &pool, config.hops, &mut rng);
             for f in io.take_expired(LocalMs(u64::MAX)) {
                 if let super::super::io::Work::GuardTest(g) = f.work {
@@ -361,7 +356,7 @@ mod tests {
                     paths.guard_tested(g, valid, in_pool, &config, now);
                 }
             }
-            paths.ensure(&pool, &mut io, &config, &me, now, &mut rng);
+            paths.ensure(&pool, &mut io, &config, now, &mut rng);
             check(&paths, &pool, config.hops, &mut rng);
             if pick(&mut rng, 3) == 0 && pool.len() > config.hops {
                 let keys: Vec<NodeId> = pool.keys().copied().collect();

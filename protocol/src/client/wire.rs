@@ -116,7 +116,28 @@ pub(crate) fn rpc_request(method: &str, params: &impl Serialize) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Storage RPC body of `get_swarm` for `swarm` (direct guard test or through a path).
+/// Storage RPC body of `info`, which names nobody: the direct test of a guard candidate
+/// (a direct request shows the node our IP, so it must not carry the account; oxenss
+/// `rpc::info` in `oxenss/rpc/client_rpc_endpoints.h` takes no parameters).
+pub(crate) fn info_request() -> Vec<u8> {
+    json!({"method": "info", "params": {}})
+        .to_string()
+        .into_bytes()
+}
+
+/// Parses an `info` answer (`{"version":[…],"timestamp":ms,"t":ms,"hf":[…]}`, oxenss
+/// `RequestHandler::process_client_req(rpc::info&&…)`): the node time, from `"t"` or else
+/// `"timestamp"`. `None` if it is neither an object with a version nor carries a time.
+pub(crate) fn parse_info(body: &[u8]) -> Option<NetMs> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    v.get("version")?.as_array()?;
+    v.get("t")
+        .or_else(|| v.get("timestamp"))
+        .and_then(Value::as_u64)
+        .map(NetMs)
+}
+
+/// Storage RPC body of `get_swarm` for `swarm` (through a path).
 pub(crate) fn get_swarm_request(swarm: &SwarmAddr) -> Vec<u8> {
     json!({"jsonrpc": "2.0", "method": "get_swarm", "params": GetSwarmParams { pubkey: *swarm }})
         .to_string()
