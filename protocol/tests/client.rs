@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 use umbra_protocol::{
     client::{
         Action, Client, ClientCommand, ClientConfig, ClientEvent, ClientIdentity, ClientSnapshot,
-        HttpResponse, LocalId, OutboxState, PathStatus, PollingMode, ReceivedMessage, RequestId,
-        ServerReply, ServerRequestError, ServerTag, ServerTarget, ServiceNode, Subscription,
-        SubscriptionAuth, SwarmMessage, TransportFailure,
+        HttpResponse, LocalId, OutboxState, PathStatus, PersistChange, PollingMode,
+        ReceivedMessage, RequestId, ServerReply, ServerRequestError, ServerTag, ServerTarget,
+        ServiceNode, Subscription, SubscriptionAuth, SwarmMessage, TransportFailure,
     },
     identity::{AccountId, Identity, Seed},
     onion::{
@@ -50,6 +50,8 @@ struct FakeNode {
     listed: bool,
     /// Answer every onion request with this HTTP status (fault injection).
     fail_status: Option<u16>,
+    /// A hostile node: the `result` it answers `oxend_request` with.
+    pool_answer: Option<Value>,
 }
 
 /// Ways an onion reply is damaged on its way back (docs/security.md N1).
@@ -110,6 +112,8 @@ struct Net {
     onion_served: u32,
     /// (url, body) of every request sent directly (not through an onion path).
     direct_log: Vec<(String, Vec<u8>)>,
+    /// `oxend_request`s served, by node.
+    pool_asked: BTreeMap<usize, u32>,
 }
 
 /// A v4 HTTP server behind the last hop.
@@ -161,6 +165,7 @@ impl Net {
                     online: true,
                     listed: true,
                     fail_status: None,
+                    pool_answer: None,
                 }
             })
             .collect();
@@ -185,6 +190,7 @@ impl Net {
             chain_violations: Vec::new(),
             onion_served: 0,
             direct_log: Vec::new(),
+            pool_asked: BTreeMap::new(),
         }
     }
 
@@ -277,10 +283,14 @@ impl Net {
                 json!({"version": [2, 11, 0], "timestamp": now, "t": now, "hf": [19, 3]})
                     .to_string(),
             ),
-            "oxend_request" => (
-                200,
-                json!({"result": self.node_list(), "t": now}).to_string(),
-            ),
+            "oxend_request" => {
+                *self.pool_asked.entry(i).or_default() += 1;
+                let result = self.nodes[i]
+                    .pool_answer
+                    .clone()
+                    .unwrap_or_else(|| self.node_list());
+                (200, json!({"result": result, "t": now}).to_string())
+            }
             "store" => {
                 let Ok(p) = serde_json::from_value::<StoreParams>(params) else {
                     return (400, "bad params".into());
@@ -651,6 +661,9 @@ struct Party {
     server_replies: Vec<(ServerTag, Result<ServerReply, ServerRequestError>)>,
     /// Messages of raw subscriptions: (namespace, message).
     swarm_messages: Vec<(Namespace, SwarmMessage)>,
+    /// Every pool and swarm the client persisted, in order.
+    pool_log: Vec<Vec<ServiceNode>>,
+    swarm_log: Vec<(umbra_protocol::address::SwarmAddr, Vec<ServiceNode>)>,
 }
 
 impl Party {
@@ -681,6 +694,8 @@ impl Party {
             sync_copies: Vec::new(),
             server_replies: Vec::new(),
             swarm_messages: Vec::new(),
+            pool_log: Vec::new(),
+            swarm_log: Vec::new(),
         }
     }
 
@@ -747,6 +762,13 @@ impl World {
                     Action::Persist(changes) => {
                         for c in &changes {
                             party.snapshot.apply(c);
+                            match c {
+                                PersistChange::Pool(nodes) => party.pool_log.push(nodes.clone()),
+                                PersistChange::Swarm { account, nodes } => {
+                                    party.swarm_log.push((*account, nodes.clone()));
+                                }
+                                _ => {}
+                            }
                         }
                     }
                     Action::Notify(ClientEvent::MessageReceived(m)) => party.received.push(m),
@@ -2265,5 +2287,83 @@ fn direct_requests_never_name_the_account() {
                 );
             }
         }
+    }
+}
+
+/// `n` nodes no honest node knows (an attacker's own), as `service_node_states` entries.
+fn attacker_nodes(n: u8) -> (Vec<Value>, BTreeSet<[u8; 32]>) {
+    let mut keys = BTreeSet::new();
+    let states = (0..n)
+        .map(|k| {
+            let secret = StaticSecret::from([k.wrapping_add(200); 32]);
+            let x = PublicKey::from(&secret).to_bytes();
+            let ed = SigningKey::from_bytes(&[k.wrapping_add(100); 32])
+                .verifying_key()
+                .to_bytes();
+            keys.insert(ed);
+            json!({"public_ip": format!("66.6.6.{k}"), "storage_port": 30000 + u16::from(k),
+                   "pubkey_ed25519": hex::encode(ed), "pubkey_x25519": hex::encode(x),
+                   "requested_unlock_height": 0, "swarm_id": 7})
+        })
+        .collect();
+    (states, keys)
+}
+
+/// Item 1: one malicious node answering pool refreshes with 8 nodes of its own (alone, or
+/// added to the honest list) never gets one into the pool, and messages keep flowing.
+#[test]
+fn one_malicious_node_cannot_bring_its_own_nodes_into_the_pool() {
+    for variant in 0..2u64 {
+        let mut w = World::new(71 + variant, [0, 0]);
+        let config = ClientConfig {
+            seed_urls: vec![format!("http://{SEED_HOST}:1")],
+            node_scheme: "http".into(),
+            pool_refresh_ms: 3_000,
+            ..ClientConfig::default()
+        };
+        w.parties[0].client = Client::new(
+            ClientIdentity::from_identity(&w.parties[0].identity),
+            config,
+            None,
+        );
+        w.connect();
+        let in_paths: BTreeSet<[u8; 32]> = w.parties[0]
+            .client
+            .paths()
+            .iter()
+            .flatten()
+            .map(|n| n.ed25519)
+            .collect();
+        let evil = (0..w.net.nodes.len())
+            .find(|&i| !in_paths.contains(&w.net.nodes[i].node.ed25519))
+            .unwrap();
+        let (mut states, fakes) = attacker_nodes(8);
+        if variant == 1 {
+            let mut all = w.net.node_list()["service_node_states"]
+                .as_array()
+                .unwrap()
+                .clone();
+            all.append(&mut states);
+            states = all;
+        }
+        w.net.nodes[evil].pool_answer = Some(json!({"service_node_states": states}));
+        assert!(
+            w.run_until(120_000, |w| w
+                .net
+                .pool_asked
+                .get(&evil)
+                .copied()
+                .unwrap_or(0)
+                >= 2),
+            "the malicious node was asked"
+        );
+        let p = &w.parties[0];
+        let leaked = |nodes: &[ServiceNode]| nodes.iter().any(|n| fakes.contains(&n.ed25519));
+        assert!(!leaked(&p.client.pool()), "variant {variant}: in the pool");
+        assert!(!leaked(&p.snapshot.pool), "variant {variant}: persisted");
+        assert!(p.pool_log.iter().all(|pool| !leaked(pool)));
+        assert!(p.client.pool().len() >= 12, "the honest nodes stay");
+        w.send(0, 1, "still here");
+        assert!(w.run_until(20_000, |w| w.bodies(1) == ["still here"]));
     }
 }
