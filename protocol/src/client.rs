@@ -22,7 +22,7 @@
 //! `info` that tests a guard before use (it names nobody). Failure handling follows the desktop client:
 //! a path that fails 3 times is rebuilt, a node that fails 3 times is dropped, a relay answer
 //! `502 Next node not found: <hex>` drops that node at once, `421` replaces the cached swarm
-//! and retries on another member, `406`/`425` report a clock problem. Signed timestamps use
+//! (with the members the pool vouches for, `swarms`) and retries on another member, `406`/`425` report a clock problem. Signed timestamps use
 //! the network time learned from the `"t"` of node answers (median offset of the last 5).
 //!
 //! This file is the façade: it owns one value of each part and routes every command, answer
@@ -430,13 +430,19 @@ impl Client {
                 self.work_succeeded(work, body.as_bytes(), dest, identity, now);
             }
             OnionOutcome::Reply(421, body) => {
-                match (self.swarm_of(&work), wire::parse_swarm(body.as_bytes())) {
-                    (Some(s), Some(nodes)) if !nodes.is_empty() => {
-                        self.swarms.set(s, nodes, &mut self.io);
+                // Only members the pool vouches for are taken (swarms.rs); a 421 naming none
+                // counts as a failure of the node and of the request.
+                let accepted = match (self.swarm_of(&work), wire::parse_swarm(body.as_bytes())) {
+                    (Some(s), Some(nodes)) => {
+                        let pool = self.pool.nodes();
+                        self.swarms.offer(s, &nodes, dest, pool, &mut self.io)
                     }
-                    _ => self.node_failed(&dest),
+                    _ => false,
+                };
+                if !accepted {
+                    self.node_failed(&dest);
                 }
-                self.work_failed(work, dest, now, false);
+                self.work_failed(work, dest, now, !accepted);
             }
             OnionOutcome::Reply(404, _) if matches!(work, Work::OwnOp { .. }) => {
                 // Nothing left to delete or expire on this swarm: done.
@@ -524,7 +530,9 @@ impl Client {
             Work::PoolRefresh => self.pool.refreshed(None, &mut self.io, &self.config, now),
             Work::GetSwarm(swarm) => {
                 let retry = now.plus(self.config.retry_delay_ms);
-                self.swarms.fetched(swarm, None, &mut self.io, retry);
+                let pool = self.pool.nodes();
+                self.swarms
+                    .fetched(swarm, None, dest, pool, &mut self.io, retry);
             }
             Work::Store { local_id, .. } => {
                 self.outbox
@@ -551,7 +559,13 @@ impl Client {
                 .refreshed(Some(body), &mut self.io, &self.config, now),
             Work::GetSwarm(swarm) => {
                 let retry = now.plus(self.config.retry_delay_ms);
-                self.swarms.fetched(swarm, Some(body), &mut self.io, retry);
+                let pool = self.pool.nodes();
+                if !self
+                    .swarms
+                    .fetched(swarm, Some(body), dest, pool, &mut self.io, retry)
+                {
+                    self.node_failed(&dest);
+                }
             }
             Work::Store {
                 local_id,
@@ -650,6 +664,8 @@ impl Client {
         self.pool.dispatch_refresh(&mut net, rng);
         let own = SwarmAddr::from(me);
         self.swarms.ensure(own, self.pool.nodes(), &mut net, rng);
+        self.swarms
+            .ensure_unconfirmed(self.pool.nodes(), &mut net, rng);
         for swarm in self.poller.swarms() {
             self.swarms.ensure(swarm, self.pool.nodes(), &mut net, rng);
         }

@@ -52,6 +52,10 @@ struct FakeNode {
     fail_status: Option<u16>,
     /// A hostile node: the `result` it answers `oxend_request` with.
     pool_answer: Option<Value>,
+    /// A hostile node: the members it names in every `get_swarm` answer.
+    swarm_answer: Option<Vec<ServiceNode>>,
+    /// A hostile node: answers every store and retrieve with a 421 naming these.
+    answer_421: Option<Vec<ServiceNode>>,
 }
 
 /// Ways an onion reply is damaged on its way back (docs/security.md N1).
@@ -114,6 +118,10 @@ struct Net {
     direct_log: Vec<(String, Vec<u8>)>,
     /// `oxend_request`s served, by node.
     pool_asked: BTreeMap<usize, u32>,
+    /// The seed and `oxend_request` list each node's `swarm_id`.
+    list_swarm_ids: bool,
+    /// Hostile `get_swarm` and 421 answers given.
+    hostile_answers: u32,
 }
 
 /// A v4 HTTP server behind the last hop.
@@ -159,6 +167,7 @@ impl Net {
                         port: 22000 + i as u16,
                         ed25519,
                         x25519,
+                        swarm_id: Some(swarm_ids[i % n_swarms]),
                     },
                     secret,
                     swarm_id: swarm_ids[i % n_swarms],
@@ -166,6 +175,8 @@ impl Net {
                     listed: true,
                     fail_status: None,
                     pool_answer: None,
+                    swarm_answer: None,
+                    answer_421: None,
                 }
             })
             .collect();
@@ -191,6 +202,8 @@ impl Net {
             onion_served: 0,
             direct_log: Vec::new(),
             pool_asked: BTreeMap::new(),
+            list_swarm_ids: true,
+            hostile_answers: 0,
         }
     }
 
@@ -219,9 +232,13 @@ impl Net {
             .iter()
             .filter(|n| n.listed)
             .map(|n| {
-                json!({"public_ip": n.node.ip, "storage_port": n.node.port,
+                let mut v = json!({"public_ip": n.node.ip, "storage_port": n.node.port,
                    "pubkey_ed25519": hex::encode(n.node.ed25519),
-                   "pubkey_x25519": hex::encode(n.node.x25519), "requested_unlock_height": 0})
+                   "pubkey_x25519": hex::encode(n.node.x25519), "requested_unlock_height": 0});
+                if self.list_swarm_ids {
+                    v["swarm_id"] = json!(n.swarm_id);
+                }
+                v
             })
             .collect();
         json!({"service_node_states": states, "height": 100})
@@ -276,7 +293,18 @@ impl Net {
                 let Ok(p) = serde_json::from_value::<GetSwarmParams>(params) else {
                     return (400, "bad params".into());
                 };
+                if let Some(list) = &self.nodes[i].swarm_answer {
+                    self.hostile_answers += 1;
+                    let snodes: Vec<Value> = list.iter().map(node_json).collect();
+                    return (200, json!({"snodes": snodes, "t": now}).to_string());
+                }
                 (200, self.swarm_reply(&p.pubkey.to_hex()).to_string())
+            }
+            "store" | "retrieve" if self.nodes[i].answer_421.is_some() => {
+                self.hostile_answers += 1;
+                let list = self.nodes[i].answer_421.as_deref().unwrap_or_default();
+                let snodes: Vec<Value> = list.iter().map(node_json).collect();
+                (421, json!({"snodes": snodes, "t": now}).to_string())
             }
             "info" => (
                 200,
@@ -1003,10 +1031,15 @@ fn wrong_swarm_421_updates_cache_and_delivers() {
     w.send(0, 1, "hello after 421");
     assert!(w.run_until(20_000, |w| w.bodies(1).len() == 1));
     assert_eq!(w.bodies(1), vec!["hello after 421".to_string()]);
-    // One attempt answered 421, the retry on the new swarm succeeded at once.
+    // Two attempts answered 421: the first member's list kept none of the cached members,
+    // so it waited for a second node's word (a second 421 or a `get_swarm`); the retry on
+    // the new swarm succeeded at once.
     let states: Vec<OutboxState> = w.parties[0].outbox_events.iter().map(|(_, s)| *s).collect();
     use OutboxState::{Pending, Sending, Sent};
-    assert_eq!(states, vec![Pending, Sending, Pending, Sending, Sent]);
+    assert_eq!(
+        states,
+        vec![Pending, Sending, Pending, Sending, Pending, Sending, Sent]
+    );
     let cached = w.parties[0].client.cached_swarm(&bob).unwrap().to_vec();
     assert_eq!(cached, right, "421 body replaced the cached swarm");
     assert_eq!(w.parties[0].snapshot.swarms.get(&bob.into()), Some(&right));
@@ -2365,5 +2398,134 @@ fn one_malicious_node_cannot_bring_its_own_nodes_into_the_pool() {
         assert!(p.client.pool().len() >= 12, "the honest nodes stay");
         w.send(0, 1, "still here");
         assert!(w.run_until(20_000, |w| w.bodies(1) == ["still here"]));
+    }
+}
+
+/// Nodes no honest node knows, as a hostile node would name them.
+fn outsiders() -> Vec<ServiceNode> {
+    let (states, _) = attacker_nodes(4);
+    states
+        .iter()
+        .map(|s| ServiceNode {
+            ip: s["public_ip"].as_str().unwrap().to_owned(),
+            port: s["storage_port"].as_u64().unwrap() as u16,
+            ed25519: hex::decode(s["pubkey_ed25519"].as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap(),
+            x25519: hex::decode(s["pubkey_x25519"].as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap(),
+            swarm_id: None,
+        })
+        .collect()
+}
+
+/// Whether party `p` ever persisted `account`'s swarm with one of `bad` in it.
+fn persisted_any(w: &World, p: usize, account: &AccountId, bad: &[ServiceNode]) -> bool {
+    let swarm = umbra_protocol::address::SwarmAddr::from(*account);
+    w.parties[p].swarm_log.iter().any(|(s, nodes)| {
+        *s == swarm
+            && nodes
+                .iter()
+                .any(|n| bad.iter().any(|b| b.ed25519 == n.ed25519))
+    })
+}
+
+/// Item 5: destinations that name colluding nodes outside the pool as a swarm are ignored,
+/// and messages still arrive both ways.
+#[test]
+fn get_swarm_naming_outsiders_is_ignored_and_messages_arrive() {
+    let mut w = World::new(81, [0, 0]);
+    let bob = w.parties[1].id();
+    let honest: BTreeSet<usize> = w.net.swarm_of(&bob.to_string()).into_iter().collect();
+    let fake = outsiders();
+    for i in 0..w.net.nodes.len() {
+        if !honest.contains(&i) {
+            w.net.nodes[i].swarm_answer = Some(fake.clone());
+        }
+    }
+    w.connect();
+    w.send(0, 1, "through the noise");
+    w.send(1, 0, "back");
+    assert!(w.run_until(60_000, |w| w.bodies(1).len() == 1 && w.bodies(0).len() == 1));
+    assert!(w.net.hostile_answers > 0, "a hostile node was asked");
+    for p in 0..2 {
+        for account in [w.parties[0].id(), bob] {
+            assert!(
+                !persisted_any(&w, p, &account, &fake),
+                "party {p} took the outsiders"
+            );
+        }
+        for n in w.parties[p].client.cached_swarm(&bob).unwrap_or_default() {
+            assert!(honest.contains(&w.net.by_ed(&n.ed25519).unwrap()));
+        }
+    }
+}
+
+/// Item 5: a swarm member answering 421 with nodes outside the pool is ignored (and counted
+/// as a failure); the others deliver.
+#[test]
+fn a_421_naming_outsiders_is_ignored() {
+    let mut w = World::new(82, [0, 0]);
+    let bob = w.parties[1].id();
+    let hostile = w.net.swarm_of(&bob.to_string())[0];
+    let fake = outsiders();
+    w.net.nodes[hostile].answer_421 = Some(fake.clone());
+    w.connect();
+    let a = numbered("via 421", 4);
+    for m in &a {
+        w.send(0, 1, m);
+    }
+    assert!(w.run_until(60_000, |w| w.bodies(1).len() >= 4
+        && w.net.hostile_answers >= 2));
+    w.run_until(2_000, |_| false);
+    assert_eq!(w.bodies(1), a);
+    assert!(!persisted_any(&w, 0, &bob, &fake) && !persisted_any(&w, 1, &bob, &fake));
+}
+
+/// Item 5: with a pool that has no swarm ids (an older snapshot), a 421 naming other pool
+/// nodes as the whole new swarm is not taken on one node's word: a second node is asked and
+/// the true swarm stays.
+#[test]
+fn a_swarm_change_dropping_every_member_needs_a_second_node() {
+    let mut w = World::new(83, [0, 0]);
+    w.net.list_swarm_ids = false;
+    let bob = w.parties[1].id();
+    let members = w.net.swarm_of(&bob.to_string());
+    let hostile = members[0];
+    let bogus: Vec<ServiceNode> = (0..w.net.nodes.len())
+        .filter(|i| !members.contains(i))
+        .take(4)
+        .map(|i| w.net.nodes[i].node.clone())
+        .collect();
+    w.connect();
+    assert!(
+        w.parties[1]
+            .client
+            .pool()
+            .iter()
+            .all(|n| n.swarm_id.is_none())
+    );
+    w.net.nodes[hostile].answer_421 = Some(bogus.clone());
+    let a = numbered("confirmed", 3);
+    for m in &a {
+        w.send(0, 1, m);
+    }
+    assert!(w.run_until(60_000, |w| w.bodies(1).len() >= 3
+        && w.net.hostile_answers >= 3));
+    assert_eq!(w.bodies(1), a);
+    for p in 0..2 {
+        assert!(
+            !persisted_any(&w, p, &bob, &bogus),
+            "party {p} took one node's word"
+        );
+        let cached = w.parties[p].client.cached_swarm(&bob).unwrap();
+        assert!(
+            cached
+                .iter()
+                .all(|n| members.contains(&w.net.by_ed(&n.ed25519).unwrap()))
+        );
     }
 }

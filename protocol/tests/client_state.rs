@@ -46,6 +46,7 @@ fn node(n: u8) -> ServiceNode {
         port: 20_000 + u16::from(n),
         ed25519: [n; 32],
         x25519: [n.wrapping_add(100); 32],
+        swarm_id: None,
     }
 }
 

@@ -300,6 +300,7 @@ mod tests {
             port: 22000,
             ed25519: key,
             x25519: key,
+            swarm_id: None,
         }
     }
 

@@ -43,6 +43,7 @@ mod tests {
             port: 1,
             ed25519: [b; 32],
             x25519: [b; 32],
+            swarm_id: None,
         }
     }
 

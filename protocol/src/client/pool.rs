@@ -295,6 +295,7 @@ mod tests {
             port: 22000,
             ed25519: [i; 32],
             x25519: [i; 32],
+            swarm_id: None,
         }
     }
 

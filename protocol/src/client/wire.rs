@@ -28,6 +28,11 @@ pub struct ServiceNode {
     /// X25519 public key (what onion layers are encrypted to).
     #[serde(with = "hex32")]
     pub x25519: [u8; 32],
+    /// The node's swarm (`swarm_id` of `get_service_nodes`), if the answer carried one; a
+    /// swarm list is checked against it ([`crate::swarm::swarm_for`]). Absent in `get_swarm`
+    /// answers and in snapshots written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm_id: Option<u64>,
 }
 
 impl ServiceNode {
@@ -77,6 +82,11 @@ fn node_from_json(v: &Value, ip_key: &str, port_keys: &[&str]) -> Option<Service
         port,
         ed25519: parse_hex32(v.get("pubkey_ed25519")?.as_str()?)?,
         x25519: parse_hex32(v.get("pubkey_x25519")?.as_str()?)?,
+        // oxend reports `swarm_id` as a number; u64::MAX means "no swarm".
+        swarm_id: v
+            .get("swarm_id")
+            .and_then(Value::as_u64)
+            .filter(|&id| id != crate::swarm::INVALID_SWARM_ID),
     })
 }
 
@@ -95,6 +105,7 @@ fn node_fields() -> Value {
     json!({
         "public_ip": true, "storage_port": true, "pubkey_x25519": true,
         "pubkey_ed25519": true, "requested_unlock_height": true, "height": true,
+        "swarm_id": true,
     })
 }
 
