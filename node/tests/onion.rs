@@ -517,3 +517,49 @@ async fn relay_and_proxy_time_out_with_504() {
     hang2.abort();
     net.shutdown().await;
 }
+
+/// Onion request bodies are padded to size buckets (issue 10 item 18): payloads of
+/// different small sizes give bodies of equal size, and a real node still serves each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn padded_requests_of_equal_size_are_served() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let net = start(12, false, &dir).await;
+    let http = net.http_client().clone();
+    let a = Account::random();
+    let (path, dest) = route(&net, &a);
+    let now = net.clock().now_ms();
+    let mut rng = UnwrapErr(SysRng);
+    let payloads = [
+        json!({"method": "info", "params": {}}),
+        json!({"method": "get_swarm", "params": {"pubkey": a.id.to_hex()}}),
+        json!({"method": "retrieve", "params": a.retrieve(Namespace(0), None, now)}),
+        json!({"method": "store",
+               "params": store_params(&a.id, Namespace(0), &[7u8; 300], now, 600_000)}),
+    ];
+    let mut sizes = Vec::new();
+    for p in &payloads {
+        let raw = p.to_string().into_bytes();
+        let dst = Destination::Snode {
+            ed25519: dest.ed25519,
+            x25519: dest.x25519,
+            payload: raw.clone(),
+        };
+        let req = build_request(&hops(&path), &dst, EncType::XChaCha20, &mut rng).expect("build");
+        sizes.push((raw.len(), req.body.len()));
+        let (s, body) = post(&http, &path[0], req.body).await;
+        assert_eq!(s, 200, "{p}: {body}");
+        let reply =
+            umbra_protocol::onion::decrypt_snode_response(&req.response_key, body.as_bytes())
+                .expect("reply");
+        assert_eq!(reply.status, 200, "{p}: {}", reply.body);
+    }
+    let raw: std::collections::BTreeSet<usize> = sizes.iter().map(|s| s.0).collect();
+    let padded: std::collections::BTreeSet<usize> = sizes.iter().map(|s| s.1).collect();
+    assert_eq!(
+        raw.len(),
+        payloads.len(),
+        "the payloads differ in size: {sizes:?}"
+    );
+    assert_eq!(padded.len(), 1, "the bodies do not: {sizes:?}");
+    net.shutdown().await;
+}

@@ -122,6 +122,8 @@ struct Net {
     list_swarm_ids: bool,
     /// Hostile `get_swarm` and 421 answers given.
     hostile_answers: u32,
+    /// (owner, net time) of every retrieve served.
+    retrieve_log: Vec<(String, u64)>,
 }
 
 /// A v4 HTTP server behind the last hop.
@@ -204,6 +206,7 @@ impl Net {
             pool_asked: BTreeMap::new(),
             list_swarm_ids: true,
             hostile_answers: 0,
+            retrieve_log: Vec::new(),
         }
     }
 
@@ -391,6 +394,7 @@ impl Net {
                     return (401, "Failed to verify signature".into());
                 }
                 self.retrieves += 1;
+                self.retrieve_log.push((owner.clone(), now));
                 let list: Vec<Stored> = self
                     .db
                     .get(&self.nodes[i].node.ed25519)
@@ -2528,4 +2532,46 @@ fn a_swarm_change_dropping_every_member_needs_a_second_node() {
                 .all(|n| members.contains(&w.net.by_ed(&n.ed25519).unwrap()))
         );
     }
+}
+
+/// Item 18: the poll cadence is jittered by up to ± 20 % of the interval, drawn from the
+/// client's RNG, instead of an exact period the guard can read the polling mode from.
+#[test]
+fn poll_intervals_are_jittered_within_a_fifth() {
+    let mut w = World::new(91, [0, 0]);
+    w.connect();
+    let party = &mut w.parties[0];
+    let local = party.local(w.net.now);
+    party
+        .client
+        .handle_command(
+            ClientCommand::SetPollingMode(PollingMode::Background),
+            &party.identity,
+            local,
+            &mut party.rng,
+        )
+        .unwrap();
+    w.drain();
+    w.run_until(25_000, |_| false);
+    let start = w.net.now;
+    w.run_until(200_000, |_| false);
+    let alice = w.parties[0].id().to_string();
+    let times: Vec<u64> = w
+        .net
+        .retrieve_log
+        .iter()
+        .filter(|(owner, t)| *owner == alice && *t >= start)
+        .map(|(_, t)| *t)
+        .collect();
+    let interval = ClientConfig::default().poll_background_ms;
+    let gaps: Vec<u64> = times.windows(2).map(|p| p[1] - p[0]).collect();
+    assert!(gaps.len() >= 12, "{gaps:?}");
+    for g in &gaps {
+        assert!(
+            (interval * 8 / 10..=interval * 12 / 10 + 100).contains(g),
+            "gap {g} outside ± 20 % of {interval}: {gaps:?}"
+        );
+    }
+    let distinct: BTreeSet<u64> = gaps.iter().copied().collect();
+    assert!(distinct.len() * 2 > gaps.len(), "not jittered: {gaps:?}");
 }

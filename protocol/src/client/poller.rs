@@ -89,6 +89,20 @@ struct Sub {
     last_hashes: BTreeMap<NodeId, StorageHash>,
     /// The default subscription persists its last hashes in the pre-subscription form.
     is_default: bool,
+    /// The jitter of the next regular poll (‰ of the interval), drawn when the last poll
+    /// was sent (see [`next_poll_at`]).
+    jitter_permille: i64,
+}
+
+/// Largest jitter of the poll cadence, in ‰ of the interval (± 20 %).
+const JITTER_PERMILLE: u64 = 200;
+
+/// The time of the next regular poll: `interval_ms` after `now`, moved by `jitter_permille`
+/// (drawn from the client's RNG when the poll was sent), so that the guard cannot read the
+/// polling mode off an exact cadence (security review #19).
+fn next_poll_at(now: LocalMs, interval_ms: u64, jitter_permille: i64) -> LocalMs {
+    let shift = (interval_ms as i128 * i128::from(jitter_permille) / 1000) as i64;
+    now.plus(interval_ms.saturating_add_signed(shift))
 }
 
 /// The subscriptions and the receive counters.
@@ -159,6 +173,7 @@ impl Poller {
             cursor: 0,
             last_hashes: last,
             is_default: false,
+            jitter_permille: 0,
         });
     }
 
@@ -238,6 +253,8 @@ impl Poller {
             };
             let node = members[sub.cursor % members.len()].clone();
             sub.cursor = sub.cursor.wrapping_add(1);
+            sub.jitter_permille =
+                (rng.next_u64() % (2 * JITTER_PERMILLE + 1)) as i64 - JITTER_PERMILLE as i64;
             let mut params = RetrieveParams {
                 pubkey: sub.spec.swarm,
                 namespace: sub.spec.namespace,
@@ -331,10 +348,11 @@ impl Poller {
             rx.io.notify(e);
         }
         let interval = self.interval(&spec, rx.config);
+        let jitter = self.subs[pos].jitter_permille;
         self.subs[pos].task = Task::at(if got_any || more {
             now
         } else {
-            now.plus(interval)
+            next_poll_at(now, interval, jitter)
         });
         true
     }
@@ -463,4 +481,18 @@ fn parse_hashes(map: &BTreeMap<String, String>) -> BTreeMap<NodeId, StorageHash>
             Some((NodeId(wire::parse_hex32(node)?), StorageHash(hash.clone())))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_poll_is_the_interval_moved_by_at_most_a_fifth() {
+        let now = LocalMs(1_000);
+        assert_eq!(next_poll_at(now, 5_000, 0), LocalMs(6_000));
+        assert_eq!(next_poll_at(now, 5_000, 200), LocalMs(7_000));
+        assert_eq!(next_poll_at(now, 5_000, -200), LocalMs(5_000));
+        assert_eq!(next_poll_at(now, 1_000, -37), LocalMs(1_963));
+    }
 }

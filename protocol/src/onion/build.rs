@@ -8,6 +8,16 @@
 //! 2. each hop from `H2` back to `G` wraps `[len(blob)][blob]{routing}` and encrypts it to
 //!    that hop's X25519 key with a fresh ephemeral key;
 //! 3. the body for `G` is `[len(blob)][blob]{"ephemeral_key":"<A_G>","enc_type":"…"}`.
+//!
+//! The storage RPC JSON `P` is padded with trailing spaces to a size bucket
+//! ([`padded_len`]), so the guard cannot tell a poll from a small send by the body size
+//! (security review #19). Every layer adds a fixed overhead, so equal `P` sizes give equal
+//! body sizes. JSON allows whitespace after the value (RFC 8259 §2) and both node
+//! implementations ignore it: `serde_json::from_slice` (node `rpc::handle_raw`) and oxenss,
+//! which hands the final destination's body (`process_inner_request` in
+//! `oxenss/rpc/onion_processing.cpp`) to `nlohmann::json::parse` in
+//! `RequestHandler::process_client_req(std::string_view …)`
+//! (`oxenss/rpc/request_handler.cpp`). Requests to HTTP servers (v4) are not padded.
 
 use rand_core::CryptoRng;
 use serde_json::{Map, Value};
@@ -85,7 +95,8 @@ pub enum Destination {
         ed25519: [u8; 32],
         /// The node's X25519 public key.
         x25519: [u8; 32],
-        /// The storage RPC request JSON, `{"method":"…","params":{…}}`.
+        /// The storage RPC request JSON, `{"method":"…","params":{…}}` (must be JSON: the
+        /// builder pads it with trailing whitespace, see the module documentation).
         payload: Vec<u8>,
     },
     /// An HTTP server speaking v4 onion requests.
@@ -99,6 +110,28 @@ pub struct OnionRequest {
     pub body: Vec<u8>,
     /// Key to decrypt the destination's reply (secret).
     pub response_key: ResponseKey,
+}
+
+/// The smallest size bucket of a storage RPC payload: polls (`retrieve`, ~0.4 KB) and
+/// short texts (`store`, ~0.7 KB) share it.
+pub const PAD_MIN: usize = 1024;
+
+/// The size a storage RPC payload of `len` bytes is padded to: [`PAD_MIN`], then the next
+/// power of two. Payloads above half of [`super::MAX_BODY_SIZE`] are left as they are (the
+/// padding must never make a request too large).
+pub fn padded_len(len: usize) -> usize {
+    if len > super::MAX_BODY_SIZE / 2 {
+        return len;
+    }
+    len.max(PAD_MIN).next_power_of_two()
+}
+
+/// `payload` (JSON) with trailing spaces up to [`padded_len`].
+fn pad_json(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(padded_len(payload.len()));
+    out.extend_from_slice(payload);
+    out.resize(padded_len(payload.len()), b' ');
+    out
 }
 
 fn layer_err(_: super::FramingError) -> OnionError {
@@ -152,7 +185,7 @@ pub fn build_request<R: CryptoRng + ?Sized>(
         Destination::Snode {
             x25519, payload, ..
         } => (
-            encode_raw(payload, br#"{"headers":""}"#).map_err(layer_err)?,
+            encode_raw(&pad_json(payload), br#"{"headers":""}"#).map_err(layer_err)?,
             x25519,
         ),
         Destination::Server(server) => {
@@ -200,4 +233,73 @@ pub fn build_request<R: CryptoRng + ?Sized>(
     }
     let body = encode_layer(&blob, &route).map_err(layer_err)?;
     Ok(OnionRequest { body, response_key })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+
+    use super::*;
+
+    #[test]
+    fn buckets_grow_by_powers_of_two_and_never_pass_the_body_limit() {
+        assert_eq!(padded_len(0), PAD_MIN);
+        assert_eq!(padded_len(PAD_MIN), PAD_MIN);
+        assert_eq!(padded_len(PAD_MIN + 1), 2 * PAD_MIN);
+        assert_eq!(padded_len(102_500), 131_072);
+        let big = super::super::MAX_BODY_SIZE / 2 + 1;
+        assert_eq!(padded_len(big), big);
+        assert_eq!(pad_json(b"{}").len(), PAD_MIN);
+        assert!(pad_json(b"{}")[2..].iter().all(|&b| b == b' '));
+    }
+
+    #[test]
+    fn small_payloads_of_different_sizes_give_equal_bodies() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let path: Vec<PathHop> = (1..4u8)
+            .map(|i| PathHop {
+                ed25519: [i; 32],
+                x25519: x25519_dalek::PublicKey::from(&StaticSecret::from([i; 32])).to_bytes(),
+            })
+            .collect();
+        let x25519 = x25519_dalek::PublicKey::from(&StaticSecret::from([9; 32])).to_bytes();
+        let size = |payload: String, rng: &mut ChaCha20Rng| {
+            let dest = Destination::Snode {
+                ed25519: [9; 32],
+                x25519,
+                payload: payload.into_bytes(),
+            };
+            build_request(&path, &dest, EncType::XChaCha20, rng)
+                .unwrap()
+                .body
+                .len()
+        };
+        let info = size(r#"{"method":"info","params":{}}"#.into(), &mut rng);
+        let poll = size(
+            format!(
+                r#"{{"method":"retrieve","params":{{"x":"{}"}}}}"#,
+                "a".repeat(380)
+            ),
+            &mut rng,
+        );
+        let send = size(
+            format!(
+                r#"{{"method":"store","params":{{"data":"{}"}}}}"#,
+                "b".repeat(900)
+            ),
+            &mut rng,
+        );
+        assert_eq!(info, poll);
+        assert_eq!(poll, send);
+        let long = size(
+            format!(
+                r#"{{"method":"store","params":{{"data":"{}"}}}}"#,
+                "b".repeat(1500)
+            ),
+            &mut rng,
+        );
+        assert!(long > send);
+    }
 }
