@@ -19,11 +19,12 @@
 //! when to call [`Client::handle_timeout`] next.
 //!
 //! Every request goes through a 3-hop onion path except the seed request and the direct
-//! `info` that tests a guard before use (it names nobody). Failure handling follows the desktop client:
-//! a path that fails 3 times is rebuilt, a node that fails 3 times is dropped, a relay answer
-//! `502 Next node not found: <hex>` drops that node at once, `421` replaces the cached swarm
-//! (with the members the pool vouches for, `swarms`) and retries on another member, `406`/`425` report a clock problem. Signed timestamps use
-//! the network time learned from the `"t"` of node answers (median offset of the last 5).
+//! `info` that tests a guard before use (it names nobody). Failure handling follows the
+//! desktop client: a path that fails 3 times is rebuilt, a node that fails 3 times is dropped,
+//! a relay answer `502 Next node not found: <hex>` drops that node at once, `421` replaces the
+//! cached swarm (with the members the pool vouches for, `swarms`) and retries on another
+//! member, `406`/`425` report a clock problem. Signed timestamps use the network time learned
+//! from the `"t"` of node answers (median offset of the last 5).
 //!
 //! This file is the façade: it owns one value of each part and routes every command, answer
 //! and timeout to the part that owns it. The parts: `pool` (service nodes, seeds),
