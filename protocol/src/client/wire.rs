@@ -307,6 +307,34 @@ mod tests {
     }
 
     #[test]
+    fn swarm_ids_are_read_and_older_snapshots_without_them_load() {
+        let ed = "11".repeat(32);
+        let x = "22".repeat(32);
+        let body = format!(
+            r#"{{"result":{{"service_node_states":[
+                {{"public_ip":"1.2.3.4","storage_port":1,"pubkey_ed25519":"{ed}","pubkey_x25519":"{x}","swarm_id":42}},
+                {{"public_ip":"1.2.3.5","storage_port":1,"pubkey_ed25519":"{ed}","pubkey_x25519":"{x}","swarm_id":18446744073709551615}},
+                {{"public_ip":"1.2.3.6","storage_port":1,"pubkey_ed25519":"{ed}","pubkey_x25519":"{x}"}}]}}}}"#
+        );
+        let ids: Vec<Option<u64>> = parse_node_list(body.as_bytes())
+            .expect("valid shape")
+            .iter()
+            .map(|n| n.swarm_id)
+            .collect();
+        assert_eq!(ids, vec![Some(42), None, None]);
+        // A pool entry persisted before swarm ids were kept.
+        let old = format!(r#"{{"ip":"1.2.3.4","port":1,"ed25519":"{ed}","x25519":"{x}"}}"#);
+        let node: ServiceNode = serde_json::from_str(&old).expect("old snapshot entry");
+        assert_eq!(node.swarm_id, None);
+        assert!(
+            !serde_json::to_string(&node)
+                .unwrap_or_default()
+                .contains("swarm_id")
+        );
+        assert!(String::from_utf8_lossy(&oxend_pool_request()).contains("\"swarm_id\":true"));
+    }
+
+    #[test]
     fn store_acks_skip_failed_and_malformed_members() {
         let k1 = "aa".repeat(32);
         let k2 = "bb".repeat(32);
