@@ -304,6 +304,13 @@ impl Client {
     /// clock are caches and stay. Abort the requests of the failed step first
     /// ([`Client::abort_request`]); requests still in flight keep their place.
     pub fn revert_to(&mut self, durable: ClientSnapshot) {
+        // Actions queued since the failed step describe state that is gone: requests among
+        // them are aborted, the rest dropped.
+        for action in self.io.take_actions() {
+            if let Action::Http(req) = action {
+                self.abort_request(req.id, self.last_now.0);
+            }
+        }
         let mut stores = std::collections::BTreeSet::new();
         let mut ops = BTreeMap::new();
         for (id, work) in self.io.in_flight() {
@@ -420,6 +427,13 @@ impl Client {
     /// [`ClientEvent::ClockSynced`].
     pub fn clock_synced(&self) -> bool {
         self.clock.is_synced()
+    }
+
+    /// Takes the device clock as network time until nodes answer, so sent timestamps can be
+    /// allocated at once. Only for a driver that runs without any network (offline tests):
+    /// a real client waits for [`ClientEvent::ClockSynced`].
+    pub fn assume_device_clock(&mut self) {
+        self.clock.assume_synced();
     }
 
     /// Whether the device clock is far off the network's (more than 60 s).

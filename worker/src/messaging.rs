@@ -316,6 +316,11 @@ impl Messenger {
             .copied()
     }
 
+    /// Takes the device clock as network time (tests without a network).
+    pub fn assume_device_clock(&mut self) {
+        self.client.assume_device_clock();
+    }
+
     /// The client (read-only, for diagnostics and tests).
     pub fn client(&self) -> &Client {
         &self.client

@@ -144,6 +144,11 @@ impl Io {
         self.actions.push_back(Action::Notify(event));
     }
 
+    /// Takes every queued action.
+    pub(crate) fn take_actions(&mut self) -> Vec<Action> {
+        self.actions.drain(..).collect()
+    }
+
     /// The next action.
     pub(crate) fn pop_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
