@@ -53,6 +53,36 @@ pub(crate) fn path_text(state: Option<PathState>) -> &'static str {
     }
 }
 
+/// The clock banner's role and words, if there is anything to say: an alert when the
+/// device clock is far off, a status while messages wait for the network time.
+pub(crate) fn clock_banner(clock: &umbra_ipc::ClockStatus) -> Option<(&'static str, String)> {
+    if clock.far_off {
+        let off = clock.offset_ms.unwrap_or(0);
+        let minutes = off.unsigned_abs() / 60_000;
+        let amount = if minutes >= 120 {
+            format!("{} hours", minutes / 60)
+        } else {
+            format!("{minutes} minutes")
+        };
+        // Network minus device: a negative offset means the device is ahead.
+        let way = if off < 0 { "ahead" } else { "behind" };
+        return Some((
+            "alert",
+            format!(
+                "Your device clock is about {amount} {way}. Umbra uses network time, but                  please set your clock correctly."
+            ),
+        ));
+    }
+    (clock.waiting > 0).then(|| {
+        let n = clock.waiting;
+        let what = if n == 1 { "message" } else { "messages" };
+        (
+            "status",
+            format!("Waiting for network time: {n} {what} will be sent once connected."),
+        )
+    })
+}
+
 /// `HH:MM` from an hour and a minute.
 pub(crate) fn clock(hours: u32, minutes: u32) -> String {
     format!("{hours:02}:{minutes:02}")
@@ -200,6 +230,32 @@ mod tests {
     use umbra_ipc::ConversationKind;
 
     const ID: &str = "0555b969220fbdfa09b6a36e6a57d4bc04ff0047461f0b4710fcb4f0ec43a2884a";
+
+    #[test]
+    fn test_clock_banner_names_the_problem() {
+        use umbra_ipc::ClockStatus;
+        assert_eq!(clock_banner(&ClockStatus::default()), None);
+        let fast = ClockStatus {
+            offset_ms: Some(-86_400_000),
+            far_off: true,
+            waiting: 0,
+        };
+        let (role, text) = clock_banner(&fast).unwrap();
+        assert_eq!(role, "alert");
+        assert!(text.contains("24 hours ahead"), "{text}");
+        let slow = ClockStatus {
+            offset_ms: Some(5 * 60_000),
+            ..fast
+        };
+        assert!(clock_banner(&slow).unwrap().1.contains("5 minutes behind"));
+        let waiting = ClockStatus {
+            waiting: 2,
+            ..ClockStatus::default()
+        };
+        let (role, text) = clock_banner(&waiting).unwrap();
+        assert_eq!(role, "status");
+        assert!(text.contains("2 messages"), "{text}");
+    }
 
     #[test]
     fn test_account_id_validation() {

@@ -173,6 +173,8 @@ pub(crate) struct UiState {
     pub(crate) display_name: RwSignal<Option<String>>,
     /// The onion paths' state (`None` before the first report).
     pub(crate) paths: RwSignal<Option<PathState>>,
+    /// The device clock's standing (banner when far off or messages wait for the time).
+    pub(crate) clock: RwSignal<umbra_ipc::ClockStatus>,
     /// Privacy and notification switches.
     pub(crate) settings: RwSignal<Settings>,
     /// The conversation someone is typing in, and until when it is shown (ms).
@@ -199,6 +201,7 @@ impl UiState {
             blocked: RwSignal::new(Vec::new()),
             display_name: RwSignal::new(None),
             paths: RwSignal::new(None),
+            clock: RwSignal::new(umbra_ipc::ClockStatus::default()),
             settings: RwSignal::new(Settings::default()),
             typing: RwSignal::new(None),
             search: RwSignal::new(None),
@@ -332,6 +335,7 @@ impl UiState {
             }
             Event::BlockList { accounts } => self.blocked.set(accounts),
             Event::Paths { state } => self.paths.set(Some(state)),
+            Event::Clock { clock } => self.clock.set(clock),
             Event::Settings { settings } => self.settings.set(settings),
             Event::PeerTyping {
                 conversation,

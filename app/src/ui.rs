@@ -57,6 +57,7 @@ pub(crate) fn App() -> impl IntoView {
             {move || matches!(state.screen.get(), Screen::Home { .. }).then(|| view! { <PathStatus/> })}
         </header>
         <main class="screen">
+            {move || matches!(state.screen.get(), Screen::Home { .. }).then(|| view! { <ClockBanner/> })}
             {screen}
             <Busy/>
             <ErrorMessage/>
@@ -78,6 +79,18 @@ fn PathStatus() -> impl IntoView {
             <span class="dot" aria-hidden="true"></span>
             <span class="path-text">{move || crate::format::path_text(state.paths.get())}</span>
         </span>
+    }
+}
+
+/// The clock warning: an alert when the device clock is far off, a status while messages
+/// wait for the network time (the text is ours, never from the network).
+#[component]
+fn ClockBanner() -> impl IntoView {
+    let state = expect_context::<UiState>();
+    move || {
+        crate::format::clock_banner(&state.clock.get()).map(|(role, text)| {
+            view! { <p role=role class="clock-banner" aria-label="Device clock">{text}</p> }
+        })
     }
 }
 

@@ -63,6 +63,8 @@ pub enum ErrorCode {
     Storage,
     /// Browser storage is full.
     StorageFull,
+    /// Too many messages wait for the network time (no node has answered yet).
+    WaitingForNetworkTime,
     /// The app sent a message the worker could not read (version skew).
     BadMessage,
     /// An internal error.
@@ -110,6 +112,9 @@ impl ErrorCode {
             ErrorCode::InvalidReaction => "That reaction cannot be sent".into(),
             ErrorCode::Storage => "Browser storage failed".into(),
             ErrorCode::StorageFull => "Browser storage is full".into(),
+            ErrorCode::WaitingForNetworkTime => {
+                "Too many messages are waiting for the network; connect and try again".into()
+            }
             ErrorCode::BadMessage => "Internal message error; reload the page".into(),
             ErrorCode::Internal => "Internal error".into(),
         }

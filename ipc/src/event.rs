@@ -32,6 +32,19 @@ pub enum Task {
     Unlocking,
 }
 
+/// The device clock as the worker sees it against the network's time.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
+pub struct ClockStatus {
+    /// Network minus device time (ms); `None` until a node has told the time.
+    pub offset_ms: Option<i64>,
+    /// The device clock is far off (more than a minute): the app warns. Umbra keeps
+    /// working on network time.
+    pub far_off: bool,
+    /// Messages waiting for the network time before they are sent (only before a node
+    /// ever answered on this device).
+    pub waiting: u32,
+}
+
 /// A message from the worker to the app. Carries display data only.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -155,6 +168,11 @@ pub enum Event {
     Paths {
         /// The new state.
         state: PathState,
+    },
+    /// The device clock's standing changed (far off, or messages waiting for the time).
+    Clock {
+        /// The new standing.
+        clock: ClockStatus,
     },
     /// A command failed.
     Error {

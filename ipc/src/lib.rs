@@ -12,7 +12,7 @@ pub use command::{
     decode_command, encode_command,
 };
 pub use error::ErrorCode;
-pub use event::{AccountState, Event, Task, decode_event, encode_event};
+pub use event::{AccountState, ClockStatus, Event, Task, decode_event, encode_event};
 pub use messaging::{
     ConversationKind, ConversationSummary, DISAPPEARING_TIMERS_S, DeliveryState, Direction,
     DisappearingMode, DisappearingView, MessageView, PathState, QuoteView, ReactionView, SearchHit,

@@ -23,8 +23,14 @@
 //! desktop client: a path that fails 3 times is rebuilt, a node that fails 3 times is dropped,
 //! a relay answer `502 Next node not found: <hex>` drops that node at once, `421` replaces the
 //! cached swarm (with the members the pool vouches for, `swarms`) and retries on another
-//! member, `406`/`425` report a clock problem. Signed timestamps use the network time learned
-//! from the `"t"` of node answers (median offset of the last 5).
+//! member (at once the first time, then with backoff; every attempt counts toward the cap),
+//! `406`/`425` report a clock problem and start a resync of the network time. Signed and sent
+//! timestamps use the network time learned from the `"t"` of node answers (`clock`: median
+//! over nodes, outliers rejected, persisted across restarts).
+//!
+//! When the driver cannot make a step durable, it calls [`Client::abort_request`] for the
+//! requests it did not send and [`Client::revert_to`] with what is stored: nothing is blamed
+//! on a path and nothing received is lost.
 //!
 //! This file is the façade: it owns one value of each part and routes every command, answer
 //! and timeout to the part that owns it. The parts: `pool` (service nodes, seeds),
@@ -123,7 +129,7 @@ impl Client {
         own_ops.restore(snap.own_ops);
         Client {
             me: identity_public,
-            clock: Clock::default(),
+            clock: Clock::restored(snap.clock_offset_ms),
             io: Io::default(),
             pool: Pool::with_nodes(snap.pool),
             paths: Paths::default(),
@@ -254,6 +260,87 @@ impl Client {
         self.pump(identity, now, rng);
     }
 
+    /// The driver did not send request `id` (it could not make the step that queued it
+    /// durable): it is forgotten without blaming any path or node, and its work is queued
+    /// again (an outbox entry's attempt is not counted). Unknown ids are ignored.
+    pub fn abort_request(&mut self, id: RequestId, now_ms: u64) {
+        let now = LocalMs(now_ms);
+        let Some(f) = self.io.take(id) else {
+            return;
+        };
+        match f.work {
+            Work::Store { local_id, .. } => self.outbox.unsent(&local_id, now),
+            Work::Retrieve { sub, .. } => self.poller.unsent(sub, now),
+            Work::OwnOp { id } => self.own_ops.unsent(id, now),
+            Work::Seed => {
+                self.pool.seeded(None, &mut self.io, &self.config, now);
+            }
+            Work::GuardTest(node) => {
+                let in_pool = self.pool.contains(&node.id());
+                self.paths
+                    .guard_tested(node, false, in_pool, &self.config, now);
+            }
+            Work::PoolRefresh => self.pool.refreshed(None, &mut self.io, &self.config, now),
+            Work::GetSwarm(swarm) => {
+                // Not sent: the answer is simply missing (`from` is unused without a body).
+                let retry = now.plus(self.config.retry_delay_ms);
+                let from = f.onion.as_ref().and_then(|c| c.dest).unwrap_or(NodeId([0; 32]));
+                let pool = self.pool.nodes();
+                self.swarms
+                    .fetched(swarm, None, from, pool, &mut self.io, retry);
+            }
+            Work::Server(tag) => {
+                if let Some(ctx) = f.onion {
+                    self.servers
+                        .failed(tag, ctx.guard, None, u32::MAX, now, &mut self.io);
+                }
+            }
+            Work::TimeSync(node) => {
+                let change = self.clock.round_failed(&node);
+                self.clock_changed(&change);
+            }
+        }
+    }
+
+    /// Goes back to what is durable after the driver failed to apply `Persist` changes:
+    /// `durable` is the snapshot as stored. The outbox, the dedup records, the last hashes
+    /// and the own-swarm operations are taken from it, so messages whose records were lost
+    /// are retrieved and shown again and no entry is forgotten; paths, pool, swarms and the
+    /// clock are caches and stay. Abort the requests of the failed step first
+    /// ([`Client::abort_request`]); requests still in flight keep their place.
+    pub fn revert_to(&mut self, durable: ClientSnapshot) {
+        // Actions queued since the failed step describe state that is gone: requests among
+        // them are aborted, the rest dropped.
+        for action in self.io.take_actions() {
+            if let Action::Http(req) = action {
+                self.abort_request(req.id, self.last_now.0);
+            }
+        }
+        let mut stores = std::collections::BTreeSet::new();
+        let mut ops = BTreeMap::new();
+        for (id, work) in self.io.in_flight() {
+            match work {
+                Work::Store { local_id, .. } => {
+                    stores.insert(local_id.clone());
+                }
+                Work::OwnOp { id: op } => {
+                    ops.insert(*op, id);
+                }
+                _ => {}
+            }
+        }
+        self.outbox.revert(durable.outbox, &stores);
+        self.dedup.revert(durable.seen);
+        let me = self.me.account_id;
+        for e in self.outbox.entries() {
+            let _ = self.dedup.note_own(me, e.sent_ms, 0, false);
+        }
+        self.own_ops.revert(durable.own_ops, &ops);
+        self.poller
+            .revert_last_hashes(&durable.last_hashes, &durable.subscription_last_hashes);
+        self.persisted_last = durable.subscription_last_hashes;
+    }
+
     /// Handles the passing of time (call at [`Client::next_timeout`]).
     pub fn handle_timeout<R: CryptoRng + ?Sized>(
         &mut self,
@@ -339,10 +426,32 @@ impl Client {
         self.clock.offset_ms()
     }
 
+    /// Whether the network time is known (a node answered, in this session or, through the
+    /// snapshot, an earlier one). Until then the device clock may be far off: do not
+    /// allocate sent timestamps ([`Client::allocate_sent_ms`]); wait for
+    /// [`ClientEvent::ClockSynced`].
+    pub fn clock_synced(&self) -> bool {
+        self.clock.is_synced()
+    }
+
+    /// Takes the device clock as network time until nodes answer, so sent timestamps can be
+    /// allocated at once. Only for a driver that runs without any network (offline tests):
+    /// a real client waits for [`ClientEvent::ClockSynced`].
+    pub fn assume_device_clock(&mut self) {
+        self.clock.assume_synced();
+    }
+
+    /// Whether the device clock is far off the network's (more than 60 s).
+    pub fn clock_far_off(&self) -> bool {
+        self.clock.is_synced() && self.clock.is_far_off()
+    }
+
     /// A sent timestamp for a new own message composed at local time `now`: network time,
-    /// unique and increasing for this account (the pair (sender, sent timestamp) identifies a
-    /// message), and recorded as seen so that the own copies never come back as new. The
-    /// record is queued as a persist action: drain the actions before sending the message.
+    /// unique for this account (the pair (sender, sent timestamp) identifies a message) and
+    /// increasing while the clock is sane, and recorded as seen so that the own copies never
+    /// come back as new. The record is queued as a persist action: drain the actions before
+    /// sending the message. Call it only once [`Client::clock_synced`]: before, it is the
+    /// device clock.
     pub fn allocate_sent_ms(&mut self, now: LocalMs) -> NetMs {
         let (sent, record) = self.dedup.allocate(
             self.me.account_id,
@@ -368,9 +477,26 @@ impl Client {
         }
     }
 
-    fn record_time(&mut self, body: &[u8], now: LocalMs) {
+    fn record_time(&mut self, node: NodeId, body: &[u8], now: LocalMs) {
         if let Some(t) = wire::parse_t(body) {
-            self.clock.record(t, now);
+            let change = self.clock.record(node, t, now);
+            self.clock_changed(&change);
+        }
+    }
+
+    fn clock_changed(&mut self, change: &clock::ClockChange) {
+        if let Some(offset_ms) = change.persist {
+            self.io
+                .persist(vec![PersistChange::ClockOffset { offset_ms }]);
+        }
+        if change.synced {
+            self.io.notify(ClientEvent::ClockSynced);
+        }
+        if let Some(offset_ms) = change.warn {
+            self.io.notify(ClientEvent::ClockSkew {
+                offset_ms,
+                far_off: self.clock.is_far_off(),
+            });
         }
     }
 
@@ -397,7 +523,8 @@ impl Client {
                 let t = ok_body.as_deref().and_then(wire::parse_info);
                 let valid = t.is_some();
                 if let Some(t) = t {
-                    self.clock.record(t, now);
+                    let change = self.clock.record(node.id(), t, now);
+                    self.clock_changed(&change);
                 }
                 let in_pool = self.pool.contains(&node.id());
                 let key = node.id();
@@ -425,7 +552,7 @@ impl Client {
         };
         match classify_snode(&ctx, result) {
             OnionOutcome::Reply(200, body) => {
-                self.record_time(body.as_bytes(), now);
+                self.record_time(dest, body.as_bytes(), now);
                 self.paths.path_ok(&ctx.guard);
                 self.pool.node_ok(&dest);
                 self.work_succeeded(work, body.as_bytes(), dest, identity, now);
@@ -450,7 +577,9 @@ impl Client {
                 self.work_succeeded(work, b"{}", dest, identity, now);
             }
             OnionOutcome::Reply(406 | 425, _) => {
+                // Our clock, not the node: resync (rounds back off) and retry with backoff.
                 self.io.notify(ClientEvent::ClockOutOfSync);
+                self.clock.clock_error(now);
                 self.work_failed(work, dest, now, true);
             }
             OnionOutcome::Reply(_, _) => {
@@ -518,7 +647,11 @@ impl Client {
             Work::Retrieve { sub, .. } => self.poller.swarm_of(*sub),
             Work::OwnOp { .. } => Some(self.me.account_id.into()),
             Work::Store { local_id, .. } => self.outbox.recipient(local_id),
-            Work::Seed | Work::GuardTest(_) | Work::PoolRefresh | Work::Server(_) => None,
+            Work::Seed
+            | Work::GuardTest(_)
+            | Work::PoolRefresh
+            | Work::Server(_)
+            | Work::TimeSync(_) => None,
         }
     }
 
@@ -542,6 +675,10 @@ impl Client {
             Work::Retrieve { sub, .. } => self.poller.failed(sub, counts, now),
             Work::OwnOp { id } => self.own_ops.failed(id, counts, max, now, &mut self.io),
             Work::Server(_) => {}
+            Work::TimeSync(node) => {
+                let change = self.clock.round_failed(&node);
+                self.clock_changed(&change);
+            }
         }
     }
 
@@ -596,6 +733,11 @@ impl Client {
                 }
             }
             Work::OwnOp { id } => self.own_ops.done(id, &mut self.io),
+            Work::TimeSync(node) => {
+                // (An answer with a time was taken by `record_time`; one without fails.)
+                let change = self.clock.round_failed(&node);
+                self.clock_changed(&change);
+            }
             Work::Retrieve { sub, node } => {
                 let mut rx = Receive {
                     io: &mut self.io,
@@ -663,6 +805,23 @@ impl Client {
             now,
         };
         self.pool.dispatch_refresh(&mut net, rng);
+        if self.clock.round_due() {
+            // Ask random nodes their time; their median replaces the samples.
+            let mut asked = std::collections::BTreeSet::new();
+            for _ in 0..clock::RESYNC_NODES {
+                let Some(node) = self.pool.random(&asked, rng) else {
+                    break;
+                };
+                let payload = wire::rpc_request("info", &serde_json::json!({}));
+                if net
+                    .send_snode(&node, payload, Work::TimeSync(node.id()), rng)
+                    .is_some()
+                {
+                    asked.insert(node.id());
+                }
+            }
+            self.clock.start_round(asked, now);
+        }
         let own = SwarmAddr::from(me);
         self.swarms.ensure(own, self.pool.nodes(), &mut net, rng);
         self.swarms

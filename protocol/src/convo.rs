@@ -85,8 +85,8 @@ pub const NOTIFY_PREVIEW_CHARS: usize = 100;
 pub trait Clock {
     /// Network time now.
     fn now(&self) -> NetMs;
-    /// A fresh sent timestamp (network time), later than every one handed out before: with
-    /// the author it identifies a message. The worker backs it with
+    /// A fresh sent timestamp (network time), unique (and later than the ones before while
+    /// the clock is sane): with the author it identifies a message. The worker backs it with
     /// [`Client::allocate_sent_ms`](crate::client::Client::allocate_sent_ms), the one
     /// allocator of the account.
     fn allocate_sent_ms(&mut self) -> NetMs;

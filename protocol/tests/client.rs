@@ -124,7 +124,13 @@ struct Net {
     hostile_answers: u32,
     /// (owner, net time) of every retrieve served.
     retrieve_log: Vec<(String, u64)>,
+    /// Rewrites storage RPC answers (hostile nodes): (node, method, params, now, answer).
+    hook: Option<RpcHook>,
+    /// (node, method) of every storage RPC served.
+    rpc_log: Vec<(usize, String)>,
 }
+
+type RpcHook = Box<dyn FnMut(usize, &str, &Value, u64, (u16, String)) -> (u16, String)>;
 
 /// A v4 HTTP server behind the last hop.
 struct FakeServer {
@@ -207,6 +213,8 @@ impl Net {
             list_swarm_ids: true,
             hostile_answers: 0,
             retrieve_log: Vec::new(),
+            hook: None,
+            rpc_log: Vec::new(),
         }
     }
 
@@ -283,8 +291,20 @@ impl Net {
         hash
     }
 
-    /// Storage RPC at node `i`: (status, body).
+    /// Storage RPC at node `i`: (status, body), as rewritten by the hook if any.
     fn rpc(&mut self, i: usize, payload: &[u8]) -> (u16, String) {
+        let answer = self.honest_rpc(i, payload);
+        let req: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+        let method = req["method"].as_str().unwrap_or("").to_owned();
+        self.rpc_log.push((i, method.clone()));
+        match self.hook.as_mut() {
+            Some(hook) => hook(i, &method, &req["params"], self.now, answer),
+            None => answer,
+        }
+    }
+
+    /// Storage RPC at node `i` as an honest node answers it.
+    fn honest_rpc(&mut self, i: usize, payload: &[u8]) -> (u16, String) {
         let Ok(req) = serde_json::from_slice::<Value>(payload) else {
             return (400, "invalid json".into());
         };
@@ -687,6 +707,13 @@ struct Party {
     outbox_events: Vec<(LocalId, OutboxState)>,
     statuses: Vec<PathStatus>,
     clock_errors: u32,
+    /// Steps with persist changes whose store fails (next ones first).
+    fail_persists: u32,
+    /// `ClockSynced` events, and `ClockSkew` events (offset, far off).
+    clock_synced: u32,
+    clock_warnings: Vec<(i64, bool)>,
+    /// Texts written before the clock was synced, held as the worker holds them: (to, body).
+    held: Vec<(usize, String)>,
     /// (original local id, hash) of every sync copy stored.
     sync_copies: Vec<(LocalId, String)>,
     /// Answers to server requests.
@@ -723,6 +750,10 @@ impl Party {
             outbox_events: Vec::new(),
             statuses: Vec::new(),
             clock_errors: 0,
+            fail_persists: 0,
+            clock_synced: 0,
+            clock_warnings: Vec::new(),
+            held: Vec::new(),
             sync_copies: Vec::new(),
             server_replies: Vec::new(),
             swarm_messages: Vec::new(),
@@ -783,46 +814,78 @@ impl World {
             if !self.parties[p].online {
                 continue;
             }
-            while let Some(action) = self.parties[p].client.poll_action() {
+            loop {
                 let party = &mut self.parties[p];
-                match action {
-                    Action::Http(req) => {
-                        let result = self.net.http(&req.url, &req.body);
-                        self.queue
-                            .push_back((self.net.now + LATENCY_MS, p, req.id, result));
-                    }
-                    Action::Persist(changes) => {
-                        for c in &changes {
-                            party.snapshot.apply(c);
-                            match c {
-                                PersistChange::Pool(nodes) => party.pool_log.push(nodes.clone()),
-                                PersistChange::Swarm { account, nodes } => {
-                                    party.swarm_log.push((*account, nodes.clone()));
-                                }
-                                _ => {}
-                            }
+                let actions: Vec<Action> =
+                    std::iter::from_fn(|| party.client.poll_action()).collect();
+                if actions.is_empty() {
+                    break;
+                }
+                if party.fail_persists > 0
+                    && actions.iter().any(|a| matches!(a, Action::Persist(_)))
+                {
+                    // The driver's store fails this step: nothing of it is kept or shown, its
+                    // requests are not sent, and the client goes back to what is durable.
+                    party.fail_persists -= 1;
+                    let local = party.local(self.net.now);
+                    for a in &actions {
+                        if let Action::Http(req) = a {
+                            party.client.abort_request(req.id, local);
                         }
                     }
-                    Action::Notify(ClientEvent::MessageReceived(m)) => party.received.push(m),
-                    Action::Notify(ClientEvent::OutboxUpdated { local_id, state }) => {
-                        party.outbox_events.push((local_id, state));
-                    }
-                    Action::Notify(ClientEvent::PathStatusChanged(s)) => party.statuses.push(s),
-                    Action::Notify(ClientEvent::ClockOutOfSync) => party.clock_errors += 1,
-                    Action::Notify(ClientEvent::SyncCopyStored { local_id, hash }) => {
-                        party.sync_copies.push((local_id, hash));
-                    }
-                    Action::Notify(ClientEvent::ServerResponse { tag, result }) => {
-                        party.server_replies.push((tag, result));
-                    }
-                    Action::Notify(ClientEvent::SwarmMessages {
-                        subscription,
-                        messages,
-                    }) => party
-                        .swarm_messages
-                        .extend(messages.into_iter().map(|m| (subscription.namespace, m))),
+                    party.client.revert_to(party.snapshot.clone());
+                    continue;
+                }
+                for action in actions {
+                    self.deliver(p, action);
                 }
             }
+        }
+    }
+
+    /// Carries out one action of party `p` as the worker does.
+    fn deliver(&mut self, p: usize, action: Action) {
+        let party = &mut self.parties[p];
+        match action {
+            Action::Http(req) => {
+                let result = self.net.http(&req.url, &req.body);
+                self.queue
+                    .push_back((self.net.now + LATENCY_MS, p, req.id, result));
+            }
+            Action::Persist(changes) => {
+                for c in &changes {
+                    party.snapshot.apply(c);
+                    match c {
+                        PersistChange::Pool(nodes) => party.pool_log.push(nodes.clone()),
+                        PersistChange::Swarm { account, nodes } => {
+                            party.swarm_log.push((*account, nodes.clone()));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Action::Notify(ClientEvent::MessageReceived(m)) => party.received.push(m),
+            Action::Notify(ClientEvent::OutboxUpdated { local_id, state }) => {
+                party.outbox_events.push((local_id, state));
+            }
+            Action::Notify(ClientEvent::PathStatusChanged(s)) => party.statuses.push(s),
+            Action::Notify(ClientEvent::ClockOutOfSync) => party.clock_errors += 1,
+            Action::Notify(ClientEvent::ClockSynced) => party.clock_synced += 1,
+            Action::Notify(ClientEvent::ClockSkew { offset_ms, far_off }) => {
+                party.clock_warnings.push((offset_ms, far_off));
+            }
+            Action::Notify(ClientEvent::SyncCopyStored { local_id, hash }) => {
+                party.sync_copies.push((local_id, hash));
+            }
+            Action::Notify(ClientEvent::ServerResponse { tag, result }) => {
+                party.server_replies.push((tag, result));
+            }
+            Action::Notify(ClientEvent::SwarmMessages {
+                subscription,
+                messages,
+            }) => party
+                .swarm_messages
+                .extend(messages.into_iter().map(|m| (subscription.namespace, m))),
         }
     }
 
@@ -2574,4 +2637,363 @@ fn poll_intervals_are_jittered_within_a_fifth() {
     }
     let distinct: BTreeSet<u64> = gaps.iter().copied().collect();
     assert!(distinct.len() * 2 > gaps.len(), "not jittered: {gaps:?}");
+}
+
+// ----- hardening: retries, dedup lifetime, storage failures, clocks (issue 10) ---------------
+
+impl World {
+    /// Runs until party `p` has a usable path (the others may be offline).
+    fn connect_one(&mut self, p: usize) {
+        assert!(self.run_until(20_000, |w| w.parties[p].client.path_status()
+            == PathStatus::Connected));
+    }
+
+    /// Storage RPCs `method` served by node `i` (any node: `None`).
+    fn served(&self, i: Option<usize>, method: &str) -> usize {
+        self.net
+            .rpc_log
+            .iter()
+            .filter(|(n, m)| i.is_none_or(|i| *n == i) && m == method)
+            .count()
+    }
+}
+
+const HOUR_MS: u64 = 3_600_000;
+const DAY_MS: u64 = 24 * HOUR_MS;
+
+#[test]
+fn a_node_naming_itself_in_421_cannot_loop_a_message_or_a_poll() {
+    let mut w = World::new(53, [0, 0]);
+    let (alice, bob) = (w.parties[0].id(), w.parties[1].id());
+    let right = w.net.swarm_nodes(&bob);
+    let own = w.net.swarm_nodes(&alice);
+    let x = (0..w.net.nodes.len())
+        .find(|&i| !right.contains(&w.net.nodes[i].node) && !own.contains(&w.net.nodes[i].node))
+        .unwrap();
+    let x_node = w.net.nodes[x].node.clone();
+    // Alice believes X is Bob's swarm and her own; X answers every request with 421 naming
+    // only itself.
+    let mut snap = ClientSnapshot::default();
+    snap.swarms.insert(bob.into(), vec![x_node.clone()]);
+    snap.swarms.insert(alice.into(), vec![x_node.clone()]);
+    w.parties[0] = Party::new(1, "Alice", 0, Some(snap));
+    w.parties[1].online = false;
+    let x_json = node_json(&x_node);
+    w.net.hook = Some(Box::new(move |i, _, _, now, answer| {
+        if i == x && answer.0 == 421 {
+            (421, json!({"snodes": [x_json], "t": now}).to_string())
+        } else {
+            answer
+        }
+    }));
+    w.connect_one(0);
+    w.command(0, ClientCommand::SetPollingMode(PollingMode::Background))
+        .unwrap();
+    w.send(0, 1, "looping?");
+    w.run_until(HOUR_MS, |_| false);
+    let max = ClientConfig::default().max_send_attempts as usize;
+    assert!(
+        w.served(Some(x), "store") <= max,
+        "stores bounded by the attempt cap"
+    );
+    // X's 421 names a node of the wrong swarm, which the pool does not vouch for: X is
+    // counted as failing and dropped, and the message goes to the real swarm — or, were the
+    // swarm never found, ends Failed. Never "sending" forever.
+    let last = w.parties[0].outbox_events.last().map(|(_, s)| *s);
+    assert!(
+        matches!(last, Some(OutboxState::Sent | OutboxState::Failed)),
+        "the message ends Sent or Failed, not sending forever: {last:?}"
+    );
+    // Polls back off to at most one every 30 s (an hour: about 120, not one per round trip).
+    let polls = w.served(Some(x), "retrieve");
+    assert!(polls <= 150, "{polls} polls of a 421 loop in an hour");
+}
+
+#[test]
+fn more_without_messages_does_not_repoll_at_once() {
+    let mut w = World::new(55, [0, 0]);
+    w.parties[1].online = false;
+    w.net.hook = Some(Box::new(|_, method, _, now, answer| {
+        if method == "retrieve" && answer.0 == 200 {
+            (
+                200,
+                json!({"messages": [], "more": true, "t": now}).to_string(),
+            )
+        } else {
+            answer
+        }
+    }));
+    w.connect_one(0);
+    w.command(0, ClientCommand::SetPollingMode(PollingMode::Background))
+        .unwrap();
+    let before = w.served(None, "retrieve");
+    w.run_until(HOUR_MS, |_| false);
+    let polls = w.served(None, "retrieve") - before;
+    // One poll per background interval (10 s): 360 in an hour.
+    let per_hour = (HOUR_MS / ClientConfig::default().poll_background_ms) as usize;
+    assert!(polls <= per_hour + 2, "{polls} polls in an hour");
+    assert!(polls >= per_hour - 2, "still polling: {polls}");
+}
+
+#[test]
+fn node_supplied_expiry_is_clamped_and_pruned_after_the_ttl() {
+    let mut w = World::new(51, [0, 0]);
+    w.net.hook = Some(Box::new(|_, method, _, _, (status, body)| {
+        if method != "retrieve" || status != 200 {
+            return (status, body);
+        }
+        let mut v: Value = serde_json::from_str(&body).unwrap();
+        for m in v["messages"].as_array_mut().unwrap() {
+            m["expiration"] = json!(u64::MAX);
+        }
+        (status, v.to_string())
+    }));
+    w.connect();
+    w.send(0, 1, "forever?");
+    assert!(w.run_until(20_000, |w| w.bodies(1).len() == 1));
+    let hash = w.parties[1].received[0].hash.clone();
+    let now = w.net.now;
+    let record = |w: &World| {
+        w.parties[1]
+            .snapshot
+            .seen
+            .iter()
+            .find(|r| r.hash.as_deref() == Some(hash.as_str()))
+            .map(|r| r.expires_ms)
+    };
+    let expires = record(&w).expect("recorded");
+    assert!(
+        expires <= now + 14 * DAY_MS + 2 * 60_000,
+        "clamped to the namespace TTL: {expires}"
+    );
+    // Fifteen days later the swarm has dropped the message; Bob's tab is reopened and the
+    // record is pruned at the first poll.
+    w.net.db.clear();
+    w.queue.clear();
+    w.net.now += 15 * DAY_MS;
+    w.parties[1].restart();
+    let polls = w.served(None, "retrieve");
+    assert!(w.run_until(20_000, |w| w.served(None, "retrieve") > polls + 2));
+    assert_eq!(record(&w), None, "pruned after the TTL");
+}
+
+#[test]
+fn a_retrieve_answer_records_at_most_the_cap() {
+    let mut w = World::new(52, [0, 0]);
+    w.connect();
+    w.parties[0].online = false;
+    let bob_hex = w.parties[1].id().to_string();
+    let expiry = w.net.now + HOUR_MS;
+    let entries: Vec<Value> = (0..100_000)
+        .map(|i| json!({"hash": format!("{i:043}"), "data": "AAAA", "expiration": expiry}))
+        .collect();
+    let flood = json!({"messages": entries, "more": true}).to_string();
+    let before = w.parties[1].snapshot.seen.len();
+    let mut served = false;
+    w.net.hook = Some(Box::new(move |_, method, params, _, answer| {
+        if method == "retrieve" && !served && params["pubkey"].as_str() == Some(&bob_hex) {
+            served = true;
+            return (200, flood.clone());
+        }
+        answer
+    }));
+    w.run_until(5_000, |_| false);
+    let added = w.parties[1].snapshot.seen.len() - before;
+    assert_eq!(added, 512, "at most the cap recorded from one answer");
+    assert_eq!(w.parties[1].client.stats().malformed_dropped, 512);
+    // The last hash advanced over what was taken only.
+    let last: BTreeSet<&String> = w.parties[1].snapshot.last_hashes.values().collect();
+    assert!(last.contains(&format!("{:043}", 511)));
+}
+
+#[test]
+fn a_failed_persist_loses_no_message_and_blames_no_path() {
+    let mut w = World::new(54, [0, 0]);
+    w.connect();
+    let paths = w.parties[1].client.paths();
+    let pool = w.parties[1].client.pool().len();
+    // Bob's store fails three steps in a row (as often as a path may fail before it is
+    // dropped), starting with the one that receives the messages.
+    w.parties[1].fail_persists = 3;
+    let a = numbered("kept", 3);
+    for m in &a {
+        w.send(0, 1, m);
+    }
+    assert!(w.run_until(60_000, |w| w.bodies(1).len() >= 3));
+    w.run_until(30_000, |_| false);
+    assert_eq!(w.parties[1].fail_persists, 0, "the failures happened");
+    assert_eq!(
+        w.bodies(1),
+        a,
+        "every message arrives once, after the retry"
+    );
+    assert_eq!(w.parties[1].client.paths(), paths, "no path dropped");
+    assert_eq!(w.parties[1].client.pool().len(), pool, "no node dropped");
+}
+
+impl World {
+    /// Party `p` writes `body` to party `to` as the worker does: a sent timestamp from
+    /// `Client::allocate_sent_ms` (held while the network time is unknown), composed, then
+    /// `ClientCommand::Send`.
+    fn write(&mut self, p: usize, to: usize, body: &str) {
+        if !self.parties[p].client.clock_synced() {
+            self.parties[p].held.push((to, body.to_owned()));
+            return;
+        }
+        let to_id = self.parties[to].id();
+        let local = self.parties[p].local(self.net.now);
+        let sent = self.parties[p]
+            .client
+            .allocate_sent_ms(umbra_protocol::address::LocalMs(local));
+        self.drain();
+        let outgoing = compose_text(&text_draft(body, DisappearingSetting::Off), sent.0).unwrap();
+        let id = format!("w/{body}");
+        self.send_composed(p, to_id, outgoing, &id, false, false);
+    }
+
+    /// Writes what party `p` held once its clock is synced (the worker does this on
+    /// `ClientEvent::ClockSynced`).
+    fn release_held(&mut self, p: usize) {
+        if self.parties[p].client.clock_synced() {
+            for (to, body) in std::mem::take(&mut self.parties[p].held) {
+                self.write(p, to, &body);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_fast_clock_offline_then_online_stamps_network_time() {
+    // Alice's device clock is a day fast and she writes before any node answered.
+    let mut w = World::new(56, [DAY_MS as i64, 0]);
+    for n in &mut w.net.nodes {
+        n.online = false;
+    }
+    w.run_until(5_000, |_| false);
+    w.write(0, 1, "typed offline");
+    assert!(!w.parties[0].client.clock_synced());
+    assert_eq!(
+        w.parties[0].held.len(),
+        1,
+        "held until the network time is known"
+    );
+    for n in &mut w.net.nodes {
+        n.online = true;
+    }
+    w.net.seed_down = false;
+    assert!(w.run_until(30_000, |w| w.parties[0].clock_synced > 0));
+    w.release_held(0);
+    w.write(0, 1, "typed online");
+    assert!(w.run_until(30_000, |w| w.bodies(1).len() == 2));
+    for m in &w.parties[1].received {
+        assert!(
+            m.sent_ms.abs_diff(w.net.now) < 60_000,
+            "{} stamped with network time, not the device clock",
+            m.body
+        );
+    }
+    // The user is told their clock is far off.
+    assert_eq!(w.parties[0].clock_warnings.len(), 1);
+    let (offset, far) = w.parties[0].clock_warnings[0];
+    assert!(far && (offset + DAY_MS as i64).abs() < 1_000, "{offset}");
+    // The tab is reopened offline: the offset of the last session still applies.
+    assert!(w.parties[0].snapshot.clock_offset_ms.is_some());
+    for n in &mut w.net.nodes {
+        n.online = false;
+    }
+    w.queue.clear();
+    w.parties[0].restart();
+    assert!(w.parties[0].client.clock_synced());
+    let local = w.parties[0].local(w.net.now);
+    let sent = w.parties[0]
+        .client
+        .allocate_sent_ms(umbra_protocol::address::LocalMs(local));
+    assert!(
+        sent.0.abs_diff(w.net.now) < 60_000,
+        "restart offline: network time"
+    );
+}
+
+#[test]
+fn a_406_storm_costs_bounded_requests() {
+    let mut w = World::new(57, [0, 0]);
+    w.parties[1].online = false;
+    w.connect_one(0);
+    w.command(0, ClientCommand::SetPollingMode(PollingMode::Background))
+        .unwrap();
+    // Every node now refuses Alice's polls for her clock.
+    w.net.hook = Some(Box::new(|_, method, _, _, answer| {
+        if method == "retrieve" {
+            (406, "Timestamp error: check your clock".into())
+        } else {
+            answer
+        }
+    }));
+    let (polls, infos) = (w.served(None, "retrieve"), w.served(None, "info"));
+    w.run_until(HOUR_MS, |_| false);
+    let polls = w.served(None, "retrieve") - polls;
+    let infos = w.served(None, "info") - infos;
+    // Polls back off to one per 30 s; resync rounds (3 nodes each) to one per 10 minutes.
+    assert!(polls <= 150, "{polls} polls in an hour");
+    assert!(infos <= 3 * 12, "{infos} time requests in an hour");
+    assert!(infos >= 3, "the clock was resynced");
+    assert!(w.parties[0].clock_errors > 0);
+}
+
+#[test]
+fn a_clock_jump_is_resynced_from_several_nodes() {
+    let mut w = World::new(58, [0, 0]);
+    w.connect();
+    // Alice's device clock jumps an hour ahead: her polls are refused until she resyncs.
+    w.parties[0].skew_ms = HOUR_MS as i64;
+    let infos = w.served(None, "info");
+    w.run_until(60_000, |_| false);
+    assert!(w.served(None, "info") > infos, "resync round");
+    let off = w.parties[0].client.time_offset_ms();
+    assert!((off + HOUR_MS as i64).abs() < 1_000, "offset {off}");
+    w.write(0, 1, "after the jump");
+    assert!(w.run_until(30_000, |w| w.bodies(1).len() == 1));
+    assert!(w.parties[1].received[0].sent_ms.abs_diff(w.net.now) < 60_000);
+}
+
+#[test]
+fn three_lying_nodes_cannot_shift_the_offset() {
+    let mut w = World::new(59, [0, 0]);
+    let liars: BTreeSet<usize> = [0, 5, 10].into();
+    w.net.hook = Some(Box::new(move |i, _, _, _, (status, body)| {
+        if !liars.contains(&i) {
+            return (status, body);
+        }
+        match serde_json::from_str::<Value>(&body) {
+            Ok(mut v) if v.get("t").is_some() => {
+                v["t"] = json!(v["t"].as_u64().unwrap_or(0) + DAY_MS);
+                (status, v.to_string())
+            }
+            _ => (status, body),
+        }
+    }));
+    w.connect();
+    assert!(w.run_until(30_000, |w| {
+        w.parties.iter().all(|p| p.client.clock_synced())
+    }));
+    for i in 0..5 {
+        w.write(0, 1, &format!("m{i}"));
+        w.run_until(5_000, |_| false);
+    }
+    assert!(w.run_until(30_000, |w| w.bodies(1).len() == 5));
+    w.run_until(60_000, |_| false);
+    let liar_answers = w
+        .net
+        .rpc_log
+        .iter()
+        .filter(|(i, _)| [0, 5, 10].contains(i))
+        .count();
+    assert!(liar_answers > 0, "the liars were asked");
+    for p in &w.parties {
+        let off = p.client.time_offset_ms();
+        assert!(off.abs() < 1_000, "offset {off}");
+    }
+    for m in &w.parties[1].received {
+        assert!(m.sent_ms.abs_diff(w.net.now) < 120_000);
+    }
 }

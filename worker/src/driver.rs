@@ -45,6 +45,8 @@ pub struct Driver<R: CryptoRng> {
     /// Seed URLs (from `./config.json` on first use unless set).
     seed_urls: Option<Vec<String>>,
     visible: bool,
+    /// Take the device clock as network time ([`Driver::assume_device_clock`]).
+    assume_device_clock: bool,
 }
 
 impl<R: CryptoRng> core::fmt::Debug for Driver<R> {
@@ -79,6 +81,7 @@ impl<R: CryptoRng> Driver<R> {
             session: 0,
             seed_urls: None,
             visible: true,
+            assume_device_clock: false,
         }
     }
 
@@ -90,6 +93,12 @@ impl<R: CryptoRng> Driver<R> {
     /// Uses these seed URLs instead of reading `./config.json` (tests, embedding).
     pub fn set_seed_urls(&mut self, urls: Vec<String>) {
         self.seed_urls = Some(urls);
+    }
+
+    /// Takes the device clock as network time in every messenger this driver starts (for
+    /// tests without a network: see `Client::assume_device_clock`).
+    pub fn assume_device_clock(&mut self) {
+        self.assume_device_clock = true;
     }
 
     /// The running messenger, if the account is unlocked and it started.
@@ -164,8 +173,11 @@ impl<R: CryptoRng> Driver<R> {
             rng: &mut self.rng,
             post,
         };
-        let m =
+        let mut m =
             Messenger::start(&mut cx, &seeds, &self.mailbox, self.session, self.visible).await?;
+        if self.assume_device_clock {
+            m.assume_device_clock();
+        }
         self.messenger = Some(m);
         Ok(())
     }

@@ -37,7 +37,7 @@ use std::{
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
-use umbra_ipc::{ErrorCode, Event, PathState, Settings};
+use umbra_ipc::{ClockStatus, DisappearingView, ErrorCode, Event, PathState, Settings};
 use umbra_protocol::{
     address::{ConversationId, NetMs},
     client::{
@@ -46,7 +46,9 @@ use umbra_protocol::{
     },
     convo::{self, Conversations, Effect, Outcome, UiChange},
     identity::AccountId,
-    store::{MessageDb, Store as _, UnlockedVault, client_state::ClientStateDb},
+    store::{
+        MessageDb, Store as _, UnlockedVault, client_state::ClientStateDb, messages::MessageKey,
+    },
 };
 
 use crate::{
@@ -74,6 +76,57 @@ pub const PAGE: usize = 200;
 pub const POLL_FOREGROUND_MS: u64 = 700;
 /// Poll interval otherwise.
 pub const POLL_BACKGROUND_MS: u64 = 5_000;
+/// Vault record holding the intents waiting for the network time ([`Held`]).
+pub const HELD_RECORD: &str = "worker/v1/held";
+/// Most intents held at once; more are refused.
+pub const MAX_HELD: usize = 200;
+
+/// An intent that needs a sent timestamp, held while the network time is unknown: only on a
+/// device where no node has answered yet (otherwise the client restores the offset of the
+/// last session). A sent timestamp is a message's identity, so it is never taken from the
+/// device clock and never changed later: the intent waits, saved in the vault with the
+/// step, and runs once the client reports the time (`ClientEvent::ClockSynced`). Typing
+/// indicators are dropped instead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Held {
+    /// A text (a reply quoting `reply_to`).
+    Text {
+        /// The peer.
+        peer: AccountId,
+        /// The text.
+        body: String,
+        /// Local id of the quoted message.
+        reply_to: Option<u64>,
+    },
+    /// A reaction added or taken back.
+    React {
+        /// The peer.
+        peer: AccountId,
+        /// Local id of the message.
+        id: u64,
+        /// The emoji.
+        emoji: String,
+    },
+    /// Unsend of our message.
+    Unsend {
+        /// The peer.
+        peer: AccountId,
+        /// Local id of the message.
+        id: u64,
+    },
+    /// A disappearing-messages setting.
+    SetDisappearing {
+        /// The peer.
+        peer: AccountId,
+        /// The setting.
+        setting: DisappearingView,
+    },
+    /// Accepting a message request.
+    Accept {
+        /// The peer.
+        peer: AccountId,
+    },
+}
 
 /// What one handler needs from the driver: the store, the unlocked vault, the RNG and the
 /// event sink.
@@ -114,6 +167,10 @@ pub struct Messenger {
     refused: Vec<(ConversationId, LocalId)>,
     /// What the app was last sent of the open conversation.
     page: PageTracker,
+    /// Intents waiting for the network time (also in [`HELD_RECORD`]).
+    held: Vec<Held>,
+    /// What the app was last told about the clock.
+    clock_shown: Option<ClockStatus>,
 }
 
 impl core::fmt::Debug for Messenger {
@@ -177,6 +234,9 @@ impl Messenger {
         let settings: Settings = load_json(cx.store, cx.vault, SETTINGS_RECORD)
             .await?
             .unwrap_or_default();
+        let held: Vec<Held> = load_json(cx.store, cx.vault, HELD_RECORD)
+            .await?
+            .unwrap_or_default();
         let config = client_config(seed_urls, profile.display_name.clone());
         let me = ClientIdentity::from_identity(cx.vault.identity());
         let client = Client::new(me, config, Some(snapshot));
@@ -202,6 +262,8 @@ impl Messenger {
             settings,
             refused: Vec::new(),
             page: PageTracker::default(),
+            held,
+            clock_shown: None,
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),
@@ -252,6 +314,11 @@ impl Messenger {
             .open_conversation()
             .and_then(ConversationId::direct)
             .copied()
+    }
+
+    /// Takes the device clock as network time (tests without a network).
+    pub fn assume_device_clock(&mut self) {
+        self.client.assume_device_clock();
     }
 
     /// The client (read-only, for diagnostics and tests).
@@ -418,6 +485,9 @@ impl Messenger {
     async fn run_actions<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
         loop {
             self.settle_refused(cx).await;
+            if !self.held.is_empty() && self.client.clock_synced() {
+                self.run_held(cx).await;
+            }
             let mut actions = Vec::new();
             while let Some(action) = self.client.poll_action() {
                 actions.push(action);
@@ -445,20 +515,29 @@ impl Messenger {
             if !changes.is_empty()
                 && let Err(code) = self.persist(cx, &changes).await
             {
+                // Every change of the step or none: what was staged is dropped and the
+                // client goes back to what is durable.
                 durable = false;
+                cx.store.discard();
+                self.reload_client_state(cx.store, cx.vault, cx.rng).await;
                 (cx.post)(&Event::Error { code });
             }
             // What the requests rely on (outbox entries, dedup records, the messages they
             // carry) is durable before any leaves: one transaction for the whole drain.
             if durable && let Err(code) = self.commit(cx).await {
-                // Requests that rely on unsaved state are not sent; the client counts them
-                // as timed out and tries again.
                 durable = false;
                 (cx.post)(&Event::Error { code });
             }
             if durable {
                 for req in requests {
                     self.spawn_http(req);
+                }
+            } else {
+                // Requests that rely on unsaved state are not sent: the client queues their
+                // work again and blames no path or node for them.
+                let now = net::now_ms();
+                for req in requests {
+                    self.client.abort_request(req.id, now);
                 }
             }
             for event in events {
@@ -469,7 +548,8 @@ impl Messenger {
                             state: path_state(status),
                         });
                     }
-                    ClientEvent::SyncCopyStored { local_id, hash } => {
+                    // (Not after a failed step: the client sends the copy again.)
+                    ClientEvent::SyncCopyStored { local_id, hash } if durable => {
                         // Remember where our copy lives, to delete it on unsend.
                         let outcome = convo!(self, cx, on_sync_copy_stored(&local_id, &hash));
                         if let Err(code) = self.apply(cx, outcome) {
@@ -486,7 +566,81 @@ impl Messenger {
             (cx.post)(&Event::Error { code });
         }
         self.flush_ui(cx).await;
+        self.post_clock(cx);
         self.arm_timer();
+    }
+
+    /// Holds `intent` until the network time is known (see [`Held`]): saved with the step,
+    /// and the app is told how many wait.
+    pub(crate) async fn hold<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        intent: Held,
+    ) -> Result<(), ErrorCode> {
+        if self.held.len() >= MAX_HELD {
+            return Err(ErrorCode::WaitingForNetworkTime);
+        }
+        self.held.push(intent);
+        let saved = save_json(cx, HELD_RECORD, &self.held).await;
+        self.run_actions(cx).await;
+        saved
+    }
+
+    /// Runs the held intents, in order, now that the network time is known (inside the
+    /// action loop: their client commands are drained with the rest).
+    async fn run_held<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
+        let held = core::mem::take(&mut self.held);
+        if let Err(code) = save_json(cx, HELD_RECORD, &self.held).await {
+            (cx.post)(&Event::Error { code });
+        }
+        for intent in held {
+            let outcome = match intent {
+                Held::Text {
+                    peer,
+                    body,
+                    reply_to,
+                } => convo!(
+                    self,
+                    cx,
+                    send_text(&dm(peer), body, reply_to.map(MessageKey))
+                ),
+                Held::React { peer, id, emoji } => {
+                    convo!(self, cx, react(&dm(peer), MessageKey(id), emoji))
+                }
+                Held::Unsend { peer, id } => convo!(self, cx, unsend(&dm(peer), MessageKey(id))),
+                Held::SetDisappearing { peer, setting } => match view::checked_setting(setting) {
+                    Ok(stored) => convo!(self, cx, set_disappearing(&dm(peer), stored)),
+                    Err(code) => {
+                        (cx.post)(&Event::Error { code });
+                        continue;
+                    }
+                },
+                Held::Accept { peer } => convo!(self, cx, accept(&dm(peer))),
+            };
+            if let Err(code) = self.apply(cx, outcome) {
+                (cx.post)(&Event::Error { code });
+            }
+        }
+    }
+
+    /// Tells the app about the clock when what it shows changes: far off or not, how many
+    /// intents wait for the time, and once when the time becomes known.
+    fn post_clock<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
+        let clock = ClockStatus {
+            offset_ms: self
+                .client
+                .clock_synced()
+                .then(|| self.client.time_offset_ms()),
+            far_off: self.client.clock_far_off(),
+            waiting: u32::try_from(self.held.len()).unwrap_or(u32::MAX),
+        };
+        let shown = self
+            .clock_shown
+            .map(|c| (c.offset_ms.is_some(), c.far_off, c.waiting));
+        if shown != Some((clock.offset_ms.is_some(), clock.far_off, clock.waiting)) {
+            self.clock_shown = Some(clock);
+            (cx.post)(&Event::Clock { clock });
+        }
     }
 
     /// Commits the step's staged writes in one IndexedDB transaction. On failure they are
@@ -500,16 +654,25 @@ impl Messenger {
         Ok(())
     }
 
-    /// Reads the client state's records back after a failed commit: the writer's view was
-    /// ahead of the store.
+    /// Reads the client state's records back after a failed commit: the writer's view and
+    /// the client's memory (outbox, dedup records, last hashes, own-swarm operations) were
+    /// ahead of the store, so both go back to what is durable
+    /// ([`Client::revert_to`]): messages whose records were lost are retrieved again.
     pub async fn reload_client_state<R: CryptoRng>(
         &mut self,
         store: &StepStore,
         vault: &UnlockedVault,
         rng: &mut R,
     ) {
-        if let Ok((state, _)) = ClientStateDb::load(store, vault, rng).await {
+        if let Ok((state, snapshot)) = ClientStateDb::load(store, vault, rng).await {
             self.state = state;
+            self.client.revert_to(snapshot);
+        }
+        // Held intents go back to what is saved too.
+        if let Ok(bytes) = vault.get_record(store, HELD_RECORD).await {
+            self.held = bytes
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
         }
     }
 

@@ -301,8 +301,20 @@ pub enum ClientEvent {
     },
     /// The onion path indicator changed.
     PathStatusChanged(PathStatus),
-    /// A node rejected a request because of the clock (406/425).
+    /// A node rejected a request because of the clock (406/425); the client resyncs its
+    /// network time (with backoff).
     ClockOutOfSync,
+    /// The network time is known for the first time (no earlier session had it): sent
+    /// timestamps can be allocated ([`Client::clock_synced`](super::Client::clock_synced)).
+    ClockSynced,
+    /// Whether the device clock is far off the network's changed (more than a node's
+    /// signature window, 60 s): tell the user. Umbra keeps working on network time.
+    ClockSkew {
+        /// Network minus device time (ms).
+        offset_ms: i64,
+        /// Beyond the warning threshold.
+        far_off: bool,
+    },
     /// The outcome of a [`ClientCommand::ServerRequest`].
     ServerResponse {
         /// The request's tag.

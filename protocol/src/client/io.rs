@@ -54,6 +54,8 @@ pub(crate) enum Work {
     },
     /// A request to an HTTP server.
     Server(ServerTag),
+    /// `info` to a node, for its time (a resync round of the clock).
+    TimeSync(NodeId),
 }
 
 /// How to read the reply of an onion request.
@@ -142,6 +144,11 @@ impl Io {
         self.actions.push_back(Action::Notify(event));
     }
 
+    /// Takes every queued action.
+    pub(crate) fn take_actions(&mut self) -> Vec<Action> {
+        self.actions.drain(..).collect()
+    }
+
     /// The next action.
     pub(crate) fn pop_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
@@ -163,6 +170,11 @@ impl Io {
         ids.into_iter()
             .filter_map(|id| self.inflight.remove(&id))
             .collect()
+    }
+
+    /// The requests in flight and what each is for.
+    pub(crate) fn in_flight(&self) -> impl Iterator<Item = (RequestId, &Work)> + '_ {
+        self.inflight.iter().map(|(id, f)| (*id, &f.work))
     }
 
     /// When requests in flight time out.

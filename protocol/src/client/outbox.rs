@@ -104,6 +104,9 @@ pub(crate) struct Outbox {
     entries: Vec<OutboxEntry>,
     /// The member whose store of an entry failed last (the next attempt avoids it).
     last_failed_node: BTreeMap<LocalId, NodeId>,
+    /// Wrong-swarm answers (421) in a row per entry: the first is retried at once, later
+    /// ones back off.
+    misdirected: BTreeMap<LocalId, u32>,
 }
 
 impl Outbox {
@@ -124,6 +127,42 @@ impl Outbox {
                 entry.next_attempt_ms = LocalMs(0);
             }
             self.entries.push(entry);
+        }
+    }
+
+    /// Goes back to the durable `entries` (the driver failed to store newer states). Entries
+    /// whose store is still in flight (`in_flight`) stay [`OutboxState::Sending`], so they
+    /// are not sent twice at once.
+    pub(crate) fn revert(&mut self, entries: Vec<OutboxEntry>, in_flight: &BTreeSet<LocalId>) {
+        // Typing indicators are never persisted: keep the ones not yet sent.
+        let ephemeral: Vec<OutboxEntry> = self
+            .entries
+            .iter()
+            .filter(|e| e.ephemeral)
+            .cloned()
+            .collect();
+        self.entries.clear();
+        self.restore(entries);
+        for e in &mut self.entries {
+            if in_flight.contains(&e.local_id) {
+                e.state = OutboxState::Sending;
+            }
+        }
+        self.entries.extend(ephemeral);
+        let known: BTreeSet<LocalId> = self.entries.iter().map(|e| e.local_id.clone()).collect();
+        self.last_failed_node.retain(|id, _| known.contains(id));
+        self.misdirected.retain(|id, _| known.contains(id));
+    }
+
+    /// The store of `local_id` was never sent (the driver could not make its step
+    /// durable): pending again shortly, the attempt not counted.
+    pub(crate) fn unsent(&mut self, local_id: &LocalId, now: LocalMs) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.local_id == *local_id)
+            && e.state == OutboxState::Sending
+        {
+            e.state = OutboxState::Pending;
+            e.attempts = e.attempts.saturating_sub(1);
+            e.next_attempt_ms = now.plus(NO_PATH_RETRY_MS);
         }
     }
 
@@ -353,8 +392,10 @@ impl Outbox {
         }
     }
 
-    /// The store of `local_id` to `dest` failed. `counts` is false when the failure says
-    /// nothing about the request itself (421: retry at once on the new swarm).
+    /// The store of `local_id` to `dest` failed. `counts` is false for a wrong-swarm answer
+    /// (421): the first in a row is retried at once on the new swarm, the next ones with
+    /// [`retry_delay_ms`]. Every attempt counts toward `max_attempts`, after which the entry
+    /// is [`OutboxState::Failed`] (a node naming itself as the swarm cannot loop a message).
     pub(crate) fn store_failed(
         &mut self,
         local_id: LocalId,
@@ -367,15 +408,20 @@ impl Outbox {
         let Some(entry) = self.entries.iter_mut().find(|e| e.local_id == local_id) else {
             return;
         };
-        if entry.attempts >= max_attempts && counts {
+        let misdirected = if counts {
+            self.misdirected.remove(&local_id);
+            0
+        } else {
+            let n = self.misdirected.entry(local_id.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        if entry.attempts >= max_attempts {
             entry.state = OutboxState::Failed;
+            self.misdirected.remove(&local_id);
         } else {
             entry.state = OutboxState::Pending;
-            entry.next_attempt_ms = if counts {
-                now.plus(backoff_ms(entry.attempts))
-            } else {
-                now
-            };
+            entry.next_attempt_ms = now.plus(retry_delay_ms(entry.attempts, misdirected));
         }
         emit(entry, io);
         self.last_failed_node.insert(local_id, dest);
@@ -412,6 +458,7 @@ impl Outbox {
         entry.state = OutboxState::Sent;
         entry.hash = Some(expected_hash.0);
         self.last_failed_node.remove(&local_id);
+        self.misdirected.remove(&local_id);
         emit(&entry, io);
         if entry.sync_target.is_some() {
             if let (LocalId::SyncCopyOf(original), Some(hash)) = (&entry.local_id, &entry.hash) {
@@ -532,9 +579,29 @@ pub(crate) fn backoff_ms(attempts: u32) -> u64 {
     (500u64 << exp).min(30_000)
 }
 
+/// Delay before retrying after a failure: for the `misdirected`-th wrong-swarm answer in a
+/// row (421, `misdirected > 0`) none the first time (the new swarm is likely right), then
+/// [`backoff_ms`] of the streak; for any other failure [`backoff_ms`] of `attempts`.
+pub(crate) fn retry_delay_ms(attempts: u32, misdirected: u32) -> u64 {
+    match misdirected {
+        0 => backoff_ms(attempts),
+        1 => 0,
+        n => backoff_ms(n - 1),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::backoff_ms;
+    use super::{backoff_ms, retry_delay_ms};
+
+    #[test]
+    fn wrong_swarm_retries_once_at_once_then_back_off() {
+        assert_eq!(retry_delay_ms(3, 1), 0);
+        assert_eq!(retry_delay_ms(3, 2), 500);
+        assert_eq!(retry_delay_ms(3, 3), 1000);
+        assert_eq!(retry_delay_ms(3, 40), 30_000);
+        assert_eq!(retry_delay_ms(3, 0), backoff_ms(3));
+    }
 
     #[test]
     fn backoff_doubles_then_caps() {

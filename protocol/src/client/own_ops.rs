@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     ClientError, PersistChange, ServiceNode,
     io::{Io, NO_PATH_RETRY_MS, Net, Work},
-    outbox::backoff_ms,
+    outbox::retry_delay_ms,
     pick::pick,
     task::Task,
     wire,
@@ -61,6 +61,8 @@ struct Op {
     op: OwnSwarmOp,
     /// Idle until `op.next_attempt_ms`, or in flight.
     task: Task,
+    /// Wrong-swarm answers (421) in a row.
+    misdirected: u32,
 }
 
 /// The pending own-swarm operations.
@@ -87,7 +89,36 @@ impl OwnOps {
             self.ops.push(Op {
                 op,
                 task: Task::NOW,
+                misdirected: 0,
             });
+        }
+    }
+
+    /// Goes back to the durable `ops` (the driver failed to store newer ones); those whose
+    /// request is still in flight (`in_flight`: op id → request) stay waiting for it.
+    pub(crate) fn revert(
+        &mut self,
+        ops: Vec<OwnSwarmOp>,
+        in_flight: &std::collections::BTreeMap<u64, super::RequestId>,
+    ) {
+        let next_id = self.next_id;
+        self.ops.clear();
+        self.restore(ops);
+        // Ids handed out in the lost step are not reused.
+        self.next_id = self.next_id.max(next_id);
+        for o in &mut self.ops {
+            if let Some(id) = in_flight.get(&o.op.id) {
+                o.task.start(*id);
+            }
+        }
+    }
+
+    /// Operation `id`'s request was never sent: due again shortly, the attempt not counted.
+    pub(crate) fn unsent(&mut self, id: u64, now: LocalMs) {
+        if let Some(o) = self.ops.iter_mut().find(|o| o.op.id == id) {
+            o.op.attempts = o.op.attempts.saturating_sub(1);
+            o.op.next_attempt_ms = now.plus(NO_PATH_RETRY_MS);
+            o.task = Task::at(o.op.next_attempt_ms);
         }
     }
 
@@ -122,6 +153,7 @@ impl OwnOps {
         self.ops.push(Op {
             op,
             task: Task::at(now),
+            misdirected: 0,
         });
         Ok(())
     }
@@ -187,8 +219,9 @@ impl OwnOps {
         io.persist(vec![PersistChange::OwnOpDone { id }]);
     }
 
-    /// Operation `id` failed; `counts` is false for a failure that says nothing about the
-    /// request (421). Given up after `max_attempts`.
+    /// Operation `id` failed; `counts` is false for a wrong-swarm answer (421: retried at
+    /// once the first time in a row, then with backoff). Given up after `max_attempts`
+    /// attempts of any kind.
     pub(crate) fn failed(
         &mut self,
         id: u64,
@@ -201,16 +234,14 @@ impl OwnOps {
             return;
         };
         let entry = &mut self.ops[pos];
-        if counts && entry.op.attempts >= max_attempts {
+        if entry.op.attempts >= max_attempts {
             // Given up: the swarm's own TTL still removes the message in time.
             self.done(id, io);
             return;
         }
-        entry.op.next_attempt_ms = if counts {
-            now.plus(backoff_ms(entry.op.attempts))
-        } else {
-            now
-        };
+        entry.misdirected = if counts { 0 } else { entry.misdirected + 1 };
+        let delay = retry_delay_ms(entry.op.attempts, entry.misdirected);
+        entry.op.next_attempt_ms = now.plus(delay);
         entry.task = Task::at(entry.op.next_attempt_ms);
         io.persist(vec![PersistChange::OwnOp(entry.op.clone())]);
     }

@@ -19,8 +19,9 @@ use super::{
     ClientConfig, ClientEvent, ClientStats, PersistChange, PollingMode, ReceivedMessage,
     ServiceNode, SwarmMessage,
     clock::Clock,
-    dedup::{Dedup, IdCheck, REPLAY_MARGIN_MS},
+    dedup::{Dedup, IdCheck, REPLAY_MARGIN_MS, received_expiry},
     io::{Io, NO_PATH_RETRY_MS, Net, Work},
+    outbox::retry_delay_ms,
     task::Task,
     wire,
 };
@@ -34,6 +35,16 @@ use crate::{
         sign,
     },
 };
+
+/// Most messages taken from one retrieve answer (an answer may be up to 16 MiB of tiny
+/// entries). Honest nodes cut answers by size (`rpc::validate::retrieve_max_size`); a cut
+/// answer here is resumed from the last hash taken, so nothing honest is lost, and a hostile
+/// answer costs at most this many dedup records.
+pub(crate) const MAX_MESSAGES_PER_ANSWER: usize = 512;
+
+/// Polls in a row repeated at once while answers bring messages; then the next waits for
+/// the interval (a node feeding endless fresh entries cannot keep the client polling flat out).
+const MAX_RAPID_POLLS: u32 = 8;
 
 /// How a subscription's `retrieve` is authorised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,6 +103,12 @@ struct Sub {
     /// The jitter of the next regular poll (‰ of the interval), drawn when the last poll
     /// was sent (see [`next_poll_at`]).
     jitter_permille: i64,
+    /// Failed polls in a row (for the backoff), and how many of them were wrong-swarm
+    /// answers (421) in a row.
+    failures: u32,
+    misdirected: u32,
+    /// Polls in a row repeated at once because messages came back.
+    rapid: u32,
 }
 
 /// Largest jitter of the poll cadence, in ‰ of the interval (± 20 %).
@@ -174,6 +191,9 @@ impl Poller {
             last_hashes: last,
             is_default: false,
             jitter_permille: 0,
+            failures: 0,
+            misdirected: 0,
+            rapid: 0,
         });
     }
 
@@ -285,15 +305,46 @@ impl Poller {
         }
     }
 
-    /// The retrieve of subscription `id` failed; `counts` is false for a 421 (poll the new
-    /// swarm at once).
+    /// The retrieve of subscription `id` failed: polled again after a backoff that grows
+    /// with the failures in a row (the next member is asked). `counts` is false for a 421:
+    /// the first in a row polls the new swarm at once, the next ones back off too.
     pub(crate) fn failed(&mut self, id: u64, counts: bool, now: LocalMs) {
         if let Some(sub) = self.subs.iter_mut().find(|s| s.id == id) {
-            sub.task = Task::at(if counts {
-                now.plus(NO_PATH_RETRY_MS)
+            sub.failures = sub.failures.saturating_add(1);
+            sub.misdirected = if counts {
+                0
             } else {
-                now
-            });
+                sub.misdirected.saturating_add(1)
+            };
+            sub.rapid = 0;
+            sub.task = Task::at(now.plus(retry_delay_ms(sub.failures, sub.misdirected)));
+        }
+    }
+
+    /// Subscription `id`'s retrieve was never sent (the driver could not make its step
+    /// durable): poll again shortly, counting nothing.
+    pub(crate) fn unsent(&mut self, id: u64, now: LocalMs) {
+        if let Some(sub) = self.subs.iter_mut().find(|s| s.id == id) {
+            sub.task = Task::at(now.plus(NO_PATH_RETRY_MS));
+        }
+    }
+
+    /// Goes back to durable last hashes (the driver failed to store newer ones): the
+    /// messages after them are retrieved again.
+    pub(crate) fn revert_last_hashes(
+        &mut self,
+        default_last: &BTreeMap<String, String>,
+        other_last: &BTreeMap<String, BTreeMap<String, String>>,
+    ) {
+        for sub in &mut self.subs {
+            sub.last_hashes = if sub.is_default {
+                parse_hashes(default_last)
+            } else {
+                other_last
+                    .get(&snapshot_key(&sub.spec.swarm, sub.spec.namespace))
+                    .map(parse_hashes)
+                    .unwrap_or_default()
+            };
         }
     }
 
@@ -310,10 +361,17 @@ impl Poller {
         let Some(pos) = self.subs.iter().position(|s| s.id == id) else {
             return true;
         };
-        let Some((messages, more)) = wire::parse_retrieve(body) else {
-            self.subs[pos].task = Task::at(now.plus(NO_PATH_RETRY_MS));
+        // `more` is not needed: an answer that brought messages is followed by another poll
+        // anyway, and one that brought none is no reason to poll again at once.
+        let Some((mut messages, _more)) = wire::parse_retrieve(body) else {
+            let sub = &mut self.subs[pos];
+            sub.failures = sub.failures.saturating_add(1);
+            sub.task = Task::at(now.plus(retry_delay_ms(sub.failures, 0)));
             return false;
         };
+        // At most this many per answer: the rest is neither recorded nor shown, and the
+        // last hash advances only over what was taken (the next poll asks for the rest).
+        messages.truncate(MAX_MESSAGES_PER_ANSWER);
         let got_any = !messages.is_empty();
         let mut changes = Vec::new();
         if let Some(last) = messages.last() {
@@ -349,9 +407,16 @@ impl Poller {
         }
         let interval = self.interval(&spec, rx.config);
         let jitter = self.subs[pos].jitter_permille;
-        self.subs[pos].task = Task::at(if got_any || more {
+        let sub = &mut self.subs[pos];
+        sub.failures = 0;
+        sub.misdirected = 0;
+        // Poll again at once only when messages came back, and not more than a few times in
+        // a row.
+        sub.rapid = if got_any { sub.rapid + 1 } else { 0 };
+        sub.task = Task::at(if got_any && sub.rapid <= MAX_RAPID_POLLS {
             now
         } else {
+            sub.rapid = 0;
             next_poll_at(now, interval, jitter)
         });
         true
@@ -368,11 +433,11 @@ impl Poller {
         let me = rx.identity.account_id();
         let net_now = rx.clock.net(now);
         let ttl = rx.config.message_ttl_ms;
-        let keep_until = net_now.plus(ttl + REPLAY_MARGIN_MS);
+        let max_ttl = Namespace::DEFAULT.max_ttl_ms();
         let mut changes = Vec::new();
         let mut events = Vec::new();
         for msg in messages {
-            let expires = msg.expiration_ms.unwrap_or(keep_until).max(keep_until);
+            let expires = received_expiry(msg.expiration_ms, net_now, ttl, max_ttl);
             if rx.dedup.check_hash(&msg.hash, expires) {
                 self.stats.duplicates_dropped += 1;
                 continue;
@@ -442,11 +507,11 @@ fn receive_raw(
     now: LocalMs,
 ) -> (Vec<PersistChange>, Vec<ClientEvent>) {
     let net_now = rx.clock.net(now);
-    let keep_until = net_now.plus(spec.namespace.max_ttl_ms() + REPLAY_MARGIN_MS);
+    let max_ttl = spec.namespace.max_ttl_ms();
     let mut changes = Vec::new();
     let mut fresh = Vec::new();
     for msg in messages {
-        let expires = msg.expiration_ms.unwrap_or(keep_until).max(keep_until);
+        let expires = received_expiry(msg.expiration_ms, net_now, max_ttl, max_ttl);
         if rx.dedup.check_hash(&msg.hash, expires) {
             continue;
         }

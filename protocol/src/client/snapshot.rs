@@ -1,7 +1,8 @@
 //! Durable client state: the [`PersistChange`]s the client emits and the [`ClientSnapshot`]
 //! they build up. The worker applies each change to its store (IndexedDB) in one transaction;
 //! loading the stored snapshot and passing it to [`super::Client::new`] resumes the client
-//! (unsent outbox entries, `last_hash` per node, dedup records, node pool, swarms).
+//! (unsent outbox entries, `last_hash` per node, dedup records, node pool, swarms, the
+//! network time offset).
 
 use std::collections::BTreeMap;
 
@@ -54,6 +55,12 @@ pub enum PersistChange {
         /// Its id.
         id: u64,
     },
+    /// The network time offset (network minus device clock, ms), so a restart offline
+    /// stamps with it.
+    ClockOffset {
+        /// The offset.
+        offset_ms: i64,
+    },
 }
 
 /// A received message's dedup keys: its storage hash and its (sender, sent timestamp) id.
@@ -88,6 +95,9 @@ pub struct ClientSnapshot {
     /// Pending own-swarm operations (expire, delete).
     #[serde(default)]
     pub own_ops: Vec<OwnSwarmOp>,
+    /// The last known network time offset (ms), if a node ever told the time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_ms: Option<i64>,
 }
 
 impl ClientSnapshot {
@@ -136,6 +146,7 @@ impl ClientSnapshot {
                 None => self.own_ops.push(op.clone()),
             },
             PersistChange::OwnOpDone { id } => self.own_ops.retain(|o| o.id != *id),
+            PersistChange::ClockOffset { offset_ms } => self.clock_offset_ms = Some(*offset_ms),
         }
     }
 }

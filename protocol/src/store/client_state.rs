@@ -55,6 +55,7 @@ const POOL: &str = "client/v2/pool";
 const SWARMS: &str = "client/v2/swarms";
 const LAST_HASHES: &str = "client/v2/last-hashes";
 const OWN_OPS: &str = "client/v2/own-ops";
+const CLOCK: &str = "client/v2/clock";
 
 fn outbox_name(slot: u32) -> String {
     format!("client/v2/outbox/{slot}")
@@ -157,6 +158,7 @@ struct Dirty {
     swarms: bool,
     last_hashes: bool,
     own_ops: bool,
+    clock: bool,
     meta: bool,
 }
 
@@ -212,6 +214,7 @@ impl ClientStateDb {
             last_hashes: hashes.default,
             subscription_last_hashes: hashes.others,
             own_ops: read(store, vault, OWN_OPS).await?.unwrap_or_default(),
+            clock_offset_ms: read::<S, Option<i64>>(store, vault, CLOCK).await?.flatten(),
             ..ClientSnapshot::default()
         };
         let mut db = ClientStateDb {
@@ -373,6 +376,9 @@ impl ClientStateDb {
         if dirty.own_ops {
             puts.push(seal(vault, OWN_OPS, &self.small.own_ops, rng)?);
         }
+        if dirty.clock {
+            puts.push(seal(vault, CLOCK, &self.small.clock_offset_ms, rng)?);
+        }
         if dirty.meta {
             puts.push(seal(vault, META, &self.meta, rng)?);
         }
@@ -444,6 +450,10 @@ impl ClientStateDb {
             PersistChange::LastHash { .. } => {
                 self.small.apply(change);
                 dirty.last_hashes = true;
+            }
+            PersistChange::ClockOffset { .. } => {
+                self.small.apply(change);
+                dirty.clock = true;
             }
             PersistChange::OwnOp(_) | PersistChange::OwnOpDone { .. } => {
                 let before = self.small.own_ops.clone();

@@ -6,7 +6,7 @@ use rand_core::CryptoRng;
 use umbra_ipc::{ErrorCode, Event};
 use umbra_protocol::{convo, identity::AccountId, store::messages::MessageKey};
 
-use super::{Cx, Messenger, dm, path_state, view};
+use super::{Cx, Held, Messenger, dm, path_state, view};
 
 impl Messenger {
     /// Opens `peer`'s conversation: marks it read, polls fast, posts the list and then the
@@ -52,6 +52,17 @@ impl Messenger {
         body: String,
         reply_to: Option<u64>,
     ) -> Result<(), ErrorCode> {
+        if body.trim().is_empty() || body.chars().count() > convo::MAX_BODY_CHARS {
+            return Err(ErrorCode::InvalidMessage);
+        }
+        if !self.client.clock_synced() {
+            let intent = Held::Text {
+                peer,
+                body,
+                reply_to,
+            };
+            return self.hold(cx, intent).await;
+        }
         let reply_to = reply_to.map(MessageKey);
         let outcome = convo!(self, cx, send_text(&dm(peer), body, reply_to));
         self.finish(cx, outcome).await
@@ -79,6 +90,9 @@ impl Messenger {
         id: u64,
         emoji: String,
     ) -> Result<(), ErrorCode> {
+        if !self.client.clock_synced() {
+            return self.hold(cx, Held::React { peer, id, emoji }).await;
+        }
         let outcome = convo!(self, cx, react(&dm(peer), MessageKey(id), emoji));
         self.finish(cx, outcome).await
     }
@@ -101,6 +115,9 @@ impl Messenger {
         peer: AccountId,
         id: u64,
     ) -> Result<(), ErrorCode> {
+        if !self.client.clock_synced() {
+            return self.hold(cx, Held::Unsend { peer, id }).await;
+        }
         let outcome = convo!(self, cx, unsend(&dm(peer), MessageKey(id)));
         self.finish(cx, outcome).await
     }
@@ -113,6 +130,9 @@ impl Messenger {
         setting: umbra_ipc::DisappearingView,
     ) -> Result<(), ErrorCode> {
         let stored = view::checked_setting(setting)?;
+        if !self.client.clock_synced() {
+            return self.hold(cx, Held::SetDisappearing { peer, setting }).await;
+        }
         let outcome = convo!(self, cx, set_disappearing(&dm(peer), stored));
         self.finish(cx, outcome).await
     }
@@ -124,6 +144,10 @@ impl Messenger {
         peer: AccountId,
         started: bool,
     ) -> Result<(), ErrorCode> {
+        if !self.client.clock_synced() {
+            // A typing indicator is worth nothing later: not held.
+            return Ok(());
+        }
         let outcome = convo!(self, cx, typing(&dm(peer), started));
         self.finish(cx, outcome).await
     }
@@ -134,6 +158,9 @@ impl Messenger {
         cx: &mut Cx<'_, R>,
         peer: AccountId,
     ) -> Result<(), ErrorCode> {
+        if !self.client.clock_synced() {
+            return self.hold(cx, Held::Accept { peer }).await;
+        }
         let outcome = convo!(self, cx, accept(&dm(peer)));
         self.finish(cx, outcome).await
     }
