@@ -246,7 +246,7 @@ fn full_content() -> Content {
         }),
         expiration_type: Some(ExpirationType::DeleteAfterRead as i32),
         expiration_timer: Some(86_400),
-        sig_timestamp: Some(12),
+        sig_timestamp: Some(1_700_000_000_000),
     }
 }
 

@@ -146,7 +146,8 @@ pub struct Content {
     /// Disappearing timer in seconds.
     #[prost(uint32, optional, tag = "13")]
     pub expiration_timer: Option<u32>,
-    /// Timestamp (ms) the Pro signature refers to (Session Pro; carried, not interpreted).
+    /// The sent timestamp (ms), inside the signed content: a 1:1 message is dropped when it is
+    /// set (non-zero) and differs from `Envelope.timestamp` (desktop `ts/receiver/common.ts`).
     #[prost(uint64, optional, tag = "15")]
     pub sig_timestamp: Option<u64>,
 }
