@@ -470,12 +470,13 @@ fn DisappearingDialog(conversation: String, current: Memo<DisappearingView>) -> 
                     <div class="check">
                         <input type="radio" name="dm-mode" id=id prop:checked=move || mode.get() == value
                             on:change=move |_| {
-                                mode.set(value);
-                                // Keep the timer one the new mode offers.
+                                // Keep the timer one the new mode offers (set first: the
+                                // options are drawn for the new mode with it selected).
                                 let t = DisappearingView { mode: value, timer_s: timer.get_untracked() };
                                 if value != DisappearingMode::Off {
                                     timer.set(t.nearest_offered().timer_s);
                                 }
+                                mode.set(value);
                             }/>
                         <label for=id>{label}</label>
                     </div>
