@@ -1,8 +1,10 @@
-//! Pure text helpers for the messaging screens: Account ID validation, short IDs, names,
-//! delivery-state words and clock times. No browser APIs here, so they are tested natively.
+//! Pure text helpers for the messaging screens: Account ID validation, short IDs, names
+//! (without bidi controls), link hosts in punycode, delivery-state words and clock times. No
+//! browser APIs here, so they are tested natively.
 
 use umbra_ipc::{
-    ConversationSummary, DeliveryState, DisappearingMode, DisappearingView, ErrorCode, PathState,
+    ConversationSummary, DeliveryState, DisappearingMode, DisappearingView, ErrorCode, MessageKind,
+    PathState,
 };
 
 /// Checks typed text is an Account ID (`05` followed by 64 hex characters, surrounding
@@ -25,12 +27,159 @@ pub(crate) fn short_id(id: &str) -> String {
     }
 }
 
-/// The name shown for a conversation: the peer's display name, else the short Account ID.
+/// The name shown for a conversation: the peer's display name without bidi controls
+/// ([`strip_bidi`]), else the short Account ID.
 pub(crate) fn conversation_name(c: &ConversationSummary) -> String {
-    match c.display_name.as_deref().map(str::trim) {
+    let name = c.display_name.as_deref().map(strip_bidi);
+    match name.as_deref().map(str::trim) {
         Some(name) if !name.is_empty() => name.to_owned(),
         _ => short_id(&c.conversation),
     }
+}
+
+/// Whether `c` is a bidirectional-text control: the embeddings and overrides U+202A–U+202E,
+/// the isolates U+2066–U+2069, the marks U+200E / U+200F and the Arabic letter mark U+061C.
+/// In a name they can reverse what follows ("Alice" + U+202E "gnp.exe") and fake another
+/// name or a link target.
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// `text` without bidi controls ([`is_bidi_control`]): for display names.
+pub(crate) fn strip_bidi(text: &str) -> String {
+    text.chars().filter(|&c| !is_bidi_control(c)).collect()
+}
+
+/// `text` with every bidi control shown as its code point (`⟨U+202E⟩`): for a link's
+/// address in the confirmation dialog, where the user must see exactly what it is.
+pub(crate) fn mark_bidi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_bidi_control(c) {
+            out.push_str(&format!("⟨U+{:04X}⟩", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The host of an `http(s)://` URL as the link dialog shows it: lower case, without user
+/// info or port, every non-ASCII label in its IDNA ASCII form (`xn--` + [`punycode`]), and
+/// whether it had any non-ASCII label (a look-alike risk the dialog points out). `None` if
+/// the URL has no host.
+///
+/// This is ToASCII without the Unicode normalisation tables (the bundle has a size budget):
+/// labels are lower-cased and the ideographic full stops U+3002, U+FF0E, U+FF61 separate
+/// labels as in IDNA (RFC 3490 §3.1), but no NFKC mapping is applied, so a host that a
+/// browser would normalise may read differently here; it never reads as ASCII when it is not.
+pub(crate) fn link_host(url: &str) -> Option<(String, bool)> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // "https://bank.example@evil.example/" goes to evil.example.
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host_port.starts_with('[') {
+        // An IPv6 literal: "[…]" (ASCII only), then an optional port.
+        host_port.split_inclusive(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let mut non_ascii = false;
+    let labels: Vec<String> = host
+        .split(['.', '\u{3002}', '\u{FF0E}', '\u{FF61}'])
+        .map(|label| {
+            let label = label.to_lowercase();
+            if label.is_ascii() {
+                label
+            } else {
+                non_ascii = true;
+                format!("xn--{}", punycode(&label))
+            }
+        })
+        .collect();
+    Some((labels.join("."), non_ascii))
+}
+
+/// Punycode (RFC 3492 §6.3, encoding): the basic (ASCII) code points of `input` in order,
+/// a `-` delimiter if there were any, then the others as generalized variable-length
+/// integers. Case is kept as given.
+pub(crate) fn punycode(input: &str) -> String {
+    const BASE: u32 = 36;
+    const T_MIN: u32 = 1;
+    const T_MAX: u32 = 26;
+    const SKEW: u32 = 38;
+    const DAMP: u32 = 700;
+    const INITIAL_BIAS: u32 = 72;
+    const INITIAL_N: u32 = 128;
+    fn adapt(delta: u32, points: u32, first: bool) -> u32 {
+        let mut delta = if first { delta / DAMP } else { delta / 2 };
+        delta += delta / points;
+        let mut k = 0;
+        while delta > ((BASE - T_MIN) * T_MAX) / 2 {
+            delta /= BASE - T_MIN;
+            k += BASE;
+        }
+        k + (BASE - T_MIN + 1) * delta / (delta + SKEW)
+    }
+    fn digit(d: u32) -> char {
+        // 0..25 are a..z, 26..35 are 0..9.
+        let b = if d < 26 {
+            b'a' + d as u8
+        } else {
+            b'0' + (d - 26) as u8
+        };
+        char::from(b)
+    }
+    let code: Vec<u32> = input.chars().map(u32::from).collect();
+    let mut out: String = input.chars().filter(char::is_ascii).collect();
+    let basic = u32::try_from(out.len()).unwrap_or(u32::MAX);
+    if basic > 0 {
+        out.push('-');
+    }
+    let (mut n, mut delta, mut bias, mut handled) = (INITIAL_N, 0u32, INITIAL_BIAS, basic);
+    let total = u32::try_from(code.len()).unwrap_or(u32::MAX);
+    while handled < total {
+        // The smallest code point not handled yet (there is one: handled < total).
+        let m = code.iter().copied().filter(|&c| c >= n).min().unwrap_or(n);
+        // Labels are short (a host label has at most 63 bytes): no overflow in practice,
+        // and saturating keeps a hostile input from panicking.
+        delta = delta.saturating_add((m - n).saturating_mul(handled + 1));
+        n = m;
+        for &c in &code {
+            if c < n {
+                delta = delta.saturating_add(1);
+            }
+            if c == n {
+                let mut q = delta;
+                let mut k = BASE;
+                loop {
+                    let t = if k <= bias {
+                        T_MIN
+                    } else if k >= bias + T_MAX {
+                        T_MAX
+                    } else {
+                        k - bias
+                    };
+                    if q < t {
+                        break;
+                    }
+                    out.push(digit(t + (q - t) % (BASE - t)));
+                    q = (q - t) / (BASE - t);
+                    k += BASE;
+                }
+                out.push(digit(q));
+                bias = adapt(delta, handled + 1, handled == basic);
+                delta = 0;
+                handled += 1;
+            }
+        }
+        delta = delta.saturating_add(1);
+        n += 1;
+    }
+    out
 }
 
 /// The delivery-state word shown under an outgoing message (`None` for incoming ones).
@@ -215,6 +364,36 @@ pub(crate) fn disappearing_text(d: DisappearingView) -> String {
     }
 }
 
+/// The sentence a placeholder message shows (and is labelled with) for content Umbra cannot
+/// show yet, `who` being "You" or the peer's name; `None`-like empty for a text. Names of
+/// groups and communities are untrusted: bidi controls are removed and they are quoted.
+pub(crate) fn placeholder_text(kind: &MessageKind, who: &str) -> String {
+    let who = strip_bidi(who);
+    match kind {
+        MessageKind::Text => String::new(),
+        MessageKind::Attachment { count } if *count > 1 => {
+            format!("{who} sent {count} attachments — not supported yet")
+        }
+        MessageKind::Attachment { .. } => format!("{who} sent an attachment — not supported yet"),
+        MessageKind::VoiceMessage => format!("{who} sent a voice message — not supported yet"),
+        MessageKind::MissedCall if who == "You" => {
+            "You called — calls are not supported yet".into()
+        }
+        MessageKind::MissedCall => format!("Missed call from {who} — calls are not supported yet"),
+        MessageKind::GroupInvitation { name } => format!(
+            "{who} sent an invitation to the group “{}” — groups are not supported yet",
+            strip_bidi(name)
+        ),
+        MessageKind::CommunityInvitation { name } => format!(
+            "{who} sent an invitation to the community “{}” — communities are not supported yet",
+            strip_bidi(name)
+        ),
+        MessageKind::Unsupported => {
+            format!("{who} sent a kind of message this version cannot show yet")
+        }
+    }
+}
+
 /// The tab title: "(N) Umbra" with N unread messages in all, else "Umbra".
 pub(crate) fn title_text(unread: u32) -> String {
     match unread {
@@ -230,6 +409,18 @@ mod tests {
     use umbra_ipc::ConversationKind;
 
     const ID: &str = "0555b969220fbdfa09b6a36e6a57d4bc04ff0047461f0b4710fcb4f0ec43a2884a";
+
+    fn summary(conversation: &str) -> ConversationSummary {
+        ConversationSummary {
+            conversation: conversation.into(),
+            display_name: None,
+            kind: ConversationKind::Accepted,
+            last_preview: None,
+            last_time_ms: None,
+            unread: 0,
+            disappearing: Default::default(),
+        }
+    }
 
     #[test]
     fn test_clock_banner_names_the_problem() {
@@ -366,6 +557,185 @@ mod tests {
         );
     }
 
+    /// RFC 3492 §7.1 sample strings (A)–(H), (J)–(S) that need no mixed-case annotation.
+    #[test]
+    fn test_punycode_rfc3492_samples() {
+        let cases = [
+            (
+                "\u{644}\u{64A}\u{647}\u{645}\u{627}\u{628}\u{62A}\u{643}\u{644}\u{645}\u{648}\u{634}\u{639}\u{631}\u{628}\u{64A}\u{61F}",
+                "egbpdaj6bu4bxfgehfvwxn",
+            ),
+            (
+                "\u{4ED6}\u{4EEC}\u{4E3A}\u{4EC0}\u{4E48}\u{4E0D}\u{8BF4}\u{4E2D}\u{6587}",
+                "ihqwcrb4cv8a8dqg056pqjye",
+            ),
+            (
+                "\u{4ED6}\u{5011}\u{7232}\u{4EC0}\u{9EBD}\u{4E0D}\u{8AAA}\u{4E2D}\u{6587}",
+                "ihqwctvzc91f659drss3x8bo0yb",
+            ),
+            (
+                "Pro\u{10D}prost\u{11B}nemluv\u{ED}\u{10D}esky",
+                "Proprostnemluvesky-uyb24dma41a",
+            ),
+            (
+                "\u{5DC}\u{5DE}\u{5D4}\u{5D4}\u{5DD}\u{5E4}\u{5E9}\u{5D5}\u{5D8}\u{5DC}\u{5D0}\u{5DE}\u{5D3}\u{5D1}\u{5E8}\u{5D9}\u{5DD}\u{5E2}\u{5D1}\u{5E8}\u{5D9}\u{5EA}",
+                "4dbcagdahymbxekheh6e0a7fei0b",
+            ),
+            (
+                "3\u{5E74}B\u{7D44}\u{91D1}\u{516B}\u{5148}\u{751F}",
+                "3B-ww4c5e180e575a65lsy2b",
+            ),
+            (
+                "\u{5B89}\u{5BA4}\u{5948}\u{7F8E}\u{6075}-with-SUPER-MONKEYS",
+                "-with-SUPER-MONKEYS-pc58ag80a8qai00g7n9n",
+            ),
+            (
+                "Hello-Another-Way-\u{305D}\u{308C}\u{305E}\u{308C}\u{306E}\u{5834}\u{6240}",
+                "Hello-Another-Way--fc4qua05auwb3674vfr0b",
+            ),
+            (
+                "\u{3072}\u{3068}\u{3064}\u{5C4B}\u{6839}\u{306E}\u{4E0B}2",
+                "2-u9tlzr9756bt3uc0v",
+            ),
+            (
+                "Maji\u{3067}Koi\u{3059}\u{308B}5\u{79D2}\u{524D}",
+                "MajiKoi5-783gue6qz075azm5e",
+            ),
+            (
+                "\u{30D1}\u{30D5}\u{30A3}\u{30FC}de\u{30EB}\u{30F3}\u{30D0}",
+                "de-jg4avhby1noc0d",
+            ),
+            (
+                "\u{305D}\u{306E}\u{30B9}\u{30D4}\u{30FC}\u{30C9}\u{3067}",
+                "d9juau41awczczp",
+            ),
+            ("-> $1.00 <-", "-> $1.00 <--"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(punycode(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn test_link_host_shows_look_alikes_in_punycode() {
+        // Cyrillic "а" (U+0430) in "pаypal.com": a different site than it looks.
+        assert_eq!(
+            link_host("https://p\u{430}ypal.com/login"),
+            Some(("xn--pypal-4ve.com".into(), true))
+        );
+        assert_eq!(
+            link_host("https://B\u{FC}cher.example/"),
+            Some(("xn--bcher-kva.example".into(), true))
+        );
+        // ASCII hosts as they are (lower case); user info and port are not the host.
+        assert_eq!(
+            link_host("https://Example.COM:8443/x?y#z"),
+            Some(("example.com".into(), false))
+        );
+        assert_eq!(
+            link_host("https://bank.example@evil.example/"),
+            Some(("evil.example".into(), false))
+        );
+        assert_eq!(
+            link_host("http://[::1]:8080/"),
+            Some(("[::1]".into(), false))
+        );
+        // Ideographic full stops separate labels as dots do.
+        assert_eq!(
+            link_host("https://\u{4F8B}\u{3002}example/"),
+            Some((format!("xn--{}.example", punycode("\u{4F8B}")), true))
+        );
+        assert_eq!(link_host("https:///path"), None);
+        assert_eq!(link_host("no scheme"), None);
+    }
+
+    #[test]
+    fn test_bidi_controls_are_stripped_from_names_and_marked_in_links() {
+        let all = [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ];
+        for c in all {
+            assert!(is_bidi_control(c), "{c:?}");
+            assert_eq!(strip_bidi(&format!("Al{c}ice")), "Alice");
+        }
+        for c in [
+            'a', '\u{200D}', '\u{2029}', '\u{202F}', '\u{2065}', '\u{206A}',
+        ] {
+            assert!(!is_bidi_control(c), "{c:?}");
+        }
+        // "Alice" + RLO + "gnp.exe" would show as "Aliceexe.png".
+        let fake = ConversationSummary {
+            display_name: Some("Alice\u{202E}gnp.exe".into()),
+            ..summary("05ab")
+        };
+        assert_eq!(conversation_name(&fake), "Alicegnp.exe");
+        // Only controls: the short id, not an empty-looking name.
+        let empty = ConversationSummary {
+            display_name: Some("\u{202E}\u{200F}".into()),
+            ..summary(&format!("05{}", "cd".repeat(32)))
+        };
+        assert_eq!(conversation_name(&empty), short_id(&empty.conversation));
+        assert_eq!(
+            mark_bidi("https://x.example/\u{202E}fdp.exe"),
+            "https://x.example/⟨U+202E⟩fdp.exe"
+        );
+    }
+
+    #[test]
+    fn test_placeholder_sentences() {
+        let cases = [
+            (
+                MessageKind::Attachment { count: 1 },
+                "Alice",
+                "Alice sent an attachment — not supported yet",
+            ),
+            (
+                MessageKind::Attachment { count: 3 },
+                "You",
+                "You sent 3 attachments — not supported yet",
+            ),
+            (
+                MessageKind::VoiceMessage,
+                "Alice",
+                "Alice sent a voice message — not supported yet",
+            ),
+            (
+                MessageKind::MissedCall,
+                "Alice",
+                "Missed call from Alice — calls are not supported yet",
+            ),
+            (
+                MessageKind::MissedCall,
+                "You",
+                "You called — calls are not supported yet",
+            ),
+            (
+                MessageKind::GroupInvitation {
+                    name: "Book\u{202E}club".into(),
+                },
+                "Alice",
+                "Alice sent an invitation to the group “Bookclub” — groups are not supported yet",
+            ),
+            (
+                MessageKind::CommunityInvitation {
+                    name: "<b>Room</b>".into(),
+                },
+                "Al\u{2067}ice",
+                "Alice sent an invitation to the community “<b>Room</b>” — communities are not supported yet",
+            ),
+            (
+                MessageKind::Unsupported,
+                "Alice",
+                "Alice sent a kind of message this version cannot show yet",
+            ),
+            (MessageKind::Text, "Alice", ""),
+        ];
+        for (kind, who, want) in cases {
+            assert_eq!(placeholder_text(&kind, who), want, "{kind:?}");
+        }
+    }
+
     #[test]
     fn test_countdown_timer_and_title_words() {
         assert_eq!(countdown_text(299_001), "5m 0s");
@@ -374,22 +744,25 @@ mod tests {
         assert_eq!(countdown_text(-5), "0s");
         assert_eq!(countdown_text(3_600_000 + 60_000), "1h 1m");
         assert_eq!(countdown_text(2 * 86_400_000 + 3_600_000), "2d 1h");
-        let labels: Vec<String> = umbra_ipc::DISAPPEARING_TIMERS_S
-            .iter()
-            .map(|&s| timer_label(s))
-            .collect();
+        let labels = |timers: &[u32]| timers.iter().map(|&s| timer_label(s)).collect::<Vec<_>>();
         assert_eq!(
-            labels,
+            labels(&umbra_ipc::AFTER_READ_TIMERS_S),
             [
                 "5 minutes",
                 "1 hour",
                 "12 hours",
                 "1 day",
                 "1 week",
-                "2 weeks",
-                "4 weeks"
+                "2 weeks"
             ]
         );
+        assert_eq!(
+            labels(&umbra_ipc::AFTER_SEND_TIMERS_S),
+            ["12 hours", "1 day", "1 week", "2 weeks"]
+        );
+        // A peer's timer that is not offered still reads well.
+        assert_eq!(timer_label(2_419_200), "4 weeks");
+        assert_eq!(timer_label(600), "10 minutes");
         let d = |mode, timer_s| DisappearingView { mode, timer_s };
         assert_eq!(
             disappearing_text(d(DisappearingMode::Off, 0)),

@@ -434,6 +434,7 @@ mod tests {
             quote: None,
             reactions: vec![],
             expires_at_ms: None,
+            kind: Default::default(),
         }
     }
 

@@ -167,8 +167,8 @@ pub enum ConversationOp {
     },
     /// Change the disappearing-messages setting; the peer is told as Session does (an
     /// expiration-timer update). [`ErrorCode::InvalidTimer`](crate::ErrorCode::InvalidTimer)
-    /// for a timer not in [`DISAPPEARING_TIMERS_S`](crate::DISAPPEARING_TIMERS_S) (any timer
-    /// with mode off is taken as off).
+    /// for a timer not offered for its mode ([`offered_timers_s`](crate::offered_timers_s),
+    /// Session's lists; any timer with mode off is taken as off).
     SetDisappearing {
         /// The new setting.
         setting: DisappearingView,

@@ -14,9 +14,9 @@ pub use command::{
 pub use error::ErrorCode;
 pub use event::{AccountState, ClockStatus, Event, Task, decode_event, encode_event};
 pub use messaging::{
-    ConversationKind, ConversationSummary, DISAPPEARING_TIMERS_S, DeliveryState, Direction,
-    DisappearingMode, DisappearingView, MessageView, PathState, QuoteView, ReactionView, SearchHit,
-    Settings, patch_messages,
+    AFTER_READ_TIMERS_S, AFTER_SEND_TIMERS_S, ConversationKind, ConversationSummary, DeliveryState,
+    Direction, DisappearingMode, DisappearingView, MessageKind, MessageView, PathState, QuoteView,
+    ReactionView, SearchHit, Settings, offered_timers_s, patch_messages,
 };
 
 /// Version of this contract. The worker announces it in [`Event::Ready`]; the app refuses to
@@ -63,6 +63,7 @@ mod tests {
             quote: None,
             reactions: vec![],
             expires_at_ms: None,
+            kind: Default::default(),
         }
     }
 

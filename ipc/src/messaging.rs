@@ -57,15 +57,48 @@ pub enum DisappearingMode {
 pub struct DisappearingView {
     /// The mode.
     pub mode: DisappearingMode,
-    /// The timer in seconds (0 when off). Session offers 5 min, 1 h, 12 h, 1 day, 1 week and
-    /// 2 weeks (and 4 weeks); see [`DISAPPEARING_TIMERS_S`].
+    /// The timer in seconds (0 when off). The app offers [`offered_timers_s`] for the mode; a
+    /// peer may have chosen another one (Session accepts any up to 30 days).
     pub timer_s: u32,
 }
 
-/// The timers the UI offers, in seconds: 5 minutes, 1 hour, 12 hours, 1 day, 1 week,
-/// 2 weeks, 4 weeks.
-pub const DISAPPEARING_TIMERS_S: [u32; 7] =
-    [300, 3_600, 43_200, 86_400, 604_800, 1_209_600, 2_419_200];
+impl DisappearingView {
+    /// The offered setting nearest to this one in the same mode (a tie goes to the shorter
+    /// timer): what the timer menu preselects for a timer it does not offer, such as an older
+    /// Umbra's 4 weeks or 5 minutes after send. Off (or a zero timer) is off.
+    pub fn nearest_offered(self) -> DisappearingView {
+        let offered = offered_timers_s(self.mode);
+        match offered
+            .iter()
+            .copied()
+            .min_by_key(|t| t.abs_diff(self.timer_s))
+        {
+            Some(timer_s) if self.timer_s != 0 => DisappearingView {
+                mode: self.mode,
+                timer_s,
+            },
+            _ => DisappearingView::default(),
+        }
+    }
+}
+
+/// Timers offered for delete-after-read, in seconds: 5 minutes, 1 hour, 12 hours, 1 day,
+/// 1 week, 2 weeks (Session's list: session-desktop
+/// `ts/session/disappearing_messages/timerOptions.ts`).
+pub const AFTER_READ_TIMERS_S: [u32; 6] = [300, 3_600, 43_200, 86_400, 604_800, 1_209_600];
+
+/// Timers offered for delete-after-send, in seconds: 12 hours, 1 day, 1 week, 2 weeks
+/// (Session's list, `timerOptions.ts`).
+pub const AFTER_SEND_TIMERS_S: [u32; 4] = [43_200, 86_400, 604_800, 1_209_600];
+
+/// The timers offered for `mode` (none when off).
+pub fn offered_timers_s(mode: DisappearingMode) -> &'static [u32] {
+    match mode {
+        DisappearingMode::Off => &[],
+        DisappearingMode::AfterRead => &AFTER_READ_TIMERS_S,
+        DisappearingMode::AfterSend => &AFTER_SEND_TIMERS_S,
+    }
+}
 
 /// The quoted message a reply shows above its text.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
@@ -148,6 +181,37 @@ pub enum DeliveryState {
     Read,
 }
 
+/// What a message is: a text, or a placeholder for content Umbra cannot show yet (the app
+/// says what was sent, "not supported yet", and shows the text that came with it).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum MessageKind {
+    /// A text message.
+    #[default]
+    Text,
+    /// Files, images or video; the body holds their caption text.
+    Attachment {
+        /// How many.
+        count: u32,
+    },
+    /// A voice message.
+    VoiceMessage,
+    /// A call Umbra could not answer (one per call).
+    MissedCall,
+    /// An invitation to a group.
+    GroupInvitation {
+        /// The group's name (untrusted text).
+        name: String,
+    },
+    /// An invitation to a community.
+    CommunityInvitation {
+        /// The community's name (untrusted text).
+        name: String,
+    },
+    /// A kind of message this version does not know.
+    Unsupported,
+}
+
 /// One message of the open conversation.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
 pub struct MessageView {
@@ -171,6 +235,9 @@ pub struct MessageView {
     /// when it does not (or, for delete-after-read, until it is read).
     #[serde(default)]
     pub expires_at_ms: Option<u64>,
+    /// A text, or what the placeholder stands for.
+    #[serde(default)]
+    pub kind: MessageKind,
 }
 
 /// The state of the onion paths, shown like Session's path indicator.
@@ -228,6 +295,7 @@ mod tests {
             quote: None,
             reactions: vec![],
             expires_at_ms: None,
+            kind: Default::default(),
         }
     }
 
@@ -258,6 +326,32 @@ mod tests {
         let all = ids(&page);
         assert!(patch_messages(&mut page, vec![], &all).is_empty());
         assert!(page.is_empty());
+    }
+
+    #[test]
+    fn test_offered_timers_are_sessions_and_old_ones_map_to_the_nearest() {
+        assert_eq!(
+            offered_timers_s(DisappearingMode::AfterRead),
+            [300, 3_600, 43_200, 86_400, 604_800, 1_209_600]
+        );
+        assert_eq!(
+            offered_timers_s(DisappearingMode::AfterSend),
+            [43_200, 86_400, 604_800, 1_209_600]
+        );
+        assert!(offered_timers_s(DisappearingMode::Off).is_empty());
+        let v = |mode, timer_s| DisappearingView { mode, timer_s };
+        use DisappearingMode::{AfterRead, AfterSend, Off};
+        for (old, want) in [
+            (v(AfterSend, 300), v(AfterSend, 43_200)),
+            (v(AfterSend, 3_600), v(AfterSend, 43_200)),
+            (v(AfterSend, 2_419_200), v(AfterSend, 1_209_600)),
+            (v(AfterRead, 2_419_200), v(AfterRead, 1_209_600)),
+            (v(AfterRead, 3_600), v(AfterRead, 3_600)),
+            (v(AfterRead, 0), v(Off, 0)),
+            (v(Off, 77), v(Off, 0)),
+        ] {
+            assert_eq!(old.nearest_offered(), want, "{old:?}");
+        }
     }
 
     #[test]

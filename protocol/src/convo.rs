@@ -258,10 +258,23 @@ impl Conversations {
         self.profile.as_ref()
     }
 
+    /// Sets when our display name last changed (Unix seconds, as persisted with the name):
+    /// sent as `lastProfileUpdateSeconds` with it.
+    pub fn with_profile_updated_s(mut self, updated_s: u64) -> Conversations {
+        self.profile = self.profile.map(|p| p.updated_at(updated_s));
+        self
+    }
+
     /// Changes the display name sent with our messages (`name` as
-    /// [`checked_display_name`] returns it); the client is told too.
-    pub fn set_display_name(&mut self, name: Option<String>) -> Vec<Effect> {
-        self.profile = name.as_deref().and_then(|n| Profile::new(n).ok());
+    /// [`checked_display_name`] returns it), changed at `updated_s` (network time, Unix
+    /// seconds: persist it with the name); the client is told too. Session peers apply a name
+    /// only when its `lastProfileUpdateSeconds` is newer than the one they hold
+    /// (session-desktop `ts/models/profile.ts`).
+    pub fn set_display_name(&mut self, name: Option<String>, updated_s: u64) -> Vec<Effect> {
+        self.profile = name
+            .as_deref()
+            .and_then(|n| Profile::new(n).ok())
+            .map(|p| p.updated_at(updated_s));
         vec![Effect::Client(ClientCommand::SetDisplayName(name))]
     }
 
@@ -307,7 +320,7 @@ fn control(kind: ControlKind, sent: NetMs) -> LocalId {
 }
 
 /// Checks and trims a display name the user typed: `None` for blank (no name), at most
-/// [`MAX_DISPLAY_NAME_BYTES`] bytes.
+/// [`MAX_DISPLAY_NAME_BYTES`] bytes, bidi controls removed ([`is_bidi_control`]).
 ///
 /// # Errors
 ///
@@ -320,9 +333,18 @@ pub fn checked_display_name(name: &str) -> Result<Option<String>, ConvoError> {
     Ok(clip_name(name))
 }
 
-/// A received display name, trimmed and cut to [`MAX_DISPLAY_NAME_BYTES`] at a character
-/// boundary; `None` if blank.
+/// Whether `c` is a bidirectional-text control (U+202A–U+202E embeddings and overrides,
+/// U+2066–U+2069 isolates, U+200E / U+200F marks, U+061C Arabic letter mark). In a display
+/// name they can reverse what follows and fake another name, so names are stored without
+/// them.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// A display name as stored: bidi controls removed, trimmed, cut to
+/// [`MAX_DISPLAY_NAME_BYTES`] at a character boundary; `None` if blank.
 fn clip_name(name: &str) -> Option<String> {
+    let name: String = name.chars().filter(|&c| !is_bidi_control(c)).collect();
     let name = name.trim();
     if name.is_empty() {
         return None;

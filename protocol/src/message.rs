@@ -31,7 +31,7 @@ pub use compose::{
 };
 pub use disappearing::{
     AFTER_READ_TIMERS, AFTER_SEND_TIMERS, DEFAULT_TTL_MS, DisappearingSetting,
-    MAX_INCOMING_TIMER_SECS, TYPING_TTL_MS, after_read_swarm_expiry_ms,
+    MAX_INCOMING_TIMER_SECS, TYPING_TTL_MS, after_read_swarm_expiry_ms, cap_storage_ttl_ms,
     expire_shorten_signature_message,
 };
 pub use limits::{
@@ -39,7 +39,8 @@ pub use limits::{
     MAX_OUTGOING_BODY_CHARS, MAX_RECEIPT_TIMESTAMPS,
 };
 pub use semantics::{
-    DataExtractionKind, Event, Profile, QuoteRef, ReactionChange, UnsupportedKind, classify,
+    DataExtractionKind, Event, MAX_CALL_ID_BYTES, Profile, QuoteRef, ReactionChange,
+    UnsupportedKind, classify, profile_is_newer,
 };
 
 pub use envelope::{

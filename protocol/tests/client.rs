@@ -1780,7 +1780,7 @@ fn disappearing_ttls_for_message_and_sync_copy() {
     let (alice, bob) = (w.parties[0].id(), w.parties[1].id());
     let t0 = w.net.now;
     let after_send = compose_text(
-        &text_draft("gone soon", DisappearingSetting::AfterSend(300)),
+        &text_draft("gone soon", DisappearingSetting::AfterSend(43_200)),
         t0,
     )
     .unwrap();
@@ -1791,8 +1791,20 @@ fn disappearing_ttls_for_message_and_sync_copy() {
     )
     .unwrap();
     w.send_composed(0, bob, after_read, "r", true, false);
+    // M8: a 4-week after-read timer the peer chose (Session adopts any received timer, so
+    // the conversation follows it): the sender's own copy counts as read at sending, but is
+    // never stored for longer than namespace 0 allows (14 days).
+    let four_weeks = umbra_protocol::convo::with_setting(
+        compose_text(
+            &text_draft("long", DisappearingSetting::AfterRead(3600)),
+            t0 + 2,
+        )
+        .unwrap(),
+        DisappearingSetting::AfterRead(2_419_200),
+    );
+    w.send_composed(0, bob, four_weeks, "r4", true, false);
     assert!(w.run_until(30_000, |w| w.all_sent(0)
-        && w.parties[0].sync_copies.len() == 2));
+        && w.parties[0].sync_copies.len() == 3));
     let ttl_in = |owner: &AccountId, hash: &str| {
         w.net
             .store_log
@@ -1805,11 +1817,14 @@ fn disappearing_ttls_for_message_and_sync_copy() {
         .iter()
         .map(|(id, hash)| (id.to_string(), hash.clone()))
         .collect();
-    // After send: both copies live 300 s.
-    assert_eq!(ttl_in(&alice, &sync["s"]), Some(300_000));
+    let max = umbra_protocol::rpc::Namespace::DEFAULT.max_ttl_ms();
+    assert_eq!(max, 14 * 24 * 3600 * 1000);
+    // After send: both copies live 12 h.
+    assert_eq!(ttl_in(&alice, &sync["s"]), Some(43_200_000));
     // After read: the recipient's copy lives the default 14 days until read; the sender's own
     // copy counts as read at sending.
     assert_eq!(ttl_in(&alice, &sync["r"]), Some(3_600_000));
+    assert_eq!(ttl_in(&alice, &sync["r4"]), Some(max));
     let bob_ttls: Vec<u64> = w
         .net
         .store_log
@@ -1817,7 +1832,8 @@ fn disappearing_ttls_for_message_and_sync_copy() {
         .filter(|(o, _, _)| o == &bob.to_string())
         .map(|(_, _, t)| *t)
         .collect();
-    assert_eq!(bob_ttls, vec![300_000, 14 * 24 * 3600 * 1000]);
+    assert_eq!(bob_ttls, vec![43_200_000, max, max]);
+    assert!(w.net.store_log.iter().all(|(_, _, ttl)| *ttl <= max));
 }
 
 #[test]

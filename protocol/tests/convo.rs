@@ -35,6 +35,7 @@ use umbra_protocol::convo::{
 };
 use umbra_protocol::error::ErrorKind;
 use umbra_protocol::identity::{AccountId, Identity, Seed};
+use umbra_protocol::message::proto::{Content, DataMessage};
 use umbra_protocol::message::{
     DEFAULT_TTL_MS, DisappearingSetting, Event, Incoming, MessageId as WireId, Outgoing, Profile,
     QuoteRef, ReactionChange, SendPrefs, TextDraft, classify, compose_expiration_update,
@@ -43,7 +44,7 @@ use umbra_protocol::message::{
 };
 use umbra_protocol::store::messages::{
     ConversationState, Direction, Disappearing, DisappearingMode, InsertOutcome, Message,
-    MessageDb, MessageKey, NewMessage, OutboxState,
+    MessageDb, MessageKey, NewMessage, OutboxState, Placeholder,
 };
 use umbra_protocol::store::{MemoryStore, Store, UnlockedVault, Vault};
 
@@ -173,6 +174,7 @@ impl World {
             outbox: None,
             disappearing: None,
             quote: None,
+            placeholder: None,
         })
     }
 
@@ -434,8 +436,8 @@ fn outbox_entries_set_the_delivery_state_of_texts_only() {
 fn resume_sends_only_what_the_client_does_not_know() {
     let mut w = World::new(OFF);
     let (bob, carol) = (identity(2).account_id(), identity(3).account_id());
-    let five = offered_setting(DisappearingMode::AfterSend, 300).expect("offered");
-    block_on(w.convo.set_disappearing(io!(w), &dm(carol), five)).expect("set");
+    let half_day = offered_setting(DisappearingMode::AfterSend, 43_200).expect("offered");
+    block_on(w.convo.set_disappearing(io!(w), &dm(carol), half_day)).expect("set");
     let (known, _) = w.send_text(bob, "known to the client");
     let (lost, first) = w.send_text(carol, "page closed before the client saved it");
     let (sent, _) = w.send_text(bob, "already sent");
@@ -450,7 +452,7 @@ fn resume_sends_only_what_the_client_does_not_know() {
     // The same message: same sent timestamp (receivers drop a repeat), same TTL and timer.
     let (a, b) = (outgoing_of(&effects), outgoing_of(&first));
     assert_eq!(a.sent_timestamp_ms, b.sent_timestamp_ms);
-    assert_eq!(a.ttl_ms, 300_000);
+    assert_eq!(a.ttl_ms, 43_200_000);
     assert_eq!(a, b);
     // Once the client knows everything, resuming sends nothing.
     let effects = block_on(w.convo.resume(io!(w), &|_| true)).expect("resume");
@@ -506,8 +508,16 @@ fn display_name_is_checked_and_sent() {
     );
     assert_eq!(checked_display_name("  "), Ok(None));
     assert_eq!(checked_display_name(" Alice "), Ok(Some("Alice".into())));
+    // Bidi controls never reach a stored name (they could fake another one).
+    assert_eq!(
+        checked_display_name("Al\u{202E}ice\u{2066}\u{200F}"),
+        Ok(Some("Alice".into()))
+    );
+    assert_eq!(checked_display_name("\u{202E}\u{061C}"), Ok(None));
     let mut w = World::new(OFF);
-    let effects = w.convo.set_display_name(Some("Alice".into()));
+    let effects = w
+        .convo
+        .set_display_name(Some("Alice".into()), 1_800_000_000);
     assert_eq!(
         effects,
         vec![Effect::Client(ClientCommand::SetDisplayName(Some(
@@ -519,7 +529,18 @@ fn display_name_is_checked_and_sent() {
     assert!(
         matches!(&sends(&w, &effects)[0].1, Event::Text { profile: Some(p), .. } if p.display_name() == "Alice")
     );
-    let _ = w.convo.set_display_name(None);
+    // M7: the change time goes along as lastProfileUpdateSeconds (LokiProfile field 3).
+    let lp = outgoing_of(&effects)
+        .content
+        .data_message
+        .and_then(|d| d.profile)
+        .expect("profile");
+    assert_eq!(lp.last_profile_update_seconds, Some(1_800_000_000));
+    // Restored at start with the persisted time.
+    let restored =
+        Conversations::new(w.me.account_id(), OFF, Some("Alice")).with_profile_updated_s(7);
+    assert_eq!(restored.profile().map(Profile::updated_s), Some(7));
+    let _ = w.convo.set_display_name(None, 1_800_000_100);
     let (_, effects) = w.send_text(bob, "anonymous");
     assert!(matches!(
         &sends(&w, &effects)[0].1,
@@ -648,10 +669,15 @@ fn reactions_toggle_and_are_checked() {
 
 #[test]
 fn disappearing_setting_is_checked_sent_and_applied() {
+    // M8: only Session's timers (timerOptions.ts): no 5 min / 1 h after send, no 4 weeks.
     for (mode, timer) in [
         (DisappearingMode::AfterSend, 301),
         (DisappearingMode::AfterRead, 0),
         (DisappearingMode::AfterSend, 2_419_201),
+        (DisappearingMode::AfterSend, 300),
+        (DisappearingMode::AfterSend, 3_600),
+        (DisappearingMode::AfterSend, 2_419_200),
+        (DisappearingMode::AfterRead, 2_419_200),
     ] {
         assert_eq!(offered_setting(mode, timer), Err(ConvoError::InvalidTimer));
     }
@@ -662,13 +688,13 @@ fn disappearing_setting_is_checked_sent_and_applied() {
     let mut w = World::new(OFF);
     let bob = identity(2).account_id();
     let (before, _) = w.send_text(bob, "before");
-    let five = offered_setting(DisappearingMode::AfterSend, 300).expect("offered");
-    let effects = block_on(w.convo.set_disappearing(io!(w), &dm(bob), five)).expect("set");
+    let half_day = offered_setting(DisappearingMode::AfterSend, 43_200).expect("offered");
+    let effects = block_on(w.convo.set_disappearing(io!(w), &dm(bob), half_day)).expect("set");
     let sent = sends(&w, &effects);
     assert_eq!(
         sent[0].1,
         Event::ExpirationUpdate {
-            setting: DisappearingSetting::AfterSend(300)
+            setting: DisappearingSetting::AfterSend(43_200)
         }
     );
     assert!(matches!(
@@ -678,33 +704,33 @@ fn disappearing_setting_is_checked_sent_and_applied() {
             ..
         }
     ));
-    assert_eq!(outgoing_of(&effects).ttl_ms, 300_000);
+    assert_eq!(outgoing_of(&effects).ttl_ms, 43_200_000);
     assert_eq!(
         block_on(w.db().conversation(&dm(bob)))
             .expect("c")
             .map(|c| c.disappearing),
-        Some(five)
+        Some(half_day)
     );
     // The same setting again sends nothing.
-    let again = block_on(w.convo.set_disappearing(io!(w), &dm(bob), five)).expect("set");
+    let again = block_on(w.convo.set_disappearing(io!(w), &dm(bob), half_day)).expect("set");
     assert!(sends(&w, &again).is_empty());
-    // Our next message disappears 5 minutes after it was sent, and the sweep is armed.
+    // Our next message disappears 12 hours after it was sent, and the sweep is armed.
     let (gamma, effects) = w.send_text(bob, "gamma");
     let msg = w.message(&bob, gamma).expect("stored");
-    assert_eq!(msg.expires_at_ms, Some(msg.sent_ms + 300_000));
-    assert!(effects.contains(&Effect::ArmExpiry(NetMs(msg.sent_ms + 300_000))));
-    assert_eq!(w.convo.next_expiry(), Some(NetMs(msg.sent_ms + 300_000)));
+    assert_eq!(msg.expires_at_ms, Some(msg.sent_ms + 43_200_000));
+    assert!(effects.contains(&Effect::ArmExpiry(NetMs(msg.sent_ms + 43_200_000))));
+    assert_eq!(w.convo.next_expiry(), Some(NetMs(msg.sent_ms + 43_200_000)));
     assert!(matches!(
         &sends(&w, &effects)[0].1,
         Event::Text {
-            expiry: DisappearingSetting::AfterSend(300),
+            expiry: DisappearingSetting::AfterSend(43_200),
             ..
         }
     ));
     assert_eq!(w.message(&bob, before).map(|m| m.expires_at_ms), Some(None));
-    // A four-week after-read timer: the default TTL (the reader shortens it).
-    let four = offered_setting(DisappearingMode::AfterRead, 2_419_200).expect("offered");
-    let effects = block_on(w.convo.set_disappearing(io!(w), &dm(bob), four)).expect("set");
+    // A two-week after-read timer: the default TTL (the reader shortens it).
+    let two = offered_setting(DisappearingMode::AfterRead, 1_209_600).expect("offered");
+    let effects = block_on(w.convo.set_disappearing(io!(w), &dm(bob), two)).expect("set");
     assert_eq!(outgoing_of(&effects).ttl_ms, DEFAULT_TTL_MS);
     let effects = block_on(
         w.convo
@@ -738,6 +764,60 @@ fn a_peers_timer_outside_the_offered_list_is_followed() {
     w.receive(vec![msg]);
     let (_, effects) = w.send_text(bob, "follows the peer's timer");
     assert_eq!(outgoing_of(&effects).ttl_ms, 600_000);
+}
+
+#[test]
+fn a_peers_four_week_timer_is_adopted_but_never_stored_longer_than_14_days() {
+    let max = umbra_protocol::rpc::Namespace::DEFAULT.max_ttl_ms();
+    let four_weeks: u32 = 2_419_200;
+    for (mode, setting) in [
+        (2, DisappearingSetting::AfterSend(four_weeks)),
+        (1, DisappearingSetting::AfterRead(four_weeks)),
+    ] {
+        let mut w = World::new(ON);
+        let bob_id = identity(2);
+        let bob = bob_id.account_id();
+        // Session adopts any received timer (up to 30 days here): so does the conversation.
+        let mut o = compose_expiration_update(DisappearingSetting::Off, T0).expect("compose");
+        o.content.expiration_type = Some(mode);
+        o.content.expiration_timer = Some(four_weeks);
+        w.receive(vec![received(&w.me, &bob_id, &o, "h-4w", T0)]);
+        let stored = block_on(w.db().conversation(&dm(bob)))
+            .expect("c")
+            .expect("created");
+        assert_eq!(umbra_protocol::convo::wire_of(stored.disappearing), setting);
+        // Our messages follow it: the timer travels as it is, the store TTL is capped, and
+        // our own copy disappears locally after the full four weeks.
+        w.clock.now = T0 + 10;
+        let (id, effects) = w.send_text(bob, "follows the peer's 4 weeks");
+        let out = outgoing_of(&effects);
+        assert_eq!(out.content.expiration_timer, Some(four_weeks));
+        assert!(out.ttl_ms <= max, "{setting:?}: {}", out.ttl_ms);
+        let msg = w.message(&bob, id).expect("stored");
+        assert_eq!(
+            msg.expires_at_ms,
+            Some(msg.sent_ms + u64::from(four_weeks) * 1000)
+        );
+        // Every other send of the conversation too (the reaction, the read receipt).
+        let theirs = umbra_protocol::convo::with_setting(
+            text("hi", None, DisappearingSetting::Off, T0 + 20),
+            setting,
+        );
+        w.receive(vec![received(&w.me, &bob_id, &theirs, "h-hi", T0 + 30)]);
+        let key = w
+            .messages(&bob)
+            .into_iter()
+            .find(|m| m.body == "hi")
+            .expect("stored")
+            .id;
+        let effects = block_on(w.convo.react(io!(w), &dm(bob), key, "👍".into())).expect("react");
+        let effects_open = block_on(w.convo.open(io!(w), &dm(bob))).expect("open");
+        for e in effects.iter().chain(&effects_open) {
+            if let Effect::Client(ClientCommand::Send { outgoing, .. }) = e {
+                assert!(outgoing.ttl_ms <= max, "{setting:?}: {}", outgoing.ttl_ms);
+            }
+        }
+    }
 }
 
 #[test]
@@ -903,6 +983,7 @@ fn reading_starts_after_read_timers_and_the_sweep_removes() {
         outbox: None,
         disappearing: timer(mode),
         quote: None,
+        placeholder: None,
     };
     let soon = w.insert(incoming(
         now - 298_500,
@@ -1152,6 +1233,79 @@ fn an_incoming_text_opens_a_request_notifies_and_names() {
     );
 }
 
+/// M7: a peer's name is applied only when its `lastProfileUpdateSeconds` is newer than the
+/// stored one, or both are 0 (session-desktop `ts/models/profile.ts`, `shouldApplyChange`).
+#[test]
+fn a_peers_name_is_applied_only_when_newer() {
+    let mut w = World::new(OFF);
+    let bob_id = identity(2);
+    let bob = bob_id.account_id();
+    let named = |name: &str, updated_s: u64, sent: u64| {
+        let profile = Profile::new(name).expect("name").updated_at(updated_s);
+        let draft = TextDraft {
+            body: format!("from {name}"),
+            quote: None,
+            profile: Some(profile),
+            disappearing: DisappearingSetting::Off,
+        };
+        compose_text(&draft, sent).expect("compose")
+    };
+    let stored = |w: &World| {
+        block_on(w.db().conversation(&dm(bob)))
+            .expect("c")
+            .map(|c| (c.display_name, c.profile_updated_s))
+    };
+    // Both 0 (clients that send no time): applied, as before; bidi controls are removed.
+    let o = named("B\u{202E}ob\u{2069}", 0, T0);
+    w.receive(vec![received(&w.me, &bob_id, &o, "n1", T0)]);
+    assert_eq!(stored(&w), Some((Some("Bob".into()), 0)));
+    let o = named("Bobby", 0, T0 + 1);
+    w.receive(vec![received(&w.me, &bob_id, &o, "n2", T0 + 1)]);
+    assert_eq!(stored(&w), Some((Some("Bobby".into()), 0)));
+    // A timestamped change is newer than 0: applied, with its time.
+    let o = named("Robert", 1_000, T0 + 2);
+    w.receive(vec![received(&w.me, &bob_id, &o, "n3", T0 + 2)]);
+    assert_eq!(stored(&w), Some((Some("Robert".into()), 1_000)));
+    // Older (a message fetched late), equal, or 0 after a timestamp: ignored.
+    for (i, (name, t)) in [("Old Bob", 999), ("Same-time Bob", 1_000), ("Zero Bob", 0)]
+        .into_iter()
+        .enumerate()
+    {
+        let sent = T0 + 10 + i as u64;
+        let o = named(name, t, sent);
+        let effects = w.receive(vec![received(&w.me, &bob_id, &o, &format!("o{i}"), sent)]);
+        assert_eq!(stored(&w), Some((Some("Robert".into()), 1_000)), "{name}");
+        // The message itself is still stored and shown.
+        assert!(changed(&effects, bob));
+    }
+    // Newer: applied.
+    let o = named("Rob", 2_000, T0 + 20);
+    w.receive(vec![received(&w.me, &bob_id, &o, "n4", T0 + 20)]);
+    assert_eq!(stored(&w), Some((Some("Rob".into()), 2_000)));
+    // The same rule for a reaction's and a request response's profile.
+    let old = compose_request_accept(
+        Some(&Profile::new("Stale").expect("n").updated_at(1_500)),
+        T0 + 21,
+    );
+    w.receive(vec![received(&w.me, &bob_id, &old, "n5", T0 + 21)]);
+    assert_eq!(stored(&w), Some((Some("Rob".into()), 2_000)));
+    let target = WireId {
+        author: bob,
+        sent_timestamp_ms: T0,
+    };
+    let r = compose_reaction(
+        &target,
+        "🎉",
+        ReactionChange::Add,
+        Some(&Profile::new("Roberto").expect("n").updated_at(3_000)),
+        DisappearingSetting::Off,
+        T0 + 22,
+    )
+    .expect("compose");
+    w.receive(vec![received(&w.me, &bob_id, &r, "n6", T0 + 22)]);
+    assert_eq!(stored(&w), Some((Some("Roberto".into()), 3_000)));
+}
+
 #[test]
 fn blocking_drops_the_sender() {
     let mut w = World::new(OFF);
@@ -1180,7 +1334,8 @@ fn blocking_drops_the_sender() {
     let receipt = compose_read_receipt(&ON, &[mine_sent], T0 + 4)
         .expect("ok")
         .expect("on");
-    let timer = compose_expiration_update(DisappearingSetting::AfterSend(300), T0 + 5).expect("t");
+    let timer =
+        compose_expiration_update(DisappearingSetting::AfterSend(43_200), T0 + 5).expect("t");
     let effects = w.receive(vec![
         received(&w.me, &bob_id, &t, "b1", T0 + 10),
         received(&w.me, &bob_id, &r, "b2", T0 + 10),
@@ -1401,7 +1556,7 @@ fn a_timer_update_from_someone_unknown_opens_a_request() {
         Event::SyncedOutgoing {
             to: carol,
             inner: Box::new(Event::ExpirationUpdate {
-                setting: DisappearingSetting::AfterSend(300),
+                setting: DisappearingSetting::AfterSend(43_200),
             }),
         },
     )]);
@@ -1419,7 +1574,7 @@ fn sync_copies_from_our_devices_and_foreign_ones() {
     let mut o = text(
         "from my phone",
         None,
-        DisappearingSetting::AfterSend(300),
+        DisappearingSetting::AfterSend(43_200),
         T0,
     );
     if let Some(dm) = o.content.data_message.as_mut() {
@@ -1439,8 +1594,8 @@ fn sync_copies_from_our_devices_and_foreign_ones() {
         (msgs[0].direction, msgs[0].author, msgs[0].outbox),
         (Direction::Outgoing, me, Some(OutboxState::Sent))
     );
-    assert_eq!(msgs[0].expires_at_ms, Some(T0 + 300_000));
-    assert!(effects.contains(&Effect::ArmExpiry(NetMs(T0 + 300_000))));
+    assert_eq!(msgs[0].expires_at_ms, Some(T0 + 43_200_000));
+    assert!(effects.contains(&Effect::ArmExpiry(NetMs(T0 + 43_200_000))));
     assert_eq!(w.state(&bob), Some(ConversationState::Accepted));
     // Mallory's "sync copy" would write in our name: dropped, whatever it carries.
     let forged = raw(
@@ -1495,17 +1650,17 @@ fn after_send_counts_from_arrival_for_a_future_dated_message() {
     let o = text(
         "from the future",
         None,
-        DisappearingSetting::AfterSend(300),
+        DisappearingSetting::AfterSend(43_200),
         future,
     );
     let effects = w.receive(vec![received(&w.me, &bob_id, &o, "f1", T0)]);
-    assert_eq!(w.messages(&bob)[0].expires_at_ms, Some(T0 + 300_000));
-    assert!(effects.contains(&Effect::ArmExpiry(NetMs(T0 + 300_000))));
+    assert_eq!(w.messages(&bob)[0].expires_at_ms, Some(T0 + 43_200_000));
+    assert!(effects.contains(&Effect::ArmExpiry(NetMs(T0 + 43_200_000))));
     // Dated in the past: counts from the claimed send time.
     let o = text(
         "from the past",
         None,
-        DisappearingSetting::AfterSend(300),
+        DisappearingSetting::AfterSend(43_200),
         T0 - 100_000,
     );
     w.receive(vec![received(&w.me, &bob_id, &o, "f2", T0)]);
@@ -1514,7 +1669,7 @@ fn after_send_counts_from_arrival_for_a_future_dated_message() {
         .into_iter()
         .find(|m| m.body == "from the past")
         .expect("stored");
-    assert_eq!(past.expires_at_ms, Some(T0 + 200_000));
+    assert_eq!(past.expires_at_ms, Some(T0 + 43_100_000));
     // After-read waits for reading.
     let o = text("read first", None, DisappearingSetting::AfterRead(300), T0);
     w.receive(vec![received(&w.me, &bob_id, &o, "f3", T0)]);
@@ -1524,7 +1679,7 @@ fn after_send_counts_from_arrival_for_a_future_dated_message() {
         .find(|m| m.body == "read first")
         .expect("stored");
     assert_eq!(unread.expires_at_ms, None);
-    w.clock.now = T0 + 300_001;
+    w.clock.now = T0 + 43_200_001;
     block_on(w.convo.sweep(io!(w))).expect("sweep");
     let left: Vec<String> = w.messages(&bob).into_iter().map(|m| m.body).collect();
     assert_eq!(left, vec!["read first".to_owned()]);
@@ -1609,6 +1764,7 @@ fn other_kinds_of_conversation_get_a_typed_error_or_are_left_alone() {
         outbox: Some(OutboxState::Pending),
         disappearing: None,
         quote: None,
+        placeholder: None,
     });
     let unsupported = Err(ConvoError::UnsupportedConversation);
     assert_eq!(
@@ -1624,7 +1780,7 @@ fn other_kinds_of_conversation_get_a_typed_error_or_are_left_alone() {
         unsupported
     );
     assert_eq!(block_on(w.convo.unsend(io!(w), &group, key)), unsupported);
-    let five = offered_setting(DisappearingMode::AfterSend, 300).expect("offered");
+    let five = offered_setting(DisappearingMode::AfterSend, 43_200).expect("offered");
     assert_eq!(
         block_on(w.convo.set_disappearing(io!(w), &group, five)),
         unsupported
@@ -1668,4 +1824,225 @@ fn other_kinds_of_conversation_get_a_typed_error_or_are_left_alone() {
     let effects = block_on(w.convo.delete_conversation(io!(w), &group)).expect("delete");
     assert!(effects.contains(&Effect::Ui(UiChange::ConversationRemoved(group.clone()))));
     assert_eq!(w.convo.open_conversation(), None);
+}
+
+// ----- content Umbra cannot show yet (fidelity review M9) --------------------------------------
+
+/// `content` as a message from `from`, classified like the client does.
+fn received_content(
+    me: &Identity,
+    from: &Identity,
+    content: umbra_protocol::message::proto::Content,
+    sent_ms: u64,
+    hash: &str,
+) -> ReceivedMessage {
+    let o = Outgoing {
+        content,
+        sent_timestamp_ms: sent_ms,
+        ttl_ms: DEFAULT_TTL_MS,
+    };
+    received(me, from, &o, hash, sent_ms + 5)
+}
+
+fn call(kind: umbra_protocol::message::proto::CallMessageType, uuid: &str) -> Content {
+    Content {
+        call_message: Some(umbra_protocol::message::proto::CallMessage {
+            r#type: kind as i32,
+            uuid: uuid.into(),
+            ..Default::default()
+        }),
+        ..Content::default()
+    }
+}
+
+fn data(d: DataMessage) -> Content {
+    Content {
+        data_message: Some(d),
+        ..Content::default()
+    }
+}
+
+/// Attachments (with their caption text), voice messages, calls (one per call id), group and
+/// community invitations and unknown kinds are kept as placeholders instead of being dropped;
+/// config and group control stay invisible; a blocked peer's are dropped as their texts are.
+#[test]
+fn unsupported_content_is_kept_as_placeholders() {
+    use umbra_protocol::message::proto::{
+        AttachmentPointer, CallMessageType as Call, GroupUpdateInvite, GroupUpdateMessage,
+        OpenGroupInvitation, SharedConfigMessage,
+    };
+    let mut w = World::new(OFF);
+    let bob_id = identity(2);
+    let bob = bob_id.account_id();
+    let me = identity(1);
+    let attachment = data(DataMessage {
+        body: Some("look at this".into()),
+        attachments: vec![AttachmentPointer::default()],
+        profile: Some(umbra_protocol::message::proto::LokiProfile {
+            display_name: Some("Bob".into()),
+            ..Default::default()
+        }),
+        ..DataMessage::default()
+    });
+    let effects = w.receive(vec![received_content(&me, &bob_id, attachment, T0, "a1")]);
+    assert!(changed(&effects, bob));
+    // The caption text is the body, the notification shows it, the name is taken.
+    assert!(effects.contains(&Effect::Ui(UiChange::Incoming {
+        conversation: dm(bob),
+        display_name: Some("Bob".into()),
+        preview: "look at this".into(),
+    })));
+    let voice = data(DataMessage {
+        attachments: vec![AttachmentPointer {
+            flags: Some(AttachmentPointer::FLAG_VOICE_MESSAGE),
+            ..AttachmentPointer::default()
+        }],
+        ..DataMessage::default()
+    });
+    let effects = w.receive(vec![received_content(&me, &bob_id, voice, T0 + 1, "a2")]);
+    // No text: the notification and the list say what it is.
+    assert!(effects.contains(&Effect::Ui(UiChange::Incoming {
+        conversation: dm(bob),
+        display_name: Some("Bob".into()),
+        preview: "Voice message".into(),
+    })));
+    let conv = block_on(w.db().conversation(&dm(bob)))
+        .expect("c")
+        .expect("c");
+    assert_eq!(
+        conv.last_message.map(|m| m.preview),
+        Some("Voice message".into())
+    );
+    // A call: pre-offer, offer and candidates in one drain, the hang-up in the next, then a
+    // second call: two placeholders.
+    w.receive(vec![
+        received_content(&me, &bob_id, call(Call::PreOffer, "c1"), T0 + 2, "c1a"),
+        received_content(&me, &bob_id, call(Call::Offer, "c1"), T0 + 3, "c1b"),
+        received_content(&me, &bob_id, call(Call::IceCandidates, "c1"), T0 + 4, "c1c"),
+    ]);
+    w.receive(vec![received_content(
+        &me,
+        &bob_id,
+        call(Call::EndCall, "c1"),
+        T0 + 5,
+        "c1d",
+    )]);
+    w.receive(vec![received_content(
+        &me,
+        &bob_id,
+        call(Call::PreOffer, "c2"),
+        T0 + 6,
+        "c2a",
+    )]);
+    let invite = data(DataMessage {
+        group_update_message: Some(GroupUpdateMessage {
+            invite_message: Some(GroupUpdateInvite {
+                name: Some("Book club".into()),
+            }),
+            promote_message: None,
+        }),
+        ..DataMessage::default()
+    });
+    let community = data(DataMessage {
+        open_group_invitation: Some(OpenGroupInvitation {
+            url: "https://open.example/room?public_key=00".into(),
+            name: "Open room".into(),
+        }),
+        ..DataMessage::default()
+    });
+    let control = data(DataMessage {
+        group_update_message: Some(GroupUpdateMessage::default()),
+        ..DataMessage::default()
+    });
+    let config = Content {
+        shared_config_message: Some(SharedConfigMessage::default()),
+        ..Content::default()
+    };
+    w.receive(vec![
+        received_content(&me, &bob_id, invite, T0 + 7, "g1"),
+        received_content(&me, &bob_id, community, T0 + 8, "o1"),
+        received_content(&me, &bob_id, control, T0 + 9, "x1"),
+        received_content(&me, &bob_id, config, T0 + 10, "x2"),
+        received_content(&me, &bob_id, Content::default(), T0 + 11, "u1"),
+    ]);
+    let kept: Vec<(Option<Placeholder>, String)> = w
+        .messages(&bob)
+        .into_iter()
+        .map(|m| (m.placeholder, m.body))
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            (
+                Some(Placeholder::Attachment { count: 1 }),
+                "look at this".into()
+            ),
+            (Some(Placeholder::VoiceMessage), String::new()),
+            (
+                Some(Placeholder::Call {
+                    call_id: "c1".into()
+                }),
+                String::new()
+            ),
+            (
+                Some(Placeholder::Call {
+                    call_id: "c2".into()
+                }),
+                String::new()
+            ),
+            (
+                Some(Placeholder::GroupInvitation {
+                    name: "Book club".into()
+                }),
+                String::new()
+            ),
+            (
+                Some(Placeholder::CommunityInvitation {
+                    name: "Open room".into()
+                }),
+                String::new()
+            ),
+            (Some(Placeholder::Unknown), String::new()),
+        ]
+    );
+    // Our other device sent an attachment: ours, sent, no notification.
+    let mut mine = data(DataMessage {
+        body: Some("from my phone".into()),
+        attachments: vec![AttachmentPointer::default()],
+        sync_target: Some(bob.to_string()),
+        ..DataMessage::default()
+    });
+    mine.sig_timestamp = None;
+    let effects = w.receive(vec![received_content(&me, &me, mine, T0 + 12, "s1")]);
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Ui(UiChange::Incoming { .. })))
+    );
+    let last = w.messages(&bob).pop().expect("stored");
+    assert_eq!(
+        (last.direction, last.placeholder, last.body.as_str()),
+        (
+            Direction::Outgoing,
+            Some(Placeholder::Attachment { count: 1 }),
+            "from my phone"
+        )
+    );
+    // A blocked peer's attachment is dropped like their texts.
+    let carol_id = identity(3);
+    let carol = carol_id.account_id();
+    block_on(w.convo.set_blocked(io!(w), carol, true)).expect("block");
+    let theirs = data(DataMessage {
+        attachments: vec![AttachmentPointer::default()],
+        ..DataMessage::default()
+    });
+    let effects = w.receive(vec![received_content(
+        &me,
+        &carol_id,
+        theirs,
+        T0 + 13,
+        "b1",
+    )]);
+    assert_eq!(effects, vec![]);
+    assert!(w.messages(&carol).is_empty());
 }

@@ -731,3 +731,45 @@ fn test_error_display_carries_no_data() {
         ErrorKind::BadApiUsage
     );
 }
+
+/// M6: a 1:1 message whose signed `Content.sigTimestamp` differs from the unauthenticated
+/// `Envelope.timestamp` is dropped as malformed, as session-desktop's
+/// `shouldProcessContentMessage` (ts/receiver/common.ts) does; its twin with equal stamps is
+/// kept, and an absent or zero `sigTimestamp` (legacy senders) is accepted.
+#[test]
+fn test_sig_timestamp_must_match_envelope_timestamp() {
+    let (mut rng, alice, bob) = alice_and_bob(0x5167);
+    let sent = 1_700_000_000_000;
+    let stamped = |sig: Option<u64>| Content {
+        sig_timestamp: sig,
+        ..text("stamped")
+    };
+    let seal = |content: &Content, rng: &mut ChaCha20Rng| {
+        encode_for_1o1(&alice, &bob.account_id(), content, sent, rng).expect("encode")
+    };
+    // The twin: equal stamps decode.
+    let twin = seal(&stamped(Some(sent)), &mut rng);
+    let incoming = decode_envelope(&bob, &twin).expect("equal stamps");
+    assert_eq!(incoming.sent_timestamp_ms, sent);
+    // Different stamps (either way) are malformed.
+    for sig in [sent + 1, sent - 1, 1] {
+        let data = seal(&stamped(Some(sig)), &mut rng);
+        let err = decode_envelope(&bob, &data).expect_err("mismatch");
+        assert_eq!(
+            err,
+            MessageError::Malformed {
+                what: "signature timestamp"
+            }
+        );
+        assert_eq!(err.kind(), ErrorKind::PeerMisbehaved);
+    }
+    // A node re-wrapping the sealed twin under another envelope timestamp is caught too.
+    let mut envelope = unwrap_envelope(&twin).expect("envelope");
+    envelope.timestamp += 60_000;
+    assert!(decode_envelope(&bob, &wrap_envelope(&envelope)).is_err());
+    // Legacy senders: absent or zero is accepted.
+    for sig in [None, Some(0)] {
+        let data = seal(&stamped(sig), &mut rng);
+        assert!(decode_envelope(&bob, &data).is_ok(), "{sig:?}");
+    }
+}

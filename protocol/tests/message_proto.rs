@@ -14,10 +14,10 @@ use umbra_protocol::{
         decode_envelope, encode_for_1o1, pad_message,
         proto::{
             AttachmentPointer, CallMessage, CallMessageType, Content, DataExtractionNotification,
-            DataExtractionType, DataMessage, Envelope, ExpirationType, LokiProfile,
-            MessageRequestResponse, OpenGroupInvitation, Preview, Quote, Reaction, ReactionAction,
-            ReceiptMessage, ReceiptType, SharedConfigKind, SharedConfigMessage, TypingAction,
-            TypingMessage, UnsendRequest, WebSocketMessage,
+            DataExtractionType, DataMessage, Envelope, ExpirationType, GroupUpdateInvite,
+            GroupUpdateMessage, LokiProfile, MessageRequestResponse, OpenGroupInvitation, Preview,
+            Quote, Reaction, ReactionAction, ReceiptMessage, ReceiptType, SharedConfigKind,
+            SharedConfigMessage, TypingAction, TypingMessage, UnsendRequest, WebSocketMessage,
         },
         unpad_message, unwrap_envelope,
     },
@@ -210,6 +210,12 @@ fn full_content() -> Content {
             }),
             sync_target: Some("05".repeat(33)),
             blocks_community_message_requests: Some(false),
+            group_update_message: Some(GroupUpdateMessage {
+                invite_message: Some(GroupUpdateInvite {
+                    name: Some("Group".into()),
+                }),
+                promote_message: None,
+            }),
         }),
         call_message: Some(CallMessage {
             r#type: CallMessageType::PreOffer as i32,
@@ -246,7 +252,7 @@ fn full_content() -> Content {
         }),
         expiration_type: Some(ExpirationType::DeleteAfterRead as i32),
         expiration_timer: Some(86_400),
-        sig_timestamp: Some(12),
+        sig_timestamp: Some(1_700_000_000_000),
     }
 }
 

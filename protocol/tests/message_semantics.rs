@@ -353,6 +353,62 @@ fn test_wire_text_with_quote_profile_and_timer() {
     assert_eq!(out.ttl_ms, 43_200_000);
 }
 
+/// M7: the profile carries `lastProfileUpdateSeconds` (LokiProfile field 3, uint64, seconds;
+/// session-desktop `protos/SignalService.proto`) when the change time is known, and reads it
+/// back.
+#[test]
+fn test_wire_profile_update_seconds() {
+    let draft = TextDraft {
+        body: "ok".into(),
+        profile: Some(Profile::new("Bo").expect("name").updated_at(1_700_000_000)),
+        ..TextDraft::default()
+    };
+    let out = compose_text(&draft, 2000).expect("compose");
+    let expected = cat(&[
+        // Content.dataMessage (1, LEN 17)
+        &[0x0a, 0x11],
+        // body (1) "ok"
+        &[0x0a, 0x02, b'o', b'k'],
+        // profile (101, LEN 10) { displayName (1) "Bo", lastProfileUpdateSeconds (3) =
+        // 1700000000 = varint 80 e2 cf aa 06 }
+        &[0xaa, 0x06, 0x0a, 0x0a, 0x02, b'B', b'o'],
+        &[0x18, 0x80, 0xe2, 0xcf, 0xaa, 0x06],
+        // expirationType UNKNOWN, timer 0, sigTimestamp 2000
+        &[0x60, 0x00, 0x68, 0x00, 0x78, 0xd0, 0x0f],
+    ]);
+    assert_eq!(out.content.encode_to_vec(), expected);
+    // Decoded from those bytes, the time comes back.
+    let content = Content::decode(expected.as_slice()).expect("decode");
+    let a = author_a();
+    match classify(&incoming(a, content), &a) {
+        Ok(Event::Text {
+            profile: Some(p), ..
+        }) => {
+            assert_eq!(p.display_name(), "Bo");
+            assert_eq!(p.updated_s(), 1_700_000_000);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // Unknown (0): the field is left out, and reads as 0.
+    let draft = TextDraft {
+        profile: Some(Profile::new("Bo").expect("name")),
+        ..draft
+    };
+    let out = compose_text(&draft, 2000).expect("compose");
+    let lp = out
+        .content
+        .data_message
+        .as_ref()
+        .and_then(|d| d.profile.clone());
+    assert_eq!(lp.and_then(|p| p.last_profile_update_seconds), None);
+    match classify(&incoming(a, out.content), &a) {
+        Ok(Event::Text {
+            profile: Some(p), ..
+        }) => assert_eq!(p.updated_s(), 0),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Round trips: compose → encode_for_1o1 → decode_envelope → classify, for every kind.
 // ---------------------------------------------------------------------------------------------
@@ -591,7 +647,7 @@ fn test_round_trip_kinds_not_composed() {
     };
     let attachment = data_content(DataMessage {
         body: Some("look".into()),
-        attachments: vec![AttachmentPointer::default()],
+        attachments: vec![AttachmentPointer::default(), AttachmentPointer::default()],
         ..DataMessage::default()
     });
     let invitation = data_content(DataMessage {
@@ -605,22 +661,170 @@ fn test_round_trip_kinds_not_composed() {
         shared_config_message: Some(SharedConfigMessage::default()),
         ..Content::default()
     };
-    for (content, what) in [
-        (call, UnsupportedKind::Call),
-        (attachment, UnsupportedKind::Attachments),
-        (invitation, UnsupportedKind::CommunityInvitation),
-        (config, UnsupportedKind::SharedConfig),
-        (Content::default(), UnsupportedKind::Unknown),
+    let unsupported = |what, text: Option<&str>| Event::Unsupported {
+        what,
+        text: text.map(str::to_owned),
+        profile: None,
+        expiry: DisappearingSetting::Off,
+    };
+    for (content, want) in [
+        (
+            call,
+            unsupported(
+                UnsupportedKind::Call {
+                    call_id: "call".into(),
+                },
+                None,
+            ),
+        ),
+        (
+            attachment,
+            unsupported(UnsupportedKind::Attachments { count: 2 }, Some("look")),
+        ),
+        (
+            invitation,
+            unsupported(
+                UnsupportedKind::CommunityInvitation {
+                    name: "Room".into(),
+                },
+                None,
+            ),
+        ),
+        (config, unsupported(UnsupportedKind::SharedConfig, None)),
+        (
+            Content::default(),
+            unsupported(UnsupportedKind::Unknown, None),
+        ),
         (
             data_content(DataMessage::default()),
-            UnsupportedKind::Unknown,
+            unsupported(UnsupportedKind::Unknown, None),
         ),
-        (text_content(""), UnsupportedKind::Unknown),
+        (
+            text_content(""),
+            unsupported(UnsupportedKind::Unknown, None),
+        ),
     ] {
-        assert_eq!(
-            deliver_raw(&content, &alice, &bob, &mut rng),
-            Ok(Event::Unsupported { what })
-        );
+        assert_eq!(deliver_raw(&content, &alice, &bob, &mut rng), Ok(want));
+    }
+}
+
+/// M9: what Umbra cannot show yet is classified with what a placeholder needs: the caption
+/// text (body, else the attachments' captions), voice messages, the call id, the group's or
+/// community's name (cut at 100 bytes), the profile and the message's timer; group control
+/// and config are marked as not user content.
+#[test]
+fn test_unsupported_kinds_keep_their_text() {
+    use umbra_protocol::message::proto::{GroupUpdateInvite, GroupUpdateMessage};
+    let a = author_a();
+    let with_attachments = |body: Option<&str>, attachments: Vec<AttachmentPointer>| {
+        let mut c = data_content(DataMessage {
+            body: body.map(str::to_owned),
+            attachments,
+            profile: Some(LokiProfile {
+                display_name: Some("Alice".into()),
+                last_profile_update_seconds: Some(9),
+                ..LokiProfile::default()
+            }),
+            ..DataMessage::default()
+        });
+        c.expiration_type = Some(ExpirationType::DeleteAfterSend as i32);
+        c.expiration_timer = Some(43_200);
+        classify(&incoming(a, c), &a)
+    };
+    let captioned = |caption: &str| AttachmentPointer {
+        caption: Some(caption.into()),
+        ..AttachmentPointer::default()
+    };
+    match with_attachments(
+        None,
+        vec![captioned("sunset"), captioned(" "), captioned("sea")],
+    ) {
+        Ok(Event::Unsupported {
+            what: UnsupportedKind::Attachments { count: 3 },
+            text: Some(text),
+            profile: Some(p),
+            expiry: DisappearingSetting::AfterSend(43_200),
+        }) => {
+            assert_eq!(text, "sunset\nsea");
+            assert_eq!((p.display_name(), p.updated_s()), ("Alice", 9));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let voice = AttachmentPointer {
+        flags: Some(AttachmentPointer::FLAG_VOICE_MESSAGE),
+        ..AttachmentPointer::default()
+    };
+    assert!(matches!(
+        with_attachments(Some("listen"), vec![voice]),
+        Ok(Event::Unsupported { what: UnsupportedKind::VoiceMessage, text: Some(t), .. }) if t == "listen"
+    ));
+    // The caption text is checked like a body.
+    let long = "x".repeat(MAX_INCOMING_BODY_CHARS + 1);
+    assert_eq!(
+        with_attachments(Some(&long), vec![AttachmentPointer::default()]),
+        Err(MessageError::InvalidIncoming(Field::Body))
+    );
+    // Group invitations and promotions carry the group's name; other group messages are
+    // control, not content.
+    let group = |update: GroupUpdateMessage| {
+        classify(
+            &incoming(
+                a,
+                data_content(DataMessage {
+                    group_update_message: Some(update),
+                    ..DataMessage::default()
+                }),
+            ),
+            &a,
+        )
+    };
+    let long_name = "é".repeat(60);
+    for update in [
+        GroupUpdateMessage {
+            invite_message: Some(GroupUpdateInvite {
+                name: Some(long_name.clone()),
+            }),
+            ..GroupUpdateMessage::default()
+        },
+        GroupUpdateMessage {
+            promote_message: Some(GroupUpdateInvite {
+                name: Some(long_name.clone()),
+            }),
+            ..GroupUpdateMessage::default()
+        },
+    ] {
+        match group(update) {
+            Ok(Event::Unsupported {
+                what: UnsupportedKind::GroupInvitation { name },
+                ..
+            }) => assert_eq!(name, "é".repeat(50)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    match group(GroupUpdateMessage::default()) {
+        Ok(Event::Unsupported { what, .. }) => {
+            assert_eq!(what, UnsupportedKind::GroupControl);
+            assert!(!what.is_user_content());
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(!UnsupportedKind::SharedConfig.is_user_content());
+    assert!(UnsupportedKind::Unknown.is_user_content());
+    // A call id is cut to its limit; the call is content (a missed call).
+    let call = Content {
+        call_message: Some(CallMessage {
+            r#type: CallMessageType::Offer as i32,
+            uuid: "u".repeat(500),
+            ..CallMessage::default()
+        }),
+        ..Content::default()
+    };
+    match classify(&incoming(a, call), &a) {
+        Ok(Event::Unsupported {
+            what: UnsupportedKind::Call { call_id },
+            ..
+        }) => assert_eq!(call_id.len(), umbra_protocol::message::MAX_CALL_ID_BYTES),
+        other => panic!("unexpected {other:?}"),
     }
 }
 
@@ -948,10 +1152,27 @@ fn test_display_name_caps() {
             ..DataMessage::default()
         })
     };
-    assert_eq!(
-        classify(&incoming(a, with_name(&over)), &a),
-        Err(MessageError::InvalidIncoming(Field::DisplayName))
-    );
+    // M12: a received name over 100 bytes is cut at a character boundary (libsession's
+    // `utf8_truncate` in `set_name_truncated`) and the message is kept.
+    match classify(&incoming(a, with_name(&over)), &a) {
+        Ok(Event::Text {
+            body,
+            profile: Some(p),
+            ..
+        }) => {
+            assert_eq!(body, "hi");
+            assert_eq!(p.display_name(), at_cap);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // The cut never splits a character: 99 ASCII bytes then a 2-byte one keeps 99.
+    let split = format!("{}ä", "b".repeat(MAX_DISPLAY_NAME_BYTES - 1));
+    match classify(&incoming(a, with_name(&split)), &a) {
+        Ok(Event::Text {
+            profile: Some(p), ..
+        }) => assert_eq!(p.display_name(), "b".repeat(MAX_DISPLAY_NAME_BYTES - 1)),
+        other => panic!("unexpected {other:?}"),
+    }
     match classify(&incoming(a, with_name(&at_cap)), &a) {
         Ok(Event::Text {
             profile: Some(p), ..
@@ -975,10 +1196,13 @@ fn test_display_name_caps() {
         }),
         ..Content::default()
     };
-    assert_eq!(
-        classify(&incoming(a, response), &a),
-        Err(MessageError::InvalidIncoming(Field::DisplayName))
-    );
+    match classify(&incoming(a, response), &a) {
+        Ok(Event::RequestResponse {
+            approved: true,
+            profile: Some(p),
+        }) => assert_eq!(p.display_name(), at_cap),
+        other => panic!("unexpected {other:?}"),
+    }
 }
 
 #[test]
@@ -1008,10 +1232,76 @@ fn test_timer_validation() {
             Err(MessageError::InvalidOutgoing(Field::Timer))
         );
     }
-    // 5 minutes to 4 weeks, the same choices in both modes.
-    let offered = [300, 3_600, 43_200, 86_400, 604_800, 1_209_600, 2_419_200];
-    assert_eq!(AFTER_READ_TIMERS, offered);
-    assert_eq!(AFTER_SEND_TIMERS, offered);
+    // M8: exactly Session's choices per mode (session-desktop
+    // ts/session/disappearing_messages/timerOptions.ts, release builds): after-read 5 min,
+    // 1 h, 12 h, 1 d, 1 w, 2 w; after-send 12 h, 1 d, 1 w, 2 w. No 4 weeks, no 5 min / 1 h
+    // after send.
+    assert_eq!(
+        AFTER_READ_TIMERS,
+        [300, 3_600, 43_200, 86_400, 604_800, 1_209_600]
+    );
+    assert_eq!(AFTER_SEND_TIMERS, [43_200, 86_400, 604_800, 1_209_600]);
+    for setting in [
+        DisappearingSetting::AfterSend(300),
+        DisappearingSetting::AfterSend(3_600),
+        DisappearingSetting::AfterSend(2_419_200),
+        DisappearingSetting::AfterRead(2_419_200),
+    ] {
+        assert!(!setting.is_offered(), "{setting:?}");
+        assert_eq!(
+            compose_expiration_update(setting, 1),
+            Err(MessageError::InvalidOutgoing(Field::Timer)),
+            "{setting:?}"
+        );
+    }
+    // A setting stored by an older Umbra maps to the nearest offered one of its mode.
+    for (old, want) in [
+        (
+            DisappearingSetting::AfterSend(300),
+            DisappearingSetting::AfterSend(43_200),
+        ),
+        (
+            DisappearingSetting::AfterSend(3_600),
+            DisappearingSetting::AfterSend(43_200),
+        ),
+        (
+            DisappearingSetting::AfterSend(2_419_200),
+            DisappearingSetting::AfterSend(1_209_600),
+        ),
+        (
+            DisappearingSetting::AfterRead(2_419_200),
+            DisappearingSetting::AfterRead(1_209_600),
+        ),
+        (
+            DisappearingSetting::AfterRead(10),
+            DisappearingSetting::AfterRead(300),
+        ),
+        (
+            DisappearingSetting::AfterRead(86_400),
+            DisappearingSetting::AfterRead(86_400),
+        ),
+        (DisappearingSetting::Off, DisappearingSetting::Off),
+    ] {
+        assert_eq!(old.nearest_offered(), want, "{old:?}");
+        assert!(want.is_offered());
+    }
+    // Whatever the timer (a peer may pick up to 30 days), nothing is stored in the swarm
+    // for longer than the namespace-0 maximum of 14 days.
+    for secs in [
+        1,
+        43_200,
+        1_209_600,
+        1_209_601,
+        2_419_200,
+        MAX_INCOMING_TIMER_SECS,
+    ] {
+        for setting in [
+            DisappearingSetting::AfterSend(secs),
+            DisappearingSetting::AfterRead(secs),
+        ] {
+            assert!(setting.storage_ttl_ms() <= DEFAULT_TTL_MS, "{setting:?}");
+        }
+    }
 
     // Incoming: any timer up to 30 days; unknown/absent type or zero timer means Off.
     let a = author_a();

@@ -48,6 +48,7 @@ fn incoming(from: AccountId, sent_ms: u64, body: &str, hash: Option<&str>) -> Ne
         outbox: None,
         disappearing: None,
         quote: None,
+        placeholder: None,
     }
 }
 
@@ -234,6 +235,7 @@ fn a_crash_at_any_write_leaves_a_consistent_database() {
                 outbox: None,
                 disappearing: None,
                 quote: None,
+                placeholder: None,
             };
             let InsertOutcome::Inserted(mine) = db.insert_message(mine, &mut r).await? else {
                 panic!("insert")

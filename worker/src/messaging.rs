@@ -145,6 +145,10 @@ pub struct Cx<'a, R: CryptoRng> {
 #[derive(Default, Serialize, Deserialize)]
 struct Profile {
     display_name: Option<String>,
+    /// When the name was last changed (network time, Unix seconds; 0 for records written
+    /// before it was kept): sent as `lastProfileUpdateSeconds`.
+    #[serde(default)]
+    updated_s: u64,
 }
 
 /// The running messaging client of one unlock session.
@@ -245,7 +249,8 @@ impl Messenger {
             cx.vault.account_id(),
             prefs_of(&settings),
             profile.display_name.as_deref(),
-        );
+        )
+        .with_profile_updated_s(profile.updated_s);
         let mut m = Messenger {
             client,
             convo,

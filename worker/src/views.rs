@@ -115,6 +115,7 @@ mod tests {
             quote: None,
             reactions: vec![],
             expires_at_ms: None,
+            kind: Default::default(),
         }
     }
 

@@ -899,6 +899,7 @@ async fn test_conversation_features_offline() {
         outbox: None,
         disappearing: Some(Disappearing { mode, timer_s: 300 }),
         quote: None,
+        placeholder: None,
     };
     let mut rng = umbra_worker::rng::worker_rng();
     let mut db = MessageDb::new(&store, &vault);

@@ -3,12 +3,16 @@
 //! disappearing countdown), a menu per message (reply, react, delete for me or for everyone),
 //! the request banner (Accept / Delete / Block), the disappearing-messages setting, search in
 //! the conversation, the peer's typing indicator and the composer (Enter sends, Shift+Enter
-//! starts a new line). Message text is a text node; web links are buttons that ask first.
+//! starts a new line). Message text is a text node; web links are buttons that ask first,
+//! showing the site's host in punycode. Content Umbra cannot show yet (attachments, voice
+//! messages, calls, invitations) is a placeholder sentence with an accessible label, plus the
+//! text that came with it.
 
 use leptos::{ev::KeyboardEvent, ev::SubmitEvent, html, prelude::*};
 use umbra_ipc::{
-    Command, ConversationKind, ConversationOp, ConversationsCommand, DISAPPEARING_TIMERS_S,
-    DeliveryState, Direction, DisappearingMode, DisappearingView, MessageView,
+    AFTER_READ_TIMERS_S, Command, ConversationKind, ConversationOp, ConversationsCommand,
+    DeliveryState, Direction, DisappearingMode, DisappearingView, MessageKind, MessageView,
+    offered_timers_s,
 };
 
 use super::conversations::SearchBox;
@@ -106,7 +110,7 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
     };
     let p1 = conversation.clone();
     let bubble = move |(_, m): ((u64, u64), MessageView)| {
-        view! { <Bubble m conversation=p1.clone()/> }
+        view! { <Bubble m conversation=p1.clone() peer=heading/> }
     };
     let p2 = conversation.clone();
     let banner = move || match kind.get() {
@@ -194,9 +198,10 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
     }
 }
 
-/// One message bubble.
+/// One message bubble. A placeholder for content Umbra cannot show yet says what was sent
+/// (with the peer's name, `peer`) and shows the text that came with it.
 #[component]
-fn Bubble(m: MessageView, conversation: String) -> impl IntoView {
+fn Bubble(m: MessageView, conversation: String, peer: Memo<String>) -> impl IntoView {
     let worker = use_worker();
     let ui = expect_context::<ChatUi>();
     let outgoing = m.direction == Direction::Outgoing;
@@ -313,11 +318,28 @@ fn Bubble(m: MessageView, conversation: String) -> impl IntoView {
             }
         })
     };
+    let kind = m.kind.clone();
+    let placeholder = (kind != MessageKind::Text).then(|| {
+        let sentence = move || {
+            let name = if outgoing {
+                "You".to_owned()
+            } else {
+                peer.get()
+            };
+            format::placeholder_text(&kind, &name)
+        };
+        let label = sentence.clone();
+        view! {
+            <p class="placeholder" role="note" aria-label=label>{sentence}</p>
+        }
+    });
+    let has_body = !m.body.is_empty();
     view! {
         <li class=class>
             <span class="sr-only">{format!("{who}: ")}</span>
             {quote}
-            <p class="body">{body}</p>
+            {placeholder}
+            {has_body.then(|| view! { <p class="body">{body}</p> })}
             {reactions}
             <button type="button" class="options" aria-label="Message options" aria-haspopup="menu"
                 aria-expanded=move || (ui.menu.get() == Some(id)).to_string()
@@ -369,16 +391,28 @@ fn DeleteDialog(conversation: String) -> impl IntoView {
     }
 }
 
-/// Asks before opening a link from a message: the site will see the user's IP address.
+/// Asks before opening a link from a message: the site will see the user's IP address. The
+/// site's host is shown in its ASCII (punycode) form, with a warning when it has non-ASCII
+/// letters that can imitate another site, and bidi controls in the address are shown as code
+/// points, so the text cannot pretend to be another address.
 #[component]
 fn LinkDialog() -> impl IntoView {
     let ui = expect_context::<ChatUi>();
     move || {
         ui.link.get().map(|url| {
             let u = url.clone();
+            let host = format::link_host(&url);
+            let look_alike = host.as_ref().is_some_and(|(_, non_ascii)| *non_ascii);
+            let host = host.map(|(h, _)| h);
             view! {
                 <div class="dialog" role="dialog" aria-modal="true" aria-label="Open link?">
-                    <p class="mono link-url">{url}</p>
+                    {host.map(|h| view! {
+                        <p>"Site: "<span class="mono link-host" aria-label="Site address">{h}</span></p>
+                    })}
+                    {look_alike.then(|| view! {
+                        <p role="alert">"This address has letters from other alphabets that can look like a familiar site. The site is the one shown above."</p>
+                    })}
+                    <p class="mono link-url">{format::mark_bidi(&url)}</p>
                     <p>"Opening a link leaves Umbra's onion routing: the website will see your IP address. Only open links you trust."</p>
                     <div class="actions">
                         <button type="button" on:click=move |_| {
@@ -400,17 +434,20 @@ fn DisappearingDialog(conversation: String, current: Memo<DisappearingView>) -> 
     let ui = expect_context::<ChatUi>();
     move || {
         ui.disappearing.get().then(|| {
-            let now = current.get_untracked();
-            let mode = RwSignal::new(if now.timer_s == 0 {
-                DisappearingMode::Off
-            } else {
-                now.mode
-            });
+            // A timer not offered (an older Umbra's 4 weeks, a peer's 10 minutes) starts the
+            // menu at the nearest offered one of its mode.
+            let now = current.get_untracked().nearest_offered();
+            let mode = RwSignal::new(now.mode);
             let timer = RwSignal::new(if now.timer_s == 0 {
-                DISAPPEARING_TIMERS_S[0]
+                AFTER_READ_TIMERS_S[0]
             } else {
                 now.timer_s
             });
+            // The timers of the chosen mode (Session's lists); after-read's while off.
+            let offered = move || match mode.get() {
+                DisappearingMode::Off => offered_timers_s(DisappearingMode::AfterRead),
+                m => offered_timers_s(m),
+            };
             let p = conversation.clone();
             let save = move |ev: SubmitEvent| {
                 ev.prevent_default();
@@ -432,17 +469,27 @@ fn DisappearingDialog(conversation: String, current: Memo<DisappearingView>) -> 
                 view! {
                     <div class="check">
                         <input type="radio" name="dm-mode" id=id prop:checked=move || mode.get() == value
-                            on:change=move |_| mode.set(value)/>
+                            on:change=move |_| {
+                                // Keep the timer one the new mode offers (set first: the
+                                // options are drawn for the new mode with it selected).
+                                let t = DisappearingView { mode: value, timer_s: timer.get_untracked() };
+                                if value != DisappearingMode::Off {
+                                    timer.set(t.nearest_offered().timer_s);
+                                }
+                                mode.set(value);
+                            }/>
                         <label for=id>{label}</label>
                     </div>
                 }
             };
-            let options = DISAPPEARING_TIMERS_S
-                .iter()
-                .map(|&s| {
-                    view! { <option value=s.to_string() selected=s == timer.get_untracked()>{format::timer_label(s)}</option> }
-                })
-                .collect_view();
+            let options = move || {
+                offered()
+                    .iter()
+                    .map(|&s| {
+                        view! { <option value=s.to_string() selected=s == timer.get_untracked()>{format::timer_label(s)}</option> }
+                    })
+                    .collect_view()
+            };
             view! {
                 <div class="dialog" role="dialog" aria-modal="true" aria-label="Disappearing messages">
                     <form on:submit=save>

@@ -26,7 +26,7 @@ use crate::{
     address::{LocalMs, NetMs, NodeId, StorageHash, SwarmAddr},
     identity::{AccountId, Identity},
     message::{
-        Outgoing, encode_for_1o1,
+        Outgoing, cap_storage_ttl_ms, encode_for_1o1,
         proto::{Content, DataMessage, ExpirationType, LokiProfile},
     },
     rpc::{self, Namespace},
@@ -529,7 +529,8 @@ fn count_store_acks(
 }
 
 /// TTL of the sync copy of `entry`: a delete-after-read message counts as read by its sender
-/// at sending, so its copy in the own swarm lives for the timer; otherwise the original's TTL.
+/// at sending, so its copy in the own swarm lives for the timer (at most the namespace-0
+/// maximum, [`cap_storage_ttl_ms`]); otherwise the original's TTL.
 fn sync_copy_ttl(entry: &OutboxEntry) -> Option<u64> {
     let content = entry
         .content
@@ -541,7 +542,8 @@ fn sync_copy_ttl(entry: &OutboxEntry) -> Option<u64> {
             if c.expiration_type == Some(ExpirationType::DeleteAfterRead as i32)
                 && c.expiration_timer.is_some_and(|t| t > 0) =>
         {
-            c.expiration_timer.map(|t| u64::from(t) * 1000)
+            c.expiration_timer
+                .map(|t| cap_storage_ttl_ms(u64::from(t) * 1000))
         }
         _ => entry.ttl_ms,
     }

@@ -172,6 +172,7 @@ impl Conversations {
             outbox: Some(OutboxState::Pending),
             disappearing: Some(stored_setting).filter(Disappearing::is_on),
             quote,
+            placeholder: None,
         };
         let InsertOutcome::Inserted(id) = io.db.insert_message(msg, io.rng).await? else {
             // A fresh sent timestamp is never a duplicate.

@@ -1,9 +1,14 @@
 //! What client events do (docs/protocol.md §5.5, §9): received texts (ours from other devices
-//! too) are stored in one batch with their quote and disappearing timer; reactions, read
+//! too) are stored in one batch with their quote and disappearing timer, and so are
+//! placeholders for user content Umbra cannot show yet (attachments with their caption text,
+//! voice messages, calls — one per call id —, group and community invitations, unknown
+//! kinds; config and group control stay invisible); reactions, read
 //! receipts, unsend requests and setting changes update the stored messages and
 //! conversations; typing indicators only reach the UI. Everything from a blocked peer is
 //! dropped unseen. The client's outbox entries set the delivery state of stored texts, and a
 //! stored sync copy's hash is remembered for unsend.
+
+use std::collections::BTreeSet;
 
 use rand_core::CryptoRng;
 
@@ -14,13 +19,32 @@ use crate::client::ReceivedMessage;
 use crate::client::{ClientCommand, LocalId, OutboxEntry, OutboxState as ClientOutboxState};
 use crate::identity::AccountId;
 use crate::message::{
-    DisappearingSetting, Event, MessageId as WireId, ReactionChange, TYPING_TTL_MS,
+    DisappearingSetting, Event, MessageId as WireId, Profile, ReactionChange, TYPING_TTL_MS,
+    UnsupportedKind, profile_is_newer,
 };
 use crate::store::messages::{
     ConversationState, ConversationUpdate, Direction, InsertOutcome, MessageRef, NewMessage,
-    OutboxState, Quote,
+    OutboxState, Placeholder, Quote,
 };
 use crate::store::{MessageDbError, Store};
+
+/// How many of a conversation's newest messages are searched for an earlier placeholder of
+/// the same call (a call's signalling arrives within seconds).
+const CALL_SCAN: usize = 50;
+
+/// The stored placeholder for unsupported content, `None` for what is not user content
+/// (config, group control): those stay invisible.
+fn placeholder_of(what: UnsupportedKind) -> Option<Placeholder> {
+    Some(match what {
+        UnsupportedKind::Call { call_id } => Placeholder::Call { call_id },
+        UnsupportedKind::Attachments { count } => Placeholder::Attachment { count },
+        UnsupportedKind::VoiceMessage => Placeholder::VoiceMessage,
+        UnsupportedKind::CommunityInvitation { name } => Placeholder::CommunityInvitation { name },
+        UnsupportedKind::GroupInvitation { name } => Placeholder::GroupInvitation { name },
+        UnsupportedKind::Unknown => Placeholder::Unknown,
+        UnsupportedKind::GroupControl | UnsupportedKind::SharedConfig => return None,
+    })
+}
 
 fn message_ref(id: &WireId) -> MessageRef {
     MessageRef {
@@ -61,7 +85,7 @@ struct Control {
 /// A received text to store, with what to do once stored.
 struct Text {
     msg: NewMessage,
-    name: Option<String>,
+    profile: Option<Profile>,
     expiry: Option<u64>,
     future_dated: bool,
     notify: Option<String>,
@@ -79,6 +103,7 @@ impl Conversations {
         let mut effects = Vec::new();
         let mut texts = Vec::new();
         let mut controls = Vec::new();
+        let mut calls = BTreeSet::new();
         for m in incoming {
             let ReceivedMessage {
                 from,
@@ -109,11 +134,47 @@ impl Conversations {
                     profile,
                     expiry,
                 } => texts.push(self.text(&arrival, hash, body, quote, profile, expiry)),
+                Event::Unsupported {
+                    what,
+                    text,
+                    profile,
+                    expiry,
+                } => {
+                    let Some(placeholder) = placeholder_of(what) else {
+                        continue;
+                    };
+                    if let Placeholder::Call { call_id } = &placeholder {
+                        // Our own devices' call signalling is not a call to us; a call is
+                        // one placeholder, however many messages it took.
+                        let key = (arrival.conversation.clone(), call_id.clone());
+                        if from == self.me || calls.contains(&key) {
+                            continue;
+                        }
+                        calls.insert(key);
+                    }
+                    let body = text.unwrap_or_default();
+                    let mut t = self.text(&arrival, hash, body, None, profile, expiry);
+                    if t.notify.as_deref() == Some("") {
+                        t.notify = Some(placeholder.summary().to_owned());
+                    }
+                    t.msg.placeholder = Some(placeholder);
+                    texts.push(t);
+                }
                 event => controls.push(Control { arrival, event }),
             }
         }
         let mut result = Ok(());
-        if !texts.is_empty() {
+        if !calls.is_empty() {
+            // A call already shown (its first messages came in an earlier drain).
+            match self.known_calls(io, &calls).await {
+                Ok(known) => texts.retain(|t| {
+                    !matches!(&t.msg.placeholder, Some(Placeholder::Call { call_id })
+                        if known.contains(&(t.msg.conversation.clone(), call_id.clone())))
+                }),
+                Err(e) => result = Err(e),
+            }
+        }
+        if result.is_ok() && !texts.is_empty() {
             result = self.store_texts(io, texts, &mut effects).await;
         }
         for control in controls {
@@ -137,6 +198,25 @@ impl Conversations {
         effects
     }
 
+    /// Which of `calls` (conversation, call id) already have a placeholder among the
+    /// newest [`CALL_SCAN`] messages of their conversation.
+    async fn known_calls<S: Store, R: CryptoRng + ?Sized>(
+        &self,
+        io: &mut Io<'_, S, R>,
+        calls: &BTreeSet<(ConversationId, String)>,
+    ) -> Result<BTreeSet<(ConversationId, String)>, ConvoError> {
+        let mut known = BTreeSet::new();
+        let conversations: BTreeSet<&ConversationId> = calls.iter().map(|(c, _)| c).collect();
+        for conversation in conversations {
+            for m in io.db.list_messages(conversation, CALL_SCAN, 0).await? {
+                if let Some(Placeholder::Call { call_id }) = m.placeholder {
+                    known.insert((conversation.clone(), call_id));
+                }
+            }
+        }
+        Ok(known)
+    }
+
     fn text(
         &self,
         a: &Arrival,
@@ -146,15 +226,10 @@ impl Conversations {
         profile: Option<crate::message::Profile>,
         expiry: DisappearingSetting,
     ) -> Text {
-        let (direction, author, outbox, name) = if a.ours {
+        let (direction, author, outbox, profile) = if a.ours {
             (Direction::Outgoing, self.me, Some(OutboxState::Sent), None)
         } else {
-            (
-                Direction::Incoming,
-                a.from,
-                None,
-                profile.map(|p| p.display_name().to_owned()),
-            )
+            (Direction::Incoming, a.from, None, profile)
         };
         let disappearing = Some(stored_of(expiry)).filter(|d| d.is_on());
         let at = match direction {
@@ -186,8 +261,9 @@ impl Conversations {
                     target: message_ref(&q.target),
                     text: q.text.unwrap_or_default(),
                 }),
+                placeholder: None,
             },
-            name,
+            profile,
             expiry: at,
             notify,
         }
@@ -203,11 +279,11 @@ impl Conversations {
             .into_iter()
             .map(|t| {
                 let at = (t.msg.conversation.clone(), t.msg.author);
-                (t.msg, (at, t.name, t.expiry, t.future_dated, t.notify))
+                (t.msg, (at, t.profile, t.expiry, t.future_dated, t.notify))
             })
             .unzip();
         let outcomes = io.db.insert_messages(msgs, io.rng).await?;
-        for (outcome, ((conversation, author), name, expiry, future_dated, notify)) in
+        for (outcome, ((conversation, author), profile, expiry, future_dated, notify)) in
             outcomes.iter().zip(meta)
         {
             let InsertOutcome::Inserted(id) = outcome else {
@@ -222,7 +298,8 @@ impl Conversations {
                     .await?;
             }
             self.note_expiry(expiry, effects);
-            self.update_name(io, &conversation, name, effects).await?;
+            self.update_name(io, &conversation, profile, effects)
+                .await?;
             if let Some(preview) = notify {
                 let display_name = io
                     .db
@@ -244,24 +321,38 @@ impl Conversations {
         Ok(())
     }
 
-    /// Records the display name a peer sent along in its 1:1 `conversation`, if it changed
-    /// (never for a blocked peer, never creating a conversation).
+    /// Records the profile a peer sent along in its 1:1 `conversation` (never for a blocked
+    /// peer, never creating a conversation), as session-desktop's `shouldApplyChange`
+    /// (`ts/models/profile.ts`) decides: only if its `lastProfileUpdateSeconds` is newer than
+    /// the stored one, or both are 0 ([`profile_is_newer`]); then the name (if it differs) and
+    /// the change time are stored. An older profile, fetched late or replayed, changes nothing.
     async fn update_name<S: Store, R: CryptoRng + ?Sized>(
         &mut self,
         io: &mut Io<'_, S, R>,
         conversation: &ConversationId,
-        name: Option<String>,
+        profile: Option<Profile>,
         effects: &mut Vec<Effect>,
     ) -> Result<(), ConvoError> {
-        let Some(name) = name.as_deref().and_then(clip_name) else {
+        let Some(profile) = profile else {
             return Ok(());
         };
-        let current = io.db.conversation(conversation).await?;
-        if current.is_some_and(|c| {
-            c.state != ConversationState::Blocked && c.display_name.as_deref() != Some(&name)
-        }) {
+        let Some(name) = clip_name(profile.display_name()) else {
+            return Ok(());
+        };
+        let updated_s = profile.updated_s();
+        let Some(current) = io.db.conversation(conversation).await? else {
+            return Ok(());
+        };
+        if current.state == ConversationState::Blocked
+            || !profile_is_newer(updated_s, current.profile_updated_s)
+        {
+            return Ok(());
+        }
+        let name_changed = current.display_name.as_deref() != Some(&name);
+        if name_changed || updated_s != current.profile_updated_s {
             let update = ConversationUpdate {
-                display_name: Some(Some(name)),
+                display_name: name_changed.then_some(Some(name)),
+                profile_updated_s: Some(updated_s),
                 ..ConversationUpdate::default()
             };
             let now = io.clock.now().0;
@@ -317,8 +408,8 @@ impl Conversations {
                     effects.push(Effect::Ui(UiChange::Conversation(a.conversation.clone())));
                 }
                 if !a.ours {
-                    let name = profile.map(|p| p.display_name().to_owned());
-                    self.update_name(io, &a.conversation, name, effects).await?;
+                    self.update_name(io, &a.conversation, profile, effects)
+                        .await?;
                 }
             }
             Event::ReadReceipt { timestamps } => {
@@ -399,8 +490,8 @@ impl Conversations {
             }
             Event::RequestResponse { profile, .. } => {
                 if !a.ours {
-                    let name = profile.map(|p| p.display_name().to_owned());
-                    self.update_name(io, &a.conversation, name, effects).await?;
+                    self.update_name(io, &a.conversation, profile, effects)
+                        .await?;
                 }
             }
             Event::Text { .. }

@@ -14,7 +14,8 @@
 //! Timers offered (Session desktop `timerOptions.ts`, same on mobile): after-read 5 min, 1 h,
 //! 12 h, 1 day, 1 week, 2 weeks; after-send 12 h, 1 day, 1 week, 2 weeks. Session has no
 //! 4-week option. Incoming timers are accepted from 1 s to 30 days (debug builds of other
-//! clients send 10 s, 30 s, 1 min), since rejecting them would lose the message.
+//! clients send 10 s, 30 s, 1 min), since rejecting them would lose the message; a timer over
+//! 14 days still never stores anything for longer than 14 days ([`cap_storage_ttl_ms`]).
 
 use super::{Field, MessageError, proto::ExpirationType};
 
@@ -27,23 +28,31 @@ const DAY: u32 = 24 * HOUR;
 /// One week in seconds.
 const WEEK: u32 = 7 * DAY;
 
-/// Timers (seconds) offered for delete-after-read: 5 min, 1 h, 12 h, 1 d, 1 w, 2 w (Session's
-/// list) and 4 w.
-pub const AFTER_READ_TIMERS: [u32; 7] =
-    [5 * MINUTE, HOUR, 12 * HOUR, DAY, WEEK, 2 * WEEK, 4 * WEEK];
+/// Timers (seconds) offered for delete-after-read: 5 min, 1 h, 12 h, 1 d, 1 w, 2 w, exactly
+/// Session's list (session-desktop `ts/session/disappearing_messages/timerOptions.ts`,
+/// `DELETE_AFTER_READ` without its debug-build values).
+pub const AFTER_READ_TIMERS: [u32; 6] = [5 * MINUTE, HOUR, 12 * HOUR, DAY, WEEK, 2 * WEEK];
 
-/// Timers (seconds) offered for delete-after-send: Session's list (12 h, 1 d, 1 w, 2 w) plus
-/// 5 min, 1 h and 4 w, so both modes offer the same choices. Session receivers accept any
-/// timer up to 30 days; the storage TTL is capped at 14 days (the namespace-0 maximum), so a
-/// 4-week message that is never fetched leaves the swarm after 14 days.
-pub const AFTER_SEND_TIMERS: [u32; 7] =
-    [5 * MINUTE, HOUR, 12 * HOUR, DAY, WEEK, 2 * WEEK, 4 * WEEK];
+/// Timers (seconds) offered for delete-after-send: 12 h, 1 d, 1 w, 2 w, exactly Session's list
+/// (`timerOptions.ts`, `DELETE_AFTER_SEND`). Session has no 4-week option: a peer that adopts
+/// a 28-day timer stores with `ttl = timer`, which nodes refuse above the 14-day namespace-0
+/// maximum.
+pub const AFTER_SEND_TIMERS: [u32; 4] = [12 * HOUR, DAY, WEEK, 2 * WEEK];
 
 /// Longest timer accepted on incoming messages (30 days, the longest expiry a swarm keeps).
 pub const MAX_INCOMING_TIMER_SECS: u32 = 30 * DAY;
 
-/// Storage TTL of ordinary content (14 days; desktop `TTL_DEFAULT.CONTENT_MESSAGE`).
+/// Storage TTL of ordinary content (14 days; desktop `TTL_DEFAULT.CONTENT_MESSAGE`). It is
+/// also the longest TTL namespace 0 accepts (`Namespace::DEFAULT.max_ttl_ms()`), so no store of
+/// a 1:1 message or its sync copy asks for more ([`cap_storage_ttl_ms`]).
 pub const DEFAULT_TTL_MS: u64 = 14 * 24 * 60 * 60 * 1000;
+
+/// `ttl_ms` capped at the namespace-0 maximum ([`DEFAULT_TTL_MS`], 14 days): a timer above it
+/// (a peer may pick up to 30 days) still disappears locally on time, but its swarm copy is
+/// stored for at most 14 days, which every node accepts.
+pub fn cap_storage_ttl_ms(ttl_ms: u64) -> u64 {
+    ttl_ms.min(DEFAULT_TTL_MS)
+}
 
 /// Storage TTL of typing indicators (20 s; desktop `TTL_DEFAULT.TYPING_MESSAGE`).
 pub const TYPING_TTL_MS: u64 = 20 * 1000;
@@ -78,6 +87,28 @@ impl DisappearingSetting {
             DisappearingSetting::Off => true,
             DisappearingSetting::AfterSend(secs) => AFTER_SEND_TIMERS.contains(&secs),
             DisappearingSetting::AfterRead(secs) => AFTER_READ_TIMERS.contains(&secs),
+        }
+    }
+
+    /// The offered setting nearest to this one, in the same mode: what an older Umbra's
+    /// stored choice (4 weeks, or 5 min / 1 h after send) becomes in the timer menu. A tie
+    /// goes to the shorter timer. Off stays off.
+    pub fn nearest_offered(self) -> Self {
+        let nearest = |offered: &[u32], secs: u32| {
+            offered
+                .iter()
+                .copied()
+                .min_by_key(|&t| t.abs_diff(secs))
+                .unwrap_or(secs)
+        };
+        match self {
+            DisappearingSetting::Off => DisappearingSetting::Off,
+            DisappearingSetting::AfterSend(secs) => {
+                DisappearingSetting::AfterSend(nearest(&AFTER_SEND_TIMERS, secs))
+            }
+            DisappearingSetting::AfterRead(secs) => {
+                DisappearingSetting::AfterRead(nearest(&AFTER_READ_TIMERS, secs))
+            }
         }
     }
 
@@ -133,12 +164,12 @@ impl DisappearingSetting {
     }
 
     /// Storage TTL (ms) of a disappearing-capable message sent with this setting:
-    /// delete-after-send stores for exactly the timer, everything else for
-    /// [`DEFAULT_TTL_MS`].
+    /// delete-after-send stores for the timer, everything else for [`DEFAULT_TTL_MS`]; never
+    /// more than the namespace-0 maximum ([`cap_storage_ttl_ms`]).
     pub fn storage_ttl_ms(self) -> u64 {
         match self {
             DisappearingSetting::AfterSend(secs) if secs > 0 => {
-                u64::from(secs).saturating_mul(1000).min(DEFAULT_TTL_MS)
+                cap_storage_ttl_ms(u64::from(secs).saturating_mul(1000))
             }
             _ => DEFAULT_TTL_MS,
         }

@@ -11,7 +11,8 @@
 //!
 //! Decoding accepts WebSocketMessage-wrapped and bare envelopes, with or without `proSig`, with
 //! `source` absent, empty or 66 characters. The sender is taken only from the signed key inside
-//! the ciphertext; `source` is never trusted.
+//! the ciphertext; `source` is never trusted. The envelope timestamp is bound to the signed
+//! `Content.sigTimestamp` when the sender set one ([`decode_envelope`]).
 //!
 //! Spec: docs/protocol.md §5.3, §5.5, §10 (config wrapping).
 
@@ -261,7 +262,8 @@ pub fn encode_for_1o1<R: CryptoRng + ?Sized>(
 /// # Errors
 ///
 /// [`MessageError::IncomingTooLarge`], [`MessageError::Malformed`] (bad protobuf, missing
-/// content, bad outer fields), [`MessageError::UnsupportedEnvelopeType`] (legacy group
+/// content, bad outer fields, a `sigTimestamp` that differs from the envelope timestamp),
+/// [`MessageError::UnsupportedEnvelopeType`] (legacy group
 /// message), and the errors of [`decrypt_incoming`].
 pub fn decode_envelope(own: &Identity, data: &[u8]) -> Result<Incoming, MessageError> {
     let envelope = unwrap_envelope(data)?;
@@ -274,6 +276,7 @@ pub fn decode_envelope(own: &Identity, data: &[u8]) -> Result<Incoming, MessageE
     let decrypted = decrypt_incoming(own, ciphertext)?;
     let content = Content::decode(unpad_message(&decrypted.plaintext))
         .map_err(|_| MessageError::Malformed { what: "content" })?;
+    check_sig_timestamp(&content, envelope.timestamp)?;
     let mut ciphertext_hash = [0u8; 32];
     ciphertext_hash.copy_from_slice(&Blake2b::<U32>::digest(ciphertext));
     Ok(Incoming {
@@ -284,6 +287,24 @@ pub fn decode_envelope(own: &Identity, data: &[u8]) -> Result<Incoming, MessageE
         content,
         ciphertext_hash,
     })
+}
+
+/// Binds the unauthenticated envelope timestamp to the signed content: a 1:1 message whose
+/// `Content.sigTimestamp` is set and differs from `Envelope.timestamp` is dropped, as
+/// session-desktop's `shouldProcessContentMessage` (`ts/receiver/common.ts`) does. An absent
+/// or zero `sigTimestamp` is a legacy sender and is accepted, as there. (Communities allow
+/// six hours of difference; they do not come through here.)
+///
+/// # Errors
+///
+/// [`MessageError::Malformed`]` { what: "signature timestamp" }` on a mismatch.
+fn check_sig_timestamp(content: &Content, envelope_timestamp_ms: u64) -> Result<(), MessageError> {
+    match content.sig_timestamp {
+        Some(sig) if sig != 0 && sig != envelope_timestamp_ms => Err(MessageError::Malformed {
+            what: "signature timestamp",
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Wraps an encrypted config message for old clients exactly as libsession's

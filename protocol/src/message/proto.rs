@@ -146,7 +146,8 @@ pub struct Content {
     /// Disappearing timer in seconds.
     #[prost(uint32, optional, tag = "13")]
     pub expiration_timer: Option<u32>,
-    /// Timestamp (ms) the Pro signature refers to (Session Pro; carried, not interpreted).
+    /// The sent timestamp (ms), inside the signed content: a 1:1 message is dropped when it is
+    /// set (non-zero) and differs from `Envelope.timestamp` (desktop `ts/receiver/common.ts`).
     #[prost(uint64, optional, tag = "15")]
     pub sig_timestamp: Option<u64>,
 }
@@ -189,6 +190,10 @@ pub struct DataMessage {
     /// The sender refuses message requests from community members.
     #[prost(bool, optional, tag = "106")]
     pub blocks_community_message_requests: Option<bool>,
+    /// A group control message (invitation, promotion, …); decoded only as far as Umbra
+    /// shows it.
+    #[prost(message, optional, tag = "120")]
+    pub group_update_message: Option<GroupUpdateMessage>,
 }
 
 /// `Debug` stand-in for key bytes: shows only whether and how many bytes are present.
@@ -220,6 +225,7 @@ impl fmt::Debug for DataMessage {
                 "blocks_community_message_requests",
                 &self.blocks_community_message_requests,
             )
+            .field("group_update_message", &self.group_update_message)
             .finish()
     }
 }
@@ -309,6 +315,28 @@ pub struct OpenGroupInvitation {
     /// Community name; required. (Field 3: field 2 is unused.)
     #[prost(string, required, tag = "3")]
     pub name: String,
+}
+
+/// `DataMessage.groupUpdateMessage` (session-desktop `protos/SignalService.proto`): one of
+/// several group control messages. Umbra has no groups yet; only the two that reach a 1:1
+/// conversation and concern the user are read (the rest is skipped as unknown fields).
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct GroupUpdateMessage {
+    /// An invitation to join a group.
+    #[prost(message, optional, tag = "1")]
+    pub invite_message: Option<GroupUpdateInvite>,
+    /// A promotion to group admin (carries the group's key seed, never logged or kept).
+    #[prost(message, optional, tag = "4")]
+    pub promote_message: Option<GroupUpdateInvite>,
+}
+
+/// The part of `GroupUpdateInviteMessage` / `GroupUpdatePromoteMessage` Umbra reads: the
+/// group's name (field 2 in both). Their keys, signatures and auth data are not decoded.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct GroupUpdateInvite {
+    /// The group's name (untrusted text).
+    #[prost(string, optional, tag = "2")]
+    pub name: Option<String>,
 }
 
 /// A file attachment stored on the file server.

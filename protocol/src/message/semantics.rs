@@ -1,8 +1,9 @@
 //! Message semantics, incoming side: [`classify`] turns a decoded, authenticated
 //! [`Incoming`] into one typed [`Event`] — text, reaction, read receipt, typing indicator,
 //! unsend, disappearing-setting change, message-request response, sync copy, screenshot
-//! notice — or [`Event::Unsupported`] for what Umbra cannot show yet (calls, attachments),
-//! so the UI can still say "unsupported message" instead of dropping it silently.
+//! notice — or [`Event::Unsupported`] for what Umbra cannot show yet (calls, attachments,
+//! voice messages, group and community invitations, unknown kinds), with the text that came
+//! along, so the conversation can show a placeholder instead of dropping it silently.
 //!
 //! Everything in the content is the peer's data: sizes are capped ([`super::limits`]),
 //! references are parsed into [`MessageId`]s, and the two permission rules are enforced here:
@@ -24,14 +25,18 @@ use super::{
 use crate::identity::AccountId;
 
 /// A display name as carried in `LokiProfile.displayName`: non-blank, at most
-/// [`MAX_DISPLAY_NAME_BYTES`](super::MAX_DISPLAY_NAME_BYTES) bytes.
+/// [`MAX_DISPLAY_NAME_BYTES`](super::MAX_DISPLAY_NAME_BYTES) bytes (a longer received one is
+/// cut to that), with when it last changed (`LokiProfile.lastProfileUpdateSeconds`, 0 when
+/// unknown).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Profile {
     display_name: String,
+    updated_s: u64,
 }
 
 impl Profile {
-    /// A profile to send with the given display name.
+    /// A profile to send with the given display name (change time unknown: 0; see
+    /// [`Profile::updated_at`]).
     ///
     /// # Errors
     ///
@@ -41,7 +46,15 @@ impl Profile {
         Side::Outgoing.check_display_name(display_name)?;
         Ok(Profile {
             display_name: display_name.to_owned(),
+            updated_s: 0,
         })
+    }
+
+    /// This profile, last changed at `updated_s` (Unix seconds; 0 for unknown). Sent as
+    /// `lastProfileUpdateSeconds`, which receivers compare before they apply a name
+    /// (session-desktop `ts/models/profile.ts`, `shouldApplyChange`).
+    pub fn updated_at(self, updated_s: u64) -> Profile {
+        Profile { updated_s, ..self }
     }
 
     /// The display name (untrusted text when received: render as text only).
@@ -49,27 +62,44 @@ impl Profile {
         &self.display_name
     }
 
-    /// The `LokiProfile` carrying this profile.
+    /// When the profile last changed, Unix seconds (0: not sent, an older client).
+    pub fn updated_s(&self) -> u64 {
+        self.updated_s
+    }
+
+    /// The `LokiProfile` carrying this profile (`lastProfileUpdateSeconds` only when known).
     pub(super) fn to_proto(&self) -> LokiProfile {
         LokiProfile {
             display_name: Some(self.display_name.clone()),
+            last_profile_update_seconds: Some(self.updated_s).filter(|&s| s != 0),
             ..LokiProfile::default()
         }
     }
 
-    /// Reads a received `LokiProfile`; `None` if it has no (or a blank) display name.
-    fn from_proto(profile: Option<&LokiProfile>) -> Result<Option<Profile>, MessageError> {
-        let Some(name) = profile
-            .and_then(|p| p.display_name.as_deref())
-            .filter(|name| !name.trim().is_empty())
-        else {
-            return Ok(None);
-        };
-        Side::Incoming.check_display_name(name)?;
-        Ok(Some(Profile {
+    /// Reads a received `LokiProfile`; `None` if it has no (or a blank) display name. A name
+    /// over [`MAX_DISPLAY_NAME_BYTES`](super::MAX_DISPLAY_NAME_BYTES) is cut at a character
+    /// boundary, as libsession's `set_name_truncated` (`utf8_truncate`,
+    /// `src/config/user_profile.cpp`) stores it: the message is kept.
+    fn from_proto(profile: Option<&LokiProfile>) -> Option<Profile> {
+        let profile = profile?;
+        let name = profile
+            .display_name
+            .as_deref()
+            .filter(|name| !name.trim().is_empty())?;
+        let name = truncate_utf8(name, super::MAX_DISPLAY_NAME_BYTES);
+        Some(Profile {
             display_name: name.to_owned(),
-        }))
+            updated_s: profile.last_profile_update_seconds.unwrap_or(0),
+        })
     }
+}
+
+/// Whether a received profile changed at `incoming_s` replaces the stored one changed at
+/// `stored_s` (both Unix seconds, 0 = unknown), as session-desktop's `shouldApplyChange`
+/// (`ts/models/profile.ts`) decides for a 1:1 contact: when it is newer, or when both are 0
+/// (the transition rule for clients that send no timestamp).
+pub fn profile_is_newer(incoming_s: u64, stored_s: u64) -> bool {
+    (incoming_s == 0 && stored_s == 0) || stored_s < incoming_s
 }
 
 /// A reply's reference to the quoted message.
@@ -136,20 +166,54 @@ pub enum DataExtractionKind {
     MediaSaved,
 }
 
-/// Kinds of incoming content Umbra does not handle yet; shown as "unsupported message".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Kinds of incoming content Umbra does not handle yet. The user content among them is kept
+/// as a placeholder in the conversation ([`UnsupportedKind::is_user_content`]), so nothing a
+/// peer sent disappears silently; control and config kinds stay invisible.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UnsupportedKind {
-    /// Call signalling.
-    Call,
-    /// A message with attachments (files, images, voice).
-    Attachments,
+    /// Call signalling (any `CallMessage`; one call sends several, all with its id).
+    Call {
+        /// `CallMessage.uuid` (untrusted; at most [`MAX_CALL_ID_BYTES`]).
+        call_id: String,
+    },
+    /// A message with attachments (files, images, video).
+    Attachments {
+        /// How many.
+        count: u32,
+    },
+    /// A voice message (an attachment flagged `VOICE_MESSAGE`).
+    VoiceMessage,
     /// An invitation to a community.
-    CommunityInvitation,
-    /// A config message wrapped for old clients.
+    CommunityInvitation {
+        /// The community's name (untrusted, cut at 100 bytes).
+        name: String,
+    },
+    /// An invitation to a group (`groupUpdateMessage.inviteMessage`, or a promotion to admin).
+    GroupInvitation {
+        /// The group's name (untrusted, cut at 100 bytes).
+        name: String,
+    },
+    /// Another group control message (not user content; groups are not supported yet).
+    GroupControl,
+    /// A config message wrapped for old clients (not user content).
     SharedConfig,
     /// Nothing Umbra recognises (empty content, or a kind added after this version).
     Unknown,
 }
+
+impl UnsupportedKind {
+    /// Whether this is something a person sent to read (kept as a placeholder message), not
+    /// a control or config message.
+    pub fn is_user_content(&self) -> bool {
+        !matches!(
+            self,
+            UnsupportedKind::GroupControl | UnsupportedKind::SharedConfig
+        )
+    }
+}
+
+/// Longest call id kept (a UUID has 36 characters); a longer one is cut.
+pub const MAX_CALL_ID_BYTES: usize = 64;
 
 /// The meaning of one incoming message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -219,6 +283,13 @@ pub enum Event {
     Unsupported {
         /// What it is.
         what: UnsupportedKind,
+        /// The text that came with it: an attachment message's body (else its captions,
+        /// one per line). Untrusted, size-checked like a body.
+        text: Option<String>,
+        /// The sender's profile, if sent along.
+        profile: Option<Profile>,
+        /// The message's own disappearing setting (off when it has none or an invalid one).
+        expiry: DisappearingSetting,
     },
 }
 
@@ -228,8 +299,8 @@ pub enum Event {
 ///
 /// - [`MessageError::ForeignSyncTarget`]: a sync copy not sent by `own`.
 /// - [`MessageError::ForeignUnsend`]: an unsend request for another author's message.
-/// - [`MessageError::InvalidIncoming`]: a body, quote, emoji, display name, timer or receipt
-///   list over its limit, or a zero message reference.
+/// - [`MessageError::InvalidIncoming`]: a body, quote, emoji, timer or receipt list over its
+///   limit, or a zero message reference. (A display name over its limit is cut, not refused.)
 /// - [`MessageError::Malformed`]: an unparsable Account ID or an unknown required enum value.
 pub fn classify(incoming: &Incoming, own: &AccountId) -> Result<Event, MessageError> {
     let content = &incoming.content;
@@ -268,10 +339,15 @@ pub fn classify(incoming: &Incoming, own: &AccountId) -> Result<Event, MessageEr
         };
         return Ok(Event::Typing { started });
     }
-    if content.call_message.is_some() {
-        return Ok(Event::Unsupported {
-            what: UnsupportedKind::Call,
-        });
+    if let Some(call) = &content.call_message {
+        return Ok(unsupported(
+            UnsupportedKind::Call {
+                call_id: truncate_utf8(&call.uuid, MAX_CALL_ID_BYTES).to_owned(),
+            },
+            None,
+            None,
+            content,
+        ));
     }
     if let Some(notice) = &content.data_extraction_notification {
         let kind = match DataExtractionType::try_from(notice.r#type) {
@@ -292,7 +368,7 @@ pub fn classify(incoming: &Incoming, own: &AccountId) -> Result<Event, MessageEr
     if let Some(response) = &content.message_request_response {
         return Ok(Event::RequestResponse {
             approved: response.is_approved,
-            profile: Profile::from_proto(response.profile.as_ref())?,
+            profile: Profile::from_proto(response.profile.as_ref()),
         });
     }
     let what = if content.shared_config_message.is_some() {
@@ -300,7 +376,37 @@ pub fn classify(incoming: &Incoming, own: &AccountId) -> Result<Event, MessageEr
     } else {
         UnsupportedKind::Unknown
     };
-    Ok(Event::Unsupported { what })
+    Ok(unsupported(what, None, None, content))
+}
+
+/// An [`Event::Unsupported`] with the content's own disappearing setting (off if invalid:
+/// a placeholder is never dropped for its timer).
+fn unsupported(
+    what: UnsupportedKind,
+    text: Option<String>,
+    profile: Option<Profile>,
+    content: &Content,
+) -> Event {
+    Event::Unsupported {
+        what,
+        text,
+        profile,
+        expiry: DisappearingSetting::from_content_fields(
+            content.expiration_type,
+            content.expiration_timer,
+        )
+        .unwrap_or_default(),
+    }
+}
+
+/// A group or community name as shown in a placeholder: cut at
+/// [`MAX_DISPLAY_NAME_BYTES`](super::MAX_DISPLAY_NAME_BYTES) at a character boundary.
+fn invitation_name(name: Option<&str>) -> String {
+    truncate_utf8(
+        name.unwrap_or_default().trim(),
+        super::MAX_DISPLAY_NAME_BYTES,
+    )
+    .to_owned()
 }
 
 /// Classifies a `dataMessage` (without its sync target).
@@ -316,26 +422,68 @@ fn classify_data_message(data: &DataMessage, content: &Content) -> Result<Event,
     if let Some(reaction) = &data.reaction {
         return classify_reaction(reaction, data);
     }
+    let profile = || Profile::from_proto(data.profile.as_ref());
     if !data.attachments.is_empty() {
-        return Ok(Event::Unsupported {
-            what: UnsupportedKind::Attachments,
+        let voice = data.attachments.iter().any(|a| {
+            a.flags.unwrap_or(0) & super::proto::AttachmentPointer::FLAG_VOICE_MESSAGE != 0
         });
+        let what = if voice {
+            UnsupportedKind::VoiceMessage
+        } else {
+            UnsupportedKind::Attachments {
+                count: u32::try_from(data.attachments.len()).unwrap_or(u32::MAX),
+            }
+        };
+        // The caption text is kept: the body, else the attachments' own captions.
+        let text = match data.body.as_deref().filter(|b| !b.trim().is_empty()) {
+            Some(body) => Some(body.to_owned()),
+            None => Some(
+                data.attachments
+                    .iter()
+                    .filter_map(|a| a.caption.as_deref())
+                    .filter(|c| !c.trim().is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+            .filter(|t| !t.is_empty()),
+        };
+        if let Some(text) = &text {
+            Side::Incoming.check_body(text)?;
+        }
+        return Ok(unsupported(what, text, profile(), content));
     }
-    if data.open_group_invitation.is_some() {
-        return Ok(Event::Unsupported {
-            what: UnsupportedKind::CommunityInvitation,
-        });
+    if let Some(invitation) = &data.open_group_invitation {
+        let what = UnsupportedKind::CommunityInvitation {
+            name: invitation_name(Some(&invitation.name)),
+        };
+        return Ok(unsupported(what, None, profile(), content));
+    }
+    if let Some(group) = &data.group_update_message {
+        let what = match group
+            .invite_message
+            .as_ref()
+            .or(group.promote_message.as_ref())
+        {
+            Some(invite) => UnsupportedKind::GroupInvitation {
+                name: invitation_name(invite.name.as_deref()),
+            },
+            None => UnsupportedKind::GroupControl,
+        };
+        return Ok(unsupported(what, None, profile(), content));
     }
     let Some(body) = data.body.as_deref().filter(|b| !b.is_empty()) else {
-        return Ok(Event::Unsupported {
-            what: UnsupportedKind::Unknown,
-        });
+        return Ok(unsupported(
+            UnsupportedKind::Unknown,
+            None,
+            profile(),
+            content,
+        ));
     };
     Side::Incoming.check_body(body)?;
     Ok(Event::Text {
         body: body.to_owned(),
         quote: data.quote.as_ref().map(QuoteRef::from_proto).transpose()?,
-        profile: Profile::from_proto(data.profile.as_ref())?,
+        profile: Profile::from_proto(data.profile.as_ref()),
         expiry: DisappearingSetting::from_content_fields(
             content.expiration_type,
             content.expiration_timer,
@@ -364,8 +512,20 @@ fn classify_reaction(reaction: &Reaction, data: &DataMessage) -> Result<Event, M
         },
         emoji: emoji.to_owned(),
         change,
-        profile: Profile::from_proto(data.profile.as_ref())?,
+        profile: Profile::from_proto(data.profile.as_ref()),
     })
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends at a character boundary.
+pub(crate) fn truncate_utf8(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Parses an Account ID (66 hex characters) from a message field.

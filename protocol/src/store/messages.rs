@@ -72,7 +72,7 @@ use serde::de::DeserializeOwned;
 
 use records::{
     Batch, CONVERSATIONS, ContentRecord, ConversationsRecord, EntryState, FORMAT, Fresh,
-    IndexEntry, IndexRecord, check_version, index_name, message_name, preview,
+    IndexEntry, IndexRecord, check_version, index_name, message_name,
 };
 
 use super::{BatchOp, RecordError, Store, StoreError, UnlockedVault, migrations};
@@ -81,8 +81,8 @@ use crate::error::ErrorKind;
 
 pub use model::{
     Conversation, ConversationState, ConversationUpdate, Direction, Disappearing, DisappearingMode,
-    InsertOutcome, LastMessage, Message, MessageKey, MessageRef, NewMessage, OutboxState, Quote,
-    ReadMarked, RemovedMessage,
+    InsertOutcome, LastMessage, Message, MessageKey, MessageRef, NewMessage, OutboxState,
+    Placeholder, Quote, ReadMarked, RemovedMessage,
 };
 
 /// Maximum number of characters of a message kept as the conversation preview.
@@ -322,6 +322,11 @@ impl<'a, S: Store> MessageDb<'a, S> {
                 content.reactions.clone()
             },
             deleted: unsent,
+            placeholder: if unsent {
+                None
+            } else {
+                content.placeholder.clone()
+            },
         }
     }
 
@@ -354,7 +359,7 @@ impl<'a, S: Store> MessageDb<'a, S> {
         let text = if deleted {
             String::new()
         } else if let Some(content) = fresh.get(&last.id) {
-            preview(&content.body)
+            content.preview()
         } else if let Some(lm) = conv
             .last_message
             .as_ref()
@@ -362,7 +367,7 @@ impl<'a, S: Store> MessageDb<'a, S> {
         {
             lm.preview.clone()
         } else {
-            preview(&self.load_content(last.id).await?.body)
+            self.load_content(last.id).await?.preview()
         };
         conv.last_message = Some(LastMessage {
             id: last.id,

@@ -125,16 +125,19 @@ impl Messenger {
         name: &str,
     ) -> Result<(), ErrorCode> {
         let display_name = convo::checked_display_name(name).map_err(convo_error)?;
+        // Network time: Session peers compare it with the one they hold (profile.ts).
+        let updated_s = self.client.network_time_ms(crate::net::now_ms()) / 1000;
         save_json(
             cx,
             PROFILE_RECORD,
             &Profile {
                 display_name: display_name.clone(),
+                updated_s,
             },
         )
         .await?;
         self.display_name = display_name.clone();
-        let effects = self.convo.set_display_name(display_name.clone());
+        let effects = self.convo.set_display_name(display_name.clone(), updated_s);
         self.apply_effects(cx, effects);
         (cx.post)(&Event::Profile { display_name });
         Ok(())

@@ -6,16 +6,16 @@
 use std::collections::BTreeMap;
 
 use umbra_ipc::{
-    ConversationKind, ConversationSummary, DISAPPEARING_TIMERS_S, DeliveryState,
-    Direction as IpcDirection, DisappearingMode as IpcMode, DisappearingView, ErrorCode,
-    MessageView, QuoteView, ReactionView,
+    ConversationKind, ConversationSummary, DeliveryState, Direction as IpcDirection,
+    DisappearingMode as IpcMode, DisappearingView, ErrorCode, MessageKind, MessageView, QuoteView,
+    ReactionView, offered_timers_s,
 };
 use umbra_protocol::{
     convo,
     identity::AccountId,
     store::messages::{
         Conversation, ConversationState, Direction, Disappearing, DisappearingMode, Message,
-        OutboxState,
+        OutboxState, Placeholder,
     },
 };
 
@@ -91,6 +91,24 @@ pub fn message_view(m: &Message, me: &AccountId, targets: &QuoteTargets) -> Mess
         quote,
         reactions,
         expires_at_ms: m.expires_at_ms,
+        kind: kind_of(m.placeholder.as_ref()),
+    }
+}
+
+/// The app's form of what a stored message stands for.
+pub fn kind_of(p: Option<&Placeholder>) -> MessageKind {
+    match p {
+        None => MessageKind::Text,
+        Some(Placeholder::Attachment { count }) => MessageKind::Attachment { count: *count },
+        Some(Placeholder::VoiceMessage) => MessageKind::VoiceMessage,
+        Some(Placeholder::Call { .. }) => MessageKind::MissedCall,
+        Some(Placeholder::GroupInvitation { name }) => {
+            MessageKind::GroupInvitation { name: name.clone() }
+        }
+        Some(Placeholder::CommunityInvitation { name }) => {
+            MessageKind::CommunityInvitation { name: name.clone() }
+        }
+        Some(Placeholder::Unknown) => MessageKind::Unsupported,
     }
 }
 
@@ -110,15 +128,15 @@ pub fn view_of(d: Disappearing) -> DisappearingView {
 }
 
 /// Checks a setting chosen in the app: any mode-off setting is off; otherwise the timer must
-/// be one that is offered ([`DISAPPEARING_TIMERS_S`], the same list for both modes as
-/// [`convo::offered_setting`]).
+/// be one that is offered for its mode ([`offered_timers_s`], the lists of
+/// [`convo::offered_setting`]: Session's).
 pub fn checked_setting(v: DisappearingView) -> Result<Disappearing, ErrorCode> {
     let mode = match v.mode {
         IpcMode::Off => DisappearingMode::Off,
         IpcMode::AfterRead => DisappearingMode::AfterRead,
         IpcMode::AfterSend => DisappearingMode::AfterSend,
     };
-    if mode != DisappearingMode::Off && !DISAPPEARING_TIMERS_S.contains(&v.timer_s) {
+    if mode != DisappearingMode::Off && !offered_timers_s(v.mode).contains(&v.timer_s) {
         return Err(ErrorCode::InvalidTimer);
     }
     convo::offered_setting(mode, v.timer_s).map_err(|_| ErrorCode::InvalidTimer)
@@ -140,14 +158,15 @@ mod tests {
         assert_eq!(wire_of(stored), DisappearingSetting::AfterRead(300));
         assert_eq!(view_of(stored), on);
         assert_eq!(
-            convo::stored_of(DisappearingSetting::AfterSend(2_419_200)),
+            convo::stored_of(DisappearingSetting::AfterSend(1_209_600)),
             checked_setting(DisappearingView {
                 mode: IpcMode::AfterSend,
-                timer_s: 2_419_200
+                timer_s: 1_209_600
             })
-            .expect("4 weeks is offered")
+            .expect("2 weeks is offered")
         );
-        for bad in [0, 1, 299, 301, 2_419_201, u32::MAX] {
+        // Session offers no 4 weeks, and no 5 minutes or 1 hour after send.
+        for bad in [0, 1, 299, 300, 301, 3_600, 2_419_200, 2_419_201, u32::MAX] {
             assert_eq!(
                 checked_setting(DisappearingView {
                     mode: IpcMode::AfterSend,
@@ -165,5 +184,53 @@ mod tests {
         assert_eq!(off, Disappearing::OFF);
         assert_eq!(wire_of(off), DisappearingSetting::Off);
         assert_eq!(view_of(off), DisappearingView::default());
+    }
+
+    #[test]
+    fn test_placeholders_reach_the_app_as_their_kind() {
+        let cases = [
+            (None, MessageKind::Text),
+            (
+                Some(Placeholder::Attachment { count: 2 }),
+                MessageKind::Attachment { count: 2 },
+            ),
+            (Some(Placeholder::VoiceMessage), MessageKind::VoiceMessage),
+            (
+                Some(Placeholder::Call {
+                    call_id: "c".into(),
+                }),
+                MessageKind::MissedCall,
+            ),
+            (
+                Some(Placeholder::GroupInvitation { name: "G".into() }),
+                MessageKind::GroupInvitation { name: "G".into() },
+            ),
+            (
+                Some(Placeholder::CommunityInvitation { name: "C".into() }),
+                MessageKind::CommunityInvitation { name: "C".into() },
+            ),
+            (Some(Placeholder::Unknown), MessageKind::Unsupported),
+        ];
+        for (stored, want) in cases {
+            assert_eq!(kind_of(stored.as_ref()), want);
+        }
+    }
+
+    #[test]
+    fn test_an_old_unoffered_setting_still_loads() {
+        // Stored by an older Umbra (4 weeks after send) or set by a peer: shown as it is,
+        // and the timer menu starts from the nearest offered timer.
+        let old = convo::stored_of(DisappearingSetting::AfterSend(2_419_200));
+        let shown = view_of(old);
+        assert_eq!(
+            shown,
+            DisappearingView {
+                mode: IpcMode::AfterSend,
+                timer_s: 2_419_200
+            }
+        );
+        let menu = shown.nearest_offered();
+        assert_eq!(menu.timer_s, 1_209_600);
+        assert!(checked_setting(menu).is_ok());
     }
 }

@@ -52,6 +52,9 @@ impl<S: Store> MessageDb<'_, S> {
         if let Some(d) = update.disappearing {
             conv.disappearing = d;
         }
+        if let Some(t) = update.profile_updated_s {
+            conv.profile_updated_s = t;
+        }
         let out = conv.clone();
         let batch = Batch {
             conversations: Some(self.seal(CONVERSATIONS, &convs, rng)?),

@@ -100,6 +100,52 @@ impl OutboxState {
     }
 }
 
+/// What a stored message stands for when it is not a plain text: content Umbra cannot show
+/// yet, kept as a placeholder so nothing a peer sent is dropped silently (its text, such as
+/// an attachment's caption, is the message body).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Placeholder {
+    /// Files, images or video (`count` of them); captions are in the body.
+    Attachment {
+        /// How many attachments.
+        count: u32,
+    },
+    /// A voice message.
+    VoiceMessage,
+    /// A call (one placeholder per call, whatever signalling messages it took).
+    Call {
+        /// The call's id (`CallMessage.uuid`, untrusted).
+        call_id: String,
+    },
+    /// An invitation to a group.
+    GroupInvitation {
+        /// The group's name (untrusted text).
+        name: String,
+    },
+    /// An invitation to a community.
+    CommunityInvitation {
+        /// The community's name (untrusted text).
+        name: String,
+    },
+    /// A kind of message this version does not know.
+    Unknown,
+}
+
+impl Placeholder {
+    /// A short English summary, the conversation-list preview when the message has no text.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Placeholder::Attachment { .. } => "Attachment",
+            Placeholder::VoiceMessage => "Voice message",
+            Placeholder::Call { .. } => "Missed call",
+            Placeholder::GroupInvitation { .. } => "Group invitation",
+            Placeholder::CommunityInvitation { .. } => "Community invitation",
+            Placeholder::Unknown => "Unsupported message",
+        }
+    }
+}
+
 /// A reference to another message by its Session identity: author and sent timestamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct MessageRef {
@@ -137,6 +183,11 @@ pub struct Conversation {
     pub last_read_ms: u64,
     /// The disappearing-messages setting.
     pub disappearing: Disappearing,
+    /// When the peer's profile (the display name) last changed, as it said
+    /// (`lastProfileUpdateSeconds`, Unix seconds; 0 if never said). A received name is applied
+    /// only when newer ([`profile_is_newer`](crate::message::profile_is_newer)).
+    #[serde(default)]
+    pub profile_updated_s: u64,
 }
 
 /// Summary of the newest message of a conversation (for the conversation list).
@@ -186,6 +237,9 @@ pub struct Message {
     pub reactions: BTreeMap<String, BTreeSet<AccountId>>,
     /// True once unsent by its author (text, quote and reactions are gone).
     pub deleted: bool,
+    /// Content Umbra cannot show yet that this message stands for (`None` for a text).
+    #[serde(default)]
+    pub placeholder: Option<Placeholder>,
 }
 
 impl Message {
@@ -224,6 +278,9 @@ pub struct NewMessage {
     pub disappearing: Option<Disappearing>,
     /// The message it replies to.
     pub quote: Option<Quote>,
+    /// Content Umbra cannot show yet that this message stands for (`None` for a text).
+    #[serde(default)]
+    pub placeholder: Option<Placeholder>,
 }
 
 /// What [`MessageDb::insert_message`](super::MessageDb::insert_message) did.
@@ -270,4 +327,7 @@ pub struct ConversationUpdate {
     pub state: Option<ConversationState>,
     /// New disappearing setting.
     pub disappearing: Option<Disappearing>,
+    /// New profile change time (Unix seconds).
+    #[serde(default)]
+    pub profile_updated_s: Option<u64>,
 }

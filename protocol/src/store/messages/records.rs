@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Conversation, ConversationState, Direction, Disappearing, MessageDbError, MessageKey,
-    MessageRef, OutboxState, PREVIEW_CHARS, Quote,
+    MessageRef, OutboxState, PREVIEW_CHARS, Placeholder, Quote,
 };
 use crate::address::ConversationId;
 use crate::identity::AccountId;
@@ -106,6 +106,19 @@ pub(in crate::store) struct ContentRecord {
     pub(in crate::store) body: String,
     pub(in crate::store) quote: Option<Quote>,
     pub(in crate::store) reactions: BTreeMap<String, BTreeSet<AccountId>>,
+    /// Absent for texts (and in records written before placeholders existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(in crate::store) placeholder: Option<Placeholder>,
+}
+
+impl ContentRecord {
+    /// The conversation-list preview: the start of the text, else the placeholder's summary.
+    pub(in crate::store) fn preview(&self) -> String {
+        match &self.placeholder {
+            Some(p) if self.body.is_empty() => p.summary().to_owned(),
+            _ => preview(&self.body),
+        }
+    }
 }
 
 impl Drop for ContentRecord {
@@ -169,6 +182,7 @@ impl ConversationsRecord {
                     unread_count: 0,
                     last_read_ms: 0,
                     disappearing: Disappearing::OFF,
+                    profile_updated_s: 0,
                 });
                 self.conversations.len() - 1
             }

@@ -188,6 +188,7 @@ impl<S: Store> MessageDb<'_, S> {
             body: msg.body,
             quote: msg.quote,
             reactions: BTreeMap::new(),
+            placeholder: msg.placeholder,
         };
         (id, entry, content)
     }
@@ -366,6 +367,7 @@ impl<S: Store> MessageDb<'_, S> {
                         body: String::new(),
                         quote: None,
                         reactions: Default::default(),
+                        placeholder: None,
                     };
                     batch
                         .contents

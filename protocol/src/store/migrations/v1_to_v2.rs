@@ -148,6 +148,7 @@ fn conversation_v2(c: ConversationV1) -> Conversation {
         unread_count: c.unread_count,
         last_read_ms: c.last_read_ms,
         disappearing: c.disappearing,
+        profile_updated_s: 0,
     }
 }
 
@@ -178,6 +179,7 @@ fn content_v2(conversation: &ConversationId, c: &ContentV1) -> ContentRecord {
         body: c.body.clone(),
         quote: c.quote.clone(),
         reactions: c.reactions.clone(),
+        placeholder: None,
     }
 }
 

@@ -37,6 +37,7 @@ pub fn incoming(from: AccountId, sent_ms: u64, body: &str, hash: Option<&str>) -
         outbox: None,
         disappearing: None,
         quote: None,
+        placeholder: None,
     }
 }
 
@@ -54,6 +55,7 @@ pub fn outgoing(me: AccountId, to: AccountId, sent_ms: u64, body: &str) -> NewMe
         outbox: None,
         disappearing: None,
         quote: None,
+        placeholder: None,
     }
 }
 

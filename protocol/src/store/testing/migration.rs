@@ -130,6 +130,7 @@ fn message(
         quote: None,
         reactions: BTreeMap::new(),
         deleted: false,
+        placeholder: None,
     }
 }
 
@@ -146,6 +147,7 @@ pub fn expected_fixture_view(me: AccountId) -> DbView {
         unread_count: unread,
         last_read_ms: read_at,
         disappearing: Disappearing::OFF,
+        profile_updated_s: 0,
     };
     let after_read = Disappearing {
         mode: DisappearingMode::AfterRead,
