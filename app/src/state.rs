@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use umbra_ipc::{
     AccountState, ConversationSummary, ErrorCode, Event, IPC_VERSION, MessageView, PathState,
-    SearchHit, Settings, Task, patch_messages,
+    SearchHit, SecretString, Settings, Task, patch_messages,
 };
 
 /// The screen being shown.
@@ -20,8 +20,8 @@ pub(crate) enum Screen {
     ShowPhrase {
         /// The new Account ID.
         account_id: String,
-        /// The recovery phrase words.
-        words: Vec<String>,
+        /// The recovery phrase words (zeroised when the screen is left).
+        words: Vec<SecretString>,
     },
     /// Type a recovery phrase.
     Restore,
@@ -156,7 +156,7 @@ pub(crate) struct UiState {
     /// The last error from the worker.
     pub(crate) error: RwSignal<Option<ErrorCode>>,
     /// The recovery phrase of the unlocked account, when the user asked to see it.
-    pub(crate) shown_phrase: RwSignal<Option<Vec<String>>>,
+    pub(crate) shown_phrase: RwSignal<Option<Vec<SecretString>>>,
     /// True when persistent storage was denied (a notice is shown).
     pub(crate) persist_denied: RwSignal<bool>,
     /// True once the worker announced itself.
@@ -280,7 +280,11 @@ impl UiState {
                     return FollowUp::RequestPersistence;
                 }
             }
-            Event::RecoveryPhrase { words } => self.shown_phrase.set(Some(words)),
+            Event::RecoveryPhrase { words } => {
+                self.busy.set(None);
+                self.error.set(None);
+                self.shown_phrase.set(Some(words));
+            }
             Event::Profile { display_name } => self.display_name.set(display_name),
             Event::Conversations { items } => {
                 let unread = items.iter().map(|c| c.unread).sum();

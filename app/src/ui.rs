@@ -90,6 +90,7 @@ fn Busy() -> impl IntoView {
             let text = match task {
                 Task::CreatingVault => "Locking your account with your passphrase…",
                 Task::Unlocking => "Unlocking…",
+                Task::CheckingPassphrase => "Checking your passphrase…",
             };
             view! {
                 <div class="busy" role="progressbar" aria-label="Working" aria-busy="true" aria-valuetext=text>
