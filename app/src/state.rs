@@ -14,6 +14,10 @@ use umbra_ipc::{
 pub(crate) enum Screen {
     /// Waiting for the worker's first status.
     Loading,
+    /// Another tab holds the account: this one runs no worker until the user takes over.
+    OpenElsewhere,
+    /// Another tab took the account over: this tab's worker was stopped.
+    TakenOver,
     /// No account: create or restore.
     Welcome,
     /// A new account: its recovery phrase, to be saved by the user.
@@ -220,6 +224,14 @@ impl UiState {
             self.chat.set(None);
         }
         self.home.set(view);
+    }
+
+    /// Another tab took the account over (its worker is already stopped): forget what was
+    /// shown and say so.
+    pub(crate) fn taken_over(&self) {
+        self.busy.set(None);
+        self.clear_account();
+        self.go(Screen::TakenOver);
     }
 
     /// Forgets everything shown of the account (on lock or remove).
