@@ -1,7 +1,8 @@
-// Account flows in a real browser against the release bundle: create, reload + unlock (wrong
-// then right passphrase), lock, copy, QR, restore from the docs/protocol.md §2 vectors, named
-// phrase errors, remove. Every test uses its own fresh Chromium profile and fails on any
-// console error, page error or CSP violation.
+// Account flows in a real browser against the release bundle: create (a weak passphrase is
+// refused), reload + unlock (wrong then right passphrase), lock, copy, QR, the recovery phrase
+// and removal behind the passphrase typed again, restore from the docs/protocol.md §2
+// vectors, named phrase errors. Every test uses its own fresh Chromium profile and fails on
+// any console error, page error or CSP violation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -27,8 +28,16 @@ test('create account, reload, wrong then right passphrase, same Account ID', asy
     await page.getByLabel('I have saved my recovery phrase').check();
     await continueBtn.click();
 
-    // Mismatched confirmation is refused.
+    // A weak passphrase: the hint says why as it is typed, and the worker refuses it.
     await visible(page.getByRole('heading', { name: 'Choose a passphrase' }));
+    await page.getByLabel('Passphrase', { exact: true }).fill('Password1');
+    assert.match(await page.locator('#pass-hint').textContent(), /too weak.*most common passwords/);
+    await page.getByLabel('Confirm passphrase').fill('Password1');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await visible(page.getByRole('alert').filter({ hasText: 'This passphrase is too easy to guess' }));
+    await visible(page.getByRole('heading', { name: 'Choose a passphrase' }));
+
+    // Mismatched confirmation is refused.
     await page.getByLabel('Passphrase', { exact: true }).fill(PASS);
     await page.getByLabel('Confirm passphrase').fill(`${PASS}!`);
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -54,10 +63,20 @@ test('create account, reload, wrong then right passphrase, same Account ID', asy
     // Fits a 360px-wide screen: no horizontal scrolling.
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360));
 
-    // The recovery phrase can be shown again after unlock.
+    // The recovery phrase can be shown again after unlock, with the passphrase typed again.
     await page.getByRole('button', { name: 'Show recovery phrase' }).click();
+    const ask = await visible(page.getByRole('alertdialog', { name: 'Show the recovery phrase?' }));
+    await ask.getByLabel('Passphrase').fill('not my passphrase');
+    await ask.getByRole('button', { name: 'Show recovery phrase' }).click();
+    await visible(page.getByRole('alert').filter({ hasText: 'Wrong passphrase' }));
+    assert.equal(await page.getByRole('list', { name: 'Recovery phrase' }).count(), 0);
+    await ask.getByLabel('Passphrase').fill(PASS);
+    await ask.getByRole('button', { name: 'Show recovery phrase' }).click();
     await visible(page.getByRole('list', { name: 'Recovery phrase' }));
+    await ask.waitFor({ state: 'detached' });
     assert.equal(await page.getByRole('list', { name: 'Recovery phrase' }).getByRole('listitem').count(), 13);
+    await page.getByRole('button', { name: 'Hide recovery phrase' }).click();
+    await visible(page.getByRole('button', { name: 'Show recovery phrase' }));
 
     // Reload: locked. Wrong passphrase is named, then the right one works.
     await page.reload();
@@ -80,9 +99,18 @@ test('create account, reload, wrong then right passphrase, same Account ID', asy
     await page.getByRole('button', { name: 'Lock' }).click();
     await visible(page.getByRole('heading', { name: 'Unlock Umbra' }));
 
-    // A forgotten passphrase: the account can be removed from the unlock screen.
+    // Removing from the unlock screen needs the passphrase too: a wrong one deletes nothing.
     await page.getByRole('button', { name: 'Remove this account from this browser' }).click();
-    await page.getByRole('alertdialog').getByRole('button', { name: 'Remove account' }).click();
+    const remove = await visible(page.getByRole('alertdialog', { name: 'Remove this account?' }));
+    await remove.getByLabel('Passphrase').fill('not my passphrase');
+    await remove.getByRole('button', { name: 'Remove account' }).click();
+    await visible(page.getByRole('alert').filter({ hasText: 'Wrong passphrase' }));
+    await remove.getByRole('button', { name: 'Cancel' }).click();
+    await page.reload();
+    await visible(page.getByRole('heading', { name: 'Unlock Umbra' }));
+    await page.getByRole('button', { name: 'Remove this account from this browser' }).click();
+    await remove.getByLabel('Passphrase').fill(PASS);
+    await remove.getByRole('button', { name: 'Remove account' }).click();
     await visible(page.getByRole('heading', { name: 'Welcome to Umbra' }));
     assertNoErrors(app.errors);
   } finally {
@@ -108,7 +136,8 @@ test('restore from the §2 vectors gives their Account IDs; remove account', asy
       await dialog.waitFor({ state: 'detached' });
       assert.equal(await shownAccountId(page), expected);
       await page.getByRole('button', { name: 'Remove this account from this browser' }).click();
-      await page.getByRole('alertdialog').getByRole('button', { name: 'Remove account' }).click();
+      await dialog.getByLabel('Passphrase').fill(PASS);
+      await dialog.getByRole('button', { name: 'Remove account' }).click();
       await visible(page.getByRole('heading', { name: 'Welcome to Umbra' }));
     }
     // Removed means removed: a reload still shows the welcome screen.

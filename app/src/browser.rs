@@ -1,5 +1,6 @@
-//! Window-only browser APIs the app uses: persistent storage, the clipboard and the service
-//! worker registration. Failures are shown or ignored, never thrown.
+//! Window-only browser APIs the app uses: persistent storage, the clipboard, the service
+//! worker registration, and the Web Lock that keeps one tab per account database. Failures
+//! are shown or ignored, never thrown.
 
 use leptos::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
@@ -272,4 +273,121 @@ pub(crate) fn set_pref(key: &str, value: &str) {
     if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
         let _ = s.set_item(key, value);
     }
+}
+
+/// The Web Lock that names the account database (`umbra`, the worker's one database): the
+/// tab holding it is the only one that runs a worker on it. The page holds it, not the
+/// worker, so it outlives a lock (which restarts the worker) and is released when the tab
+/// closes or crashes (the browser drops the locks of a destroyed document).
+pub(crate) const ACCOUNT_LOCK: &str = "umbra/account-db/umbra";
+
+thread_local! {
+    /// The queued request of a tab that found the lock taken (aborted by "Use here").
+    static WAITING: std::cell::RefCell<Option<web_sys::AbortController>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// What the page does as the account lock changes hands.
+pub(crate) struct LockEvents {
+    /// This tab holds the lock: start the worker.
+    pub(crate) granted: Box<dyn Fn()>,
+    /// Another tab holds it; this tab waits (and starts by itself when that tab closes).
+    pub(crate) waiting: Box<dyn Fn()>,
+    /// Another tab took it over: stop the worker at once, write nothing more.
+    pub(crate) lost: Box<dyn Fn()>,
+}
+
+/// Asks for [`ACCOUNT_LOCK`] with `navigator.locks.request`: if it is free, `granted`;
+/// else `waiting`, and the request stays queued. With `steal`, takes it from the tab holding
+/// it (whose `lost` runs). Without Web Locks (an insecure context, an old browser) the page
+/// runs unguarded: `granted` at once.
+pub(crate) fn request_account_lock(steal: bool, events: LockEvents) {
+    use js_sys::{Function, Object, Reflect};
+    use wasm_bindgen::JsCast;
+    let events = std::rc::Rc::new(events);
+    let manager = web_sys::window()
+        .and_then(|w| Reflect::get(&w.navigator(), &"locks".into()).ok())
+        .filter(|l| l.is_object());
+    let request = manager.as_ref().and_then(|m| {
+        Reflect::get(m, &"request".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+    });
+    let (Some(manager), Some(request)) = (manager, request) else {
+        (events.granted)();
+        return;
+    };
+    let options = Object::new();
+    if steal {
+        if let Some(waiting) = WAITING.with(|w| w.borrow_mut().take()) {
+            waiting.abort();
+        }
+        let _ = Reflect::set(&options, &"steal".into(), &true.into());
+    } else {
+        let _ = Reflect::set(&options, &"ifAvailable".into(), &true.into());
+    }
+    lock_request(manager, request, options, events);
+}
+
+/// One `navigator.locks.request(ACCOUNT_LOCK, options, callback)`. The callback holds the
+/// lock for the page's life (it returns a promise that never settles); if the lock is not
+/// available (`ifAvailable`), it queues a waiting request. The request's promise is rejected
+/// when another tab steals the held lock (`lost`), or when this tab aborts its waiting
+/// request (ignored).
+fn lock_request(
+    manager: wasm_bindgen::JsValue,
+    request: js_sys::Function,
+    options: js_sys::Object,
+    events: std::rc::Rc<LockEvents>,
+) {
+    use js_sys::{Object, Promise, Reflect};
+    use std::{cell::Cell, rc::Rc};
+    use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+    let held = Rc::new(Cell::new(false));
+    let callback = {
+        let (held, events, manager, request) = (
+            Rc::clone(&held),
+            Rc::clone(&events),
+            manager.clone(),
+            request.clone(),
+        );
+        Closure::once_into_js(move |lock: JsValue| -> JsValue {
+            if lock.is_null() {
+                (events.waiting)();
+                let queued = Object::new();
+                if let Ok(controller) = web_sys::AbortController::new() {
+                    let _ = Reflect::set(&queued, &"signal".into(), &controller.signal());
+                    WAITING.with(|w| *w.borrow_mut() = Some(controller));
+                }
+                lock_request(manager, request, queued, events);
+                return JsValue::UNDEFINED;
+            }
+            held.set(true);
+            WAITING.with(|w| w.borrow_mut().take());
+            (events.granted)();
+            Promise::new(&mut |_, _| {}).into()
+        })
+    };
+    let promise = request
+        .call3(&manager, &ACCOUNT_LOCK.into(), &options, &callback)
+        .ok()
+        .and_then(|p| p.dyn_into::<Promise>().ok());
+    let Some(promise) = promise else {
+        (events.granted)();
+        return;
+    };
+    spawn_local(async move {
+        let Err(error) = JsFuture::from(promise).await else {
+            return;
+        };
+        let name = Reflect::get(&error, &"name".into())
+            .ok()
+            .and_then(|n| n.as_string());
+        if held.get() {
+            (events.lost)();
+        } else if name.as_deref() != Some("AbortError") {
+            // The lock manager refused (not our own abort): run unguarded rather than never.
+            (events.granted)();
+        }
+    });
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use umbra_ipc::{
     AccountState, ConversationSummary, ErrorCode, Event, IPC_VERSION, MessageView, PathState,
-    SearchHit, Settings, Task, patch_messages,
+    SearchHit, SecretString, Settings, Task, patch_messages,
 };
 
 /// The screen being shown.
@@ -14,14 +14,18 @@ use umbra_ipc::{
 pub(crate) enum Screen {
     /// Waiting for the worker's first status.
     Loading,
+    /// Another tab holds the account: this one runs no worker until the user takes over.
+    OpenElsewhere,
+    /// Another tab took the account over: this tab's worker was stopped.
+    TakenOver,
     /// No account: create or restore.
     Welcome,
     /// A new account: its recovery phrase, to be saved by the user.
     ShowPhrase {
         /// The new Account ID.
         account_id: String,
-        /// The recovery phrase words.
-        words: Vec<String>,
+        /// The recovery phrase words (zeroised when the screen is left).
+        words: Vec<SecretString>,
     },
     /// Type a recovery phrase.
     Restore,
@@ -156,7 +160,7 @@ pub(crate) struct UiState {
     /// The last error from the worker.
     pub(crate) error: RwSignal<Option<ErrorCode>>,
     /// The recovery phrase of the unlocked account, when the user asked to see it.
-    pub(crate) shown_phrase: RwSignal<Option<Vec<String>>>,
+    pub(crate) shown_phrase: RwSignal<Option<Vec<SecretString>>>,
     /// True when persistent storage was denied (a notice is shown).
     pub(crate) persist_denied: RwSignal<bool>,
     /// True once the worker announced itself.
@@ -225,6 +229,14 @@ impl UiState {
         self.home.set(view);
     }
 
+    /// Another tab took the account over (its worker is already stopped): forget what was
+    /// shown and say so.
+    pub(crate) fn taken_over(&self) {
+        self.busy.set(None);
+        self.clear_account();
+        self.go(Screen::TakenOver);
+    }
+
     /// Forgets everything shown of the account (on lock or remove).
     fn clear_account(&self) {
         self.home.set(HomeView::List);
@@ -283,7 +295,11 @@ impl UiState {
                     return FollowUp::RequestPersistence;
                 }
             }
-            Event::RecoveryPhrase { words } => self.shown_phrase.set(Some(words)),
+            Event::RecoveryPhrase { words } => {
+                self.busy.set(None);
+                self.error.set(None);
+                self.shown_phrase.set(Some(words));
+            }
             Event::Profile { display_name } => self.display_name.set(display_name),
             Event::Conversations { items } => {
                 let unread = items.iter().map(|c| c.unread).sum();

@@ -1,6 +1,7 @@
 //! The screens. Each one renders [`UiState`](crate::state::UiState) and sends
 //! [`umbra_ipc::Command`]s; none holds key material. Untrusted or user text is always a text
-//! node (never `inner_html`).
+//! node (never `inner_html`). The root also decides which tab runs the worker: the one
+//! holding the account lock ([`crate::browser::request_account_lock`]).
 
 mod account;
 mod chat;
@@ -12,34 +13,33 @@ mod settings;
 mod unlock;
 
 use leptos::prelude::*;
-use umbra_ipc::{AccountCommand, AppCommand, Command, PathState, Task};
+use umbra_ipc::{AppCommand, Command, PathState, Task};
 
 use crate::{
     state::{Screen, UiState},
     worker_client::WorkerClient,
 };
 
-/// The root component: spawns the worker, then shows the screen for the current state.
+/// The root component: takes the account lock, spawns the worker once it holds it, then
+/// shows the screen for the current state.
 #[component]
 pub(crate) fn App() -> impl IntoView {
     let state = UiState::new();
     provide_context(state);
-    match WorkerClient::spawn(state) {
-        Ok(client) => {
-            client.send(Command::Account(AccountCommand::Status));
-            provide_context(client);
-            crate::browser::on_visibility_change(move |visible| {
-                if matches!(state.screen.get_untracked(), Screen::Home { .. }) {
-                    client.send(Command::App(AppCommand::SetForeground { visible }));
-                }
-            });
+    let client = WorkerClient::new();
+    provide_context(client);
+    crate::browser::on_visibility_change(move |visible| {
+        if matches!(state.screen.get_untracked(), Screen::Home { .. }) {
+            client.send(Command::App(AppCommand::SetForeground { visible }));
         }
-        Err(_) => state.error.set(Some(umbra_ipc::ErrorCode::Internal)),
-    }
+    });
+    take_account(state, client, false);
     let screen = move || match state.screen.get() {
         Screen::Loading => {
             view! { <p role="status" class="loading">"Starting Umbra…"</p> }.into_any()
         }
+        Screen::OpenElsewhere => view! { <OtherTab taken_over=false/> }.into_any(),
+        Screen::TakenOver => view! { <OtherTab taken_over=true/> }.into_any(),
         Screen::Welcome => view! { <onboarding::Welcome/> }.into_any(),
         Screen::ShowPhrase { account_id, words } => {
             view! { <onboarding::ShowPhrase account_id words/> }.into_any()
@@ -62,6 +62,54 @@ pub(crate) fn App() -> impl IntoView {
             <Busy/>
             <ErrorMessage/>
         </main>
+    }
+}
+
+/// Asks for the account lock (taking it from another tab with `steal`): the worker starts
+/// when this tab holds it and stops when another tab takes it.
+fn take_account(state: UiState, client: WorkerClient, steal: bool) {
+    crate::browser::request_account_lock(
+        steal,
+        crate::browser::LockEvents {
+            granted: Box::new(move || client.start(state)),
+            waiting: Box::new(move || state.go(Screen::OpenElsewhere)),
+            lost: Box::new(move || {
+                client.stop();
+                state.taken_over();
+            }),
+        },
+    );
+}
+
+/// The account is used by another tab (or was just taken over by one): only one tab may run
+/// a worker on the account database. "Use here" takes it.
+#[component]
+fn OtherTab(taken_over: bool) -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let client = crate::worker_client::use_worker();
+    let (title, text) = if taken_over {
+        (
+            "Umbra was opened in another tab",
+            "This tab stopped so that only one tab uses your account. Use Umbra here to stop the other tab instead.",
+        )
+    } else {
+        (
+            "Umbra is open in another tab",
+            "Only one tab can use your account at a time. Use Umbra here to stop the other tab, or close this one.",
+        )
+    };
+    let use_here = move |_| {
+        state.go(Screen::Loading);
+        take_account(state, client, true);
+    };
+    view! {
+        <section role="region" aria-labelledby="other-tab-title">
+            <h1 id="other-tab-title">{title}</h1>
+            <p role="status">{text}</p>
+            <div class="actions">
+                <button type="button" on:click=use_here>"Use here"</button>
+            </div>
+        </section>
     }
 }
 
@@ -103,6 +151,7 @@ fn Busy() -> impl IntoView {
             let text = match task {
                 Task::CreatingVault => "Locking your account with your passphrase…",
                 Task::Unlocking => "Unlocking…",
+                Task::CheckingPassphrase => "Checking your passphrase…",
             };
             view! {
                 <div class="busy" role="progressbar" aria-label="Working" aria-busy="true" aria-valuetext=text>

@@ -1,6 +1,8 @@
-//! The app's data layer: spawns the module worker, waits for its "ready" handshake (messages
+//! The app's data layer: spawns the module worker once this tab holds the account lock
+//! ([`crate::browser::request_account_lock`]), waits for its "ready" handshake (messages
 //! posted before the worker's wasm loads would be lost), sends [`Command`]s and feeds the
-//! [`Event`]s it posts back into [`UiState`].
+//! [`Event`]s it posts back into [`UiState`]. Stops the worker for good when another tab
+//! takes the account over.
 
 use leptos::prelude::*;
 use umbra_ipc::{Command, Event};
@@ -27,17 +29,46 @@ pub(crate) struct WorkerClient {
 }
 
 impl WorkerClient {
-    /// Spawns the worker and routes its events into `state`.
-    pub(crate) fn spawn(state: UiState) -> Result<WorkerClient, JsValue> {
-        let client = WorkerClient {
+    /// A client without a worker yet: commands wait until [`WorkerClient::start`].
+    pub(crate) fn new() -> WorkerClient {
+        WorkerClient {
             inner: StoredValue::new_local(Inner {
                 worker: None,
                 ready: false,
                 queue: Vec::new(),
             }),
-        };
-        client.launch(state)?;
-        Ok(client)
+        }
+    }
+
+    /// Spawns the worker (this tab holds the account lock), routes its events into `state`
+    /// and asks for the account's status.
+    pub(crate) fn start(&self, state: UiState) {
+        if self.inner.with_value(|inner| inner.worker.is_some()) {
+            return;
+        }
+        if self.launch(state).is_err() {
+            state.error.set(Some(umbra_ipc::ErrorCode::Internal));
+            return;
+        }
+        self.send(Command::Account(umbra_ipc::AccountCommand::Status));
+    }
+
+    /// Terminates the worker at once and keeps no queued command: another tab took the
+    /// account over, so this one must not touch the database again. Events already on their
+    /// way are dropped.
+    pub(crate) fn stop(&self) {
+        let old = self
+            .inner
+            .try_update_value(|inner| {
+                inner.ready = false;
+                inner.queue.clear();
+                inner.worker.take()
+            })
+            .flatten();
+        if let Some(old) = old {
+            old.set_onmessage(None);
+            old.terminate();
+        }
     }
 
     /// Terminates the worker (its whole memory, keys included, is dropped) and starts a fresh

@@ -11,7 +11,10 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::messaging::{DisappearingView, Settings};
+use crate::{
+    SecretString,
+    messaging::{DisappearingView, Settings},
+};
 
 /// A request from the app (UI thread) to the worker.
 ///
@@ -60,14 +63,17 @@ pub enum AccountCommand {
     /// wrong.
     Restore {
         /// The phrase as typed by the user.
-        phrase: String,
+        phrase: SecretString,
     },
     /// Lock the pending seed (from create or restore) under `passphrase` and store it.
     /// Answered with [`Event::Working`](crate::Event::Working) then
-    /// [`Event::Unlocked`](crate::Event::Unlocked) (or an error).
+    /// [`Event::Unlocked`](crate::Event::Unlocked), or an error:
+    /// [`ErrorCode::WeakPassphrase`](crate::ErrorCode::WeakPassphrase) (nothing stored, the
+    /// seed stays pending) when [`strength::estimate`](crate::strength::estimate) does not
+    /// accept it.
     SetPassphrase {
         /// The chosen passphrase.
-        passphrase: String,
+        passphrase: SecretString,
     },
     /// Forget the pending seed (the user went back to the welcome screen).
     CancelPending,
@@ -76,16 +82,26 @@ pub enum AccountCommand {
     /// [`ErrorCode::WrongPassphrase`](crate::ErrorCode::WrongPassphrase).
     Unlock {
         /// The passphrase as typed by the user.
-        passphrase: String,
+        passphrase: SecretString,
     },
     /// Drop every key from worker memory. Answered with [`Event::Status`](crate::Event::Status).
     Lock,
-    /// Delete the account and its database from this browser. Answered with
-    /// [`Event::Status`](crate::Event::Status).
-    Remove,
-    /// Show the recovery phrase of the unlocked account. Answered with
-    /// [`Event::RecoveryPhrase`](crate::Event::RecoveryPhrase).
-    ShowRecoveryPhrase,
+    /// Delete the account and its database from this browser, locked or unlocked, once
+    /// `passphrase` opens the stored vault. Answered with
+    /// [`Event::Working`](crate::Event::Working) then [`Event::Status`](crate::Event::Status),
+    /// or [`ErrorCode::WrongPassphrase`](crate::ErrorCode::WrongPassphrase) (nothing deleted).
+    Remove {
+        /// The account's passphrase, typed again.
+        passphrase: SecretString,
+    },
+    /// Show the recovery phrase of the unlocked account once `passphrase` opens its vault.
+    /// Answered with [`Event::Working`](crate::Event::Working) then
+    /// [`Event::RecoveryPhrase`](crate::Event::RecoveryPhrase), or
+    /// [`ErrorCode::WrongPassphrase`](crate::ErrorCode::WrongPassphrase).
+    ShowRecoveryPhrase {
+        /// The account's passphrase, typed again.
+        passphrase: SecretString,
+    },
     /// Set our display name, sent with our messages as Session does. Answered with
     /// [`Event::Profile`](crate::Event::Profile).
     SetDisplayName {
@@ -249,8 +265,8 @@ impl fmt::Debug for AccountCommand {
             AccountCommand::CancelPending => "CancelPending",
             AccountCommand::Unlock { .. } => "Unlock(<redacted>)",
             AccountCommand::Lock => "Lock",
-            AccountCommand::Remove => "Remove",
-            AccountCommand::ShowRecoveryPhrase => "ShowRecoveryPhrase",
+            AccountCommand::Remove { .. } => "Remove(<redacted>)",
+            AccountCommand::ShowRecoveryPhrase { .. } => "ShowRecoveryPhrase(<redacted>)",
             AccountCommand::SetDisplayName { .. } => "SetDisplayName(<redacted>)",
         })
     }
@@ -329,8 +345,12 @@ mod tests {
                 passphrase: "hunter2".into(),
             }),
             Command::Account(A::Lock),
-            Command::Account(A::Remove),
-            Command::Account(A::ShowRecoveryPhrase),
+            Command::Account(A::Remove {
+                passphrase: "hunter2".into(),
+            }),
+            Command::Account(A::ShowRecoveryPhrase {
+                passphrase: "hunter2".into(),
+            }),
             Command::Account(A::SetDisplayName {
                 name: "secret name".into(),
             }),
@@ -392,8 +412,8 @@ mod tests {
                 A::CancelPending => 4,
                 A::Unlock { .. } => 5,
                 A::Lock => 6,
-                A::Remove => 7,
-                A::ShowRecoveryPhrase => 8,
+                A::Remove { .. } => 7,
+                A::ShowRecoveryPhrase { .. } => 8,
                 A::SetDisplayName { .. } => 9,
             },
             Command::App(AppCommand::SetForeground { .. }) => 10,

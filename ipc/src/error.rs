@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::strength::Weakness;
+
 /// Stable error codes crossing the boundary. Carry positions and counts, never user data.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -22,6 +24,13 @@ pub enum ErrorCode {
     NothingPending,
     /// The passphrase is empty.
     EmptyPassphrase,
+    /// The passphrase is too easy to guess
+    /// ([`strength::estimate`](crate::strength::estimate) scores it below
+    /// [`strength::MIN_SCORE`](crate::strength::MIN_SCORE)).
+    WeakPassphrase {
+        /// The biggest reason.
+        weakness: Weakness,
+    },
     /// The recovery phrase does not have 13 or 25 words.
     PhraseWrongWordCount {
         /// How many words were found.
@@ -85,6 +94,12 @@ impl ErrorCode {
             ErrorCode::NotUnlocked => "Unlock your account first".into(),
             ErrorCode::NothingPending => "Create or restore an account first".into(),
             ErrorCode::EmptyPassphrase => "Choose a passphrase".into(),
+            ErrorCode::WeakPassphrase { weakness } => {
+                format!(
+                    "This passphrase is too easy to guess. {}",
+                    weakness.message()
+                )
+            }
             ErrorCode::PhraseWrongWordCount { found } => {
                 format!("Wrong word count: a recovery phrase has 13 or 25 words, not {found}")
             }
@@ -164,6 +179,12 @@ mod tests {
             (
                 ErrorCode::InvalidAccountId,
                 r#"{"code":"invalid_account_id"}"#,
+            ),
+            (
+                ErrorCode::WeakPassphrase {
+                    weakness: Weakness::KeyboardRun,
+                },
+                r#"{"code":"weak_passphrase","weakness":"keyboard_run"}"#,
             ),
         ] {
             assert_eq!(serde_json::to_string(&code).ok().as_deref(), Some(text));

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ErrorCode,
+    ErrorCode, SecretString,
     messaging::{ConversationSummary, MessageView, PathState, SearchHit, Settings},
 };
 
@@ -30,6 +30,9 @@ pub enum Task {
     CreatingVault,
     /// Running the passphrase key derivation (Argon2id) to unlock.
     Unlocking,
+    /// Running the passphrase key derivation (Argon2id) to check the passphrase typed again
+    /// before showing the recovery phrase or removing the account.
+    CheckingPassphrase,
 }
 
 /// The device clock as the worker sees it against the network's time.
@@ -70,7 +73,7 @@ pub enum Event {
         /// The Account ID (66 hex characters).
         account_id: String,
         /// The recovery phrase words, for display only; the app must not keep them.
-        words: Vec<String>,
+        words: Vec<SecretString>,
     },
     /// A recovery phrase was accepted; its account is pending a passphrase.
     PhraseAccepted {
@@ -85,7 +88,7 @@ pub enum Event {
     /// The recovery phrase of the unlocked account, for display only.
     RecoveryPhrase {
         /// The words.
-        words: Vec<String>,
+        words: Vec<SecretString>,
     },
     /// Our display name.
     Profile {

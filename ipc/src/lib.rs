@@ -6,6 +6,8 @@ pub mod command;
 pub mod error;
 pub mod event;
 pub mod messaging;
+pub mod secret;
+pub mod strength;
 
 pub use command::{
     AccountCommand, AppCommand, Command, ConversationOp, ConversationsCommand, SettingsCommand,
@@ -18,12 +20,15 @@ pub use messaging::{
     Direction, DisappearingMode, DisappearingView, MessageKind, MessageView, PathState, QuoteView,
     ReactionView, SearchHit, Settings, offered_timers_s, patch_messages,
 };
+pub use secret::SecretString;
+pub use strength::{Strength, Weakness, estimate as estimate_strength};
 
 /// Version of this contract. The worker announces it in [`Event::Ready`]; the app refuses to
 /// talk to a worker with another version (a stale worker script after an update).
 ///
 /// 2: commands nested by domain, conversations named by reference, `MessagesChanged`.
-pub const IPC_VERSION: u32 = 2;
+/// 3: `remove` and `show_recovery_phrase` carry the passphrase; `weak_passphrase`.
+pub const IPC_VERSION: u32 = 3;
 
 /// A message could not be decoded (wrong shape or version skew). Carries no message bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +85,7 @@ mod tests {
             encode_event(&Event::Ready {
                 version: IPC_VERSION
             }),
-            r#"{"event":"ready","version":2}"#
+            r#"{"event":"ready","version":3}"#
         );
         let st = Event::Status {
             state: AccountState::Unlocked {
@@ -157,6 +162,21 @@ mod tests {
             assert!(!text.contains(r#""peer""#), "{text}");
             assert_eq!(decode_event(&text), Ok(ev));
         }
+    }
+
+    #[test]
+    fn test_phrase_words_are_plain_on_the_wire_and_redacted_in_debug() {
+        let ev = Event::RecoveryPhrase {
+            words: vec!["zygote".into(), "hazard".into()],
+        };
+        let text = encode_event(&ev);
+        assert_eq!(
+            text,
+            r#"{"event":"recovery_phrase","words":["zygote","hazard"]}"#
+        );
+        assert_eq!(decode_event(&text), Ok(ev.clone()));
+        let dbg = format!("{ev:?}");
+        assert!(!dbg.contains("zygote"), "{dbg}");
     }
 
     #[test]

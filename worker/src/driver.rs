@@ -2,13 +2,17 @@
 //! running [`Messenger`], and turns each [`Input`] (a [`Command`] from the app, an HTTP answer,
 //! a timer) into [`Event`]s. All key material lives here; only display data (Account ID,
 //! messages, and recovery-phrase words when the user asks to see them) leaves.
+//!
+//! Passphrases and phrases arrive as [`SecretString`]s (zeroised when the command is
+//! dropped). A new passphrase must pass [`strength::estimate`]; showing the recovery phrase
+//! and removing the account need the passphrase again, checked against the stored vault.
 
 use std::rc::Rc;
 
 use rand_core::CryptoRng;
 use umbra_ipc::{
     AccountCommand, AccountState, AppCommand, Command, ConversationOp, ConversationsCommand,
-    ErrorCode, Event, SettingsCommand, Task,
+    ErrorCode, Event, SecretString, SettingsCommand, Task, Weakness, strength,
 };
 use umbra_protocol::{
     address::ConversationId,
@@ -364,14 +368,14 @@ impl<R: CryptoRng> Driver<R> {
                 let seed = Seed::generate(&mut self.rng);
                 let event = Event::AccountCreated {
                     account_id: Identity::from_seed(&seed).account_id().to_string(),
-                    words: seed.recovery_phrase().words().map(str::to_owned).collect(),
+                    words: seed.recovery_phrase().words().map(Into::into).collect(),
                 };
                 self.pending = Some(seed);
                 Ok(event)
             }
             AccountCommand::Restore { phrase } => {
                 self.ensure_no_account().await?;
-                let seed = mnemonic::decode(&phrase).map_err(phrase_error)?;
+                let seed = mnemonic::decode(phrase.expose()).map_err(phrase_error)?;
                 let account_id = Identity::from_seed(&seed).account_id().to_string();
                 self.pending = Some(seed);
                 Ok(Event::PhraseAccepted { account_id })
@@ -384,6 +388,10 @@ impl<R: CryptoRng> Driver<R> {
                 if passphrase.is_empty() {
                     return Err(ErrorCode::EmptyPassphrase);
                 }
+                if self.pending.is_none() {
+                    return Err(ErrorCode::NothingPending);
+                }
+                check_strength(&passphrase)?;
                 let seed = self.pending.take().ok_or(ErrorCode::NothingPending)?;
                 post(&Event::Working {
                     task: Task::CreatingVault,
@@ -397,7 +405,7 @@ impl<R: CryptoRng> Driver<R> {
                     return Err(ErrorCode::Storage);
                 };
                 let result =
-                    Vault::create(store, &passphrase, &seed, self.kdf, &mut self.rng).await;
+                    Vault::create(store, passphrase.expose(), &seed, self.kdf, &mut self.rng).await;
                 match result {
                     Ok(vault) => {
                         let account_id = vault.account_id().to_string();
@@ -426,7 +434,7 @@ impl<R: CryptoRng> Driver<R> {
                     task: Task::Unlocking,
                 });
                 let store = self.store().await.map_err(store_error)?;
-                let vault = Vault::unlock(store, &passphrase)
+                let vault = Vault::unlock(store, passphrase.expose())
                     .await
                     .map_err(|e| unlock_error(&e))?;
                 let account_id = vault.account_id().to_string();
@@ -438,7 +446,12 @@ impl<R: CryptoRng> Driver<R> {
                 self.stop();
                 self.status().await
             }
-            AccountCommand::Remove => {
+            AccountCommand::Remove { passphrase } => {
+                let store = self.store().await.map_err(store_error)?;
+                // Without a vault there is nothing to protect (a half-written database).
+                if Vault::exists(store).await.map_err(store_error)? {
+                    self.check_passphrase(&passphrase, post).await?;
+                }
                 self.stop();
                 let store = self.store().await.map_err(store_error)?;
                 Vault::remove(store).await.map_err(store_error)?;
@@ -452,15 +465,37 @@ impl<R: CryptoRng> Driver<R> {
                 }
                 self.status().await
             }
-            AccountCommand::ShowRecoveryPhrase => {
+            AccountCommand::ShowRecoveryPhrase { passphrase } => {
+                if self.unlocked.is_none() {
+                    return Err(ErrorCode::NotUnlocked);
+                }
+                self.check_passphrase(&passphrase, post).await?;
                 let vault = self.unlocked.as_ref().ok_or(ErrorCode::NotUnlocked)?;
                 Ok(Event::RecoveryPhrase {
-                    words: vault.recovery_phrase().words().map(str::to_owned).collect(),
+                    words: vault.recovery_phrase().words().map(Into::into).collect(),
                 })
             }
             // Needs the messenger: routed by `handle`.
             AccountCommand::SetDisplayName { .. } => Err(ErrorCode::Internal),
         }
+    }
+
+    /// Checks a passphrase typed again against the stored vault (one key derivation, nothing
+    /// written): [`ErrorCode::WrongPassphrase`] if it does not open it.
+    async fn check_passphrase(
+        &mut self,
+        passphrase: &SecretString,
+        post: &dyn Fn(&Event),
+    ) -> Result<(), ErrorCode> {
+        post(&Event::Working {
+            task: Task::CheckingPassphrase,
+        });
+        let store = self.store().await.map_err(store_error)?;
+        // The opened copy is dropped (and zeroised) at once.
+        Vault::unlock(store, passphrase.expose())
+            .await
+            .map(drop)
+            .map_err(|e| unlock_error(&e))
     }
 
     async fn status(&mut self) -> Result<Event, ErrorCode> {
@@ -498,6 +533,18 @@ pub fn direct_peer(conversation: &str) -> Result<AccountId, ErrorCode> {
             Err(ErrorCode::UnsupportedConversation)
         }
         Err(_) => Err(ErrorCode::InvalidConversationId),
+    }
+}
+
+/// Refuses a passphrase [`strength::estimate`] does not accept, naming its biggest weakness.
+pub fn check_strength(passphrase: &SecretString) -> Result<(), ErrorCode> {
+    let estimate = strength::estimate(passphrase.expose());
+    if estimate.is_acceptable() {
+        Ok(())
+    } else {
+        Err(ErrorCode::WeakPassphrase {
+            weakness: estimate.weakness.unwrap_or(Weakness::TooShort),
+        })
     }
 }
 
@@ -545,6 +592,26 @@ fn vault_error(e: &VaultError) -> ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_weak_passphrases_are_refused_with_a_typed_error() {
+        for (pw, weakness) in [
+            ("a", Weakness::TooShort),
+            ("hunter2", Weakness::CommonPassword),
+            ("P@ssw0rd1", Weakness::CommonPassword),
+            ("qwertyuiop[]", Weakness::KeyboardRun),
+            ("abababababab", Weakness::Repeat),
+        ] {
+            assert_eq!(
+                check_strength(&pw.into()),
+                Err(ErrorCode::WeakPassphrase { weakness }),
+                "{pw}"
+            );
+        }
+        for pw in ["correct horse battery staple", "kq7#mzp2w"] {
+            assert_eq!(check_strength(&pw.into()), Ok(()), "{pw}");
+        }
+    }
 
     #[test]
     fn test_conversation_references_parse_once_into_typed_errors() {

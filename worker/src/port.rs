@@ -10,6 +10,7 @@ use umbra_ipc::{ErrorCode, Event, IPC_VERSION};
 use umbra_protocol::store::KdfParams;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+use zeroize::Zeroizing;
 
 use crate::{
     driver::Driver,
@@ -27,7 +28,8 @@ struct Port {
 
 impl Port {
     fn post(&self, event: &Event) {
-        let text = umbra_ipc::encode_event(event);
+        // The text may carry recovery-phrase words: zeroised once copied out.
+        let text = Zeroizing::new(umbra_ipc::encode_event(event));
         // A failed post means the app is gone; nothing useful can be done.
         let _ = self.scope.post_message(&JsValue::from_str(&text));
     }
@@ -62,9 +64,12 @@ pub fn start() {
         }));
     }
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
+        // The text may carry a passphrase or phrase: zeroised once decoded (the command's
+        // own fields are `SecretString`s).
         let cmd = msg
             .data()
             .as_string()
+            .map(Zeroizing::new)
             .and_then(|t| umbra_ipc::decode_command(&t).ok());
         mailbox.push(Input::Command(cmd));
     });

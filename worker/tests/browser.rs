@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use umbra_ipc::{AccountCommand, AccountState, Command, ErrorCode, Event, Task};
+use umbra_ipc::{AccountCommand, AccountState, Command, ErrorCode, Event, Task, Weakness};
 use umbra_protocol::{
     mnemonic,
     store::{KdfParams, Store},
@@ -92,7 +92,13 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
         ]
     );
     assert_eq!(
-        last(&mut d, Command::Account(AccountCommand::ShowRecoveryPhrase)).await,
+        last(
+            &mut d,
+            Command::Account(AccountCommand::ShowRecoveryPhrase {
+                passphrase: "right horse".into()
+            })
+        )
+        .await,
         Event::RecoveryPhrase {
             words: words.clone()
         }
@@ -104,7 +110,13 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
         }
     );
     assert_eq!(
-        last(&mut d, Command::Account(AccountCommand::ShowRecoveryPhrase)).await,
+        last(
+            &mut d,
+            Command::Account(AccountCommand::ShowRecoveryPhrase {
+                passphrase: "right horse".into()
+            })
+        )
+        .await,
         Event::Error {
             code: ErrorCode::NotUnlocked
         }
@@ -162,7 +174,11 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
     );
 
     // Plaintext scan: neither the seed (raw or hex) nor the phrase may be in IndexedDB.
-    let phrase = words.join(" ");
+    let phrase = words
+        .iter()
+        .map(|w| w.expose())
+        .collect::<Vec<_>>()
+        .join(" ");
     let seed = mnemonic::decode(&phrase).expect("own phrase decodes");
     let raw = seed.dangerously_export_bytes();
     let hex_seed: String = raw[..16].iter().map(|b| format!("{b:02x}")).collect();
@@ -183,7 +199,7 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
         !contains(&dump, phrase.as_bytes()),
         "phrase found in IndexedDB"
     );
-    for w in &words {
+    for w in words.iter().map(|w| w.expose()) {
         // Words of 5+ letters cannot appear by chance in ciphertext or the JSON header.
         if w.len() >= 5 {
             assert!(
@@ -195,7 +211,13 @@ async fn test_create_lock_unlock_and_plaintext_scan() {
 
     // Remove deletes everything; the account is gone.
     assert_eq!(
-        last(&mut d, Command::Account(AccountCommand::Remove)).await,
+        last(
+            &mut d,
+            Command::Account(AccountCommand::Remove {
+                passphrase: "right horse".into()
+            })
+        )
+        .await,
         Event::Status {
             state: AccountState::NoAccount
         }
@@ -273,12 +295,27 @@ async fn test_restore_vectors_and_named_errors() {
             }
         );
     }
-    // The last accepted phrase is the one that gets stored.
+    // A weak passphrase is refused; the phrase stays pending.
     assert_eq!(
         last(
             &mut d,
             Command::Account(AccountCommand::SetPassphrase {
                 passphrase: "pw pw".into()
+            })
+        )
+        .await,
+        Event::Error {
+            code: ErrorCode::WeakPassphrase {
+                weakness: Weakness::TooShort
+            }
+        }
+    );
+    // The last accepted phrase is the one that gets stored.
+    assert_eq!(
+        last(
+            &mut d,
+            Command::Account(AccountCommand::SetPassphrase {
+                passphrase: "pw for restore tests".into()
             })
         )
         .await,
@@ -298,4 +335,126 @@ async fn test_restore_vectors_and_named_errors() {
             code: ErrorCode::AccountExists
         }
     );
+}
+
+/// A weak passphrase is refused before anything is stored; showing the recovery phrase and
+/// removing the account need the passphrase again, and a wrong one changes nothing.
+#[wasm_bindgen_test]
+async fn test_weak_and_wrong_passphrases_are_refused() {
+    let name = "driver-passphrase";
+    let mut d = fresh_driver(name).await;
+    let Event::AccountCreated { account_id, words } =
+        last(&mut d, Command::Account(AccountCommand::Create)).await
+    else {
+        panic!("expected AccountCreated")
+    };
+    let store = IndexedDbStore::open(name).await.expect("open");
+    for (pw, weakness) in [
+        ("a", Weakness::TooShort),
+        ("hunter2", Weakness::CommonPassword),
+        ("Password2024", Weakness::CommonPassword),
+        ("qwertyuiop[]", Weakness::KeyboardRun),
+    ] {
+        assert_eq!(
+            run(
+                &mut d,
+                Command::Account(AccountCommand::SetPassphrase {
+                    passphrase: pw.into()
+                })
+            )
+            .await,
+            vec![Event::Error {
+                code: ErrorCode::WeakPassphrase { weakness }
+            }],
+            "{pw}"
+        );
+        assert_eq!(store.ids().await, Ok(vec![]), "{pw}: something was stored");
+    }
+    // The seed stayed pending: a strong passphrase stores the same account.
+    assert_eq!(
+        last(
+            &mut d,
+            Command::Account(AccountCommand::SetPassphrase {
+                passphrase: "glimmer otter basalt".into()
+            })
+        )
+        .await,
+        Event::Unlocked {
+            account_id: account_id.clone()
+        }
+    );
+    let checking = Event::Working {
+        task: Task::CheckingPassphrase,
+    };
+    let wrong = Event::Error {
+        code: ErrorCode::WrongPassphrase,
+    };
+    let show = |passphrase: &str| {
+        Command::Account(AccountCommand::ShowRecoveryPhrase {
+            passphrase: passphrase.into(),
+        })
+    };
+    let remove = |passphrase: &str| {
+        Command::Account(AccountCommand::Remove {
+            passphrase: passphrase.into(),
+        })
+    };
+    assert_eq!(
+        run(&mut d, show("glimmer otter")).await,
+        vec![checking.clone(), wrong.clone()]
+    );
+    assert_eq!(
+        run(&mut d, show("glimmer otter basalt")).await,
+        vec![
+            checking.clone(),
+            Event::RecoveryPhrase {
+                words: words.clone()
+            }
+        ]
+    );
+    // A wrong passphrase removes nothing and keeps the account unlocked.
+    let before = umbra_protocol::store::testing::snapshot(&store).await;
+    assert_eq!(
+        run(&mut d, remove("")).await,
+        vec![checking.clone(), wrong.clone()]
+    );
+    assert_eq!(
+        run(&mut d, remove("glimmer otter basalt ")).await,
+        vec![checking.clone(), wrong.clone()]
+    );
+    assert_eq!(
+        umbra_protocol::store::testing::snapshot(&store).await,
+        before
+    );
+    assert_eq!(
+        last(&mut d, Command::Account(AccountCommand::Status)).await,
+        Event::Status {
+            state: AccountState::Unlocked {
+                account_id: account_id.clone()
+            }
+        }
+    );
+    // Locked, removal still needs the passphrase.
+    last(&mut d, Command::Account(AccountCommand::Lock)).await;
+    assert_eq!(
+        run(&mut d, remove("not it")).await,
+        vec![checking.clone(), wrong]
+    );
+    assert_eq!(
+        last(&mut d, Command::Account(AccountCommand::Status)).await,
+        Event::Status {
+            state: AccountState::Locked
+        }
+    );
+    assert_eq!(
+        run(&mut d, remove("glimmer otter basalt")).await,
+        vec![
+            checking,
+            Event::Status {
+                state: AccountState::NoAccount
+            }
+        ]
+    );
+    let store = IndexedDbStore::open(name).await.expect("open");
+    assert_eq!(store.ids().await, Ok(vec![]));
 }

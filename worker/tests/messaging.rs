@@ -263,7 +263,7 @@ async fn test_driver_offline_outbox_history_and_block() {
     };
     let events = h
         .run(Command::Account(AccountCommand::SetPassphrase {
-            passphrase: "pw horse".into(),
+            passphrase: "pw horse e2e".into(),
         }))
         .await;
     assert!(events.contains(&Event::Unlocked {
@@ -475,7 +475,7 @@ async fn test_driver_offline_outbox_history_and_block() {
     let mut h = Harness::reopen(name);
     let events = h
         .run(Command::Account(AccountCommand::Unlock {
-            passphrase: "pw horse".into(),
+            passphrase: "pw horse e2e".into(),
         }))
         .await;
     assert!(

@@ -104,7 +104,7 @@ impl Peer {
         });
         p.account_id = created.expect("account created");
         p.cmd(Command::Account(AccountCommand::SetPassphrase {
-            passphrase: "pw".into(),
+            passphrase: "pw for the testnet".into(),
         }))
         .await;
         p

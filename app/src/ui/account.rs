@@ -1,9 +1,12 @@
 //! The account card of the home screen: the Account ID (text, copy button, QR code), the
-//! recovery phrase on request, lock, and removing the account from this browser.
+//! recovery phrase on request, lock, and removing the account from this browser. Showing the
+//! phrase and removing the account ask for the passphrase again, in a dialog; the worker
+//! checks it.
 
-use leptos::prelude::*;
-use umbra_ipc::{AccountCommand, Command};
+use leptos::{ev::SubmitEvent, prelude::*};
+use umbra_ipc::{AccountCommand, Command, SecretString};
 
+use super::is_busy;
 use crate::{browser::copy_text, qr, state::UiState, worker_client::use_worker};
 
 /// The unlocked account.
@@ -24,7 +27,7 @@ pub(crate) fn AccountCard(account_id: String) -> impl IntoView {
             </svg>
         }
     });
-    let (w1, w2) = (worker, worker);
+    let asking = RwSignal::new(false);
     view! {
         <section aria-labelledby="home-title">
             <h1 id="home-title">"Your account"</h1>
@@ -48,36 +51,44 @@ pub(crate) fn AccountCard(account_id: String) -> impl IntoView {
             })}
             <div class="actions">
                 {move || match state.shown_phrase.get() {
-                    None => {
-                        let w = w1;
-                        view! {
-                            <button type="button" class="secondary" on:click=move |_| w.send(Command::Account(AccountCommand::ShowRecoveryPhrase))>
-                                "Show recovery phrase"
-                            </button>
-                        }.into_any()
-                    }
+                    None => view! {
+                        <button type="button" class="secondary" on:click=move |_| asking.set(true)>
+                            "Show recovery phrase"
+                        </button>
+                    }.into_any(),
                     Some(words) => view! {
                         <div>
                             <ol class="words" aria-label="Recovery phrase">
-                                {words.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}
+                                {words.iter().map(|w| view! { <li>{w.expose().to_owned()}</li> }).collect_view()}
                             </ol>
-                            <button type="button" class="secondary" on:click=move |_| state.shown_phrase.set(None)>
+                            <button type="button" class="secondary" on:click=move |_| {
+                                asking.set(false);
+                                state.shown_phrase.set(None);
+                            }>
                                 "Hide recovery phrase"
                             </button>
                         </div>
                     }.into_any(),
                 }}
             </div>
+            {move || (asking.get() && state.shown_phrase.with(Option::is_none)).then(|| view! {
+                <PassphraseDialog id="show-phrase" title="Show the recovery phrase?"
+                    text="Type your passphrase again. Anyone who sees the recovery phrase can take over your account."
+                    confirm="Show recovery phrase" danger=false
+                    on_confirm=move |passphrase| worker.send(Command::Account(AccountCommand::ShowRecoveryPhrase { passphrase }))
+                    on_cancel=move || asking.set(false)/>
+            })}
             <div class="actions">
-                <button type="button" on:click=move |_| w2.relaunch(state)>"Lock"</button>
+                <button type="button" on:click=move |_| worker.relaunch(state)>"Lock"</button>
             </div>
             <RemoveAccount/>
         </section>
     }
 }
 
-/// "Remove this account from this browser", behind a confirmation dialog. Works locked or
-/// unlocked (a forgotten passphrase leaves only this and a restore from the phrase).
+/// "Remove this account from this browser", behind a dialog that asks for the passphrase.
+/// Works locked or unlocked; the dialog stays open until the worker answers (a wrong
+/// passphrase is named and nothing is deleted).
 #[component]
 pub(crate) fn RemoveAccount() -> impl IntoView {
     let worker = use_worker();
@@ -89,22 +100,58 @@ pub(crate) fn RemoveAccount() -> impl IntoView {
             </button>
         </div>
         {move || confirm_remove.get().then(|| view! {
-            <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="remove-title"
-                aria-describedby="remove-desc">
-                <h2 id="remove-title">"Remove this account?"</h2>
-                <p id="remove-desc">
-                    "Everything Umbra stored in this browser will be deleted. Without your recovery phrase the account is lost."
-                </p>
+            <PassphraseDialog id="remove" title="Remove this account?"
+                text="Everything Umbra stored in this browser will be deleted. Without your recovery phrase the account is lost. Type your passphrase to confirm."
+                confirm="Remove account" danger=true
+                on_confirm=move |passphrase| worker.send(Command::Account(AccountCommand::Remove { passphrase }))
+                on_cancel=move || confirm_remove.set(false)/>
+        })}
+    }
+}
+
+/// A dialog that asks for the passphrase before a sensitive action. The field is cleared as
+/// soon as the passphrase is sent.
+#[component]
+fn PassphraseDialog(
+    id: &'static str,
+    title: &'static str,
+    text: &'static str,
+    confirm: &'static str,
+    danger: bool,
+    on_confirm: impl Fn(SecretString) + 'static,
+    on_cancel: impl Fn() + 'static,
+) -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let pw = RwSignal::new(String::new());
+    let (title_id, desc_id, field_id) = (
+        format!("{id}-title"),
+        format!("{id}-desc"),
+        format!("{id}-pass"),
+    );
+    let (labelled_by, described_by, label_for) =
+        (title_id.clone(), desc_id.clone(), field_id.clone());
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let passphrase = SecretString::from(pw.get_untracked());
+        pw.set(String::new());
+        on_confirm(passphrase);
+    };
+    view! {
+        <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby=labelled_by
+            aria-describedby=described_by>
+            <h2 id=title_id>{title}</h2>
+            <p id=desc_id>{text}</p>
+            <form on:submit=submit>
+                <label for=label_for>"Passphrase"</label>
+                <input id=field_id type="password" autocomplete="current-password" bind:value=pw/>
                 <div class="actions">
-                    <button type="button" class="danger" on:click=move |_| {
-                        confirm_remove.set(false);
-                        worker.send(Command::Account(AccountCommand::Remove));
-                    }>"Remove account"</button>
-                    <button type="button" class="secondary" on:click=move |_| confirm_remove.set(false)>
+                    <button type="submit" class=if danger { "danger" } else { "" }
+                        disabled=move || is_busy(state)>{confirm}</button>
+                    <button type="button" class="secondary" on:click=move |_| on_cancel()>
                         "Cancel"
                     </button>
                 </div>
-            </div>
-        })}
+            </form>
+        </div>
     }
 }

@@ -1,8 +1,9 @@
 //! Onboarding screens: welcome, the new recovery phrase, restoring from a phrase, and choosing
-//! the passphrase.
+//! the passphrase (with the live strength verdict of [`umbra_ipc::strength`], which the
+//! worker enforces).
 
 use leptos::{ev::SubmitEvent, prelude::*};
-use umbra_ipc::{AccountCommand, Command};
+use umbra_ipc::{AccountCommand, Command, SecretString};
 
 use super::is_busy;
 use crate::{
@@ -32,14 +33,17 @@ pub(crate) fn Welcome() -> impl IntoView {
 
 /// The new account's recovery phrase; the user confirms they saved it.
 #[component]
-pub(crate) fn ShowPhrase(account_id: String, words: Vec<String>) -> impl IntoView {
+pub(crate) fn ShowPhrase(account_id: String, words: Vec<SecretString>) -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
     let saved = RwSignal::new(false);
     let items = words
         .into_iter()
         .enumerate()
-        .map(|(i, w)| view! { <li><span class="n" aria-hidden="true">{i + 1}". "</span>{w}</li> })
+        .map(|(i, w)| {
+            let w = w.expose().to_owned();
+            view! { <li><span class="n" aria-hidden="true">{i + 1}". "</span>{w}</li> }
+        })
         .collect_view();
     let id = account_id.clone();
     let next = move |_| {
@@ -77,7 +81,7 @@ pub(crate) fn Restore() -> impl IntoView {
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         worker.send(Command::Account(AccountCommand::Restore {
-            phrase: phrase.get_untracked(),
+            phrase: phrase.get_untracked().into(),
         }));
     };
     view! {
@@ -99,25 +103,12 @@ pub(crate) fn Restore() -> impl IntoView {
     }
 }
 
-/// A rough strength hint (length and character variety); advice only, never enforced.
-fn strength(pw: &str) -> &'static str {
-    let len = pw.chars().count();
-    let classes = [
-        pw.chars().any(|c| c.is_lowercase()),
-        pw.chars().any(|c| c.is_uppercase()),
-        pw.chars().any(|c| c.is_ascii_digit()),
-        pw.chars().any(|c| !c.is_alphanumeric()),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
-    match (len, classes) {
-        (0, _) => "Strength: choose a passphrase",
-        (l, _) if l >= 20 => "Strength: strong",
-        (l, c) if l >= 12 && c >= 2 => "Strength: good",
-        (l, _) if l >= 8 => "Strength: fair — longer is better",
-        _ => "Strength: weak — use several words",
+/// The live hint under the passphrase field: the same verdict the worker enforces.
+fn strength(pw: &str) -> String {
+    if pw.is_empty() {
+        return "Strength: choose a passphrase".to_owned();
     }
+    umbra_ipc::estimate_strength(pw).summary()
 }
 
 /// Choose (and confirm) the passphrase that locks the pending account in this browser.
@@ -136,13 +127,16 @@ pub(crate) fn ChoosePassphrase(account_id: String) -> impl IntoView {
         }
         mismatch.set(false);
         worker.send(Command::Account(AccountCommand::SetPassphrase {
-            passphrase: pw.get_untracked(),
+            passphrase: pw.get_untracked().into(),
         }));
     };
     view! {
         <section aria-labelledby="pass-title">
             <h1 id="pass-title">"Choose a passphrase"</h1>
             <p>"It locks your account in this browser. Account ID: " <span class="mono">{account_id}</span></p>
+            <p class="small">
+                "Anyone who copies this browser's data can try passphrases against it offline, so Umbra asks for one that is hard to guess: four or more random words, or a long mix of characters. Common passwords, names with years, keyboard rows and repeats are refused."
+            </p>
             <form on:submit=submit>
                 <label for="new-pass">"Passphrase"</label>
                 <input id="new-pass" type="password" autocomplete="new-password" aria-describedby="pass-hint"
@@ -168,11 +162,12 @@ mod tests {
     use super::strength;
 
     #[test]
-    fn test_strength_hint_grows_with_length() {
+    fn test_strength_hint_is_the_enforced_verdict() {
         assert!(strength("").contains("choose"));
-        assert!(strength("abc").contains("weak"));
-        assert!(strength("abcdefgh").contains("fair"));
-        assert!(strength("Abcdefgh1234").contains("good"));
-        assert!(strength("correct horse battery staple").contains("strong"));
+        assert!(strength("abc").contains("too weak"));
+        assert!(strength("password1").contains("most common passwords"));
+        assert!(strength("qwertyuiop[]").contains("Rows of keys"));
+        assert_eq!(strength("kq7#mzp2w"), "Strength: good");
+        assert_eq!(strength("correct horse battery staple"), "Strength: strong");
     }
 }

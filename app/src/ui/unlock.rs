@@ -16,7 +16,9 @@ pub(crate) fn Unlock() -> impl IntoView {
         ev.prevent_default();
         let passphrase = pw.get_untracked();
         pw.set(String::new());
-        worker.send(Command::Account(AccountCommand::Unlock { passphrase }));
+        worker.send(Command::Account(AccountCommand::Unlock {
+            passphrase: passphrase.into(),
+        }));
     };
     view! {
         <section aria-labelledby="unlock-title">
@@ -28,7 +30,7 @@ pub(crate) fn Unlock() -> impl IntoView {
                     <button type="submit" disabled=move || is_busy(state)>"Unlock"</button>
                 </div>
             </form>
-            <p class="small">"Forgot your passphrase? Remove the account here and restore it from your recovery phrase."</p>
+            <p class="small">"Forgot your passphrase? Removing the account needs it too. Clear this site's data in the browser's settings, then restore the account from your recovery phrase."</p>
             <super::account::RemoveAccount/>
         </section>
     }
