@@ -98,6 +98,9 @@ enum Step {
         pick: u8,
         reply: Reply,
     },
+    /// Every request in flight gets its honest answer (so paths, swarms and polls come up
+    /// in a few steps).
+    AnswerAllHonestly,
     /// The driver loses the request: it only ends by the client's own timeout.
     Forget {
         pick: u8,
@@ -610,6 +613,14 @@ impl Harness {
                 let result = self.answer(&req, reply);
                 self.client
                     .handle_response(req.id, result, &f.own, self.now, &mut self.rng);
+            }
+            Step::AnswerAllHonestly => {
+                for req in std::mem::take(&mut self.pending) {
+                    self.now += 1;
+                    let result = self.answer(&req, &Reply::Honest);
+                    self.client
+                        .handle_response(req.id, result, &f.own, self.now, &mut self.rng);
+                }
             }
             Step::Forget { pick } => {
                 if !self.pending.is_empty() {
