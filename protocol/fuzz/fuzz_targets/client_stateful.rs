@@ -516,7 +516,12 @@ impl Harness {
                 forge: false,
             },
             "retrieve" => Body::Retrieve {
-                messages: Vec::new(),
+                // A contact's message, new each time (its sent time follows the clock).
+                messages: vec![Msg {
+                    kind: MsgKind::FromContact("hello".into()),
+                    expiration: None,
+                    sent_skew_s: 0,
+                }],
                 more: false,
             },
             "expire" | "delete" | "info" => Body::Empty,
