@@ -47,3 +47,10 @@ case "$(command -v wasm-opt)" in
   "$PWD/node_modules/.bin/wasm-opt") ;;
   *) log "error: wasm-opt on PATH is not npm binaryen"; exit 1 ;;
 esac
+
+# 6. cargo-fuzz for the fuzz smoke run (it runs on the stable toolchain with RUSTC_BOOTSTRAP=1,
+# see scripts/fuzz-smoke.sh; no nightly needed).
+if [ "$(cargo fuzz --version 2>/dev/null || true)" != "cargo-fuzz 0.13.2" ]; then
+  log "installing cargo-fuzz 0.13.2"
+  cargo install cargo-fuzz --version 0.13.2 --locked
+fi

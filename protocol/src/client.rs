@@ -42,6 +42,9 @@
 mod api;
 mod clock;
 mod dedup;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod io;
 mod local_id;
 mod outbox;
