@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod bridge;
 pub mod client;
 pub mod clock;
 pub mod control;

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use umbra_node::bridge::{BridgeConfig, SeedSource, start as start_bridge};
 use umbra_node::single::{SingleConfig, start_single};
 use umbra_node::static_site::{self, SiteConfig};
 use umbra_node::testnet::{Testnet, TestnetConfig};
@@ -36,6 +37,11 @@ enum Cmd {
         /// Serve HTTPS with a generated local CA (written to DATA/ca.pem).
         #[arg(long)]
         tls: bool,
+        /// Behave like Session's network: every node and the seed serve HTTPS with their own
+        /// self-signed certificate (DATA/seed.pem), no CORS, no OPTIONS; also starts a bridge
+        /// pinned to the seed and prints `bridge <URL>` after the seed line.
+        #[arg(long, conflicts_with = "tls")]
+        faithful: bool,
         /// Seed port; nodes use the following ports. 0 picks free ports.
         #[arg(long, default_value_t = 0)]
         base_port: u16,
@@ -53,6 +59,45 @@ enum Cmd {
         /// /testnet/v1/start_node with {"ed25519": "<hex>"}.
         #[arg(long)]
         control: bool,
+    },
+    /// Run a blind bridge: `POST /v1/onion/<guard ed25519 hex>` is relayed unchanged to that
+    /// node's `/onion_req/v2`; only nodes of the pool the pinned seeds list are reachable.
+    /// Prints `bridge <URL>` once it listens.
+    Bridge {
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: SocketAddr,
+        /// Seed URL (`https://host:port`); repeat with one --seed-cert each. Default:
+        /// Session's mainnet seeds with their pinned certificates.
+        #[arg(long = "seed", requires = "seed_certs")]
+        seeds: Vec<String>,
+        /// PEM file with the certificate of the --seed at the same position.
+        #[arg(long = "seed-cert", requires = "seeds")]
+        seed_certs: Vec<PathBuf>,
+        /// PEM certificate chain (serve HTTPS).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key (serve HTTPS).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// An origin (`https://app.example`) allowed to call the bridge from a page; repeat.
+        #[arg(long = "allow-origin")]
+        allow_origins: Vec<String>,
+        /// Requests per second per client IP (token bucket refill).
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        /// Token bucket size per client IP.
+        #[arg(long, default_value_t = 100.0)]
+        burst: f64,
+        /// Largest request body in bytes.
+        #[arg(long, default_value_t = umbra_protocol::rpc::MAX_REQUEST_BODY)]
+        max_body: usize,
+        /// Requests relayed at the same time.
+        #[arg(long, default_value_t = 256)]
+        max_in_flight: usize,
+        /// Seconds between pool refreshes from the seeds.
+        #[arg(long, default_value_t = 1800)]
+        refresh_secs: u64,
     },
     /// Serve the app bundle (trunk's `dist/`) with Umbra's security headers.
     Serve {
@@ -129,9 +174,19 @@ fn announce(line: &str) {
 
 /// Bind the app server and run it in the background; returns its URL.
 async fn start_site(cfg: SiteConfig, bind: SocketAddr) -> std::io::Result<String> {
+    let listener = std::net::TcpListener::bind(bind)?;
+    start_site_on(cfg, listener).await
+}
+
+/// Run the app server on a bound listener in the background; returns its URL.
+async fn start_site_on(
+    cfg: SiteConfig,
+    listener: std::net::TcpListener,
+) -> std::io::Result<String> {
     // Build the router first so a missing bundle fails before anything listens.
     let app = static_site::router(&cfg)?;
-    let listener = tokio::net::TcpListener::bind(bind).await?;
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
     let url = format!("http://{}/", listener.local_addr()?);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -163,6 +218,7 @@ async fn main() -> std::process::ExitCode {
             swarm_size,
             data,
             tls,
+            faithful,
             base_port,
             bind,
             app_dir,
@@ -177,7 +233,28 @@ async fn main() -> std::process::ExitCode {
             cfg.nodes = nodes;
             cfg.swarm_size = swarm_size;
             cfg.tls = tls;
+            cfg.faithful = faithful;
             cfg.base_port = base_port;
+            // Bind the app server first so the bridge knows the page's origin.
+            let app_listener = match &app_dir {
+                Some(_) => match std::net::TcpListener::bind(app_bind).and_then(|l| {
+                    let a = l.local_addr()?;
+                    Ok((l, a))
+                }) {
+                    Ok((l, a)) => {
+                        cfg.bridge_origins = vec![
+                            format!("http://{a}"),
+                            format!("http://localhost:{}", a.port()),
+                        ];
+                        Some(l)
+                    }
+                    Err(e) => {
+                        eprintln!("umbra-node: app server: {e}");
+                        return std::process::ExitCode::FAILURE;
+                    }
+                },
+                None => None,
+            };
             cfg.bind = bind;
             let mut control_rx = None;
             if control {
@@ -193,10 +270,13 @@ async fn main() -> std::process::ExitCode {
                 }
             };
             announce(&format!("seed {}", net.seed_url()));
-            if let Some(dir) = app_dir {
+            if let Some(url) = net.bridge_url() {
+                announce(&format!("bridge {url}"));
+            }
+            if let Some((dir, listener)) = app_dir.zip(app_listener) {
                 let mut site = SiteConfig::for_loopback_nodes(dir);
                 site.seed_url = Some(net.seed_url().to_string());
-                match start_site(site, app_bind).await {
+                match start_site_on(site, listener).await {
                     Ok(url) => announce(&format!("app {url}")),
                     Err(e) => {
                         eprintln!("umbra-node: app server: {e}");
@@ -210,6 +290,64 @@ async fn main() -> std::process::ExitCode {
                 None => wait_for_shutdown().await,
             }
             net.shutdown().await;
+        }
+        Cmd::Bridge {
+            bind,
+            seeds,
+            seed_certs,
+            tls_cert,
+            tls_key,
+            allow_origins,
+            rate,
+            burst,
+            max_body,
+            max_in_flight,
+            refresh_secs,
+        } => {
+            let mut cfg = BridgeConfig::new();
+            cfg.bind = bind;
+            if !seeds.is_empty() {
+                if seeds.len() != seed_certs.len() {
+                    eprintln!("umbra-node: give one --seed-cert per --seed");
+                    return std::process::ExitCode::FAILURE;
+                }
+                let mut list = Vec::new();
+                for (url, path) in seeds.into_iter().zip(seed_certs) {
+                    match std::fs::read_to_string(&path) {
+                        Ok(cert_pem) => list.push(SeedSource { url, cert_pem }),
+                        Err(e) => {
+                            eprintln!("umbra-node: {}: {e}", path.display());
+                            return std::process::ExitCode::FAILURE;
+                        }
+                    }
+                }
+                cfg.seeds = list;
+            }
+            if let Some((cert, key)) = tls_cert.zip(tls_key) {
+                match (std::fs::read(&cert), std::fs::read(&key)) {
+                    (Ok(c), Ok(k)) => cfg.tls = Some((c, k)),
+                    _ => {
+                        eprintln!("umbra-node: cannot read --tls-cert/--tls-key");
+                        return std::process::ExitCode::FAILURE;
+                    }
+                }
+            }
+            cfg.allow_origins = allow_origins;
+            cfg.rate_per_sec = rate;
+            cfg.burst = burst;
+            cfg.max_body = max_body;
+            cfg.max_in_flight = max_in_flight;
+            cfg.refresh_interval = std::time::Duration::from_secs(refresh_secs.max(1));
+            let bridge = match start_bridge(cfg, |line| eprintln!("umbra-node: {line}")).await {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("umbra-node: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            announce(&format!("bridge {}", bridge.url()));
+            wait_for_shutdown().await;
+            bridge.stop().await;
         }
         Cmd::Inspect { data, account } => {
             let Some(account) = umbra_protocol::rpc::params::AccountId::from_hex(&account) else {

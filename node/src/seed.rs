@@ -14,11 +14,20 @@ use crate::directory::Directory;
 
 /// The seed's router.
 pub fn router(directory: Arc<Directory>) -> Router {
-    Router::new()
+    router_with_cors(directory, true)
+}
+
+/// The seed's router, with or without CORS headers (Session's seeds send none).
+pub fn router_with_cors(directory: Arc<Directory>, cors: bool) -> Router {
+    let r = Router::new()
         .route("/json_rpc", post(json_rpc))
-        .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(crate::server::cors())
-        .with_state(directory)
+        .layer(DefaultBodyLimit::max(64 * 1024));
+    let r = if cors {
+        r.layer(crate::server::cors())
+    } else {
+        r
+    };
+    r.with_state(directory)
 }
 
 async fn json_rpc(State(dir): State<Arc<Directory>>, body: Bytes) -> Response {

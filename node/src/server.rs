@@ -126,15 +126,25 @@ pub fn cors() -> CorsLayer {
 
 /// The node's router.
 pub fn router(state: Arc<NodeState>) -> Router {
-    Router::new()
+    router_with_cors(state, true)
+}
+
+/// The node's router, with or without CORS. Without, as oxenss (`server/https.cpp`): no
+/// CORS header and no OPTIONS route (an OPTIONS request gets 405).
+pub fn router_with_cors(state: Arc<NodeState>, cors: bool) -> Router {
+    let r = Router::new()
         .route("/storage_rpc/v1", post(storage_rpc))
         .route("/onion_req/v2", post(crate::onion::onion_req))
         .route("/ping_test/v1", post(|| async { "pong" }))
         .route("/internal/v1/forward", post(internal_forward))
         .route("/internal/v1/export", post(internal_export))
-        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
-        .layer(cors())
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY));
+    let r = if cors {
+        r.layer(crate::server::cors())
+    } else {
+        r
+    };
+    r.with_state(state)
 }
 
 /// Turn an RPC reply into an HTTP response.
@@ -396,7 +406,18 @@ impl RunningNode {
         tls: Option<RustlsConfig>,
         sweep: Duration,
     ) -> Result<Self, NodeError> {
-        let served = Served::spawn(listener, router(state.clone()), tls)?;
+        Self::start_with_cors(state, listener, tls, sweep, true)
+    }
+
+    /// As [`RunningNode::start`], choosing whether the node sends CORS headers.
+    pub fn start_with_cors(
+        state: Arc<NodeState>,
+        listener: std::net::TcpListener,
+        tls: Option<RustlsConfig>,
+        sweep: Duration,
+        cors: bool,
+    ) -> Result<Self, NodeError> {
+        let served = Served::spawn(listener, router_with_cors(state.clone(), cors), tls)?;
         let s2 = state.clone();
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(sweep);

@@ -1,5 +1,10 @@
 //! A whole local network in one process: a seed and N nodes in swarms, each node with its
 //! own SQLite database under one data directory, optionally over HTTPS with a local CA.
+//!
+//! `faithful` mode behaves like Session's network instead: every node and the seed serve
+//! HTTPS with their own self-signed certificate (`CN=localhost`, as oxenss), no CORS headers
+//! and no OPTIONS route, so a browser cannot reach them; a blind bridge pinned to the seed
+//! (`bridge`) is started with them and is the browser's only way in.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -10,11 +15,23 @@ use axum_server::tls_rustls::RustlsConfig;
 use umbra_protocol::swarm::spread_swarm_ids;
 
 use crate::NodeError;
+use crate::bridge::{BridgeConfig, RunningBridge, SeedSource};
 use crate::clock::Clock;
 use crate::directory::{Directory, NodeInfo};
 use crate::keys::NodeKeys;
 use crate::server::{NodeOptions, NodeState, RunningNode, Served, catch_up};
-use crate::tls::{LocalCa, http_client, install_crypto_provider};
+use crate::tls::{
+    LocalCa, http_client, http_client_any_cert, install_crypto_provider, self_signed_localhost,
+};
+
+/// A fresh self-signed certificate: (certificate PEM, server config).
+async fn own_certificate() -> Result<(String, RustlsConfig), NodeError> {
+    let (cert, key) = self_signed_localhost()?;
+    let cfg = RustlsConfig::from_pem(cert.clone().into_bytes(), key.into_bytes())
+        .await
+        .map_err(NodeError::io)?;
+    Ok((cert, cfg))
+}
 
 /// Settings of a test network.
 #[derive(Debug, Clone)]
@@ -41,6 +58,10 @@ pub struct TestnetConfig {
     pub proxy_allowed_hosts: Vec<String>,
     /// Extra routes the seed also serves (the loopback test control, see `control`).
     pub seed_extra: Option<axum::Router>,
+    /// Behave like Session's network: self-signed HTTPS per node, no CORS, plus a bridge.
+    pub faithful: bool,
+    /// Origins the faithful testnet's bridge sends CORS headers to.
+    pub bridge_origins: Vec<String>,
 }
 
 impl TestnetConfig {
@@ -58,6 +79,8 @@ impl TestnetConfig {
             relay_timeout: Duration::from_secs(10),
             proxy_allowed_hosts: vec!["127.0.0.1".into(), "localhost".into(), "::1".into()],
             seed_extra: None,
+            faithful: false,
+            bridge_origins: Vec::new(),
         }
     }
 }
@@ -68,6 +91,8 @@ struct Slot {
     key_path: PathBuf,
     db_path: PathBuf,
     running: Option<RunningNode>,
+    /// The node's own certificate (faithful mode).
+    own_tls: Option<RustlsConfig>,
 }
 
 /// A running test network.
@@ -81,6 +106,8 @@ pub struct Testnet {
     ca_pem: Option<String>,
     tls: Option<RustlsConfig>,
     http: reqwest::Client,
+    seed_cert_pem: Option<String>,
+    bridge: Option<RunningBridge>,
 }
 
 fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, NodeError> {
@@ -93,6 +120,9 @@ impl Testnet {
         install_crypto_provider();
         if config.nodes == 0 || config.swarm_size == 0 {
             return Err(NodeError::Config("nodes and swarm size must be positive"));
+        }
+        if config.faithful && config.tls {
+            return Err(NodeError::Config("--faithful and --tls exclude each other"));
         }
         std::fs::create_dir_all(&config.data_dir).map_err(NodeError::io)?;
         let (ca_pem, tls) = if config.tls {
@@ -108,7 +138,12 @@ impl Testnet {
         } else {
             (None, None)
         };
-        let http = http_client(ca_pem.as_deref())?;
+        let https = config.tls || config.faithful;
+        let http = if config.faithful {
+            http_client_any_cert()?
+        } else {
+            http_client(ca_pem.as_deref())?
+        };
         let advertise = if config.bind.is_unspecified() {
             "127.0.0.1".to_string()
         } else {
@@ -143,13 +178,19 @@ impl Testnet {
                 ip: advertise.clone(),
                 port,
                 swarm_id: swarm_ids[i % swarms],
-                tls: config.tls,
+                tls: https,
+            };
+            let own_tls = if config.faithful {
+                Some(own_certificate().await?.1)
+            } else {
+                None
             };
             slots.push(Slot {
                 info,
                 key_path,
                 db_path: dir.join("messages.db"),
                 running: None,
+                own_tls,
             });
             listeners.push(l);
             keys.push(k);
@@ -157,10 +198,17 @@ impl Testnet {
         let directory = Arc::new(Directory {
             nodes: slots.iter().map(|s| s.info.clone()).collect(),
         });
+        let seed_tls = if config.faithful {
+            let (pem, cfg) = own_certificate().await?;
+            std::fs::write(config.data_dir.join("seed.pem"), &pem).map_err(NodeError::io)?;
+            Some((pem, cfg))
+        } else {
+            None
+        };
         let mut net = Self {
             seed_url: format!(
                 "{}://{}:{}",
-                if config.tls { "https" } else { "http" },
+                if https { "https" } else { "http" },
                 advertise,
                 seed_port
             ),
@@ -171,15 +219,21 @@ impl Testnet {
             ca_pem,
             tls,
             http,
+            seed_cert_pem: seed_tls.as_ref().map(|(pem, _)| pem.clone()),
+            bridge: None,
         };
         for (i, (l, k)) in listeners.into_iter().zip(keys).enumerate() {
             net.launch(i, l, k)?;
         }
-        let mut seed_router = crate::seed::router(directory);
+        let mut seed_router = crate::seed::router_with_cors(directory, !net.config.faithful);
         if let Some(extra) = net.config.seed_extra.take() {
             seed_router = seed_router.merge(extra);
         }
-        net.seed = Some(Served::spawn(seed_listener, seed_router, net.tls.clone())?);
+        let seed_served_tls = match seed_tls {
+            Some((_, cfg)) => Some(cfg),
+            None => net.tls.clone(),
+        };
+        net.seed = Some(Served::spawn(seed_listener, seed_router, seed_served_tls)?);
         for i in 0..net.slots.len() {
             net.wait_ready(i).await?;
         }
@@ -189,6 +243,22 @@ impl Testnet {
             .filter_map(|s| s.running.as_ref().map(|r| r.state.clone()))
             .collect();
         futures_util::future::join_all(states.iter().map(|s| catch_up(s))).await;
+        if let Some(pem) = net.seed_cert_pem.clone() {
+            let mut b = BridgeConfig::new();
+            b.bind = SocketAddr::new(net.config.bind, 0);
+            b.seeds = vec![SeedSource {
+                url: net.seed_url.clone(),
+                cert_pem: pem,
+            }];
+            b.allow_origins = net.config.bridge_origins.clone();
+            b.refresh_interval = Duration::from_secs(60);
+            let bridge = crate::bridge::start(b, |line| eprintln!("umbra-node: {line}")).await?;
+            if bridge.pool_len() != net.slots.len() {
+                bridge.stop().await;
+                return Err(NodeError::Config("the bridge did not get the node list"));
+            }
+            net.bridge = Some(bridge);
+        }
         Ok(net)
     }
 
@@ -207,11 +277,13 @@ impl Testnet {
             self.http.clone(),
             options,
         )?);
-        slot.running = Some(RunningNode::start(
+        let tls = slot.own_tls.clone().or_else(|| self.tls.clone());
+        slot.running = Some(RunningNode::start_with_cors(
             state,
             listener,
-            self.tls.clone(),
+            tls,
             self.config.sweep_interval,
+            !self.config.faithful,
         )?);
         Ok(())
     }
@@ -253,7 +325,17 @@ impl Testnet {
         self.ca_pem.as_deref()
     }
 
-    /// An HTTP client that trusts this network's CA.
+    /// The faithful testnet's bridge URL (`http://127.0.0.1:PORT`).
+    pub fn bridge_url(&self) -> Option<&str> {
+        self.bridge.as_ref().map(RunningBridge::url)
+    }
+
+    /// The seed's self-signed certificate (PEM) in faithful mode (also in `DATA/seed.pem`).
+    pub fn seed_cert_pem(&self) -> Option<&str> {
+        self.seed_cert_pem.as_deref()
+    }
+
+    /// An HTTP client that trusts this network's CA (faithful: any certificate).
     pub fn http_client(&self) -> &reqwest::Client {
         &self.http
     }
@@ -297,6 +379,9 @@ impl Testnet {
 
     /// Stop everything.
     pub async fn shutdown(mut self) {
+        if let Some(b) = self.bridge.take() {
+            b.stop().await;
+        }
         for s in &mut self.slots {
             if let Some(r) = s.running.take() {
                 r.stop().await;

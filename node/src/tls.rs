@@ -76,6 +76,34 @@ impl LocalCa {
     }
 }
 
+/// A self-signed certificate as a Session storage server makes one (oxenss
+/// `server_certificates.cpp`: `CN=localhost`, its own key, no CA), here with the SANs
+/// `localhost` and `127.0.0.1` and rcgen's ECDSA P-256 key (oxenss `server/https.cpp`:
+/// "ECDHE-ECDSA with our P-256 certificate"). Returns (certificate PEM, private key PEM).
+pub fn self_signed_localhost() -> Result<(String, String), NodeError> {
+    let key = KeyPair::generate().map_err(tls_err)?;
+    let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .map_err(tls_err)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let cert = params.self_signed(&key).map_err(tls_err)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// An HTTP client that accepts any server certificate (still checking the handshake
+/// signature) and never uses a proxy or follows a redirect: how Session clients and nodes
+/// talk to nodes' self-signed HTTPS (the faithful testnet's nodes and seed).
+pub fn http_client_any_cert() -> Result<reqwest::Client, NodeError> {
+    let tls = crate::bridge::verify::Verifier::any().client_config()?;
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .use_preconfigured_tls(tls)
+        .build()
+        .map_err(|e| NodeError::Tls(e.to_string()))
+}
+
 /// An HTTP client that trusts `ca_pem` (if given) and never uses a proxy.
 pub fn http_client(ca_pem: Option<&str>) -> Result<reqwest::Client, NodeError> {
     let mut b = reqwest::Client::builder().no_proxy().use_rustls_tls();
