@@ -96,6 +96,9 @@ enum Cmd {
         /// PEM private key (HTTPS).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// `host:port` an onion request may be proxied to (repeatable; none by default).
+        #[arg(long = "proxy-host")]
+        proxy_host: Vec<String>,
     },
 }
 
@@ -235,6 +238,7 @@ async fn main() -> std::process::ExitCode {
             public_ip,
             tls_cert,
             tls_key,
+            proxy_host,
         } => {
             let tls = tls_cert.zip(tls_key);
             let cfg = SingleConfig {
@@ -243,6 +247,7 @@ async fn main() -> std::process::ExitCode {
                 port,
                 public_ip,
                 tls,
+                proxy_hosts: proxy_host,
             };
             let (node, url) = match start_single(cfg).await {
                 Ok(n) => n,

@@ -40,7 +40,7 @@ pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct NodeOptions {
     /// SQLite database file.
     pub db_path: PathBuf,
-    /// Hosts an onion request may be proxied to (default: loopback only).
+    /// `host:port`s (or bare hosts, any port) an onion request may be proxied to.
     pub proxy_allowed_hosts: Vec<String>,
     /// Time allowed for an onion relay hop or proxy request.
     pub relay_timeout: Duration,
