@@ -146,10 +146,15 @@ impl Db {
     }
 
     /// Insert a message copied from a peer (catch-up); keeps the later expiry if present.
+    /// The hash is recomputed from the row: a row whose hash does not match its owner,
+    /// namespace and data is refused (security review #17).
     pub fn import(&mut self, m: &StoredMessage) -> DbResult<bool> {
         let Some(owner) = AccountId::from_hex(&m.owner) else {
             return Ok(false);
         };
+        if umbra_protocol::rpc::message_hash(&owner, Namespace(m.namespace), &m.data) != m.hash {
+            return Ok(false);
+        }
         Ok(self.store(
             &owner,
             Namespace(m.namespace),
@@ -537,6 +542,26 @@ mod tests {
                 .expect("da"),
             [(2, "a2".to_string())]
         );
+        assert_eq!(db.count().expect("c"), 1);
+    }
+
+    #[test]
+    fn import_recomputes_the_hash() {
+        let mut db = Db::open_in_memory().expect("db");
+        let a = acct(5);
+        let good = umbra_protocol::rpc::message_hash(&a, Namespace(0), b"peer data");
+        let m = |hash: &str, data: &[u8]| StoredMessage {
+            owner: a.to_hex(),
+            namespace: 0,
+            hash: hash.into(),
+            timestamp: 1,
+            expiry: 100,
+            data: data.to_vec(),
+        };
+        // A peer's row whose hash does not match its content is refused.
+        assert!(!db.import(&m(&good, b"other data")).expect("i"));
+        assert_eq!(db.count().expect("c"), 0);
+        assert!(db.import(&m(&good, b"peer data")).expect("i"));
         assert_eq!(db.count().expect("c"), 1);
     }
 

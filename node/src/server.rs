@@ -314,7 +314,11 @@ pub async fn catch_up(state: &NodeState) -> usize {
                 }
             }
             drop(db);
-            after = v["last"].as_i64().unwrap_or(i64::MAX);
+            // The cursor must advance, or a buggy or hostile peer loops us forever.
+            match v["last"].as_i64() {
+                Some(last) if last > after => after = last,
+                _ => break,
+            }
         }
     }
     added
