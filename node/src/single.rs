@@ -73,6 +73,7 @@ pub async fn start_single(cfg: SingleConfig) -> Result<(RunningNode, String), No
         db_path: cfg.data_dir.join("messages.db"),
         proxy_allowed_hosts: cfg.proxy_hosts.clone(),
         relay_timeout: Duration::from_secs(10),
+        rate_limit: Some(crate::server::RateLimit::OXENSS),
     };
     let state = Arc::new(NodeState::new(
         info,

@@ -945,3 +945,40 @@ async fn oxenss_codes_and_shapes() {
         "the message at exactly `before` is deleted too"
     );
 }
+
+/// A `node` limits each client IP with oxenss's token bucket (600 tokens, 300 per second,
+/// `oxenss/rpc/rate_limiter.h`): a burst beyond it is answered 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_mode_rate_limits_per_client_ip() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (single, url) = umbra_node::single::start_single(umbra_node::single::SingleConfig {
+        data_dir: dir.path().to_path_buf(),
+        bind: "127.0.0.1".parse().expect("ip"),
+        port: 0,
+        public_ip: None,
+        tls: None,
+        proxy_hosts: Vec::new(),
+    })
+    .await
+    .expect("single");
+    let http = reqwest::Client::new();
+    let body = r#"{"method":"info","params":{}}"#;
+    let sends = (0..1500).map(|_| {
+        let http = http.clone();
+        let url = format!("{url}/storage_rpc/v1");
+        async move {
+            http.post(url)
+                .body(body)
+                .send()
+                .await
+                .map_or(0, |r| r.status().as_u16())
+        }
+    });
+    let codes = futures_util::future::join_all(sends).await;
+    let ok = codes.iter().filter(|&&c| c == 200).count();
+    let limited = codes.iter().filter(|&&c| c == 429).count();
+    assert!(ok >= 600, "{ok} served");
+    assert!(limited > 0, "no 429 among {} requests", codes.len());
+    assert_eq!(ok + limited, codes.len());
+    single.stop().await;
+}
