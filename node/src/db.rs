@@ -146,10 +146,15 @@ impl Db {
     }
 
     /// Insert a message copied from a peer (catch-up); keeps the later expiry if present.
+    /// The hash is recomputed from the row: a row whose hash does not match its owner,
+    /// namespace and data is refused (security review #17).
     pub fn import(&mut self, m: &StoredMessage) -> DbResult<bool> {
         let Some(owner) = AccountId::from_hex(&m.owner) else {
             return Ok(false);
         };
+        if umbra_protocol::rpc::message_hash(&owner, Namespace(m.namespace), &m.data) != m.hash {
+            return Ok(false);
+        }
         Ok(self.store(
             &owner,
             Namespace(m.namespace),
@@ -316,27 +321,27 @@ impl Db {
     }
 
     /// Shorten the expiry of every selected message of `owner` to `expiry`; returns the
-    /// updated hashes, sorted.
+    /// updated (namespace, hash) pairs, sorted by hash.
     pub fn expire_all(
         &mut self,
         owner: &AccountId,
         sel: NamespaceSel,
         expiry: u64,
-    ) -> DbResult<Vec<String>> {
+    ) -> DbResult<Vec<(i16, String)>> {
         let tx = self.conn.transaction()?;
         let rows = select_owner(&tx, owner, sel, None)?;
         let mut updated = Vec::new();
-        for (_, h, cur) in rows {
+        for (ns, h, cur) in rows {
             if expiry < cur {
                 tx.execute(
                     "UPDATE messages SET expiry = ?1 WHERE hash = ?2",
                     params![i(expiry), h],
                 )?;
-                updated.push(h);
+                updated.push((ns, h));
             }
         }
         tx.commit()?;
-        updated.sort();
+        updated.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(updated)
     }
 
@@ -423,7 +428,9 @@ fn select_owner(
     while let Some(r) = rows.next()? {
         let ns: i16 = r.get(0)?;
         let ts = u(r.get(2)?);
-        if sel.contains(Namespace(ns)) && before.is_none_or(|b| ts < b) {
+        // `delete_before` deletes `timestamp <= before` (oxenss `database.cpp`
+        // `delete_by_timestamp`).
+        if sel.contains(Namespace(ns)) && before.is_none_or(|b| ts <= b) {
             out.push((ns, r.get(1)?, u(r.get(3)?)));
         }
     }
@@ -523,7 +530,7 @@ mod tests {
         );
         assert_eq!(
             db.expire_all(&a, NamespaceSel::All, 30).expect("ea"),
-            ["a1", "a2"]
+            [(0, "a1".to_string()), (2, "a2".to_string())]
         );
         assert_eq!(
             db.delete_matching(&a, NamespaceSel::All, Some(3))
@@ -535,6 +542,26 @@ mod tests {
                 .expect("da"),
             [(2, "a2".to_string())]
         );
+        assert_eq!(db.count().expect("c"), 1);
+    }
+
+    #[test]
+    fn import_recomputes_the_hash() {
+        let mut db = Db::open_in_memory().expect("db");
+        let a = acct(5);
+        let good = umbra_protocol::rpc::message_hash(&a, Namespace(0), b"peer data");
+        let m = |hash: &str, data: &[u8]| StoredMessage {
+            owner: a.to_hex(),
+            namespace: 0,
+            hash: hash.into(),
+            timestamp: 1,
+            expiry: 100,
+            data: data.to_vec(),
+        };
+        // A peer's row whose hash does not match its content is refused.
+        assert!(!db.import(&m(&good, b"other data")).expect("i"));
+        assert_eq!(db.count().expect("c"), 0);
+        assert!(db.import(&m(&good, b"peer data")).expect("i"));
         assert_eq!(db.count().expect("c"), 1);
     }
 

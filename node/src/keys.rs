@@ -47,7 +47,7 @@ impl NodeKeys {
         }
         let keys = Self::generate()?;
         let hex_seed = Zeroizing::new(hex::encode(keys.signing.to_bytes()));
-        std::fs::write(path, hex_seed.as_bytes())?;
+        write_private(path, hex_seed.as_bytes())?;
         Ok(keys)
     }
 
@@ -78,10 +78,38 @@ impl NodeKeys {
     }
 }
 
+/// Create `path` readable by its owner only (mode 0600 on Unix; security review #16b).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use x25519_dalek::PublicKey;
+
+    #[cfg(unix)]
+    #[test]
+    fn key_file_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("ed25519.key");
+        let k = NodeKeys::load_or_create(&path).expect("create");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "key file mode {mode:o}");
+        let again = NodeKeys::load_or_create(&path).expect("load");
+        assert_eq!(again.ed25519_public(), k.ed25519_public());
+    }
 
     #[test]
     fn x25519_secret_matches_converted_public() {

@@ -141,6 +141,9 @@ enum Cmd {
         /// PEM private key (HTTPS).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// `host:port` an onion request may be proxied to (repeatable; none by default).
+        #[arg(long = "proxy-host")]
+        proxy_host: Vec<String>,
     },
 }
 
@@ -373,6 +376,7 @@ async fn main() -> std::process::ExitCode {
             public_ip,
             tls_cert,
             tls_key,
+            proxy_host,
         } => {
             let tls = tls_cert.zip(tls_key);
             let cfg = SingleConfig {
@@ -381,6 +385,7 @@ async fn main() -> std::process::ExitCode {
                 port,
                 public_ip,
                 tls,
+                proxy_hosts: proxy_host,
             };
             let (node, url) = match start_single(cfg).await {
                 Ok(n) => n,

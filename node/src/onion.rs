@@ -26,6 +26,27 @@ fn text(status: u16, body: String) -> Response {
     (code, body).into_response()
 }
 
+/// The only path an onion request may be proxied to (the v4 server endpoint that Session
+/// clients use: session-desktop `onionv4`, libsession `network.cpp`).
+pub const PROXY_TARGET: &str = "/oxen/v4/lsrpc";
+
+/// Whether `host:port` is on the proxy list. An entry is `host:port`, or a bare host (any
+/// port; only the loopback testnet uses that, for its ephemeral test servers).
+pub fn proxy_allowed(list: &[String], host: &str, port: u16) -> bool {
+    list.iter().any(|entry| {
+        match entry
+            .rsplit_once(':')
+            .filter(|(h, _)| !h.is_empty() && !h.contains(':') || h.starts_with('['))
+        {
+            Some((h, p)) => {
+                let h = h.trim_start_matches('[').trim_end_matches(']');
+                h.eq_ignore_ascii_case(host) && p.parse::<u16>().ok() == Some(port)
+            }
+            None => entry.eq_ignore_ascii_case(host),
+        }
+    })
+}
+
 /// The plain-text body a node answers a failed peel with.
 pub fn peel_error_text(e: &OnionError) -> String {
     match e {
@@ -91,13 +112,13 @@ pub async fn onion_req(State(state): State<Arc<NodeState>>, body: Bytes) -> Resp
             method,
             body,
         } => {
-            if !state
-                .options
-                .proxy_allowed_hosts
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(&host))
-            {
+            if !proxy_allowed(&state.options.proxy_allowed_hosts, &host, port) {
                 return text(400, "Invalid host for proxy request".into());
+            }
+            // Exactly the v4 endpoint: no `..`, percent-encoded dots, fragments or queries
+            // that a URL parser would turn into another path (security review #7).
+            if target != PROXY_TARGET {
+                return text(400, "Invalid url".into());
             }
             if method != "POST" {
                 return text(400, "Invalid method for proxy request".into());

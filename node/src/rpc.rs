@@ -79,6 +79,8 @@ pub enum Failure {
     WrongSwarm(Value),
     /// Storage failure.
     Internal,
+    /// A status and text of upstream's own (where no [`RpcError`] has that status).
+    Status(u16, String),
 }
 
 impl From<RpcError> for Failure {
@@ -105,6 +107,10 @@ impl Failure {
             Self::Internal => Reply {
                 status: 500,
                 body: Body::Text("internal error".into()),
+            },
+            Self::Status(status, text) => Reply {
+                status,
+                body: Body::Text(text),
             },
         }
     }
@@ -161,6 +167,16 @@ async fn batch(state: &Arc<NodeState>, sequence: bool, params: &Value) -> Reply 
     {
         return Failure::Rpc(RpcError::BadBatch).reply();
     }
+    // Upstream parses every subrequest before running any: an unknown method or
+    // unparsable params fail the whole batch with 400 (`client_rpc_endpoints.cpp`
+    // `batch::load_from`).
+    if let Some(f) = p
+        .requests
+        .iter()
+        .find_map(|r| preparse(&r.method, &r.params).err())
+    {
+        return f.reply();
+    }
     let mut results = Vec::with_capacity(p.requests.len());
     for r in &p.requests {
         let reply = dispatch_single(state, &r.method, &r.params).await;
@@ -194,7 +210,7 @@ async fn dispatch_single(state: &Arc<NodeState>, method: &str, params: &Value) -
         "info" => Ok(json!({"version": VERSION, "timestamp": now})),
         "oxend_request" => oxend(state, params),
         "batch" | "sequence" => Err(Failure::Rpc(RpcError::BadBatch)),
-        _ => Err(Failure::Rpc(RpcError::UnknownMethod)),
+        _ => Err(unknown_method(method)),
     };
     match local {
         Ok(v) => Reply::json(200, with_t_hf(v, now)),
@@ -241,8 +257,71 @@ pub fn run_local(state: &Arc<NodeState>, method: &str, params: &Value, forwarded
         "delete_all" => bulk_delete(state, params, now, forwarded, false),
         "delete_before" => bulk_delete(state, params, now, forwarded, true),
         "expire" => expire(state, params, now),
-        "expire_all" => expire_all(state, params, now),
-        _ => Err(Failure::Rpc(RpcError::UnknownMethod)),
+        "expire_all" => expire_all(state, params, now, forwarded),
+        _ => Err(unknown_method(method)),
+    }
+}
+
+/// upstream's answer to an unknown method (`request_handler.cpp` `process_client_req`).
+fn unknown_method(method: &str) -> Failure {
+    // The method name is echoed as upstream does, but bounded and printable only.
+    let name: String = method
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(64)
+        .collect();
+    Failure::Status(400, format!("no method {name}"))
+}
+
+/// The parse stage of a subrequest, as upstream's `load_req`: the method must be known and
+/// its params must decode (including the checks upstream makes while parsing: data size,
+/// `last_hash` form).
+fn preparse(method: &str, params: &Value) -> Result<(), Failure> {
+    match method {
+        "store" => {
+            let p: StoreParams = parse(params)?;
+            if p.data.0.len() > umbra_protocol::rpc::MAX_DATA_BYTES {
+                return Err(RpcError::DataTooLarge.into());
+            }
+        }
+        "retrieve" => check_last_hash(parse::<RetrieveParams>(params)?.last_hash.as_deref())?,
+        "get_expiries" => {
+            parse::<GetExpiriesParams>(params)?;
+        }
+        "get_swarm" | "get_snodes_for_pubkey" => {
+            parse::<GetSwarmParams>(params)?;
+        }
+        "info" => {}
+        "oxend_request" => {
+            parse::<OxendParams>(params)?;
+        }
+        "delete" => {
+            parse::<DeleteParams>(params)?;
+        }
+        "delete_all" | "delete_before" | "expire_all" => {
+            parse::<BulkParams>(params)?;
+        }
+        "expire" => {
+            // `expiry` may be a list; the rest parses as a single-expiry request.
+            let mut single = params.clone();
+            if let Some(o) = single.as_object_mut() {
+                o.insert("expiry".into(), json!(0));
+            }
+            drop(parse::<ExpireParams>(&single)?);
+        }
+        "batch" | "sequence" => return Err(RpcError::BadBatch.into()),
+        _ => return Err(unknown_method(method)),
+    }
+    Ok(())
+}
+
+/// `last_hash` is empty (= absent) or 43 base64 characters (`client_rpc_endpoints.cpp`
+/// `retrieve::load_from`).
+fn check_last_hash(last_hash: Option<&str>) -> Result<(), Failure> {
+    match last_hash {
+        None | Some("") => Ok(()),
+        Some(h) if is_valid_hash(h) => Ok(()),
+        Some(_) => Err(RpcError::Malformed("last_hash").into()),
     }
 }
 
@@ -309,6 +388,7 @@ fn store(state: &NodeState, params: &Value, now: u64, forwarded: bool) -> Local 
 
 fn retrieve(state: &NodeState, params: &Value, now: u64) -> Local {
     let p: RetrieveParams = parse(params)?;
+    check_last_hash(p.last_hash.as_deref())?;
     check_swarm(state, &p.pubkey, now)?;
     if p.namespace.retrieve_needs_auth() {
         if p.signature.is_none() {
@@ -326,18 +406,20 @@ fn retrieve(state: &NodeState, params: &Value, now: u64) -> Local {
     if p.namespace == Namespace::RESERVED_TESTING {
         return Ok(json!({"messages": [], "more": false}));
     }
-    let max_count = p
-        .max_count
-        .map_or(usize::MAX, |c| usize::try_from(c).unwrap_or(usize::MAX))
-        .max(1);
-    let (msgs, more) = state.db()?.retrieve(
-        &p.pubkey,
-        p.namespace,
-        p.last_hash.as_deref(),
-        now,
-        max_count,
-        retrieve_max_size(p.max_size),
-    )?;
+    // As upstream (`request_handler.cpp` `process_client_req(retrieve)`): 0 means unset;
+    // a count alone gets the whole size budget, neither gets a fifth of it.
+    let max_count = p.max_count.filter(|&c| c != 0);
+    let max_size = p.max_size.filter(|&s| s != 0);
+    let budget = match (max_count, max_size) {
+        (Some(_), None) => umbra_protocol::rpc::RETRIEVE_MAX_SIZE,
+        _ => retrieve_max_size(max_size),
+    };
+    let max_count = max_count.map_or(usize::MAX, |c| usize::try_from(c).unwrap_or(usize::MAX));
+    let last_hash = p.last_hash.as_deref().filter(|h| !h.is_empty());
+    let (msgs, more) =
+        state
+            .db()?
+            .retrieve(&p.pubkey, p.namespace, last_hash, now, max_count, budget)?;
     let messages: Vec<Value> = msgs
         .iter()
         .map(|m| json!({"hash": m.hash, "timestamp": m.timestamp, "expiration": m.expiry, "data": STANDARD.encode(&m.data)}))
@@ -378,6 +460,13 @@ fn bulk_delete(
     let (value, msg) = if before_mode {
         let before = p.before.ok_or(RpcError::Malformed("before"))?;
         check_millis(before)?;
+        // `request_handler.cpp` `process_client_req(delete_before)`: 401 beyond now + 1 min.
+        if before > now.saturating_add(60_000) {
+            return Err(Failure::Status(
+                401,
+                "delete_before timestamp too far in the future".into(),
+            ));
+        }
         (before, sign::delete_before(p.namespace, before))
     } else {
         let ts = p.timestamp.ok_or(RpcError::Malformed("timestamp"))?;
@@ -429,7 +518,7 @@ fn expire(state: &NodeState, params: &Value, now: u64) -> Local {
         &sign::expire(mode, p.expiry, &p.messages),
         p.signature.as_ref(),
     )?;
-    let expiry = clamp_new_expiry(p.expiry, now)?;
+    let expiry = expire_clamp(p.expiry, now)?;
     let (updated, unchanged) = state.db()?.expire(&p.pubkey, &p.messages, expiry, mode)?;
     let sig = node_sig(
         state,
@@ -496,8 +585,8 @@ fn expire_each(state: &NodeState, params: &Value, list: &[Value], now: u64) -> L
         .messages
         .iter()
         .zip(&requested)
-        .map(|(h, e)| Ok((h.clone(), clamp_new_expiry(*e, now)?)))
-        .collect::<Result<Vec<_>, RpcError>>()?;
+        .map(|(h, e)| Ok((h.clone(), expire_clamp(*e, now)?)))
+        .collect::<Result<Vec<_>, Failure>>()?;
     let (updated, unchanged) = state.db()?.expire_each(&p.pubkey, &items, mode)?;
     let hashes: Vec<&str> = updated.iter().map(|(h, _)| h.as_str()).collect();
     let expiries: Vec<u64> = updated.iter().map(|(_, e)| *e).collect();
@@ -520,23 +609,59 @@ fn expire_each(state: &NodeState, params: &Value, list: &[Value], now: u64) -> L
     Ok(out)
 }
 
-fn expire_all(state: &NodeState, params: &Value, now: u64) -> Local {
+/// `expire`'s expiry check: more than a minute in the past is 401 (`request_handler.cpp`
+/// `process_client_req(expire_msgs)`); clamped to 30 days ahead.
+fn expire_clamp(expiry: u64, now: u64) -> Result<u64, Failure> {
+    clamp_new_expiry(expiry, now).map_err(|e| match e {
+        RpcError::InvalidTtl => {
+            Failure::Status(401, "expire: timestamp should be >= current time".into())
+        }
+        other => other.into(),
+    })
+}
+
+/// `expire_all`, as upstream (`request_handler.cpp` `process_client_req(expire_all)`): an
+/// expiry older than the signature tolerance is 406; no clamp, and the node signs the
+/// requested expiry; `"all"` answers a dict by namespace.
+fn expire_all(state: &NodeState, params: &Value, now: u64, forwarded: bool) -> Local {
     let p: BulkParams = parse(params)?;
     check_swarm(state, &p.pubkey, now)?;
     let requested = p.expiry.ok_or(RpcError::Malformed("expiry"))?;
+    check_millis(requested)?;
+    let tolerance = if forwarded {
+        umbra_protocol::rpc::SIGNATURE_TOLERANCE_FORWARDED_MS
+    } else {
+        umbra_protocol::rpc::SIGNATURE_TOLERANCE_MS
+    };
+    if requested < now.saturating_sub(tolerance) {
+        return Err(Failure::Status(
+            406,
+            "expire_all timestamp should be >= current time".into(),
+        ));
+    }
     verify_request(
         &p.pubkey,
         p.pubkey_ed25519.as_ref(),
         &sign::expire_all(p.namespace, requested),
         p.signature.as_ref(),
     )?;
-    let expiry = clamp_new_expiry(requested, now)?;
-    let updated = state.db()?.expire_all(&p.pubkey, p.namespace, expiry)?;
+    let updated = state.db()?.expire_all(&p.pubkey, p.namespace, requested)?;
+    let hashes: Vec<&str> = updated.iter().map(|(_, h)| h.as_str()).collect();
     let sig = node_sig(
         state,
-        &sign::bulk_response(&p.pubkey.to_hex(), expiry, &updated),
+        &sign::bulk_response(&p.pubkey.to_hex(), requested, &hashes),
     );
-    Ok(json!({"updated": updated, "expiry": expiry, "signature": sig}))
+    let updated_json = match p.namespace {
+        NamespaceSel::All => {
+            let mut by_ns: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+            for (ns, h) in &updated {
+                by_ns.entry(ns.to_string()).or_default().push(h);
+            }
+            json!(by_ns)
+        }
+        NamespaceSel::One(_) => json!(hashes),
+    };
+    Ok(json!({"updated": updated_json, "signature": sig}))
 }
 
 fn get_expiries(state: &NodeState, params: &Value, now: u64) -> Local {

@@ -40,10 +40,65 @@ pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct NodeOptions {
     /// SQLite database file.
     pub db_path: PathBuf,
-    /// Hosts an onion request may be proxied to (default: loopback only).
+    /// `host:port`s (or bare hosts, any port) an onion request may be proxied to.
     pub proxy_allowed_hosts: Vec<String>,
     /// Time allowed for an onion relay hop or proxy request.
     pub relay_timeout: Duration,
+    /// Per-client-IP token bucket (`None`: no limit; the loopback testnet, where every
+    /// client and peer shares 127.0.0.1).
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// Token-bucket settings: `burst` tokens, refilled at `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Bucket size.
+    pub burst: f64,
+    /// Tokens added per second.
+    pub per_second: f64,
+}
+
+impl RateLimit {
+    /// oxenss's client figures: 600 tokens, 300 per second (`oxenss/rpc/rate_limiter.h`).
+    pub const OXENSS: Self = Self {
+        burst: 600.0,
+        per_second: 300.0,
+    };
+}
+
+/// Most client IPs tracked at once; beyond it, full buckets are forgotten first.
+const MAX_TRACKED_IPS: usize = 100_000;
+
+/// Per-IP token buckets.
+#[derive(Debug, Default)]
+pub struct RateLimiter {
+    buckets: Mutex<std::collections::HashMap<std::net::IpAddr, (f64, u64)>>,
+}
+
+impl RateLimiter {
+    /// Take one token for `ip` at `now_ms`; false when its bucket is empty.
+    pub fn allow(&self, limit: RateLimit, ip: std::net::IpAddr, now_ms: u64) -> bool {
+        #[allow(clippy::cast_precision_loss)] // ms deltas are far below 2^52
+        let secs = |at: u64| now_ms.saturating_sub(at) as f64 / 1000.0;
+        let Ok(mut map) = self.buckets.lock() else {
+            return false;
+        };
+        if map.len() >= MAX_TRACKED_IPS {
+            map.retain(|_, (tokens, at)| *tokens + secs(*at) * limit.per_second < limit.burst);
+            if map.len() >= MAX_TRACKED_IPS {
+                map.clear();
+            }
+        }
+        let (tokens, at) = map.entry(ip).or_insert((limit.burst, now_ms));
+        *tokens = (*tokens + secs(*at) * limit.per_second).min(limit.burst);
+        *at = now_ms;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Shared state of a running node.
@@ -61,6 +116,8 @@ pub struct NodeState {
     pub http: reqwest::Client,
     /// Settings.
     pub options: NodeOptions,
+    /// Client rate limiting.
+    pub limiter: RateLimiter,
     db: Mutex<Db>,
 }
 
@@ -82,6 +139,7 @@ impl NodeState {
             clock,
             http,
             options,
+            limiter: RateLimiter::default(),
             db: Mutex::new(db),
         })
     }
@@ -138,13 +196,37 @@ pub fn router_with_cors(state: Arc<NodeState>, cors: bool) -> Router {
         .route("/ping_test/v1", post(|| async { "pong" }))
         .route("/internal/v1/forward", post(internal_forward))
         .route("/internal/v1/export", post(internal_export))
-        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY));
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit,
+        ));
     let r = if cors {
         r.layer(crate::server::cors())
     } else {
         r
     };
     r.with_state(state)
+}
+
+/// 429 once a client IP's bucket is empty (oxenss `RateLimiter::should_rate_limit_client`).
+async fn rate_limit(
+    State(state): State<Arc<NodeState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(limit) = state.options.rate_limit {
+        let ip = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Some(ip) = ip
+            && !state.limiter.allow(limit, ip, state.clock.now_ms())
+        {
+            return (StatusCode::TOO_MANY_REQUESTS, "too many requests").into_response();
+        }
+    }
+    next.run(req).await
 }
 
 /// Turn an RPC reply into an HTTP response.
@@ -324,7 +406,11 @@ pub async fn catch_up(state: &NodeState) -> usize {
                 }
             }
             drop(db);
-            after = v["last"].as_i64().unwrap_or(i64::MAX);
+            // The cursor must advance, or a buggy or hostile peer loops us forever.
+            match v["last"].as_i64() {
+                Some(last) if last > after => after = last,
+                _ => break,
+            }
         }
     }
     added
@@ -360,7 +446,7 @@ impl Served {
     ) -> Result<Self, NodeError> {
         listener.set_nonblocking(true).map_err(NodeError::io)?;
         let handle = Handle::new();
-        let svc = app.into_make_service();
+        let svc = app.into_make_service_with_connect_info::<SocketAddr>();
         let task = match tls {
             Some(cfg) => {
                 let server = axum_server::from_tcp_rustls(listener, cfg)

@@ -29,6 +29,8 @@ pub struct SingleConfig {
     pub public_ip: Option<String>,
     /// PEM certificate chain and key for HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// `host:port`s onion requests may be proxied to (`--proxy-host`; none by default).
+    pub proxy_hosts: Vec<String>,
 }
 
 /// Start a single node; returns it and its URL.
@@ -69,8 +71,9 @@ pub async fn start_single(cfg: SingleConfig) -> Result<(RunningNode, String), No
     });
     let options = NodeOptions {
         db_path: cfg.data_dir.join("messages.db"),
-        proxy_allowed_hosts: vec!["127.0.0.1".into(), "localhost".into(), "::1".into()],
+        proxy_allowed_hosts: cfg.proxy_hosts.clone(),
         relay_timeout: Duration::from_secs(10),
+        rate_limit: Some(crate::server::RateLimit::OXENSS),
     };
     let state = Arc::new(NodeState::new(
         info,

@@ -268,6 +268,7 @@ impl Testnet {
             db_path: slot.db_path.clone(),
             proxy_allowed_hosts: self.config.proxy_allowed_hosts.clone(),
             relay_timeout: self.config.relay_timeout,
+            rate_limit: None,
         };
         let state = Arc::new(NodeState::new(
             slot.info.clone(),

@@ -563,3 +563,113 @@ async fn padded_requests_of_equal_size_are_served() {
     assert_eq!(padded.len(), 1, "the bodies do not: {sizes:?}");
     net.shutdown().await;
 }
+
+/// The HTTP-server proxy reaches only listed `host:port`s and exactly `/oxen/v4/lsrpc`
+/// (security review #7): path tricks, other ports and a default `node` never reach the
+/// loopback service behind them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_refuses_path_tricks_other_ports_and_node_mode() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h2 = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        let h = h2.clone();
+        async move {
+            h.fetch_add(1, Ordering::SeqCst);
+            "secret local service"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut rng = UnwrapErr(SysRng);
+    let dest = |target: &str, port: u16| {
+        Destination::Server(ServerDestination {
+            host: "127.0.0.1".into(),
+            target: target.into(),
+            port,
+            protocol: HttpProtocol::Http,
+            x25519: [9; 32],
+            request: V4Request {
+                method: "POST".into(),
+                endpoint: "/x".into(),
+                headers: BTreeMap::new(),
+                body: None,
+            },
+        })
+    };
+
+    // A testnet that lists this service's host:port still refuses path tricks.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cfg = TestnetConfig::new(dir.path());
+    cfg.nodes = 4;
+    cfg.proxy_allowed_hosts = vec![format!("127.0.0.1:{port}")];
+    let net = Testnet::start(cfg).await.expect("testnet");
+    let nodes = net.nodes().to_vec();
+    for (target, p) in [
+        ("/oxen/../x#/lsrpc", port),
+        ("/oxen/%2e%2e/x/lsrpc", port),
+        ("/oxen/v4/%2E%2E/lsrpc", port),
+        ("/oxen/v4/x/../lsrpc", port),
+        ("/loki/v3/lsrpc", port),
+        ("/oxen/v4/lsrpc", port.wrapping_add(1)),
+    ] {
+        let req = build_request(
+            &hops(&nodes[..3]),
+            &dest(target, p),
+            EncType::XChaCha20,
+            &mut rng,
+        )
+        .expect("build");
+        let (s, _) = post(net.http_client(), &nodes[0], req.body).await;
+        assert_ne!(s, 200, "{target} :{p}");
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "a trick reached the service"
+    );
+    // The exact target on the listed port does reach it.
+    let req = build_request(
+        &hops(&nodes[..3]),
+        &dest("/oxen/v4/lsrpc", port),
+        EncType::XChaCha20,
+        &mut rng,
+    )
+    .expect("build");
+    post(net.http_client(), &nodes[0], req.body).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    net.shutdown().await;
+
+    // `node` mode proxies nowhere by default, loopback included.
+    let dir = tempfile::tempdir().expect("tmp");
+    let (single, _) = umbra_node::single::start_single(umbra_node::single::SingleConfig {
+        data_dir: dir.path().to_path_buf(),
+        bind: "127.0.0.1".parse().expect("ip"),
+        port: 0,
+        public_ip: None,
+        tls: None,
+        proxy_hosts: Vec::new(),
+    })
+    .await
+    .expect("single");
+    let info = single.state.info.clone();
+    let req = build_request(
+        &hops(std::slice::from_ref(&info)),
+        &dest("/oxen/v4/lsrpc", port),
+        EncType::XChaCha20,
+        &mut rng,
+    )
+    .expect("build");
+    let (s, _) = post(&reqwest::Client::new(), &info, req.body).await;
+    assert_ne!(s, 200);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "node mode proxied to loopback"
+    );
+    single.stop().await;
+    server.abort();
+}

@@ -293,8 +293,8 @@ async fn errors_statuses_batch_and_misc() {
         )
         .await
         .expect("s");
-    assert_eq!(s, 400);
-    // Too large: 413.
+    assert_eq!(s, 403);
+    // Too large: 400.
     let big = vec![7u8; MAX_DATA_BYTES + 1];
     let (s, _) = c
         .direct(
@@ -304,7 +304,7 @@ async fn errors_statuses_batch_and_misc() {
         )
         .await
         .expect("s");
-    assert_eq!(s, 413);
+    assert_eq!(s, 400);
     let ok = vec![7u8; MAX_DATA_BYTES];
     assert_eq!(
         c.direct(
@@ -346,10 +346,10 @@ async fn errors_statuses_batch_and_misc() {
             .0,
         421
     );
-    // Unknown method 404; malformed 400; unknown route 404; body over 10 MiB 413.
+    // Unknown method 400; malformed 400; unknown route 404; body over 10 MiB 413.
     assert_eq!(
         c.direct(m, "frobnicate", json!({})).await.expect("x").0,
-        404
+        400
     );
     assert_eq!(
         c.direct(m, "store", json!({"pubkey": "05"}))
@@ -785,7 +785,7 @@ async fn expire_with_a_list_of_expiries() {
         ("length mismatch", mismatched, 400),
         ("expiries not as signed", swapped, 401),
         ("not numbers", not_numbers, 400),
-        ("expiry in the past", past, 400),
+        ("expiry in the past", past, 401),
         ("unsigned", unsigned, 401),
     ] {
         let (s, b) = c.direct(&members[0], "expire", p).await.expect("expire");
@@ -800,4 +800,185 @@ async fn expire_with_a_list_of_expiries() {
     assert_eq!(v["expiries"][&h[1]], json!(now + 300_000));
     assert_eq!(v["expiries"][&h[2]], json!(now + 200_000));
     net.shutdown().await;
+}
+
+/// Status codes and answer shapes as session-storage-server gives them
+/// (`oxenss/rpc/request_handler.cpp`, `client_rpc_endpoints.cpp`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oxenss_codes_and_shapes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let net = net(4, &dir).await;
+    let c = Client::new(net.http_client().clone());
+    let a = Account::random();
+    let members = swarm_of(&net, &a.id);
+    let m = &members[0];
+    let now = net.clock().now_ms();
+    let code = |r: (u16, String)| r.0;
+
+    // Unknown method: 400 "no method X".
+    let (s, b) = c.direct(m, "frobnicate", json!({})).await.expect("x");
+    assert_eq!((s, b.as_str()), (400, "no method frobnicate"));
+    // TTL out of range: 403; data over 76,800 bytes: 400.
+    let p = store_params(&a.id, Namespace(0), b"x", now, 5_000);
+    assert_eq!(code(c.direct(m, "store", p).await.expect("s")), 403);
+    let big = vec![7u8; MAX_DATA_BYTES + 1];
+    let p = store_params(&a.id, Namespace(0), &big, now, 60_000);
+    assert_eq!(code(c.direct(m, "store", p).await.expect("s")), 400);
+
+    // A batch with an unknown or unparsable subrequest fails as a whole with 400, and
+    // nothing of it runs.
+    let good = json!({"method": "store", "params": store_params(&a.id, Namespace(0), b"batch", now, 60_000)});
+    for bad in [
+        json!({"method": "frobnicate", "params": {}}),
+        json!({"method": "store", "params": {"pubkey": "05"}}),
+    ] {
+        let (s, b) = c
+            .direct(m, "batch", json!({"requests": [good.clone(), bad]}))
+            .await
+            .expect("b");
+        assert_eq!(s, 400, "{b}");
+    }
+    let (_, b) = c
+        .direct(m, "retrieve", a.retrieve(Namespace(0), None, now))
+        .await
+        .expect("r");
+    assert!(hashes(&parse(&b)).is_empty(), "{b}");
+
+    // Three messages at increasing timestamps.
+    let mut stored = Vec::new();
+    for i in 0..3u64 {
+        let data = vec![u8::try_from(i).expect("u8"); 50];
+        store(&c, m, &a.id, &data, now - 3_000 + i * 1_000).await;
+        stored.push(message_hash(&a.id, Namespace(0), &data));
+    }
+    // max_count 0 means unset: every message comes back.
+    let mut p = a.retrieve(Namespace(0), None, now);
+    p["max_count"] = json!(0);
+    let (_, b) = c.direct(m, "retrieve", p).await.expect("r");
+    assert_eq!(hashes(&parse(&b)).len(), 3, "{b}");
+    // last_hash must be empty or 43 base64 characters.
+    for bad in ["short", "!".repeat(43).as_str()] {
+        let p = a.retrieve(Namespace(0), Some(bad), now);
+        assert_eq!(code(c.direct(m, "retrieve", p).await.expect("r")), 400);
+    }
+    let p = a.retrieve(Namespace(0), Some(""), now);
+    assert_eq!(code(c.direct(m, "retrieve", p).await.expect("r")), 200);
+
+    // expire into the past: 401; expire_all into the past: 406.
+    let p = a.expire(&stored, now - 120_000, ExpireMode::Set);
+    assert_eq!(code(c.direct(m, "expire", p).await.expect("e")), 401);
+    let sel = NamespaceSel::One(Namespace(0));
+    let expire_all = |sel: NamespaceSel, e: u64| {
+        json!({
+            "pubkey": a.id.to_hex(), "pubkey_ed25519": a.ed25519(), "namespace": sel,
+            "expiry": e, "signature": a.sign(&umbra_protocol::rpc::sign::expire_all(sel, e)),
+        })
+    };
+    let p = expire_all(sel, now - 120_000);
+    assert_eq!(code(c.direct(m, "expire_all", p).await.expect("e")), 406);
+    // expire_all signs the requested expiry, not a clamped one (a far expiry shortens
+    // nothing: only `expiry > requested` rows change), and answers per namespace for "all".
+    let far = now + 40 * 24 * 3600 * 1000;
+    let node_sig = |v: &Value| -> [u8; 64] {
+        STANDARD
+            .decode(v["signature"].as_str().expect("sig"))
+            .expect("b64")
+            .try_into()
+            .expect("64")
+    };
+    let (s, b) = c
+        .direct(m, "expire_all", expire_all(NamespaceSel::All, far))
+        .await
+        .expect("e");
+    assert_eq!(s, 200, "{b}");
+    let mine = &parse(&b)["swarm"][m.ed_hex()];
+    assert_eq!(mine["updated"], json!({}), "{b}");
+    let none: [&str; 0] = [];
+    let signed = umbra_protocol::rpc::sign::bulk_response(&a.id.to_hex(), far, &none);
+    verify_ed25519(&m.ed25519, &signed, &node_sig(mine)).expect("signs the requested expiry");
+    let soon = now + 1_800_000;
+    let (s, b) = c
+        .direct(m, "expire_all", expire_all(NamespaceSel::All, soon))
+        .await
+        .expect("e");
+    assert_eq!(s, 200, "{b}");
+    let mine = &parse(&b)["swarm"][m.ed_hex()];
+    let mut got: Vec<String> = mine["updated"]["0"]
+        .as_array()
+        .expect("by namespace")
+        .iter()
+        .map(|h| h.as_str().expect("h").to_owned())
+        .collect();
+    got.sort();
+    let mut want = stored.clone();
+    want.sort();
+    assert_eq!(got, want);
+    let signed = umbra_protocol::rpc::sign::bulk_response(&a.id.to_hex(), soon, &want);
+    verify_ed25519(&m.ed25519, &signed, &node_sig(mine)).expect("node signature");
+
+    // delete_before refuses the future (401) and deletes `timestamp <= before`.
+    let delete_before = |before: u64| {
+        json!({
+            "pubkey": a.id.to_hex(), "pubkey_ed25519": a.ed25519(), "namespace": 0,
+            "before": before,
+            "signature": a.sign(&umbra_protocol::rpc::sign::delete_before(sel, before)),
+        })
+    };
+    let p = delete_before(now + 120_000);
+    assert_eq!(code(c.direct(m, "delete_before", p).await.expect("d")), 401);
+    let (s, b) = c
+        .direct(m, "delete_before", delete_before(now - 2_000))
+        .await
+        .expect("d");
+    assert_eq!(s, 200, "{b}");
+    let mut deleted: Vec<String> = parse(&b)["swarm"][m.ed_hex()]["deleted"]
+        .as_array()
+        .expect("deleted")
+        .iter()
+        .map(|h| h.as_str().expect("h").to_owned())
+        .collect();
+    deleted.sort();
+    let mut want = stored[..2].to_vec();
+    want.sort();
+    assert_eq!(
+        deleted, want,
+        "the message at exactly `before` is deleted too"
+    );
+}
+
+/// A `node` limits each client IP with oxenss's token bucket (600 tokens, 300 per second,
+/// `oxenss/rpc/rate_limiter.h`): a burst beyond it is answered 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_mode_rate_limits_per_client_ip() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (single, url) = umbra_node::single::start_single(umbra_node::single::SingleConfig {
+        data_dir: dir.path().to_path_buf(),
+        bind: "127.0.0.1".parse().expect("ip"),
+        port: 0,
+        public_ip: None,
+        tls: None,
+        proxy_hosts: Vec::new(),
+    })
+    .await
+    .expect("single");
+    let http = reqwest::Client::new();
+    let body = r#"{"method":"info","params":{}}"#;
+    let sends = (0..1500).map(|_| {
+        let http = http.clone();
+        let url = format!("{url}/storage_rpc/v1");
+        async move {
+            http.post(url)
+                .body(body)
+                .send()
+                .await
+                .map_or(0, |r| r.status().as_u16())
+        }
+    });
+    let codes = futures_util::future::join_all(sends).await;
+    let ok = codes.iter().filter(|&&c| c == 200).count();
+    let limited = codes.iter().filter(|&&c| c == 429).count();
+    assert!(ok >= 600, "{ok} served");
+    assert!(limited > 0, "no 429 among {} requests", codes.len());
+    assert_eq!(ok + limited, codes.len());
+    single.stop().await;
 }

@@ -93,13 +93,18 @@ impl RpcError {
     /// The HTTP status a node answers this error with.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Malformed(_) | Self::InvalidTtl | Self::NamespaceNotAllowed | Self::BadBatch => {
-                400
-            }
-            Self::UnknownMethod | Self::NotFound => 404,
+            // As session-storage-server: parse errors (unknown method, oversized data,
+            // bad batch) are 400 and a TTL out of range is 403 (`oxenss/rpc/
+            // request_handler.cpp` `process_client_req(store)`, `client_rpc_endpoints.cpp`).
+            Self::Malformed(_)
+            | Self::NamespaceNotAllowed
+            | Self::BadBatch
+            | Self::UnknownMethod
+            | Self::DataTooLarge => 400,
+            Self::InvalidTtl => 403,
+            Self::NotFound => 404,
             Self::SignatureRequired | Self::BadSignature => 401,
             Self::ClockOutOfSync => 406,
-            Self::DataTooLarge => 413,
         }
     }
 
