@@ -240,7 +240,8 @@ async fn forged_delete_before_is_refused_and_deletes_nothing() {
     let net = Net::start().await;
     let (a, mallory) = (Account::random(), Account::random());
     let hashes = net.store_some(&a, 3).await;
-    // The messages are stamped now, now+1, now+2: `before = now+2` takes the first two.
+    // The messages are stamped now, now+1, now+2: `before = now+1` takes the first two
+    // (oxenss deletes `timestamp <= before`).
     let now = net.now();
     let stamped = {
         // Re-read the stamp of the first message from the node: `store_some` used its own now.
@@ -254,7 +255,7 @@ async fn forged_delete_before_is_refused_and_deletes_nothing() {
         let v: Value = serde_json::from_str(&b).expect("json");
         v["messages"][0]["timestamp"].as_u64().expect("timestamp")
     };
-    let before_ms = stamped + 2;
+    let before_ms = stamped + 1;
     let sel = NamespaceSel::One(Namespace(0));
     let valid = json!({
         "pubkey": a.id.to_hex(),
