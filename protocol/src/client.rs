@@ -285,12 +285,8 @@ impl Client {
             }
             Work::PoolRefresh => self.pool.refreshed(None, &mut self.io, &self.config, now),
             Work::GetSwarm(swarm) => {
-                // Not sent: the answer is simply missing (`from` is unused without a body).
                 let retry = now.plus(self.config.retry_delay_ms);
-                let from = f.onion.as_ref().and_then(|c| c.dest).unwrap_or(NodeId([0; 32]));
-                let pool = self.pool.nodes();
-                self.swarms
-                    .fetched(swarm, None, from, pool, &mut self.io, retry);
+                self.swarms.fetch_failed(swarm, retry);
             }
             Work::Server(tag) => {
                 if let Some(ctx) = f.onion {
@@ -667,9 +663,7 @@ impl Client {
             Work::PoolRefresh => self.pool.refreshed(None, &mut self.io, &self.config, now),
             Work::GetSwarm(swarm) => {
                 let retry = now.plus(self.config.retry_delay_ms);
-                let pool = self.pool.nodes();
-                self.swarms
-                    .fetched(swarm, None, dest, pool, &mut self.io, retry);
+                self.swarms.fetch_failed(swarm, retry);
             }
             Work::Store { local_id, .. } => {
                 self.outbox
@@ -703,7 +697,7 @@ impl Client {
                 let pool = self.pool.nodes();
                 if !self
                     .swarms
-                    .fetched(swarm, Some(body), dest, pool, &mut self.io, retry)
+                    .fetched(swarm, body, dest, pool, &mut self.io, retry)
                 {
                     self.node_failed(&dest);
                 }

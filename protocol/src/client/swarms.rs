@@ -183,21 +183,25 @@ impl Swarms {
         }
     }
 
-    /// The fetch of `swarm` from `from` answered (`Some` body of a 200 reply) or failed.
-    /// False if the answer was unusable (malformed, or naming no vouched member).
+    /// The fetch of `swarm` failed, or was never sent: it is retried at `retry_at`.
+    pub(crate) fn fetch_failed(&mut self, swarm: SwarmAddr, retry_at: LocalMs) {
+        self.fetch.insert(swarm, Task::at(retry_at));
+    }
+
+    /// The fetch of `swarm` from `from` answered `body` (of a 200 reply). False if the
+    /// answer was unusable (malformed, or naming no vouched member).
     pub(crate) fn fetched(
         &mut self,
         swarm: SwarmAddr,
-        body: Option<&[u8]>,
+        body: &[u8],
         from: NodeId,
         pool: &BTreeMap<NodeId, ServiceNode>,
         io: &mut Io,
         retry_at: LocalMs,
     ) -> bool {
         self.fetch.remove(&swarm);
-        let accepted = body
-            .and_then(wire::parse_swarm)
-            .is_some_and(|nodes| self.offer(swarm, &nodes, from, pool, io));
+        let accepted =
+            wire::parse_swarm(body).is_some_and(|nodes| self.offer(swarm, &nodes, from, pool, io));
         if !accepted || self.unconfirmed(&swarm) {
             self.fetch.insert(swarm, Task::at(retry_at));
         }
