@@ -333,13 +333,8 @@ pub fn checked_display_name(name: &str) -> Result<Option<String>, ConvoError> {
     Ok(clip_name(name))
 }
 
-/// Whether `c` is a bidirectional-text control (U+202A–U+202E embeddings and overrides,
-/// U+2066–U+2069 isolates, U+200E / U+200F marks, U+061C Arabic letter mark). In a display
-/// name they can reverse what follows and fake another name, so names are stored without
-/// them.
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-}
+/// Names are stored without bidi controls (the message layer's definition).
+pub use crate::message::is_bidi_control;
 
 /// A display name as stored: bidi controls removed, trimmed, cut to
 /// [`MAX_DISPLAY_NAME_BYTES`] at a character boundary; `None` if blank.

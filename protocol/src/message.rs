@@ -36,7 +36,7 @@ pub use disappearing::{
 };
 pub use limits::{
     Field, MAX_DISPLAY_NAME_BYTES, MAX_EMOJI_CHARS, MAX_INCOMING_BODY_CHARS,
-    MAX_OUTGOING_BODY_CHARS, MAX_RECEIPT_TIMESTAMPS,
+    MAX_OUTGOING_BODY_CHARS, MAX_RECEIPT_TIMESTAMPS, is_bidi_control,
 };
 pub use semantics::{
     DataExtractionKind, Event, MAX_CALL_ID_BYTES, Profile, QuoteRef, ReactionChange,

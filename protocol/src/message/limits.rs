@@ -153,8 +153,11 @@ impl Side {
     }
 }
 
-/// Whether `c` changes text direction (LRM/RLM, ALM, embeddings/overrides, isolates).
-fn is_bidi_control(c: char) -> bool {
+/// Whether `c` is a bidirectional-text control (U+202A–U+202E embeddings and overrides,
+/// U+2066–U+2069 isolates, U+200E / U+200F marks, U+061C Arabic letter mark). In a display
+/// name they can reverse what follows and fake another name (names are stored without
+/// them, `convo`); an emoji with one is refused.
+pub fn is_bidi_control(c: char) -> bool {
     matches!(
         c,
         '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
