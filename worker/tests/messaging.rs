@@ -778,6 +778,8 @@ async fn test_conversation_features_offline() {
         (DisappearingMode::AfterSend, 301),
         (DisappearingMode::AfterRead, 0),
         (DisappearingMode::AfterSend, 2_419_201),
+        // Five minutes is offered after read only, as in Session's clients.
+        (DisappearingMode::AfterSend, 300),
     ] {
         assert_eq!(
             find_error(
@@ -792,18 +794,18 @@ async fn test_conversation_features_offline() {
             Some(ErrorCode::InvalidTimer)
         );
     }
-    let five_min = DisappearingView {
+    let twelve_h = DisappearingView {
         mode: DisappearingMode::AfterSend,
-        timer_s: 300,
+        timer_s: 43_200,
     };
     let events = h
         .run(Command::conversation(
             PEER,
-            ConversationOp::SetDisappearing { setting: five_min },
+            ConversationOp::SetDisappearing { setting: twelve_h },
         ))
         .await;
     assert_eq!(find_error(&events), None, "{events:?}");
-    assert_eq!(h.summary().disappearing, five_min);
+    assert_eq!(h.summary().disappearing, twelve_h);
     let items = h
         .run_page(Command::conversation(
             PEER,
@@ -814,7 +816,7 @@ async fn test_conversation_features_offline() {
         ))
         .await;
     let gamma = find_body(&items, "gamma");
-    assert_eq!(gamma.expires_at_ms, Some(gamma.sent_ms + 300_000));
+    assert_eq!(gamma.expires_at_ms, Some(gamma.sent_ms + 43_200_000));
     assert_eq!(find_body(&items, "beta two").expires_at_ms, None);
     let events = h
         .run(Command::conversation(
