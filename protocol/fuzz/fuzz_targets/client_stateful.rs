@@ -67,6 +67,7 @@ fn fixture() -> &'static Fixture {
                     port: 22000 + i as u16,
                     ed25519: signing.verifying_key().to_bytes(),
                     x25519: PublicKey::from(&secret).to_bytes(),
+                    swarm_id: None,
                 };
                 FakeNode {
                     secret,
