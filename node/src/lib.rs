@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bridge;
+pub mod bundle;
 pub mod client;
 pub mod clock;
 pub mod control;

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use umbra_node::bridge::{BridgeConfig, SeedSource, start as start_bridge};
+use umbra_node::bundle::BundleConfig;
 use umbra_node::single::{SingleConfig, start_single};
-use umbra_node::static_site::{self, SiteConfig};
+use umbra_node::static_site::{self, SiteConfig, SiteNetwork};
 use umbra_node::testnet::{Testnet, TestnetConfig};
 
 #[derive(Parser)]
@@ -23,7 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Start a seed and N nodes in one process; prints `seed <URL>` once all answer.
+    /// Start a seed and N nodes in one process; prints `seed <URL>` once all answer and
+    /// writes the app bundle's network configuration to DATA/config.json.
     Testnet {
         /// Number of nodes.
         #[arg(long, default_value_t = 12)]
@@ -48,8 +50,8 @@ enum Cmd {
         /// Address to bind.
         #[arg(long, default_value = "127.0.0.1")]
         bind: IpAddr,
-        /// Also serve the app bundle from this directory (trunk's `dist/`), pointed at this
-        /// network's seed; prints `app <URL>` once it listens.
+        /// Also serve the app bundle from this directory (trunk's `dist/`), with this
+        /// network's DATA/config.json at /config.json; prints `app <URL>` once it listens.
         #[arg(long)]
         app_dir: Option<PathBuf>,
         /// Address for the app server.
@@ -107,9 +109,14 @@ enum Cmd {
         /// Address to bind.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
-        /// Seed URL handed to the app at /config.json (else the bundle's own config.json).
-        #[arg(long)]
+        /// Seed URL handed to the app at /config.json (else the bundle's own config.json):
+        /// the direct-mode shape `{"network":"local","seed_url":URL,"bridges":[],"bootstrap":[]}`.
+        #[arg(long, conflicts_with = "config")]
         seed: Option<String>,
+        /// A network configuration file (`testnet`'s DATA/config.json, `bootstrap --out`)
+        /// answered at /config.json; read on every request, so a new file is picked up.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Print, one JSON line each, the messages every node of a testnet stores for an account
     /// (read-only; for tests that prove a message is gone from the swarm).
@@ -203,9 +210,18 @@ async fn start_site_on(
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Serve { dir, bind, seed } => {
+        Cmd::Serve {
+            dir,
+            bind,
+            seed,
+            config,
+        } => {
             let mut cfg = SiteConfig::for_loopback_nodes(dir);
-            cfg.seed_url = seed;
+            cfg.network = match (seed, config) {
+                (Some(seed), _) => Some(SiteNetwork::Fixed(BundleConfig::direct(&seed, &[]))),
+                (None, Some(file)) => Some(SiteNetwork::File(file)),
+                (None, None) => None,
+            };
             let url = match start_site(cfg, bind).await {
                 Ok(url) => url,
                 Err(e) => {
@@ -278,7 +294,7 @@ async fn main() -> std::process::ExitCode {
             }
             if let Some((dir, listener)) = app_dir.zip(app_listener) {
                 let mut site = SiteConfig::for_loopback_nodes(dir);
-                site.seed_url = Some(net.seed_url().to_string());
+                site.network = Some(SiteNetwork::File(net.config_path()));
                 match start_site_on(site, listener).await {
                     Ok(url) => announce(&format!("app {url}")),
                     Err(e) => {

@@ -13,13 +13,15 @@ use std::{
 use axum::{
     Router,
     extract::Request,
-    http::{HeaderName, HeaderValue, header},
+    http::{HeaderName, HeaderValue, StatusCode, header},
     middleware::{self, Next},
-    response::Response,
+    response::{IntoResponse as _, Response},
 };
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use tower_http::services::ServeDir;
+
+use crate::bundle::BundleConfig;
 
 /// What to serve and which origins the app may connect to.
 #[derive(Clone, Debug)]
@@ -28,9 +30,33 @@ pub struct SiteConfig {
     pub dir: PathBuf,
     /// Extra `connect-src` sources (node endpoints), besides `'self'`.
     pub connect_src: Vec<String>,
-    /// The seed URL to hand the app at `/config.json`, overriding the bundle's own file
-    /// (so that one command can start a testnet on free ports and point the app at it).
-    pub seed_url: Option<String>,
+    /// The network configuration answered at `/config.json`, overriding the bundle's own
+    /// file (so that one command can start a testnet on free ports and point the app at it).
+    pub network: Option<SiteNetwork>,
+}
+
+/// Where `/config.json` comes from.
+#[derive(Clone, Debug)]
+pub enum SiteNetwork {
+    /// A file (`serve --config FILE`, the testnet's `DATA/config.json`), read per request.
+    File(PathBuf),
+    /// A fixed configuration (`serve --seed URL`).
+    Fixed(BundleConfig),
+}
+
+impl SiteNetwork {
+    /// The configuration's JSON text.
+    fn read(&self) -> io::Result<String> {
+        match self {
+            Self::File(p) => {
+                let text = std::fs::read_to_string(p)?;
+                BundleConfig::parse(&text)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                Ok(text)
+            }
+            Self::Fixed(c) => Ok(c.to_json()),
+        }
+    }
 }
 
 impl SiteConfig {
@@ -46,7 +72,7 @@ impl SiteConfig {
             ]
             .map(String::from)
             .to_vec(),
-            seed_url: None,
+            network: None,
         }
     }
 }
@@ -124,13 +150,22 @@ pub fn router(config: &SiteConfig) -> io::Result<Router> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "CSP is not a header value"))?;
     let serve = ServeDir::new(&config.dir).append_index_html_on_directories(true);
     let mut router = Router::new();
-    if let Some(seed) = &config.seed_url {
-        let body = serde_json::json!({ "seed_url": seed }).to_string();
+    if let Some(network) = &config.network {
+        // Fail at start-up, not on the first page load, when the file is missing or invalid.
+        network.read()?;
+        let network = network.clone();
         router = router.route(
             "/config.json",
             axum::routing::get(move || {
-                let body = body.clone();
-                async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+                let network = network.clone();
+                async move {
+                    match network.read() {
+                        Ok(body) => {
+                            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+                        }
+                        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                    }
+                }
             }),
         );
     }
@@ -215,7 +250,10 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("config.json"), "{\"seed_url\":\"http://bundle\"}").unwrap();
         let mut cfg = SiteConfig::for_loopback_nodes(dir.clone());
-        cfg.seed_url = Some("http://127.0.0.1:4000".into());
+        cfg.network = Some(SiteNetwork::Fixed(BundleConfig::direct(
+            "http://127.0.0.1:4000",
+            &[],
+        )));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(serve(listener, cfg));
@@ -239,7 +277,9 @@ mod tests {
         assert!(index.contains("cache-control: no-cache"));
         let config = get("/config.json").await;
         assert!(
-            config.contains("{\"seed_url\":\"http://127.0.0.1:4000\"}"),
+            config.contains(
+                "{\"network\":\"local\",\"seed_url\":\"http://127.0.0.1:4000\",\"bridges\":[],\"bootstrap\":[]}"
+            ),
             "{config}"
         );
         assert!(get("/missing.js").await.starts_with("http/1.1 404"));

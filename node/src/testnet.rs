@@ -16,6 +16,7 @@ use umbra_protocol::swarm::spread_swarm_ids;
 
 use crate::NodeError;
 use crate::bridge::{BridgeConfig, RunningBridge, SeedSource};
+use crate::bundle::BundleConfig;
 use crate::clock::Clock;
 use crate::directory::{Directory, NodeInfo};
 use crate::keys::NodeKeys;
@@ -108,6 +109,7 @@ pub struct Testnet {
     http: reqwest::Client,
     seed_cert_pem: Option<String>,
     bridge: Option<RunningBridge>,
+    bundle: BundleConfig,
 }
 
 fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, NodeError> {
@@ -221,6 +223,7 @@ impl Testnet {
             http,
             seed_cert_pem: seed_tls.as_ref().map(|(pem, _)| pem.clone()),
             bridge: None,
+            bundle: BundleConfig::direct("", &[]),
         };
         for (i, (l, k)) in listeners.into_iter().zip(keys).enumerate() {
             net.launch(i, l, k)?;
@@ -258,6 +261,14 @@ impl Testnet {
                 return Err(NodeError::Config("the bridge did not get the node list"));
             }
             net.bridge = Some(bridge);
+        }
+        net.bundle = match net.bridge_url() {
+            Some(url) => BundleConfig::bridged(vec![url.to_string()], net.nodes()),
+            None => BundleConfig::direct(&net.seed_url, net.nodes()),
+        };
+        if let Err(e) = net.bundle.write(&net.config_path()) {
+            net.shutdown().await;
+            return Err(e);
         }
         Ok(net)
     }
@@ -309,6 +320,17 @@ impl Testnet {
     /// The seed URL (`http://127.0.0.1:PORT`, https with TLS).
     pub fn seed_url(&self) -> &str {
         &self.seed_url
+    }
+
+    /// The app bundle's configuration for this network (also in `DATA/config.json`):
+    /// faithful mode names the bridge, direct mode the seed; both list every node.
+    pub fn bundle_config(&self) -> &BundleConfig {
+        &self.bundle
+    }
+
+    /// Where the bundle configuration is written: `DATA/config.json`.
+    pub fn config_path(&self) -> PathBuf {
+        self.config.data_dir.join("config.json")
     }
 
     /// All nodes (running or not).
