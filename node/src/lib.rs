@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod bootstrap;
 pub mod bridge;
 pub mod bundle;
 pub mod client;

@@ -101,6 +101,31 @@ enum Cmd {
         #[arg(long, default_value_t = 1800)]
         refresh_secs: u64,
     },
+    /// Write the bundle's network configuration from pinned seeds: the nodes every seed that
+    /// answered lists identically, `{"network","bridges","bootstrap"}`. Nothing is written
+    /// when no seed answers or fewer than --min nodes are agreed on.
+    Bootstrap {
+        /// Seed URL (`https://host:port`); repeat with one --seed-cert each. Default:
+        /// Session's mainnet seeds with their pinned certificates.
+        #[arg(long = "seed", requires = "seed_certs")]
+        seeds: Vec<String>,
+        /// PEM file with the certificate of the --seed at the same position.
+        #[arg(long = "seed-cert", requires = "seeds")]
+        seed_certs: Vec<PathBuf>,
+        /// Fewest nodes accepted (24: Session desktop's agreement bound for mainnet; give
+        /// a smaller one for a small test network).
+        #[arg(long, default_value_t = umbra_node::bootstrap::MAINNET_MIN)]
+        min: usize,
+        /// A bridge the app goes through (`https://bridge.example`); repeat.
+        #[arg(long = "bridge")]
+        bridges: Vec<String>,
+        /// The network's name in the file.
+        #[arg(long, default_value = "mainnet")]
+        network: String,
+        /// The file to write (e.g. config/mainnet.json).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Serve the app bundle (trunk's `dist/`) with Umbra's security headers.
     Serve {
         /// The bundle directory.
@@ -180,6 +205,23 @@ fn announce(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+/// `--seed`/`--seed-cert` pairs as seed sources; none given: `None` (use the defaults).
+fn read_seeds(seeds: Vec<String>, certs: Vec<PathBuf>) -> Result<Option<Vec<SeedSource>>, String> {
+    if seeds.is_empty() {
+        return Ok(None);
+    }
+    if seeds.len() != certs.len() {
+        return Err("give one --seed-cert per --seed".into());
+    }
+    let mut list = Vec::new();
+    for (url, path) in seeds.into_iter().zip(certs) {
+        let cert_pem =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        list.push(SeedSource { url, cert_pem });
+    }
+    Ok(Some(list))
 }
 
 /// Bind the app server and run it in the background; returns its URL.
@@ -325,22 +367,13 @@ async fn main() -> std::process::ExitCode {
         } => {
             let mut cfg = BridgeConfig::new();
             cfg.bind = bind;
-            if !seeds.is_empty() {
-                if seeds.len() != seed_certs.len() {
-                    eprintln!("umbra-node: give one --seed-cert per --seed");
+            match read_seeds(seeds, seed_certs) {
+                Ok(Some(list)) => cfg.seeds = list,
+                Ok(None) => {}
+                Err(e) => {
+                    eprintln!("umbra-node: {e}");
                     return std::process::ExitCode::FAILURE;
                 }
-                let mut list = Vec::new();
-                for (url, path) in seeds.into_iter().zip(seed_certs) {
-                    match std::fs::read_to_string(&path) {
-                        Ok(cert_pem) => list.push(SeedSource { url, cert_pem }),
-                        Err(e) => {
-                            eprintln!("umbra-node: {}: {e}", path.display());
-                            return std::process::ExitCode::FAILURE;
-                        }
-                    }
-                }
-                cfg.seeds = list;
             }
             if let Some((cert, key)) = tls_cert.zip(tls_key) {
                 match (std::fs::read(&cert), std::fs::read(&key)) {
@@ -367,6 +400,33 @@ async fn main() -> std::process::ExitCode {
             announce(&format!("bridge {}", bridge.url()));
             wait_for_shutdown().await;
             bridge.stop().await;
+        }
+        Cmd::Bootstrap {
+            seeds,
+            seed_certs,
+            min,
+            bridges,
+            network,
+            out,
+        } => {
+            let seeds = match read_seeds(seeds, seed_certs) {
+                Ok(list) => list.unwrap_or_else(umbra_node::bridge::mainnet_seeds),
+                Err(e) => {
+                    eprintln!("umbra-node: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            match umbra_node::bootstrap::write(&seeds, min, &network, bridges, &out).await {
+                Ok(cfg) => announce(&format!(
+                    "bootstrap {} nodes -> {}",
+                    cfg.bootstrap.len(),
+                    out.display()
+                )),
+                Err(e) => {
+                    eprintln!("umbra-node: bootstrap: {e}; nothing written");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
         }
         Cmd::Inspect { data, account } => {
             let Some(account) = umbra_protocol::rpc::params::AccountId::from_hex(&account) else {
