@@ -142,6 +142,10 @@ enum Cmd {
         /// answered at /config.json; read on every request, so a new file is picked up.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// An extra Content-Security-Policy `connect-src` source (e.g. a bridge users may
+        /// add themselves); repeat. The configuration's bridges, seed and nodes are added.
+        #[arg(long = "connect-src")]
+        connect_src: Vec<String>,
     },
     /// Print, one JSON line each, the messages every node of a testnet stores for an account
     /// (read-only; for tests that prove a message is gone from the swarm).
@@ -257,8 +261,10 @@ async fn main() -> std::process::ExitCode {
             bind,
             seed,
             config,
+            connect_src,
         } => {
-            let mut cfg = SiteConfig::for_loopback_nodes(dir);
+            let mut cfg = SiteConfig::new(dir);
+            cfg.connect_src = connect_src;
             cfg.network = match (seed, config) {
                 (Some(seed), _) => Some(SiteNetwork::Fixed(BundleConfig::direct(&seed, &[]))),
                 (None, Some(file)) => Some(SiteNetwork::File(file)),
@@ -335,7 +341,7 @@ async fn main() -> std::process::ExitCode {
                 announce(&format!("bridge {url}"));
             }
             if let Some((dir, listener)) = app_dir.zip(app_listener) {
-                let mut site = SiteConfig::for_loopback_nodes(dir);
+                let mut site = SiteConfig::new(dir);
                 site.network = Some(SiteNetwork::File(net.config_path()));
                 match start_site_on(site, listener).await {
                     Ok(url) => announce(&format!("app {url}")),

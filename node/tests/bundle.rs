@@ -152,6 +152,19 @@ async fn testnet_with_an_app_answers_config_json_with_its_file() {
     let cfg = BundleConfig::parse(&served).expect("valid");
     assert_eq!(cfg.bridges.len(), 1);
     assert_eq!(cfg.bootstrap.len(), 4);
+    // The page may connect to itself and the bridge, not to the nodes or the seed.
+    let page = reqwest::get(&app).await.expect("index");
+    let csp = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .expect("csp")
+        .to_string();
+    assert!(
+        csp.contains(&format!("connect-src 'self' {};", cfg.bridges[0])),
+        "{csp}"
+    );
+    assert!(!csp.contains(":*"), "{csp}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
