@@ -11,6 +11,7 @@ pub mod db;
 pub mod directory;
 pub mod inspect;
 pub mod keys;
+pub mod limits;
 pub mod onion;
 pub mod rpc;
 pub mod seed;

@@ -102,7 +102,7 @@ pub async fn onion_req(State(state): State<Arc<NodeState>>, body: Bytes) -> Resp
                 .post(format!("{}/onion_req/v2", next.url()))
                 .timeout(state.options.relay_timeout)
                 .body(body);
-            pass_through(req.send().await).await
+            pass_through(req.send().await, state.options.limits.max_reply_bytes).await
         }
         Peeled::ProxyToServer {
             host,
@@ -134,28 +134,47 @@ pub async fn onion_req(State(state): State<Arc<NodeState>>, body: Bytes) -> Resp
                 .post(url)
                 .timeout(state.options.relay_timeout)
                 .body(body);
-            pass_through(req.send().await).await
+            pass_through(req.send().await, state.options.limits.max_reply_bytes).await
         }
     }
 }
 
-async fn pass_through(res: Result<reqwest::Response, reqwest::Error>) -> Response {
+/// The next hop's or server's reply, streamed back with its status and content type. A
+/// reply that announces more than `cap` bytes is 502; one that grows past `cap` without
+/// announcing its length is cut off (the stream ends with an error), so the node never
+/// holds or forwards more than `cap` bytes of it.
+async fn pass_through(res: Result<reqwest::Response, reqwest::Error>, cap: usize) -> Response {
     match res {
         Ok(resp) => {
             let status =
                 StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-            let ctype = resp.headers().get(header::CONTENT_TYPE).cloned();
-            match resp.bytes().await {
-                Ok(b) => {
-                    let mut out = (status, b).into_response();
-                    if let Some(c) = ctype {
-                        out.headers_mut().insert(header::CONTENT_TYPE, c);
-                    }
-                    out
-                }
-                Err(e) if e.is_timeout() => text(504, "Request time out".into()),
-                Err(_) => text(502, "Bad response from next hop".into()),
+            if resp
+                .content_length()
+                .is_some_and(|n| n > u64::try_from(cap).unwrap_or(u64::MAX))
+            {
+                return text(502, "Bad response from next hop".into());
             }
+            let ctype = resp.headers().get(header::CONTENT_TYPE).cloned();
+            let stream = futures_util::stream::unfold(Some((resp, 0usize)), move |st| async move {
+                let (mut resp, seen) = st?;
+                match resp.chunk().await {
+                    Ok(Some(c)) if seen + c.len() <= cap => {
+                        let seen = seen + c.len();
+                        Some((Ok(c), Some((resp, seen))))
+                    }
+                    Ok(Some(_)) => {
+                        Some((Err(std::io::Error::other("reply over the size cap")), None))
+                    }
+                    Ok(None) => None,
+                    Err(e) => Some((Err(std::io::Error::other(e)), None)),
+                }
+            });
+            let mut out = Response::new(axum::body::Body::from_stream(stream));
+            *out.status_mut() = status;
+            if let Some(c) = ctype {
+                out.headers_mut().insert(header::CONTENT_TYPE, c);
+            }
+            out
         }
         Err(e) if e.is_timeout() => text(504, "Request time out".into()),
         Err(_) => text(502, "Next node is unreachable".into()),

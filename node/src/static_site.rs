@@ -46,6 +46,8 @@ pub struct SiteConfig {
     /// file (so that one command can start a testnet on free ports and point the app at it).
     /// `None`: the bundle's own `config.json`.
     pub network: Option<SiteNetwork>,
+    /// Requests in flight and time per request.
+    pub limits: crate::limits::ListenerLimits,
 }
 
 impl SiteConfig {
@@ -55,6 +57,7 @@ impl SiteConfig {
             dir,
             connect_src: Vec::new(),
             network: None,
+            limits: crate::limits::ListenerLimits::DEFAULT,
         }
     }
 }
@@ -342,12 +345,13 @@ pub fn router(config: &SiteConfig) -> io::Result<Router> {
             }),
         );
     }
-    Ok(router.fallback_service(serve).layer(middleware::from_fn(
+    let router = router.fallback_service(serve).layer(middleware::from_fn(
         move |req: Request, next: Next| {
             let csp = policy.get();
             async move { add_headers(req, next, csp).await }
         },
-    )))
+    ));
+    Ok(crate::limits::apply(router, config.limits))
 }
 
 async fn add_headers(req: Request, next: Next, csp: HeaderValue) -> Response {

@@ -63,6 +63,8 @@ pub struct TestnetConfig {
     pub faithful: bool,
     /// Origins the faithful testnet's bridge sends CORS headers to.
     pub bridge_origins: Vec<String>,
+    /// Every node's listener, storage and reply limits (the seed takes the listener ones).
+    pub limits: crate::limits::NodeLimits,
 }
 
 impl TestnetConfig {
@@ -82,6 +84,7 @@ impl TestnetConfig {
             seed_extra: None,
             faithful: false,
             bridge_origins: Vec::new(),
+            limits: crate::limits::NodeLimits::DEFAULT,
         }
     }
 }
@@ -232,6 +235,7 @@ impl Testnet {
         if let Some(extra) = net.config.seed_extra.take() {
             seed_router = seed_router.merge(extra);
         }
+        let seed_router = crate::limits::apply(seed_router, net.config.limits.listener);
         let seed_served_tls = match seed_tls {
             Some((_, cfg)) => Some(cfg),
             None => net.tls.clone(),
@@ -280,6 +284,7 @@ impl Testnet {
             proxy_allowed_hosts: self.config.proxy_allowed_hosts.clone(),
             relay_timeout: self.config.relay_timeout,
             rate_limit: None,
+            limits: self.config.limits,
         };
         let state = Arc::new(NodeState::new(
             slot.info.clone(),
