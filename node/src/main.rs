@@ -58,7 +58,8 @@ enum Cmd {
         #[arg(long, default_value = "127.0.0.1:8080")]
         app_bind: SocketAddr,
         /// Test control (loopback only): the seed also answers POST /testnet/v1/stop_node and
-        /// /testnet/v1/start_node with {"ed25519": "<hex>"}.
+        /// /testnet/v1/start_node with {"ed25519": "<hex>"} and `Authorization: Bearer
+        /// <token>`, the random token printed as `control token <hex>` before the seed line.
         #[arg(long)]
         control: bool,
     },
@@ -324,10 +325,19 @@ async fn main() -> std::process::ExitCode {
             };
             cfg.bind = bind;
             let mut control_rx = None;
+            let mut control_token = None;
             if control {
-                let (routes, rx) = umbra_node::control::router();
+                let token = match umbra_node::control::new_token() {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("umbra-node: {e}");
+                        return std::process::ExitCode::FAILURE;
+                    }
+                };
+                let (routes, rx) = umbra_node::control::router(&token);
                 cfg.seed_extra = Some(routes);
                 control_rx = Some(rx);
+                control_token = Some(token);
             }
             let mut net = match Testnet::start(cfg).await {
                 Ok(n) => n,
@@ -336,6 +346,10 @@ async fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::FAILURE;
                 }
             };
+            // Before the seed line, so a reader that waits for `seed` already has it.
+            if let Some(token) = &control_token {
+                announce(&format!("control token {token}"));
+            }
             announce(&format!("seed {}", net.seed_url()));
             if let Some(url) = net.bridge_url() {
                 announce(&format!("bridge {url}"));
