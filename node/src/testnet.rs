@@ -131,13 +131,13 @@ impl Testnet {
         }
         std::fs::create_dir_all(&config.data_dir).map_err(NodeError::io)?;
         let (ca_pem, tls) = if config.tls {
-            let ca = LocalCa::generate()?;
-            std::fs::write(config.data_dir.join("ca.pem"), &ca.ca_pem).map_err(NodeError::io)?;
             let extra = if config.bind.is_unspecified() {
                 vec![]
             } else {
                 vec![config.bind.to_string()]
             };
+            let ca = LocalCa::generate_for(&extra)?;
+            std::fs::write(config.data_dir.join("ca.pem"), &ca.ca_pem).map_err(NodeError::io)?;
             let cfg = ca.server_config(&extra).await?;
             (Some(ca.ca_pem.clone()), Some(cfg))
         } else {
