@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod keys;
 pub mod limits;
 pub mod onion;
+pub mod ons;
 pub mod rpc;
 pub mod seed;
 pub mod server;

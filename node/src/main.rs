@@ -57,6 +57,10 @@ enum Cmd {
         /// Address for the app server.
         #[arg(long, default_value = "127.0.0.1:8080")]
         app_bind: SocketAddr,
+        /// Register an ONS name every node resolves (`oxend_request` `ons_resolve`):
+        /// `NAME=<66 hex Account ID>`; repeat.
+        #[arg(long = "ons")]
+        ons: Vec<String>,
         /// Test control (loopback only): the seed also answers POST /testnet/v1/stop_node and
         /// /testnet/v1/start_node with {"ed25519": "<hex>"} and `Authorization: Bearer
         /// <token>`, the random token printed as `control token <hex>` before the seed line.
@@ -291,6 +295,7 @@ async fn main() -> std::process::ExitCode {
             bind,
             app_dir,
             app_bind,
+            ons,
             control,
         } => {
             if control && !bind.is_loopback() {
@@ -303,6 +308,14 @@ async fn main() -> std::process::ExitCode {
             cfg.tls = tls;
             cfg.faithful = faithful;
             cfg.base_port = base_port;
+            let mut names = umbra_node::ons::Ons::default();
+            for arg in &ons {
+                if let Err(e) = names.register_arg(arg) {
+                    eprintln!("umbra-node: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
+            cfg.ons = std::sync::Arc::new(names);
             // Bind the app server first so the bridge knows the page's origin.
             let app_listener = match &app_dir {
                 Some(_) => match std::net::TcpListener::bind(app_bind).and_then(|l| {

@@ -699,6 +699,14 @@ fn oxend(state: &NodeState, params: &Value) -> Local {
         "get_service_nodes" | "get_n_service_nodes" => {
             Ok(json!({"result": state.directory.service_nodes_json()}))
         }
+        // oxend's answer under "result", as oxenss wraps it; a bad request is oxend's error
+        // passed on as 400 (`request_handler.cpp` `process_client_req(oxend_request)`).
+        "ons_resolve" => state
+            .options
+            .ons
+            .resolve(&p.params)
+            .map(|r| json!({"result": r}))
+            .ok_or_else(|| Failure::Status(400, "invalid ons_resolve parameters".into())),
         _ => Err(RpcError::Malformed("endpoint not allowed").into()),
     }
 }

@@ -49,6 +49,8 @@ pub struct NodeOptions {
     pub rate_limit: Option<RateLimit>,
     /// Listener, storage and reply limits.
     pub limits: crate::limits::NodeLimits,
+    /// ONS names answered by `oxend_request` `ons_resolve`.
+    pub ons: Arc<crate::ons::Ons>,
 }
 
 /// Token-bucket settings: `burst` tokens, refilled at `per_second`.

@@ -75,6 +75,7 @@ pub async fn start_single(cfg: SingleConfig) -> Result<(RunningNode, String), No
         relay_timeout: Duration::from_secs(10),
         rate_limit: Some(crate::server::RateLimit::OXENSS),
         limits: crate::limits::NodeLimits::DEFAULT,
+        ons: Arc::default(),
     };
     let state = Arc::new(NodeState::new(
         info,

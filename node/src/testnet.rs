@@ -65,6 +65,8 @@ pub struct TestnetConfig {
     pub bridge_origins: Vec<String>,
     /// Every node's listener, storage and reply limits (the seed takes the listener ones).
     pub limits: crate::limits::NodeLimits,
+    /// ONS names every node resolves (`--ons name=05…`).
+    pub ons: Arc<crate::ons::Ons>,
 }
 
 impl TestnetConfig {
@@ -85,6 +87,7 @@ impl TestnetConfig {
             faithful: false,
             bridge_origins: Vec::new(),
             limits: crate::limits::NodeLimits::DEFAULT,
+            ons: Arc::default(),
         }
     }
 }
@@ -285,6 +288,7 @@ impl Testnet {
             relay_timeout: self.config.relay_timeout,
             rate_limit: None,
             limits: self.config.limits,
+            ons: self.config.ons.clone(),
         };
         let state = Arc::new(NodeState::new(
             slot.info.clone(),
