@@ -95,7 +95,9 @@ test('junk in Bob\'s public inbox is ignored; Alice\'s next message shows exactl
 /** Stops or starts testnet node `ed25519` through the seed's loopback control. */
 async function control(op, ed25519) {
   const r = await fetch(`${net.seedUrl}/testnet/v1/${op}_node`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ed25519 }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${net.controlToken}` },
+    body: JSON.stringify({ ed25519 }),
   });
   assert.equal(r.status, 200, `${op} ${await r.text()}`);
 }

@@ -9,8 +9,10 @@ import { join } from 'node:path';
 export const NODE_BIN = process.env.UMBRA_NODE_BIN || 'target/release/umbra-node';
 
 /**
- * Resolves to { seedUrl, close, output } once the testnet answers. `control`: the seed also
- * answers POST /testnet/v1/{stop,start}_node with {"ed25519": hex}.
+ * Resolves to { seedUrl, controlToken, close, output } once the testnet answers. `control`: the
+ * seed also answers POST /testnet/v1/{stop,start}_node with {"ed25519": hex} and
+ * `authorization: Bearer <controlToken>` (the random token the testnet prints as
+ * `control token <hex>` before its seed line; null without `control`).
  */
 export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = false } = {}) {
   const data = mkdtempSync(join(tmpdir(), 'umbra-testnet-'));
@@ -30,8 +32,11 @@ export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = fa
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`testnet exited ${code}:\n${output}`)); });
   });
   child.removeAllListeners('exit');
+  const token = output.match(/^control token ([0-9a-f]{64})$/m);
+  if (control && !token) throw new Error(`testnet printed no control token:\n${output}`);
   return {
     seedUrl,
+    controlToken: token ? token[1] : null,
     data,
     output: () => output,
     async close() {

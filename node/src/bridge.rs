@@ -56,6 +56,17 @@ pub const MAINNET_SEEDS: [(&str, &str); 3] = [
     ),
 ];
 
+/// `MAINNET_SEEDS` as seed sources.
+pub fn mainnet_seeds() -> Vec<SeedSource> {
+    MAINNET_SEEDS
+        .iter()
+        .map(|(url, pem)| SeedSource {
+            url: (*url).to_string(),
+            cert_pem: (*pem).to_string(),
+        })
+        .collect()
+}
+
 /// Largest seed answer read (mainnet's full list is a few hundred KiB).
 const MAX_SEED_REPLY: usize = 8 * 1024 * 1024;
 
@@ -105,13 +116,7 @@ impl BridgeConfig {
     pub fn new() -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            seeds: MAINNET_SEEDS
-                .iter()
-                .map(|(url, pem)| SeedSource {
-                    url: (*url).to_string(),
-                    cert_pem: (*pem).to_string(),
-                })
-                .collect(),
+            seeds: mainnet_seeds(),
             tls: None,
             allow_origins: Vec::new(),
             rate_per_sec: 20.0,
@@ -240,9 +245,12 @@ async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Option<Vec<u8>>
     Some(out)
 }
 
-/// Ask one seed for the node list.
-async fn fetch_from_seed(client: &reqwest::Client, url: &str) -> Option<Pool> {
-    // The request Session desktop sends (`SeedNodeAPI.ts` `getSnodesFromSeedUrl`).
+/// Ask one seed for the node list: its parsed `get_n_service_nodes` answer, or `None` when
+/// it cannot be reached, its certificate is not the pinned one, or it answers anything but
+/// a 200 with JSON of at most `MAX_SEED_REPLY` bytes.
+async fn seed_reply(client: &reqwest::Client, url: &str) -> Option<Value> {
+    // The request Session desktop sends (`SeedNodeAPI.ts` `getSnodesFromSeedUrl`), plus
+    // `swarm_id`, which the bundle's bootstrap list carries (`bundle`).
     let req = json!({
         "jsonrpc": "2.0",
         "id": "0",
@@ -254,6 +262,7 @@ async fn fetch_from_seed(client: &reqwest::Client, url: &str) -> Option<Pool> {
                 "storage_port": true,
                 "pubkey_x25519": true,
                 "pubkey_ed25519": true,
+                "swarm_id": true,
             },
         },
     });
@@ -268,21 +277,44 @@ async fn fetch_from_seed(client: &reqwest::Client, url: &str) -> Option<Pool> {
         return None;
     }
     let body = read_capped(resp, MAX_SEED_REPLY).await?;
-    let v: Value = serde_json::from_slice(&body).ok()?;
-    Some(Pool::from_seed_reply(&v))
+    serde_json::from_slice(&body).ok()
+}
+
+/// A seed with its pinned TLS client (only the pinned certificate is accepted).
+#[derive(Debug, Clone)]
+pub struct PinnedSeed {
+    url: String,
+    client: reqwest::Client,
+}
+
+impl PinnedSeed {
+    /// A client for `seed` that accepts only its certificate; fails on an invalid PEM.
+    pub fn new(seed: &SeedSource) -> Result<Self, NodeError> {
+        Ok(Self {
+            url: seed.url.clone(),
+            client: seed_client(seed)?,
+        })
+    }
+
+    /// The seed's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The seed's `get_n_service_nodes` answer, or `None` (unreachable, wrong certificate,
+    /// not a 200 JSON answer).
+    pub async fn node_list(&self) -> Option<Value> {
+        seed_reply(&self.client, &self.url).await
+    }
 }
 
 /// Ask every seed; the union of the answers, or `None` if no seed answered.
-async fn fetch_pool(seeds: &[(String, reqwest::Client)]) -> Option<Pool> {
-    let answers = futures_util::future::join_all(
-        seeds
-            .iter()
-            .map(|(url, client)| fetch_from_seed(client, url)),
-    )
-    .await;
+async fn fetch_pool(seeds: &[PinnedSeed]) -> Option<Pool> {
+    let answers = futures_util::future::join_all(seeds.iter().map(PinnedSeed::node_list)).await;
     let mut pool: Option<Pool> = None;
-    for p in answers.into_iter().flatten() {
-        pool.get_or_insert_with(Pool::default).merge(p);
+    for v in answers.into_iter().flatten() {
+        pool.get_or_insert_with(Pool::default)
+            .merge(Pool::from_seed_reply(&v));
     }
     pool.filter(|p| !p.is_empty())
 }
@@ -492,10 +524,10 @@ pub async fn start(
     log: impl Fn(&str) + Send + Sync + 'static,
 ) -> Result<RunningBridge, NodeError> {
     crate::tls::install_crypto_provider();
-    let seeds: Vec<(String, reqwest::Client)> = cfg
+    let seeds: Vec<PinnedSeed> = cfg
         .seeds
         .iter()
-        .map(|s| Ok((s.url.clone(), seed_client(s)?)))
+        .map(PinnedSeed::new)
         .collect::<Result<_, NodeError>>()?;
     if seeds.is_empty() {
         return Err(NodeError::Config("the bridge needs at least one seed"));

@@ -2,11 +2,15 @@
 //! also answers `POST /testnet/v1/stop_node` and `POST /testnet/v1/start_node` with
 //! `{"ed25519": "<hex>"}`, so end-to-end tests can take a node down and bring it back. The
 //! HTTP side only queues requests; the task that owns the [`Testnet`] applies them.
+//!
+//! Every control request must carry `Authorization: Bearer <token>` with the random token
+//! the testnet prints at start-up (`control token <hex>`); anything else is 401, so another
+//! local user or a web page cannot stop nodes.
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
@@ -34,22 +38,63 @@ pub struct ControlRequest {
     reply: oneshot::Sender<Result<(), NodeError>>,
 }
 
-/// The control routes (to merge into the seed's router) and the queue they feed.
-pub fn router() -> (Router, mpsc::Receiver<ControlRequest>) {
+/// A fresh random control token: 32 bytes from the OS, hex.
+pub fn new_token() -> Result<String, NodeError> {
+    let mut t = [0u8; 32];
+    getrandom::fill(&mut t).map_err(|e| NodeError::Io(e.to_string()))?;
+    Ok(hex::encode(t))
+}
+
+#[derive(Debug, Clone)]
+struct Control {
+    tx: mpsc::Sender<ControlRequest>,
+    token: String,
+}
+
+/// The control routes (to merge into the seed's router), requiring `token`, and the queue
+/// they feed.
+pub fn router(token: &str) -> (Router, mpsc::Receiver<ControlRequest>) {
     let (tx, rx) = mpsc::channel(16);
     let r = Router::new()
         .route("/testnet/v1/stop_node", post(stop))
         .route("/testnet/v1/start_node", post(start))
-        .with_state(tx);
+        .with_state(Control {
+            tx,
+            token: token.to_string(),
+        });
     (r, rx)
 }
 
-async fn stop(State(tx): State<mpsc::Sender<ControlRequest>>, body: Bytes) -> Response {
-    queue(tx, ControlOp::Stop, body).await
+/// Whether the request carries `Authorization: Bearer <token>` (compared in constant time).
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    let Some(given) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    !token.is_empty()
+        && given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
-async fn start(State(tx): State<mpsc::Sender<ControlRequest>>, body: Bytes) -> Response {
-    queue(tx, ControlOp::Start, body).await
+async fn stop(State(c): State<Control>, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorized(&headers, &c.token) {
+        return (StatusCode::UNAUTHORIZED, "control token required").into_response();
+    }
+    queue(c.tx, ControlOp::Stop, body).await
+}
+
+async fn start(State(c): State<Control>, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorized(&headers, &c.token) {
+        return (StatusCode::UNAUTHORIZED, "control token required").into_response();
+    }
+    queue(c.tx, ControlOp::Start, body).await
 }
 
 async fn queue(tx: mpsc::Sender<ControlRequest>, op: ControlOp, body: Bytes) -> Response {

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+
+use crate::limits::OwnerQuota;
 use umbra_protocol::rpc::{AccountId, Namespace, NamespaceSel, sign::ExpireMode};
 
 /// A stored message.
@@ -45,12 +47,17 @@ pub enum StoreOutcome {
     New,
     /// Already present; its (possibly extended) expiry.
     Already(u64),
+    /// Not stored: the database is at its size limit (oxenss `StoreResult::Full`).
+    Full,
+    /// Not stored: the owner is at its quota (`limits::OwnerQuota`).
+    OverQuota,
 }
 
 /// The node's message database.
 #[derive(Debug)]
 pub struct Db {
     conn: Connection,
+    quota: Option<OwnerQuota>,
 }
 
 type DbResult<T> = Result<T, rusqlite::Error>;
@@ -101,7 +108,23 @@ impl Db {
              CREATE INDEX IF NOT EXISTS messages_owner ON messages(owner, namespace, id);
              CREATE INDEX IF NOT EXISTS messages_expiry ON messages(expiry);",
         )?;
-        Ok(Self { conn })
+        Ok(Self { conn, quota: None })
+    }
+
+    /// Cap the database file at about `max_bytes`: SQLite's `max_page_count`, as oxenss sets
+    /// it (`oxenss/storage/database.cpp`); a store beyond it is `StoreOutcome::Full`. A
+    /// database already larger keeps its size and takes no more.
+    pub fn set_size_limit(&mut self, max_bytes: u64) -> DbResult<()> {
+        let page: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let pages = max_bytes / u64::try_from(page.max(512)).unwrap_or(4096);
+        self.conn
+            .pragma_update(None, "max_page_count", i(pages.max(1)))?;
+        Ok(())
+    }
+
+    /// Refuse new messages of an owner beyond `quota` (`None`: no quota).
+    pub fn set_owner_quota(&mut self, quota: Option<OwnerQuota>) {
+        self.quota = quota;
     }
 
     /// Store a message; an existing hash keeps its row and takes the later expiry.
@@ -115,6 +138,24 @@ impl Db {
         expiry: u64,
         data: &[u8],
     ) -> DbResult<StoreOutcome> {
+        match self.store_inner(owner, ns, hash, timestamp, expiry, data) {
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::DiskFull => {
+                Ok(StoreOutcome::Full)
+            }
+            other => other,
+        }
+    }
+
+    fn store_inner(
+        &mut self,
+        owner: &AccountId,
+        ns: Namespace,
+        hash: &str,
+        timestamp: u64,
+        expiry: u64,
+        data: &[u8],
+    ) -> DbResult<StoreOutcome> {
+        let quota = self.quota;
         let tx = self.conn.transaction()?;
         let existing: Option<i64> = tx
             .query_row("SELECT expiry FROM messages WHERE hash = ?1", [hash], |r| {
@@ -134,6 +175,17 @@ impl Db {
                     "DELETE FROM messages WHERE owner = ?1 AND namespace = ?2",
                     params![owner_bytes(owner), ns.0],
                 )?;
+            }
+            if let Some(q) = quota {
+                let (count, bytes): (i64, i64) = tx.query_row(
+                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM messages WHERE owner = ?1",
+                    [owner_bytes(owner)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                let len = u64::try_from(data.len()).unwrap_or(u64::MAX);
+                if u(count) >= q.messages || u(bytes).saturating_add(len) > q.bytes {
+                    return Ok(StoreOutcome::OverQuota);
+                }
             }
             tx.execute(
                 "INSERT INTO messages (owner, namespace, hash, timestamp, expiry, data) VALUES (?1,?2,?3,?4,?5,?6)",

@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod bootstrap;
 pub mod bridge;
+pub mod bundle;
 pub mod client;
 pub mod clock;
 pub mod control;
@@ -9,7 +11,9 @@ pub mod db;
 pub mod directory;
 pub mod inspect;
 pub mod keys;
+pub mod limits;
 pub mod onion;
+pub mod ons;
 pub mod rpc;
 pub mod seed;
 pub mod server;

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use umbra_node::bridge::{BridgeConfig, SeedSource, start as start_bridge};
+use umbra_node::bundle::BundleConfig;
 use umbra_node::single::{SingleConfig, start_single};
-use umbra_node::static_site::{self, SiteConfig};
+use umbra_node::static_site::{self, SiteConfig, SiteNetwork};
 use umbra_node::testnet::{Testnet, TestnetConfig};
 
 #[derive(Parser)]
@@ -23,7 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Start a seed and N nodes in one process; prints `seed <URL>` once all answer.
+    /// Start a seed and N nodes in one process; prints `seed <URL>` once all answer and
+    /// writes the app bundle's network configuration to DATA/config.json.
     Testnet {
         /// Number of nodes.
         #[arg(long, default_value_t = 12)]
@@ -48,15 +50,20 @@ enum Cmd {
         /// Address to bind.
         #[arg(long, default_value = "127.0.0.1")]
         bind: IpAddr,
-        /// Also serve the app bundle from this directory (trunk's `dist/`), pointed at this
-        /// network's seed; prints `app <URL>` once it listens.
+        /// Also serve the app bundle from this directory (trunk's `dist/`), with this
+        /// network's DATA/config.json at /config.json; prints `app <URL>` once it listens.
         #[arg(long)]
         app_dir: Option<PathBuf>,
         /// Address for the app server.
         #[arg(long, default_value = "127.0.0.1:8080")]
         app_bind: SocketAddr,
+        /// Register an ONS name every node resolves (`oxend_request` `ons_resolve`):
+        /// `NAME=<66 hex Account ID>`; repeat.
+        #[arg(long = "ons")]
+        ons: Vec<String>,
         /// Test control (loopback only): the seed also answers POST /testnet/v1/stop_node and
-        /// /testnet/v1/start_node with {"ed25519": "<hex>"}.
+        /// /testnet/v1/start_node with {"ed25519": "<hex>"} and `Authorization: Bearer
+        /// <token>`, the random token printed as `control token <hex>` before the seed line.
         #[arg(long)]
         control: bool,
     },
@@ -99,6 +106,31 @@ enum Cmd {
         #[arg(long, default_value_t = 1800)]
         refresh_secs: u64,
     },
+    /// Write the bundle's network configuration from pinned seeds: the nodes every seed that
+    /// answered lists identically, `{"network","bridges","bootstrap"}`. Nothing is written
+    /// when no seed answers or fewer than --min nodes are agreed on.
+    Bootstrap {
+        /// Seed URL (`https://host:port`); repeat with one --seed-cert each. Default:
+        /// Session's mainnet seeds with their pinned certificates.
+        #[arg(long = "seed", requires = "seed_certs")]
+        seeds: Vec<String>,
+        /// PEM file with the certificate of the --seed at the same position.
+        #[arg(long = "seed-cert", requires = "seeds")]
+        seed_certs: Vec<PathBuf>,
+        /// Fewest nodes accepted (24: Session desktop's agreement bound for mainnet; give
+        /// a smaller one for a small test network).
+        #[arg(long, default_value_t = umbra_node::bootstrap::MAINNET_MIN)]
+        min: usize,
+        /// A bridge the app goes through (`https://bridge.example`); repeat.
+        #[arg(long = "bridge")]
+        bridges: Vec<String>,
+        /// The network's name in the file.
+        #[arg(long, default_value = "mainnet")]
+        network: String,
+        /// The file to write (e.g. config/mainnet.json).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Serve the app bundle (trunk's `dist/`) with Umbra's security headers.
     Serve {
         /// The bundle directory.
@@ -107,9 +139,18 @@ enum Cmd {
         /// Address to bind.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
-        /// Seed URL handed to the app at /config.json (else the bundle's own config.json).
-        #[arg(long)]
+        /// Seed URL handed to the app at /config.json (else the bundle's own config.json):
+        /// the direct-mode shape `{"network":"local","seed_url":URL,"bridges":[],"bootstrap":[]}`.
+        #[arg(long, conflicts_with = "config")]
         seed: Option<String>,
+        /// A network configuration file (`testnet`'s DATA/config.json, `bootstrap --out`)
+        /// answered at /config.json; read on every request, so a new file is picked up.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// An extra Content-Security-Policy `connect-src` source (e.g. a bridge users may
+        /// add themselves); repeat. The configuration's bridges, seed and nodes are added.
+        #[arg(long = "connect-src")]
+        connect_src: Vec<String>,
     },
     /// Print, one JSON line each, the messages every node of a testnet stores for an account
     /// (read-only; for tests that prove a message is gone from the swarm).
@@ -175,6 +216,23 @@ fn announce(line: &str) {
     let _ = out.flush();
 }
 
+/// `--seed`/`--seed-cert` pairs as seed sources; none given: `None` (use the defaults).
+fn read_seeds(seeds: Vec<String>, certs: Vec<PathBuf>) -> Result<Option<Vec<SeedSource>>, String> {
+    if seeds.is_empty() {
+        return Ok(None);
+    }
+    if seeds.len() != certs.len() {
+        return Err("give one --seed-cert per --seed".into());
+    }
+    let mut list = Vec::new();
+    for (url, path) in seeds.into_iter().zip(certs) {
+        let cert_pem =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        list.push(SeedSource { url, cert_pem });
+    }
+    Ok(Some(list))
+}
+
 /// Bind the app server and run it in the background; returns its URL.
 async fn start_site(cfg: SiteConfig, bind: SocketAddr) -> std::io::Result<String> {
     let listener = std::net::TcpListener::bind(bind)?;
@@ -203,9 +261,20 @@ async fn start_site_on(
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Serve { dir, bind, seed } => {
-            let mut cfg = SiteConfig::for_loopback_nodes(dir);
-            cfg.seed_url = seed;
+        Cmd::Serve {
+            dir,
+            bind,
+            seed,
+            config,
+            connect_src,
+        } => {
+            let mut cfg = SiteConfig::new(dir);
+            cfg.connect_src = connect_src;
+            cfg.network = match (seed, config) {
+                (Some(seed), _) => Some(SiteNetwork::Fixed(BundleConfig::direct(&seed, &[]))),
+                (None, Some(file)) => Some(SiteNetwork::File(file)),
+                (None, None) => None,
+            };
             let url = match start_site(cfg, bind).await {
                 Ok(url) => url,
                 Err(e) => {
@@ -226,6 +295,7 @@ async fn main() -> std::process::ExitCode {
             bind,
             app_dir,
             app_bind,
+            ons,
             control,
         } => {
             if control && !bind.is_loopback() {
@@ -238,6 +308,14 @@ async fn main() -> std::process::ExitCode {
             cfg.tls = tls;
             cfg.faithful = faithful;
             cfg.base_port = base_port;
+            let mut names = umbra_node::ons::Ons::default();
+            for arg in &ons {
+                if let Err(e) = names.register_arg(arg) {
+                    eprintln!("umbra-node: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
+            cfg.ons = std::sync::Arc::new(names);
             // Bind the app server first so the bridge knows the page's origin.
             let app_listener = match &app_dir {
                 Some(_) => match std::net::TcpListener::bind(app_bind).and_then(|l| {
@@ -260,10 +338,19 @@ async fn main() -> std::process::ExitCode {
             };
             cfg.bind = bind;
             let mut control_rx = None;
+            let mut control_token = None;
             if control {
-                let (routes, rx) = umbra_node::control::router();
+                let token = match umbra_node::control::new_token() {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("umbra-node: {e}");
+                        return std::process::ExitCode::FAILURE;
+                    }
+                };
+                let (routes, rx) = umbra_node::control::router(&token);
                 cfg.seed_extra = Some(routes);
                 control_rx = Some(rx);
+                control_token = Some(token);
             }
             let mut net = match Testnet::start(cfg).await {
                 Ok(n) => n,
@@ -272,13 +359,17 @@ async fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::FAILURE;
                 }
             };
+            // Before the seed line, so a reader that waits for `seed` already has it.
+            if let Some(token) = &control_token {
+                announce(&format!("control token {token}"));
+            }
             announce(&format!("seed {}", net.seed_url()));
             if let Some(url) = net.bridge_url() {
                 announce(&format!("bridge {url}"));
             }
             if let Some((dir, listener)) = app_dir.zip(app_listener) {
-                let mut site = SiteConfig::for_loopback_nodes(dir);
-                site.seed_url = Some(net.seed_url().to_string());
+                let mut site = SiteConfig::new(dir);
+                site.network = Some(SiteNetwork::File(net.config_path()));
                 match start_site_on(site, listener).await {
                     Ok(url) => announce(&format!("app {url}")),
                     Err(e) => {
@@ -309,22 +400,13 @@ async fn main() -> std::process::ExitCode {
         } => {
             let mut cfg = BridgeConfig::new();
             cfg.bind = bind;
-            if !seeds.is_empty() {
-                if seeds.len() != seed_certs.len() {
-                    eprintln!("umbra-node: give one --seed-cert per --seed");
+            match read_seeds(seeds, seed_certs) {
+                Ok(Some(list)) => cfg.seeds = list,
+                Ok(None) => {}
+                Err(e) => {
+                    eprintln!("umbra-node: {e}");
                     return std::process::ExitCode::FAILURE;
                 }
-                let mut list = Vec::new();
-                for (url, path) in seeds.into_iter().zip(seed_certs) {
-                    match std::fs::read_to_string(&path) {
-                        Ok(cert_pem) => list.push(SeedSource { url, cert_pem }),
-                        Err(e) => {
-                            eprintln!("umbra-node: {}: {e}", path.display());
-                            return std::process::ExitCode::FAILURE;
-                        }
-                    }
-                }
-                cfg.seeds = list;
             }
             if let Some((cert, key)) = tls_cert.zip(tls_key) {
                 match (std::fs::read(&cert), std::fs::read(&key)) {
@@ -351,6 +433,33 @@ async fn main() -> std::process::ExitCode {
             announce(&format!("bridge {}", bridge.url()));
             wait_for_shutdown().await;
             bridge.stop().await;
+        }
+        Cmd::Bootstrap {
+            seeds,
+            seed_certs,
+            min,
+            bridges,
+            network,
+            out,
+        } => {
+            let seeds = match read_seeds(seeds, seed_certs) {
+                Ok(list) => list.unwrap_or_else(umbra_node::bridge::mainnet_seeds),
+                Err(e) => {
+                    eprintln!("umbra-node: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            match umbra_node::bootstrap::write(&seeds, min, &network, bridges, &out).await {
+                Ok(cfg) => announce(&format!(
+                    "bootstrap {} nodes -> {}",
+                    cfg.bootstrap.len(),
+                    out.display()
+                )),
+                Err(e) => {
+                    eprintln!("umbra-node: bootstrap: {e}; nothing written");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
         }
         Cmd::Inspect { data, account } => {
             let Some(account) = umbra_protocol::rpc::params::AccountId::from_hex(&account) else {

@@ -375,8 +375,15 @@ fn store(state: &NodeState, params: &Value, now: u64, forwarded: bool) -> Local 
         expiry,
         &p.data.0,
     )?;
+    if matches!(outcome, StoreOutcome::Full | StoreOutcome::OverQuota) {
+        // A store the database refuses is this member's failure, as oxenss answers it
+        // (`rpc/request_handler.cpp` `process_client_req(store)`: `"failed": true,
+        // "query_failure": true`; 500 when no member stored, `reply_or_fail`).
+        return Ok(json!({"failed": true, "query_failure": true}));
+    }
     let mut out = json!({"hash": hash, "signature": node_sig(state, hash.as_bytes())});
     match outcome {
+        StoreOutcome::Full | StoreOutcome::OverQuota => {}
         StoreOutcome::New => out["expiry"] = json!(expiry),
         StoreOutcome::Already(e) => {
             out["expiry"] = json!(e);
@@ -692,6 +699,14 @@ fn oxend(state: &NodeState, params: &Value) -> Local {
         "get_service_nodes" | "get_n_service_nodes" => {
             Ok(json!({"result": state.directory.service_nodes_json()}))
         }
+        // oxend's answer under "result", as oxenss wraps it; a bad request is oxend's error
+        // passed on as 400 (`request_handler.cpp` `process_client_req(oxend_request)`).
+        "ons_resolve" => state
+            .options
+            .ons
+            .resolve(&p.params)
+            .map(|r| json!({"result": r}))
+            .ok_or_else(|| Failure::Status(400, "invalid ons_resolve parameters".into())),
         _ => Err(RpcError::Malformed("endpoint not allowed").into()),
     }
 }

@@ -47,6 +47,10 @@ pub struct NodeOptions {
     /// Per-client-IP token bucket (`None`: no limit; the loopback testnet, where every
     /// client and peer shares 127.0.0.1).
     pub rate_limit: Option<RateLimit>,
+    /// Listener, storage and reply limits.
+    pub limits: crate::limits::NodeLimits,
+    /// ONS names answered by `oxend_request` `ons_resolve`.
+    pub ons: Arc<crate::ons::Ons>,
 }
 
 /// Token-bucket settings: `burst` tokens, refilled at `per_second`.
@@ -131,7 +135,10 @@ impl NodeState {
         http: reqwest::Client,
         options: NodeOptions,
     ) -> Result<Self, NodeError> {
-        let db = Db::open(&options.db_path).map_err(|e| NodeError::Db(e.to_string()))?;
+        let mut db = Db::open(&options.db_path).map_err(|e| NodeError::Db(e.to_string()))?;
+        db.set_size_limit(options.limits.db_max_bytes)
+            .map_err(|e| NodeError::Db(e.to_string()))?;
+        db.set_owner_quota(options.limits.owner_quota);
         Ok(Self {
             info,
             keys,
@@ -206,7 +213,8 @@ pub fn router_with_cors(state: Arc<NodeState>, cors: bool) -> Router {
     } else {
         r
     };
-    r.with_state(state)
+    let limits = state.options.limits.listener;
+    crate::limits::apply(r.with_state(state), limits)
 }
 
 /// 429 once a client IP's bucket is empty (oxenss `RateLimiter::should_rate_limit_client`).

@@ -74,6 +74,8 @@ pub async fn start_single(cfg: SingleConfig) -> Result<(RunningNode, String), No
         proxy_allowed_hosts: cfg.proxy_hosts.clone(),
         relay_timeout: Duration::from_secs(10),
         rate_limit: Some(crate::server::RateLimit::OXENSS),
+        limits: crate::limits::NodeLimits::DEFAULT,
+        ons: Arc::default(),
     };
     let state = Arc::new(NodeState::new(
         info,

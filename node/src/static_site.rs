@@ -1,54 +1,173 @@
 //! Static server for the app bundle (`dist/`), with the security headers Umbra needs.
 //!
 //! Trunk emits one inline `<script type="module">` that boots the app. Instead of allowing
-//! `'unsafe-inline'`, this server reads `index.html` once at start-up and adds the SHA-256 hash
-//! of every inline script to `script-src`. The policy has no `'unsafe-inline'` and no
-//! `'unsafe-eval'`; `'wasm-unsafe-eval'` lets the browser compile WebAssembly.
+//! `'unsafe-inline'`, this server adds the SHA-256 hash of every inline script of
+//! `index.html` to `script-src`. The policy has no `'unsafe-inline'` and no `'unsafe-eval'`;
+//! `'wasm-unsafe-eval'` lets the browser compile WebAssembly.
+//!
+//! `connect-src` comes from the network configuration the app is given (`/config.json`,
+//! `bundle`): the bridges' origins; in direct mode also the seed and the bootstrap nodes, or,
+//! when they are all on loopback (a local testnet, whose nodes the client learns from the
+//! seed), every port of `127.0.0.1`/`localhost` in the seed's scheme. The policy is
+//! recomputed when `index.html` or the configuration file changes (size or modification
+//! time, checked per request).
+//!
+//! Does not own: the configuration's contents (`bundle`, `testnet`, `bootstrap`).
 
 use std::{
     io,
     path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::SystemTime,
 };
 
 use axum::{
     Router,
     extract::Request,
-    http::{HeaderName, HeaderValue, header},
+    http::{HeaderName, HeaderValue, StatusCode, header},
     middleware::{self, Next},
-    response::Response,
+    response::{IntoResponse as _, Response},
 };
 use base64::Engine as _;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tower_http::services::ServeDir;
 
-/// What to serve and which origins the app may connect to.
+use crate::bundle::BundleConfig;
+
+/// What to serve and which network the app is configured for.
 #[derive(Clone, Debug)]
 pub struct SiteConfig {
     /// The trunk output directory (holds `index.html`).
     pub dir: PathBuf,
-    /// Extra `connect-src` sources (node endpoints), besides `'self'`.
+    /// Extra `connect-src` sources, besides `'self'` and those of the network configuration.
     pub connect_src: Vec<String>,
-    /// The seed URL to hand the app at `/config.json`, overriding the bundle's own file
-    /// (so that one command can start a testnet on free ports and point the app at it).
-    pub seed_url: Option<String>,
+    /// The network configuration answered at `/config.json`, overriding the bundle's own
+    /// file (so that one command can start a testnet on free ports and point the app at it).
+    /// `None`: the bundle's own `config.json`.
+    pub network: Option<SiteNetwork>,
+    /// Requests in flight and time per request.
+    pub limits: crate::limits::ListenerLimits,
 }
 
 impl SiteConfig {
-    /// A config whose `connect-src` allows nodes on loopback, as the local testnet runs them.
-    pub fn for_loopback_nodes(dir: PathBuf) -> Self {
+    /// Serve `dir` with its own `config.json` and no extra `connect-src`.
+    pub fn new(dir: PathBuf) -> Self {
         Self {
             dir,
-            connect_src: [
-                "http://127.0.0.1:*",
-                "https://127.0.0.1:*",
-                "http://localhost:*",
-                "https://localhost:*",
-            ]
-            .map(String::from)
-            .to_vec(),
-            seed_url: None,
+            connect_src: Vec::new(),
+            network: None,
+            limits: crate::limits::ListenerLimits::DEFAULT,
         }
     }
+}
+
+/// Where `/config.json` comes from.
+#[derive(Clone, Debug)]
+pub enum SiteNetwork {
+    /// A file (`serve --config FILE`, the testnet's `DATA/config.json`), read per request.
+    File(PathBuf),
+    /// A fixed configuration (`serve --seed URL`).
+    Fixed(BundleConfig),
+}
+
+impl SiteNetwork {
+    /// The configuration's JSON text.
+    fn read(&self) -> io::Result<String> {
+        match self {
+            Self::File(p) => {
+                let text = std::fs::read_to_string(p)?;
+                BundleConfig::parse(&text)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                Ok(text)
+            }
+            Self::Fixed(c) => Ok(c.to_json()),
+        }
+    }
+}
+
+/// `scheme://host[:port]` of an `http(s)` URL, or `None` for anything else.
+fn origin_of(url: &str) -> Option<String> {
+    let u = reqwest::Url::parse(url).ok()?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return None;
+    }
+    let origin = u.origin().ascii_serialization();
+    (origin != "null").then_some(origin)
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The `connect-src` sources a network configuration needs (read leniently, so an older
+/// bundle file such as `{"seed_url": …}` still gives its seed): every bridge's origin; with a
+/// seed or without bridges (direct mode) the seed's origin and every bootstrap node's origin
+/// in the seed's scheme (https without a seed), or, when the seed and nodes are all on
+/// loopback, `SCHEME://127.0.0.1:*` and `SCHEME://localhost:*`. Sorted, no duplicates.
+pub fn connect_sources(config: &Value) -> Vec<String> {
+    let mut out: Vec<String> = config["bridges"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .filter_map(origin_of)
+                .collect()
+        })
+        .unwrap_or_default();
+    let seed = config["seed_url"].as_str();
+    if seed.is_some() || out.is_empty() {
+        let seed_url = seed.and_then(|s| reqwest::Url::parse(s).ok());
+        let scheme = seed_url
+            .as_ref()
+            .map_or("https", |u| u.scheme())
+            .to_string();
+        let mut direct = Vec::new();
+        let mut loopback = true;
+        if let Some(o) = seed.and_then(origin_of) {
+            loopback &= seed_url
+                .as_ref()
+                .and_then(|u| u.host_str())
+                .is_some_and(is_loopback_host);
+            direct.push(o);
+        }
+        for n in config["bootstrap"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let (Some(ip), Some(port)) = (
+                n["public_ip"]
+                    .as_str()
+                    .and_then(|t| t.parse::<std::net::IpAddr>().ok()),
+                n["storage_port"]
+                    .as_u64()
+                    .and_then(|p| u16::try_from(p).ok()),
+            ) else {
+                continue;
+            };
+            loopback &= ip.is_loopback();
+            direct.push(std::net::SocketAddr::new(ip, port).to_string());
+        }
+        if !direct.is_empty() && loopback {
+            out.push(format!("{scheme}://127.0.0.1:*"));
+            out.push(format!("{scheme}://localhost:*"));
+        } else {
+            for d in direct {
+                if d.contains("://") {
+                    out.push(d);
+                } else {
+                    out.push(format!("{scheme}://{d}"));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Find the inline `<script>` elements (those without `src`) of an HTML document and return
@@ -109,37 +228,130 @@ fn is_hashed_asset(path: &str) -> bool {
     }
 }
 
+/// Size and modification time of a file (`None`: unreadable).
+type Stamp = Option<(u64, SystemTime)>;
+
+fn stamp(p: &Path) -> Stamp {
+    let m = std::fs::metadata(p).ok()?;
+    Some((m.len(), m.modified().ok()?))
+}
+
+/// The policy for the current `index.html` and network configuration, rebuilt when either
+/// file changes.
+#[derive(Debug)]
+struct Policy {
+    index: PathBuf,
+    /// The file the network configuration is read from; `None` for a fixed one.
+    config_file: Option<PathBuf>,
+    fixed: Option<Value>,
+    extra: Vec<String>,
+    current: Mutex<((Stamp, Stamp), HeaderValue)>,
+}
+
+impl Policy {
+    fn new(config: &SiteConfig) -> io::Result<Self> {
+        if let Some(bad) = config.connect_src.iter().find(|c| {
+            c.is_empty() || c.contains(|ch: char| ch.is_whitespace() || ch == ';' || ch == ',')
+        }) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("not a connect-src source: {bad:?}"),
+            ));
+        }
+        let index = config.dir.join("index.html");
+        let (config_file, fixed) = match &config.network {
+            Some(SiteNetwork::File(p)) => (Some(p.clone()), None),
+            Some(SiteNetwork::Fixed(c)) => (None, serde_json::to_value(c).ok()),
+            None => (Some(config.dir.join("config.json")), None),
+        };
+        let mut p = Self {
+            index,
+            config_file,
+            fixed,
+            extra: config.connect_src.clone(),
+            current: Mutex::new(((None, None), HeaderValue::from_static("default-src 'none'"))),
+        };
+        let stamps = p.stamps();
+        let csp = p.build().map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot read {}: {e}", display(&p.index)))
+        })?;
+        p.current = Mutex::new((stamps, csp));
+        Ok(p)
+    }
+
+    fn stamps(&self) -> (Stamp, Stamp) {
+        (
+            stamp(&self.index),
+            self.config_file.as_deref().and_then(stamp),
+        )
+    }
+
+    fn build(&self) -> io::Result<HeaderValue> {
+        let index = std::fs::read_to_string(&self.index)?;
+        let network = match (&self.fixed, &self.config_file) {
+            (Some(v), _) => v.clone(),
+            (None, Some(f)) => std::fs::read_to_string(f)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(Value::Null),
+            (None, None) => Value::Null,
+        };
+        let mut sources = connect_sources(&network);
+        sources.extend(self.extra.iter().cloned());
+        let csp = content_security_policy(&index, &sources);
+        HeaderValue::from_str(&csp)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "CSP is not a header value"))
+    }
+
+    /// The policy now; rebuilt when a file changed (an unreadable `index.html` keeps the last).
+    fn get(&self) -> HeaderValue {
+        let stamps = self.stamps();
+        let Ok(mut cur) = self.current.lock() else {
+            return HeaderValue::from_static("default-src 'none'");
+        };
+        if cur.0 != stamps
+            && let Ok(csp) = self.build()
+        {
+            *cur = (stamps, csp);
+        }
+        cur.1.clone()
+    }
+}
+
 /// Build the router serving `config.dir` with security headers.
 ///
-/// Fails if `index.html` cannot be read (the bundle has not been built).
+/// Fails if `index.html` cannot be read (the bundle has not been built) or a configured
+/// network file is missing or invalid.
 pub fn router(config: &SiteConfig) -> io::Result<Router> {
-    let index = std::fs::read_to_string(config.dir.join("index.html")).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("cannot read {}/index.html: {e}", display(&config.dir)),
-        )
-    })?;
-    let csp = content_security_policy(&index, &config.connect_src);
-    let csp = HeaderValue::from_str(&csp)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "CSP is not a header value"))?;
+    let policy = Arc::new(Policy::new(config)?);
     let serve = ServeDir::new(&config.dir).append_index_html_on_directories(true);
     let mut router = Router::new();
-    if let Some(seed) = &config.seed_url {
-        let body = serde_json::json!({ "seed_url": seed }).to_string();
+    if let Some(network) = &config.network {
+        // Fail at start-up, not on the first page load, when the file is missing or invalid.
+        network.read()?;
+        let network = network.clone();
         router = router.route(
             "/config.json",
             axum::routing::get(move || {
-                let body = body.clone();
-                async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+                let network = network.clone();
+                async move {
+                    match network.read() {
+                        Ok(body) => {
+                            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+                        }
+                        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                    }
+                }
             }),
         );
     }
-    Ok(router.fallback_service(serve).layer(middleware::from_fn(
+    let router = router.fallback_service(serve).layer(middleware::from_fn(
         move |req: Request, next: Next| {
-            let csp = csp.clone();
+            let csp = policy.get();
             async move { add_headers(req, next, csp).await }
         },
-    )))
+    ));
+    Ok(crate::limits::apply(router, config.limits))
 }
 
 async fn add_headers(req: Request, next: Next, csp: HeaderValue) -> Response {
@@ -214,8 +426,11 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.join("config.json"), "{\"seed_url\":\"http://bundle\"}").unwrap();
-        let mut cfg = SiteConfig::for_loopback_nodes(dir.clone());
-        cfg.seed_url = Some("http://127.0.0.1:4000".into());
+        let mut cfg = SiteConfig::new(dir.clone());
+        cfg.network = Some(SiteNetwork::Fixed(BundleConfig::direct(
+            "http://127.0.0.1:4000",
+            &[],
+        )));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(serve(listener, cfg));
@@ -239,11 +454,133 @@ mod tests {
         assert!(index.contains("cache-control: no-cache"));
         let config = get("/config.json").await;
         assert!(
-            config.contains("{\"seed_url\":\"http://127.0.0.1:4000\"}"),
+            config.contains(
+                "{\"network\":\"local\",\"seed_url\":\"http://127.0.0.1:4000\",\"bridges\":[],\"bootstrap\":[]}"
+            ),
             "{config}"
         );
         assert!(get("/missing.js").await.starts_with("http/1.1 404"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn connect_src_follows_the_network_configuration() {
+        let node = |ip: &str, port: u16| {
+            serde_json::json!({"public_ip": ip, "storage_port": port,
+                "pubkey_ed25519": "00".repeat(32), "pubkey_x25519": "00".repeat(32), "swarm_id": 1})
+        };
+        // Faithful testnet: the bridge only; nodes and seed are reached through it.
+        let faithful = serde_json::json!({"network": "local", "bridges": ["http://127.0.0.1:7000"],
+            "bootstrap": [node("127.0.0.1", 4001)]});
+        assert_eq!(connect_sources(&faithful), ["http://127.0.0.1:7000"]);
+        // Mainnet: the bridges' origins (paths dropped), nothing that is not http(s).
+        let mainnet = serde_json::json!({"network": "mainnet",
+            "bridges": ["https://b.example/v1/", "https://c.example:8443", "javascript:alert(1)",
+                "ftp://d.example", "not a url"],
+            "bootstrap": [node("203.0.113.7", 22021)]});
+        assert_eq!(
+            connect_sources(&mainnet),
+            ["https://b.example", "https://c.example:8443"]
+        );
+        // Direct testnet on loopback: the client learns nodes from the seed, so every port.
+        let direct = serde_json::json!({"network": "local", "seed_url": "http://127.0.0.1:4000",
+            "bridges": [], "bootstrap": [node("127.0.0.1", 4001)]});
+        assert_eq!(
+            connect_sources(&direct),
+            ["http://127.0.0.1:*", "http://localhost:*"]
+        );
+        // An older bundle file with only a seed.
+        let legacy = serde_json::json!({"seed_url": "https://localhost:22020"});
+        assert_eq!(
+            connect_sources(&legacy),
+            ["https://127.0.0.1:*", "https://localhost:*"]
+        );
+        // Direct mode off loopback: the seed and each bootstrap node, nothing wider.
+        let remote = serde_json::json!({"network": "local", "seed_url": "https://seed.example:4443",
+            "bridges": [], "bootstrap": [node("203.0.113.7", 22021), node("2001:db8::1", 22021)]});
+        assert_eq!(
+            connect_sources(&remote),
+            [
+                "https://203.0.113.7:22021",
+                "https://[2001:db8::1]:22021",
+                "https://seed.example:4443"
+            ]
+        );
+        assert!(connect_sources(&Value::Null).is_empty());
+    }
+
+    fn csp_of(policy: &Policy) -> String {
+        policy.get().to_str().unwrap_or_default().to_owned()
+    }
+
+    /// Move `path`'s modification time `secs` seconds on, so a rewrite within the
+    /// file system's time granularity is still seen as a change.
+    fn touch_later(path: &Path, secs: u64) {
+        let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        let was = f.metadata().unwrap().modified().unwrap();
+        f.set_modified(was + std::time::Duration::from_secs(secs))
+            .unwrap();
+    }
+
+    #[test]
+    fn the_policy_is_recomputed_when_index_html_or_the_config_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index.html");
+        let config = dir.path().join("net.json");
+        std::fs::write(&index, "<script>alert(1)</script>").unwrap();
+        let net = |bridge: &str| BundleConfig {
+            network: "local".into(),
+            seed_url: None,
+            bridges: vec![bridge.into()],
+            bootstrap: Vec::new(),
+        };
+        net("http://127.0.0.1:7000").write(&config).unwrap();
+        let mut site = SiteConfig::new(dir.path().to_path_buf());
+        site.network = Some(SiteNetwork::File(config.clone()));
+        let policy = Policy::new(&site).unwrap();
+        let first = csp_of(&policy);
+        let old_hash = inline_script_hashes("<script>alert(1)</script>").remove(0);
+        assert!(first.contains(&old_hash), "{first}");
+        assert!(
+            first.contains("connect-src 'self' http://127.0.0.1:7000;"),
+            "{first}"
+        );
+        assert!(!first.contains("127.0.0.1:*"), "{first}");
+
+        std::fs::write(&index, "<script>alert(2)</script>").unwrap();
+        touch_later(&index, 5);
+        let second = csp_of(&policy);
+        let new_hash = inline_script_hashes("<script>alert(2)</script>").remove(0);
+        assert!(
+            second.contains(&new_hash) && !second.contains(&old_hash),
+            "{second}"
+        );
+
+        net("http://127.0.0.1:7001").write(&config).unwrap();
+        touch_later(&config, 10);
+        let third = csp_of(&policy);
+        assert!(
+            third.contains("connect-src 'self' http://127.0.0.1:7001;"),
+            "{third}"
+        );
+        assert!(!third.contains(":7000"), "{third}");
+
+        // Extra sources are single source expressions, never new directives.
+        for bad in ["https://a.example; script-src *", "a b", ""] {
+            site.connect_src = vec![bad.into()];
+            assert!(Policy::new(&site).is_err(), "{bad}");
+        }
+        site.connect_src = vec!["https://mine.example".into()];
+        std::fs::write(&index, "<script>alert(2)</script>").unwrap();
+        let with_extra = csp_of(&Policy::new(&site).unwrap());
+        assert!(
+            with_extra.contains(" https://mine.example;"),
+            "{with_extra}"
+        );
+
+        // A missing index.html keeps the last good policy.
+        std::fs::remove_file(&index).unwrap();
+        assert_eq!(csp_of(&policy), third);
     }
 
     #[test]

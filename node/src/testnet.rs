@@ -16,6 +16,7 @@ use umbra_protocol::swarm::spread_swarm_ids;
 
 use crate::NodeError;
 use crate::bridge::{BridgeConfig, RunningBridge, SeedSource};
+use crate::bundle::BundleConfig;
 use crate::clock::Clock;
 use crate::directory::{Directory, NodeInfo};
 use crate::keys::NodeKeys;
@@ -62,6 +63,10 @@ pub struct TestnetConfig {
     pub faithful: bool,
     /// Origins the faithful testnet's bridge sends CORS headers to.
     pub bridge_origins: Vec<String>,
+    /// Every node's listener, storage and reply limits (the seed takes the listener ones).
+    pub limits: crate::limits::NodeLimits,
+    /// ONS names every node resolves (`--ons name=05…`).
+    pub ons: Arc<crate::ons::Ons>,
 }
 
 impl TestnetConfig {
@@ -81,6 +86,8 @@ impl TestnetConfig {
             seed_extra: None,
             faithful: false,
             bridge_origins: Vec::new(),
+            limits: crate::limits::NodeLimits::DEFAULT,
+            ons: Arc::default(),
         }
     }
 }
@@ -108,6 +115,7 @@ pub struct Testnet {
     http: reqwest::Client,
     seed_cert_pem: Option<String>,
     bridge: Option<RunningBridge>,
+    bundle: BundleConfig,
 }
 
 fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, NodeError> {
@@ -126,13 +134,13 @@ impl Testnet {
         }
         std::fs::create_dir_all(&config.data_dir).map_err(NodeError::io)?;
         let (ca_pem, tls) = if config.tls {
-            let ca = LocalCa::generate()?;
-            std::fs::write(config.data_dir.join("ca.pem"), &ca.ca_pem).map_err(NodeError::io)?;
             let extra = if config.bind.is_unspecified() {
                 vec![]
             } else {
                 vec![config.bind.to_string()]
             };
+            let ca = LocalCa::generate_for(&extra)?;
+            std::fs::write(config.data_dir.join("ca.pem"), &ca.ca_pem).map_err(NodeError::io)?;
             let cfg = ca.server_config(&extra).await?;
             (Some(ca.ca_pem.clone()), Some(cfg))
         } else {
@@ -221,6 +229,7 @@ impl Testnet {
             http,
             seed_cert_pem: seed_tls.as_ref().map(|(pem, _)| pem.clone()),
             bridge: None,
+            bundle: BundleConfig::direct("", &[]),
         };
         for (i, (l, k)) in listeners.into_iter().zip(keys).enumerate() {
             net.launch(i, l, k)?;
@@ -229,6 +238,7 @@ impl Testnet {
         if let Some(extra) = net.config.seed_extra.take() {
             seed_router = seed_router.merge(extra);
         }
+        let seed_router = crate::limits::apply(seed_router, net.config.limits.listener);
         let seed_served_tls = match seed_tls {
             Some((_, cfg)) => Some(cfg),
             None => net.tls.clone(),
@@ -259,6 +269,14 @@ impl Testnet {
             }
             net.bridge = Some(bridge);
         }
+        net.bundle = match net.bridge_url() {
+            Some(url) => BundleConfig::bridged(vec![url.to_string()], net.nodes()),
+            None => BundleConfig::direct(&net.seed_url, net.nodes()),
+        };
+        if let Err(e) = net.bundle.write(&net.config_path()) {
+            net.shutdown().await;
+            return Err(e);
+        }
         Ok(net)
     }
 
@@ -269,6 +287,8 @@ impl Testnet {
             proxy_allowed_hosts: self.config.proxy_allowed_hosts.clone(),
             relay_timeout: self.config.relay_timeout,
             rate_limit: None,
+            limits: self.config.limits,
+            ons: self.config.ons.clone(),
         };
         let state = Arc::new(NodeState::new(
             slot.info.clone(),
@@ -309,6 +329,17 @@ impl Testnet {
     /// The seed URL (`http://127.0.0.1:PORT`, https with TLS).
     pub fn seed_url(&self) -> &str {
         &self.seed_url
+    }
+
+    /// The app bundle's configuration for this network (also in `DATA/config.json`):
+    /// faithful mode names the bridge, direct mode the seed; both list every node.
+    pub fn bundle_config(&self) -> &BundleConfig {
+        &self.bundle
+    }
+
+    /// Where the bundle configuration is written: `DATA/config.json`.
+    pub fn config_path(&self) -> PathBuf {
+        self.config.data_dir.join("config.json")
     }
 
     /// All nodes (running or not).

@@ -2,7 +2,10 @@
 //! trust the CA.
 
 use axum_server::tls_rustls::RustlsConfig;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, CidrSubnet, DnType, GeneralSubtree, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, NameConstraints,
+};
 
 use crate::NodeError;
 
@@ -28,12 +31,46 @@ fn tls_err(e: rcgen::Error) -> NodeError {
     NodeError::Tls(e.to_string())
 }
 
+/// The names a testnet CA may certify: `localhost`, `127.0.0.1`, `::1`, and `extra` (IP
+/// literals as single addresses, anything else as a DNS name).
+fn permitted(extra: &[String]) -> Vec<GeneralSubtree> {
+    let mut out = vec![
+        GeneralSubtree::DnsName("localhost".into()),
+        GeneralSubtree::IpAddress(CidrSubnet::from_v4_prefix([127, 0, 0, 1], 32)),
+        GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
+            std::net::Ipv6Addr::LOCALHOST.into(),
+            128,
+        )),
+    ];
+    for e in extra {
+        out.push(match e.parse::<std::net::IpAddr>() {
+            Ok(ip) => GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
+                ip,
+                if ip.is_ipv4() { 32 } else { 128 },
+            )),
+            Err(_) => GeneralSubtree::DnsName(e.clone()),
+        });
+    }
+    out
+}
+
 impl LocalCa {
-    /// Generate a new CA.
+    /// Generate a new CA, name-constrained to `localhost`, `127.0.0.1` and `::1`: a browser
+    /// or client that trusts it for the testnet trusts nothing else it could sign.
     pub fn generate() -> Result<Self, NodeError> {
+        Self::generate_for(&[])
+    }
+
+    /// As [`LocalCa::generate`], also permitting `extra` names (the testnet's `--bind`
+    /// address when it is not loopback).
+    pub fn generate_for(extra: &[String]) -> Result<Self, NodeError> {
         let key = KeyPair::generate().map_err(tls_err)?;
         let mut params = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.name_constraints = Some(NameConstraints {
+            permitted_subtrees: permitted(extra),
+            excluded_subtrees: Vec::new(),
+        });
         params
             .distinguished_name
             .push(DnType::CommonName, "Umbra local testnet CA");

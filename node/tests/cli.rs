@@ -73,3 +73,86 @@ async fn testnet_command_prints_seed_and_stops_on_sigterm() {
     let mut more = String::new();
     assert_eq!(rest.read_line(&mut more).expect("read"), 0, "{more}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn testnet_control_prints_a_random_token_and_requires_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_umbra-node"))
+        .args(["testnet", "--nodes", "2", "--control", "--data"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (token, seed) = tokio::task::spawn_blocking(move || {
+        let mut r = BufReader::new(stdout);
+        let mut first = String::new();
+        let mut second = String::new();
+        r.read_line(&mut first).expect("read");
+        r.read_line(&mut second).expect("read");
+        (first, second)
+    })
+    .await
+    .expect("join");
+    let token = token
+        .trim()
+        .strip_prefix("control token ")
+        .expect("`control token` line first")
+        .to_owned();
+    assert_eq!(token.len(), 64);
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    let seed = seed
+        .trim()
+        .strip_prefix("seed ")
+        .expect("seed line")
+        .to_owned();
+    let http = reqwest::Client::new();
+    let ed = {
+        let r = http
+            .post(format!("{seed}/json_rpc"))
+            .body(r#"{"jsonrpc":"2.0","method":"get_n_service_nodes","params":{}}"#)
+            .send()
+            .await
+            .expect("seed");
+        let v: serde_json::Value = serde_json::from_str(&r.text().await.expect("t")).expect("j");
+        v["result"]["service_node_states"][0]["pubkey_ed25519"]
+            .as_str()
+            .expect("key")
+            .to_owned()
+    };
+    let stop = |auth: Option<String>| {
+        let mut r = http
+            .post(format!("{seed}/testnet/v1/stop_node"))
+            .body(format!(r#"{{"ed25519":"{ed}"}}"#));
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        async move { r.send().await.expect("post").status().as_u16() }
+    };
+    assert_eq!(stop(None).await, 401);
+    assert_eq!(stop(Some(format!("Bearer {}", "0".repeat(64)))).await, 401);
+    assert_eq!(stop(Some(format!("Bearer {token}"))).await, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // Another start, another token.
+    let mut again = Command::new(env!("CARGO_BIN_EXE_umbra-node"))
+        .args(["testnet", "--nodes", "2", "--control", "--data"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let out = again.stdout.take().expect("stdout");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut l = String::new();
+        BufReader::new(out).read_line(&mut l).map(|_| l)
+    })
+    .await
+    .expect("join")
+    .expect("read");
+    let _ = again.kill();
+    let _ = again.wait();
+    assert_ne!(line.trim(), format!("control token {token}"));
+}

@@ -173,6 +173,8 @@ async fn client_server_request_through_the_testnet() {
     );
 
     // A host the nodes may not proxy to is refused, with a typed error, not retried forever.
+    // The last hop answers as oxenss does, an encrypted 400 "Invalid url" for its own layer
+    // key, which the client cannot read: to it that is a failed path (fidelity row O4).
     client
         .handle_command(
             request(ServerTag(2), "example.com"),
@@ -184,9 +186,13 @@ async fn client_server_request_through_the_testnet() {
     let refused = drive(net.clock(), &mut client, &identity, &http, ServerTag(2))
         .await
         .expect("an answer in time");
-    assert_eq!(
-        refused,
-        Err(ServerRequestError::ProxyRefused { status: 400 })
+    assert!(
+        matches!(
+            refused,
+            Err(ServerRequestError::ProxyRefused { status: 400 }
+                | ServerRequestError::Unreachable { .. })
+        ),
+        "{refused:?}"
     );
 
     server.abort();

@@ -1,12 +1,22 @@
-//! The loopback test control: the seed stops and restarts a node by its Ed25519 key, refuses
-//! unknown keys and bad bodies, and is absent without `--control`.
+//! The loopback test control: the seed stops and restarts a node by its Ed25519 key, only
+//! for requests with the start-up token, refuses unknown keys and bad bodies, and is absent
+//! without `--control`.
 
 use tokio::sync::oneshot;
 use umbra_node::testnet::{Testnet, TestnetConfig};
 
+const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 async fn post(c: &reqwest::Client, url: &str, body: &str) -> u16 {
-    c.post(url)
-        .header("content-type", "application/json")
+    post_as(c, url, body, Some(&format!("Bearer {TOKEN}"))).await
+}
+
+async fn post_as(c: &reqwest::Client, url: &str, body: &str, auth: Option<&str>) -> u16 {
+    let mut r = c.post(url);
+    if let Some(a) = auth {
+        r = r.header("authorization", a);
+    }
+    r.header("content-type", "application/json")
         .body(body.to_owned())
         .send()
         .await
@@ -29,7 +39,7 @@ async fn control_stops_and_starts_a_node() {
     let mut cfg = TestnetConfig::new(dir.path());
     cfg.nodes = 4;
     cfg.swarm_size = 2;
-    let (routes, mut rx) = umbra_node::control::router();
+    let (routes, mut rx) = umbra_node::control::router(TOKEN);
     cfg.seed_extra = Some(routes);
     let mut net = Testnet::start(cfg).await.expect("testnet");
     let seed = net.seed_url().to_owned();
@@ -47,6 +57,28 @@ async fn control_stops_and_starts_a_node() {
 
     assert!(answers(&c, &node.url()).await);
     let body = format!(r#"{{"ed25519":"{}"}}"#, node.ed_hex());
+    // Without the token, with another one, or not as a bearer token: 401, nothing stops.
+    let wrong = format!("Bearer {}", "f".repeat(64));
+    let short = format!("Bearer {}", &TOKEN[..63]);
+    for auth in [
+        None,
+        Some(wrong.as_str()),
+        Some(short.as_str()),
+        Some(TOKEN),
+        Some("Bearer "),
+    ] {
+        for op in ["stop_node", "start_node"] {
+            assert_eq!(
+                post_as(&c, &format!("{seed}/testnet/v1/{op}"), &body, auth).await,
+                401,
+                "{op} {auth:?}"
+            );
+        }
+    }
+    assert!(
+        answers(&c, &node.url()).await,
+        "an unauthorized stop stopped it"
+    );
     assert_eq!(
         post(&c, &format!("{seed}/testnet/v1/stop_node"), &body).await,
         200
