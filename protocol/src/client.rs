@@ -53,6 +53,7 @@ mod paths;
 mod pick;
 mod poller;
 mod pool;
+mod route;
 mod server;
 mod snapshot;
 mod swarms;
@@ -72,6 +73,7 @@ pub use local_id::{ControlKind, LocalId};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use own_ops::{OwnSwarmOp, OwnSwarmOpKind};
 pub use poller::{Subscription, SubscriptionAuth};
+pub use route::RouteInfo;
 pub use server::{ServerReply, ServerRequestError, ServerTag, ServerTarget};
 pub use snapshot::{ClientSnapshot, PersistChange, SeenRecord};
 pub use wire::ServiceNode;
@@ -89,6 +91,7 @@ use own_ops::OwnOps;
 use paths::Paths;
 use poller::{Poller, Receive};
 use pool::Pool;
+use route::{Route, Verdict};
 use server::ServerRequests;
 use swarms::Swarms;
 
@@ -130,10 +133,12 @@ impl Client {
         }
         let mut own_ops = OwnOps::default();
         own_ops.restore(snap.own_ops);
+        let mut io = Io::default();
+        io.route = Route::new(&config.bridges);
         Client {
             me: identity_public,
             clock: Clock::restored(snap.clock_offset_ms),
-            io: Io::default(),
+            io,
             pool: Pool::with_nodes(snap.pool),
             paths: Paths::default(),
             swarms: Swarms::with(snap.swarms),
@@ -385,6 +390,19 @@ impl Client {
         self.paths.list()
     }
 
+    /// How requests leave: directly or through which bridge.
+    pub fn route_info(&self) -> RouteInfo {
+        self.io.route.info()
+    }
+
+    /// Replaces the bridges (empty: straight to the nodes). The first is used from the next
+    /// request on; requests in flight finish where they went.
+    pub fn set_bridges(&mut self, bridges: Vec<String>) {
+        self.io.route.set_bridges(&bridges);
+        self.config.bridges = bridges;
+        self.route_changed();
+    }
+
     /// The known service nodes.
     pub fn pool(&self) -> Vec<ServiceNode> {
         self.pool.nodes().values().cloned().collect()
@@ -470,9 +488,64 @@ impl Client {
         identity: &Identity,
         now: LocalMs,
     ) {
-        match f.onion {
-            None => self.direct_response(f.work, result, now),
-            Some(ctx) => self.onion_response(f.work, ctx, result, identity, now),
+        let verdict = match &f.onion {
+            Some(ctx) => self.io.route.judge(&ctx.guard, ctx.via, &result),
+            None => Verdict::Path,
+        };
+        match (f.onion, f.work) {
+            (None, work) => self.direct_response(work, result, now),
+            (Some(ctx), work) if verdict == Verdict::Bridge => self.bridge_failed(work, &ctx, now),
+            (Some(ctx), Work::GuardTest(node)) => {
+                // A one-hop `info` through the bridge: read it as if the candidate had
+                // answered directly.
+                let answer = match (verdict, classify_snode(&ctx, result)) {
+                    (Verdict::Guard, _) => None,
+                    (_, OnionOutcome::Reply(status, body)) => {
+                        self.io.route.good_answer(ctx.via);
+                        Some(HttpResponse {
+                            status,
+                            body: body.into_bytes(),
+                        })
+                    }
+                    (_, _) => {
+                        self.io.route.bad_answer(&ctx.guard, ctx.via);
+                        None
+                    }
+                };
+                let answer = answer.ok_or(TransportFailure::Unreachable);
+                self.direct_response(Work::GuardTest(node), answer, now);
+            }
+            (Some(ctx), work) if verdict == Verdict::Guard => {
+                self.path_failed(&ctx.guard);
+                match ctx.dest {
+                    Some(dest) => self.work_failed(work, dest, now, true),
+                    None => self.server_failed(work, &ctx, None, now),
+                }
+            }
+            (Some(ctx), work) => self.onion_response(work, ctx, result, identity, now),
+        }
+        self.route_changed();
+    }
+
+    /// A request through the bridge failed on the bridge's account (it is down or refused):
+    /// neither the path nor the destination is blamed; the work is retried later.
+    fn bridge_failed(&mut self, work: Work, ctx: &OnionCtx, now: LocalMs) {
+        match (work, ctx.dest) {
+            (Work::GuardTest(node), _) => {
+                let in_pool = self.pool.contains(&node.id());
+                self.paths
+                    .guard_tested(node, false, in_pool, &self.config, now);
+            }
+            (work @ Work::Server(_), _) | (work, None) => self.server_failed(work, ctx, None, now),
+            (work, Some(dest)) => self.work_failed(work, dest, now, true),
+        }
+    }
+
+    /// Tells the UI when the bridge in use changed.
+    fn route_changed(&mut self) {
+        if std::mem::take(&mut self.io.route.changed) {
+            let info = self.io.route.info();
+            self.io.notify(ClientEvent::RouteChanged(info));
         }
     }
 
@@ -549,7 +622,12 @@ impl Client {
             self.server_response(work, &ctx, result, now);
             return;
         };
-        match classify_snode(&ctx, result) {
+        let outcome = classify_snode(&ctx, result);
+        if matches!(outcome, OnionOutcome::Reply(..)) {
+            // It decrypted: whatever the route is, it carried the destination's answer.
+            self.io.route.good_answer(ctx.via);
+        }
+        match outcome {
             OnionOutcome::Reply(200, body) => {
                 self.record_time(dest, body.as_bytes(), now);
                 self.paths.path_ok(&ctx.guard);
@@ -586,6 +664,7 @@ impl Client {
                 self.work_failed(work, dest, now, true);
             }
             OnionOutcome::PathFailed => {
+                self.io.route.bad_answer(&ctx.guard, ctx.via);
                 self.path_failed(&ctx.guard);
                 self.work_failed(work, dest, now, true);
             }
@@ -594,6 +673,7 @@ impl Client {
                 self.work_failed(work, dest, now, true);
             }
             OnionOutcome::DestFailed => {
+                self.io.route.bad_answer(&ctx.guard, ctx.via);
                 self.path_failed(&ctx.guard);
                 self.node_failed(&dest);
                 self.work_failed(work, dest, now, true);
@@ -624,6 +704,7 @@ impl Client {
         let decrypt = |body: &[u8]| decrypt_v4_response(&ctx.key, body).ok();
         match classify(result, decrypt) {
             Ok(reply) => {
+                self.io.route.good_answer(ctx.via);
                 self.paths.path_ok(&ctx.guard);
                 self.servers.answered(tag, reply, &mut self.io);
             }
@@ -632,10 +713,18 @@ impl Client {
                     OnionOutcome::NodeNotFound(key) => self.drop_node(&key),
                     _ => self.path_failed(&ctx.guard),
                 }
-                let max = self.config.server_request_attempts;
-                self.servers
-                    .failed(tag, ctx.guard, status, max, now, &mut self.io);
+                self.io.route.bad_answer(&ctx.guard, ctx.via);
+                self.server_failed(Work::Server(tag), ctx, status, now);
             }
+        }
+    }
+
+    /// A server request failed (an attempt is counted).
+    fn server_failed(&mut self, work: Work, ctx: &OnionCtx, status: Option<u16>, now: LocalMs) {
+        if let Work::Server(tag) = work {
+            let max = self.config.server_request_attempts;
+            self.servers
+                .failed(tag, ctx.guard, status, max, now, &mut self.io);
         }
     }
 

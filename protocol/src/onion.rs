@@ -18,7 +18,8 @@ pub mod response;
 pub mod v4;
 
 pub use build::{
-    Destination, HttpProtocol, OnionRequest, PathHop, ServerDestination, build_request,
+    Destination, HttpProtocol, OnionRequest, PathHop, ServerDestination, build_final_request,
+    build_request,
 };
 pub use framing::{FramingError, Layer, MAX_BODY_SIZE, decode_layer, encode_layer};
 pub use hop::{EncType, HopKey};

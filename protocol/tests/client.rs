@@ -20,8 +20,8 @@ use umbra_protocol::{
     client::{
         Action, Client, ClientCommand, ClientConfig, ClientEvent, ClientIdentity, ClientSnapshot,
         HttpResponse, LocalId, OutboxState, PathStatus, PersistChange, PollingMode,
-        ReceivedMessage, RequestId, ServerReply, ServerRequestError, ServerTag, ServerTarget,
-        ServiceNode, Subscription, SubscriptionAuth, SwarmMessage, TransportFailure,
+        ReceivedMessage, RequestId, RouteInfo, ServerReply, ServerRequestError, ServerTag,
+        ServerTarget, ServiceNode, Subscription, SubscriptionAuth, SwarmMessage, TransportFailure,
     },
     identity::{AccountId, Identity, Seed},
     onion::{
@@ -128,6 +128,27 @@ struct Net {
     hook: Option<RpcHook>,
     /// (node, method) of every storage RPC served.
     rpc_log: Vec<(usize, String)>,
+    /// Blind bridges by host (`POST /v1/onion/<guard ed25519 hex>`).
+    bridges: BTreeMap<String, FakeBridge>,
+}
+
+/// How a fake bridge behaves.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum BridgeMode {
+    /// Forwards to the guard, returns its answer unchanged.
+    Honest,
+    /// Cannot be reached.
+    Down,
+    /// Forwards, then flips a byte of every answer.
+    Corrupting,
+    /// Answers everything with its own `503 busy`.
+    Busy,
+}
+
+struct FakeBridge {
+    mode: BridgeMode,
+    /// (guard index, body) of every request forwarded.
+    forwarded: Vec<(usize, Vec<u8>)>,
 }
 
 type RpcHook = Box<dyn FnMut(usize, &str, &Value, u64, (u16, String)) -> (u16, String)>;
@@ -215,6 +236,7 @@ impl Net {
             retrieve_log: Vec::new(),
             hook: None,
             rpc_log: Vec::new(),
+            bridges: BTreeMap::new(),
         }
     }
 
@@ -616,6 +638,9 @@ impl Net {
         if route_of(url) != "/onion_req/v2" {
             self.direct_log.push((url.to_owned(), body.to_vec()));
         }
+        if let Some(mode) = self.bridges.get(host).map(|b| b.mode) {
+            return self.bridge(host, mode, route, body);
+        }
         if ip == SEED_HOST && self.seed_down {
             return Err(TransportFailure::Unreachable);
         }
@@ -696,6 +721,57 @@ impl Net {
     }
 }
 
+impl Net {
+    /// A request to the fake bridge at `host`, as `umbra-node bridge` answers it.
+    fn bridge(
+        &mut self,
+        host: &str,
+        mode: BridgeMode,
+        route: &str,
+        body: &[u8],
+    ) -> Result<HttpResponse, TransportFailure> {
+        let plain = |status: u16, text: &str| {
+            Ok(HttpResponse {
+                status,
+                body: text.as_bytes().to_vec(),
+            })
+        };
+        match mode {
+            BridgeMode::Down => return Err(TransportFailure::Unreachable),
+            BridgeMode::Busy => return plain(503, "busy"),
+            BridgeMode::Honest | BridgeMode::Corrupting => {}
+        }
+        let Some(key) = route
+            .strip_prefix("/v1/onion/")
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        else {
+            return plain(400, "bad request");
+        };
+        let Some(i) = self.by_ed(&key) else {
+            return plain(404, "unknown guard");
+        };
+        self.bridges
+            .get_mut(host)
+            .unwrap()
+            .forwarded
+            .push((i, body.to_vec()));
+        let n = &self.nodes[i].node;
+        let url = format!("http://{}:{}/onion_req/v2", n.ip, n.port);
+        let mut reply = match self.http(&url, body) {
+            Ok(r) => r,
+            Err(TransportFailure::Timeout) => return plain(504, "guard timed out"),
+            Err(TransportFailure::Unreachable) => return plain(502, "guard unreachable"),
+        };
+        if mode == BridgeMode::Corrupting
+            && let Some(b) = reply.body.get_mut(20)
+        {
+            *b ^= 0x01;
+        }
+        Ok(reply)
+    }
+}
+
 struct Party {
     client: Client,
     identity: Identity,
@@ -723,6 +799,8 @@ struct Party {
     /// Every pool and swarm the client persisted, in order.
     pool_log: Vec<Vec<ServiceNode>>,
     swarm_log: Vec<(umbra_protocol::address::SwarmAddr, Vec<ServiceNode>)>,
+    /// Every route change reported.
+    routes: Vec<RouteInfo>,
 }
 
 impl Party {
@@ -759,6 +837,7 @@ impl Party {
             swarm_messages: Vec::new(),
             pool_log: Vec::new(),
             swarm_log: Vec::new(),
+            routes: Vec::new(),
         }
     }
 
@@ -869,6 +948,7 @@ impl World {
                 party.outbox_events.push((local_id, state));
             }
             Action::Notify(ClientEvent::PathStatusChanged(s)) => party.statuses.push(s),
+            Action::Notify(ClientEvent::RouteChanged(r)) => party.routes.push(r),
             Action::Notify(ClientEvent::ClockOutOfSync) => party.clock_errors += 1,
             Action::Notify(ClientEvent::ClockSynced) => party.clock_synced += 1,
             Action::Notify(ClientEvent::ClockSkew { offset_ms, far_off }) => {
@@ -3012,4 +3092,182 @@ fn three_lying_nodes_cannot_shift_the_offset() {
     for m in &w.parties[1].received {
         assert!(m.sent_ms.abs_diff(w.net.now) < 120_000);
     }
+}
+
+// ----- through a blind bridge (issue 11) ---------------------------------------------------
+
+impl World {
+    /// Two parties whose requests go through the bridges `hosts` (modes as given), the pool
+    /// starting from the first `bootstrap` nodes of the network. Seeds are configured too:
+    /// the client must not use them.
+    fn bridged(hosts: &[(&str, BridgeMode)], bootstrap: usize) -> World {
+        let mut w = World::new(41, [0, 0]);
+        for (host, mode) in hosts {
+            let bridge = FakeBridge {
+                mode: *mode,
+                forwarded: Vec::new(),
+            };
+            w.net.bridges.insert((*host).to_owned(), bridge);
+        }
+        let boot: Vec<ServiceNode> = w.net.nodes[..bootstrap]
+            .iter()
+            .map(|n| n.node.clone())
+            .collect();
+        for (i, p) in w.parties.iter_mut().enumerate() {
+            let config = ClientConfig {
+                seed_urls: vec![format!("http://{SEED_HOST}:1")],
+                node_scheme: "http".into(),
+                display_name: Some(format!("party {i}")),
+                bridges: hosts.iter().map(|(h, _)| format!("http://{h}/")).collect(),
+                bootstrap: boot.clone(),
+                ..ClientConfig::default()
+            };
+            p.client = Client::new(ClientIdentity::from_identity(&p.identity), config, None);
+        }
+        w
+    }
+
+    /// Every request that left party-side code: (url, body); none may be anything but an
+    /// onion request to a bridge.
+    fn assert_only_bridge_requests(&self) {
+        assert!(!self.net.direct_log.is_empty());
+        for (url, body) in &self.net.direct_log {
+            let host = url
+                .strip_prefix("http://")
+                .and_then(|r| r.split('/').next())
+                .unwrap();
+            assert!(
+                self.net.bridges.contains_key(host),
+                "request outside a bridge: {url}"
+            );
+            assert!(route_of(url).starts_with("/v1/onion/"), "{url}");
+            // Nothing the bridge sees is readable: no JSON, no Account ID.
+            assert!(serde_json::from_slice::<Value>(body).is_err(), "{url}");
+            for p in &self.parties {
+                let id = p.id().to_string();
+                assert!(!body.windows(id.len()).any(|w| w == id.as_bytes()));
+            }
+        }
+    }
+}
+
+#[test]
+fn through_a_bridge_only_onion_requests_leave_and_messages_arrive() {
+    let mut w = World::bridged(&[("bridge-a:1", BridgeMode::Honest)], 12);
+    w.connect();
+    for b in numbered("bridged", 3) {
+        w.send(0, 1, &b);
+    }
+    w.send(1, 0, "back");
+    assert!(w.run_until(60_000, |w| w.bodies(1).len() == 3 && w.bodies(0).len() == 1));
+    assert_eq!(w.bodies(1), numbered("bridged", 3));
+    w.assert_only_bridge_requests();
+    let bridge = &w.net.bridges["bridge-a:1"];
+    assert!(bridge.forwarded.len() > 10);
+    // The seed was never asked, guard candidates were tested through the bridge (one-hop
+    // onion requests), and the route stayed as configured.
+    assert!(!w.net.direct_log.iter().any(|(u, _)| u.contains(SEED_HOST)));
+    assert!(w.parties.iter().all(|p| p.routes.is_empty()));
+    assert_eq!(
+        w.parties[0].client.route_info(),
+        RouteInfo::Bridge("http://bridge-a:1".into())
+    );
+    assert!(w.net.chain_violations.is_empty());
+}
+
+#[test]
+fn a_bridge_that_is_down_is_left_for_the_next_and_no_path_is_blamed() {
+    let mut w = World::bridged(
+        &[("down:1", BridgeMode::Down), ("good:1", BridgeMode::Honest)],
+        12,
+    );
+    w.connect();
+    w.send(0, 1, "via the second bridge");
+    assert!(w.run_until(60_000, |w| w.bodies(1).len() == 1));
+    for p in &w.parties {
+        // Once, and no bouncing back when the other requests sent to it fail too.
+        assert_eq!(p.routes, vec![RouteInfo::Bridge("http://good:1".into())]);
+        assert_eq!(
+            p.client.route_info(),
+            RouteInfo::Bridge("http://good:1".into())
+        );
+        // The down bridge cost no node its place.
+        assert!(
+            p.pool_log.iter().all(|l| l.len() == 12),
+            "a node was dropped"
+        );
+    }
+    w.assert_only_bridge_requests();
+}
+
+#[test]
+fn a_corrupting_bridge_is_never_believed_and_is_left() {
+    let mut w = World::bridged(
+        &[
+            ("evil:1", BridgeMode::Corrupting),
+            ("good:1", BridgeMode::Honest),
+        ],
+        12,
+    );
+    w.connect();
+    w.send(0, 1, "not tampered");
+    w.send(1, 0, "nor this");
+    assert!(w.run_until(120_000, |w| w.bodies(1).len() == 1
+        && w.bodies(0).len() == 1));
+    assert_eq!(w.bodies(1), vec!["not tampered".to_owned()]);
+    assert_eq!(w.bodies(0), vec!["nor this".to_owned()]);
+    for p in &w.parties {
+        assert_eq!(
+            p.client.route_info(),
+            RouteInfo::Bridge("http://good:1".into())
+        );
+        assert!(
+            p.routes
+                .contains(&RouteInfo::Bridge("http://good:1".into()))
+        );
+    }
+    assert!(!w.net.bridges["evil:1"].forwarded.is_empty());
+}
+
+#[test]
+fn a_busy_only_bridge_fails_visibly_and_recovers_when_it_answers() {
+    let mut w = World::bridged(&[("only:1", BridgeMode::Busy)], 12);
+    assert!(!w.run_until(20_000, |w| w.parties[0].client.path_status()
+        == PathStatus::Connected));
+    // Nothing reached a node, and nothing was dropped from the pool for the bridge's fault.
+    assert_eq!(w.net.onion_served, 0);
+    assert!(
+        w.parties[0].pool_log.iter().all(|l| l.len() == 12),
+        "a node was dropped"
+    );
+    w.net.bridges.get_mut("only:1").unwrap().mode = BridgeMode::Honest;
+    w.send(0, 1, "after the storm");
+    assert!(w.run_until(120_000, |w| w.bodies(1).len() == 1));
+}
+
+#[test]
+fn bridges_can_be_changed_and_removed_at_run_time() {
+    let mut w = World::bridged(&[("a:1", BridgeMode::Honest)], 12);
+    w.net.bridges.insert(
+        "b:1".into(),
+        FakeBridge {
+            mode: BridgeMode::Honest,
+            forwarded: Vec::new(),
+        },
+    );
+    w.connect();
+    w.parties[0].client.set_bridges(vec!["http://b:1".into()]);
+    w.drain();
+    assert_eq!(
+        w.parties[0].routes,
+        vec![RouteInfo::Bridge("http://b:1".into())]
+    );
+    let before = w.net.bridges["b:1"].forwarded.len();
+    w.send(0, 1, "through b");
+    assert!(w.run_until(60_000, |w| w.bodies(1).len() == 1));
+    assert!(w.net.bridges["b:1"].forwarded.len() > before);
+    w.parties[0].client.set_bridges(Vec::new());
+    w.drain();
+    assert_eq!(w.parties[0].routes.last(), Some(&RouteInfo::Direct));
+    assert_eq!(w.parties[0].client.route_info(), RouteInfo::Direct);
 }

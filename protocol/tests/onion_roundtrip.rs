@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 use umbra_protocol::onion::{
     Destination, EncType, FramingError, HttpProtocol, MAX_HOPS, OnionError, PathHop,
-    ServerDestination, V4Request, V4Response, build_request, decode_layer, decrypt_snode_response,
-    decrypt_v4_response, encode_layer,
+    ServerDestination, V4Request, V4Response, build_final_request, build_request, decode_layer,
+    decrypt_snode_response, decrypt_v4_response, encode_layer,
     hop::HopSecret,
     node::{
         Peeled, open_layer, open_server_request, peel_layer, wrap_final_response,
@@ -591,4 +591,31 @@ fn test_single_hop_path() {
             .body,
         "x"
     );
+}
+
+/// A request built for the node it is posted to (a guard test through a bridge) is that
+/// node's final layer: it answers it itself, and only its reply decrypts.
+#[test]
+fn test_final_request_is_answered_by_the_node_it_is_posted_to() {
+    let net = net(9);
+    let mut rng = ChaCha20Rng::seed_from_u64(900);
+    let g = &net.nodes[&net.path[0]];
+    for enc in [EncType::AesGcm, EncType::XChaCha20] {
+        let req = build_final_request(&g.x25519, RPC, enc, &mut rng).unwrap();
+        let Peeled::FinalDestination { payload, reply, .. } =
+            net.peel(&net.path[0], &req.body).unwrap()
+        else {
+            panic!("expected the guard itself to answer")
+        };
+        assert_eq!(payload.trim_ascii_end(), RPC);
+        let http = wrap_final_response(&reply, 200, RPC_REPLY, true, &mut rng);
+        let got = decrypt_snode_response(&req.response_key, &http).unwrap();
+        assert_eq!((got.status, got.body.as_str()), (200, RPC_REPLY));
+        // Another node cannot open it; a flipped bit in the reply does not decrypt.
+        assert!(net.peel(&net.path[1], &req.body).is_err());
+        let mut bad = http.clone();
+        let last = bad.len() - 3;
+        bad[last] ^= 1;
+        assert!(decrypt_snode_response(&req.response_key, &bad).is_err());
+    }
 }

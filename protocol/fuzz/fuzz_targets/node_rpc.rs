@@ -155,6 +155,9 @@ fn node() -> Arc<NodeState> {
         db_path: ":memory:".into(),
         proxy_allowed_hosts: Vec::new(),
         relay_timeout: std::time::Duration::from_secs(1),
+        rate_limit: None,
+        limits: umbra_node::limits::NodeLimits::DEFAULT,
+        ons: Default::default(),
     };
     let http = http_client(None).expect("http client");
     Arc::new(NodeState::new(info, keys, directory, Clock::system(), http, options).expect("node"))

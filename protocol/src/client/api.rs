@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    LocalId, OutboxState, PersistChange, ServerReply, ServerRequestError, ServerTag, ServerTarget,
-    Subscription,
+    LocalId, OutboxState, PersistChange, RouteInfo, ServerReply, ServerRequestError, ServerTag,
+    ServerTarget, ServiceNode, Subscription,
 };
 use crate::{
     address::{NetMs, StorageHash, SwarmAddr},
@@ -75,6 +75,13 @@ pub struct ClientConfig {
     pub enc_type: EncType,
     /// Attempts (each over a different path when possible) before a server request fails.
     pub server_request_attempts: u32,
+    /// Blind bridges (base URLs), tried in this order: when not empty every request is an
+    /// onion request POSTed to `<bridge>/v1/onion/<guard>`, and seeds are never asked (the
+    /// pool starts from [`ClientConfig::bootstrap`]). Empty: straight to the nodes.
+    pub bridges: Vec<String>,
+    /// Nodes the pool starts from when it has fewer than it wants (the configuration's
+    /// bootstrap list), before seeds are asked.
+    pub bootstrap: Vec<ServiceNode>,
 }
 
 impl Default for ClientConfig {
@@ -101,6 +108,8 @@ impl Default for ClientConfig {
             send_sync_copies: true,
             enc_type: EncType::XChaCha20,
             server_request_attempts: 3,
+            bridges: Vec::new(),
+            bootstrap: Vec::new(),
         }
     }
 }
@@ -301,6 +310,9 @@ pub enum ClientEvent {
     },
     /// The onion path indicator changed.
     PathStatusChanged(PathStatus),
+    /// Requests now leave directly or through another bridge (the one in use failed, or
+    /// the user changed the bridges).
+    RouteChanged(RouteInfo),
     /// A node rejected a request because of the clock (406/425); the client resyncs its
     /// network time (with backoff).
     ClockOutOfSync,

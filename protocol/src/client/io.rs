@@ -11,11 +11,18 @@ use rand_core::CryptoRng;
 
 use super::{
     Action, ClientConfig, ClientEvent, HttpResponse, LocalId, OutgoingHttp, PersistChange,
-    RequestId, ServiceNode, TransportFailure, paths::Paths, server::ServerTag, wire,
+    RequestId, ServiceNode, TransportFailure,
+    paths::Paths,
+    route::{Route, Via},
+    server::ServerTag,
+    wire,
 };
 use crate::{
     address::{LocalMs, NodeId, StorageHash, SwarmAddr},
-    onion::{Destination, ResponseKey, ServerDestination, build_request, decrypt_snode_response},
+    onion::{
+        Destination, ResponseKey, ServerDestination, build_final_request, build_request,
+        decrypt_snode_response,
+    },
 };
 
 /// Delay before looking again when a request could not be sent (no usable path) or a poll
@@ -27,7 +34,8 @@ pub(crate) const NO_PATH_RETRY_MS: u64 = 250;
 pub(crate) enum Work {
     /// `get_n_service_nodes` to a seed (direct).
     Seed,
-    /// `info` sent directly to a guard candidate.
+    /// `info` to a guard candidate: sent directly, or through a bridge as a request only the
+    /// candidate can open ([`Io::send_guard_test`]).
     GuardTest(ServiceNode),
     /// `oxend_request get_service_nodes` through a path.
     PoolRefresh,
@@ -64,6 +72,8 @@ pub(crate) struct OnionCtx {
     pub(crate) guard: NodeId,
     /// The destination node (`None` for an HTTP server behind the last hop).
     pub(crate) dest: Option<NodeId>,
+    /// The bridge it went through (`None`: direct).
+    pub(crate) via: Option<Via>,
 }
 
 /// One request in flight.
@@ -129,6 +139,8 @@ pub(crate) struct Io {
     actions: VecDeque<Action>,
     /// Nodes whose key could not be used to build a request (low order): to be dropped.
     pub(crate) unusable: Vec<NodeId>,
+    /// Direct or through which bridge.
+    pub(crate) route: Route,
 }
 
 impl Io {
@@ -228,7 +240,43 @@ impl Io {
     ) -> RequestId {
         self.push(config, now, url, "application/json", body, work, None)
     }
+
+    /// Asks the guard candidate `guard` for `info`: directly, or through the bridge as a
+    /// request encrypted to the candidate (the bridge reads nothing). `None` if the
+    /// candidate's key is unusable (it is then marked to be dropped).
+    pub(crate) fn send_guard_test<R: CryptoRng + ?Sized>(
+        &mut self,
+        config: &ClientConfig,
+        now: LocalMs,
+        guard: ServiceNode,
+        rng: &mut R,
+    ) -> Option<RequestId> {
+        if !self.route.via_bridge() {
+            let url = node_url(config, &guard, "/storage_rpc/v1");
+            let work = Work::GuardTest(guard);
+            return Some(self.send_direct(config, now, url, wire::info_request(), work));
+        }
+        let (url, via) = self.route.bridge_url(&guard)?;
+        let Ok(request) =
+            build_final_request(&guard.x25519, &wire::info_request(), config.enc_type, rng)
+        else {
+            self.unusable.push(guard.id());
+            return None;
+        };
+        let onion = OnionCtx {
+            key: request.response_key,
+            guard: guard.id(),
+            dest: Some(guard.id()),
+            via: Some(via),
+        };
+        let work = Work::GuardTest(guard);
+        let body = request.body;
+        Some(self.push(config, now, url, OCTETS, body, work, Some(onion)))
+    }
 }
+
+/// Content type of onion requests.
+const OCTETS: &str = "application/octet-stream";
 
 /// `<scheme>://<ip>:<port><route>` of a node.
 pub(crate) fn node_url(config: &ClientConfig, node: &ServiceNode, route: &str) -> String {
@@ -299,17 +347,21 @@ impl Net<'_> {
         let guard = path.guard().clone();
         let request =
             build_request(&hops, destination, self.config.enc_type, rng).map_err(|_| true)?;
-        let url = node_url(self.config, &guard, "/onion_req/v2");
+        let (url, via) = match self.io.route.bridge_url(&guard) {
+            Some((url, via)) => (url, Some(via)),
+            None => (node_url(self.config, &guard, "/onion_req/v2"), None),
+        };
         let onion = OnionCtx {
             key: request.response_key,
             guard: guard.id(),
             dest,
+            via,
         };
         Ok(self.io.push(
             self.config,
             self.now,
             url,
-            "application/octet-stream",
+            OCTETS,
             request.body,
             work,
             Some(onion),

@@ -11,13 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rand_core::CryptoRng;
 
-use super::{
-    ClientConfig, ClientEvent, PathStatus, ServiceNode,
-    io::{Io, Work, node_url},
-    pick::pick,
-    task::Task,
-    wire,
-};
+use super::{ClientConfig, ClientEvent, PathStatus, ServiceNode, io::Io, pick::pick, task::Task};
 use crate::{
     address::{LocalMs, NodeId},
     onion::PathHop,
@@ -183,16 +177,17 @@ impl Paths {
                 break;
             }
             let guard = candidates[pick(rng, candidates.len())].clone();
-            let url = node_url(config, &guard, "/storage_rpc/v1");
             let key = guard.id();
-            let id = io.send_direct(
-                config,
-                now,
-                url,
-                wire::info_request(),
-                Work::GuardTest(guard),
-            );
-            self.guards.insert(key, Task::InFlight(id));
+            match io.send_guard_test(config, now, guard, rng) {
+                Some(id) => self.guards.insert(key, Task::InFlight(id)),
+                // An unusable key: cool down until it is dropped.
+                None => self.guards.insert(
+                    key,
+                    Task::Idle {
+                        due: now.plus(config.retry_delay_ms),
+                    },
+                ),
+            };
         }
     }
 

@@ -90,7 +90,21 @@ impl Pool {
 
     /// Asks the next seed for nodes if the pool is too small and no seed request is due later.
     pub(crate) fn ensure_seeded(&mut self, io: &mut Io, config: &ClientConfig, now: LocalMs) {
+        if self.nodes.len() >= Self::wanted(config) {
+            return;
+        }
+        // The configuration's bootstrap list first: it costs no request.
+        let before = self.nodes.len();
+        for n in &config.bootstrap {
+            self.nodes.entry(n.id()).or_insert_with(|| n.clone());
+        }
+        if self.nodes.len() > before {
+            self.persist(io);
+        }
+        // Through a bridge nothing but onion requests leaves: no seed is asked (a seed
+        // request would tell the bridge, and the seed, who is starting up).
         if self.nodes.len() >= Self::wanted(config)
+            || io.route.via_bridge()
             || !self.seed.is_due(now)
             || config.seed_urls.is_empty()
         {
@@ -274,6 +288,7 @@ impl Pool {
     pub(crate) fn next_due(&self, config: &ClientConfig, have_paths: bool) -> Vec<LocalMs> {
         let mut times = Vec::new();
         if self.nodes.len() < Self::wanted(config)
+            && config.bridges.is_empty()
             && let Some(t) = self.seed.due()
         {
             times.push(t);

@@ -165,6 +165,29 @@ fn seal<R: CryptoRng + ?Sized>(
     Ok((blob, eph_pub, secret))
 }
 
+/// Builds the layer a destination node itself receives: the storage RPC `payload` encrypted
+/// to `x25519` (the node it is POSTed to, at `/onion_req/v2`), with no relay in front. The
+/// node answers it as the final destination, exactly as if the last hop of a path had
+/// relayed it. Umbra tests guard candidates this way through a bridge, so the bridge never
+/// sees a request it could read (the bridge only forwards onion requests).
+///
+/// Errors: [`OnionError::InvalidKey`] for a low-order key, [`OnionError::BadArgument`] if
+/// too large.
+pub fn build_final_request<R: CryptoRng + ?Sized>(
+    x25519: &[u8; 32],
+    payload: &[u8],
+    enc: EncType,
+    rng: &mut R,
+) -> Result<OnionRequest, OnionError> {
+    let inner = encode_raw(&pad_json(payload), br#"{"headers":""}"#).map_err(layer_err)?;
+    let (blob, eph_pub, dest_secret) = seal(&inner, x25519, enc, rng)?;
+    let body = encode_layer(&blob, &routing(&eph_pub, enc)).map_err(layer_err)?;
+    Ok(OnionRequest {
+        body,
+        response_key: ResponseKey::new(dest_secret, enc),
+    })
+}
+
 /// Builds an onion request through `path` (guard first; usually 3 hops) to `dest`, every
 /// layer encrypted with `enc` and a fresh ephemeral key drawn from `rng`.
 ///
