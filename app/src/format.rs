@@ -202,6 +202,19 @@ pub(crate) fn path_text(state: Option<PathState>) -> &'static str {
     }
 }
 
+/// The route in words, for the connection indicator: `via bridge <host>` or `direct` (the
+/// address is the user's or the bundle's configuration, shown as text).
+pub(crate) fn route_text(network: Option<&umbra_ipc::NetworkView>) -> Option<String> {
+    let n = network?;
+    Some(match &n.bridge {
+        Some(url) => {
+            let host = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+            format!("via bridge {}", host.split('/').next().unwrap_or(host))
+        }
+        None => "direct".into(),
+    })
+}
+
 /// The clock banner's role and words, if there is anything to say: an alert when the
 /// device clock is far off, a status while messages wait for the network time.
 pub(crate) fn clock_banner(clock: &umbra_ipc::ClockStatus) -> Option<(&'static str, String)> {
@@ -783,5 +796,21 @@ mod tests {
         assert_eq!(title_text(0), "Umbra");
         assert_eq!(title_text(3), "(3) Umbra");
         assert_eq!(title_text(1000), "(99+) Umbra");
+    }
+
+    #[test]
+    fn test_route_text_names_the_bridge_host_or_direct() {
+        let mut n = umbra_ipc::NetworkView {
+            network: "local".into(),
+            bridge: Some("https://bridge.example:8443/umbra".into()),
+            ..umbra_ipc::NetworkView::default()
+        };
+        assert_eq!(
+            route_text(Some(&n)).as_deref(),
+            Some("via bridge bridge.example:8443")
+        );
+        n.bridge = None;
+        assert_eq!(route_text(Some(&n)).as_deref(), Some("direct"));
+        assert_eq!(route_text(None), None);
     }
 }

@@ -177,6 +177,8 @@ pub(crate) struct UiState {
     pub(crate) display_name: RwSignal<Option<String>>,
     /// The onion paths' state (`None` before the first report).
     pub(crate) paths: RwSignal<Option<PathState>>,
+    /// How requests reach the network (`None` before the first report).
+    pub(crate) network: RwSignal<Option<umbra_ipc::NetworkView>>,
     /// The device clock's standing (banner when far off or messages wait for the time).
     pub(crate) clock: RwSignal<umbra_ipc::ClockStatus>,
     /// Privacy and notification switches.
@@ -205,6 +207,7 @@ impl UiState {
             blocked: RwSignal::new(Vec::new()),
             display_name: RwSignal::new(None),
             paths: RwSignal::new(None),
+            network: RwSignal::new(None),
             clock: RwSignal::new(umbra_ipc::ClockStatus::default()),
             settings: RwSignal::new(Settings::default()),
             typing: RwSignal::new(None),
@@ -245,6 +248,7 @@ impl UiState {
         self.blocked.set(Vec::new());
         self.display_name.set(None);
         self.paths.set(None);
+        self.network.set(None);
         self.settings.set(Settings::default());
         self.typing.set(None);
         self.search.set(None);
@@ -351,6 +355,7 @@ impl UiState {
             }
             Event::BlockList { accounts } => self.blocked.set(accounts),
             Event::Paths { state } => self.paths.set(Some(state)),
+            Event::Network { network } => self.network.set(Some(network)),
             Event::Clock { clock } => self.clock.set(clock),
             Event::Settings { settings } => self.settings.set(settings),
             Event::PeerTyping {

@@ -126,6 +126,9 @@ fn PathStatus() -> impl IntoView {
         <span class=class role="status" aria-label="Network status">
             <span class="dot" aria-hidden="true"></span>
             <span class="path-text">{move || crate::format::path_text(state.paths.get())}</span>
+            {move || crate::format::route_text(state.network.get().as_ref()).map(|r| view! {
+                <span class="route-text small">{format!(" · {r}")}</span>
+            })}
         </span>
     }
 }

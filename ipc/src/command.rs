@@ -45,6 +45,23 @@ pub enum Command {
     },
     /// The privacy and notification settings.
     Settings(SettingsCommand),
+    /// How the worker reaches the network (bridges).
+    Network(NetworkCommand),
+}
+
+/// Commands about the route to the network.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum NetworkCommand {
+    /// Ask for the route; answered with [`Event::Network`](crate::Event::Network).
+    Get,
+    /// Use these bridges of the user's own before the bundle's (empty: the bundle's only);
+    /// saved in the vault. Answered with [`Event::Network`](crate::Event::Network), or
+    /// [`ErrorCode::InvalidBridge`](crate::ErrorCode::InvalidBridge).
+    SetBridges {
+        /// Base URLs (`https://host[:port][/prefix]`).
+        bridges: Vec<String>,
+    },
 }
 
 /// Commands about the stored account.
@@ -250,6 +267,7 @@ impl fmt::Debug for Command {
             Command::Conversations(c) => write!(f, "Conversations({c:?})"),
             Command::Conversation { op, .. } => write!(f, "Conversation(<redacted>, {op:?})"),
             Command::Settings(c) => write!(f, "Settings({c:?})"),
+            Command::Network(c) => write!(f, "Network({c:?})"),
         }
     }
 }
@@ -387,6 +405,10 @@ mod tests {
             conv(O::Delete),
             conv(O::Block),
             conv(O::Unblock),
+            Command::Network(NetworkCommand::Get),
+            Command::Network(NetworkCommand::SetBridges {
+                bridges: vec!["https://bridge.example".into()],
+            }),
             Command::Settings(SettingsCommand::Get),
             Command::Settings(SettingsCommand::Set {
                 settings: Settings {
@@ -442,11 +464,15 @@ mod tests {
                 SettingsCommand::Get => 28,
                 SettingsCommand::Set { .. } => 29,
             },
+            Command::Network(c) => match c {
+                NetworkCommand::Get => 30,
+                NetworkCommand::SetBridges { .. } => 31,
+            },
         }
     }
 
     /// How many command variants exist (one more than the highest number in [`variant`]).
-    const VARIANTS: usize = 30;
+    const VARIANTS: usize = 32;
 
     #[test]
     fn test_every_command_round_trips() {

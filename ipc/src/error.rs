@@ -50,6 +50,9 @@ pub enum ErrorCode {
     },
     /// The text is not an Account ID (`05` followed by 64 hex characters).
     InvalidAccountId,
+    /// A bridge address is not an `http://` or `https://` URL of a host (or too many were
+    /// given).
+    InvalidBridge,
     /// The text is not a conversation reference (an Account ID `05…`, a group id `03…` or a
     /// community room URL).
     InvalidConversationId,
@@ -114,6 +117,10 @@ impl ErrorCode {
             }
             ErrorCode::InvalidAccountId => {
                 "Not an Account ID: it must be 05 followed by 64 hexadecimal characters".into()
+            }
+            ErrorCode::InvalidBridge => {
+                "Not a bridge address: it must start with https:// (or http:// on this computer)"
+                    .into()
             }
             ErrorCode::InvalidConversationId => "Not a conversation".into(),
             ErrorCode::UnsupportedConversation => {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ErrorCode, SecretString,
-    messaging::{ConversationSummary, MessageView, PathState, SearchHit, Settings},
+    messaging::{ConversationSummary, MessageView, NetworkView, PathState, SearchHit, Settings},
 };
 
 /// Whether this browser holds an account and whether it is unlocked.
@@ -166,6 +166,13 @@ pub enum Event {
         conversation: Option<String>,
         /// The hits.
         items: Vec<SearchHit>,
+    },
+    /// How requests reach the network (answer to
+    /// [`NetworkCommand`](crate::NetworkCommand); also sent after unlock and whenever the
+    /// bridge in use changes).
+    Network {
+        /// The route.
+        network: NetworkView,
     },
     /// The onion paths changed state.
     Paths {

@@ -10,15 +10,15 @@ pub mod secret;
 pub mod strength;
 
 pub use command::{
-    AccountCommand, AppCommand, Command, ConversationOp, ConversationsCommand, SettingsCommand,
-    decode_command, encode_command,
+    AccountCommand, AppCommand, Command, ConversationOp, ConversationsCommand, NetworkCommand,
+    SettingsCommand, decode_command, encode_command,
 };
 pub use error::ErrorCode;
 pub use event::{AccountState, ClockStatus, Event, Task, decode_event, encode_event};
 pub use messaging::{
     AFTER_READ_TIMERS_S, AFTER_SEND_TIMERS_S, ConversationKind, ConversationSummary, DeliveryState,
-    Direction, DisappearingMode, DisappearingView, MessageKind, MessageView, PathState, QuoteView,
-    ReactionView, SearchHit, Settings, offered_timers_s, patch_messages,
+    Direction, DisappearingMode, DisappearingView, MessageKind, MessageView, NetworkView,
+    PathState, QuoteView, ReactionView, SearchHit, Settings, offered_timers_s, patch_messages,
 };
 pub use secret::SecretString;
 pub use strength::{Strength, Weakness, estimate as estimate_strength};

@@ -240,6 +240,19 @@ pub struct MessageView {
     pub kind: MessageKind,
 }
 
+/// How the worker reaches the network, for the connection indicator and Settings.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
+pub struct NetworkView {
+    /// The network the bundle is configured for: `local` or `mainnet`.
+    pub network: String,
+    /// The bridge requests go through now, or `None`: straight to the nodes.
+    pub bridge: Option<String>,
+    /// The user's own bridges (tried before the bundle's).
+    pub own_bridges: Vec<String>,
+    /// The bridges the bundle's configuration names.
+    pub bundle_bridges: Vec<String>,
+}
+
 /// The state of the onion paths, shown like Session's path indicator.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use rand_core::CryptoRng;
 use umbra_ipc::{
     AccountCommand, AccountState, AppCommand, Command, ConversationOp, ConversationsCommand,
-    ErrorCode, Event, SecretString, SettingsCommand, Task, Weakness, strength,
+    ErrorCode, Event, NetworkCommand, SecretString, SettingsCommand, Task, Weakness, strength,
 };
 use umbra_protocol::{
     address::ConversationId,
@@ -25,6 +25,7 @@ use crate::{
     mailbox::{Input, Mailbox},
     messaging::{Cx, Messenger},
     net,
+    network::NetworkConfig,
     store::{IndexedDbStore, StepStore},
 };
 
@@ -46,8 +47,8 @@ pub struct Driver<R: CryptoRng> {
     messenger: Option<Messenger>,
     /// Incremented at every unlock and lock; inputs of older sessions are dropped.
     session: u64,
-    /// Seed URLs (from `./config.json` on first use unless set).
-    seed_urls: Option<Vec<String>>,
+    /// The network (from `./config.json` on first use unless set).
+    network: Option<NetworkConfig>,
     visible: bool,
     /// Take the device clock as network time ([`Driver::assume_device_clock`]).
     assume_device_clock: bool,
@@ -83,7 +84,7 @@ impl<R: CryptoRng> Driver<R> {
             mailbox,
             messenger: None,
             session: 0,
-            seed_urls: None,
+            network: None,
             visible: true,
             assume_device_clock: false,
         }
@@ -94,9 +95,15 @@ impl<R: CryptoRng> Driver<R> {
         Rc::clone(&self.mailbox)
     }
 
-    /// Uses these seed URLs instead of reading `./config.json` (tests, embedding).
+    /// Uses these seed URLs, directly, instead of reading `./config.json` (tests,
+    /// embedding).
     pub fn set_seed_urls(&mut self, urls: Vec<String>) {
-        self.seed_urls = Some(urls);
+        self.network = Some(NetworkConfig::seeds(urls));
+    }
+
+    /// Uses this network instead of reading `./config.json` (tests, embedding).
+    pub fn set_network(&mut self, network: NetworkConfig) {
+        self.network = Some(network);
     }
 
     /// Takes the device clock as network time in every messenger this driver starts (for
@@ -161,16 +168,16 @@ impl<R: CryptoRng> Driver<R> {
         if self.unlocked.is_none() {
             return Err(ErrorCode::NotUnlocked);
         }
-        if self.seed_urls.is_none() {
-            let url = net::load_seed_url(net::CONFIG_URL, CONFIG_TIMEOUT_MS).await;
-            // Without a config the client falls back to the mainnet seeds.
-            self.seed_urls = Some(url.into_iter().collect());
+        if self.network.is_none() {
+            let config = net::load_config(net::CONFIG_URL, CONFIG_TIMEOUT_MS).await;
+            // Without a config the client falls back to Session's seeds, directly.
+            self.network = Some(config.unwrap_or_default());
         }
         self.store().await.map_err(store_error)?;
         let (Some(store), Some(vault)) = (self.store.as_ref(), self.unlocked.as_ref()) else {
             return Err(ErrorCode::Internal);
         };
-        let seeds = self.seed_urls.clone().unwrap_or_default();
+        let network = self.network.clone().unwrap_or_default();
         let mut cx = Cx {
             store,
             vault,
@@ -178,7 +185,7 @@ impl<R: CryptoRng> Driver<R> {
             post,
         };
         let mut m =
-            Messenger::start(&mut cx, &seeds, &self.mailbox, self.session, self.visible).await?;
+            Messenger::start(&mut cx, &network, &self.mailbox, self.session, self.visible).await?;
         if self.assume_device_clock {
             m.assume_device_clock();
         }
@@ -259,6 +266,18 @@ impl<R: CryptoRng> Driver<R> {
                 Ok((m, mut cx)) => match cmd {
                     SettingsCommand::Get => m.post_settings(&mut cx),
                     SettingsCommand::Set { settings } => m.set_settings(&mut cx, settings).await,
+                },
+                Err(code) => Err(code),
+            },
+            Command::Network(cmd) => match self.running(post).await {
+                Ok((m, mut cx)) => match cmd {
+                    NetworkCommand::Get => {
+                        m.post_network(&mut cx);
+                        Ok(())
+                    }
+                    NetworkCommand::SetBridges { bridges } => {
+                        m.set_bridges(&mut cx, &bridges).await
+                    }
                 },
                 Err(code) => Err(code),
             },

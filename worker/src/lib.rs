@@ -6,6 +6,7 @@ pub mod driver;
 pub mod mailbox;
 pub mod messaging;
 pub mod net;
+pub mod network;
 pub mod port;
 pub mod rng;
 pub mod store;

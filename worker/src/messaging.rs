@@ -54,6 +54,7 @@ use umbra_protocol::{
 use crate::{
     mailbox::{Input, Mailbox},
     net,
+    network::NetworkConfig,
     store::StepStore,
     views::PageTracker,
 };
@@ -66,6 +67,8 @@ pub use view::{message_view, summary};
 pub const PROFILE_RECORD: &str = "worker/v1/profile";
 /// Vault record holding the user's [`Settings`] (read receipts, typing, notifications).
 pub const SETTINGS_RECORD: &str = "worker/v1/settings";
+/// The user's own bridges (sealed JSON list of base URLs).
+pub const BRIDGES_RECORD: &str = "worker/v1/bridges";
 /// Longest message text accepted, in characters (Session's limit).
 pub const MAX_BODY_CHARS: usize = convo::MAX_BODY_CHARS;
 /// Most search results returned at once.
@@ -175,6 +178,9 @@ pub struct Messenger {
     held: Vec<Held>,
     /// What the app was last told about the clock.
     clock_shown: Option<ClockStatus>,
+    /// The bundle's network and the user's own bridges (also in [`BRIDGES_RECORD`]).
+    network: NetworkConfig,
+    own_bridges: Vec<String>,
 }
 
 impl core::fmt::Debug for Messenger {
@@ -188,16 +194,14 @@ impl core::fmt::Debug for Messenger {
     }
 }
 
-/// A network configuration for `seed_urls`: node scheme `http` when the first seed is plain
-/// HTTP (a local testnet), else the mainnet defaults.
-pub fn client_config(seed_urls: &[String], display_name: Option<String>) -> ClientConfig {
-    let mut config = ClientConfig::default();
-    if !seed_urls.is_empty() {
-        config.seed_urls = seed_urls.to_vec();
-        if seed_urls.iter().all(|u| u.starts_with("http://")) {
-            config.node_scheme = "http".into();
-        }
-    }
+/// The client configuration for `network`, the user's `own_bridges` first: see
+/// [`NetworkConfig::client_config`], with the worker's poll intervals.
+pub fn client_config(
+    network: &NetworkConfig,
+    own_bridges: &[String],
+    display_name: Option<String>,
+) -> ClientConfig {
+    let mut config = network.client_config(own_bridges);
     config.poll_foreground_ms = POLL_FOREGROUND_MS;
     config.poll_background_ms = POLL_BACKGROUND_MS;
     config.display_name = display_name;
@@ -224,7 +228,7 @@ impl Messenger {
     /// connecting and posts [`Event::Paths`], [`Event::Profile`] and [`Event::Settings`].
     pub async fn start<R: CryptoRng>(
         cx: &mut Cx<'_, R>,
-        seed_urls: &[String],
+        network: &NetworkConfig,
         mailbox: &Rc<Mailbox>,
         session: u64,
         visible: bool,
@@ -241,7 +245,10 @@ impl Messenger {
         let held: Vec<Held> = load_json(cx.store, cx.vault, HELD_RECORD)
             .await?
             .unwrap_or_default();
-        let config = client_config(seed_urls, profile.display_name.clone());
+        let own_bridges: Vec<String> = load_json(cx.store, cx.vault, BRIDGES_RECORD)
+            .await?
+            .unwrap_or_default();
+        let config = client_config(network, &own_bridges, profile.display_name.clone());
         let me = ClientIdentity::from_identity(cx.vault.identity());
         let client = Client::new(me, config, Some(snapshot));
         let path = client.path_status();
@@ -269,10 +276,13 @@ impl Messenger {
             page: PageTracker::default(),
             held,
             clock_shown: None,
+            network: network.clone(),
+            own_bridges,
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),
         });
+        m.post_network(cx);
         (cx.post)(&Event::Profile {
             display_name: m.display_name.clone(),
         });
@@ -547,6 +557,7 @@ impl Messenger {
             }
             for event in events {
                 match event {
+                    ClientEvent::RouteChanged(_) => self.post_network(cx),
                     ClientEvent::PathStatusChanged(status) => {
                         self.path = status;
                         (cx.post)(&Event::Paths {

@@ -8,8 +8,10 @@
 use std::{cell::Cell, rc::Rc};
 
 use js_sys::{Function, Promise, Uint8Array};
-use serde::Deserialize;
 use umbra_protocol::client::{HttpResponse, TransportFailure};
+
+use crate::network::NetworkConfig;
+pub use crate::network::parse_config;
 use wasm_bindgen::{JsCast, closure::Closure};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, RequestCache, RequestInit, Response, WorkerGlobalScope};
@@ -165,24 +167,12 @@ async fn fetch_bytes(url: &str, init: &RequestInit) -> Result<HttpResponse, ()> 
     })
 }
 
-#[derive(Deserialize)]
-struct ConfigFile {
-    seed_url: String,
-}
-
-/// The seed URL from the JSON `{"seed_url": "..."}` at `url`, or `None` if it cannot be
-/// fetched or read.
-pub async fn load_seed_url(url: &str, timeout_ms: u64) -> Option<String> {
+/// The network configuration at `url` (`config.json`, see [`crate::network`]), or `None` if
+/// it cannot be fetched or read.
+pub async fn load_config(url: &str, timeout_ms: u64) -> Option<NetworkConfig> {
     let response = get(url, timeout_ms).await.ok()?;
     if response.status != 200 {
         return None;
     }
     parse_config(&response.body)
-}
-
-/// Reads `{"seed_url": "http(s)://..."}`; anything else is `None`.
-pub fn parse_config(bytes: &[u8]) -> Option<String> {
-    let file: ConfigFile = serde_json::from_slice(bytes).ok()?;
-    let url = file.seed_url.trim().trim_end_matches('/').to_owned();
-    (url.starts_with("http://") || url.starts_with("https://")).then_some(url)
 }

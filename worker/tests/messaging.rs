@@ -60,8 +60,8 @@ async fn test_write_batch_is_all_or_nothing() {
 #[wasm_bindgen_test]
 fn test_config_file_parsing() {
     assert_eq!(
-        net::parse_config(br#"{"seed_url": "http://127.0.0.1:22020/"}"#),
-        Some("http://127.0.0.1:22020".to_owned())
+        net::parse_config(br#"{"seed_url": "http://127.0.0.1:22020/"}"#).map(|c| c.seed_urls),
+        Some(vec!["http://127.0.0.1:22020".to_owned()])
     );
     assert_eq!(
         net::parse_config(br#"{"seed_url": "javascript:alert(1)"}"#),

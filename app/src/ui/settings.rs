@@ -1,10 +1,10 @@
-//! Settings: our display name, read receipts, typing indicators, notifications and the block
-//! list (Unblock).
+//! Settings: our display name, read receipts, typing indicators, notifications, the block
+//! list (Unblock) and the route to the network (the user's own bridges).
 
 use leptos::{ev::SubmitEvent, prelude::*};
 use umbra_ipc::{
-    AccountCommand, Command, ConversationOp, ConversationsCommand, Settings as SettingsValue,
-    SettingsCommand,
+    AccountCommand, Command, ConversationOp, ConversationsCommand, NetworkCommand,
+    Settings as SettingsValue, SettingsCommand,
 };
 
 use crate::{
@@ -77,6 +77,8 @@ pub(crate) fn Settings() -> impl IntoView {
             <Switches/>
             <h2 id="blocked-title">"Blocked contacts"</h2>
             {blocked}
+            <h2 id="network-title">"Network"</h2>
+            <Bridges/>
             <div class="actions">
                 <button type="button" class="secondary" on:click=move |_| state.go_home(HomeView::List)>
                     "Back"
@@ -134,5 +136,68 @@ fn Switches() -> impl IntoView {
         {move || denied.get().then(|| view! {
             <p role="alert" class="error">"The browser did not allow notifications. Allow them in the site settings to turn them on."</p>
         })}
+    }
+}
+
+/// The route in use and the user's own bridges (one address per line, tried before the
+/// bundle's). The worker checks the addresses; a bad one is refused with an error.
+#[component]
+fn Bridges() -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let worker = use_worker();
+    worker.send(Command::Network(NetworkCommand::Get));
+    let text = RwSignal::new(String::new());
+    // Show the stored bridges when the worker reports them.
+    Effect::new(move |_| {
+        if let Some(n) = state.network.get() {
+            text.set(n.own_bridges.join("\n"));
+        }
+    });
+    let route = move || match state.network.get() {
+        None => "Connecting…".to_owned(),
+        Some(n) => match n.bridge {
+            Some(b) => format!("Through the bridge {b} ({} network)", n.network),
+            None => format!("Directly to the nodes ({} network)", n.network),
+        },
+    };
+    let bundle = move || {
+        let list = state
+            .network
+            .get()
+            .map(|n| n.bundle_bridges)
+            .unwrap_or_default();
+        (!list.is_empty()).then(|| {
+            view! {
+                <p class="small">"Bridges of this installation: "
+                    <span class="mono">{list.join(", ")}</span>
+                </p>
+            }
+        })
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let bridges = text
+            .get_untracked()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        worker.send(Command::Network(NetworkCommand::SetBridges { bridges }));
+    };
+    view! {
+        <p role="status" aria-label="Route">{route}</p>
+        {bundle}
+        <form on:submit=submit>
+            <label for="own-bridges">"Your own bridges (one address per line)"</label>
+            <textarea id="own-bridges" rows="3" spellcheck="false" autocomplete="off"
+                placeholder="https://bridge.example.org"
+                prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+            <p class="small">"A bridge passes your encrypted onion requests to Session's network. It sees your IP address and your first node, never who you write to or what."</p>
+            <div class="actions">
+                <button type="submit">"Save bridges"</button>
+            </div>
+        </form>
     }
 }

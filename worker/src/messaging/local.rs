@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 
 use rand_core::CryptoRng;
 use umbra_ipc::{
-    ConversationKind, ConversationSummary, Direction as IpcDirection, ErrorCode, Event, SearchHit,
-    Settings,
+    ConversationKind, ConversationSummary, Direction as IpcDirection, ErrorCode, Event,
+    NetworkView, SearchHit, Settings,
 };
+use umbra_protocol::client::RouteInfo;
 use umbra_protocol::{
     address::ConversationId,
     convo,
@@ -21,8 +22,8 @@ use umbra_protocol::{
 };
 
 use super::{
-    Cx, MAX_SEARCH_RESULTS, Messenger, PAGE, PROFILE_RECORD, Profile, SETTINGS_RECORD, convo_error,
-    db_error, dm, message_view, prefs_of, save_json, summary, view,
+    BRIDGES_RECORD, Cx, MAX_SEARCH_RESULTS, Messenger, PAGE, PROFILE_RECORD, Profile,
+    SETTINGS_RECORD, convo_error, db_error, dm, message_view, prefs_of, save_json, summary, view,
 };
 
 impl Messenger {
@@ -148,6 +149,42 @@ impl Messenger {
         (cx.post)(&Event::Settings {
             settings: self.settings,
         });
+        Ok(())
+    }
+
+    /// Posts how requests reach the network.
+    pub fn post_network<R: CryptoRng>(&self, cx: &mut Cx<'_, R>) {
+        let bridge = match self.client.route_info() {
+            RouteInfo::Direct => None,
+            RouteInfo::Bridge(url) => Some(url),
+        };
+        (cx.post)(&Event::Network {
+            network: NetworkView {
+                network: self.network.network.name().into(),
+                bridge,
+                own_bridges: self.own_bridges.clone(),
+                bundle_bridges: self.network.bridges.clone(),
+            },
+        });
+    }
+
+    /// Uses the user's own `bridges` before the bundle's (saved sealed in the vault) and
+    /// posts the route. [`ErrorCode::InvalidBridge`] for an address that is not one; nothing
+    /// changes then.
+    pub async fn set_bridges<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        bridges: &[String],
+    ) -> Result<(), ErrorCode> {
+        let own = crate::network::check_bridges(bridges).ok_or(ErrorCode::InvalidBridge)?;
+        save_json(cx, BRIDGES_RECORD, &own).await?;
+        let config = self.network.client_config(&own);
+        self.own_bridges = own;
+        self.client.set_bridges(config.bridges);
+        // (The client reports the change as an action; the route is posted now as well, so
+        // the answer never waits for the next drain.)
+        self.post_network(cx);
+        self.run_actions(cx).await;
         Ok(())
     }
 
