@@ -1,10 +1,11 @@
 // One-to-one messaging between two browsers (Alice and Bob, fresh profiles each) over a real
-// local node network (`umbra-node testnet`) and the release bundle. Flows: message request then
+// local node network that behaves like Session's (`umbra-node testnet --faithful`: self-signed
+// HTTPS nodes without CORS, reached through the testnet's blind bridge) and the release bundle. Flows: message request then
 // accept, 20 messages both ways arriving once and in order, HTML shown as literal text, Bob
 // offline while Alice sends, reload keeps history and unread counts. Tests fail on console
 // errors, page errors and CSP violations.
 //
-// With UMBRA_E2E_TLS=1 the same flows run over HTTPS nodes: `umbra-node testnet --tls`
+// With UMBRA_E2E_TLS=1 the same flows run directly (no bridge) over HTTPS nodes: `umbra-node testnet --tls`
 // generates a local CA, and each browser trusts it through an NSS database in its own HOME
 // (certificate errors are never ignored).
 import { test, before, after } from 'node:test';
@@ -13,7 +14,6 @@ import { assertNoErrors, visible } from './support/harness.mjs';
 import {
   PASS, DELIVERY_MS, newUser as createUser, startConversation, send, waitMessages, row, shortId,
 } from './support/messaging.mjs';
-import { startServer } from './support/server.mjs';
 import { startTestnet } from './support/testnet.mjs';
 import { startTlsNetwork, makeNssHome } from './tls.mjs';
 
@@ -32,8 +32,9 @@ before(async () => {
     const home = makeNssHome(tls.caPem);
     browserEnv = { ...process.env, HOME: home };
   } else {
-    net = await startTestnet({ nodes: 12 });
-    server = await startServer(process.env.DIST_DIR || 'dist', 0, { seedUrl: net.seedUrl });
+    // As on Session's network: nodes a browser cannot reach, and a bridge (testnet --faithful).
+    net = await startTestnet({ nodes: 12, faithful: true, appDir: process.env.DIST_DIR || 'dist' });
+    server = { url: net.appUrl, close: async () => {} };
   }
 });
 after(async () => {

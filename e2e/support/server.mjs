@@ -12,11 +12,14 @@ export const NODE_BIN = process.env.UMBRA_NODE_BIN
 
 /**
  * Starts `umbra-node serve` on a free loopback port. Resolves to { url, close }. With
- * `seedUrl`, /config.json answers {"seed_url": seedUrl}.
+ * `seedUrl`, /config.json answers {"seed_url": seedUrl}; with `config` (a file), that file;
+ * `connectSrc`: extra CSP connect-src sources (`serve --connect-src`).
  */
-export async function startServer(dist = 'dist', port = 0, { seedUrl } = {}) {
+export async function startServer(dist = 'dist', port = 0, { seedUrl, config, connectSrc = [] } = {}) {
   const args = ['serve', '--dir', resolve(dist), '--bind', `127.0.0.1:${port}`];
   if (seedUrl) args.push('--seed', seedUrl);
+  if (config) args.push('--config', config);
+  for (const src of connectSrc) args.push('--connect-src', src);
   const child = spawn(NODE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise((ok, fail) => {

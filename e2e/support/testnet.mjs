@@ -9,22 +9,30 @@ import { join } from 'node:path';
 export const NODE_BIN = process.env.UMBRA_NODE_BIN || 'target/release/umbra-node';
 
 /**
- * Resolves to { seedUrl, controlToken, close, output } once the testnet answers. `control`: the
+ * Resolves to { seedUrl, bridgeUrl, appUrl, configPath, controlToken, close, output } once the
+ * testnet answers. `faithful`: nodes and seed behave like Session's (self-signed HTTPS, no
+ * CORS) and a bridge is started (`bridgeUrl`); `appDir`: the testnet also serves the app with
+ * its config.json (`appUrl`; the bridge then allows that origin). `control`: the
  * seed also answers POST /testnet/v1/{stop,start}_node with {"ed25519": hex} and
  * `authorization: Bearer <controlToken>` (the random token the testnet prints as
  * `control token <hex>` before its seed line; null without `control`).
  */
-export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = false } = {}) {
+export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = false, faithful = false, appDir = null } = {}) {
   const data = mkdtempSync(join(tmpdir(), 'umbra-testnet-'));
-  const child = spawn(NODE_BIN, ['testnet', '--nodes', String(nodes), '--data', data, ...(control ? ['--control'] : [])],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['testnet', '--nodes', String(nodes), '--data', data];
+  if (control) args.push('--control');
+  if (faithful) args.push('--faithful');
+  if (appDir) args.push('--app-dir', appDir, '--app-bind', '127.0.0.1:0');
+  const child = spawn(NODE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  const seedUrl = await new Promise((resolve, reject) => {
+  // The last line to wait for: `app <URL>` with an app, else `bridge <URL>` (faithful) or
+  // `seed <URL>`.
+  const last = appDir ? /^app (\S+)$/m : faithful ? /^bridge (\S+)$/m : /^seed (\S+)$/m;
+  await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`testnet did not start:\n${output}`)), timeoutMs);
     const onData = (chunk) => {
       output += chunk;
-      const m = output.match(/^seed (\S+)$/m);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (last.test(output)) { clearTimeout(timer); resolve(); }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', (c) => { output += c; });
@@ -32,10 +40,16 @@ export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = fa
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`testnet exited ${code}:\n${output}`)); });
   });
   child.removeAllListeners('exit');
+  const seedUrl = output.match(/^seed (\S+)$/m)[1];
+  const bridgeUrl = output.match(/^bridge (\S+)$/m)?.[1] ?? null;
+  const appUrl = output.match(/^app (\S+)$/m)?.[1] ?? null;
   const token = output.match(/^control token ([0-9a-f]{64})$/m);
   if (control && !token) throw new Error(`testnet printed no control token:\n${output}`);
   return {
     seedUrl,
+    bridgeUrl,
+    appUrl,
+    configPath: join(data, 'config.json'),
     controlToken: token ? token[1] : null,
     data,
     output: () => output,

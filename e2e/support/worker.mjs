@@ -18,10 +18,13 @@ export function nodeBin(env = process.env.UMBRA_NODE_BIN) {
  * Starts a testnet of `nodes` nodes and serves `dist` with /config.json naming its seed.
  * Resolves to { server, seed, close }.
  */
-export async function startTestnet(bin, { nodes = 12, dist = process.env.DIST_DIR || 'dist' } = {}) {
+export async function startTestnet(bin, { nodes = 12, dist = process.env.DIST_DIR || 'dist', faithful = false } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), 'umbra-wmsg-'));
-  const testnet = spawn(bin, ['testnet', '--nodes', String(nodes), '--data', join(tmp, 'net')],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Faithful: nodes as Session's (no CORS, self-signed HTTPS) behind the testnet's bridge; the
+  // testnet serves the app itself so the bridge knows the page's origin.
+  const args = ['testnet', '--nodes', String(nodes), '--data', join(tmp, 'net')];
+  if (faithful) args.push('--faithful', '--app-dir', dist, '--app-bind', '127.0.0.1:0');
+  const testnet = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let server;
   const close = async () => {
     testnet.kill('SIGTERM');
@@ -29,13 +32,23 @@ export async function startTestnet(bin, { nodes = 12, dist = process.env.DIST_DI
     rmSync(tmp, { recursive: true, force: true });
   };
   try {
-    const seed = await new Promise((ok, fail) => {
+    const lines = {};
+    await new Promise((ok, fail) => {
       const rl = createInterface({ input: testnet.stdout });
-      rl.on('line', (l) => { if (l.startsWith('seed ')) ok(l.slice(5).trim()); });
+      rl.on('line', (l) => {
+        const [k, v] = l.split(' ');
+        if (['seed', 'bridge', 'app'].includes(k)) lines[k] = v?.trim();
+        if (faithful ? lines.app : lines.seed) ok();
+      });
       testnet.on('exit', () => fail(new Error('testnet exited')));
     });
-    server = await startServer(dist, 0, { seedUrl: seed });
-    return { server, seed, close };
+    if (faithful) {
+      const url = lines.app.endsWith('/') ? lines.app : `${lines.app}/`;
+      server = { url, close: async () => {} };
+    } else {
+      server = await startServer(dist, 0, { seedUrl: lines.seed });
+    }
+    return { server, seed: lines.seed, bridge: lines.bridge ?? null, close };
   } catch (e) {
     await close();
     throw e;

@@ -103,7 +103,9 @@ pub struct BridgeConfig {
     pub max_in_flight: usize,
     /// Time allowed to read a request body.
     pub body_timeout: Duration,
-    /// Time allowed for the guard's answer.
+    /// Time allowed for the guard's answer. Shorter than the client's own request timeout
+    /// (10 s, `umbra_protocol::client::ClientConfig`), so that a client hears "guard timed
+    /// out" (the path's fault) rather than nothing (which it must blame on the bridge).
     pub upstream_timeout: Duration,
     /// How often the pool is refreshed from the seeds.
     pub refresh_interval: Duration,
@@ -112,7 +114,7 @@ pub struct BridgeConfig {
 impl BridgeConfig {
     /// Defaults: loopback on a free port, Session's mainnet seeds, no CORS, 20 requests/s
     /// with bursts of 100 per client IP, 10 MiB bodies (oxenss' request limit), 256 requests
-    /// in flight, 30 s body and 60 s upstream time limits, pool refreshed every 30 minutes.
+    /// in flight, 30 s body and 9 s upstream time limits, pool refreshed every 30 minutes.
     pub fn new() -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -124,7 +126,7 @@ impl BridgeConfig {
             max_body: umbra_protocol::rpc::MAX_REQUEST_BODY,
             max_in_flight: 256,
             body_timeout: Duration::from_secs(30),
-            upstream_timeout: Duration::from_secs(60),
+            upstream_timeout: Duration::from_secs(9),
             refresh_interval: Duration::from_secs(30 * 60),
         }
     }

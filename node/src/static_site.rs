@@ -104,7 +104,8 @@ fn is_loopback_host(host: &str) -> bool {
 }
 
 /// The `connect-src` sources a network configuration needs (read leniently, so an older
-/// bundle file such as `{"seed_url": …}` still gives its seed): every bridge's origin; with a
+/// bundle file such as `{"seed_url": …}` still gives its seed): every bridge's origin and,
+/// with bridges, `https:` (the user's own bridges); with a
 /// seed or without bridges (direct mode) the seed's origin and every bootstrap node's origin
 /// in the seed's scheme (https without a seed), or, when the seed and nodes are all on
 /// loopback, `SCHEME://127.0.0.1:*` and `SCHEME://localhost:*`. Sorted, no duplicates.
@@ -118,6 +119,11 @@ pub fn connect_sources(config: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
+    if !out.is_empty() {
+        // Through bridges, users may add bridges of their own (Settings); those are HTTPS
+        // (the worker refuses plain HTTP off loopback), wherever they are.
+        out.push("https:".to_owned());
+    }
     let seed = config["seed_url"].as_str();
     if seed.is_some() || out.is_empty() {
         let seed_url = seed.and_then(|s| reqwest::Url::parse(s).ok());
@@ -472,7 +478,10 @@ mod tests {
         // Faithful testnet: the bridge only; nodes and seed are reached through it.
         let faithful = serde_json::json!({"network": "local", "bridges": ["http://127.0.0.1:7000"],
             "bootstrap": [node("127.0.0.1", 4001)]});
-        assert_eq!(connect_sources(&faithful), ["http://127.0.0.1:7000"]);
+        assert_eq!(
+            connect_sources(&faithful),
+            ["http://127.0.0.1:7000", "https:"]
+        );
         // Mainnet: the bridges' origins (paths dropped), nothing that is not http(s).
         let mainnet = serde_json::json!({"network": "mainnet",
             "bridges": ["https://b.example/v1/", "https://c.example:8443", "javascript:alert(1)",
@@ -480,7 +489,7 @@ mod tests {
             "bootstrap": [node("203.0.113.7", 22021)]});
         assert_eq!(
             connect_sources(&mainnet),
-            ["https://b.example", "https://c.example:8443"]
+            ["https:", "https://b.example", "https://c.example:8443"]
         );
         // Direct testnet on loopback: the client learns nodes from the seed, so every port.
         let direct = serde_json::json!({"network": "local", "seed_url": "http://127.0.0.1:4000",
@@ -542,7 +551,7 @@ mod tests {
         let old_hash = inline_script_hashes("<script>alert(1)</script>").remove(0);
         assert!(first.contains(&old_hash), "{first}");
         assert!(
-            first.contains("connect-src 'self' http://127.0.0.1:7000;"),
+            first.contains("connect-src 'self' http://127.0.0.1:7000 https:;"),
             "{first}"
         );
         assert!(!first.contains("127.0.0.1:*"), "{first}");
@@ -560,7 +569,7 @@ mod tests {
         touch_later(&config, 10);
         let third = csp_of(&policy);
         assert!(
-            third.contains("connect-src 'self' http://127.0.0.1:7001;"),
+            third.contains("connect-src 'self' http://127.0.0.1:7001 https:;"),
             "{third}"
         );
         assert!(!third.contains(":7000"), "{third}");

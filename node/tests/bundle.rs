@@ -152,7 +152,8 @@ async fn testnet_with_an_app_answers_config_json_with_its_file() {
     let cfg = BundleConfig::parse(&served).expect("valid");
     assert_eq!(cfg.bridges.len(), 1);
     assert_eq!(cfg.bootstrap.len(), 4);
-    // The page may connect to itself and the bridge, not to the nodes or the seed.
+    // The page may connect to itself, the bridge and HTTPS origins (the user's own bridges);
+    // no loopback wildcard (the nodes' self-signed HTTPS is refused by the browser anyway).
     let page = reqwest::get(&app).await.expect("index");
     let csp = page
         .headers()
@@ -161,7 +162,7 @@ async fn testnet_with_an_app_answers_config_json_with_its_file() {
         .expect("csp")
         .to_string();
     assert!(
-        csp.contains(&format!("connect-src 'self' {};", cfg.bridges[0])),
+        csp.contains(&format!("connect-src 'self' {} https:;", cfg.bridges[0])),
         "{csp}"
     );
     assert!(!csp.contains(":*"), "{csp}");
