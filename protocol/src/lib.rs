@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod address;
+pub mod attachment;
 pub mod client;
 pub mod convo;
 pub mod error;
