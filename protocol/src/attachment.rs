@@ -15,6 +15,7 @@
 //! Nothing is returned before it authenticates: the digest and MAC (legacy) or every chunk's
 //! MAC (deterministic) are checked first; every failure is a typed [`AttachmentError`].
 
+pub mod fileserver;
 pub mod secretstream;
 
 use aes::Aes256;
