@@ -47,6 +47,7 @@ mod dedup;
 pub mod fuzzing;
 mod io;
 mod local_id;
+mod ons;
 mod outbox;
 mod own_ops;
 mod paths;
@@ -109,6 +110,7 @@ pub struct Client {
     poller: Poller,
     dedup: Dedup,
     servers: ServerRequests,
+    ons: ons::OnsLookups,
     /// Last hashes of non-default subscriptions from the snapshot (for a later subscribe).
     persisted_last: BTreeMap<String, BTreeMap<String, String>>,
     last_now: LocalMs,
@@ -147,6 +149,7 @@ impl Client {
             poller: Poller::new(me, &snap.last_hashes, &snap.subscription_last_hashes),
             dedup,
             servers: ServerRequests::default(),
+            ons: ons::OnsLookups::default(),
             persisted_last: snap.subscription_last_hashes,
             last_now: LocalMs(0),
             config,
@@ -247,6 +250,12 @@ impl Client {
                 self.servers
                     .queue(tag, server, method, path, headers, body, now, &mut self.io);
             }
+            ClientCommand::ResolveOns { tag, name } => {
+                if self.ons.contains(tag) {
+                    return Err(ClientError::DuplicateTag);
+                }
+                self.ons.queue(tag, &name, &mut self.io);
+            }
         }
         self.pump(identity, now, rng);
         Ok(())
@@ -303,6 +312,7 @@ impl Client {
                 let change = self.clock.round_failed(&node);
                 self.clock_changed(&change);
             }
+            Work::Ons { tag, node } => self.ons.unsent(tag, &node),
         }
     }
 
@@ -372,6 +382,9 @@ impl Client {
             times.extend(self.own_ops.next_due());
             times.extend(self.poller.next_due(|s| self.swarms.get(s).is_some()));
             times.extend(self.servers.next_due());
+            if self.ons.wants_requests() {
+                times.push(self.last_now.plus(io::NO_PATH_RETRY_MS));
+            }
         }
         times
             .into_iter()
@@ -739,7 +752,8 @@ impl Client {
             | Work::GuardTest(_)
             | Work::PoolRefresh
             | Work::Server(_)
-            | Work::TimeSync(_) => None,
+            | Work::TimeSync(_)
+            | Work::Ons { .. } => None,
         }
     }
 
@@ -765,6 +779,7 @@ impl Client {
                 let change = self.clock.round_failed(&node);
                 self.clock_changed(&change);
             }
+            Work::Ons { tag, .. } => self.ons.failed(tag, &mut self.io),
         }
     }
 
@@ -819,6 +834,7 @@ impl Client {
                 }
             }
             Work::OwnOp { id } => self.own_ops.done(id, &mut self.io),
+            Work::Ons { tag, .. } => self.ons.answered(tag, body, &mut self.io),
             Work::TimeSync(node) => {
                 // (An answer with a time was taken by `record_time`; one without fails.)
                 let change = self.clock.round_failed(&node);
@@ -933,6 +949,7 @@ impl Client {
         self.poller
             .dispatch(|s| swarms.get(s), identity, &self.clock, &mut net, rng);
         self.servers.dispatch(&mut net, rng);
+        self.ons.dispatch(&self.pool, &mut net, rng);
         self.drop_unusable();
     }
 }

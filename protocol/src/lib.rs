@@ -11,6 +11,7 @@ pub mod identity;
 pub mod message;
 pub mod mnemonic;
 pub mod onion;
+pub mod ons;
 pub mod rpc;
 pub mod store;
 pub mod swarm;

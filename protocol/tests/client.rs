@@ -28,6 +28,7 @@ use umbra_protocol::{
         HttpProtocol, V4Response,
         node::{Peeled, open_server_request, peel_layer, wrap_final_response},
     },
+    ons::OnsError,
     rpc::{
         self, Namespace,
         params::{DeleteParams, ExpireParams, GetSwarmParams, RetrieveParams, StoreParams},
@@ -130,6 +131,8 @@ struct Net {
     rpc_log: Vec<(usize, String)>,
     /// Blind bridges by host (`POST /v1/onion/<guard ed25519 hex>`).
     bridges: BTreeMap<String, FakeBridge>,
+    /// ONS records by base64 name hash, as oxend returns them.
+    ons: BTreeMap<String, Value>,
 }
 
 /// How a fake bridge behaves.
@@ -237,6 +240,7 @@ impl Net {
             hook: None,
             rpc_log: Vec::new(),
             bridges: BTreeMap::new(),
+            ons: BTreeMap::new(),
         }
     }
 
@@ -356,6 +360,11 @@ impl Net {
                 json!({"version": [2, 11, 0], "timestamp": now, "t": now, "hf": [19, 3]})
                     .to_string(),
             ),
+            "oxend_request" if params["endpoint"] == "ons_resolve" => {
+                let hash = params["params"]["name_hash"].as_str().unwrap_or_default();
+                let record = self.ons.get(hash).cloned().unwrap_or_else(|| json!({}));
+                (200, json!({"result": record, "t": now}).to_string())
+            }
             "oxend_request" => {
                 *self.pool_asked.entry(i).or_default() += 1;
                 let result = self.nodes[i]
@@ -801,7 +810,12 @@ struct Party {
     swarm_log: Vec<(umbra_protocol::address::SwarmAddr, Vec<ServiceNode>)>,
     /// Every route change reported.
     routes: Vec<RouteInfo>,
+    /// ONS answers: (tag, (name, result)).
+    ons: Vec<(u64, OnsAnswer)>,
 }
+
+/// A name as resolved and its outcome.
+type OnsAnswer = (String, Result<AccountId, OnsError>);
 
 impl Party {
     fn new(seed_byte: u8, name: &str, skew_ms: i64, snapshot: Option<ClientSnapshot>) -> Party {
@@ -838,6 +852,7 @@ impl Party {
             pool_log: Vec::new(),
             swarm_log: Vec::new(),
             routes: Vec::new(),
+            ons: Vec::new(),
         }
     }
 
@@ -949,6 +964,9 @@ impl World {
             }
             Action::Notify(ClientEvent::PathStatusChanged(s)) => party.statuses.push(s),
             Action::Notify(ClientEvent::RouteChanged(r)) => party.routes.push(r),
+            Action::Notify(ClientEvent::OnsResolved { tag, name, result }) => {
+                party.ons.push((tag, (name, result)));
+            }
             Action::Notify(ClientEvent::ClockOutOfSync) => party.clock_errors += 1,
             Action::Notify(ClientEvent::ClockSynced) => party.clock_synced += 1,
             Action::Notify(ClientEvent::ClockSkew { offset_ms, far_off }) => {
@@ -3270,4 +3288,108 @@ fn bridges_can_be_changed_and_removed_at_run_time() {
     w.drain();
     assert_eq!(w.parties[0].routes.last(), Some(&RouteInfo::Direct));
     assert_eq!(w.parties[0].client.route_info(), RouteInfo::Direct);
+}
+
+// ----- ONS names (issue 18) -----------------------------------------------------------------
+
+/// The record oxend keeps for `name` → `account` (sealed as ONS seals it, with a fixed nonce).
+fn ons_record(name: &str, account: &AccountId) -> (String, Value) {
+    use blake2::{Blake2b, Blake2bMac, digest::Digest as _, digest::Mac as _, digest::consts::U32};
+    use chacha20poly1305::{KeyInit as _, XChaCha20Poly1305, XNonce, aead::Aead as _};
+    let hash: [u8; 32] = Blake2b::<U32>::digest(name.as_bytes()).into();
+    let mut mac = <Blake2bMac<U32> as blake2::digest::KeyInit>::new_from_slice(&hash).unwrap();
+    mac.update(name.as_bytes());
+    let key: [u8; 32] = mac.finalize().into_bytes().into();
+    let nonce = [9u8; 24];
+    let sealed = XChaCha20Poly1305::new(&key.into())
+        .encrypt(&XNonce::from(nonce), account.as_bytes().as_slice())
+        .unwrap();
+    (
+        STANDARD.encode(hash),
+        json!({"encrypted_value": hex::encode(sealed), "nonce": hex::encode(nonce)}),
+    )
+}
+
+impl World {
+    fn resolve(&mut self, p: usize, tag: u64, name: &str) {
+        self.command(
+            p,
+            ClientCommand::ResolveOns {
+                tag,
+                name: name.into(),
+            },
+        )
+        .unwrap();
+    }
+
+    fn ons_result(&self, p: usize, tag: u64) -> Option<&OnsAnswer> {
+        self.parties[p]
+            .ons
+            .iter()
+            .find(|(t, _)| *t == tag)
+            .map(|(_, r)| r)
+    }
+}
+
+#[test]
+fn ons_names_resolve_when_the_nodes_agree_and_never_otherwise() {
+    let mut w = World::new(77, [0, 0]);
+    let bob = w.parties[1].id();
+    let (hash, record) = ons_record("bob", &bob);
+    w.net.ons.insert(hash.clone(), record);
+    w.connect();
+    // Typed in capitals: the lower-case name is what is looked up; three nodes agree.
+    let before = w.net.rpc_log.len();
+    w.resolve(0, 1, " Bob ");
+    assert!(w.run_until(30_000, |w| w.ons_result(0, 1).is_some()));
+    assert_eq!(w.ons_result(0, 1), Some(&("bob".to_owned(), Ok(bob))));
+    let asked: BTreeSet<usize> = w.net.rpc_log[before..]
+        .iter()
+        .filter(|(_, m)| m == "oxend_request")
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(asked.len(), 3, "three different nodes");
+    // Unknown names and invalid names are typed answers.
+    w.resolve(0, 2, "nobody");
+    w.resolve(0, 3, "not a name");
+    assert!(w.run_until(30_000, |w| w.ons_result(0, 2).is_some()
+        && w.ons_result(0, 3).is_some()));
+    assert_eq!(w.ons_result(0, 2).unwrap().1, Err(OnsError::NotFound));
+    assert_eq!(w.ons_result(0, 3).unwrap().1, Err(OnsError::InvalidName));
+    // One lying node (its record names Alice) among those asked is enough to refuse the
+    // answer (all three asked lying together would pass: agreement bounds one liar, as in
+    // Session's clients).
+    let alice = w.parties[0].id();
+    let (_, lie) = ons_record("bob", &alice);
+    w.net.hook = Some(Box::new(move |i, method, params, now, answer| {
+        if i == 0 && method == "oxend_request" && params["endpoint"] == "ons_resolve" {
+            return (200, json!({"result": lie.clone(), "t": now}).to_string());
+        }
+        answer
+    }));
+    let mut disagreed = false;
+    for tag in 100..130 {
+        w.resolve(0, tag, "bob");
+        assert!(w.run_until(30_000, |w| w.ons_result(0, tag).is_some()));
+        let r = &w.ons_result(0, tag).unwrap().1;
+        // Never the liar's account: either every asked node was honest, or they disagree.
+        assert_ne!(r, &Ok(alice));
+        disagreed |= *r == Err(OnsError::Disagreement);
+    }
+    assert!(
+        disagreed,
+        "half the nodes lie: some lookup must have met one"
+    );
+    // Duplicate tags are refused.
+    w.resolve(0, 30, "bob");
+    assert_eq!(
+        w.command(
+            0,
+            ClientCommand::ResolveOns {
+                tag: 30,
+                name: "bob".into()
+            }
+        ),
+        Err(umbra_protocol::client::ClientError::DuplicateTag)
+    );
 }

@@ -194,6 +194,13 @@ pub enum ClientCommand {
         /// Request body.
         body: Option<Vec<u8>>,
     },
+    /// Resolve an ONS name (answered with [`ClientEvent::OnsResolved`]).
+    ResolveOns {
+        /// The caller's handle (unique among lookups under way).
+        tag: u64,
+        /// The name as typed.
+        name: String,
+    },
 }
 
 /// Polling cadence.
@@ -333,6 +340,16 @@ pub enum ClientEvent {
         tag: ServerTag,
         /// The server's answer, or why there is none.
         result: Result<ServerReply, ServerRequestError>,
+    },
+    /// The outcome of a [`ClientCommand::ResolveOns`]: the account every node asked agrees
+    /// on, or why there is none.
+    OnsResolved {
+        /// The lookup's tag.
+        tag: u64,
+        /// The name as resolved (normalised), or as typed when it is not a name.
+        name: String,
+        /// The account.
+        result: Result<AccountId, crate::ons::OnsError>,
     },
     /// New messages of a subscription that this client does not decode itself (any other
     /// than namespace 0 of the own swarm), deduplicated by hash, in the swarm's order.

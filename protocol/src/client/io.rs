@@ -64,6 +64,13 @@ pub(crate) enum Work {
     Server(ServerTag),
     /// `info` to a node, for its time (a resync round of the clock).
     TimeSync(NodeId),
+    /// `oxend_request ons_resolve` of a name lookup, to one node.
+    Ons {
+        /// The lookup's tag.
+        tag: u64,
+        /// The node asked.
+        node: NodeId,
+    },
 }
 
 /// How to read the reply of an onion request.
