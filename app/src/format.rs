@@ -19,6 +19,45 @@ pub(crate) fn parse_account_id(text: &str) -> Result<String, ErrorCode> {
     }
 }
 
+/// What the "New conversation" field holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PeerInput {
+    /// An Account ID (lower-case).
+    Account(String),
+    /// An ONS name (lower-case), to be resolved by the worker.
+    Name(String),
+}
+
+/// Reads the "New conversation" field: an Account ID, or an ONS name as Session allows them
+/// (1–64 letters, digits, `_` or `-`, not starting or ending with `-`). Something that looks
+/// like a mistyped Account ID (`05` and 40 or more hex characters) is an invalid Account ID,
+/// not a name to look up.
+pub(crate) fn parse_peer(text: &str) -> Result<PeerInput, ErrorCode> {
+    if let Ok(id) = parse_account_id(text) {
+        return Ok(PeerInput::Account(id));
+    }
+    let t = text.trim().to_ascii_lowercase();
+    let hex = t.bytes().all(|b| b.is_ascii_hexdigit());
+    if t.starts_with("05") && hex && t.len() >= 40 {
+        return Err(ErrorCode::InvalidAccountId);
+    }
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let b = t.as_bytes();
+    let name = match (b.first(), b.last()) {
+        (Some(&f), Some(&l)) => {
+            b.len() <= 64 && word(f) && word(l) && b.iter().all(|&c| word(c) || c == b'-')
+        }
+        _ => false,
+    };
+    if name {
+        Ok(PeerInput::Name(t))
+    } else if t.is_empty() || hex {
+        Err(ErrorCode::InvalidAccountId)
+    } else {
+        Err(ErrorCode::InvalidName)
+    }
+}
+
 /// A short form of an Account ID for headings and lists: the first 6 and last 4 characters.
 pub(crate) fn short_id(id: &str) -> String {
     match (id.get(..6), id.get(id.len().saturating_sub(4)..)) {
@@ -812,5 +851,24 @@ mod tests {
         n.bridge = None;
         assert_eq!(route_text(Some(&n)).as_deref(), Some("direct"));
         assert_eq!(route_text(None), None);
+    }
+
+    #[test]
+    fn test_the_new_conversation_field_takes_ids_and_names() {
+        let id = format!("05{}", "ab".repeat(32));
+        assert_eq!(
+            parse_peer(&format!(" {id} ")),
+            Ok(PeerInput::Account(id.clone()))
+        );
+        assert_eq!(parse_peer(" Alice "), Ok(PeerInput::Name("alice".into())));
+        assert_eq!(
+            parse_peer("bob_99-x"),
+            Ok(PeerInput::Name("bob_99-x".into()))
+        );
+        assert_eq!(parse_peer(&id[..65]), Err(ErrorCode::InvalidAccountId));
+        assert_eq!(parse_peer(""), Err(ErrorCode::InvalidAccountId));
+        assert_eq!(parse_peer("-alice"), Err(ErrorCode::InvalidName));
+        assert_eq!(parse_peer("al ice"), Err(ErrorCode::InvalidName));
+        assert_eq!(parse_peer("<b>x</b>"), Err(ErrorCode::InvalidName));
     }
 }

@@ -177,6 +177,9 @@ pub(crate) struct UiState {
     pub(crate) display_name: RwSignal<Option<String>>,
     /// The onion paths' state (`None` before the first report).
     pub(crate) paths: RwSignal<Option<PathState>>,
+    /// The ONS name being looked up, and the last answer (name, Account ID).
+    pub(crate) name_lookup: RwSignal<Option<String>>,
+    pub(crate) name_resolved: RwSignal<Option<(String, String)>>,
     /// How requests reach the network (`None` before the first report).
     pub(crate) network: RwSignal<Option<umbra_ipc::NetworkView>>,
     /// The device clock's standing (banner when far off or messages wait for the time).
@@ -208,6 +211,8 @@ impl UiState {
             display_name: RwSignal::new(None),
             paths: RwSignal::new(None),
             network: RwSignal::new(None),
+            name_lookup: RwSignal::new(None),
+            name_resolved: RwSignal::new(None),
             clock: RwSignal::new(umbra_ipc::ClockStatus::default()),
             settings: RwSignal::new(Settings::default()),
             typing: RwSignal::new(None),
@@ -356,6 +361,10 @@ impl UiState {
             Event::BlockList { accounts } => self.blocked.set(accounts),
             Event::Paths { state } => self.paths.set(Some(state)),
             Event::Network { network } => self.network.set(Some(network)),
+            Event::NameResolved { name, account } => {
+                self.name_lookup.set(None);
+                self.name_resolved.set(Some((name, account)));
+            }
             Event::Clock { clock } => self.clock.set(clock),
             Event::Settings { settings } => self.settings.set(settings),
             Event::PeerTyping {
@@ -391,6 +400,7 @@ impl UiState {
             }
             Event::Error { code } => {
                 self.busy.set(None);
+                self.name_lookup.set(None);
                 self.error.set(Some(code));
             }
         }

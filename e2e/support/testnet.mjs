@@ -12,17 +12,19 @@ export const NODE_BIN = process.env.UMBRA_NODE_BIN || 'target/release/umbra-node
  * Resolves to { seedUrl, bridgeUrl, appUrl, configPath, controlToken, close, output } once the
  * testnet answers. `faithful`: nodes and seed behave like Session's (self-signed HTTPS, no
  * CORS) and a bridge is started (`bridgeUrl`); `appDir`: the testnet also serves the app with
- * its config.json (`appUrl`; the bridge then allows that origin). `control`: the
+ * its config.json (`appUrl`; the bridge then allows that origin); `ons`: [[name, Account ID]]
+ * registered in the testnet's name service. `control`: the
  * seed also answers POST /testnet/v1/{stop,start}_node with {"ed25519": hex} and
  * `authorization: Bearer <controlToken>` (the random token the testnet prints as
  * `control token <hex>` before its seed line; null without `control`).
  */
-export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = false, faithful = false, appDir = null } = {}) {
+export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = false, faithful = false, appDir = null, ons = [] } = {}) {
   const data = mkdtempSync(join(tmpdir(), 'umbra-testnet-'));
   const args = ['testnet', '--nodes', String(nodes), '--data', data];
   if (control) args.push('--control');
   if (faithful) args.push('--faithful');
   if (appDir) args.push('--app-dir', appDir, '--app-bind', '127.0.0.1:0');
+  for (const [name, id] of ons) args.push('--ons', `${name}=${id}`);
   const child = spawn(NODE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   // The last line to wait for: `app <URL>` with an app, else `bridge <URL>` (faithful) or

@@ -157,6 +157,16 @@ pub enum ConversationsCommand {
     },
     /// Ask for the block list; answered with [`Event::BlockList`](crate::Event::BlockList).
     ListBlocked,
+    /// Resolve an ONS name (several nodes must agree); answered with
+    /// [`Event::NameResolved`](crate::Event::NameResolved), or an error
+    /// ([`ErrorCode::InvalidName`](crate::ErrorCode::InvalidName),
+    /// [`ErrorCode::NameNotFound`](crate::ErrorCode::NameNotFound),
+    /// [`ErrorCode::NameDisputed`](crate::ErrorCode::NameDisputed),
+    /// [`ErrorCode::NameLookupFailed`](crate::ErrorCode::NameLookupFailed)).
+    ResolveName {
+        /// The name as typed.
+        name: String,
+    },
 }
 
 /// What to do in one conversation ([`Command::Conversation`]). Message ids are the local ids
@@ -298,6 +308,7 @@ impl fmt::Debug for ConversationsCommand {
             ConversationsCommand::Close => "Close",
             ConversationsCommand::Search { .. } => "Search(<redacted>)",
             ConversationsCommand::ListBlocked => "ListBlocked",
+            ConversationsCommand::ResolveName { .. } => "ResolveName(<redacted>)",
         })
     }
 }
@@ -379,6 +390,9 @@ mod tests {
                 query: "secret query".into(),
             }),
             Command::Conversations(L::ListBlocked),
+            Command::Conversations(L::ResolveName {
+                name: "alice".into(),
+            }),
             conv(O::Open),
             conv(O::SendText {
                 body: "secret words".into(),
@@ -444,6 +458,7 @@ mod tests {
                 L::Close => 12,
                 L::Search { .. } => 13,
                 L::ListBlocked => 14,
+                L::ResolveName { .. } => 32,
             },
             Command::Conversation { op, .. } => match op {
                 O::Open => 15,
@@ -472,7 +487,7 @@ mod tests {
     }
 
     /// How many command variants exist (one more than the highest number in [`variant`]).
-    const VARIANTS: usize = 32;
+    const VARIANTS: usize = 33;
 
     #[test]
     fn test_every_command_round_trips() {

@@ -50,6 +50,14 @@ pub enum ErrorCode {
     },
     /// The text is not an Account ID (`05` followed by 64 hex characters).
     InvalidAccountId,
+    /// Not a name Session allows (letters, digits, `_` and `-`, at most 64).
+    InvalidName,
+    /// No account has this ONS name.
+    NameNotFound,
+    /// The nodes asked gave different answers for the name: it is not used.
+    NameDisputed,
+    /// The name could not be looked up (the network did not answer).
+    NameLookupFailed,
     /// A bridge address is not an `http://` or `https://` URL of a host (or too many were
     /// given).
     InvalidBridge,
@@ -117,6 +125,16 @@ impl ErrorCode {
             }
             ErrorCode::InvalidAccountId => {
                 "Not an Account ID: it must be 05 followed by 64 hexadecimal characters".into()
+            }
+            ErrorCode::InvalidName => {
+                "Not an Account ID or a name: a name has letters, digits, _ and - only".into()
+            }
+            ErrorCode::NameNotFound => "No account has this name".into(),
+            ErrorCode::NameDisputed => {
+                "The network gave different answers for this name, so it was not used".into()
+            }
+            ErrorCode::NameLookupFailed => {
+                "The name could not be looked up; check the connection and try again".into()
             }
             ErrorCode::InvalidBridge => {
                 "Not a bridge address: it must start with https:// (or http:// on this computer)"

@@ -167,6 +167,15 @@ pub enum Event {
         /// The hits.
         items: Vec<SearchHit>,
     },
+    /// An ONS name resolved (answer to
+    /// [`ConversationsCommand::ResolveName`](crate::ConversationsCommand::ResolveName)):
+    /// every node asked agrees. Show the Account ID for confirmation before writing.
+    NameResolved {
+        /// The name, lower-case.
+        name: String,
+        /// Its Account ID.
+        account: String,
+    },
     /// How requests reach the network (answer to
     /// [`NetworkCommand`](crate::NetworkCommand); also sent after unlock and whenever the
     /// bridge in use changes).

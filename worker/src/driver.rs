@@ -339,6 +339,7 @@ impl<R: CryptoRng> Driver<R> {
             ConversationsCommand::Close => m.close(&mut cx).await,
             ConversationsCommand::Search { query } => m.search(&mut cx, query, None).await,
             ConversationsCommand::ListBlocked => m.post_blocked(&mut cx).await,
+            ConversationsCommand::ResolveName { name } => m.resolve_name(&mut cx, &name).await,
         }
     }
 

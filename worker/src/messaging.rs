@@ -181,6 +181,8 @@ pub struct Messenger {
     /// The bundle's network and the user's own bridges (also in [`BRIDGES_RECORD`]).
     network: NetworkConfig,
     own_bridges: Vec<String>,
+    /// Tag of the last ONS lookup.
+    ons_tag: u64,
 }
 
 impl core::fmt::Debug for Messenger {
@@ -206,6 +208,17 @@ pub fn client_config(
     config.poll_background_ms = POLL_BACKGROUND_MS;
     config.display_name = display_name;
     config
+}
+
+/// The app's error for a failed name lookup.
+fn ons_error(e: umbra_protocol::ons::OnsError) -> ErrorCode {
+    use umbra_protocol::ons::OnsError;
+    match e {
+        OnsError::InvalidName => ErrorCode::InvalidName,
+        OnsError::NotFound => ErrorCode::NameNotFound,
+        OnsError::Disagreement => ErrorCode::NameDisputed,
+        OnsError::Malformed | OnsError::Network => ErrorCode::NameLookupFailed,
+    }
 }
 
 /// The 1:1 conversation with `peer` (the only kind of conversation the worker has yet).
@@ -278,6 +291,7 @@ impl Messenger {
             clock_shown: None,
             network: network.clone(),
             own_bridges,
+            ons_tag: 0,
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),
@@ -558,6 +572,13 @@ impl Messenger {
             for event in events {
                 match event {
                     ClientEvent::RouteChanged(_) => self.post_network(cx),
+                    ClientEvent::OnsResolved { name, result, .. } => match result {
+                        Ok(account) => (cx.post)(&Event::NameResolved {
+                            name,
+                            account: account.to_string(),
+                        }),
+                        Err(e) => (cx.post)(&Event::Error { code: ons_error(e) }),
+                    },
                     ClientEvent::PathStatusChanged(status) => {
                         self.path = status;
                         (cx.post)(&Event::Paths {

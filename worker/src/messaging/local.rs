@@ -152,6 +152,25 @@ impl Messenger {
         Ok(())
     }
 
+    /// Starts resolving an ONS name through the network; answered with
+    /// [`Event::NameResolved`] or an error when the client reports back.
+    pub async fn resolve_name<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        name: &str,
+    ) -> Result<(), ErrorCode> {
+        self.ons_tag += 1;
+        let cmd = umbra_protocol::client::ClientCommand::ResolveOns {
+            tag: self.ons_tag,
+            name: name.to_owned(),
+        };
+        self.client
+            .handle_command(cmd, cx.vault.identity(), crate::net::now_ms(), cx.rng)
+            .map_err(|e| super::client_error(&e))?;
+        self.run_actions(cx).await;
+        Ok(())
+    }
+
     /// Posts how requests reach the network.
     pub fn post_network<R: CryptoRng>(&self, cx: &mut Cx<'_, R>) {
         let bridge = match self.client.route_info() {
