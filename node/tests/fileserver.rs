@@ -487,3 +487,76 @@ async fn the_fileserver_command_prints_its_url_and_key_and_keeps_its_key() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_faithful_testnet_reaches_its_file_server_too() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cfg = TestnetConfig::new(dir.path());
+    cfg.nodes = 4;
+    cfg.faithful = true;
+    let net = Testnet::start(cfg).await.expect("testnet");
+    assert!(net.bundle_config().fileserver.is_some());
+    let up = fs_call(
+        &net,
+        v4("POST", "/file", &[], Some(b"via https nodes".to_vec())),
+        EncType::XChaCha20,
+    )
+    .await;
+    assert_eq!(up.code, 200);
+    let id = json_of(&up)["id"].as_str().expect("id").to_string();
+    let down = fs_call(
+        &net,
+        v4("GET", &format!("/file/{id}"), &[], None),
+        EncType::AesGcm,
+    )
+    .await;
+    assert_eq!(down.body, b"via https nodes");
+    net.shutdown().await;
+}
+
+/// A stand-alone server: its sweep task runs on its own, and its per-IP rate limit answers 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_task_runs_by_itself_and_the_rate_limit_answers_429() {
+    use umbra_node::clock::Clock;
+    use umbra_node::fileserver::{FileServerConfig, start as start_fs};
+    use umbra_node::server::RateLimit;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cfg = FileServerConfig::new(dir.path());
+    let clock = Clock::system();
+    cfg.clock = clock.clone();
+    cfg.sweep_interval = std::time::Duration::from_millis(50);
+    cfg.rate_limit = Some(RateLimit {
+        burst: 3.0,
+        per_second: 0.001,
+    });
+    let fs = start_fs(&cfg).expect("start");
+    let st = fs.state().clone();
+    let up = st.handle(&v4(
+        "POST",
+        "/file",
+        &[("X-FS-TTL", "10")],
+        Some(b"gone".to_vec()),
+    ));
+    let id = json_of(&up)["id"].as_str().expect("id").to_string();
+    assert!(st.file_path(&id).is_file());
+    clock.advance_ms(11_000);
+    let mut swept = false;
+    for _ in 0..100 {
+        if st.file_count() == 0 && !st.file_path(&id).exists() {
+            swept = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(swept, "the sweep task did not delete the expired file");
+
+    let http = reqwest::Client::new();
+    let url = format!("{}/oxen/v4/lsrpc", fs.url());
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        let r = http.post(&url).body("junk").send().await.expect("post");
+        codes.push(r.status().as_u16());
+    }
+    assert_eq!(codes, [400, 400, 400, 429, 429]);
+    fs.stop().await;
+}
