@@ -522,26 +522,32 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
 
 /// Handler of `POST /oxen/v4/lsrpc`.
 async fn lsrpc(State(state): State<Arc<FileServerState>>, body: Bytes) -> Response {
-    let opened = open_server_request(
-        &body,
-        state.keys.x25519_secret(),
-        &state.keys.x25519_public(),
-    );
-    drop(body);
-    let Ok((request, reply)) = opened else {
-        return plain(StatusCode::BAD_REQUEST, "Invalid ciphertext");
-    };
-    let s = state.clone();
-    let answer = tokio::task::spawn_blocking(move || s.handle(&request))
-        .await
-        .unwrap_or_else(|_| FileError::Storage.response());
-    let out = reply.encrypt_reply(&answer.encode(), &mut UnwrapErr(SysRng));
-    let mut resp = (StatusCode::OK, out).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    resp
+    // Decrypting, the disk and encrypting a 10 MB reply all block: off the async workers.
+    let answered = tokio::task::spawn_blocking(move || {
+        let (request, reply) = open_server_request(
+            &body,
+            state.keys.x25519_secret(),
+            &state.keys.x25519_public(),
+        )
+        .ok()?;
+        drop(body);
+        let answer = state.handle(&request);
+        drop(request);
+        Some(reply.encrypt_reply(&answer.encode(), &mut UnwrapErr(SysRng)))
+    })
+    .await;
+    match answered {
+        Ok(Some(out)) => {
+            let mut resp = (StatusCode::OK, out).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            resp
+        }
+        Ok(None) => plain(StatusCode::BAD_REQUEST, "Invalid ciphertext"),
+        Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+    }
 }
 
 /// 429 once a client IP's bucket is empty (as the node's listener, `server::RateLimit`).
