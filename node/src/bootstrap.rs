@@ -96,6 +96,7 @@ pub async fn write(
         seed_url: None,
         bridges,
         bootstrap,
+        fileserver: None,
     };
     cfg.write(out)?;
     Ok(cfg)

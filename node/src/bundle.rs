@@ -4,12 +4,15 @@
 //! Owns: the file's shape (the contract with the worker, which reads it) and building it from
 //! a running testnet or from a seed's `get_n_service_nodes` answer. Three shapes:
 //!
-//! - faithful testnet: `{"network":"local","bridges":["http://127.0.0.1:Q"],"bootstrap":[N…]}`
-//! - direct testnet: `{"network":"local","seed_url":"http://127.0.0.1:P","bridges":[],"bootstrap":[N…]}`
+//! - faithful testnet: `{"network":"local","bridges":["http://127.0.0.1:Q"],"bootstrap":[N…],"fileserver":F}`
+//! - direct testnet: `{"network":"local","seed_url":"http://127.0.0.1:P","bridges":[],"bootstrap":[N…],"fileserver":F}`
 //! - mainnet (`umbra-node bootstrap`): `{"network":"mainnet","bridges":[…],"bootstrap":[N…]}`
 //!
 //! where each `N` is one node in the shape oxend's `get_n_service_nodes` gives it:
-//! `{"public_ip","storage_port","pubkey_ed25519","pubkey_x25519","swarm_id"}`.
+//! `{"public_ip","storage_port","pubkey_ed25519","pubkey_x25519","swarm_id"}`, and `F` the
+//! testnet's file server, `{"url":"http://127.0.0.1:S","x25519":"<64 hex>"}`, reached by
+//! onion v4 requests to `/oxen/v4/lsrpc` on that host and port (absent: the client's
+//! default file server).
 //!
 //! Does not own: serving the file (`static_site`), fetching node lists (`bridge`), or the
 //! client's trust rules for the list (the worker refreshes it through onion requests).
@@ -85,6 +88,15 @@ impl BootstrapNode {
     }
 }
 
+/// The file server a bundle names (a testnet's own; mainnet leaves it out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileServerEntry {
+    /// `http://host:port`.
+    pub url: String,
+    /// Its X25519 key, 64 hex characters.
+    pub x25519: String,
+}
+
 /// The network an app bundle is configured for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleConfig {
@@ -99,6 +111,9 @@ pub struct BundleConfig {
     /// The nodes the client starts from.
     #[serde(default)]
     pub bootstrap: Vec<BootstrapNode>,
+    /// The file server to use instead of the default one (testnets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fileserver: Option<FileServerEntry>,
 }
 
 impl BundleConfig {
@@ -109,6 +124,7 @@ impl BundleConfig {
             seed_url: Some(seed_url.into()),
             bridges: Vec::new(),
             bootstrap: nodes.iter().map(BootstrapNode::of).collect(),
+            fileserver: None,
         }
     }
 
@@ -119,6 +135,7 @@ impl BundleConfig {
             seed_url: None,
             bridges,
             bootstrap: nodes.iter().map(BootstrapNode::of).collect(),
+            fileserver: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod control;
 pub mod db;
 pub mod directory;
+pub mod fileserver;
 pub mod inspect;
 pub mod keys;
 pub mod limits;

@@ -162,6 +162,32 @@ enum Cmd {
         #[arg(long)]
         account: String,
     },
+    /// Run a file server (session-file-server's API) reached by onion v4 requests that a
+    /// node proxies to `POST /oxen/v4/lsrpc`. Prints `fileserver <URL> <x25519 hex>` once it
+    /// listens; nodes must list its `host:port` (`node --proxy-host`).
+    Fileserver {
+        /// Directory for its key (fileserver.key), files/ and files.db.
+        #[arg(long)]
+        data: PathBuf,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: SocketAddr,
+        /// Longest (and default) file lifetime in seconds (`X-FS-TTL` is clamped to it).
+        #[arg(long, default_value_t = umbra_node::fileserver::MAX_TTL_SECS)]
+        max_ttl_secs: u64,
+        /// Seconds between sweeps of expired files.
+        #[arg(long, default_value_t = 60)]
+        sweep_secs: u64,
+        /// Requests per second per client IP (token bucket refill).
+        #[arg(long, default_value_t = 300.0)]
+        rate: f64,
+        /// Token bucket size per client IP.
+        #[arg(long, default_value_t = 600.0)]
+        burst: f64,
+        /// Requests handled at the same time (503 beyond).
+        #[arg(long, default_value_t = 1024)]
+        max_in_flight: usize,
+    },
     /// Run a single node that is its own swarm.
     Node {
         /// Directory for the key and database.
@@ -364,6 +390,13 @@ async fn main() -> std::process::ExitCode {
                 announce(&format!("control token {token}"));
             }
             announce(&format!("seed {}", net.seed_url()));
+            if let Some(fs) = net.fileserver() {
+                announce(&format!(
+                    "fileserver {} {}",
+                    fs.url(),
+                    hex::encode(fs.x25519_public())
+                ));
+            }
             if let Some(url) = net.bridge_url() {
                 announce(&format!("bridge {url}"));
             }
@@ -477,6 +510,39 @@ async fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::FAILURE;
                 }
             }
+        }
+        Cmd::Fileserver {
+            data,
+            bind,
+            max_ttl_secs,
+            sweep_secs,
+            rate,
+            burst,
+            max_in_flight,
+        } => {
+            let mut cfg = umbra_node::fileserver::FileServerConfig::new(data);
+            cfg.bind = bind;
+            cfg.max_ttl_secs = max_ttl_secs.clamp(1, umbra_node::fileserver::MAX_TTL_SECS);
+            cfg.sweep_interval = std::time::Duration::from_secs(sweep_secs.max(1));
+            cfg.rate_limit = Some(umbra_node::server::RateLimit {
+                burst,
+                per_second: rate,
+            });
+            cfg.limits.max_in_flight = max_in_flight.max(1);
+            let fs = match umbra_node::fileserver::start(&cfg) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("umbra-node: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            announce(&format!(
+                "fileserver {} {}",
+                fs.url(),
+                hex::encode(fs.x25519_public())
+            ));
+            wait_for_shutdown().await;
+            fs.stop().await;
         }
         Cmd::Node {
             data,

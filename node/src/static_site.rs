@@ -542,6 +542,7 @@ mod tests {
             seed_url: None,
             bridges: vec![bridge.into()],
             bootstrap: Vec::new(),
+            fileserver: None,
         };
         net("http://127.0.0.1:7000").write(&config).unwrap();
         let mut site = SiteConfig::new(dir.path().to_path_buf());

@@ -5,6 +5,9 @@
 //! HTTPS with their own self-signed certificate (`CN=localhost`, as oxenss), no CORS headers
 //! and no OPTIONS route, so a browser cannot reach them; a blind bridge pinned to the seed
 //! (`bridge`) is started with them and is the browser's only way in.
+//!
+//! Every testnet also runs one file server (`fileserver`) on plain HTTP, which its nodes may
+//! proxy onion requests to.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -16,9 +19,10 @@ use umbra_protocol::swarm::spread_swarm_ids;
 
 use crate::NodeError;
 use crate::bridge::{BridgeConfig, RunningBridge, SeedSource};
-use crate::bundle::BundleConfig;
+use crate::bundle::{BundleConfig, FileServerEntry};
 use crate::clock::Clock;
 use crate::directory::{Directory, NodeInfo};
+use crate::fileserver::{FileServerConfig, RunningFileServer};
 use crate::keys::NodeKeys;
 use crate::server::{NodeOptions, NodeState, RunningNode, Served, catch_up};
 use crate::tls::{
@@ -67,6 +71,9 @@ pub struct TestnetConfig {
     pub limits: crate::limits::NodeLimits,
     /// ONS names every node resolves (`--ons name=05…`).
     pub ons: Arc<crate::ons::Ons>,
+    /// Also run a file server (`fileserver`, data in `DATA/fileserver/`); the nodes may
+    /// proxy onion requests to its `host:port`, and `config.json` names it.
+    pub fileserver: bool,
 }
 
 impl TestnetConfig {
@@ -88,6 +95,7 @@ impl TestnetConfig {
             bridge_origins: Vec::new(),
             limits: crate::limits::NodeLimits::DEFAULT,
             ons: Arc::default(),
+            fileserver: true,
         }
     }
 }
@@ -116,6 +124,7 @@ pub struct Testnet {
     seed_cert_pem: Option<String>,
     bridge: Option<RunningBridge>,
     bundle: BundleConfig,
+    fileserver: Option<RunningFileServer>,
 }
 
 fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, NodeError> {
@@ -124,7 +133,7 @@ fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, NodeError> {
 
 impl Testnet {
     /// Start the seed and every node; returns once every node answers.
-    pub async fn start(config: TestnetConfig) -> Result<Self, NodeError> {
+    pub async fn start(mut config: TestnetConfig) -> Result<Self, NodeError> {
         install_crypto_provider();
         if config.nodes == 0 || config.swarm_size == 0 {
             return Err(NodeError::Config("nodes and swarm size must be positive"));
@@ -147,6 +156,20 @@ impl Testnet {
             (None, None)
         };
         let https = config.tls || config.faithful;
+        // The file server first: the nodes' proxy list names its `host:port`.
+        let fileserver = if config.fileserver {
+            let mut fc = FileServerConfig::new(config.data_dir.join("fileserver"));
+            fc.bind = SocketAddr::new(config.bind, 0);
+            fc.clock = config.clock.clone();
+            fc.rate_limit = None;
+            fc.limits = config.limits.listener;
+            let fs = crate::fileserver::start(&fc)?;
+            let host_port = fs.url().trim_start_matches("http://").to_string();
+            config.proxy_allowed_hosts.push(host_port);
+            Some(fs)
+        } else {
+            None
+        };
         let http = if config.faithful {
             http_client_any_cert()?
         } else {
@@ -230,6 +253,7 @@ impl Testnet {
             seed_cert_pem: seed_tls.as_ref().map(|(pem, _)| pem.clone()),
             bridge: None,
             bundle: BundleConfig::direct("", &[]),
+            fileserver,
         };
         for (i, (l, k)) in listeners.into_iter().zip(keys).enumerate() {
             net.launch(i, l, k)?;
@@ -273,6 +297,10 @@ impl Testnet {
             Some(url) => BundleConfig::bridged(vec![url.to_string()], net.nodes()),
             None => BundleConfig::direct(&net.seed_url, net.nodes()),
         };
+        net.bundle.fileserver = net.fileserver.as_ref().map(|f| FileServerEntry {
+            url: f.url().to_string(),
+            x25519: hex::encode(f.x25519_public()),
+        });
         if let Err(e) = net.bundle.write(&net.config_path()) {
             net.shutdown().await;
             return Err(e);
@@ -357,6 +385,11 @@ impl Testnet {
         self.ca_pem.as_deref()
     }
 
+    /// The file server (unless `TestnetConfig::fileserver` was off).
+    pub fn fileserver(&self) -> Option<&RunningFileServer> {
+        self.fileserver.as_ref()
+    }
+
     /// The faithful testnet's bridge URL (`http://127.0.0.1:PORT`).
     pub fn bridge_url(&self) -> Option<&str> {
         self.bridge.as_ref().map(RunningBridge::url)
@@ -413,6 +446,9 @@ impl Testnet {
     pub async fn shutdown(mut self) {
         if let Some(b) = self.bridge.take() {
             b.stop().await;
+        }
+        if let Some(f) = self.fileserver.take() {
+            f.stop().await;
         }
         for s in &mut self.slots {
             if let Some(r) = s.running.take() {

@@ -52,7 +52,15 @@ async fn the_direct_testnet_writes_its_seed_and_every_node_the_seed_lists() {
         .map(String::as_str)
         .collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["bootstrap", "bridges", "network", "seed_url"]);
+    assert_eq!(
+        keys,
+        ["bootstrap", "bridges", "fileserver", "network", "seed_url"]
+    );
+    let fs = net.fileserver().expect("file server");
+    assert_eq!(
+        raw["fileserver"],
+        json!({"url": fs.url(), "x25519": hex::encode(fs.x25519_public())})
+    );
     let n = &raw["bootstrap"][0];
     assert_eq!(n.as_object().map(|o| o.len()), Some(5));
     assert_eq!(n["public_ip"], json!("127.0.0.1"));
@@ -178,6 +186,7 @@ async fn serve_answers_config_json_from_the_config_file_or_the_seed() {
         seed_url: None,
         bridges: vec!["https://bridge.example".into()],
         bootstrap: Vec::new(),
+        fileserver: None,
     };
     mainnet.write(&file).expect("write");
     let serve = |extra: &[&str]| {

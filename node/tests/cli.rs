@@ -1,5 +1,5 @@
-//! The `umbra-node testnet` command: one `seed URL` line on stdout, a working seed, and a
-//! clean exit on SIGTERM.
+//! The `umbra-node testnet` command: a `seed URL` line, then a `fileserver URL KEY` line on
+//! stdout, a working seed, and a clean exit on SIGTERM.
 
 // The test times the shutdown with the wall clock.
 #![allow(clippy::disallowed_methods)]
@@ -22,18 +22,30 @@ async fn testnet_command_prints_seed_and_stops_on_sigterm() {
     let line = tokio::task::spawn_blocking(move || {
         let mut r = BufReader::new(stdout);
         let mut line = String::new();
-        r.read_line(&mut line).map(|_| (line, r))
+        let mut fs = String::new();
+        r.read_line(&mut line)
+            .and_then(|_| r.read_line(&mut fs))
+            .map(|_| (line, fs, r))
     })
     .await
     .expect("join")
     .expect("read");
-    let (line, mut rest) = line;
+    let (line, fs, mut rest) = line;
     let url = line
         .trim()
         .strip_prefix("seed ")
         .expect("`seed URL` line")
         .to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // Then the file server: `fileserver URL X25519`.
+    let fs: Vec<&str> = fs
+        .trim()
+        .strip_prefix("fileserver ")
+        .expect("`fileserver URL KEY` line")
+        .split(' ')
+        .collect();
+    assert!(fs[0].starts_with("http://127.0.0.1:"), "{fs:?}");
+    assert_eq!(fs[1].len(), 64, "{fs:?}");
 
     let http = umbra_node::tls::http_client(None).expect("client");
     let r = http
