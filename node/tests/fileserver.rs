@@ -560,3 +560,73 @@ async fn the_sweep_task_runs_by_itself_and_the_rate_limit_answers_429() {
     assert_eq!(codes, [400, 400, 400, 429, 429]);
     fs.stop().await;
 }
+
+/// An attachment as Session's clients send one, end to end with the protocol crate's client
+/// side (`umbra_protocol::attachment`): encrypted in the legacy format, uploaded with the
+/// request `FileServer::upload` describes, the answer read by `parse_upload`, the pointer's
+/// URL resolved back to this server, downloaded and decrypted to the same bytes; the
+/// deterministic format the same way; and a blob changed on the way is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_travels_as_session_clients_send_it() {
+    use umbra_protocol::attachment::{self, fileserver};
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let net = start(&dir, None).await;
+    let fs = net.fileserver().expect("file server");
+    let server = fileserver::FileServer::at(&fs.url(), fs.x25519_public()).expect("server");
+    let data = body_of(300_000);
+    let call = |r: fileserver::Request| fs_request(&net, r);
+    let mut rng = UnwrapErr(SysRng);
+    let legacy = attachment::encrypt_legacy(&data, &mut rng).expect("encrypt");
+    let seed = [7u8; 32];
+    let det = attachment::encrypt_deterministic(&data, &seed, attachment::Domain::Attachment)
+        .expect("encrypt");
+    for (enc, deterministic) in [(legacy, false), (det, true)] {
+        let up = fileserver::parse_upload(&call(server.upload(enc.blob.clone(), Some(3600))).await)
+            .expect("uploaded");
+        assert!(up.expires_s.is_some());
+        let url = server.file_url(&up.id, deterministic);
+        let file = fileserver::resolve_url(&url, std::slice::from_ref(&server)).expect("known");
+        assert_eq!(file.deterministic, deterministic);
+        let blob = fileserver::parse_download(call(file.server.download(&file.id)).await)
+            .expect("downloaded");
+        assert_eq!(blob, enc.blob);
+        let plain = attachment::decrypt(&url, &blob, &enc.key, Some(&enc.digest), Some(enc.size))
+            .expect("decrypts");
+        assert!(plain[..] == data[..]);
+        let mut tampered = blob.clone();
+        tampered[100] ^= 1;
+        assert_eq!(
+            attachment::decrypt(&url, &tampered, &enc.key, Some(&enc.digest), Some(enc.size)).err(),
+            Some(attachment::AttachmentError::DigestMismatch)
+        );
+    }
+    let missing = call(server.download(&"A".repeat(44))).await;
+    assert_eq!(
+        fileserver::parse_download(missing),
+        Err(fileserver::FileServerError::Status(404))
+    );
+}
+
+/// Sends a request the protocol crate describes and returns the answer as the client sees it.
+async fn fs_request(
+    net: &Testnet,
+    r: umbra_protocol::attachment::fileserver::Request,
+) -> umbra_protocol::client::ServerReply {
+    let headers: Vec<(String, String)> = r.headers.into_iter().collect();
+    let hdrs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let reply = fs_call(
+        net,
+        v4(&r.method, &r.path, &hdrs, r.body),
+        EncType::XChaCha20,
+    )
+    .await;
+    umbra_protocol::client::ServerReply {
+        status: reply.code,
+        headers: reply.headers,
+        body: reply.body,
+    }
+}
