@@ -573,7 +573,7 @@ async fn an_attachment_travels_as_session_clients_send_it() {
     let dir = tempfile::tempdir().expect("tmp");
     let net = start(&dir, None).await;
     let fs = net.fileserver().expect("file server");
-    let server = fileserver::FileServer::at(&fs.url(), fs.x25519_public()).expect("server");
+    let server = fileserver::FileServer::at(fs.url(), fs.x25519_public()).expect("server");
     let data = body_of(300_000);
     let call = |r: fileserver::Request| fs_request(&net, r);
     let mut rng = UnwrapErr(SysRng);
