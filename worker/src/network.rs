@@ -9,7 +9,10 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use umbra_protocol::client::{ClientConfig, ServiceNode};
+use umbra_protocol::{
+    attachment::fileserver::FileServer,
+    client::{ClientConfig, ServiceNode},
+};
 
 /// Most bridges kept (bundle's and user's each).
 pub const MAX_BRIDGES: usize = 8;
@@ -52,6 +55,8 @@ pub struct NetworkConfig {
     pub bridges: Vec<String>,
     /// Where the node pool starts.
     pub bootstrap: Vec<ServiceNode>,
+    /// The file server attachments go to: the bundle's, else Session's.
+    pub fileserver: Option<FileServer>,
 }
 
 impl NetworkConfig {
@@ -156,6 +161,14 @@ struct ConfigFile {
     bridges: Vec<String>,
     #[serde(default)]
     bootstrap: Vec<Value>,
+    #[serde(default)]
+    fileserver: Option<FileServerEntry>,
+}
+
+#[derive(Deserialize)]
+struct FileServerEntry {
+    url: String,
+    x25519: String,
 }
 
 /// Reads `config.json`. `None` if it is not JSON of the documented shape, names an unknown
@@ -195,11 +208,19 @@ pub fn parse_config(bytes: &[u8]) -> Option<NetworkConfig> {
         .take(MAX_BOOTSTRAP)
         .filter_map(bootstrap_node)
         .collect();
+    let fileserver = match file.fileserver {
+        Some(e) => {
+            let key: [u8; 32] = hex::decode(&e.x25519).ok()?.try_into().ok()?;
+            Some(FileServer::at(&e.url, key)?)
+        }
+        None => None,
+    };
     Some(NetworkConfig {
         network,
         seed_urls,
         bridges,
         bootstrap,
+        fileserver,
     })
 }
 
@@ -281,6 +302,22 @@ mod tests {
         );
         assert_eq!(config.min_pool_size, MAINNET_MIN_POOL);
         assert_eq!(config.bootstrap.len(), 1);
+        assert_eq!(c.fileserver, None);
+        let with_fs = format!(
+            r#"{{"network":"local","bridges":["http://127.0.0.1:9000"],"fileserver":{{"url":"http://127.0.0.1:4000","x25519":"{}"}}}}"#,
+            "cd".repeat(32)
+        );
+        let fs = parse_config(with_fs.as_bytes())
+            .unwrap()
+            .fileserver
+            .unwrap();
+        assert_eq!(
+            (fs.target.host.as_str(), fs.target.port),
+            ("127.0.0.1", 4000)
+        );
+        assert_eq!(fs.target.x25519, [0xcd; 32]);
+        let bad_fs = with_fs.replace(&"cd".repeat(32), "cd");
+        assert_eq!(parse_config(bad_fs.as_bytes()), None);
         // The old shape still loads.
         assert!(parse_config(br#"{"seed_url":"http://127.0.0.1:1"}"#).is_some());
     }
