@@ -286,6 +286,11 @@ impl Testnet {
             }];
             b.allow_origins = net.config.bridge_origins.clone();
             b.refresh_interval = Duration::from_secs(60);
+            // Every browser of a local testnet comes from 127.0.0.1, so the per-IP limit is
+            // shared by all of them (tests and benchmarks run several): ten times a public
+            // bridge's.
+            b.rate_per_sec *= 10.0;
+            b.burst *= 10.0;
             let bridge = crate::bridge::start(b, |line| eprintln!("umbra-node: {line}")).await?;
             if bridge.pool_len() != net.slots.len() {
                 bridge.stop().await;
