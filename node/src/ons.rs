@@ -28,22 +28,13 @@ use umbra_protocol::rpc::params::AccountId;
 use crate::NodeError;
 
 /// Longest ONS name (oxen-core `ons.h` `NAME_MAX`, 64 for Session names).
-pub const MAX_NAME: usize = 64;
+pub const MAX_NAME: usize = umbra_protocol::ons::MAX_NAME;
 
-/// Whether `name` is a valid Session ONS name: 1–64 ASCII letters, digits, `_` or `-`, not
-/// starting or ending with `-` (session-desktop `onsNameRegex` `^\w([\w-]*[\w])?$`).
+/// Whether `name` is a valid Session ONS name as typed here (no surrounding spaces): the
+/// client's rule, `umbra_protocol::ons::normalize` (1–64 ASCII letters, digits, `_` or `-`,
+/// not starting or ending with `-`; session-desktop `onsNameRegex`).
 pub fn valid_name(name: &str) -> bool {
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let bytes = name.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(&f), Some(&l)) => {
-            bytes.len() <= MAX_NAME
-                && word(f)
-                && word(l)
-                && bytes.iter().all(|&b| word(b) || b == b'-')
-        }
-        _ => false,
-    }
+    umbra_protocol::ons::normalize(name).is_ok_and(|n| n.eq_ignore_ascii_case(name))
 }
 
 /// BLAKE2b-256 of the lower-case name: the `name_hash` a client sends (base64).
