@@ -556,16 +556,11 @@ async fn rate_limit(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if let Some(limit) = state.rate_limit {
-        let ip = req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        if let Some(ip) = ip
-            && !state.limiter.allow(limit, ip, state.clock.now_ms())
-        {
-            return plain(StatusCode::TOO_MANY_REQUESTS, "too many requests");
-        }
+    if !state
+        .limiter
+        .allow_request(state.rate_limit, &req, state.clock.now_ms())
+    {
+        return plain(StatusCode::TOO_MANY_REQUESTS, "too many requests");
     }
     next.run(req).await
 }

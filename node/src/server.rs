@@ -80,6 +80,24 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
+    /// Take one token for the client IP of `req` (its `ConnectInfo`) under `limit`; true
+    /// without a limit or when the listener recorded no peer address.
+    pub fn allow_request(
+        &self,
+        limit: Option<RateLimit>,
+        req: &axum::extract::Request,
+        now_ms: u64,
+    ) -> bool {
+        let ip = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        match (limit, ip) {
+            (Some(limit), Some(ip)) => self.allow(limit, ip, now_ms),
+            _ => true,
+        }
+    }
+
     /// Take one token for `ip` at `now_ms`; false when its bucket is empty.
     pub fn allow(&self, limit: RateLimit, ip: std::net::IpAddr, now_ms: u64) -> bool {
         #[allow(clippy::cast_precision_loss)] // ms deltas are far below 2^52
@@ -223,16 +241,12 @@ async fn rate_limit(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if let Some(limit) = state.options.rate_limit {
-        let ip = req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        if let Some(ip) = ip
-            && !state.limiter.allow(limit, ip, state.clock.now_ms())
-        {
-            return (StatusCode::TOO_MANY_REQUESTS, "too many requests").into_response();
-        }
+    let now = state.clock.now_ms();
+    if !state
+        .limiter
+        .allow_request(state.options.rate_limit, &req, now)
+    {
+        return (StatusCode::TOO_MANY_REQUESTS, "too many requests").into_response();
     }
     next.run(req).await
 }
