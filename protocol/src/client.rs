@@ -375,7 +375,7 @@ impl Client {
         let have_paths = !self.paths.is_empty();
         let mut times: Vec<LocalMs> = self.io.deadlines().collect();
         times.extend(self.outbox.next_due(&self.clock, have_paths));
-        times.extend(self.pool.next_due(&self.config, have_paths));
+        times.extend(self.pool.next_due(&self.config, have_paths, &self.io));
         times.extend(self.paths.next_due(&self.config));
         if have_paths {
             times.extend(self.swarms.next_due());

@@ -285,10 +285,16 @@ impl Pool {
 
     /// When to call again for the pool's sake: a seed retry while the pool is too small; a
     /// refresh once paths exist.
-    pub(crate) fn next_due(&self, config: &ClientConfig, have_paths: bool) -> Vec<LocalMs> {
+    pub(crate) fn next_due(
+        &self,
+        config: &ClientConfig,
+        have_paths: bool,
+        io: &Io,
+    ) -> Vec<LocalMs> {
         let mut times = Vec::new();
+        // (Through a bridge seeds are never asked: see `ensure_seeded`.)
         if self.nodes.len() < Self::wanted(config)
-            && config.bridges.is_empty()
+            && !io.route.via_bridge()
             && let Some(t) = self.seed.due()
         {
             times.push(t);
