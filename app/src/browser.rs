@@ -391,3 +391,134 @@ fn lock_request(
         }
     });
 }
+
+/// A `blob:` URL for `bytes` typed `content_type` (the caller passes an allow-listed type:
+/// never HTML). Revoke it with [`revoke_object_url`].
+pub(crate) fn object_url(bytes: &[u8], content_type: &str) -> Option<String> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(content_type);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts).ok()?;
+    web_sys::Url::create_object_url_with_blob(&blob).ok()
+}
+
+/// Frees a URL made by [`object_url`].
+pub(crate) fn revoke_object_url(url: &str) {
+    let _ = web_sys::Url::revoke_object_url(url);
+}
+
+/// Reads the first file picked in `input` (name, MIME type, bytes), then clears the input so
+/// the same file can be picked again. A file over `max_bytes` is not read: `too_large` gets
+/// its name.
+pub(crate) fn read_picked_file(
+    input: &web_sys::HtmlInputElement,
+    max_bytes: usize,
+    too_large: impl FnOnce(String),
+    done: impl FnOnce(String, String, Vec<u8>) + 'static,
+) {
+    let Some(file) = input.files().and_then(|l| l.get(0)) else {
+        return;
+    };
+    input.set_value("");
+    let (name, ty) = (file.name(), file.type_());
+    if file.size() > max_bytes as f64 {
+        too_large(name);
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Ok(buf) = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+            done(name, ty, js_sys::Uint8Array::new(&buf).to_vec());
+        }
+    });
+}
+
+/// A voice recording in progress: the microphone stream and Chromium's recorder (Opus in
+/// WebM), whose chunks are kept until [`VoiceRecorder::finish`].
+pub(crate) struct VoiceRecorder {
+    stream: web_sys::MediaStream,
+    recorder: web_sys::MediaRecorder,
+    chunks: std::rc::Rc<std::cell::RefCell<Vec<web_sys::Blob>>>,
+}
+
+impl VoiceRecorder {
+    /// Asks for the microphone and starts recording; `Err` if it cannot be used.
+    pub(crate) async fn start() -> Result<VoiceRecorder, wasm_bindgen::JsValue> {
+        use wasm_bindgen::JsCast;
+        let devices = web_sys::window()
+            .ok_or_else(|| wasm_bindgen::JsValue::from_str("no window"))?
+            .navigator()
+            .media_devices()?;
+        let constraints = web_sys::MediaStreamConstraints::new();
+        constraints.set_audio(&wasm_bindgen::JsValue::TRUE);
+        let stream: web_sys::MediaStream = wasm_bindgen_futures::JsFuture::from(
+            devices.get_user_media_with_constraints(&constraints)?,
+        )
+        .await?
+        .dyn_into()?;
+        let recorder = web_sys::MediaRecorder::new_with_media_stream(&stream)?;
+        let chunks = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let sink = std::rc::Rc::clone(&chunks);
+        let on_data = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::BlobEvent)>::new(
+            move |e: web_sys::BlobEvent| {
+                if let Some(b) = e.data() {
+                    sink.borrow_mut().push(b);
+                }
+            },
+        );
+        recorder.set_ondataavailable(Some(on_data.as_ref().unchecked_ref()));
+        on_data.forget();
+        recorder.start()?;
+        Ok(VoiceRecorder {
+            stream,
+            recorder,
+            chunks,
+        })
+    }
+
+    fn release(&self) {
+        use wasm_bindgen::JsCast;
+        for t in self.stream.get_tracks().iter() {
+            if let Ok(t) = t.dyn_into::<web_sys::MediaStreamTrack>() {
+                t.stop();
+            }
+        }
+    }
+
+    /// Stops and drops the recording.
+    pub(crate) fn cancel(self) {
+        let _ = self.recorder.stop();
+        self.release();
+    }
+
+    /// Stops recording and decodes it to mono 16-bit PCM: (sample rate, s16le bytes).
+    pub(crate) async fn finish(self) -> Result<(u32, Vec<u8>), wasm_bindgen::JsValue> {
+        use wasm_bindgen::JsCast;
+        let stopped = js_sys::Promise::new(&mut |resolve, _| {
+            self.recorder.set_onstop(Some(&resolve));
+        });
+        self.recorder.stop()?;
+        wasm_bindgen_futures::JsFuture::from(stopped).await?;
+        self.release();
+        let parts = js_sys::Array::new();
+        for b in self.chunks.borrow().iter() {
+            parts.push(b);
+        }
+        let blob = web_sys::Blob::new_with_blob_sequence(&parts)?;
+        let buf = wasm_bindgen_futures::JsFuture::from(blob.array_buffer()).await?;
+        let opts = web_sys::AudioContextOptions::new();
+        opts.set_sample_rate(48_000.0);
+        let ctx = web_sys::AudioContext::new_with_context_options(&opts)?;
+        let decoded: web_sys::AudioBuffer =
+            wasm_bindgen_futures::JsFuture::from(ctx.decode_audio_data(&buf.dyn_into()?)?)
+                .await?
+                .dyn_into()?;
+        let _ = ctx.close();
+        let samples = decoded.get_channel_data(0)?;
+        let mut pcm = Vec::with_capacity(samples.len() * 2);
+        for s in samples {
+            let v = (s.clamp(-1.0, 1.0) * 32767.0) as i16;
+            pcm.extend_from_slice(&v.to_le_bytes());
+        }
+        Ok((decoded.sample_rate() as u32, pcm))
+    }
+}

@@ -389,6 +389,12 @@ pub(crate) fn countdown_text(remaining_ms: i64) -> String {
     }
 }
 
+/// A recording's length as a clock: "0:05", "1:30".
+pub(crate) fn elapsed_text(ms: u64) -> String {
+    let s = ms / 1000;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
 /// The words of a disappearing-messages timer: "5 minutes", "1 hour", …, "4 weeks".
 pub(crate) fn timer_label(secs: u32) -> String {
     match secs {
@@ -452,6 +458,26 @@ pub(crate) fn title_text(unread: u32) -> String {
         0 => "Umbra".into(),
         n if n > 99 => "(99+) Umbra".into(),
         n => format!("({n}) Umbra"),
+    }
+}
+
+/// A file size for people: "512 B", "1.5 KB", "10.0 MB" (decimal units, as Session shows).
+pub(crate) fn file_size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.1} KB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+    }
+}
+
+/// What an attachment is, in words.
+pub(crate) fn attachment_kind_text(kind: umbra_ipc::AttachmentKind) -> &'static str {
+    match kind {
+        umbra_ipc::AttachmentKind::Image => "Photo",
+        umbra_ipc::AttachmentKind::Video => "Video",
+        umbra_ipc::AttachmentKind::Audio => "Audio",
+        umbra_ipc::AttachmentKind::Voice => "Voice message",
+        umbra_ipc::AttachmentKind::File => "File",
     }
 }
 
@@ -870,5 +896,19 @@ mod tests {
         assert_eq!(parse_peer("-alice"), Err(ErrorCode::InvalidName));
         assert_eq!(parse_peer("al ice"), Err(ErrorCode::InvalidName));
         assert_eq!(parse_peer("<b>x</b>"), Err(ErrorCode::InvalidName));
+    }
+
+    #[test]
+    fn test_file_sizes_read_as_people_say_them() {
+        assert_eq!(elapsed_text(5_400), "0:05");
+        assert_eq!(elapsed_text(90_000), "1:30");
+        assert_eq!(file_size(0), "0 B");
+        assert_eq!(file_size(999), "999 B");
+        assert_eq!(file_size(1_500), "1.5 KB");
+        assert_eq!(file_size(10_000_000), "10.0 MB");
+        assert_eq!(
+            attachment_kind_text(umbra_ipc::AttachmentKind::Voice),
+            "Voice message"
+        );
     }
 }

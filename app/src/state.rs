@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use umbra_ipc::{
     AccountState, ConversationSummary, ErrorCode, Event, IPC_VERSION, MessageView, PathState,
-    SearchHit, SecretString, Settings, Task, patch_messages,
+    SearchHit, SecretString, Settings, Task, UploadState, patch_messages,
 };
 
 /// The screen being shown.
@@ -147,6 +147,32 @@ pub(crate) struct SearchState {
     pub(crate) items: Vec<SearchHit>,
 }
 
+/// A file being sent: what the tray above the composer shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct UploadItem {
+    /// The conversation it goes to.
+    pub(crate) conversation: String,
+    /// The app's handle.
+    pub(crate) upload: u64,
+    /// The file name (as picked).
+    pub(crate) name: String,
+    /// How it goes.
+    pub(crate) state: UploadState,
+}
+
+/// A picked file kept for a retry until its upload is done.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingFile {
+    /// The file name.
+    pub(crate) name: String,
+    /// Its MIME type.
+    pub(crate) content_type: String,
+    /// A voice message.
+    pub(crate) voice: bool,
+    /// Its bytes.
+    pub(crate) bytes: Vec<u8>,
+}
+
 /// How long a typing indicator shows without news (Session's typing TTL).
 pub(crate) const TYPING_SHOW_MS: u64 = 20_000;
 
@@ -192,6 +218,14 @@ pub(crate) struct UiState {
     pub(crate) search: RwSignal<Option<SearchState>>,
     /// A conversation to open (a notification was clicked).
     pub(crate) open_request: RwSignal<Option<String>>,
+    /// Files being sent.
+    pub(crate) uploads: RwSignal<Vec<UploadItem>>,
+    /// The picked files of [`UiState::uploads`], for a retry.
+    pub(crate) pending_files: StoredValue<BTreeMap<u64, PendingFile>>,
+    /// Object URLs of the open conversation's attachments: (message id, index) → `blob:` URL.
+    pub(crate) files: RwSignal<BTreeMap<(u64, u32), String>>,
+    /// Attachments whose bytes were asked for (asked once per open conversation).
+    pub(crate) files_asked: StoredValue<std::collections::BTreeSet<(u64, u32)>>,
 }
 
 impl UiState {
@@ -218,7 +252,20 @@ impl UiState {
             typing: RwSignal::new(None),
             search: RwSignal::new(None),
             open_request: RwSignal::new(None),
+            uploads: RwSignal::new(Vec::new()),
+            pending_files: StoredValue::new(BTreeMap::new()),
+            files: RwSignal::new(BTreeMap::new()),
+            files_asked: StoredValue::new(Default::default()),
         }
+    }
+
+    /// Revokes the object URLs of the attachments shown (the conversation was left).
+    pub(crate) fn forget_files(&self) {
+        for url in self.files.get_untracked().values() {
+            crate::browser::revoke_object_url(url);
+        }
+        self.files.set(BTreeMap::new());
+        self.files_asked.set_value(Default::default());
     }
 
     /// Shows `screen` and clears transient messages.
@@ -233,6 +280,9 @@ impl UiState {
         self.error.set(None);
         if !matches!(view, HomeView::Chat { .. }) {
             self.chat.set(None);
+        }
+        if self.home.get_untracked() != view {
+            self.forget_files();
         }
         self.home.set(view);
     }
@@ -257,6 +307,9 @@ impl UiState {
         self.settings.set(Settings::default());
         self.typing.set(None);
         self.search.set(None);
+        self.uploads.set(Vec::new());
+        self.pending_files.set_value(BTreeMap::new());
+        self.forget_files();
         crate::browser::set_title(&crate::format::title_text(0));
     }
 
@@ -398,6 +451,17 @@ impl UiState {
                     items,
                 }));
             }
+            Event::Upload {
+                conversation,
+                upload,
+                state,
+            } => self.upload_changed(conversation, upload, state),
+            Event::AttachmentData {
+                conversation,
+                id,
+                index,
+                bytes,
+            } => self.attachment_data(&conversation, id, index, &bytes),
             Event::Error { code } => {
                 self.busy.set(None);
                 self.name_lookup.set(None);
@@ -409,6 +473,52 @@ impl UiState {
 }
 
 impl UiState {
+    fn upload_changed(&self, conversation: String, upload: u64, state: UploadState) {
+        if state == UploadState::Done {
+            self.uploads.update(|u| u.retain(|x| x.upload != upload));
+            self.pending_files.update_value(|p| {
+                p.remove(&upload);
+            });
+            return;
+        }
+        let name = self
+            .pending_files
+            .with_value(|p| p.get(&upload).map(|f| f.name.clone()))
+            .unwrap_or_default();
+        self.uploads
+            .update(|u| match u.iter_mut().find(|x| x.upload == upload) {
+                Some(item) => item.state = state,
+                None => u.push(UploadItem {
+                    conversation,
+                    upload,
+                    name,
+                    state,
+                }),
+            });
+    }
+
+    /// Keeps the bytes of an attachment of the open conversation as an object URL typed as
+    /// the worker's view says (an allow-listed type, else `application/octet-stream`).
+    fn attachment_data(&self, conversation: &str, id: u64, index: u32, bytes: &[u8]) {
+        let content_type = self.chat.with_untracked(|c| {
+            c.as_ref()
+                .filter(|c| c.summary.conversation == conversation)
+                .and_then(|c| c.items.iter().find(|m| m.id == id))
+                .and_then(|m| m.attachments.iter().find(|a| a.index == index))
+                .map(|a| a.content_type.clone())
+        });
+        let Some(content_type) = content_type else {
+            return;
+        };
+        if let Some(url) = crate::browser::object_url(bytes, &content_type) {
+            self.files.update(|f| {
+                if let Some(old) = f.insert((id, index), url) {
+                    crate::browser::revoke_object_url(&old);
+                }
+            });
+        }
+    }
+
     /// Shows a browser notification for a new message while the tab is hidden, when the user
     /// switched notifications on (the text only if they chose to show it).
     fn notify(&self, conversation: String, display_name: Option<String>, preview: String) {
@@ -466,6 +576,7 @@ mod tests {
             reactions: vec![],
             expires_at_ms: None,
             kind: Default::default(),
+            attachments: Vec::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! holding the account lock ([`crate::browser::request_account_lock`]).
 
 mod account;
+mod attachments;
 mod chat;
 mod conversations;
 mod home;

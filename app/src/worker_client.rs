@@ -94,13 +94,22 @@ impl WorkerClient {
         let worker = Worker::new_with_options(WORKER_URL, &opts)?;
         let client = *self;
         let handler = Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
-            let Some(text) = msg.data().as_string() else {
+            let data = msg.data();
+            // An event is its JSON text, or [text, ArrayBuffer] when it carries bytes.
+            let (text, buf) = match data.dyn_ref::<js_sys::Array>() {
+                Some(parts) => (parts.get(0).as_string(), Some(parts.get(1))),
+                None => (data.as_string(), None),
+            };
+            let Some(text) = text else {
                 return;
             };
-            let Ok(event) = umbra_ipc::decode_event(&text) else {
+            let Ok(mut event) = umbra_ipc::decode_event(&text) else {
                 state.error.set(Some(umbra_ipc::ErrorCode::BadMessage));
                 return;
             };
+            if let (Some(slot), Some(buf)) = (event.bytes_mut(), buf) {
+                *slot = js_sys::Uint8Array::new(&buf).to_vec();
+            }
             if matches!(event, Event::Ready { .. }) {
                 client.flush();
             }
@@ -123,10 +132,10 @@ impl WorkerClient {
     }
 
     /// Sends `cmd` now, or once the worker is ready.
-    pub(crate) fn send(&self, cmd: Command) {
+    pub(crate) fn send(&self, mut cmd: Command) {
         self.inner.update_value(|inner| {
             if let (true, Some(worker)) = (inner.ready, &inner.worker) {
-                post(worker, &cmd);
+                post(worker, &mut cmd);
             } else {
                 inner.queue.push(cmd);
             }
@@ -137,17 +146,28 @@ impl WorkerClient {
         self.inner.update_value(|inner| {
             inner.ready = true;
             if let Some(worker) = &inner.worker {
-                for cmd in std::mem::take(&mut inner.queue) {
-                    post(worker, &cmd);
+                for mut cmd in std::mem::take(&mut inner.queue) {
+                    post(worker, &mut cmd);
                 }
             }
         });
     }
 }
 
-fn post(worker: &Worker, cmd: &Command) {
+fn post(worker: &Worker, cmd: &mut Command) {
     // A failed post means the worker died; the UI stays on its screen.
-    let _ = worker.post_message(&JsValue::from_str(&umbra_ipc::encode_command(cmd)));
+    match cmd.bytes_mut().map(std::mem::take) {
+        // Bytes travel beside the JSON; their buffer is transferred, not copied.
+        Some(bytes) => {
+            let text = JsValue::from_str(&umbra_ipc::encode_command(cmd));
+            let buf = js_sys::Uint8Array::from(&bytes[..]).buffer();
+            let msg = js_sys::Array::of2(&text, &buf);
+            let _ = worker.post_message_with_transfer(&msg, &js_sys::Array::of1(&buf));
+        }
+        None => {
+            let _ = worker.post_message(&JsValue::from_str(&umbra_ipc::encode_command(cmd)));
+        }
+    }
 }
 
 /// The worker client from context.

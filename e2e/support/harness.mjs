@@ -27,10 +27,10 @@ export async function appServer() {
  * { ctx, page, errors, close }. `errors` collects console errors (page and workers), page
  * errors and CSP violations.
  */
-export async function openApp(base, { viewport = { width: 360, height: 740 }, env } = {}) {
+export async function openApp(base, { viewport = { width: 360, height: 740 }, env, args = [], init } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-e2e-'));
   const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM, headless: true, args: ARGS, viewport, ...(env ? { env } : {}),
+    executablePath: CHROMIUM, headless: true, args: [...ARGS, ...args], viewport, ...(env ? { env } : {}),
   });
   const errors = [];
   await ctx.addInitScript(() => {
@@ -48,6 +48,7 @@ export async function openApp(base, { viewport = { width: 360, height: 740 }, en
       if (m.type() === 'error') errors.push(`worker console: ${m.text()}${where(m)}`);
     }));
   };
+  if (init) await ctx.addInitScript(init);
   ctx.on('page', watch);
   const page = ctx.pages()[0] ?? await ctx.newPage();
   watch(page);

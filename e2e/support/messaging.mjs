@@ -8,9 +8,10 @@ export const PASS = 'correct horse battery staple';
 /** Delivery goes through onion paths and polling; generous on a shared 2-core machine. */
 export const DELIVERY_MS = 90000;
 
-/** Opens a fresh profile on `url`, creates an account; resolves to { app, id }. */
-export async function newUser(url, env) {
-  const app = await openApp(url, { env });
+/** Opens a fresh profile on `url` (extra Chromium `args`, an `init` script run before the
+ * page's own), creates an account; resolves to { app, id }. */
+export async function newUser(url, env, args = [], init = undefined) {
+  const app = await openApp(url, { env, args, init });
   const { page } = app;
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.getByLabel('I have saved my recovery phrase').check();
@@ -45,7 +46,8 @@ export async function messages(page) {
   return page.getByRole('log', { name: 'Messages' }).getByRole('listitem').evaluateAll((items) =>
     items.map((li) => ({
       out: li.textContent.startsWith('You: '),
-      body: li.querySelector('p').textContent,
+      // A message of attachments only has no text paragraph.
+      body: li.querySelector('p')?.textContent ?? '',
       meta: li.lastElementChild.textContent,
     })));
 }

@@ -228,6 +228,49 @@ pub enum ConversationOp {
         /// The text to find (case-insensitive).
         query: String,
     },
+    /// Send a file (an image, a voice message, any file) with an optional caption. The bytes
+    /// travel beside the JSON ([`Command::bytes_mut`]). The worker answers with
+    /// [`Event::Upload`](crate::Event::Upload) states for `upload`; once uploaded, the message
+    /// enters the outbox like a text.
+    SendFile {
+        /// The app's handle for this upload (for progress, cancel and retry).
+        upload: u64,
+        /// The file name (shown to the peer).
+        name: String,
+        /// The MIME type the browser gave.
+        content_type: String,
+        /// Send as a voice message.
+        #[serde(default)]
+        voice: bool,
+        /// Caption text (may be empty).
+        #[serde(default)]
+        caption: String,
+        /// Local id of the message this one replies to.
+        #[serde(default)]
+        reply_to: Option<u64>,
+        /// The file's bytes (not in the JSON).
+        #[serde(skip)]
+        bytes: Vec<u8>,
+    },
+    /// Stop upload `upload`: nothing is sent.
+    CancelUpload {
+        /// The upload's handle.
+        upload: u64,
+    },
+    /// Download the attachments of message `id` now (a message request's, or after a
+    /// failure).
+    DownloadAttachments {
+        /// The message's local id.
+        id: u64,
+    },
+    /// Read attachment `index` of message `id`: answered with
+    /// [`Event::AttachmentData`](crate::Event::AttachmentData).
+    OpenAttachment {
+        /// The message's local id.
+        id: u64,
+        /// Which attachment.
+        index: u32,
+    },
     /// Retry a failed outgoing message.
     RetrySend {
         /// The message's local id.
@@ -264,6 +307,18 @@ impl Command {
         Command::Conversation {
             conversation: conversation.into(),
             op,
+        }
+    }
+
+    /// The binary payload carried beside the JSON, if this command has one (the app moves it
+    /// out before posting; the worker puts it back after decoding).
+    pub fn bytes_mut(&mut self) -> Option<&mut Vec<u8>> {
+        match self {
+            Command::Conversation {
+                op: ConversationOp::SendFile { bytes, .. },
+                ..
+            } => Some(bytes),
+            _ => None,
         }
     }
 }
@@ -326,6 +381,10 @@ impl fmt::Debug for ConversationOp {
             ConversationOp::Typing { .. } => "Typing(<redacted>)",
             ConversationOp::Search { .. } => "Search(<redacted>)",
             ConversationOp::RetrySend { .. } => "RetrySend(<redacted>)",
+            ConversationOp::SendFile { .. } => "SendFile(<redacted>)",
+            ConversationOp::CancelUpload { .. } => "CancelUpload",
+            ConversationOp::DownloadAttachments { .. } => "DownloadAttachments(<redacted>)",
+            ConversationOp::OpenAttachment { .. } => "OpenAttachment(<redacted>)",
             ConversationOp::AcceptRequest => "AcceptRequest",
             ConversationOp::Delete => "Delete",
             ConversationOp::Block => "Block",
@@ -415,6 +474,18 @@ mod tests {
                 query: "secret query".into(),
             }),
             conv(O::RetrySend { id: 7 }),
+            conv(O::SendFile {
+                upload: 1,
+                name: "secret.pdf".into(),
+                content_type: "application/pdf".into(),
+                voice: false,
+                caption: "secret caption".into(),
+                reply_to: None,
+                bytes: Vec::new(),
+            }),
+            conv(O::CancelUpload { upload: 1 }),
+            conv(O::DownloadAttachments { id: 3 }),
+            conv(O::OpenAttachment { id: 3, index: 0 }),
             conv(O::AcceptRequest),
             conv(O::Delete),
             conv(O::Block),
@@ -474,6 +545,10 @@ mod tests {
                 O::Delete => 25,
                 O::Block => 26,
                 O::Unblock => 27,
+                O::SendFile { .. } => 33,
+                O::CancelUpload { .. } => 34,
+                O::DownloadAttachments { .. } => 35,
+                O::OpenAttachment { .. } => 36,
             },
             Command::Settings(c) => match c {
                 SettingsCommand::Get => 28,
@@ -487,7 +562,33 @@ mod tests {
     }
 
     /// How many command variants exist (one more than the highest number in [`variant`]).
-    const VARIANTS: usize = 33;
+    const VARIANTS: usize = 37;
+
+    /// A file's bytes never go into the JSON: they travel beside it and are put back.
+    #[test]
+    fn test_file_bytes_travel_beside_the_json() {
+        let mut cmd = conv(ConversationOp::SendFile {
+            upload: 9,
+            name: "a.png".into(),
+            content_type: "image/png".into(),
+            voice: false,
+            caption: String::new(),
+            reply_to: None,
+            bytes: b"PNGSECRETBYTES".to_vec(),
+        });
+        let bytes = std::mem::take(cmd.bytes_mut().expect("has bytes"));
+        let text = encode_command(&cmd);
+        assert!(
+            !text.contains("PNGSECRET") && !text.contains("bytes"),
+            "{text}"
+        );
+        let mut back = decode_command(&text).expect("decode");
+        *back.bytes_mut().expect("has bytes") = bytes;
+        assert!(matches!(back, Command::Conversation {
+            op: ConversationOp::SendFile { ref bytes, upload: 9, .. }, ..
+        } if bytes == b"PNGSECRETBYTES"));
+        assert!(conv(ConversationOp::Open).bytes_mut().is_none());
+    }
 
     #[test]
     fn test_every_command_round_trips() {

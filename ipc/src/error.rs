@@ -79,6 +79,19 @@ pub enum ErrorCode {
     InvalidTimer,
     /// The emoji is empty or too long.
     InvalidReaction,
+    /// The file is larger than the 10 MB Session clients accept.
+    FileTooLarge,
+    /// The file could not be read or prepared (an image that does not decode).
+    InvalidFile,
+    /// The file could not be uploaded (the file server did not answer or refused it).
+    UploadFailed,
+    /// The attachment could not be downloaded (gone, unreachable).
+    DownloadFailed,
+    /// The attachment's bytes do not match what the sender said (wrong digest or key): not
+    /// shown.
+    AttachmentCorrupt,
+    /// The microphone could not be used (no permission, or none present).
+    MicrophoneUnavailable,
     /// Browser storage (IndexedDB) failed.
     Storage,
     /// Browser storage is full.
@@ -150,6 +163,16 @@ impl ErrorCode {
             ErrorCode::NoSuchMessage => "That message no longer exists".into(),
             ErrorCode::InvalidTimer => "Choose one of the offered timers".into(),
             ErrorCode::InvalidReaction => "That reaction cannot be sent".into(),
+            ErrorCode::FileTooLarge => "Files can be at most 10 MB".into(),
+            ErrorCode::InvalidFile => "This file could not be read".into(),
+            ErrorCode::UploadFailed => "The file could not be uploaded; try again".into(),
+            ErrorCode::DownloadFailed => "The attachment could not be downloaded".into(),
+            ErrorCode::AttachmentCorrupt => {
+                "The attachment is damaged or was changed, so it is not shown".into()
+            }
+            ErrorCode::MicrophoneUnavailable => {
+                "The microphone cannot be used; allow it in the browser's site settings".into()
+            }
             ErrorCode::Storage => "Browser storage failed".into(),
             ErrorCode::StorageFull => "Browser storage is full".into(),
             ErrorCode::WaitingForNetworkTime => {

@@ -193,11 +193,64 @@ pub enum Event {
         /// The new standing.
         clock: ClockStatus,
     },
+    /// How an upload of [`ConversationOp::SendFile`](crate::ConversationOp::SendFile) goes.
+    Upload {
+        /// The conversation reference.
+        conversation: String,
+        /// The app's handle.
+        upload: u64,
+        /// Its state.
+        state: UploadState,
+    },
+    /// The bytes of an attachment (answer to
+    /// [`ConversationOp::OpenAttachment`](crate::ConversationOp::OpenAttachment)); the bytes
+    /// travel beside the JSON ([`Event::bytes_mut`]). Never render them as HTML.
+    AttachmentData {
+        /// The conversation reference.
+        conversation: String,
+        /// The message's local id.
+        id: u64,
+        /// Which attachment.
+        index: u32,
+        /// The bytes (not in the JSON).
+        #[serde(skip)]
+        bytes: Vec<u8>,
+    },
     /// A command failed.
     Error {
         /// What failed; the app picks the text from the code and never parses strings.
         code: ErrorCode,
     },
+}
+
+/// The state of an upload.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum UploadState {
+    /// Being re-encoded (images: their metadata removed) and encrypted.
+    Preparing,
+    /// Encrypted, on its way to the file server through an onion path (`bytes` encrypted).
+    Uploading {
+        /// Encrypted size in bytes.
+        bytes: u64,
+    },
+    /// Uploaded; the message is in the outbox.
+    Done,
+    /// Failed; the app may send the same file again.
+    Failed {
+        /// Why.
+        code: ErrorCode,
+    },
+}
+
+impl Event {
+    /// The binary payload carried beside the JSON, if this event has one.
+    pub fn bytes_mut(&mut self) -> Option<&mut Vec<u8>> {
+        match self {
+            Event::AttachmentData { bytes, .. } => Some(bytes),
+            _ => None,
+        }
+    }
 }
 
 /// Encodes an event for `postMessage` (a JSON string).

@@ -14,11 +14,12 @@ pub use command::{
     SettingsCommand, decode_command, encode_command,
 };
 pub use error::ErrorCode;
-pub use event::{AccountState, ClockStatus, Event, Task, decode_event, encode_event};
+pub use event::{AccountState, ClockStatus, Event, Task, UploadState, decode_event, encode_event};
 pub use messaging::{
-    AFTER_READ_TIMERS_S, AFTER_SEND_TIMERS_S, ConversationKind, ConversationSummary, DeliveryState,
-    Direction, DisappearingMode, DisappearingView, MessageKind, MessageView, NetworkView,
-    PathState, QuoteView, ReactionView, SearchHit, Settings, offered_timers_s, patch_messages,
+    AFTER_READ_TIMERS_S, AFTER_SEND_TIMERS_S, AttachmentAvailability, AttachmentKind,
+    AttachmentView, ConversationKind, ConversationSummary, DeliveryState, Direction,
+    DisappearingMode, DisappearingView, MessageKind, MessageView, NetworkView, PathState,
+    QuoteView, ReactionView, SearchHit, Settings, offered_timers_s, patch_messages,
 };
 pub use secret::SecretString;
 pub use strength::{Strength, Weakness, estimate as estimate_strength};
@@ -69,6 +70,7 @@ mod tests {
             reactions: vec![],
             expires_at_ms: None,
             kind: Default::default(),
+            attachments: Vec::new(),
         }
     }
 

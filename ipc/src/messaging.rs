@@ -238,6 +238,61 @@ pub struct MessageView {
     /// A text, or what the placeholder stands for.
     #[serde(default)]
     pub kind: MessageKind,
+    /// The message's attachments, in order.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// How an attachment is shown.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    /// A picture shown inline (JPEG, PNG, WebP, GIF).
+    Image,
+    /// A video, played inline where the browser can.
+    Video,
+    /// Audio (a file that plays).
+    Audio,
+    /// A voice message.
+    Voice,
+    /// Any other file: offered for download only.
+    File,
+}
+
+/// Where an attachment's bytes are.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AttachmentAvailability {
+    /// On the file server; not fetched (a request's, or not yet).
+    Remote,
+    /// Being downloaded.
+    Downloading,
+    /// Here: open it with [`ConversationOp::OpenAttachment`](crate::ConversationOp::OpenAttachment).
+    Stored,
+    /// It could not be fetched.
+    Failed {
+        /// Why.
+        code: crate::ErrorCode,
+    },
+}
+
+/// One attachment of a message (untrusted text: render as text only).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+pub struct AttachmentView {
+    /// Its index in the message.
+    pub index: u32,
+    /// How to show it.
+    pub kind: AttachmentKind,
+    /// The MIME type to give the bytes (from an allow-list; else `application/octet-stream`).
+    pub content_type: String,
+    /// A safe file name for saving (no path, no control characters).
+    pub file_name: String,
+    /// Size in bytes (as stored, else as the sender said).
+    pub size: u64,
+    /// Width and height, as the sender said.
+    pub dimensions: Option<(u32, u32)>,
+    /// Where its bytes are.
+    pub availability: AttachmentAvailability,
 }
 
 /// How the worker reaches the network, for the connection indicator and Settings.
@@ -309,6 +364,7 @@ mod tests {
             reactions: vec![],
             expires_at_ms: None,
             kind: Default::default(),
+            attachments: Vec::new(),
         }
     }
 

@@ -212,6 +212,8 @@ pub fn content_security_policy(index_html: &str, connect_src: &[String]) -> Stri
         "worker-src 'self'".to_owned(),
         format!("connect-src {}", connect.join(" ")),
         "img-src 'self' blob: data:".to_owned(),
+        // Attachments play from blob: URLs the app makes of decrypted bytes.
+        "media-src 'self' blob:".to_owned(),
         "style-src 'self'".to_owned(),
         "font-src 'self'".to_owned(),
         "manifest-src 'self'".to_owned(),

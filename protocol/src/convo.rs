@@ -147,6 +147,14 @@ pub enum UiChange {
         /// The start of the text (at most [`NOTIFY_PREVIEW_CHARS`] characters).
         preview: String,
     },
+    /// A message with attachments was stored: their bytes are still on the file server (the
+    /// caller fetches them now, or when the user asks: not before a request is accepted).
+    Attachments {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The message.
+        message: MessageKey,
+    },
     /// Something failed while handling client events (the rest was still handled).
     Error(ConvoError),
 }

@@ -14,6 +14,7 @@
 //!
 //! Spec: docs/protocol.md §5, §9, vectors §11.1 and §11.8.
 
+mod attachments;
 mod compose;
 mod disappearing;
 mod envelope;
@@ -24,6 +25,10 @@ mod seal;
 mod sealed_box;
 mod semantics;
 
+pub use attachments::{
+    AttachmentMeta, MAX_ATTACHMENTS, MAX_CAPTION_BYTES, MAX_CONTENT_TYPE_BYTES,
+    MAX_FILE_NAME_BYTES, MAX_KEY_BYTES, MAX_URL_BYTES,
+};
 pub use compose::{
     Outgoing, SendPrefs, TextDraft, compose_expiration_update, compose_reaction,
     compose_read_receipt, compose_request_accept, compose_text, compose_typing, compose_unsend,

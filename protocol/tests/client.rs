@@ -1781,6 +1781,7 @@ fn text_draft(body: &str, disappearing: DisappearingSetting) -> TextDraft {
         quote: None,
         profile: None,
         disappearing,
+        attachments: Vec::new(),
     }
 }
 

@@ -175,6 +175,7 @@ impl World {
             disappearing: None,
             quote: None,
             placeholder: None,
+            attachments: Vec::new(),
         })
     }
 
@@ -244,6 +245,7 @@ fn text(body: &str, name: Option<&str>, setting: DisappearingSetting, sent_ms: u
         quote: None,
         profile: name.map(|n| Profile::new(n).expect("name")),
         disappearing: setting,
+        attachments: Vec::new(),
     };
     compose_text(&draft, sent_ms).expect("compose")
 }
@@ -347,6 +349,7 @@ fn send_text_validates_then_stores_pending_and_hands_it_over() {
             profile,
             expiry,
             quote,
+            ..
         } => {
             assert_eq!(body, "hello offline");
             assert_eq!(profile.as_ref().map(Profile::display_name), Some("Me"));
@@ -984,6 +987,7 @@ fn reading_starts_after_read_timers_and_the_sweep_removes() {
         disappearing: timer(mode),
         quote: None,
         placeholder: None,
+        attachments: Vec::new(),
     };
     let soon = w.insert(incoming(
         now - 298_500,
@@ -1247,6 +1251,7 @@ fn a_peers_name_is_applied_only_when_newer() {
             quote: None,
             profile: Some(profile),
             disappearing: DisappearingSetting::Off,
+            attachments: Vec::new(),
         };
         compose_text(&draft, sent).expect("compose")
     };
@@ -1610,6 +1615,7 @@ fn sync_copies_from_our_devices_and_foreign_ones() {
                 quote: None,
                 profile: None,
                 expiry: DisappearingSetting::Off,
+                attachments: Vec::new(),
             }),
         },
     );
@@ -1765,6 +1771,7 @@ fn other_kinds_of_conversation_get_a_typed_error_or_are_left_alone() {
         disappearing: None,
         quote: None,
         placeholder: None,
+        attachments: Vec::new(),
     });
     let unsupported = Err(ConvoError::UnsupportedConversation);
     assert_eq!(
@@ -1862,7 +1869,8 @@ fn data(d: DataMessage) -> Content {
     }
 }
 
-/// Attachments (with their caption text), voice messages, calls (one per call id), group and
+/// Attachments (with their caption text) and voice messages are stored as messages with
+/// attachments, and the caller is told to fetch them; calls (one per call id), group and
 /// community invitations and unknown kinds are kept as placeholders instead of being dropped;
 /// config and group control stay invisible; a blocked peer's are dropped as their texts are.
 #[test]
@@ -1886,6 +1894,8 @@ fn unsupported_content_is_kept_as_placeholders() {
     });
     let effects = w.receive(vec![received_content(&me, &bob_id, attachment, T0, "a1")]);
     assert!(changed(&effects, bob));
+    assert!(effects.iter().any(|e| matches!(e,
+        Effect::Ui(UiChange::Attachments { conversation, .. }) if *conversation == dm(bob))));
     // The caption text is the body, the notification shows it, the name is taken.
     assert!(effects.contains(&Effect::Ui(UiChange::Incoming {
         conversation: dm(bob),
@@ -1965,19 +1975,19 @@ fn unsupported_content_is_kept_as_placeholders() {
         received_content(&me, &bob_id, config, T0 + 10, "x2"),
         received_content(&me, &bob_id, Content::default(), T0 + 11, "u1"),
     ]);
-    let kept: Vec<(Option<Placeholder>, String)> = w
-        .messages(&bob)
+    let stored = w.messages(&bob);
+    assert_eq!(stored[0].attachments.len(), 1);
+    assert!(stored[1].attachments[0].meta.voice);
+    let kept: Vec<(Option<Placeholder>, String)> = stored
         .into_iter()
         .map(|m| (m.placeholder, m.body))
         .collect();
     assert_eq!(
         kept,
         vec![
-            (
-                Some(Placeholder::Attachment { count: 1 }),
-                "look at this".into()
-            ),
-            (Some(Placeholder::VoiceMessage), String::new()),
+            // Attachments are messages of their own now (not placeholders).
+            (None, "look at this".into()),
+            (None, String::new()),
             (
                 Some(Placeholder::Call {
                     call_id: "c1".into()
@@ -2021,12 +2031,13 @@ fn unsupported_content_is_kept_as_placeholders() {
     );
     let last = w.messages(&bob).pop().expect("stored");
     assert_eq!(
-        (last.direction, last.placeholder, last.body.as_str()),
         (
-            Direction::Outgoing,
-            Some(Placeholder::Attachment { count: 1 }),
-            "from my phone"
-        )
+            last.direction,
+            last.placeholder,
+            last.body.as_str(),
+            last.attachments.len()
+        ),
+        (Direction::Outgoing, None, "from my phone", 1)
     );
     // A blocked peer's attachment is dropped like their texts.
     let carol_id = identity(3);

@@ -333,6 +333,7 @@ fn test_wire_text_with_quote_profile_and_timer() {
         }),
         profile: Some(Profile::new("Bo").expect("name")),
         disappearing: DisappearingSetting::AfterSend(43_200),
+        attachments: Vec::new(),
     };
     let out = compose_text(&draft, 2000).expect("compose");
     let author = author_a_hex();
@@ -465,6 +466,7 @@ fn test_round_trip_every_kind() {
             quote: Some(quote.clone()),
             profile: Some(profile.clone()),
             disappearing: setting,
+            attachments: Vec::new(),
         };
         let out = compose_text(&draft, now).expect("compose");
         assert_eq!(
@@ -474,6 +476,7 @@ fn test_round_trip_every_kind() {
                 quote: Some(quote),
                 profile: Some(profile.clone()),
                 expiry: setting,
+                attachments: Vec::new(),
             }
         );
     }
@@ -678,10 +681,6 @@ fn test_round_trip_kinds_not_composed() {
             ),
         ),
         (
-            attachment,
-            unsupported(UnsupportedKind::Attachments { count: 2 }, Some("look")),
-        ),
-        (
             invitation,
             unsupported(
                 UnsupportedKind::CommunityInvitation {
@@ -705,6 +704,16 @@ fn test_round_trip_kinds_not_composed() {
         ),
     ] {
         assert_eq!(deliver_raw(&content, &alice, &bob, &mut rng), Ok(want));
+    }
+    // Attachments are content now: a text (maybe blank) carrying their pointers.
+    match deliver_raw(&attachment, &alice, &bob, &mut rng) {
+        Ok(Event::Text {
+            body, attachments, ..
+        }) => {
+            assert_eq!(body, "look");
+            assert_eq!(attachments.len(), 2);
+        }
+        other => panic!("unexpected {other:?}"),
     }
 }
 
@@ -739,14 +748,19 @@ fn test_unsupported_kinds_keep_their_text() {
         None,
         vec![captioned("sunset"), captioned(" "), captioned("sea")],
     ) {
-        Ok(Event::Unsupported {
-            what: UnsupportedKind::Attachments { count: 3 },
-            text: Some(text),
+        Ok(Event::Text {
+            body,
+            quote: None,
             profile: Some(p),
             expiry: DisappearingSetting::AfterSend(43_200),
+            attachments,
         }) => {
-            assert_eq!(text, "sunset\nsea");
+            assert_eq!(body, "sunset\nsea");
             assert_eq!((p.display_name(), p.updated_s()), ("Alice", 9));
+            assert_eq!(attachments.len(), 3);
+            assert_eq!(attachments[0].caption.as_deref(), Some("sunset"));
+            // A blank caption is no caption.
+            assert_eq!(attachments[1].caption, None);
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -754,10 +768,16 @@ fn test_unsupported_kinds_keep_their_text() {
         flags: Some(AttachmentPointer::FLAG_VOICE_MESSAGE),
         ..AttachmentPointer::default()
     };
-    assert!(matches!(
-        with_attachments(Some("listen"), vec![voice]),
-        Ok(Event::Unsupported { what: UnsupportedKind::VoiceMessage, text: Some(t), .. }) if t == "listen"
-    ));
+    match with_attachments(Some("listen"), vec![voice]) {
+        Ok(Event::Text {
+            body, attachments, ..
+        }) => {
+            assert_eq!(body, "listen");
+            assert!(attachments[0].voice);
+            assert_eq!(attachments[0].summary(), "Voice message");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
     // The caption text is checked like a body.
     let long = "x".repeat(MAX_INCOMING_BODY_CHARS + 1);
     assert_eq!(
@@ -1718,8 +1738,7 @@ proptest! {
                 body,
                 quote: None,
                 profile: None,
-                expiry: DisappearingSetting::Off,
-            }
+                expiry: DisappearingSetting::Off, attachments: Vec::new(), }
         );
     }
 }

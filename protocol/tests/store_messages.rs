@@ -49,6 +49,7 @@ fn incoming(from: AccountId, sent_ms: u64, body: &str, hash: Option<&str>) -> Ne
         disappearing: None,
         quote: None,
         placeholder: None,
+        attachments: Vec::new(),
     }
 }
 
@@ -236,6 +237,7 @@ fn a_crash_at_any_write_leaves_a_consistent_database() {
                 disappearing: None,
                 quote: None,
                 placeholder: None,
+                attachments: Vec::new(),
             };
             let InsertOutcome::Inserted(mine) = db.insert_message(mine, &mut r).await? else {
                 panic!("insert")

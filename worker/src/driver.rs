@@ -369,6 +369,38 @@ impl<R: CryptoRng> Driver<R> {
             ConversationOp::Typing { started } => m.typing(cx, peer, started).await,
             ConversationOp::Search { query } => m.search(cx, query, Some(peer)).await,
             ConversationOp::RetrySend { id } => m.retry(cx, peer, id).await,
+            ConversationOp::SendFile {
+                upload,
+                name,
+                content_type,
+                voice,
+                caption,
+                reply_to,
+                bytes,
+            } => {
+                m.send_file(
+                    cx,
+                    peer,
+                    upload,
+                    name,
+                    content_type,
+                    voice,
+                    caption,
+                    reply_to,
+                    bytes,
+                )
+                .await
+            }
+            ConversationOp::CancelUpload { upload } => {
+                m.cancel_upload(cx, peer, upload);
+                Ok(())
+            }
+            ConversationOp::DownloadAttachments { id } => {
+                m.download_attachments(cx, peer, id).await
+            }
+            ConversationOp::OpenAttachment { id, index } => {
+                m.open_attachment(cx, peer, id, index).await
+            }
             ConversationOp::AcceptRequest => m.accept(cx, peer).await,
             ConversationOp::Delete => m.delete(cx, peer).await,
             ConversationOp::Block => m.set_blocked(cx, peer, true).await,

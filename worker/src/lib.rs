@@ -4,6 +4,7 @@
 
 pub mod driver;
 pub mod mailbox;
+pub mod media;
 pub mod messaging;
 pub mod net;
 pub mod network;

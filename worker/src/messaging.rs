@@ -26,6 +26,7 @@
 
 #[macro_use]
 mod glue;
+mod files;
 mod intents;
 mod local;
 pub mod view;
@@ -183,6 +184,8 @@ pub struct Messenger {
     own_bridges: Vec<String>,
     /// Tag of the last ONS lookup.
     ons_tag: u64,
+    /// Attachment uploads and downloads under way.
+    files: files::Transfers,
 }
 
 impl core::fmt::Debug for Messenger {
@@ -292,6 +295,7 @@ impl Messenger {
             network: network.clone(),
             own_bridges,
             ons_tag: 0,
+            files: Default::default(),
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),
@@ -475,6 +479,10 @@ impl Messenger {
                 display_name,
                 preview,
             }),
+            UiChange::Attachments {
+                conversation,
+                message,
+            } => self.files.want(conversation, message, false),
             UiChange::Error(e) => (cx.post)(&Event::Error {
                 code: convo_error(e),
             }),
@@ -514,6 +522,7 @@ impl Messenger {
     async fn run_actions<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
         loop {
             self.settle_refused(cx).await;
+            self.start_downloads(cx).await;
             if !self.held.is_empty() && self.client.clock_synced() {
                 self.run_held(cx).await;
             }
@@ -572,6 +581,9 @@ impl Messenger {
             for event in events {
                 match event {
                     ClientEvent::RouteChanged(_) => self.post_network(cx),
+                    ClientEvent::ServerResponse { tag, result } if self.files.owns(tag) => {
+                        self.on_file_response(cx, tag, result).await;
+                    }
                     ClientEvent::OnsResolved { name, result, .. } => match result {
                         Ok(account) => (cx.post)(&Event::NameResolved {
                             name,

@@ -31,7 +31,23 @@ impl Port {
         // The text may carry recovery-phrase words: zeroised once copied out.
         let text = Zeroizing::new(umbra_ipc::encode_event(event));
         // A failed post means the app is gone; nothing useful can be done.
-        let _ = self.scope.post_message(&JsValue::from_str(&text));
+        let bytes = match event {
+            Event::AttachmentData { bytes, .. } => Some(bytes),
+            _ => None,
+        };
+        match bytes {
+            // Binary payloads travel beside the JSON, their buffer transferred (not copied).
+            Some(bytes) => {
+                let buf = js_sys::Uint8Array::from(&bytes[..]).buffer();
+                let msg = js_sys::Array::of2(&JsValue::from_str(&text), &buf);
+                let _ = self
+                    .scope
+                    .post_message_with_transfer(&msg, &js_sys::Array::of1(&buf));
+            }
+            None => {
+                let _ = self.scope.post_message(&JsValue::from_str(&text));
+            }
+        }
     }
 }
 
@@ -66,11 +82,21 @@ pub fn start() {
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
         // The text may carry a passphrase or phrase: zeroised once decoded (the command's
         // own fields are `SecretString`s).
-        let cmd = msg
-            .data()
-            .as_string()
+        let data = msg.data();
+        // A command is its JSON text, or [text, ArrayBuffer] when it carries bytes.
+        let (text, buf) = match data.dyn_ref::<js_sys::Array>() {
+            Some(parts) => (parts.get(0).as_string(), Some(parts.get(1))),
+            None => (data.as_string(), None),
+        };
+        let cmd = text
             .map(Zeroizing::new)
-            .and_then(|t| umbra_ipc::decode_command(&t).ok());
+            .and_then(|t| umbra_ipc::decode_command(&t).ok())
+            .map(|mut cmd| {
+                if let (Some(slot), Some(buf)) = (cmd.bytes_mut(), buf) {
+                    *slot = js_sys::Uint8Array::new(&buf).to_vec();
+                }
+                cmd
+            });
         mailbox.push(Input::Command(cmd));
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

@@ -116,6 +116,7 @@ mod tests {
             reactions: vec![],
             expires_at_ms: None,
             kind: Default::default(),
+            attachments: Vec::new(),
         }
     }
 

@@ -902,6 +902,7 @@ async fn test_conversation_features_offline() {
         disappearing: Some(Disappearing { mode, timer_s: 300 }),
         quote: None,
         placeholder: None,
+        attachments: Vec::new(),
     };
     let mut rng = umbra_worker::rng::worker_rng();
     let mut db = MessageDb::new(&store, &vault);

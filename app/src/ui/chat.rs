@@ -15,6 +15,7 @@ use umbra_ipc::{
     offered_timers_s,
 };
 
+use super::attachments::{AttachButton, Attachments, UploadTray, VoiceButton};
 use super::conversations::SearchBox;
 use crate::{
     browser,
@@ -334,11 +335,15 @@ fn Bubble(m: MessageView, conversation: String, peer: Memo<String>) -> impl Into
         }
     });
     let has_body = !m.body.is_empty();
+    let files = (!m.attachments.is_empty()).then(|| {
+        view! { <Attachments conversation=conversation.clone() id attachments=m.attachments.clone()/> }
+    });
     view! {
         <li class=class>
             <span class="sr-only">{format!("{who}: ")}</span>
             {quote}
             {placeholder}
+            {files}
             {has_body.then(|| view! { <p class="body">{body}</p> })}
             {reactions}
             <button type="button" class="options" aria-label="Message options" aria-haspopup="menu"
@@ -555,6 +560,7 @@ fn Composer(conversation: String) -> impl IntoView {
     let worker = use_worker();
     let ui = expect_context::<ChatUi>();
     let text = RwSignal::new(String::new());
+    let p_files = conversation.clone();
     // When "started" was last sent (0: not typing) and when the last key was pressed.
     let typing_since = StoredValue::new(0u64);
     let last_input = StoredValue::new(0u64);
@@ -632,9 +638,13 @@ fn Composer(conversation: String) -> impl IntoView {
             }
         })
     };
+    let reply_to = Signal::derive(move || ui.reply.get().map(|(id, _, _)| id));
     view! {
         {reply}
+        <UploadTray conversation=p_files.clone()/>
         <form class="composer" on:submit=submit>
+            <AttachButton conversation=p_files.clone() reply_to/>
+            <VoiceButton conversation=p_files reply_to/>
             <textarea rows="2" aria-label="Message" placeholder="Message" bind:value=text
                 on:keydown=keydown on:input=on_input on:blur=move |_| stop_typing()></textarea>
             <button type="submit">"Send"</button>

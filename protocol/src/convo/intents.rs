@@ -18,9 +18,10 @@ use crate::address::ConversationId;
 use crate::client::{ClientCommand, ControlKind, LocalId, PollingMode};
 use crate::identity::AccountId;
 use crate::message::{
-    DisappearingSetting, MAX_OUTGOING_BODY_CHARS, MAX_RECEIPT_TIMESTAMPS, MessageId as WireId,
-    Outgoing, QuoteRef, ReactionChange, TextDraft, compose_expiration_update, compose_reaction,
-    compose_read_receipt, compose_request_accept, compose_text, compose_typing, compose_unsend,
+    AttachmentMeta, DisappearingSetting, MAX_OUTGOING_BODY_CHARS, MAX_RECEIPT_TIMESTAMPS,
+    MessageId as WireId, Outgoing, QuoteRef, ReactionChange, TextDraft, compose_expiration_update,
+    compose_reaction, compose_read_receipt, compose_request_accept, compose_text, compose_typing,
+    compose_unsend,
 };
 use crate::store::messages::{
     ConversationState, ConversationUpdate, Direction, Disappearing, DisappearingMode,
@@ -95,6 +96,7 @@ impl Conversations {
             }),
             profile: self.profile.clone(),
             disappearing: DisappearingSetting::Off,
+            attachments: msg.attachments.iter().map(|a| a.meta.clone()).collect(),
         };
         let outgoing = compose_text(&draft, msg.sent_ms).map_err(|_| ConvoError::InvalidMessage)?;
         Ok(with_setting(outgoing, setting))
@@ -125,8 +127,33 @@ impl Conversations {
         body: String,
         reply_to: Option<MessageKey>,
     ) -> Outcome {
+        self.send_message(io, conversation, body, reply_to, Vec::new())
+            .await
+    }
+
+    /// As [`Conversations::send_text`], with `attachments` already uploaded (then the text
+    /// may be empty). Their bytes are stored by the caller afterwards
+    /// ([`MessageDb::store_attachment`](crate::store::MessageDb::store_attachment)), so the
+    /// sender never downloads its own file.
+    ///
+    /// # Errors
+    ///
+    /// As [`Conversations::send_text`]; [`ConvoError::InvalidMessage`] also for more than
+    /// [`MAX_ATTACHMENTS`](crate::message::MAX_ATTACHMENTS) attachments.
+    pub async fn send_message<S: Store, R: CryptoRng + ?Sized>(
+        &mut self,
+        io: &mut Io<'_, S, R>,
+        conversation: &ConversationId,
+        body: String,
+        reply_to: Option<MessageKey>,
+        attachments: Vec<AttachmentMeta>,
+    ) -> Outcome {
         let peer = direct(conversation)?;
-        if body.trim().is_empty() || body.chars().count() > MAX_BODY_CHARS {
+        let blank_ok = !attachments.is_empty() && body.is_empty();
+        if (body.trim().is_empty() && !blank_ok)
+            || body.chars().count() > MAX_BODY_CHARS
+            || attachments.len() > crate::message::MAX_ATTACHMENTS
+        {
             return Err(ConvoError::InvalidMessage);
         }
         let quote = match reply_to {
@@ -156,6 +183,7 @@ impl Conversations {
             quote: quote_ref,
             profile: self.profile.clone(),
             disappearing: DisappearingSetting::Off,
+            attachments: attachments.clone(),
         };
         let outgoing = with_setting(
             compose_text(&draft, sent_ms).map_err(|_| ConvoError::InvalidMessage)?,
@@ -173,6 +201,7 @@ impl Conversations {
             disappearing: Some(stored_setting).filter(Disappearing::is_on),
             quote,
             placeholder: None,
+            attachments,
         };
         let InsertOutcome::Inserted(id) = io.db.insert_message(msg, io.rng).await? else {
             // A fresh sent timestamp is never a duplicate.

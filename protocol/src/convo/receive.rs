@@ -37,8 +37,6 @@ const CALL_SCAN: usize = 50;
 fn placeholder_of(what: UnsupportedKind) -> Option<Placeholder> {
     Some(match what {
         UnsupportedKind::Call { call_id } => Placeholder::Call { call_id },
-        UnsupportedKind::Attachments { count } => Placeholder::Attachment { count },
-        UnsupportedKind::VoiceMessage => Placeholder::VoiceMessage,
         UnsupportedKind::CommunityInvitation { name } => Placeholder::CommunityInvitation { name },
         UnsupportedKind::GroupInvitation { name } => Placeholder::GroupInvitation { name },
         UnsupportedKind::Unknown => Placeholder::Unknown,
@@ -133,7 +131,17 @@ impl Conversations {
                     quote,
                     profile,
                     expiry,
-                } => texts.push(self.text(&arrival, hash, body, quote, profile, expiry)),
+                    attachments,
+                } => {
+                    let mut t = self.text(&arrival, hash, body, quote, profile, expiry);
+                    if t.notify.as_deref() == Some("")
+                        && let Some(a) = attachments.first()
+                    {
+                        t.notify = Some(a.summary().to_owned());
+                    }
+                    t.msg.attachments = attachments;
+                    texts.push(t);
+                }
                 Event::Unsupported {
                     what,
                     text,
@@ -262,6 +270,7 @@ impl Conversations {
                     text: q.text.unwrap_or_default(),
                 }),
                 placeholder: None,
+                attachments: Vec::new(),
             },
             profile,
             expiry: at,
@@ -278,18 +287,28 @@ impl Conversations {
         let (msgs, meta): (Vec<NewMessage>, Vec<_>) = texts
             .into_iter()
             .map(|t| {
-                let at = (t.msg.conversation.clone(), t.msg.author);
+                let at = (
+                    t.msg.conversation.clone(),
+                    t.msg.author,
+                    !t.msg.attachments.is_empty(),
+                );
                 (t.msg, (at, t.profile, t.expiry, t.future_dated, t.notify))
             })
             .unzip();
         let outcomes = io.db.insert_messages(msgs, io.rng).await?;
-        for (outcome, ((conversation, author), profile, expiry, future_dated, notify)) in
+        for (outcome, ((conversation, author, files), profile, expiry, future_dated, notify)) in
             outcomes.iter().zip(meta)
         {
             let InsertOutcome::Inserted(id) = outcome else {
                 continue;
             };
             effects.push(Effect::Ui(UiChange::Conversation(conversation.clone())));
+            if files {
+                effects.push(Effect::Ui(UiChange::Attachments {
+                    conversation: conversation.clone(),
+                    message: *id,
+                }));
+            }
             if future_dated && let Some(at) = expiry {
                 // The database counts from the claimed send time; a message dated in the
                 // future must not outlive its timer.

@@ -20,8 +20,8 @@
 use rand_core::CryptoRng;
 
 use super::{
-    DEFAULT_TTL_MS, DisappearingSetting, Field, MessageError, MessageId, TYPING_TTL_MS,
-    encode_for_1o1,
+    AttachmentMeta, DEFAULT_TTL_MS, DisappearingSetting, Field, MessageError, MessageId,
+    TYPING_TTL_MS, encode_for_1o1,
     limits::Side,
     proto::{
         Content, DataMessage, MessageRequestResponse, Reaction, ReceiptMessage, ReceiptType,
@@ -86,6 +86,9 @@ pub struct TextDraft {
     pub profile: Option<Profile>,
     /// The conversation's disappearing setting (must be one Session offers).
     pub disappearing: DisappearingSetting,
+    /// Attachments, already uploaded (at most [`MAX_ATTACHMENTS`](super::MAX_ATTACHMENTS));
+    /// with any, the body may be empty.
+    pub attachments: Vec<AttachmentMeta>,
 }
 
 /// A Content with `sigTimestamp` set, as desktop builds every one.
@@ -119,7 +122,12 @@ fn expirable(data: DataMessage, setting: DisappearingSetting, sent_ms: u64) -> O
 /// [`Field::QuoteText`], [`Field::TargetTimestamp`] (quote of timestamp 0) or
 /// [`Field::Timer`] (a setting Session does not offer).
 pub fn compose_text(draft: &TextDraft, sent_ms: u64) -> Result<Outgoing, MessageError> {
-    Side::Outgoing.check_body(&draft.body)?;
+    if draft.attachments.len() > super::MAX_ATTACHMENTS {
+        return Err(MessageError::InvalidOutgoing(Field::Attachments));
+    }
+    if draft.attachments.is_empty() || !draft.body.is_empty() {
+        Side::Outgoing.check_body(&draft.body)?;
+    }
     if let Some(quote) = &draft.quote {
         Side::Outgoing.check_target_timestamp(quote.target.sent_timestamp_ms)?;
         if let Some(text) = &quote.text {
@@ -128,7 +136,12 @@ pub fn compose_text(draft: &TextDraft, sent_ms: u64) -> Result<Outgoing, Message
     }
     let setting = draft.disappearing.check_outgoing()?;
     let data = DataMessage {
-        body: Some(draft.body.clone()),
+        body: Some(draft.body.clone()).filter(|b| !b.is_empty()),
+        attachments: draft
+            .attachments
+            .iter()
+            .map(AttachmentMeta::to_proto)
+            .collect(),
         quote: draft.quote.as_ref().map(QuoteRef::to_proto),
         profile: draft.profile.as_ref().map(Profile::to_proto),
         ..DataMessage::default()

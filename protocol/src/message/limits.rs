@@ -51,6 +51,8 @@ pub enum Field {
     UnsendAuthor,
     /// A sync copy of content that has no `dataMessage` to carry `syncTarget`.
     SyncTarget,
+    /// More attachments than [`MAX_ATTACHMENTS`](super::MAX_ATTACHMENTS).
+    Attachments,
 }
 
 impl fmt::Display for Field {
@@ -65,6 +67,7 @@ impl fmt::Display for Field {
             Field::TargetTimestamp => "target timestamp",
             Field::UnsendAuthor => "unsend author",
             Field::SyncTarget => "sync target",
+            Field::Attachments => "attachments",
         })
     }
 }

@@ -1,8 +1,8 @@
 //! Message semantics, incoming side: [`classify`] turns a decoded, authenticated
 //! [`Incoming`] into one typed [`Event`] — text, reaction, read receipt, typing indicator,
 //! unsend, disappearing-setting change, message-request response, sync copy, screenshot
-//! notice — or [`Event::Unsupported`] for what Umbra cannot show yet (calls, attachments,
-//! voice messages, group and community invitations, unknown kinds), with the text that came
+//! notice — or [`Event::Unsupported`] for what Umbra cannot show yet (calls, group and
+//! community invitations, unknown kinds), with the text that came
 //! along, so the conversation can show a placeholder instead of dropping it silently.
 //!
 //! Everything in the content is the peer's data: sizes are capped ([`super::limits`]),
@@ -15,7 +15,8 @@
 //! Spec: docs/protocol.md §5.4, §5.5, §9.
 
 use super::{
-    DisappearingSetting, Incoming, MessageError, MessageId,
+    AttachmentMeta, DisappearingSetting, Incoming, MessageError, MessageId,
+    attachments::read_pointers,
     limits::Side,
     proto::{
         Content, DataExtractionType, DataMessage, LokiProfile, Quote, Reaction, ReactionAction,
@@ -176,13 +177,6 @@ pub enum UnsupportedKind {
         /// `CallMessage.uuid` (untrusted; at most [`MAX_CALL_ID_BYTES`]).
         call_id: String,
     },
-    /// A message with attachments (files, images, video).
-    Attachments {
-        /// How many.
-        count: u32,
-    },
-    /// A voice message (an attachment flagged `VOICE_MESSAGE`).
-    VoiceMessage,
     /// An invitation to a community.
     CommunityInvitation {
         /// The community's name (untrusted, cut at 100 bytes).
@@ -228,6 +222,8 @@ pub enum Event {
         profile: Option<Profile>,
         /// The message's own disappearing setting.
         expiry: DisappearingSetting,
+        /// Its attachments (files, images, voice messages); then `body` may be empty.
+        attachments: Vec<AttachmentMeta>,
     },
     /// An emoji reaction added to or removed from a message.
     Reaction {
@@ -283,8 +279,7 @@ pub enum Event {
     Unsupported {
         /// What it is.
         what: UnsupportedKind,
-        /// The text that came with it: an attachment message's body (else its captions,
-        /// one per line). Untrusted, size-checked like a body.
+        /// The text that came with it. Untrusted, size-checked like a body.
         text: Option<String>,
         /// The sender's profile, if sent along.
         profile: Option<Profile>,
@@ -424,33 +419,30 @@ fn classify_data_message(data: &DataMessage, content: &Content) -> Result<Event,
     }
     let profile = || Profile::from_proto(data.profile.as_ref());
     if !data.attachments.is_empty() {
-        let voice = data.attachments.iter().any(|a| {
-            a.flags.unwrap_or(0) & super::proto::AttachmentPointer::FLAG_VOICE_MESSAGE != 0
-        });
-        let what = if voice {
-            UnsupportedKind::VoiceMessage
-        } else {
-            UnsupportedKind::Attachments {
-                count: u32::try_from(data.attachments.len()).unwrap_or(u32::MAX),
-            }
+        // The text is the body, else the attachments' own captions (older clients).
+        let body = match data.body.as_deref().filter(|b| !b.trim().is_empty()) {
+            Some(body) => body.to_owned(),
+            None => data
+                .attachments
+                .iter()
+                .filter_map(|a| a.caption.as_deref())
+                .filter(|c| !c.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join("\n"),
         };
-        // The caption text is kept: the body, else the attachments' own captions.
-        let text = match data.body.as_deref().filter(|b| !b.trim().is_empty()) {
-            Some(body) => Some(body.to_owned()),
-            None => Some(
-                data.attachments
-                    .iter()
-                    .filter_map(|a| a.caption.as_deref())
-                    .filter(|c| !c.trim().is_empty())
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-            .filter(|t| !t.is_empty()),
-        };
-        if let Some(text) = &text {
-            Side::Incoming.check_body(text)?;
+        if !body.is_empty() {
+            Side::Incoming.check_body(&body)?;
         }
-        return Ok(unsupported(what, text, profile(), content));
+        return Ok(Event::Text {
+            body,
+            quote: data.quote.as_ref().map(QuoteRef::from_proto).transpose()?,
+            profile: profile(),
+            expiry: DisappearingSetting::from_content_fields(
+                content.expiration_type,
+                content.expiration_timer,
+            )?,
+            attachments: read_pointers(&data.attachments),
+        });
     }
     if let Some(invitation) = &data.open_group_invitation {
         let what = UnsupportedKind::CommunityInvitation {
@@ -488,6 +480,7 @@ fn classify_data_message(data: &DataMessage, content: &Content) -> Result<Event,
             content.expiration_type,
             content.expiration_timer,
         )?,
+        attachments: Vec::new(),
     })
 }
 

@@ -61,6 +61,7 @@
 //! the worker runs them one after another from a single queue.
 
 mod conversations;
+mod files;
 mod model;
 mod read;
 pub(in crate::store) mod records;
@@ -80,10 +81,13 @@ use crate::address::ConversationId;
 use crate::error::ErrorKind;
 
 pub use model::{
-    Conversation, ConversationState, ConversationUpdate, Direction, Disappearing, DisappearingMode,
-    InsertOutcome, LastMessage, Message, MessageKey, MessageRef, NewMessage, OutboxState,
-    Placeholder, Quote, ReadMarked, RemovedMessage,
+    Attachment, AttachmentFailure, AttachmentState, Conversation, ConversationState,
+    ConversationUpdate, Direction, Disappearing, DisappearingMode, InsertOutcome, LastMessage,
+    Message, MessageKey, MessageRef, NewMessage, OutboxState, Placeholder, Quote, ReadMarked,
+    RemovedMessage,
 };
+
+pub use records::FILE_CHUNK_BYTES;
 
 /// Maximum number of characters of a message kept as the conversation preview.
 pub const PREVIEW_CHARS: usize = 100;
@@ -257,6 +261,18 @@ impl<'a, S: Store> MessageDb<'a, S> {
         delete_record_op(self.vault, name)
     }
 
+    /// The deletions of every stored chunk of `entry`'s attachments.
+    fn file_deletes(&self, entry: &IndexEntry) -> Vec<BatchOp> {
+        entry
+            .files
+            .iter()
+            .enumerate()
+            .flat_map(|(index, &chunks)| {
+                (0..chunks).map(move |c| self.delete_op(&records::file_name(entry.id, index, c)))
+            })
+            .collect()
+    }
+
     async fn load_conversations(&self) -> Result<ConversationsRecord> {
         let rec: ConversationsRecord = self.load(CONVERSATIONS).await?.unwrap_or_default();
         check_version(rec.v)?;
@@ -326,6 +342,11 @@ impl<'a, S: Store> MessageDb<'a, S> {
                 None
             } else {
                 content.placeholder.clone()
+            },
+            attachments: if unsent {
+                Vec::new()
+            } else {
+                content.attachments.clone()
             },
         }
     }

@@ -77,6 +77,7 @@ macro_rules! store_conformance_tests {
             msgdb_plaintext_scan,
             msgdb_writes_no_seen_record,
             msgdb_groups_and_communities,
+            msgdb_attachment_files,
             msgdb_migrates_v1_fixture,
             msgdb_upgrade_deletes_v2_seen,
             msgdb_migration_rejects_damage,

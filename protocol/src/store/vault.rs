@@ -350,6 +350,19 @@ impl UnlockedVault {
         Ok(BatchOp::Put { id, bytes })
     }
 
+    /// Seals `plaintext` as the record `name`, for a [`BatchOp`] written with others in one
+    /// transaction.
+    pub fn seal_op<R: CryptoRng + ?Sized>(
+        &self,
+        name: &str,
+        plaintext: &[u8],
+        rng: &mut R,
+    ) -> Result<BatchOp, StoreError> {
+        let id = self.record_storage_id(name);
+        let bytes = self.store_key.seal(&id, plaintext, rng)?;
+        Ok(BatchOp::Put { id, bytes })
+    }
+
     /// The deletion of the record `name`, for a [`BatchOp`] batch.
     pub fn delete_op(&self, name: &str) -> BatchOp {
         BatchOp::Delete {

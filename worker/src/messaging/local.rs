@@ -94,7 +94,15 @@ impl Messenger {
         let me = cx.vault.account_id();
         let items = list
             .iter()
-            .map(|m| message_view(m, &me, &targets))
+            .map(|m| {
+                let mut v = message_view(m, &me, &targets);
+                for a in &mut v.attachments {
+                    if self.files.downloading.contains(&(m.id, a.index as usize)) {
+                        a.availability = umbra_ipc::AttachmentAvailability::Downloading;
+                    }
+                }
+                v
+            })
             .collect();
         self.dirty_peers.remove(peer);
         if let Some(event) = self.page.update(peer.to_string(), conversation, items) {

@@ -6,18 +6,81 @@
 use std::collections::BTreeMap;
 
 use umbra_ipc::{
-    ConversationKind, ConversationSummary, DeliveryState, Direction as IpcDirection,
-    DisappearingMode as IpcMode, DisappearingView, ErrorCode, MessageKind, MessageView, QuoteView,
-    ReactionView, offered_timers_s,
+    AttachmentAvailability, AttachmentKind, AttachmentView, ConversationKind, ConversationSummary,
+    DeliveryState, Direction as IpcDirection, DisappearingMode as IpcMode, DisappearingView,
+    ErrorCode, MessageKind, MessageView, QuoteView, ReactionView, offered_timers_s,
 };
 use umbra_protocol::{
     convo,
     identity::AccountId,
     store::messages::{
-        Conversation, ConversationState, Direction, Disappearing, DisappearingMode, Message,
-        OutboxState, Placeholder,
+        Attachment, AttachmentState, Conversation, ConversationState, Direction, Disappearing,
+        DisappearingMode, Message, OutboxState, Placeholder,
     },
 };
+
+/// Types the app may give attachment bytes (and how each is shown); anything else is
+/// `application/octet-stream`, a download. Never `text/html`, SVG or XML: a file is never
+/// rendered as a page or markup.
+const SHOWN_TYPES: &[(&str, AttachmentKind)] = &[
+    ("image/jpeg", AttachmentKind::Image),
+    ("image/png", AttachmentKind::Image),
+    ("image/webp", AttachmentKind::Image),
+    ("image/gif", AttachmentKind::Image),
+    ("video/mp4", AttachmentKind::Video),
+    ("video/webm", AttachmentKind::Video),
+    ("audio/mpeg", AttachmentKind::Audio),
+    ("audio/mp3", AttachmentKind::Audio),
+    ("audio/mp4", AttachmentKind::Audio),
+    ("audio/m4a", AttachmentKind::Audio),
+    ("audio/x-m4a", AttachmentKind::Audio),
+    ("audio/aac", AttachmentKind::Audio),
+    ("audio/ogg", AttachmentKind::Audio),
+    ("audio/webm", AttachmentKind::Audio),
+    ("audio/wav", AttachmentKind::Audio),
+];
+
+/// The display form of attachment `index`.
+pub fn attachment_view(index: usize, a: &Attachment) -> AttachmentView {
+    let claimed = a
+        .meta
+        .content_type
+        .as_deref()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let (content_type, kind) = match SHOWN_TYPES.iter().find(|(t, _)| *t == claimed) {
+        Some((t, kind)) => ((*t).to_owned(), *kind),
+        None => ("application/octet-stream".to_owned(), AttachmentKind::File),
+    };
+    let kind = if a.meta.voice && kind == AttachmentKind::Audio {
+        AttachmentKind::Voice
+    } else {
+        kind
+    };
+    let (size, availability) = match &a.state {
+        AttachmentState::Remote => (u64::from(a.meta.size), AttachmentAvailability::Remote),
+        AttachmentState::Stored { size } => (*size, AttachmentAvailability::Stored),
+        AttachmentState::Failed { reason } => (
+            u64::from(a.meta.size),
+            AttachmentAvailability::Failed {
+                code: super::files::failure_code(*reason),
+            },
+        ),
+    };
+    AttachmentView {
+        index: u32::try_from(index).unwrap_or(u32::MAX),
+        kind,
+        content_type,
+        file_name: super::files::safe_file_name(a.meta.file_name.as_deref().unwrap_or_default()),
+        size,
+        dimensions: a.meta.width.zip(a.meta.height),
+        availability,
+    }
+}
 
 /// The conversation-list row of `c`.
 pub fn summary(c: &Conversation) -> ConversationSummary {
@@ -92,6 +155,12 @@ pub fn message_view(m: &Message, me: &AccountId, targets: &QuoteTargets) -> Mess
         reactions,
         expires_at_ms: m.expires_at_ms,
         kind: kind_of(m.placeholder.as_ref()),
+        attachments: m
+            .attachments
+            .iter()
+            .enumerate()
+            .map(|(i, a)| attachment_view(i, a))
+            .collect(),
     }
 }
 

@@ -159,6 +159,7 @@ impl<S: Store> MessageDb<'_, S> {
                 });
             }
             ops.push(self.delete_op(&message_name(e.id)));
+            ops.extend(self.file_deletes(e));
         }
         ops.push(self.seal(CONVERSATIONS, &convs, rng)?);
         self.store.write_batch(&ops).await?;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::address::ConversationId;
 use crate::identity::AccountId;
+use crate::message::AttachmentMeta;
 
 /// The stable local key of a stored message (assigned by the database, never reused; unique
 /// across all conversations). Not the message's Session identity: that is [`MessageRef`]
@@ -146,6 +147,51 @@ impl Placeholder {
     }
 }
 
+/// Where the bytes of an attachment are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum AttachmentState {
+    /// Only on the file server (not downloaded yet, or not wanted yet).
+    #[default]
+    Remote,
+    /// Downloaded, checked and stored here (sealed, in chunks).
+    Stored {
+        /// Plaintext size in bytes.
+        size: u64,
+    },
+    /// A download failed for good (gone from the server, a wrong digest, undecryptable); the
+    /// user may try again.
+    Failed {
+        /// Why.
+        reason: AttachmentFailure,
+    },
+}
+
+/// Why an attachment could not be fetched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentFailure {
+    /// Not on the file server any more (expired or removed).
+    Gone,
+    /// Its URL names no file server Umbra knows, or no key came with it.
+    Unavailable,
+    /// The bytes did not match their digest or did not decrypt: not shown.
+    Corrupt,
+    /// Larger than the 10 MB Session clients accept.
+    TooLarge,
+}
+
+/// An attachment of a stored message: what the sender said about it, and whether its bytes
+/// are here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The pointer as received or sent.
+    pub meta: AttachmentMeta,
+    /// Where its bytes are.
+    #[serde(default)]
+    pub state: AttachmentState,
+}
+
 /// A reference to another message by its Session identity: author and sent timestamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct MessageRef {
@@ -240,6 +286,9 @@ pub struct Message {
     /// Content Umbra cannot show yet that this message stands for (`None` for a text).
     #[serde(default)]
     pub placeholder: Option<Placeholder>,
+    /// Its attachments.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 impl Message {
@@ -281,6 +330,10 @@ pub struct NewMessage {
     /// Content Umbra cannot show yet that this message stands for (`None` for a text).
     #[serde(default)]
     pub placeholder: Option<Placeholder>,
+    /// Its attachments (their bytes are stored apart:
+    /// [`MessageDb::store_attachment`](super::MessageDb::store_attachment)).
+    #[serde(default)]
+    pub attachments: Vec<AttachmentMeta>,
 }
 
 /// What [`MessageDb::insert_message`](super::MessageDb::insert_message) did.

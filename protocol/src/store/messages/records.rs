@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Conversation, ConversationState, Direction, Disappearing, MessageDbError, MessageKey,
-    MessageRef, OutboxState, PREVIEW_CHARS, Placeholder, Quote,
+    Attachment, Conversation, ConversationState, Direction, Disappearing, MessageDbError,
+    MessageKey, MessageRef, OutboxState, PREVIEW_CHARS, Placeholder, Quote,
 };
 use crate::address::ConversationId;
 use crate::identity::AccountId;
@@ -32,6 +32,14 @@ pub(in crate::store) fn index_name(conversation: &ConversationId) -> String {
 pub(in crate::store) fn message_name(id: MessageKey) -> String {
     format!("msgdb/v2/message/{}", id.0)
 }
+
+/// Name of chunk `chunk` of the bytes of attachment `index` of message `id`.
+pub(in crate::store) fn file_name(id: MessageKey, index: usize, chunk: u32) -> String {
+    format!("msgdb/v2/file/{}/{index}/{chunk}", id.0)
+}
+
+/// Bytes per sealed attachment chunk: a 10 MB file is 40 records, none of them huge.
+pub const FILE_CHUNK_BYTES: usize = 256 * 1024;
 
 /// Message contents written by the current operation, by id.
 pub(in crate::store) type Fresh = BTreeMap<MessageKey, ContentRecord>;
@@ -60,6 +68,10 @@ pub(in crate::store) struct IndexEntry {
     pub(in crate::store) read_timer_s: Option<u32>,
     pub(in crate::store) outbox: Option<OutboxState>,
     pub(in crate::store) state: EntryState,
+    /// Stored chunks of each attachment's bytes, by attachment index (missing: none), so the
+    /// deletions of a message reach its files without reading its content.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(in crate::store) files: Vec<u32>,
 }
 
 impl IndexEntry {
@@ -109,13 +121,18 @@ pub(in crate::store) struct ContentRecord {
     /// Absent for texts (and in records written before placeholders existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(in crate::store) placeholder: Option<Placeholder>,
+    /// Absent for texts without attachments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(in crate::store) attachments: Vec<Attachment>,
 }
 
 impl ContentRecord {
-    /// The conversation-list preview: the start of the text, else the placeholder's summary.
+    /// The conversation-list preview: the start of the text, else the placeholder's or the
+    /// first attachment's summary.
     pub(in crate::store) fn preview(&self) -> String {
-        match &self.placeholder {
-            Some(p) if self.body.is_empty() => p.summary().to_owned(),
+        match (&self.placeholder, self.attachments.first()) {
+            (Some(p), _) if self.body.is_empty() => p.summary().to_owned(),
+            (None, Some(a)) if self.body.is_empty() => a.meta.summary().to_owned(),
             _ => preview(&self.body),
         }
     }

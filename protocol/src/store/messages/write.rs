@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_core::CryptoRng;
 
 use super::{
-    Batch, CONVERSATIONS, ContentRecord, ConversationState, ConversationsRecord, Direction,
-    Disappearing, DisappearingMode, EntryState, FORMAT, Fresh, IndexEntry, IndexRecord,
-    InsertOutcome, MessageDb, MessageDbError, MessageKey, MessageRef, NewMessage, OutboxState,
-    ReadMarked, RemovedMessage, Result, TOMBSTONE_KEEP_MS, index_name, message_name,
+    Attachment, AttachmentState, Batch, CONVERSATIONS, ContentRecord, ConversationState,
+    ConversationsRecord, Direction, Disappearing, DisappearingMode, EntryState, FORMAT, Fresh,
+    IndexEntry, IndexRecord, InsertOutcome, MessageDb, MessageDbError, MessageKey, MessageRef,
+    NewMessage, OutboxState, ReadMarked, RemovedMessage, Result, TOMBSTONE_KEEP_MS, index_name,
+    message_name,
 };
 use crate::address::ConversationId;
 use crate::identity::AccountId;
@@ -180,6 +181,7 @@ impl<S: Store> MessageDb<'_, S> {
             read_timer_s,
             outbox,
             state: EntryState::Live,
+            files: Vec::new(),
         };
         let content = ContentRecord {
             v: FORMAT,
@@ -189,6 +191,14 @@ impl<S: Store> MessageDb<'_, S> {
             quote: msg.quote,
             reactions: BTreeMap::new(),
             placeholder: msg.placeholder,
+            attachments: msg
+                .attachments
+                .into_iter()
+                .map(|meta| Attachment {
+                    meta,
+                    state: AttachmentState::Remote,
+                })
+                .collect(),
         };
         (id, entry, content)
     }
@@ -326,10 +336,12 @@ impl<S: Store> MessageDb<'_, S> {
             .ok_or(MessageDbError::NoSuchMessage)?;
         index.entries[pos].state = EntryState::Removed;
         let mut batch = Batch::default();
+        batch.deletes.push(self.delete_op(&message_name(key)));
+        batch.deletes.extend(self.file_deletes(&index.entries[pos]));
+        index.entries[pos].files.clear();
         self.stage_index(&mut batch, &mut convs, id, &index, &Fresh::new(), rng)
             .await?;
         batch.conversations = Some(self.seal(CONVERSATIONS, &convs, rng)?);
-        batch.deletes.push(self.delete_op(&message_name(key)));
         self.commit(batch).await
     }
 
@@ -360,6 +372,8 @@ impl<S: Store> MessageDb<'_, S> {
                 if entry.state == EntryState::Live {
                     entry.state = EntryState::Unsent;
                     entry.read = true;
+                    batch.deletes.extend(self.file_deletes(entry));
+                    entry.files.clear();
                     let wiped = ContentRecord {
                         v: FORMAT,
                         conversation: id.clone(),
@@ -368,6 +382,7 @@ impl<S: Store> MessageDb<'_, S> {
                         quote: None,
                         reactions: Default::default(),
                         placeholder: None,
+                        attachments: Vec::new(),
                     };
                     batch
                         .contents
@@ -394,6 +409,7 @@ impl<S: Store> MessageDb<'_, S> {
                     read_timer_s: None,
                     outbox: None,
                     state: EntryState::Removed,
+                    files: Vec::new(),
                 });
                 None
             }
@@ -524,6 +540,8 @@ impl<S: Store> MessageDb<'_, S> {
                         id: e.id,
                     });
                     batch.deletes.push(self.delete_op(&message_name(e.id)));
+                    batch.deletes.extend(self.file_deletes(e));
+                    e.files.clear();
                 }
             }
             let before = index.entries.len();

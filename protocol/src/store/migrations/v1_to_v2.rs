@@ -168,6 +168,7 @@ fn entry_v2(e: EntryV1) -> IndexEntry {
             EntryStateV1::Unsent => EntryState::Unsent,
             EntryStateV1::Removed => EntryState::Removed,
         },
+        files: Vec::new(),
     }
 }
 
@@ -180,6 +181,7 @@ fn content_v2(conversation: &ConversationId, c: &ContentV1) -> ContentRecord {
         quote: c.quote.clone(),
         reactions: c.reactions.clone(),
         placeholder: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -38,6 +38,7 @@ pub fn incoming(from: AccountId, sent_ms: u64, body: &str, hash: Option<&str>) -
         disappearing: None,
         quote: None,
         placeholder: None,
+        attachments: Vec::new(),
     }
 }
 
@@ -56,6 +57,7 @@ pub fn outgoing(me: AccountId, to: AccountId, sent_ms: u64, body: &str) -> NewMe
         disappearing: None,
         quote: None,
         placeholder: None,
+        attachments: Vec::new(),
     }
 }
 
@@ -1589,4 +1591,188 @@ pub async fn msgdb_groups_and_communities<S: Store>(store: &S) {
             assert!(!contains(value, needle), "value of {id}");
         }
     }
+}
+
+/// A test attachment pointer (display fields only; the bytes are stored apart).
+fn meta(name: &str) -> crate::message::AttachmentMeta {
+    crate::message::AttachmentMeta {
+        url: format!("http://files.test/file/{name}"),
+        server_id: 0,
+        key: vec![7; 64],
+        digest: Some(vec![8; 32]),
+        size: 10,
+        content_type: Some("image/png".into()),
+        file_name: Some(name.into()),
+        voice: false,
+        width: None,
+        height: None,
+        caption: None,
+    }
+}
+
+/// Attachment bytes are sealed in chunks apart from the message: they read back whole, a
+/// smaller replacement drops the extra chunks, they never appear in the clear, and every way
+/// a message goes (delete for me, unsend, expiry, the whole conversation) removes them.
+pub async fn msgdb_attachment_files<S: Store>(store: &S) {
+    use crate::store::messages::{AttachmentState, FILE_CHUNK_BYTES};
+    let vault = new_vault(store, 40).await;
+    let mut rng = test_rng(41);
+    let (alice, bob) = (peer(1), peer(2));
+    let mut db = MessageDb::new(store, &vault);
+    let with_files = |sent_ms: u64, hash: &str, from: AccountId| NewMessage {
+        attachments: vec![meta("a.png"), meta("b.png")],
+        ..incoming(from, sent_ms, "", Some(hash))
+    };
+    let first = inserted(
+        db.insert_message(with_files(100, "h1", alice), &mut rng)
+            .await
+            .expect("insert"),
+    );
+    let baseline = store.ids().await.expect("ids").len();
+    // Nothing is stored yet: remote.
+    let m = db
+        .message(&dm(alice), first)
+        .await
+        .expect("get")
+        .expect("m");
+    assert_eq!(m.attachments.len(), 2);
+    assert_eq!(m.attachments[0].state, AttachmentState::Remote);
+    assert_eq!(db.attachment_bytes(&dm(alice), first, 0).await, Ok(None));
+    // 2.5 chunks, with a canary in the clear bytes.
+    let mut bytes: Vec<u8> = (0..FILE_CHUNK_BYTES * 5 / 2).map(|i| i as u8).collect();
+    bytes[1000..1016].copy_from_slice(b"canary-file-Zq7!");
+    db.store_attachment(&dm(alice), first, 0, &bytes, &mut rng)
+        .await
+        .expect("store");
+    assert_eq!(store.ids().await.expect("ids").len(), baseline + 3);
+    let back = db
+        .attachment_bytes(&dm(alice), first, 0)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(&back[..], &bytes[..]);
+    let m = db
+        .message(&dm(alice), first)
+        .await
+        .expect("get")
+        .expect("m");
+    assert_eq!(
+        m.attachments[0].state,
+        AttachmentState::Stored {
+            size: bytes.len() as u64
+        }
+    );
+    assert_eq!(m.attachments[1].state, AttachmentState::Remote);
+    for (id, value) in &snapshot(store).await {
+        assert!(!contains(value, b"canary-file"), "value of {id}");
+    }
+    // A smaller replacement leaves one chunk; an empty file is one empty chunk.
+    db.store_attachment(&dm(alice), first, 0, b"small", &mut rng)
+        .await
+        .expect("store");
+    db.store_attachment(&dm(alice), first, 1, b"", &mut rng)
+        .await
+        .expect("store");
+    assert_eq!(store.ids().await.expect("ids").len(), baseline + 2);
+    let small = db.attachment_bytes(&dm(alice), first, 0).await.expect("r");
+    assert_eq!(small.as_deref().map(|v| &v[..]), Some(&b"small"[..]));
+    let empty = db.attachment_bytes(&dm(alice), first, 1).await.expect("r");
+    assert_eq!(empty.as_deref().map(Vec::len), Some(0));
+    // No such attachment, no such message.
+    assert_eq!(
+        db.store_attachment(&dm(alice), first, 2, b"x", &mut rng)
+            .await,
+        Err(MessageDbError::NoSuchMessage)
+    );
+    assert_eq!(
+        db.store_attachment(&dm(alice), MessageKey(999), 0, b"x", &mut rng)
+            .await,
+        Err(MessageDbError::NoSuchMessage)
+    );
+    // A failure is recorded and shown; a retry may set it back.
+    let failed = AttachmentState::Failed {
+        reason: crate::store::messages::AttachmentFailure::Gone,
+    };
+    db.set_attachment_state(&dm(alice), first, 1, failed.clone(), &mut rng)
+        .await
+        .expect("state");
+    let m = db
+        .message(&dm(alice), first)
+        .await
+        .expect("get")
+        .expect("m");
+    assert_eq!(m.attachments[1].state, failed);
+    // Delete for me: the files go with the message.
+    db.delete_message(&dm(alice), first, &mut rng)
+        .await
+        .expect("delete");
+    let after_delete = store.ids().await.expect("ids").len();
+    assert!(after_delete < baseline, "content and chunks deleted");
+    assert_eq!(db.attachment_bytes(&dm(alice), first, 0).await, Ok(None));
+    // Unsend.
+    let second = inserted(
+        db.insert_message(with_files(200, "h2", alice), &mut rng)
+            .await
+            .expect("insert"),
+    );
+    let before = store.ids().await.expect("ids").len();
+    db.store_attachment(&dm(alice), second, 1, &bytes, &mut rng)
+        .await
+        .expect("store");
+    let target = MessageRef {
+        author: alice,
+        sent_ms: 200,
+    };
+    db.unsend(&dm(alice), &target, &alice, 300, &mut rng)
+        .await
+        .expect("unsend");
+    assert_eq!(store.ids().await.expect("ids").len(), before);
+    let m = db
+        .message(&dm(alice), second)
+        .await
+        .expect("get")
+        .expect("m");
+    assert!(m.deleted && m.attachments.is_empty());
+    assert_eq!(db.attachment_bytes(&dm(alice), second, 1).await, Ok(None));
+    // Expiry.
+    let third = inserted(
+        db.insert_message(
+            NewMessage {
+                disappearing: Some(Disappearing {
+                    mode: DisappearingMode::AfterSend,
+                    timer_s: 1,
+                }),
+                ..with_files(400, "h3", alice)
+            },
+            &mut rng,
+        )
+        .await
+        .expect("insert"),
+    );
+    let before = store.ids().await.expect("ids").len();
+    db.store_attachment(&dm(alice), third, 0, &bytes, &mut rng)
+        .await
+        .expect("store");
+    let removed = db.sweep_expired(10_000, &mut rng).await.expect("sweep");
+    assert_eq!(removed.len(), 1);
+    // The content record went too.
+    assert_eq!(store.ids().await.expect("ids").len(), before - 1);
+    // The whole conversation.
+    let fourth = inserted(
+        db.insert_message(with_files(500, "h4", bob), &mut rng)
+            .await
+            .expect("insert"),
+    );
+    db.store_attachment(&dm(bob), fourth, 0, &bytes, &mut rng)
+        .await
+        .expect("store");
+    db.store_attachment(&dm(bob), fourth, 1, &bytes, &mut rng)
+        .await
+        .expect("store");
+    let with_bob = store.ids().await.expect("ids").len();
+    db.delete_conversation(&dm(bob), &mut rng)
+        .await
+        .expect("delete");
+    // Index, content and 2 × 3 chunks.
+    assert_eq!(store.ids().await.expect("ids").len(), with_bob - 8);
 }

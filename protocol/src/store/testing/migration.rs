@@ -131,6 +131,7 @@ fn message(
         reactions: BTreeMap::new(),
         deleted: false,
         placeholder: None,
+        attachments: Vec::new(),
     }
 }
 
