@@ -43,15 +43,17 @@
 //! * Within a call, colliding re-offers: the side whose last offer is newer ignores the
 //!   other's (desktop's perfect-negotiation "polite" rule).
 //!
-//! Not here: the WebRTC objects, the device lists, the data channel's payloads beyond the
-//! constants, composing and encrypting the Content (the client's `Send`), the conversation's
+//! Not here: the WebRTC objects, the device lists (the data channel's two messages are
+//! [`DataChannelMessage`]), composing and encrypting the Content (the client's `Send`), the conversation's
 //! call entries ([`crate::convo`]).
 
+mod datachannel;
 mod machine;
 pub mod wire;
 
 use std::collections::VecDeque;
 
+pub use datachannel::{DataChannelMessage, MAX_DATA_CHANNEL_MESSAGE_BYTES};
 pub use machine::Call;
 use rand_core::CryptoRng;
 pub use wire::{CallId, CallSignal, CallWireError, IceCandidate, Signal};
@@ -508,14 +510,27 @@ impl Calls {
         live(&mut self.current, id)?.connected(&mut self.actions)
     }
 
-    /// WebRTC reports the peer connection failed (or the data channel's `hangup`): the call
-    /// ends on both sides (END_CALL to the peer).
+    /// WebRTC reports the peer connection failed: the call ends on both sides (END_CALL to
+    /// the peer).
     ///
     /// # Errors
     ///
     /// [`CallError::UnknownCall`].
     pub fn peer_failed(&mut self, id: &CallId) -> Result<(), CallError> {
         live(&mut self.current, id)?.hang_up(EndReason::ConnectionFailed, &mut self.actions);
+        self.settle();
+        Ok(())
+    }
+
+    /// The data channel said [`DataChannelMessage::Hangup`]: the peer ended the call (desktop
+    /// handles it as an END_CALL from the peer, `onDataChannelReceivedMessage`). Nothing is
+    /// sent.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::UnknownCall`].
+    pub fn remote_hung_up(&mut self, id: &CallId) -> Result<(), CallError> {
+        live(&mut self.current, id)?.remote_ended(&mut self.actions);
         self.settle();
         Ok(())
     }

@@ -1433,3 +1433,46 @@ fn test_early_candidates_bounded_and_forgotten() {
     assert_eq!(b.calls.next_timeout(), None);
     assert_eq!(b.drain(), vec![]);
 }
+
+#[test]
+fn test_data_channel_messages_as_desktop() {
+    use umbra_protocol::call::DataChannelMessage as D;
+    assert_eq!(D::Video { enabled: true }.encode(), r#"{"video":true}"#);
+    assert_eq!(D::Video { enabled: false }.encode(), r#"{"video":false}"#);
+    assert_eq!(D::Hangup.encode(), r#"{"hangup":true}"#);
+    for m in [
+        D::Video { enabled: true },
+        D::Video { enabled: false },
+        D::Hangup,
+    ] {
+        assert_eq!(D::parse(&m.encode()), Some(m));
+    }
+    // Desktop: any `hangup` value hangs up, and it wins over `video`.
+    assert_eq!(
+        D::parse(r#"{"hangup":false,"video":true}"#),
+        Some(D::Hangup)
+    );
+    assert_eq!(D::parse(r#"{"video":"yes"}"#), None);
+    assert_eq!(D::parse(r#"{"other":1}"#), None);
+    assert_eq!(D::parse("[1]"), None);
+    assert_eq!(D::parse("not json"), None);
+    let long = format!(r#"{{"video":true,"pad":"{}"}}"#, "x".repeat(1100));
+    assert_eq!(D::parse(&long), None);
+}
+
+#[test]
+fn test_data_channel_hangup_ends_without_sending() {
+    let (mut a, mut b) = (Party::new(1), Party::new(2));
+    let call = connected(&mut a, &mut b);
+    b.calls.remote_hung_up(&call).expect("hangup");
+    assert_eq!(
+        b.drain(),
+        vec![CallAction::Closed {
+            call: call.clone(),
+            peer: a.me,
+            reason: EndReason::RemoteEnded
+        }]
+    );
+    assert!(b.calls.current().is_none());
+    assert_eq!(b.calls.remote_hung_up(&call), Err(CallError::UnknownCall));
+}

@@ -489,6 +489,11 @@ impl Call {
         }
     }
 
+    /// The peer ended the call some other way than END_CALL (the data channel).
+    pub(super) fn remote_ended(&mut self, out: &mut VecDeque<CallAction>) {
+        self.end(EndReason::RemoteEnded, out);
+    }
+
     /// The own other device answered or declined this ringing call.
     pub(super) fn handled_elsewhere(&mut self, out: &mut VecDeque<CallAction>) {
         if self.direction == Direction::Incoming && self.state == CallState::Ringing {
