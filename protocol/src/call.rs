@@ -167,7 +167,8 @@ pub struct ReceivedSignal {
     /// The envelope's sent time.
     pub sent: NetMs,
     /// Whether the sender is approved, or we have sent them a message (desktop
-    /// `isUserApprovedOrWeSentAMessage`).
+    /// `isUserApprovedOrWeSentAMessage`; calling someone approves them there, as
+    /// `USER_callRecipient` sends the message-request acceptance first).
     pub approved: bool,
     /// The decoded message.
     pub signal: CallSignal,
