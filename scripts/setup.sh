@@ -37,6 +37,14 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || !
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver libnss3-tools
 fi
 
+# 4b. Debian's coturn: the testnet's TURN server for calls (`turnserver`, started by
+# `umbra-node testnet` on loopback with generated credentials; its service is not used).
+if ! command -v turnserver >/dev/null; then
+  log "installing Debian coturn"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q coturn
+fi
+
 # 5. npm packages: playwright-core (drives Debian's chromium) and binaryen (wasm-opt; never Debian's).
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -9,16 +9,19 @@ import { join } from 'node:path';
 export const NODE_BIN = process.env.UMBRA_NODE_BIN || 'target/release/umbra-node';
 
 /**
- * Resolves to { seedUrl, bridgeUrl, appUrl, configPath, controlToken, close, output } once the
+ * Resolves to { seedUrl, bridgeUrl, appUrl, configPath, controlToken, turn, close, output } once the
  * testnet answers. `faithful`: nodes and seed behave like Session's (self-signed HTTPS, no
  * CORS) and a bridge is started (`bridgeUrl`); `appDir`: the testnet also serves the app with
  * its config.json (`appUrl`; the bridge then allows that origin); `ons`: [[name, Account ID]]
  * registered in the testnet's name service. `control`: the
  * seed also answers POST /testnet/v1/{stop,start}_node with {"ed25519": hex} and
  * `authorization: Bearer <controlToken>` (the random token the testnet prints as
- * `control token <hex>` before its seed line; null without `control`).
+ * `control token <hex>` before its seed line; null without `control`). `turn`: the testnet's
+ * TURN server as an RTCIceServer ({ urls, username, credential }, from its
+ * `turn turn:127.0.0.1:P <user> <password>` line, which follows the seed and fileserver lines;
+ * null without coturn). Pass `needTurn` to wait for that line and fail without it.
  */
-export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = false, faithful = false, appDir = null, ons = [] } = {}) {
+export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = false, faithful = false, appDir = null, ons = [], needTurn = false } = {}) {
   const data = mkdtempSync(join(tmpdir(), 'umbra-testnet-'));
   const args = ['testnet', '--nodes', String(nodes), '--data', data];
   if (control) args.push('--control');
@@ -30,14 +33,21 @@ export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = fa
   // The last line to wait for: `app <URL>` with an app, else `bridge <URL>` (faithful) or
   // `seed <URL>`.
   const last = appDir ? /^app (\S+)$/m : faithful ? /^bridge (\S+)$/m : /^seed (\S+)$/m;
+  const turnLine = /^turn (turn:\S+) (\S+) (\S+)$/m;
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`testnet did not start:\n${output}`)), timeoutMs);
     const onData = (chunk) => {
       output += chunk;
-      if (last.test(output)) { clearTimeout(timer); resolve(); }
+      if (last.test(output) && (!needTurn || turnLine.test(output))) { clearTimeout(timer); resolve(); }
     };
     child.stdout.on('data', onData);
-    child.stderr.on('data', (c) => { output += c; });
+    child.stderr.on('data', (c) => {
+      output += c;
+      if (needTurn && /turnserver not found/.test(output)) {
+        clearTimeout(timer);
+        reject(new Error(`testnet has no TURN server (install coturn: scripts/setup.sh):\n${output}`));
+      }
+    });
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`testnet exited ${code}:\n${output}`)); });
   });
@@ -46,6 +56,8 @@ export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = fa
   const bridgeUrl = output.match(/^bridge (\S+)$/m)?.[1] ?? null;
   const appUrl = output.match(/^app (\S+)$/m)?.[1] ?? null;
   const token = output.match(/^control token ([0-9a-f]{64})$/m);
+  const turnMatch = output.match(turnLine);
+  const turn = turnMatch ? { urls: [turnMatch[1]], username: turnMatch[2], credential: turnMatch[3] } : null;
   if (control && !token) throw new Error(`testnet printed no control token:\n${output}`);
   return {
     seedUrl,
@@ -53,6 +65,7 @@ export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = fa
     appUrl,
     configPath: join(data, 'config.json'),
     controlToken: token ? token[1] : null,
+    turn,
     data,
     output: () => output,
     async close() {

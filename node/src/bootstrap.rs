@@ -97,6 +97,7 @@ pub async fn write(
         bridges,
         bootstrap,
         fileserver: None,
+        turn: None,
     };
     cfg.write(out)?;
     Ok(cfg)

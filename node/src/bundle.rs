@@ -4,15 +4,18 @@
 //! Owns: the file's shape (the contract with the worker, which reads it) and building it from
 //! a running testnet or from a seed's `get_n_service_nodes` answer. Three shapes:
 //!
-//! - faithful testnet: `{"network":"local","bridges":["http://127.0.0.1:Q"],"bootstrap":[N…],"fileserver":F}`
-//! - direct testnet: `{"network":"local","seed_url":"http://127.0.0.1:P","bridges":[],"bootstrap":[N…],"fileserver":F}`
+//! - faithful testnet: `{"network":"local","bridges":["http://127.0.0.1:Q"],"bootstrap":[N…],"fileserver":F,"turn":T}`
+//! - direct testnet: `{"network":"local","seed_url":"http://127.0.0.1:P","bridges":[],"bootstrap":[N…],"fileserver":F,"turn":T}`
 //! - mainnet (`umbra-node bootstrap`): `{"network":"mainnet","bridges":[…],"bootstrap":[N…]}`
 //!
 //! where each `N` is one node in the shape oxend's `get_n_service_nodes` gives it:
 //! `{"public_ip","storage_port","pubkey_ed25519","pubkey_x25519","swarm_id"}`, and `F` the
 //! testnet's file server, `{"url":"http://127.0.0.1:S","x25519":"<64 hex>"}`, reached by
 //! onion v4 requests to `/oxen/v4/lsrpc` on that host and port (absent: the client's
-//! default file server).
+//! default file server), and `T` the testnet's TURN server (`crate::turn`),
+//! `{"urls":["turn:127.0.0.1:R"],"username":U,"credential":C}` — an `RTCIceServer` as WebRTC
+//! takes it (absent: `turnserver` is not installed, or mainnet, where the client uses
+//! Session's TURN servers).
 //!
 //! Does not own: serving the file (`static_site`), fetching node lists (`bridge`), or the
 //! client's trust rules for the list (the worker refreshes it through onion requests).
@@ -97,6 +100,17 @@ pub struct FileServerEntry {
     pub x25519: String,
 }
 
+/// The TURN server a bundle names (a testnet's own): an `RTCIceServer` dictionary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnEntry {
+    /// `turn:host:port` URLs.
+    pub urls: Vec<String>,
+    /// Long-term credential user name.
+    pub username: String,
+    /// Its password.
+    pub credential: String,
+}
+
 /// The network an app bundle is configured for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleConfig {
@@ -114,6 +128,9 @@ pub struct BundleConfig {
     /// The file server to use instead of the default one (testnets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fileserver: Option<FileServerEntry>,
+    /// The TURN server calls relay through (testnets with coturn installed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<TurnEntry>,
 }
 
 impl BundleConfig {
@@ -125,6 +142,7 @@ impl BundleConfig {
             bridges: Vec::new(),
             bootstrap: nodes.iter().map(BootstrapNode::of).collect(),
             fileserver: None,
+            turn: None,
         }
     }
 
@@ -136,6 +154,7 @@ impl BundleConfig {
             bridges,
             bootstrap: nodes.iter().map(BootstrapNode::of).collect(),
             fileserver: None,
+            turn: None,
         }
     }
 
@@ -205,6 +224,22 @@ mod tests {
             bridged,
             json!({"network":"local","bridges":["http://127.0.0.1:7"],"bootstrap":[n]})
         );
+    }
+
+    #[test]
+    fn turn_entry_shape() {
+        let mut b = BundleConfig::direct("http://127.0.0.1:9", &[]);
+        b.turn = Some(TurnEntry {
+            urls: vec!["turn:127.0.0.1:3478".into()],
+            username: "u".into(),
+            credential: "c".into(),
+        });
+        let v: Value = serde_json::from_str(&b.to_json()).unwrap_or_default();
+        assert_eq!(
+            v["turn"],
+            json!({"urls": ["turn:127.0.0.1:3478"], "username": "u", "credential": "c"})
+        );
+        assert_eq!(BundleConfig::parse(&b.to_json()).ok(), Some(b));
     }
 
     #[test]

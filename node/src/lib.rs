@@ -22,6 +22,7 @@ pub mod single;
 pub mod static_site;
 pub mod testnet;
 pub mod tls;
+pub mod turn;
 
 /// Errors starting or running a node or a test network.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -25,7 +25,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Start a seed and N nodes in one process; prints `seed <URL>` once all answer and
-    /// writes the app bundle's network configuration to DATA/config.json.
+    /// writes the app bundle's network configuration to DATA/config.json. With coturn
+    /// installed it also starts a TURN server and prints `turn turn:IP:PORT <user> <password>`
+    /// after the `seed` and `fileserver` lines (before `bridge` and `app`).
     Testnet {
         /// Number of nodes.
         #[arg(long, default_value_t = 12)]
@@ -214,25 +216,29 @@ enum Cmd {
     },
 }
 
-async fn wait_for_shutdown() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Waits for Ctrl-C or SIGTERM. SIGTERM's handler is installed when this is called, not when
+/// the future is first polled, so call it before announcing anything: a reader that sends
+/// SIGTERM as soon as it has read the lines then gets a clean shutdown, not the default
+/// action.
+fn wait_for_shutdown() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let Some(mut term) = term else {
+                let _ = ctrl_c.await;
+                return;
             };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
         }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 #[allow(clippy::print_stdout)]
@@ -385,6 +391,7 @@ async fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::FAILURE;
                 }
             };
+            let shutdown = wait_for_shutdown();
             // Before the seed line, so a reader that waits for `seed` already has it.
             if let Some(token) = &control_token {
                 announce(&format!("control token {token}"));
@@ -395,6 +402,14 @@ async fn main() -> std::process::ExitCode {
                     "fileserver {} {}",
                     fs.url(),
                     hex::encode(fs.x25519_public())
+                ));
+            }
+            if let Some(t) = net.turn() {
+                announce(&format!(
+                    "turn {} {} {}",
+                    t.url(),
+                    t.username(),
+                    t.credential()
                 ));
             }
             if let Some(url) = net.bridge_url() {
@@ -413,8 +428,8 @@ async fn main() -> std::process::ExitCode {
                 }
             }
             match control_rx.as_mut() {
-                Some(rx) => umbra_node::control::serve(&mut net, rx, wait_for_shutdown()).await,
-                None => wait_for_shutdown().await,
+                Some(rx) => umbra_node::control::serve(&mut net, rx, shutdown).await,
+                None => shutdown.await,
             }
             net.shutdown().await;
         }

@@ -545,6 +545,7 @@ mod tests {
             bridges: vec![bridge.into()],
             bootstrap: Vec::new(),
             fileserver: None,
+            turn: None,
         };
         net("http://127.0.0.1:7000").write(&config).unwrap();
         let mut site = SiteConfig::new(dir.path().to_path_buf());

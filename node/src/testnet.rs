@@ -7,7 +7,8 @@
 //! (`bridge`) is started with them and is the browser's only way in.
 //!
 //! Every testnet also runs one file server (`fileserver`) on plain HTTP, which its nodes may
-//! proxy onion requests to.
+//! proxy onion requests to, and — when Debian's coturn is installed — one TURN server
+//! (`turn`) for calls, named with its generated credentials in `config.json`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ use crate::server::{NodeOptions, NodeState, RunningNode, Served, catch_up};
 use crate::tls::{
     LocalCa, http_client, http_client_any_cert, install_crypto_provider, self_signed_localhost,
 };
+use crate::turn::{RunningTurn, TurnConfig};
 
 /// A fresh self-signed certificate: (certificate PEM, server config).
 async fn own_certificate() -> Result<(String, RustlsConfig), NodeError> {
@@ -74,6 +76,10 @@ pub struct TestnetConfig {
     /// Also run a file server (`fileserver`, data in `DATA/fileserver/`); the nodes may
     /// proxy onion requests to its `host:port`, and `config.json` names it.
     pub fileserver: bool,
+    /// Also run a TURN server (coturn's `turnserver`, files in `DATA/turn/`), if installed.
+    pub turn: bool,
+    /// The TURN server program (`turnserver` on `PATH`).
+    pub turn_program: PathBuf,
 }
 
 impl TestnetConfig {
@@ -96,6 +102,8 @@ impl TestnetConfig {
             limits: crate::limits::NodeLimits::DEFAULT,
             ons: Arc::default(),
             fileserver: true,
+            turn: true,
+            turn_program: PathBuf::from("turnserver"),
         }
     }
 }
@@ -125,6 +133,7 @@ pub struct Testnet {
     bridge: Option<RunningBridge>,
     bundle: BundleConfig,
     fileserver: Option<RunningFileServer>,
+    turn: Option<RunningTurn>,
 }
 
 fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, NodeError> {
@@ -167,6 +176,24 @@ impl Testnet {
             let host_port = fs.url().trim_start_matches("http://").to_string();
             config.proxy_allowed_hosts.push(host_port);
             Some(fs)
+        } else {
+            None
+        };
+        let turn = if config.turn {
+            let mut tc = TurnConfig::new(config.data_dir.join("turn"));
+            tc.program = config.turn_program.clone();
+            // Loopback unless bound to one address; never the unspecified address.
+            if !config.bind.is_unspecified() {
+                tc.bind = config.bind;
+            }
+            let t = crate::turn::start(&tc).await?;
+            if t.is_none() {
+                eprintln!(
+                    "umbra-node: turnserver not found (apt install coturn): no TURN server, \
+                     config.json has no \"turn\""
+                );
+            }
+            t
         } else {
             None
         };
@@ -254,6 +281,7 @@ impl Testnet {
             bridge: None,
             bundle: BundleConfig::direct("", &[]),
             fileserver,
+            turn,
         };
         for (i, (l, k)) in listeners.into_iter().zip(keys).enumerate() {
             net.launch(i, l, k)?;
@@ -306,6 +334,7 @@ impl Testnet {
             url: f.url().to_string(),
             x25519: hex::encode(f.x25519_public()),
         });
+        net.bundle.turn = net.turn.as_ref().map(RunningTurn::entry);
         if let Err(e) = net.bundle.write(&net.config_path()) {
             net.shutdown().await;
             return Err(e);
@@ -395,6 +424,11 @@ impl Testnet {
         self.fileserver.as_ref()
     }
 
+    /// The TURN server, unless off or `turnserver` is not installed.
+    pub fn turn(&self) -> Option<&RunningTurn> {
+        self.turn.as_ref()
+    }
+
     /// The faithful testnet's bridge URL (`http://127.0.0.1:PORT`).
     pub fn bridge_url(&self) -> Option<&str> {
         self.bridge.as_ref().map(RunningBridge::url)
@@ -454,6 +488,9 @@ impl Testnet {
         }
         if let Some(f) = self.fileserver.take() {
             f.stop().await;
+        }
+        if let Some(t) = self.turn.take() {
+            t.stop();
         }
         for s in &mut self.slots {
             if let Some(r) = s.running.take() {

@@ -52,10 +52,16 @@ async fn the_direct_testnet_writes_its_seed_and_every_node_the_seed_lists() {
         .map(String::as_str)
         .collect();
     keys.sort_unstable();
-    assert_eq!(
-        keys,
-        ["bootstrap", "bridges", "fileserver", "network", "seed_url"]
-    );
+    let mut expected = vec!["bootstrap", "bridges", "fileserver", "network", "seed_url"];
+    // `turn` only where coturn is installed (scripts/setup.sh installs it).
+    if let Some(t) = net.turn() {
+        expected.push("turn");
+        assert_eq!(
+            raw["turn"],
+            json!({"urls": [t.url()], "username": t.username(), "credential": t.credential()})
+        );
+    }
+    assert_eq!(keys, expected);
     let fs = net.fileserver().expect("file server");
     assert_eq!(
         raw["fileserver"],
@@ -187,6 +193,7 @@ async fn serve_answers_config_json_from_the_config_file_or_the_seed() {
         bridges: vec!["https://bridge.example".into()],
         bootstrap: Vec::new(),
         fileserver: None,
+        turn: None,
     };
     mainnet.write(&file).expect("write");
     let serve = |extra: &[&str]| {

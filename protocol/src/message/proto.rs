@@ -119,7 +119,7 @@ pub struct Content {
     /// A visible message (text, attachments, quote, reaction, profile, …).
     #[prost(message, optional, tag = "1")]
     pub data_message: Option<DataMessage>,
-    /// Call signalling (WebRTC); not used by Umbra beyond decoding.
+    /// Call signalling (WebRTC); typed and run by [`crate::call`].
     #[prost(message, optional, tag = "3")]
     pub call_message: Option<CallMessage>,
     /// Read receipts.
