@@ -839,3 +839,620 @@ fn test_user_profile_push_vectors() {
     let _ = seal_message;
     let _ = bencode::decode;
 }
+
+// ---- test_config_userprofile.cpp: dumps, pulls, a conflicting rename ----------------------
+
+fn seed_a() -> Identity {
+    identity_from_hex("0123456789abcdef0123456789abcdef00000000000000000000000000000000")
+}
+
+fn kallie(state: &mut ConfigState) {
+    user_profile::set_name(state, "Kallie").expect("name");
+    let pic = user_profile::ProfilePic {
+        url: "http://example.org/omg-pic-123.bmp".into(),
+        key: *b"secret78901234567890123456789012",
+    };
+    user_profile::set_profile_pic(state, Some(&pic)).expect("pic");
+    user_profile::set_nts_priority(state, 9).expect("prio");
+}
+
+#[test]
+fn test_user_profile_dumps_pulls_and_conflict() {
+    let own = seed_a();
+    let mut conf = ConfigState::new(ConfigKind::UserProfile);
+    assert!(user_profile::name(&conf).is_none());
+    assert!(!conf.needs_dump());
+    kallie(&mut conf);
+    let push1 = conf.push(&own).expect("push");
+    assert_eq!(push1.seqno, 1);
+    assert!(conf.needs_dump());
+    assert!(conf.needs_push());
+    let decrypted = conf.message().clone().serialize();
+    let dump = conf.dump();
+    assert!(!conf.needs_dump());
+    let dump_of = |state: u8, hash: &str| {
+        cat(&[
+            format!("d1:!i{state}e1:${}:", decrypted.len()).as_bytes(),
+            &decrypted,
+            format!("1:({}:{hash}1:)le1:+dee", hash.len()).as_bytes(),
+        ])
+    };
+    assert_eq!(show(&dump), show(&dump_of(2, "")));
+    conf.confirm_pushed(push1.seqno, "fakehash1".into());
+    assert!(!conf.needs_push());
+    assert!(conf.needs_dump());
+    assert_eq!(show(&conf.dump()), show(&dump_of(0, "fakehash1")));
+
+    // A second client pulls the seqno-1 config: no push needed, a dump is.
+    let mut conf2 = ConfigState::new(ConfigKind::UserProfile);
+    let out = conf2.merge(&own, &[("fakehash1".into(), push1.data.clone())]);
+    assert_eq!(out.accepted, vec!["fakehash1".to_owned()]);
+    assert!(conf2.needs_dump());
+    conf2.dump();
+    assert!(!conf2.needs_push());
+
+    // Conflicting edits at seqno 2.
+    user_profile::set_name(&mut conf, "Nibbler").expect("name");
+    user_profile::set_name(&mut conf2, "Raz").expect("name");
+    let mut key = *b"qwert\0yuio1234567890123456789012";
+    key[5] = 0;
+    let pic2 = user_profile::ProfilePic {
+        url: "http://new.example.com/pic".into(),
+        key,
+    };
+    user_profile::set_profile_pic(&mut conf2, Some(&pic2)).expect("pic");
+    user_profile::set_nts_expiry_secs(&mut conf2, 86400).expect("expiry");
+    assert_eq!(user_profile::nts_expiry_secs(&conf2), Some(86400));
+    assert_eq!(user_profile::blinded_msgreqs(&conf2), None);
+    user_profile::set_blinded_msgreqs(&mut conf2, Some(false)).expect("M");
+    assert_eq!(user_profile::blinded_msgreqs(&conf2), Some(false));
+    user_profile::set_blinded_msgreqs(&mut conf2, None).expect("M");
+    assert_eq!(user_profile::blinded_msgreqs(&conf2), None);
+    user_profile::set_blinded_msgreqs(&mut conf2, Some(true)).expect("M");
+    let p1 = conf.push(&own).expect("push");
+    let p2 = conf2.push(&own).expect("push");
+    assert_eq!((p1.seqno, p2.seqno), (2, 2));
+    assert_ne!(p1.data, p2.data);
+    conf.confirm_pushed(2, "fakehash2".into());
+    conf2.confirm_pushed(2, "fakehash3".into());
+    let a2 = conf2.merge(&own, &[("fakehash2".into(), p1.data.clone())]);
+    assert_eq!(a2.accepted, vec!["fakehash2".to_owned()]);
+    let a1 = conf.merge(&own, &[("fakehash3".into(), p2.data.clone())]);
+    assert_eq!(a1.accepted, vec!["fakehash3".to_owned()]);
+    assert!(conf.needs_push() && conf2.needs_push());
+    let q1 = conf.push(&own).expect("push");
+    let q2 = conf2.push(&own).expect("push");
+    assert_eq!((q1.seqno, q2.seqno), (3, 3));
+    // Both sides merged to the same message, so they push the same bytes.
+    assert_eq!(q1.data, q2.data);
+    for c in [&conf, &conf2] {
+        assert_eq!(user_profile::name(c).as_deref(), Some("Nibbler"));
+        assert_eq!(user_profile::profile_pic(c), Some(pic2.clone()));
+        assert_eq!(user_profile::nts_priority(c), 9);
+        assert_eq!(user_profile::nts_expiry_secs(c), Some(86400));
+        assert_eq!(user_profile::blinded_msgreqs(c), Some(true));
+    }
+    let mut obs1 = q1.obsolete.clone();
+    obs1.sort();
+    assert_eq!(obs1, vec!["fakehash2".to_owned(), "fakehash3".to_owned()]);
+    conf.confirm_pushed(3, "fakehash4".into());
+    conf2.confirm_pushed(3, "fakehash4".into());
+    assert!(!conf.needs_push() && !conf2.needs_push());
+    // Merging the common result again changes nothing.
+    let again = conf.merge(&own, &[("fakehash4".into(), q2.data.clone())]);
+    assert!(!again.changed);
+    assert!(!conf.needs_push());
+}
+
+#[test]
+fn test_dump_load_round_trip() {
+    let own = seed_a();
+    let mut conf = ConfigState::new(ConfigKind::UserProfile);
+    kallie(&mut conf);
+    // Dirty dump: reloads one seqno up.
+    let dirty = conf.dump();
+    let re = ConfigState::load(ConfigKind::UserProfile, &dirty).expect("load");
+    assert_eq!(re.push_state(), PushState::Dirty);
+    assert_eq!(re.seqno(), 2);
+    assert_eq!(user_profile::name(&re).as_deref(), Some("Kallie"));
+    let p = conf.push(&own).expect("push");
+    conf.confirm_pushed(p.seqno, "h1".into());
+    let clean = conf.dump();
+    let mut re = ConfigState::load(ConfigKind::UserProfile, &clean).expect("load");
+    assert_eq!(re.push_state(), PushState::Clean);
+    assert_eq!(re.seqno(), 1);
+    assert_eq!(re.current_hashes(), vec!["h1".to_owned()]);
+    assert_eq!(re.dump(), clean);
+    // A later edit supersedes h1.
+    user_profile::set_name(&mut re, "K2").expect("name");
+    assert_eq!(re.push(&own).expect("push").obsolete, vec!["h1".to_owned()]);
+    for bad in [
+        &b""[..],
+        b"de",
+        b"d1:!i7e1:$0:e",
+        b"d1:!i0e1:$3:abce",
+        &clean[..clean.len() - 1],
+    ] {
+        assert_eq!(
+            ConfigState::load(ConfigKind::UserProfile, bad).map(|_| ()),
+            Err(ConfigError::BadDump)
+        );
+    }
+}
+
+// ---- test_config_contacts.cpp ---------------------------------------------------------------
+
+use umbra_protocol::{
+    config::{
+        contacts::{self, Contact, Disappearing, NotifyMode},
+        convo_info_volatile::{self as civ, Convo, ReadState},
+        user_groups,
+    },
+    identity::AccountId,
+};
+
+fn aid(h: &str) -> AccountId {
+    AccountId::from_bytes(&hx(h)).expect("account id")
+}
+
+const REAL_ID: &str = "050000000000000000000000000000000000000000000000000000000000000000";
+const ANOTHER_ID: &str = "051111111111111111111111111111111111111111111111111111111111111111";
+const THIRD_ID: &str = "052222222222222222222222222222222222222222222222222222222222222222";
+
+#[test]
+fn test_contacts_flow_and_concurrent_edits() {
+    let own = seed_a();
+    let created_ts = 1680064059;
+    let now = 1_700_000_000;
+    let mut contacts = ConfigState::new(ConfigKind::Contacts);
+    assert!(contacts::get(&contacts, &aid(REAL_ID)).is_none());
+    assert_eq!(contacts::len(&contacts), 0);
+    let c = contacts::get_or_new(&contacts, &aid(REAL_ID));
+    assert_eq!(c, Contact::new(aid(REAL_ID)));
+    assert!(!contacts.needs_push() && !contacts.needs_dump());
+    assert_eq!(contacts.push(&own).expect("push").seqno, 0);
+
+    let mut c = c;
+    c.name = "Joe".into();
+    c.nickname = "Joey".into();
+    c.approved = true;
+    c.approved_me = true;
+    c.created = created_ts;
+    c.notifications = NotifyMode::All;
+    c.mute_until = now + 1800;
+    contacts::set(&mut contacts, &c).expect("set");
+    assert_eq!(contacts::get(&contacts, &aid(REAL_ID)), Some(c.clone()));
+    assert!(contacts.needs_push() && contacts.needs_dump());
+    let p = contacts.push(&own).expect("push");
+    assert_eq!(p.seqno, 1);
+    contacts.confirm_pushed(1, "fakehash1".into());
+    assert!(contacts.needs_dump() && !contacts.needs_push());
+
+    let mut contacts2 = ConfigState::load(ConfigKind::Contacts, &contacts.dump()).expect("load");
+    assert!(!contacts2.needs_push() && !contacts2.needs_dump());
+    assert_eq!(contacts2.push(&own).expect("push").seqno, 1);
+    assert_eq!(contacts::get(&contacts2, &aid(REAL_ID)), Some(c.clone()));
+
+    let c2 = contacts::get_or_new(&contacts2, &aid(ANOTHER_ID));
+    contacts::set(&mut contacts2, &c2).expect("set");
+    assert!(contacts2.needs_push());
+    let p = contacts2.push(&own).expect("push");
+    assert_eq!(p.seqno, 2);
+    contacts.merge(&own, &[("fakehash2".into(), p.data.clone())]);
+    contacts2.confirm_pushed(2, "fakehash2".into());
+    assert!(!contacts.needs_push());
+    assert_eq!(contacts.push(&own).expect("push").seqno, 2);
+    let list = contacts::all(&contacts);
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].account_id, aid(REAL_ID));
+    assert_eq!(list[0].nickname, "Joey");
+    assert_eq!(list[1].account_id, aid(ANOTHER_ID));
+    assert_eq!(list[1].nickname, "");
+
+    // Concurrent: one device deletes a contact, the other adds a third.
+    assert!(contacts::erase(&mut contacts, &aid(REAL_ID)));
+    let pic = user_profile::ProfilePic {
+        url: "http://example.com/huge.bmp".into(),
+        key: *b"qwerty78901234567890123456789012",
+    };
+    contacts::update(&mut contacts2, &aid(THIRD_ID), |c| {
+        c.nickname = "Nickname 3".into();
+        c.approved = true;
+        c.blocked = true;
+        c.profile_pic = Some(pic.clone());
+    })
+    .expect("update");
+    assert!(contacts.needs_push() && contacts2.needs_push());
+    let p1 = contacts.push(&own).expect("push");
+    let p2 = contacts2.push(&own).expect("push");
+    assert_eq!(p1.seqno, p2.seqno);
+    assert_ne!(p1.data, p2.data);
+    assert_eq!(p1.obsolete, vec!["fakehash2".to_owned()]);
+    assert_eq!(p2.obsolete, vec!["fakehash2".to_owned()]);
+    contacts.confirm_pushed(p1.seqno, "fakehash3a".into());
+    contacts2.confirm_pushed(p2.seqno, "fakehash3b".into());
+    contacts.merge(&own, &[("fakehash3b".into(), p2.data.clone())]);
+    assert!(contacts.needs_push());
+    contacts2.merge(&own, &[("fakehash3a".into(), p1.data.clone())]);
+    assert!(contacts2.needs_push());
+    let q1 = contacts.push(&own).expect("push");
+    let q2 = contacts2.push(&own).expect("push");
+    assert_eq!(q1.seqno, p2.seqno + 1);
+    assert_eq!(q1.seqno, q2.seqno);
+    assert_eq!(q1.data, q2.data);
+    let mut o1 = q1.obsolete.clone();
+    o1.sort();
+    assert_eq!(o1, vec!["fakehash3a".to_owned(), "fakehash3b".to_owned()]);
+    let mut o2 = q2.obsolete.clone();
+    o2.sort();
+    assert_eq!(o2, o1);
+    contacts.confirm_pushed(q1.seqno, "fakehash4".into());
+    contacts2.confirm_pushed(q2.seqno, "fakehash4".into());
+    assert!(!contacts.needs_push() && !contacts2.needs_push());
+    for state in [&contacts, &contacts2] {
+        let list = contacts::all(state);
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].account_id, aid(ANOTHER_ID));
+        assert_eq!(list[1].account_id, aid(THIRD_ID));
+        assert_eq!(list[1].nickname, "Nickname 3");
+        assert!(list[1].approved && list[1].blocked && !list[1].approved_me);
+        assert_eq!(list[1].profile_pic, Some(pic.clone()));
+    }
+
+    // Names are cut at 100 bytes on a character boundary.
+    let long = format!("{}é", "x".repeat(99));
+    contacts::update(&mut contacts, &aid(ANOTHER_ID), |c| {
+        c.nickname = long.clone()
+    })
+    .expect("update");
+    assert_eq!(
+        contacts::get(&contacts, &aid(ANOTHER_ID))
+            .expect("c")
+            .nickname,
+        "x".repeat(99)
+    );
+}
+
+#[test]
+fn test_contacts_fields_and_normalisation() {
+    let mut contacts = ConfigState::new(ConfigKind::Contacts);
+    let id = aid(REAL_ID);
+    contacts::update(&mut contacts, &id, |c| {
+        c.priority = -1;
+        c.notifications = NotifyMode::MentionsOnly;
+        c.disappearing = Disappearing::AfterRead(3600);
+        c.mute_until = 0;
+    })
+    .expect("update");
+    let c = contacts::get(&contacts, &id).expect("contact");
+    assert_eq!(c.priority, -1);
+    assert_eq!(c.notifications, NotifyMode::All);
+    assert_eq!(c.disappearing, Disappearing::AfterRead(3600));
+    let d = contacts.get_dict(&[b"c", id.as_bytes()]).expect("dict");
+    let keys: Vec<String> = d.keys().map(|k| show(k)).collect();
+    assert_eq!(keys, ["+", "@", "E", "e", "n"]);
+    // A timer of 0 turns disappearing off (both keys go).
+    contacts::update(&mut contacts, &id, |c| {
+        c.disappearing = Disappearing::AfterSend(0)
+    })
+    .expect("update");
+    let c = contacts::get(&contacts, &id).expect("contact");
+    assert_eq!(c.disappearing, Disappearing::Off);
+    // Setting the same values again does not dirty a clean config.
+    let own = seed_a();
+    let p = contacts.push(&own).expect("push");
+    contacts.confirm_pushed(p.seqno, "h".into());
+    let same = contacts::get(&contacts, &id).expect("contact");
+    contacts::set(&mut contacts, &same).expect("set");
+    assert!(!contacts.needs_push());
+    // A stored mode without a timer reads as off.
+    contacts
+        .set(&[b"c", id.as_bytes(), b"e"], DictValue::from(1))
+        .expect("set");
+    assert_eq!(
+        contacts::get(&contacts, &id).expect("contact").disappearing,
+        Disappearing::Off
+    );
+}
+
+// ---- unknown keys survive Umbra's changes ---------------------------------------------------
+
+#[test]
+fn test_unknown_keys_preserved_through_change_push_pull() {
+    let own = seed_a();
+    let id = aid(REAL_ID);
+    // Another client's config: an unknown top-level data key, an unknown per-contact key, and
+    // an unknown outer key.
+    let mut theirs = ConfigMessage::new_mutable(7);
+    let mut contact = dict_of(vec![
+        ("n", st("Joe")),
+        ("a", int(1)),
+        ("Z", dict(vec![("future", set(&[si(1), ss("x")]))])),
+        ("~x", st("\u{0}binary\u{ff}")),
+    ]);
+    contact.insert(k("q2"), DictValue::Scalar(Scalar::Str(vec![0, 1, 2, 255])));
+    theirs.data_mut().insert(
+        k("c"),
+        DictValue::Dict([(id.as_bytes().to_vec(), DictValue::Dict(contact))].into()),
+    );
+    theirs
+        .data_mut()
+        .insert(k("P"), dict(vec![("pro", int(1))]));
+    let serialized = theirs.serialize();
+    // Splice an unknown outer key ("$") in.
+    let serialized = cat(&[b"d1:#i7e1:$5:outer", &serialized[7..]]);
+    ConfigMessage::parse(&serialized, DEFAULT_LAG, None, false).expect("valid");
+    let seed: [u8; 32] = seed_a().ed25519_signing_key().to_bytes();
+    let mut padded = serialized.clone();
+    crypto::pad_message(&mut padded);
+    let raw = crypto::encrypt(&padded, &seed, "Contacts").expect("enc");
+
+    let mut mine = ConfigState::new(ConfigKind::Contacts);
+    assert!(mine.merge(&own, &[("theirs".into(), raw)]).changed);
+    let before_contact = mine
+        .get_dict(&[b"c", id.as_bytes()])
+        .expect("contact")
+        .clone();
+    contacts::update(&mut mine, &id, |c| c.name = "Joseph".into()).expect("update");
+    let p = mine.push(&own).expect("push");
+    assert_eq!(p.obsolete, vec!["theirs".to_owned()]);
+
+    let mut other = ConfigState::new(ConfigKind::Contacts);
+    other.merge(&own, &[("mine".into(), p.data)]);
+    let after = other.get_dict(&[b"c", id.as_bytes()]).expect("contact");
+    for (key, v) in &before_contact {
+        if key.as_slice() != b"n" {
+            assert_eq!(after.get(key), Some(v), "key {}", show(key));
+        }
+    }
+    assert_eq!(after.len(), before_contact.len());
+    assert_eq!(after.get(b"n".as_slice()), Some(&st("Joseph")));
+    assert_eq!(other.get(&[b"P"]), Some(&dict(vec![("pro", int(1))])));
+    assert_eq!(
+        other.message().unknown_keys().get(b"$".as_slice()),
+        Some(&bencode::Value::Bytes(k("outer")))
+    );
+}
+
+// ---- test_config_convo_info_volatile.cpp ----------------------------------------------------
+
+#[test]
+fn test_convo_info_volatile() {
+    let own = seed_a();
+    let now = 1_700_000_000_000i64;
+    let mut convos = ConfigState::new(ConfigKind::ConvoInfoVolatile);
+    let one = Convo::OneToOne(aid(
+        "055000000000000000000000000000000000000000000000000000000000000000",
+    ));
+    assert!(civ::get(&convos, &one).is_none());
+    civ::set(
+        &mut convos,
+        &one,
+        ReadState {
+            last_read_ms: now,
+            unread: false,
+        },
+        now,
+    )
+    .expect("set");
+    let og = Convo::Community {
+        base_url: "http://Example.ORG:5678".into(),
+        room: "SudokuRoom".into(),
+        pubkey: hx("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+            .try_into()
+            .expect("32"),
+    };
+    civ::set(
+        &mut convos,
+        &og,
+        ReadState {
+            last_read_ms: 0,
+            unread: true,
+        },
+        now,
+    )
+    .expect("set");
+    let mut gid = [0u8; 33];
+    gid[0] = 3;
+    gid[1] = 0x82;
+    let group = Convo::Group(gid);
+    civ::set(
+        &mut convos,
+        &group,
+        ReadState {
+            last_read_ms: now - 10,
+            unread: false,
+        },
+        now,
+    )
+    .expect("set");
+    assert!(convos.needs_push());
+    let p = convos.push(&own).expect("push");
+    assert_eq!(p.seqno, 1);
+    let mut other = ConfigState::new(ConfigKind::ConvoInfoVolatile);
+    other.merge(&own, &[("h1".into(), p.data)]);
+    assert_eq!(
+        civ::get(&other, &one),
+        Some(ReadState {
+            last_read_ms: now,
+            unread: false
+        })
+    );
+    assert_eq!(
+        civ::get(&other, &og),
+        Some(ReadState {
+            last_read_ms: 0,
+            unread: true
+        })
+    );
+    assert_eq!(civ::all_communities(&other)[0].1, "sudokuroom");
+    assert_eq!(civ::all_groups(&other, false).len(), 1);
+    // Too old to add (> 30 days) unless resetting an existing value to older.
+    let old = Convo::OneToOne(aid(ANOTHER_ID));
+    civ::set(
+        &mut other,
+        &old,
+        ReadState {
+            last_read_ms: now - civ::PRUNE_LOW_MS - 1,
+            unread: false,
+        },
+        now,
+    )
+    .expect("set");
+    assert!(civ::get(&other, &old).is_none());
+    civ::set(
+        &mut other,
+        &one,
+        ReadState {
+            last_read_ms: 5,
+            unread: false,
+        },
+        now,
+    )
+    .expect("set");
+    assert_eq!(civ::get(&other, &one).expect("one").last_read_ms, 5);
+    // Pruning drops read-long-ago conversations but keeps unread ones.
+    civ::prune_stale(&mut other, now);
+    assert!(civ::get(&other, &one).is_none());
+    assert!(civ::get(&other, &og).is_some());
+    assert!(civ::erase(&mut other, &og));
+    assert!(civ::all_communities(&other).is_empty());
+    let mut m = other.message().clone();
+    m.serialize(); // prunes
+    assert!(m.data().get(b"o".as_slice()).is_none());
+    assert!(!civ::erase(&mut other, &og));
+}
+
+// ---- test_config_user_groups.cpp: kept and round-tripped ------------------------------------
+
+#[test]
+fn test_user_groups_read_and_round_trip() {
+    let own = seed_a();
+    let mut theirs = ConfigMessage::new_mutable(3);
+    let gpk = vec![0x11u8; 32];
+    let legacy_id = hx("05ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+    let member = hx("05aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    let admin = hx("05bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+    let d = theirs.data_mut();
+    d.insert(
+        k("g"),
+        DictValue::Dict(
+            [(
+                gpk.clone(),
+                dict(vec![
+                    ("K", DictValue::from(&[0x22u8; 32][..])),
+                    ("n", st("Group A")),
+                    ("+", int(3)),
+                    ("j", int(1_700_000_000)),
+                    ("i", int(1)),
+                ]),
+            )]
+            .into(),
+        ),
+    );
+    d.insert(
+        k("o"),
+        dict(vec![(
+            "http://example.org:5678",
+            dict(vec![
+                ("#", DictValue::from(&[0x33u8; 32][..])),
+                (
+                    "R",
+                    dict(vec![(
+                        "sudokuroom",
+                        dict(vec![("n", st("SudokuRoom")), ("@", int(2))]),
+                    )]),
+                ),
+            ]),
+        )]),
+    );
+    d.insert(
+        k("C"),
+        DictValue::Dict(
+            [(
+                legacy_id.clone(),
+                dict(vec![
+                    ("n", st("Legacy")),
+                    ("k", DictValue::from(&[1u8; 32][..])),
+                    ("K", DictValue::from(&[2u8; 32][..])),
+                    (
+                        "m",
+                        DictValue::Set(
+                            [Scalar::Str(member.clone()), Scalar::Str(admin.clone())].into(),
+                        ),
+                    ),
+                    ("a", DictValue::Set([Scalar::Str(admin.clone())].into())),
+                    ("E", int(3600)),
+                    ("!", int(99)),
+                ]),
+            )]
+            .into(),
+        ),
+    );
+    let serialized = theirs.serialize();
+    let pushed = seal_message(ConfigKind::UserGroups, &own, 3, serialized.clone()).expect("seal");
+    let mut mine = ConfigState::new(ConfigKind::UserGroups);
+    assert!(mine.merge(&own, &[("g1".into(), pushed)]).changed);
+    let groups = user_groups::groups(&mine);
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].id[0], 3);
+    assert_eq!(groups[0].name, "Group A");
+    assert_eq!(groups[0].secret_seed, Some([0x22; 32]));
+    assert_eq!(groups[0].common.priority, 3);
+    assert!(groups[0].common.invited);
+    let comms = user_groups::communities(&mine);
+    assert_eq!(comms.len(), 1);
+    assert_eq!(comms[0].room, "SudokuRoom");
+    assert_eq!(comms[0].common.notifications, NotifyMode::Disabled);
+    let legacy = user_groups::legacy_groups(&mine);
+    assert_eq!(legacy.len(), 1);
+    assert_eq!(legacy[0].name, "Legacy");
+    assert_eq!(legacy[0].enc_keypair, Some(([1; 32], [2; 32])));
+    assert_eq!(legacy[0].members, vec![(member, false), (admin, true)]);
+    assert_eq!(legacy[0].disappearing_secs, 3600);
+    assert_eq!(legacy[0].common.mute_until, 99);
+    // Umbra keeps the config as received: same message, nothing to push.
+    assert!(!mine.needs_push());
+    assert_eq!(mine.message().clone().serialize(), serialized);
+}
+
+#[test]
+fn test_stale_and_bad_messages_in_a_pull() {
+    let own = seed_a();
+    let mut a = ConfigState::new(ConfigKind::UserProfile);
+    user_profile::set_name(&mut a, "one").expect("name");
+    let p1 = a.push(&own).expect("push");
+    a.confirm_pushed(p1.seqno, "h1".into());
+    user_profile::set_name(&mut a, "two").expect("name");
+    let p2 = a.push(&own).expect("push");
+    assert_eq!(p2.obsolete, vec!["h1".to_owned()]);
+    a.confirm_pushed(p2.seqno, "h2".into());
+
+    // A fresh device pulls both plus garbage: the newer one wins, the older is obsolete,
+    // garbage is not accepted.
+    let mut b = ConfigState::new(ConfigKind::UserProfile);
+    let out = b.merge(
+        &own,
+        &[
+            ("h1".into(), p1.data.clone()),
+            ("junk".into(), vec![1, 2, 3]),
+            ("h2".into(), p2.data.clone()),
+        ],
+    );
+    assert!(out.changed);
+    assert_eq!(out.accepted, vec!["h1".to_owned(), "h2".to_owned()]);
+    assert_eq!(user_profile::name(&b).as_deref(), Some("two"));
+    assert!(!b.needs_push());
+    assert_eq!(b.current_hashes(), vec!["h2".to_owned()]);
+    user_profile::set_name(&mut b, "three").expect("name");
+    let mut obs = b.push(&own).expect("push").obsolete;
+    obs.sort();
+    assert_eq!(obs, vec!["h1".to_owned(), "h2".to_owned()]);
+    // Another account's config does not decrypt.
+    let stranger =
+        identity_from_hex("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+    let mut c = ConfigState::new(ConfigKind::UserProfile);
+    let out = c.merge(&stranger, &[("h2".into(), p2.data)]);
+    assert_eq!(out, Default::default());
+    assert!(user_profile::name(&c).is_none());
+}
