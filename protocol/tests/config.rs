@@ -1456,3 +1456,124 @@ fn test_stale_and_bad_messages_in_a_pull() {
     assert_eq!(out, Default::default());
     assert!(user_profile::name(&c).is_none());
 }
+
+// ---- merge properties -----------------------------------------------------------------------
+
+mod merge_props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Set(i64),
+        Remove,
+        SetInsert(i64),
+        SetRemove(i64),
+        Nested(u8, i64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (-3i64..3).prop_map(Op::Set),
+            Just(Op::Remove),
+            (0i64..4).prop_map(Op::SetInsert),
+            (0i64..4).prop_map(Op::SetRemove),
+            (0u8..3, -3i64..3).prop_map(|(s, v)| Op::Nested(s, v)),
+        ]
+    }
+
+    /// Generations of edits: each generation is one increment with its edits.
+    fn history(keys: std::ops::Range<u8>) -> impl Strategy<Value = Vec<Vec<(u8, Op)>>> {
+        proptest::collection::vec(proptest::collection::vec((keys, op()), 0..4), 1..4)
+    }
+
+    fn apply(d: &mut Dict, key: u8, op: &Op) {
+        let key = vec![b'k', key];
+        match op {
+            Op::Set(v) => {
+                d.insert(key, int(*v));
+            }
+            Op::Remove => {
+                d.remove(&key);
+            }
+            Op::SetInsert(v) => {
+                let slot = d.entry(key).or_insert_with(|| DictValue::Set(Set::new()));
+                if !matches!(slot, DictValue::Set(_)) {
+                    *slot = DictValue::Set(Set::new());
+                }
+                if let DictValue::Set(s) = slot {
+                    s.insert(si(*v));
+                }
+            }
+            Op::SetRemove(v) => {
+                if let Some(DictValue::Set(s)) = d.get_mut(&key) {
+                    s.remove(&si(*v));
+                }
+            }
+            Op::Nested(sk, v) => {
+                let slot = d.entry(key).or_insert_with(|| DictValue::Dict(Dict::new()));
+                if !matches!(slot, DictValue::Dict(_)) {
+                    *slot = DictValue::Dict(Dict::new());
+                }
+                if let DictValue::Dict(sub) = slot {
+                    sub.insert(vec![b's', *sk], int(*v));
+                }
+            }
+        }
+    }
+
+    fn run(base: &ConfigMessage, gens: &[Vec<(u8, Op)>]) -> ConfigMessage {
+        let mut m = base.clone();
+        for g in gens {
+            m = m.increment();
+            for (key, op) in g {
+                apply(m.data_mut(), *key, op);
+            }
+        }
+        m
+    }
+
+    fn settled(m: &ConfigMessage) -> Dict {
+        let mut d = m.data().clone();
+        umbra_protocol::config::message::prune_dict(&mut d);
+        d
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Two devices edit from a common config: merging is commutative and idempotent, and
+        /// every edit to a key only one side touched survives.
+        #[test]
+        fn prop_merge_commutative_idempotent_lossless(
+            base_edits in history(0..6),
+            a_edits in history(0..3),
+            b_edits in history(3..6),
+        ) {
+            let base = run(&ConfigMessage::new_mutable(0), &base_edits);
+            let mut a = run(&base, &a_edits);
+            let mut b = run(&base, &b_edits);
+            let (sa, sb) = (a.serialize(), b.serialize());
+            let mut ab = merge(&[&sa, &sb], false);
+            let mut ba = merge(&[&sb, &sa], false);
+            let sab = ab.serialize();
+            prop_assert_eq!(&sab, &ba.serialize());
+            let mut aa = merge(&[&sa, &sa], false);
+            prop_assert!(!aa.merged());
+            prop_assert_eq!(aa.serialize(), sa.clone());
+            let mut again = merge(&[&sab, &sa, &sb], false);
+            prop_assert!(!again.merged());
+            prop_assert_eq!(again.serialize(), sab.clone());
+            if ab.merged() {
+                prop_assert_eq!(ab.seqno(), a.seqno().max(b.seqno()) + 1);
+            }
+            let (da, db, dm) = (settled(&a), settled(&b), settled(&ab));
+            for key in 0..6u8 {
+                let key = vec![b'k', key];
+                let want = if key[1] < 3 { da.get(&key) } else { db.get(&key) };
+                prop_assert_eq!(dm.get(&key), want, "key k{}", key[1]);
+            }
+        }
+    }
+}
