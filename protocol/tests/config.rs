@@ -1577,3 +1577,47 @@ mod merge_props {
         }
     }
 }
+
+#[test]
+fn test_thousand_contacts_fit_and_one_change_is_small() {
+    let own = seed_a();
+    let mut a = ConfigState::new(ConfigKind::Contacts);
+    for i in 0..1000u32 {
+        let mut id = [0u8; 33];
+        id[0] = 5;
+        id[1..5].copy_from_slice(&i.to_be_bytes());
+        id[5..].copy_from_slice(&[0x5a; 28]);
+        let id = AccountId::from_bytes(&id).expect("id");
+        contacts::update(&mut a, &id, |c| {
+            c.name = format!("Contact number {i}");
+            c.approved = true;
+            c.approved_me = i % 2 == 0;
+            c.created = 1_700_000_000 + i64::from(i);
+        })
+        .expect("update");
+    }
+    let p = a
+        .push(&own)
+        .expect("a 1,000-contact config fits in one message");
+    assert!(p.data.len() <= umbra_protocol::config::MAX_CONFIG_MESSAGE_LEN);
+    a.confirm_pushed(p.seqno, "h1".into());
+    let mut b = ConfigState::new(ConfigKind::Contacts);
+    b.merge(&own, &[("h1".into(), p.data.clone())]);
+    assert_eq!(contacts::len(&b), 1000);
+    let first = contacts::all(&b)[0].account_id;
+    contacts::update(&mut b, &first, |c| c.nickname = "Renamed".into()).expect("update");
+    let p2 = b.push(&own).expect("push");
+    assert_eq!(p2.obsolete, vec!["h1".to_owned()]);
+    // The whole config is pushed again (that is how config messages work), now also carrying
+    // the creation diff as a lagged diff; compressed, it stays well under the limit (about
+    // 20.7 kB for the first push, 22.7 kB for this one).
+    assert!(
+        p2.data.len() < 2 * p.data.len(),
+        "{} vs {}",
+        p2.data.len(),
+        p.data.len()
+    );
+    let out = a.merge(&own, &[("h2".into(), p2.data)]);
+    assert!(out.changed);
+    assert_eq!(contacts::get(&a, &first).expect("c").nickname, "Renamed");
+}
