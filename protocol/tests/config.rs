@@ -1621,3 +1621,167 @@ fn test_thousand_contacts_fit_and_one_change_is_small() {
     assert!(out.changed);
     assert_eq!(contacts::get(&a, &first).expect("c").nickname, "Renamed");
 }
+
+#[test]
+fn test_convo_info_volatile_libsession_flow() {
+    let own = seed_a();
+    let now_ms = 1_700_000_000_000i64;
+    let real = aid("055000000000000000000000000000000000000000000000000000000000000000");
+    let benders: [u8; 33] =
+        hx("030111101001001000101010011011010010101010111010000110100001210000")
+            .try_into()
+            .expect("33");
+    let legacy: [u8; 33] = hx("05cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc")
+        .try_into()
+        .expect("33");
+    let og_pubkey: [u8; 32] =
+        hx("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+            .try_into()
+            .expect("32");
+    let mut convos = ConfigState::new(ConfigKind::ConvoInfoVolatile);
+    assert!(civ::get(&convos, &Convo::OneToOne(real)).is_none());
+    assert!(!convos.needs_push() && !convos.needs_dump());
+    assert_eq!(convos.push(&own).expect("push").seqno, 0);
+    let read = |last_read_ms, unread| ReadState {
+        last_read_ms,
+        unread,
+    };
+    civ::set(
+        &mut convos,
+        &Convo::OneToOne(real),
+        read(now_ms, false),
+        now_ms,
+    )
+    .expect("set");
+    assert!(civ::get(&convos, &Convo::LegacyGroup(*real.as_bytes())).is_none());
+    assert_eq!(
+        civ::get(&convos, &Convo::OneToOne(real)),
+        Some(read(now_ms, false))
+    );
+    assert!(convos.needs_push() && convos.needs_dump());
+    assert_eq!(
+        civ::canonical_url("http://Example.ORG:5678").as_deref(),
+        Ok("http://example.org:5678")
+    );
+    assert_eq!(
+        civ::canonical_room("SudokuRoom").as_deref(),
+        Ok("sudokuroom")
+    );
+    let og = Convo::Community {
+        base_url: "http://Example.ORG:5678".into(),
+        room: "SudokuRoom".into(),
+        pubkey: og_pubkey,
+    };
+    civ::set(&mut convos, &og, read(0, true), now_ms).expect("set");
+    assert!(civ::get(&convos, &Convo::Group(benders)).is_none());
+    civ::set(
+        &mut convos,
+        &Convo::Group(benders),
+        read(now_ms, true),
+        now_ms,
+    )
+    .expect("set");
+    let p = convos.push(&own).expect("push");
+    assert_eq!(p.seqno, 1);
+    convos.confirm_pushed(1, "hash1".into());
+    assert!(convos.needs_dump() && !convos.needs_push());
+
+    let mut convos2 =
+        ConfigState::load(ConfigKind::ConvoInfoVolatile, &convos.dump()).expect("load");
+    assert!(!convos2.needs_push() && !convos2.needs_dump());
+    assert_eq!(convos2.push(&own).expect("push").seqno, 1);
+    assert_eq!(
+        civ::get(&convos2, &Convo::OneToOne(real)),
+        Some(read(now_ms, false))
+    );
+    let og_lookup = Convo::Community {
+        base_url: "http://EXAMPLE.org:5678".into(),
+        room: "sudokuRoom".into(),
+        pubkey: [0; 32],
+    };
+    assert_eq!(civ::get(&convos2, &og_lookup), Some(read(0, true)));
+    let comms = civ::all_communities(&convos2);
+    assert_eq!(
+        (
+            comms[0].0.as_str(),
+            comms[0].1.as_str(),
+            comms[0].2.as_slice()
+        ),
+        (
+            "http://example.org:5678",
+            "sudokuroom",
+            og_pubkey.as_slice()
+        )
+    );
+    assert_eq!(
+        civ::get(&convos2, &Convo::Group(benders)),
+        Some(read(now_ms, true))
+    );
+
+    let another = aid(ANOTHER_ID);
+    civ::set(
+        &mut convos2,
+        &Convo::OneToOne(another),
+        read(0, true),
+        now_ms,
+    )
+    .expect("set");
+    civ::set(
+        &mut convos2,
+        &Convo::LegacyGroup(legacy),
+        read(now_ms - 50, false),
+        now_ms,
+    )
+    .expect("set");
+    assert!(convos2.needs_push());
+    let p = convos2.push(&own).expect("push");
+    assert_eq!(p.seqno, 2);
+    convos.merge(&own, &[("hash2".into(), p.data)]);
+    convos2.confirm_pushed(2, "hash2".into());
+    assert!(!convos.needs_push());
+    assert_eq!(convos.push(&own).expect("push").seqno, 2);
+    for conv in [&convos, &convos2] {
+        let ones: Vec<AccountId> = civ::all_one_to_one(conv).into_iter().map(|x| x.0).collect();
+        assert_eq!(ones, vec![another, real]);
+        assert_eq!(civ::all_communities(conv).len(), 1);
+        assert_eq!(civ::all_groups(conv, false)[0].0, benders.to_vec());
+        assert_eq!(civ::all_groups(conv, true)[0].0, legacy.to_vec());
+    }
+    civ::erase(
+        &mut convos,
+        &Convo::OneToOne(aid(
+            "052000000000000000000000000000000000000000000000000000000000000000",
+        )),
+    );
+    assert!(!convos.needs_push());
+    assert!(civ::erase(&mut convos, &Convo::OneToOne(real)));
+    assert!(convos.needs_push());
+    let ones: Vec<AccountId> = civ::all_one_to_one(&convos)
+        .into_iter()
+        .map(|x| x.0)
+        .collect();
+    assert_eq!(ones, vec![another]);
+    // Invalid community addresses are refused, not stored.
+    for (url, room) in [
+        ("ftp://example.org", "r"),
+        ("http://exa", "r"),
+        ("http://example.org/path", "r"),
+        ("http://example.org:99999", "r"),
+        ("http://example.org", "bad room"),
+        ("http://example.org", ""),
+    ] {
+        let c = Convo::Community {
+            base_url: url.into(),
+            room: room.into(),
+            pubkey: [0; 32],
+        };
+        assert!(
+            civ::set(&mut convos, &c, read(now_ms, false), now_ms).is_err(),
+            "{url} {room}"
+        );
+    }
+    assert_eq!(
+        civ::canonical_url("HTTPS://Example.org:443/").as_deref(),
+        Ok("https://example.org")
+    );
+}

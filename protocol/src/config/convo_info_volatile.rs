@@ -10,8 +10,8 @@
 //!
 //! Conversations read more than [`PRUNE_LOW_MS`] ago are not added; call [`prune_stale`]
 //! before [`ConfigState::push`] (libsession's `ConvoInfoVolatile::push` does) to drop entries
-//! older than [`PRUNE_HIGH_MS`] that are not marked unread. Community URLs are taken as given
-//! (the caller passes the canonical base URL); room names are lower-cased.
+//! older than [`PRUNE_HIGH_MS`] that are not marked unread. Community base URLs and rooms are
+//! canonicalised as libsession does ([`canonical_url`], [`canonical_room`]).
 //!
 //! Spec: docs/protocol.md §10; upstream `libsession-util:
 //! include/session/config/convo_info_volatile.hpp`, `src/config/convo_info_volatile.cpp`.
@@ -24,6 +24,98 @@ pub const PRUNE_LOW_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// Entries read longer ago than this are pruned unless unread (`PRUNE_HIGH`, 45 days).
 pub const PRUNE_HIGH_MS: i64 = 45 * 24 * 3600 * 1000;
+
+/// Longest canonical community base URL (libsession `community::BASE_URL_MAX_LENGTH`).
+pub const BASE_URL_MAX_LEN: usize = 267;
+
+/// Longest community room token (`community::ROOM_MAX_LENGTH`).
+pub const ROOM_MAX_LEN: usize = 64;
+
+fn bad_url() -> ConfigError {
+    ConfigError::InvalidValue {
+        what: "community URL",
+    }
+}
+
+/// A community base URL in canonical form (libsession `community::canonical_url`):
+/// `http://` or `https://`, the host lower-cased, the port omitted when it is the default,
+/// no path (a single trailing `/` is dropped).
+///
+/// # Errors
+///
+/// [`ConfigError::InvalidValue`] for anything else.
+pub fn canonical_url(url: &str) -> Result<String, ConfigError> {
+    let (proto, rest) = url.split_once("://").ok_or_else(bad_url)?;
+    let proto = match proto.to_ascii_lowercase().as_str() {
+        "http" => "http://",
+        "https" => "https://",
+        _ => return Err(bad_url()),
+    };
+    let bytes = rest.as_bytes();
+    let mut host = String::new();
+    let (mut allow_dot, mut has_dot, mut i) = (false, false, 0);
+    while let Some(&c) = bytes.get(i) {
+        if c.is_ascii_digit() || c.is_ascii_lowercase() || c == b'-' {
+            host.push(char::from(c));
+            allow_dot = true;
+        } else if c.is_ascii_uppercase() {
+            host.push(char::from(c.to_ascii_lowercase()));
+            allow_dot = true;
+        } else if allow_dot && c == b'.' {
+            host.push('.');
+            has_dot = true;
+            allow_dot = false;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if host.len() < 4 || !has_dot || host.ends_with('.') {
+        return Err(bad_url());
+    }
+    let mut rest = &rest[i..];
+    let mut port = 0u16;
+    if let Some(after) = rest.strip_prefix(':') {
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        port = after[..digits].parse().map_err(|_| bad_url())?;
+        rest = &after[digits..];
+        if (port == 80 && proto == "http://") || (port == 443 && proto == "https://") {
+            port = 0;
+        }
+    }
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    if !rest.is_empty() {
+        return Err(bad_url());
+    }
+    let mut out = format!("{proto}{host}");
+    if port != 0 {
+        out.push_str(&format!(":{port}"));
+    }
+    if out.len() > BASE_URL_MAX_LEN {
+        return Err(bad_url());
+    }
+    Ok(out)
+}
+
+/// A room token in canonical form: lower-cased, 1..=64 of `-0-9_a-z`.
+///
+/// # Errors
+///
+/// [`ConfigError::InvalidValue`] otherwise.
+pub fn canonical_room(room: &str) -> Result<String, ConfigError> {
+    let room = room.to_ascii_lowercase();
+    if room.is_empty()
+        || room.len() > ROOM_MAX_LEN
+        || !room
+            .bytes()
+            .all(|c| c == b'-' || c == b'_' || c.is_ascii_digit() || c.is_ascii_lowercase())
+    {
+        return Err(ConfigError::InvalidValue {
+            what: "community room",
+        });
+    }
+    Ok(room)
+}
 
 /// Read state of one conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -62,27 +154,27 @@ fn load(d: &Dict) -> ReadState {
     }
 }
 
-fn path_of(c: &Convo) -> Vec<Vec<u8>> {
-    match c {
+fn path_of(c: &Convo) -> Result<Vec<Vec<u8>>, ConfigError> {
+    Ok(match c {
         Convo::OneToOne(id) => vec![b"1".to_vec(), id.as_bytes().to_vec()],
         Convo::Community { base_url, room, .. } => vec![
             b"o".to_vec(),
-            base_url.as_bytes().to_vec(),
+            canonical_url(base_url)?.into_bytes(),
             b"R".to_vec(),
-            room.to_lowercase().into_bytes(),
+            canonical_room(room)?.into_bytes(),
         ],
         Convo::Group(id) => vec![b"g".to_vec(), id.to_vec()],
         Convo::LegacyGroup(id) => vec![b"C".to_vec(), id.to_vec()],
-    }
+    })
 }
 
 fn refs(p: &[Vec<u8>]) -> Vec<&[u8]> {
     p.iter().map(Vec::as_slice).collect()
 }
 
-/// The read state of a conversation, if recorded.
+/// The read state of a conversation, if recorded (`None` also for an invalid community URL).
 pub fn get(state: &ConfigState, c: &Convo) -> Option<ReadState> {
-    let p = path_of(c);
+    let p = path_of(c).ok()?;
     Some(load(state.get(&refs(&p))?.as_dict()?))
 }
 
@@ -140,22 +232,16 @@ pub fn all_groups(state: &ConfigState, legacy: bool) -> Vec<(Vec<u8>, ReadState)
 ///
 /// # Errors
 ///
-/// Never in practice.
+/// [`ConfigError::InvalidValue`] for a community URL or room that does not canonicalise.
 pub fn set(
     state: &mut ConfigState,
     c: &Convo,
     read: ReadState,
     now_ms: i64,
 ) -> Result<(), ConfigError> {
-    let p = path_of(c);
-    if let Convo::Community {
-        base_url, pubkey, ..
-    } = c
-    {
-        state.set(
-            &[b"o", base_url.as_bytes(), b"#"],
-            DictValue::from(pubkey.as_slice()),
-        )?;
+    let p = path_of(c)?;
+    if let Convo::Community { pubkey, .. } = c {
+        state.set(&[b"o", &p[1], b"#"], DictValue::from(pubkey.as_slice()))?;
     }
     let mut r = refs(&p);
     r.push(b"r");
@@ -178,16 +264,18 @@ pub fn set(
 /// Removes a conversation; returns whether it was there. Removing a community's last room
 /// removes the server entry.
 pub fn erase(state: &mut ConfigState, c: &Convo) -> bool {
-    let p = path_of(c);
+    let Ok(p) = path_of(c) else {
+        return false;
+    };
     let existed = state.get(&refs(&p)).is_some();
     state.erase(&refs(&p));
-    if let Convo::Community { base_url, .. } = c
+    if matches!(c, Convo::Community { .. })
         && existed
         && state
-            .get_dict(&[b"o", base_url.as_bytes(), b"R"])
+            .get_dict(&[b"o", &p[1], b"R"])
             .is_none_or(Dict::is_empty)
     {
-        state.erase(&[b"o", base_url.as_bytes()]);
+        state.erase(&[b"o", &p[1]]);
     }
     existed
 }
