@@ -6,6 +6,7 @@ pub mod address;
 pub mod attachment;
 pub mod call;
 pub mod client;
+pub mod config;
 pub mod convo;
 pub mod error;
 pub mod identity;
