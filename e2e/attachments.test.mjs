@@ -3,14 +3,15 @@
 // byte and is only offered for saving (never rendered: its blob is typed
 // application/octet-stream); a voice message recorded from Chromium's fake microphone
 // arrives as MP3 and plays; all travel as onion requests to the file server, are stored
-// sealed in IndexedDB, and an unsend removes the photo from both browsers and their stores.
+// sealed in IndexedDB, and an unsend removes the photo from both browsers and their stores;
+// a profile picture set by Alice is shown by Bob.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertNoErrors, visible } from './support/harness.mjs';
-import { DELIVERY_MS, acceptedConversation, idbRecords, newUser } from './support/messaging.mjs';
+import { DELIVERY_MS, acceptedConversation, idbRecords, newUser, send } from './support/messaging.mjs';
 import { startTestnet } from './support/testnet.mjs';
 
 const GPS = 'GPS-CANARY-48.8584N-2.2945E';
@@ -90,7 +91,7 @@ async function blobAt(page, url) {
 
 const has = (bytes, text) => Buffer.from(bytes).includes(Buffer.from(text));
 
-test('a photo loses its EXIF, a PDF arrives byte for byte, a voice note plays, unsend removes the photo everywhere', async () => {
+test('a photo loses its EXIF, a PDF arrives byte for byte, a voice note plays, unsend removes the photo everywhere, an avatar reaches the peer', async () => {
   const alice = await newUser(net.appUrl, undefined, mic);
   const bob = await newUser(net.appUrl, undefined, [], rememberBlobs);
   const a = alice.app.page;
@@ -179,6 +180,33 @@ test('a photo loses its EXIF, a PDF arrives byte for byte, a voice note plays, u
     const after = (await idbRecords(b, GPS)).count;
     assert.ok(after < before, `Bob's store lost the photo's records (${before} → ${after})`);
     assert.ok(await file.isVisible(), 'the PDF stays');
+    // Alice sets a profile picture (800×600: cropped to 600×600); her next message carries
+    // it, and Bob shows it in the conversation's header.
+    await a.getByRole('button', { name: 'Back to conversations' }).click();
+    await a.getByRole('button', { name: 'Settings' }).click();
+    // Session shares a picture only in a profile with a name.
+    await a.getByLabel('Display name').fill('Alice');
+    await a.getByRole('button', { name: 'Save name' }).click();
+    const png = Buffer.from(await a.evaluate(async () => {
+      const c = new OffscreenCanvas(800, 600);
+      const g = c.getContext('2d');
+      g.fillStyle = '#36c';
+      g.fillRect(0, 0, 800, 600);
+      return Array.from(new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer()));
+    }));
+    await a.getByLabel('Choose a profile picture').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png });
+    await visible(a.locator('img.avatar[alt="Your profile picture"]'), DELIVERY_MS);
+    await a.getByRole('button', { name: 'Back', exact: true }).click();
+    await a.getByRole('list', { name: 'Conversations' }).getByRole('button').first().click();
+    await send(a, 'with my new picture');
+    const head = await visible(b.locator('.chat-head img.avatar'), DELIVERY_MS);
+    const pic = await blobAt(b, await head.getAttribute('src'));
+    assert.equal(pic.type, 'image/jpeg');
+    const side = await b.evaluate(async (u) => {
+      const bmp = await createImageBitmap(window.__blobs.get(u));
+      return [bmp.width, bmp.height];
+    }, await head.getAttribute('src'));
+    assert.deepEqual(side, [600, 600]);
     assertNoErrors(alice.app.errors);
     assertNoErrors(bob.app.errors);
   } finally {

@@ -470,6 +470,31 @@ pub(crate) fn file_size(bytes: u64) -> String {
     }
 }
 
+/// The MIME type of a picture by its first bytes (JPEG, PNG, GIF, WebP), else `None`.
+pub(crate) fn picture_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// The letter of a placeholder avatar: the name's first letter or digit, upper-case; "?"
+/// without one.
+pub(crate) fn initial(name: &str) -> String {
+    strip_bidi(name)
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_else(|| "?".into())
+}
+
 /// What an attachment is, in words.
 pub(crate) fn attachment_kind_text(kind: umbra_ipc::AttachmentKind) -> &'static str {
     match kind {
@@ -900,6 +925,13 @@ mod tests {
 
     #[test]
     fn test_file_sizes_read_as_people_say_them() {
+        assert_eq!(picture_type(b"\x89PNG\r\n\x1a\nxx"), Some("image/png"));
+        assert_eq!(picture_type(&[0xff, 0xd8, 0xff, 0xe0]), Some("image/jpeg"));
+        assert_eq!(picture_type(b"<svg onload=alert(1)>"), None);
+        assert_eq!(picture_type(b"<html>"), None);
+        assert_eq!(initial("  bob"), "B");
+        assert_eq!(initial("\u{202e}élan"), "É");
+        assert_eq!(initial("!!"), "?");
         assert_eq!(elapsed_text(5_400), "0:05");
         assert_eq!(elapsed_text(90_000), "1:30");
         assert_eq!(file_size(0), "0 B");

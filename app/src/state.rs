@@ -70,6 +70,8 @@ pub(crate) enum FollowUp {
     RequestPersistence,
     /// Open this conversation again: it is on screen without its first page.
     Reopen(String),
+    /// Ask for these conversations' profile pictures (stored, not shown yet).
+    FetchAvatars(Vec<String>),
 }
 
 /// The open conversation as the worker last pushed it: the first page, patched by every
@@ -226,6 +228,10 @@ pub(crate) struct UiState {
     pub(crate) files: RwSignal<BTreeMap<(u64, u32), String>>,
     /// Attachments whose bytes were asked for (asked once per open conversation).
     pub(crate) files_asked: StoredValue<std::collections::BTreeSet<(u64, u32)>>,
+    /// Object URLs of profile pictures: conversation reference (`""` for ours) → `blob:`.
+    pub(crate) avatars: RwSignal<BTreeMap<String, String>>,
+    /// Conversations whose picture was asked for.
+    pub(crate) avatars_asked: StoredValue<std::collections::BTreeSet<String>>,
 }
 
 impl UiState {
@@ -256,6 +262,8 @@ impl UiState {
             pending_files: StoredValue::new(BTreeMap::new()),
             files: RwSignal::new(BTreeMap::new()),
             files_asked: StoredValue::new(Default::default()),
+            avatars: RwSignal::new(BTreeMap::new()),
+            avatars_asked: StoredValue::new(Default::default()),
         }
     }
 
@@ -310,6 +318,11 @@ impl UiState {
         self.uploads.set(Vec::new());
         self.pending_files.set_value(BTreeMap::new());
         self.forget_files();
+        for url in self.avatars.get_untracked().values() {
+            crate::browser::revoke_object_url(url);
+        }
+        self.avatars.set(BTreeMap::new());
+        self.avatars_asked.set_value(Default::default());
         crate::browser::set_title(&crate::format::title_text(0));
     }
 
@@ -366,8 +379,23 @@ impl UiState {
             Event::Conversations { items } => {
                 let unread = items.iter().map(|c| c.unread).sum();
                 crate::browser::set_title(&crate::format::title_text(unread));
+                let wanted: Vec<String> = items
+                    .iter()
+                    .filter(|c| c.has_avatar)
+                    .map(|c| c.conversation.clone())
+                    .filter(|c| !self.avatars_asked.with_value(|a| a.contains(c)))
+                    .collect();
                 self.conversations.set(items);
+                if !wanted.is_empty() {
+                    self.avatars_asked
+                        .update_value(|a| a.extend(wanted.iter().cloned()));
+                    return FollowUp::FetchAvatars(wanted);
+                }
             }
+            Event::Avatar {
+                conversation,
+                bytes,
+            } => self.avatar(conversation.unwrap_or_default(), &bytes),
             Event::Messages {
                 conversation,
                 summary,
@@ -473,6 +501,22 @@ impl UiState {
 }
 
 impl UiState {
+    /// Shows (or, with no bytes, drops) a profile picture, typed by its first bytes; bytes
+    /// that are not a picture are not shown.
+    fn avatar(&self, key: String, bytes: &[u8]) {
+        let url =
+            crate::format::picture_type(bytes).and_then(|ty| crate::browser::object_url(bytes, ty));
+        self.avatars.update(|a| {
+            let old = match url {
+                Some(url) => a.insert(key, url),
+                None => a.remove(&key),
+            };
+            if let Some(old) = old {
+                crate::browser::revoke_object_url(&old);
+            }
+        });
+    }
+
     fn upload_changed(&self, conversation: String, upload: u64, state: UploadState) {
         if state == UploadState::Done {
             self.uploads.update(|u| u.retain(|x| x.upload != upload));

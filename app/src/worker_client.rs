@@ -120,6 +120,14 @@ impl WorkerClient {
                     conversation,
                     umbra_ipc::ConversationOp::Open,
                 )),
+                FollowUp::FetchAvatars(list) => {
+                    for conversation in list {
+                        client.send(Command::conversation(
+                            conversation,
+                            umbra_ipc::ConversationOp::GetAvatar,
+                        ));
+                    }
+                }
             }
         });
         worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));

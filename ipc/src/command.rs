@@ -125,6 +125,18 @@ pub enum AccountCommand {
         /// The name (at most 100 bytes).
         name: String,
     },
+    /// Set our profile picture (any picture the browser decodes: it is cropped to a square,
+    /// re-encoded, encrypted with a new profile key and uploaded, as Session does), or remove
+    /// it (no bytes). Answered with [`Event::Avatar`](crate::Event::Avatar) for `None`, or an
+    /// error.
+    SetAvatar {
+        /// The picture's MIME type.
+        #[serde(default)]
+        content_type: String,
+        /// The picture (not in the JSON); empty removes it.
+        #[serde(skip)]
+        bytes: Vec<u8>,
+    },
 }
 
 /// Commands about this page.
@@ -271,6 +283,8 @@ pub enum ConversationOp {
         /// Which attachment.
         index: u32,
     },
+    /// The peer's profile picture: answered with [`Event::Avatar`](crate::Event::Avatar).
+    GetAvatar,
     /// Retry a failed outgoing message.
     RetrySend {
         /// The message's local id.
@@ -317,7 +331,8 @@ impl Command {
             Command::Conversation {
                 op: ConversationOp::SendFile { bytes, .. },
                 ..
-            } => Some(bytes),
+            }
+            | Command::Account(AccountCommand::SetAvatar { bytes, .. }) => Some(bytes),
             _ => None,
         }
     }
@@ -351,6 +366,7 @@ impl fmt::Debug for AccountCommand {
             AccountCommand::Remove { .. } => "Remove(<redacted>)",
             AccountCommand::ShowRecoveryPhrase { .. } => "ShowRecoveryPhrase(<redacted>)",
             AccountCommand::SetDisplayName { .. } => "SetDisplayName(<redacted>)",
+            AccountCommand::SetAvatar { .. } => "SetAvatar(<redacted>)",
         })
     }
 }
@@ -383,6 +399,7 @@ impl fmt::Debug for ConversationOp {
             ConversationOp::RetrySend { .. } => "RetrySend(<redacted>)",
             ConversationOp::SendFile { .. } => "SendFile(<redacted>)",
             ConversationOp::CancelUpload { .. } => "CancelUpload",
+            ConversationOp::GetAvatar => "GetAvatar",
             ConversationOp::DownloadAttachments { .. } => "DownloadAttachments(<redacted>)",
             ConversationOp::OpenAttachment { .. } => "OpenAttachment(<redacted>)",
             ConversationOp::AcceptRequest => "AcceptRequest",
@@ -484,6 +501,11 @@ mod tests {
                 bytes: Vec::new(),
             }),
             conv(O::CancelUpload { upload: 1 }),
+            conv(O::GetAvatar),
+            Command::Account(A::SetAvatar {
+                content_type: "image/png".into(),
+                bytes: Vec::new(),
+            }),
             conv(O::DownloadAttachments { id: 3 }),
             conv(O::OpenAttachment { id: 3, index: 0 }),
             conv(O::AcceptRequest),
@@ -522,6 +544,7 @@ mod tests {
                 A::Remove { .. } => 7,
                 A::ShowRecoveryPhrase { .. } => 8,
                 A::SetDisplayName { .. } => 9,
+                A::SetAvatar { .. } => 37,
             },
             Command::App(AppCommand::SetForeground { .. }) => 10,
             Command::Conversations(c) => match c {
@@ -549,6 +572,7 @@ mod tests {
                 O::CancelUpload { .. } => 34,
                 O::DownloadAttachments { .. } => 35,
                 O::OpenAttachment { .. } => 36,
+                O::GetAvatar => 38,
             },
             Command::Settings(c) => match c {
                 SettingsCommand::Get => 28,
@@ -562,7 +586,7 @@ mod tests {
     }
 
     /// How many command variants exist (one more than the highest number in [`variant`]).
-    const VARIANTS: usize = 37;
+    const VARIANTS: usize = 39;
 
     /// A file's bytes never go into the JSON: they travel beside it and are put back.
     #[test]

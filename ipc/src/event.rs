@@ -202,6 +202,15 @@ pub enum Event {
         /// Its state.
         state: UploadState,
     },
+    /// A profile picture: ours (`conversation` `None`) or a peer's; no bytes means none.
+    /// Typed by its first bytes (JPEG, PNG, WebP or GIF) by the app; never rendered as HTML.
+    Avatar {
+        /// The conversation whose peer it is, or `None` for ours.
+        conversation: Option<String>,
+        /// The picture (not in the JSON); empty: no picture.
+        #[serde(skip)]
+        bytes: Vec<u8>,
+    },
     /// The bytes of an attachment (answer to
     /// [`ConversationOp::OpenAttachment`](crate::ConversationOp::OpenAttachment)); the bytes
     /// travel beside the JSON ([`Event::bytes_mut`]). Never render them as HTML.
@@ -247,7 +256,7 @@ impl Event {
     /// The binary payload carried beside the JSON, if this event has one.
     pub fn bytes_mut(&mut self) -> Option<&mut Vec<u8>> {
         match self {
-            Event::AttachmentData { bytes, .. } => Some(bytes),
+            Event::AttachmentData { bytes, .. } | Event::Avatar { bytes, .. } => Some(bytes),
             _ => None,
         }
     }

@@ -56,6 +56,7 @@ mod tests {
             last_time_ms: Some(5),
             unread: 1,
             disappearing: DisappearingView::default(),
+            has_avatar: false,
         }
     }
 

@@ -37,6 +37,10 @@ pub struct ConversationSummary {
     /// The conversation's disappearing-messages setting.
     #[serde(default)]
     pub disappearing: DisappearingView,
+    /// Whether the peer's profile picture is stored (ask with
+    /// [`ConversationOp::GetAvatar`](crate::ConversationOp::GetAvatar)).
+    #[serde(default)]
+    pub has_avatar: bool,
 }
 
 /// Session's two disappearing-message modes (docs/protocol.md §9), or off.

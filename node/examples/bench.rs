@@ -3,6 +3,9 @@
 //!
 //! `bench throughput [--nodes N] [--requests N] [--concurrency N]`
 //! `bench memory [--messages N]`
+//! `bench attachment [--mb N] [--rounds N]`: upload and download of an N MB encrypted
+//! attachment to the testnet's file server through 3-hop onion requests, against the same
+//! v4 request posted straight to the file server (no hops).
 #![allow(clippy::print_stdout)]
 // A benchmark measures wall-clock time; the protocol rule "time is an input" does not apply here.
 #![allow(clippy::disallowed_methods)]
@@ -267,6 +270,146 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("memory") => memory(&args).await,
+        Some("attachment") => attachment(&args).await,
         _ => throughput(&args).await,
     }
+}
+
+/// One v4 request to the file server: through nodes 0 → 1 → 2, or (`direct`) the body the
+/// last hop would post, sent straight to the file server. Returns the v4 status and body
+/// length.
+async fn fs_v4(
+    net: &Testnet,
+    request: umbra_protocol::onion::V4Request,
+    direct: bool,
+) -> Result<(u16, usize), String> {
+    use umbra_protocol::onion::node::{Peeled, peel_layer};
+    use umbra_protocol::onion::{
+        Destination, HttpProtocol, PathHop, ServerDestination, build_request, decrypt_v4_response,
+    };
+    let fs = net.fileserver().ok_or("no file server")?;
+    let dest = Destination::Server(ServerDestination {
+        host: "127.0.0.1".into(),
+        target: "/oxen/v4/lsrpc".into(),
+        port: fs.port(),
+        protocol: HttpProtocol::Http,
+        x25519: fs.x25519_public(),
+        request,
+    });
+    let hop = |n: &NodeInfo| PathHop {
+        ed25519: n.ed25519,
+        x25519: n.x25519,
+    };
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    let (url, body, key) = if direct {
+        let node = net.node_state(0).ok_or("node 0")?;
+        let req = build_request(&[hop(&node.info)], &dest, EncType::XChaCha20, &mut rng)
+            .map_err(|e| format!("build: {e}"))?;
+        let body = match peel_layer(&req.body, node.keys.x25519_secret(), &node.info.x25519) {
+            Ok(Peeled::ProxyToServer { body, .. }) => body,
+            _ => return Err("not a proxy request".into()),
+        };
+        (
+            format!("http://127.0.0.1:{}/oxen/v4/lsrpc", fs.port()),
+            body,
+            req.response_key,
+        )
+    } else {
+        let nodes = net.nodes();
+        let path: Vec<PathHop> = nodes[..3].iter().map(hop).collect();
+        let req = build_request(&path, &dest, EncType::XChaCha20, &mut rng)
+            .map_err(|e| format!("build: {e}"))?;
+        (
+            format!("{}/onion_req/v2", nodes[0].url()),
+            req.body,
+            req.response_key,
+        )
+    };
+    let r = net
+        .http_client()
+        .post(url)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("post: {e}"))?;
+    let bytes = r.bytes().await.map_err(|e| format!("body: {e}"))?;
+    let v4 = decrypt_v4_response(&key, &bytes).map_err(|e| format!("reply: {e}"))?;
+    Ok((v4.code, v4.body.len()))
+}
+
+async fn attachment(args: &[String]) {
+    use umbra_protocol::onion::V4Request;
+    let mb = arg(args, "--mb", 10);
+    let rounds = arg(args, "--rounds", 3);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = TestnetConfig::new(dir.path());
+    cfg.nodes = 4;
+    let net = Testnet::start(cfg).await.expect("testnet");
+    // What a client uploads: the legacy-encrypted blob of an N MB file.
+    let plain: Vec<u8> = (0..mb * 1_000_000).map(|i| (i * 7) as u8).collect();
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    let t = Instant::now();
+    let enc = umbra_protocol::attachment::encrypt_legacy(&plain, &mut rng).expect("encrypt");
+    let enc_s = t.elapsed().as_secs_f64();
+    let blob = enc.blob;
+    println!(
+        "attachment: {mb} MB file, {:.2} MB encrypted blob (native encrypt {:.0} MB/s)",
+        blob.len() as f64 / 1e6,
+        plain.len() as f64 / 1e6 / enc_s
+    );
+    let upload = || V4Request {
+        method: "POST".into(),
+        endpoint: "/file".into(),
+        headers: Default::default(),
+        body: Some(blob.clone()),
+    };
+    let mut rows = Vec::new();
+    for direct in [true, false] {
+        let mut up = Vec::new();
+        let mut down = Vec::new();
+        for _ in 0..rounds.max(1) {
+            let t = Instant::now();
+            let (status, len) = fs_v4(&net, upload(), direct).await.expect("upload");
+            up.push(t.elapsed().as_secs_f64());
+            assert_eq!(status, 200, "upload answered {status} ({len} bytes)");
+            // The id is in the answer; the download of the same bytes is what matters here.
+            let id = umbra_node::fileserver::file_id(&blob);
+            let t = Instant::now();
+            let (status, len) = fs_v4(
+                &net,
+                V4Request {
+                    method: "GET".into(),
+                    endpoint: format!("/file/{id}"),
+                    headers: Default::default(),
+                    body: None,
+                },
+                direct,
+            )
+            .await
+            .expect("download");
+            down.push(t.elapsed().as_secs_f64());
+            assert_eq!((status, len), (200, blob.len()), "download");
+        }
+        up.sort_by(f64::total_cmp);
+        down.sort_by(f64::total_cmp);
+        let (u, d) = (up[up.len() / 2], down[down.len() / 2]);
+        let mbps = |s: f64| blob.len() as f64 / 1e6 / s;
+        let name = if direct {
+            "direct (no hops)"
+        } else {
+            "3-hop onion"
+        };
+        println!(
+            "{name:<18} upload {:>6.1} MB/s ({u:.2} s)   download {:>6.1} MB/s ({d:.2} s)",
+            mbps(u),
+            mbps(d)
+        );
+        rows.push((mbps(u), mbps(d)));
+    }
+    println!(
+        "ratio onion/direct: upload {:.2}   download {:.2}",
+        rows[1].0 / rows[0].0,
+        rows[1].1 / rows[0].1
+    );
+    net.shutdown().await;
 }

@@ -16,6 +16,7 @@
 //! MAC (deterministic) are checked first; every failure is a typed [`AttachmentError`].
 
 pub mod fileserver;
+pub mod profile;
 pub mod secretstream;
 
 use aes::Aes256;

@@ -72,7 +72,9 @@ use crate::address::{ConversationId, NetMs};
 use crate::client::{ClientCommand, ControlKind, LocalId};
 use crate::error::ErrorKind;
 use crate::identity::AccountId;
-use crate::message::{DisappearingSetting, MAX_DISPLAY_NAME_BYTES, Outgoing, Profile, SendPrefs};
+use crate::message::{
+    DisappearingSetting, MAX_DISPLAY_NAME_BYTES, Outgoing, Profile, ProfilePicture, SendPrefs,
+};
 use crate::store::messages::{Disappearing, DisappearingMode, MessageKey};
 use crate::store::{MessageDb, MessageDbError, Store};
 
@@ -147,6 +149,8 @@ pub enum UiChange {
         /// The start of the text (at most [`NOTIFY_PREVIEW_CHARS`] characters).
         preview: String,
     },
+    /// A peer's profile picture changed (or went): fetch the new one, if any.
+    Avatar(ConversationId),
     /// A message with attachments was stored: their bytes are still on the file server (the
     /// caller fetches them now, or when the user asks: not before a request is accepted).
     Attachments {
@@ -212,6 +216,8 @@ pub struct Conversations {
     me: AccountId,
     prefs: SendPrefs,
     profile: Option<Profile>,
+    /// Our profile picture (kept without a display name too; sent only with one).
+    picture: Option<ProfilePicture>,
     open: Option<ConversationId>,
     visible: bool,
     next_expiry: Option<NetMs>,
@@ -225,6 +231,7 @@ impl Conversations {
             me,
             prefs,
             profile: display_name.and_then(|n| Profile::new(n).ok()),
+            picture: None,
             open: None,
             visible: false,
             next_expiry: None,
@@ -273,16 +280,41 @@ impl Conversations {
         self
     }
 
+    /// Sets our profile picture as persisted (sent with the display name, when there is one).
+    pub fn with_picture(mut self, picture: Option<ProfilePicture>) -> Conversations {
+        self.profile = self.profile.map(|p| p.with_picture(picture.clone()));
+        self.picture = picture;
+        self
+    }
+
+    /// Our profile picture, set with or without a display name (Session sends a picture
+    /// only in a profile that has a name).
+    pub fn picture(&self) -> Option<&ProfilePicture> {
+        self.picture.as_ref()
+    }
+
+    /// Changes our profile picture (uploaded already; `None` removes it), changed at
+    /// `updated_s` (network time, Unix seconds: persist it with the profile). Peers apply it
+    /// with the next message, as they apply a new name.
+    pub fn set_picture(&mut self, picture: Option<ProfilePicture>, updated_s: u64) {
+        self.profile = self
+            .profile
+            .take()
+            .map(|p| p.with_picture(picture.clone()).updated_at(updated_s));
+        self.picture = picture;
+    }
+
     /// Changes the display name sent with our messages (`name` as
     /// [`checked_display_name`] returns it), changed at `updated_s` (network time, Unix
     /// seconds: persist it with the name); the client is told too. Session peers apply a name
     /// only when its `lastProfileUpdateSeconds` is newer than the one they hold
     /// (session-desktop `ts/models/profile.ts`).
     pub fn set_display_name(&mut self, name: Option<String>, updated_s: u64) -> Vec<Effect> {
+        let picture = self.picture.clone();
         self.profile = name
             .as_deref()
             .and_then(|n| Profile::new(n).ok())
-            .map(|p| p.updated_at(updated_s));
+            .map(|p| p.with_picture(picture).updated_at(updated_s));
         vec![Effect::Client(ClientCommand::SetDisplayName(name))]
     }
 

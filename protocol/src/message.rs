@@ -44,8 +44,8 @@ pub use limits::{
     MAX_OUTGOING_BODY_CHARS, MAX_RECEIPT_TIMESTAMPS, is_bidi_control,
 };
 pub use semantics::{
-    DataExtractionKind, Event, MAX_CALL_ID_BYTES, Profile, QuoteRef, ReactionChange,
-    UnsupportedKind, classify, profile_is_newer,
+    DataExtractionKind, Event, MAX_CALL_ID_BYTES, Profile, ProfilePicture, QuoteRef,
+    ReactionChange, UnsupportedKind, classify, profile_is_newer,
 };
 
 pub use envelope::{

@@ -345,3 +345,59 @@ impl rand_core_06::RngCore for Fixed {
 }
 
 impl rand_core_06::CryptoRng for Fixed {}
+
+/// Profile pictures (session-desktop `profileEncrypter.ts`: `iv(12) ‖ AES-256-GCM`): a
+/// known answer computed with Node's own crypto (`createCipheriv('aes-256-gcm')`, key
+/// 0011…eeff ×2, IV 0102…0c, plaintext "Umbra avatar bytes é"), and tampered twins.
+#[test]
+fn profile_picture_known_answer_and_tampered_twins() {
+    use umbra_protocol::attachment::profile::{
+        decrypt_profile_picture, encrypt_profile_picture, encrypt_profile_picture_with,
+    };
+    let key: [u8; 32] =
+        hex::decode("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
+            .unwrap()
+            .try_into()
+            .unwrap();
+    let iv: [u8; 12] = hex::decode("0102030405060708090a0b0c")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let plain = "Umbra avatar bytes é".as_bytes();
+    let want = hex::decode(
+        "0102030405060708090a0b0c2f1f67d28937c4378b8cdab34c8d666616ed83349edd89146e52cd436b70f3e0c393b10de2",
+    )
+    .unwrap();
+    let blob = encrypt_profile_picture_with(plain, &key, iv).unwrap();
+    assert_eq!(blob, want);
+    assert_eq!(&decrypt_profile_picture(&want, &key).unwrap()[..], plain);
+    for i in [0, 12, want.len() - 1] {
+        let mut bad = want.clone();
+        bad[i] ^= 1;
+        assert_eq!(
+            decrypt_profile_picture(&bad, &key).map(|_| ()),
+            Err(AttachmentError::BadMac),
+            "byte {i}"
+        );
+    }
+    let mut other = key;
+    other[0] ^= 1;
+    assert_eq!(
+        decrypt_profile_picture(&want, &other).map(|_| ()),
+        Err(AttachmentError::BadMac)
+    );
+    assert_eq!(
+        decrypt_profile_picture(&want, &key[..31]).map(|_| ()),
+        Err(AttachmentError::WrongKeyLength)
+    );
+    assert_eq!(
+        decrypt_profile_picture(&want[..27], &key).map(|_| ()),
+        Err(AttachmentError::Malformed)
+    );
+    // Random IVs: two encryptions differ, both open.
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+    let a = encrypt_profile_picture(plain, &key, &mut rng).unwrap();
+    let b = encrypt_profile_picture(plain, &key, &mut rng).unwrap();
+    assert_ne!(a, b);
+    assert_eq!(&decrypt_profile_picture(&b, &key).unwrap()[..], plain);
+}

@@ -2057,3 +2057,89 @@ fn unsupported_content_is_kept_as_placeholders() {
     assert_eq!(effects, vec![]);
     assert!(w.messages(&carol).is_empty());
 }
+
+/// A peer's profile picture is taken from a newer profile (URL and key), the caller is told
+/// to fetch it, its bytes are kept only for the picture still current, and a newer profile
+/// without one removes it and its bytes.
+#[test]
+fn a_peers_picture_follows_their_newer_profile() {
+    use umbra_protocol::message::ProfilePicture;
+    let mut w = World::new(OFF);
+    let bob_id = identity(2);
+    let bob = bob_id.account_id();
+    let pic = |n: u8| ProfilePicture {
+        url: format!("http://files.test/file/pic{n}"),
+        key: vec![n; 32],
+    };
+    let with = |picture: Option<ProfilePicture>, updated_s: u64, sent: u64| {
+        let profile = Profile::new("Bob")
+            .expect("name")
+            .updated_at(updated_s)
+            .with_picture(picture);
+        let draft = TextDraft {
+            body: "hi".into(),
+            profile: Some(profile),
+            ..TextDraft::default()
+        };
+        compose_text(&draft, sent).expect("compose")
+    };
+    let conv = |w: &World| {
+        block_on(w.db().conversation(&dm(bob)))
+            .expect("c")
+            .expect("c")
+    };
+    let effects = w.receive(vec![received(
+        &w.me,
+        &bob_id,
+        &with(Some(pic(1)), 10, T0),
+        "p1",
+        T0,
+    )]);
+    assert!(effects.contains(&Effect::Ui(UiChange::Avatar(dm(bob)))));
+    assert_eq!(conv(&w).avatar, Some(pic(1)));
+    // The fetched bytes are stored for the current picture only.
+    let url1 = pic(1).url;
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let mut db = MessageDb::new(&w.store, &w.vault);
+    assert!(block_on(db.store_avatar(&dm(bob), &url1, b"one", &mut rng)).expect("s"));
+    assert!(!block_on(db.store_avatar(&dm(bob), "http://other", b"x", &mut rng)).expect("s"));
+    assert_eq!(
+        block_on(db.avatar_bytes(&dm(bob)))
+            .expect("r")
+            .as_deref()
+            .map(|v| &v[..]),
+        Some(&b"one"[..])
+    );
+    assert!(conv(&w).avatar_stored);
+    // An older profile with another picture changes nothing.
+    let effects = w.receive(vec![received(
+        &w.me,
+        &bob_id,
+        &with(Some(pic(2)), 5, T0 + 1),
+        "p2",
+        T0 + 1,
+    )]);
+    assert!(!effects.contains(&Effect::Ui(UiChange::Avatar(dm(bob)))));
+    assert_eq!(conv(&w).avatar, Some(pic(1)));
+    // The same picture in a newer profile: nothing to fetch.
+    let effects = w.receive(vec![received(
+        &w.me,
+        &bob_id,
+        &with(Some(pic(1)), 20, T0 + 2),
+        "p3",
+        T0 + 2,
+    )]);
+    assert!(!effects.contains(&Effect::Ui(UiChange::Avatar(dm(bob)))));
+    // A newer profile without a picture removes it and its bytes.
+    let effects = w.receive(vec![received(
+        &w.me,
+        &bob_id,
+        &with(None, 30, T0 + 3),
+        "p4",
+        T0 + 3,
+    )]);
+    assert!(effects.contains(&Effect::Ui(UiChange::Avatar(dm(bob)))));
+    let c = conv(&w);
+    assert_eq!((c.avatar, c.avatar_stored), (None, false));
+    assert_eq!(block_on(w.db().avatar_bytes(&dm(bob))).expect("r"), None);
+}

@@ -1742,3 +1742,48 @@ proptest! {
         );
     }
 }
+
+/// A profile picture travels as `LokiProfile.profilePicture` (URL) with
+/// `DataMessage.profileKey` (32 bytes); a URL without a 32-byte key is no picture.
+#[test]
+fn test_profile_picture_url_and_key_travel_together() {
+    use umbra_protocol::message::ProfilePicture;
+    let a = author_a();
+    let picture = ProfilePicture {
+        url: "http://files.test/file/abc".into(),
+        key: vec![9; 32],
+    };
+    let profile = Profile::new("Alice")
+        .unwrap()
+        .with_picture(Some(picture.clone()));
+    let draft = TextDraft {
+        body: "hi".into(),
+        profile: Some(profile),
+        ..TextDraft::default()
+    };
+    let out = compose_text(&draft, 1_700_000_000_000).unwrap();
+    let data = out.content.data_message.clone().unwrap();
+    assert_eq!(data.profile_key.as_deref(), Some(&[9u8; 32][..]));
+    assert_eq!(
+        data.profile.as_ref().unwrap().profile_picture.as_deref(),
+        Some("http://files.test/file/abc")
+    );
+    match classify(&incoming(a, out.content.clone()), &a) {
+        Ok(Event::Text {
+            profile: Some(p), ..
+        }) => assert_eq!(p.picture(), Some(&picture)),
+        other => panic!("unexpected {other:?}"),
+    }
+    // A short key: the name is kept, the picture is not.
+    let mut content = out.content;
+    content.data_message.as_mut().unwrap().profile_key = Some(vec![9; 31]);
+    match classify(&incoming(a, content), &a) {
+        Ok(Event::Text {
+            profile: Some(p), ..
+        }) => {
+            assert_eq!(p.display_name(), "Alice");
+            assert_eq!(p.picture(), None);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}

@@ -254,6 +254,13 @@ impl<R: CryptoRng> Driver<R> {
                     Err(code) => Err(code),
                 }
             }
+            Command::Account(AccountCommand::SetAvatar {
+                content_type,
+                bytes,
+            }) => match self.running(post).await {
+                Ok((m, mut cx)) => m.set_avatar(&mut cx, &content_type, bytes).await,
+                Err(code) => Err(code),
+            },
             Command::Account(cmd) => self.account(cmd, post).await.map(|event| post(&event)),
             Command::App(AppCommand::SetForeground { visible }) => {
                 self.set_foreground(visible, post).await
@@ -401,6 +408,10 @@ impl<R: CryptoRng> Driver<R> {
             ConversationOp::OpenAttachment { id, index } => {
                 m.open_attachment(cx, peer, id, index).await
             }
+            ConversationOp::GetAvatar => {
+                m.post_avatar(cx, &umbra_protocol::address::ConversationId::Direct(peer))
+                    .await
+            }
             ConversationOp::AcceptRequest => m.accept(cx, peer).await,
             ConversationOp::Delete => m.delete(cx, peer).await,
             ConversationOp::Block => m.set_blocked(cx, peer, true).await,
@@ -528,7 +539,9 @@ impl<R: CryptoRng> Driver<R> {
                 })
             }
             // Needs the messenger: routed by `handle`.
-            AccountCommand::SetDisplayName { .. } => Err(ErrorCode::Internal),
+            AccountCommand::SetDisplayName { .. } | AccountCommand::SetAvatar { .. } => {
+                Err(ErrorCode::Internal)
+            }
         }
     }
 

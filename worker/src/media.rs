@@ -127,3 +127,61 @@ pub fn encode_voice_mp3(pcm: &[u8], rate: u32) -> Option<Vec<u8>> {
     }
     (!out.is_empty()).then_some(out)
 }
+
+/// Side of a profile picture as sent (Session's clients show avatars small; 640 px keeps a
+/// sharp full view at a few tens of KB).
+pub const AVATAR_PX: u32 = 640;
+
+/// Crops a picture to its centre square, scales it to at most [`AVATAR_PX`] and re-encodes it
+/// as JPEG (pixels only: no metadata leaves). `Err` if the browser cannot decode it.
+pub async fn prepare_avatar(bytes: &[u8], content_type: &str) -> Result<Picture, JsValue> {
+    let bmp = bitmap(bytes, content_type).await?;
+    let (w, h) = (bmp.width(), bmp.height());
+    let side = w.min(h);
+    if side == 0 {
+        bmp.close();
+        return Err(JsValue::from_str("empty picture"));
+    }
+    let out = side.min(AVATAR_PX);
+    let canvas = OffscreenCanvas::new(out, out)?;
+    let ctx: OffscreenCanvasRenderingContext2d = canvas
+        .get_context("2d")?
+        .ok_or_else(|| JsValue::from_str("no 2d context"))?
+        .dyn_into()?;
+    let (sx, sy) = (f64::from((w - side) / 2), f64::from((h - side) / 2));
+    ctx.draw_image_with_image_bitmap_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+        &bmp,
+        sx,
+        sy,
+        f64::from(side),
+        f64::from(side),
+        0.0,
+        0.0,
+        f64::from(out),
+        f64::from(out),
+    )?;
+    bmp.close();
+    let opts = ImageEncodeOptions::new();
+    opts.set_type("image/jpeg");
+    opts.set_quality(0.85);
+    let blob: Blob = JsFuture::from(canvas.convert_to_blob_with_options(&opts)?)
+        .await?
+        .dyn_into()?;
+    let buf = JsFuture::from(blob.array_buffer()).await?;
+    Ok(Picture {
+        bytes: Uint8Array::new(&buf).to_vec(),
+        content_type: blob.type_(),
+        width: out,
+        height: out,
+    })
+}
+
+/// Whether `bytes` start like a picture the app shows (JPEG, PNG, GIF, WebP); a downloaded
+/// avatar that does not is refused.
+pub fn looks_like_picture(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xff, 0xd8, 0xff])
+        || bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        || bytes.starts_with(b"GIF87a")
+        || bytes.starts_with(b"GIF89a")
+        || (bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP")
+}

@@ -26,6 +26,7 @@
 
 #[macro_use]
 mod glue;
+mod avatars;
 mod files;
 mod intents;
 mod local;
@@ -66,6 +67,8 @@ pub use view::{message_view, summary};
 
 /// Vault record holding the profile (display name).
 pub const PROFILE_RECORD: &str = "worker/v1/profile";
+/// Vault record holding our own profile picture's bytes (sealed), to show it here.
+pub const OWN_AVATAR_RECORD: &str = "worker/v1/avatar";
 /// Vault record holding the user's [`Settings`] (read receipts, typing, notifications).
 pub const SETTINGS_RECORD: &str = "worker/v1/settings";
 /// The user's own bridges (sealed JSON list of base URLs).
@@ -153,6 +156,9 @@ struct Profile {
     /// before it was kept): sent as `lastProfileUpdateSeconds`.
     #[serde(default)]
     updated_s: u64,
+    /// Our profile picture (URL and key), once uploaded.
+    #[serde(default)]
+    picture: Option<umbra_protocol::message::ProfilePicture>,
 }
 
 /// The running messaging client of one unlock session.
@@ -273,7 +279,8 @@ impl Messenger {
             prefs_of(&settings),
             profile.display_name.as_deref(),
         )
-        .with_profile_updated_s(profile.updated_s);
+        .with_profile_updated_s(profile.updated_s)
+        .with_picture(profile.picture);
         let mut m = Messenger {
             client,
             convo,
@@ -307,6 +314,7 @@ impl Messenger {
         (cx.post)(&Event::Settings {
             settings: m.settings,
         });
+        m.post_own_avatar(cx).await;
         // Records of an older schema are upgraded before anything reads them.
         MessageDb::new(cx.store, cx.vault)
             .upgrade(cx.rng)
@@ -483,6 +491,7 @@ impl Messenger {
                 conversation,
                 message,
             } => self.files.want(conversation, message, false),
+            UiChange::Avatar(conversation) => self.files.avatars_wanted.push(conversation),
             UiChange::Error(e) => (cx.post)(&Event::Error {
                 code: convo_error(e),
             }),
@@ -523,6 +532,7 @@ impl Messenger {
         loop {
             self.settle_refused(cx).await;
             self.start_downloads(cx).await;
+            self.start_avatar_downloads(cx).await;
             if !self.held.is_empty() && self.client.clock_synced() {
                 self.run_held(cx).await;
             }

@@ -382,3 +382,79 @@ pub(crate) fn VoiceButton(conversation: String, reply_to: Signal<Option<u64>>) -
         }}
     }
 }
+
+/// A round profile picture: the stored one of `key` (a conversation reference, or `""` for
+/// ours), else a placeholder with the name's initial. `label` names it for screen readers
+/// (empty: decorative, when the name is written next to it).
+#[component]
+pub(crate) fn Avatar(key: String, name: Signal<String>, label: String) -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let k = key.clone();
+    let url = move || state.avatars.with(|a| a.get(&k).cloned());
+    // A stable colour per key, from the stylesheet (the CSP allows no inline style).
+    let tone = key
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % 8;
+    move || match url() {
+        Some(src) => view! { <img class="avatar" src=src alt=label.clone()/> }.into_any(),
+        None => {
+            let l = label.clone();
+            view! {
+                <span class=format!("avatar placeholder tone{tone}")
+                    role=(!l.is_empty()).then_some("img") aria-label=(!l.is_empty()).then_some(l)
+                    aria-hidden=label.is_empty().then_some("true")>
+                    {move || format::initial(&name.get())}
+                </span>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// Our profile picture in Settings: shown, changed (any picture; it is cropped to a square)
+/// or removed.
+#[component]
+pub(crate) fn ProfilePictureSetting() -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let worker = use_worker();
+    let input = NodeRef::<html::Input>::new();
+    let name = Signal::derive(move || state.display_name.get().unwrap_or_default());
+    let picked = move |_| {
+        let Some(el) = input.get() else {
+            return;
+        };
+        browser::read_picked_file(
+            &el,
+            MAX_FILE_BYTES,
+            move |_| state.error.set(Some(ErrorCode::FileTooLarge)),
+            move |_, content_type, bytes| {
+                worker.send(Command::Account(umbra_ipc::AccountCommand::SetAvatar {
+                    content_type,
+                    bytes,
+                }));
+            },
+        );
+    };
+    let has = move || state.avatars.with(|a| a.contains_key(""));
+    view! {
+        <section aria-labelledby="avatar-title">
+            <h2 id="avatar-title">"Profile picture"</h2>
+            <div class="avatar-setting">
+                <Avatar key=String::new() name label="Your profile picture".into()/>
+                <label class="button secondary attach" for="avatar-file">"Choose picture"</label>
+                <input id="avatar-file" class="sr-only" type="file" accept="image/*"
+                    aria-label="Choose a profile picture" node_ref=input on:change=picked/>
+                {move || has().then(|| view! {
+                    <button type="button" class="secondary" on:click=move |_| {
+                        worker.send(Command::Account(umbra_ipc::AccountCommand::SetAvatar {
+                            content_type: String::new(),
+                            bytes: Vec::new(),
+                        }));
+                    }>"Remove picture"</button>
+                })}
+            </div>
+            <p class="small">"Sent, encrypted, with your display name and messages to the people you write to (Session shares a picture only with a name); a picture is cropped to a square and its metadata removed."</p>
+        </section>
+    }
+}

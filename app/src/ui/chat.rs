@@ -15,7 +15,7 @@ use umbra_ipc::{
     offered_timers_s,
 };
 
-use super::attachments::{AttachButton, Attachments, UploadTray, VoiceButton};
+use super::attachments::{AttachButton, Attachments, Avatar, UploadTray, VoiceButton};
 use super::conversations::SearchBox;
 use crate::{
     browser,
@@ -169,6 +169,8 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
                 <button type="button" class="secondary back" aria-label="Back to conversations" on:click=back>
                     "←"
                 </button>
+                <Avatar key=conversation.clone() name=Signal::from(heading)
+                    label=format!("Profile picture of {}", format::short_id(&conversation))/>
                 <h1 id="chat-title">{heading}</h1>
             </div>
             <div class="chat-tools actions">

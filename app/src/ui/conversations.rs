@@ -98,9 +98,11 @@ fn Row(c: ConversationSummary) -> impl IntoView {
             <span class="sr-only">{format!(", {words}")}</span>
         }
     });
+    let avatar_name = Signal::stored(name.clone());
     view! {
         <li>
-            <button type="button" class="row" on:click=open>
+            <button type="button" class="row with-avatar" on:click=open>
+                <super::attachments::Avatar key=c.conversation.clone() name=avatar_name label=String::new()/>
                 <span class="row-top">
                     <span class="name">{name}</span>
                     {time}

@@ -73,6 +73,7 @@ pub(crate) fn Settings() -> impl IntoView {
                     </span>
                 </div>
             </form>
+            <super::attachments::ProfilePictureSetting/>
             <h2 id="privacy-title">"Privacy and notifications"</h2>
             <Switches/>
             <h2 id="blocked-title">"Blocked contacts"</h2>

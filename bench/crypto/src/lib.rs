@@ -294,6 +294,33 @@ pub fn run_all(
         "message::decrypt_incoming 1 KiB (sealed box open + Ed25519 verify)",
     ));
 
+    // Attachments (legacy AES-256-CBC + HMAC-SHA256, what Umbra sends), 1 MB
+    let file: Vec<u8> = (0..1_000_000u32).map(|i| (i * 31) as u8).collect();
+    let r = ops_per_sec(now, cfg, || {
+        umbra_protocol::attachment::encrypt_legacy(&file, &mut rng)
+            .map(|e| e.blob.len())
+            .unwrap_or(0)
+    });
+    out(&line(
+        "attachment_encrypt_1m",
+        mb(r, file.len()),
+        "MB/s",
+        "attachment::encrypt_legacy 1 MB (pad, AES-256-CBC, HMAC-SHA256, SHA-256 digest)",
+    ));
+    let enc = umbra_protocol::attachment::encrypt_legacy(&file, &mut rng)
+        .map_err(|e| format!("attachment: {e}"))?;
+    let r = ops_per_sec(now, cfg, || {
+        umbra_protocol::attachment::decrypt_legacy(&enc.blob, &enc.key, Some(&enc.digest), Some(enc.size))
+            .map(|p| p.len())
+            .unwrap_or(0)
+    });
+    out(&line(
+        "attachment_decrypt_1m",
+        mb(r, file.len()),
+        "MB/s",
+        "attachment::decrypt_legacy 1 MB (digest, HMAC, AES-256-CBC)",
+    ));
+
     // XChaCha20-Poly1305 (onion hop key)
     let r = ops_per_sec(now, cfg, || fx.hop_key.encrypt(&fx.kib, &mut rng).len());
     out(&line(

@@ -368,10 +368,12 @@ impl Conversations {
             return Ok(());
         }
         let name_changed = current.display_name.as_deref() != Some(&name);
-        if name_changed || updated_s != current.profile_updated_s {
+        let picture_changed = current.avatar.as_ref() != profile.picture();
+        if name_changed || picture_changed || updated_s != current.profile_updated_s {
             let update = ConversationUpdate {
                 display_name: name_changed.then_some(Some(name)),
                 profile_updated_s: Some(updated_s),
+                avatar: picture_changed.then(|| profile.picture().cloned()),
                 ..ConversationUpdate::default()
             };
             let now = io.clock.now().0;
@@ -379,6 +381,9 @@ impl Conversations {
                 .upsert_conversation(conversation, update, now, io.rng)
                 .await?;
             effects.push(Effect::Ui(UiChange::Conversation(conversation.clone())));
+            if picture_changed {
+                effects.push(Effect::Ui(UiChange::Avatar(conversation.clone())));
+            }
         }
         Ok(())
     }

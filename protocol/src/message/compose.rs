@@ -144,6 +144,7 @@ pub fn compose_text(draft: &TextDraft, sent_ms: u64) -> Result<Outgoing, Message
             .collect(),
         quote: draft.quote.as_ref().map(QuoteRef::to_proto),
         profile: draft.profile.as_ref().map(Profile::to_proto),
+        profile_key: draft.profile.as_ref().and_then(Profile::key_proto),
         ..DataMessage::default()
     };
     Ok(expirable(data, setting, sent_ms))
@@ -174,6 +175,7 @@ pub fn compose_reaction(
             action: change.to_proto() as i32,
         }),
         profile: profile.map(Profile::to_proto),
+        profile_key: profile.and_then(Profile::key_proto),
         ..DataMessage::default()
     };
     Ok(expirable(data, setting, sent_ms))
@@ -289,7 +291,7 @@ pub fn compose_request_accept(profile: Option<&Profile>, sent_ms: u64) -> Outgoi
         content: Content {
             message_request_response: Some(MessageRequestResponse {
                 is_approved: true,
-                profile_key: None,
+                profile_key: profile.and_then(Profile::key_proto),
                 profile: profile.map(Profile::to_proto),
             }),
             ..base_content(sent_ms)

@@ -33,6 +33,23 @@ use crate::identity::AccountId;
 pub struct Profile {
     display_name: String,
     updated_s: u64,
+    picture: Option<ProfilePicture>,
+}
+
+/// A profile picture as a profile carries it: where the encrypted picture is
+/// (`LokiProfile.profilePicture`) and the key that opens it (`profileKey`, 32 bytes).
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ProfilePicture {
+    /// The download URL (a file server URL).
+    pub url: String,
+    /// The profile key (AES-256-GCM).
+    pub key: Vec<u8>,
+}
+
+impl core::fmt::Debug for ProfilePicture {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("ProfilePicture(<redacted>)")
+    }
 }
 
 impl Profile {
@@ -48,7 +65,18 @@ impl Profile {
         Ok(Profile {
             display_name: display_name.to_owned(),
             updated_s: 0,
+            picture: None,
         })
+    }
+
+    /// This profile with (or without) a picture.
+    pub fn with_picture(self, picture: Option<ProfilePicture>) -> Profile {
+        Profile { picture, ..self }
+    }
+
+    /// The profile picture, if the profile has one.
+    pub fn picture(&self) -> Option<&ProfilePicture> {
+        self.picture.as_ref()
     }
 
     /// This profile, last changed at `updated_s` (Unix seconds; 0 for unknown). Sent as
@@ -72,17 +100,36 @@ impl Profile {
     pub(super) fn to_proto(&self) -> LokiProfile {
         LokiProfile {
             display_name: Some(self.display_name.clone()),
+            profile_picture: self.picture.as_ref().map(|p| p.url.clone()),
             last_profile_update_seconds: Some(self.updated_s).filter(|&s| s != 0),
-            ..LokiProfile::default()
         }
+    }
+
+    /// The `profileKey` sent next to this profile (only with a picture).
+    pub(super) fn key_proto(&self) -> Option<Vec<u8>> {
+        self.picture.as_ref().map(|p| p.key.clone())
     }
 
     /// Reads a received `LokiProfile`; `None` if it has no (or a blank) display name. A name
     /// over [`MAX_DISPLAY_NAME_BYTES`](super::MAX_DISPLAY_NAME_BYTES) is cut at a character
     /// boundary, as libsession's `set_name_truncated` (`utf8_truncate`,
     /// `src/config/user_profile.cpp`) stores it: the message is kept.
-    fn from_proto(profile: Option<&LokiProfile>) -> Option<Profile> {
+    fn from_proto(profile: Option<&LokiProfile>, key: Option<&[u8]>) -> Option<Profile> {
         let profile = profile?;
+        // A picture needs both its URL and a 32-byte key; anything else is no picture.
+        let picture = match (profile.profile_picture.as_deref(), key) {
+            (Some(url), Some(key))
+                if !url.is_empty()
+                    && url.len() <= super::MAX_URL_BYTES
+                    && key.len() == crate::attachment::profile::PROFILE_KEY_BYTES =>
+            {
+                Some(ProfilePicture {
+                    url: url.to_owned(),
+                    key: key.to_vec(),
+                })
+            }
+            _ => None,
+        };
         let name = profile
             .display_name
             .as_deref()
@@ -91,6 +138,7 @@ impl Profile {
         Some(Profile {
             display_name: name.to_owned(),
             updated_s: profile.last_profile_update_seconds.unwrap_or(0),
+            picture,
         })
     }
 }
@@ -363,7 +411,10 @@ pub fn classify(incoming: &Incoming, own: &AccountId) -> Result<Event, MessageEr
     if let Some(response) = &content.message_request_response {
         return Ok(Event::RequestResponse {
             approved: response.is_approved,
-            profile: Profile::from_proto(response.profile.as_ref()),
+            profile: Profile::from_proto(
+                response.profile.as_ref(),
+                response.profile_key.as_deref(),
+            ),
         });
     }
     let what = if content.shared_config_message.is_some() {
@@ -417,7 +468,7 @@ fn classify_data_message(data: &DataMessage, content: &Content) -> Result<Event,
     if let Some(reaction) = &data.reaction {
         return classify_reaction(reaction, data);
     }
-    let profile = || Profile::from_proto(data.profile.as_ref());
+    let profile = || Profile::from_proto(data.profile.as_ref(), data.profile_key.as_deref());
     if !data.attachments.is_empty() {
         // The text is the body, else the attachments' own captions (older clients).
         let body = match data.body.as_deref().filter(|b| !b.trim().is_empty()) {
@@ -475,7 +526,7 @@ fn classify_data_message(data: &DataMessage, content: &Content) -> Result<Event,
     Ok(Event::Text {
         body: body.to_owned(),
         quote: data.quote.as_ref().map(QuoteRef::from_proto).transpose()?,
-        profile: Profile::from_proto(data.profile.as_ref()),
+        profile: Profile::from_proto(data.profile.as_ref(), data.profile_key.as_deref()),
         expiry: DisappearingSetting::from_content_fields(
             content.expiration_type,
             content.expiration_timer,
@@ -505,7 +556,7 @@ fn classify_reaction(reaction: &Reaction, data: &DataMessage) -> Result<Event, M
         },
         emoji: emoji.to_owned(),
         change,
-        profile: Profile::from_proto(data.profile.as_ref()),
+        profile: Profile::from_proto(data.profile.as_ref(), data.profile_key.as_deref()),
     })
 }
 

@@ -23,7 +23,7 @@ use umbra_protocol::{
     },
     client::{ClientCommand, ServerReply, ServerRequestError, ServerTag},
     identity::AccountId,
-    message::AttachmentMeta,
+    message::{AttachmentMeta, ProfilePicture},
     store::{
         MessageDb,
         messages::{AttachmentFailure, AttachmentState, ConversationState, MessageKey},
@@ -62,6 +62,12 @@ pub(super) struct Transfers {
     wanted: Vec<(ConversationId, MessageKey, bool)>,
     /// Attachments being fetched: (message, index).
     pub(super) downloading: BTreeSet<(MessageKey, usize)>,
+    /// Conversations whose peer's picture should be fetched (checked in the next drain).
+    pub(super) avatars_wanted: Vec<ConversationId>,
+    /// Peers' pictures being fetched: tag → (conversation, picture).
+    pub(super) avatar_downloads: BTreeMap<ServerTag, (ConversationId, ProfilePicture)>,
+    /// Our new picture on its way: tag → (profile key, the re-encoded picture).
+    pub(super) avatar_upload: Option<(ServerTag, Zeroizing<[u8; 32]>, Vec<u8>)>,
 }
 
 impl Transfers {
@@ -71,14 +77,17 @@ impl Transfers {
         self.wanted.push((conversation, key, forced));
     }
 
-    fn tag(&mut self) -> ServerTag {
+    pub(super) fn tag(&mut self) -> ServerTag {
         self.next_tag += 1;
         ServerTag(self.next_tag)
     }
 
     /// Whether `tag` is one of ours.
     pub(super) fn owns(&self, tag: ServerTag) -> bool {
-        self.uploads.contains_key(&tag) || self.downloads.contains_key(&tag)
+        self.uploads.contains_key(&tag)
+            || self.downloads.contains_key(&tag)
+            || self.avatar_downloads.contains_key(&tag)
+            || self.avatar_upload.as_ref().is_some_and(|(t, ..)| *t == tag)
     }
 }
 
@@ -114,7 +123,7 @@ pub(super) fn safe_file_name(name: &str) -> String {
 
 impl Messenger {
     /// The file servers attachment URLs may name: the bundle's, and Session's on mainnet.
-    fn file_servers(&self) -> Vec<FileServer> {
+    pub(super) fn file_servers(&self) -> Vec<FileServer> {
         let mut known: Vec<FileServer> = self.network.fileserver.iter().cloned().collect();
         if self.network.network == Network::Mainnet {
             known.push(FileServer::mainnet());
@@ -123,11 +132,11 @@ impl Messenger {
     }
 
     /// Where uploads go: the bundle's file server, else Session's on mainnet.
-    fn upload_server(&self) -> Option<FileServer> {
+    pub(super) fn upload_server(&self) -> Option<FileServer> {
         self.file_servers().into_iter().next()
     }
 
-    fn server_request<R: CryptoRng>(
+    pub(super) fn server_request<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
         tag: ServerTag,
@@ -382,7 +391,7 @@ impl Messenger {
         Ok(())
     }
 
-    fn mark_dirty_conversation(&mut self, conversation: &ConversationId) {
+    pub(super) fn mark_dirty_conversation(&mut self, conversation: &ConversationId) {
         if let Some(peer) = conversation.direct() {
             self.mark_dirty(*peer);
         }
@@ -414,7 +423,17 @@ impl Messenger {
         tag: ServerTag,
         result: Result<ServerReply, ServerRequestError>,
     ) {
-        if let Some(up) = self.files.uploads.remove(&tag) {
+        if self
+            .files
+            .avatar_upload
+            .as_ref()
+            .is_some_and(|(t, ..)| *t == tag)
+        {
+            self.on_avatar_uploaded(cx, result).await;
+        } else if let Some((conversation, picture)) = self.files.avatar_downloads.remove(&tag) {
+            self.on_avatar_downloaded(cx, conversation, picture, result)
+                .await;
+        } else if let Some(up) = self.files.uploads.remove(&tag) {
             self.on_uploaded(cx, up, result).await;
         } else if let Some(down) = self.files.downloads.remove(&tag) {
             self.files.downloading.remove(&(down.key, down.index));

@@ -63,6 +63,7 @@ impl Messenger {
                 last_time_ms: None,
                 unread: 0,
                 disappearing: Default::default(),
+                has_avatar: false,
             },
         };
         let list: Vec<Message> = db
@@ -142,6 +143,7 @@ impl Messenger {
             &Profile {
                 display_name: display_name.clone(),
                 updated_s,
+                picture: self.convo.picture().cloned(),
             },
         )
         .await?;

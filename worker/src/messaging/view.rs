@@ -97,6 +97,7 @@ pub fn summary(c: &Conversation) -> ConversationSummary {
         last_time_ms: last.map(|m| m.sent_ms),
         unread: c.unread_count,
         disappearing: view_of(c.disappearing),
+        has_avatar: c.avatar_stored,
     }
 }
 

@@ -55,9 +55,21 @@ impl<S: Store> MessageDb<'_, S> {
         if let Some(t) = update.profile_updated_s {
             conv.profile_updated_s = t;
         }
+        let mut deletes = Vec::new();
+        if let Some(avatar) = update.avatar
+            && conv.avatar != avatar
+        {
+            // A new picture (or none): the old bytes go.
+            conv.avatar = avatar;
+            if conv.avatar_stored {
+                deletes.push(self.delete_op(&super::records::avatar_name(id)));
+            }
+            conv.avatar_stored = false;
+        }
         let out = conv.clone();
         let batch = Batch {
             conversations: Some(self.seal(CONVERSATIONS, &convs, rng)?),
+            deletes,
             ..Batch::default()
         };
         self.commit(batch).await?;
@@ -161,6 +173,7 @@ impl<S: Store> MessageDb<'_, S> {
             ops.push(self.delete_op(&message_name(e.id)));
             ops.extend(self.file_deletes(e));
         }
+        ops.push(self.delete_op(&super::records::avatar_name(id)));
         ops.push(self.seal(CONVERSATIONS, &convs, rng)?);
         self.store.write_batch(&ops).await?;
         Ok(removed)

@@ -147,3 +147,53 @@ impl<S: Store> MessageDb<'_, S> {
         Ok(Some(out))
     }
 }
+
+impl<S: Store> MessageDb<'_, S> {
+    /// Stores the (decrypted) profile picture of conversation `id`'s peer, if `url` is still
+    /// the conversation's picture (a newer one may have replaced it meanwhile: then nothing
+    /// is stored). Returns whether it was stored.
+    ///
+    /// # Errors
+    ///
+    /// [`MessageDbError::NoSuchConversation`]; [`MessageDbError::Store`].
+    pub async fn store_avatar<R: CryptoRng + ?Sized>(
+        &mut self,
+        id: &ConversationId,
+        url: &str,
+        bytes: &[u8],
+        rng: &mut R,
+    ) -> Result<bool> {
+        self.ready_to_write(rng).await?;
+        let mut convs = self.load_conversations().await?;
+        let conv = convs
+            .get_mut(id)
+            .ok_or(MessageDbError::NoSuchConversation)?;
+        if conv.avatar.as_ref().map(|a| a.url.as_str()) != Some(url) {
+            return Ok(false);
+        }
+        conv.avatar_stored = true;
+        let batch = Batch {
+            contents: vec![
+                self.vault
+                    .seal_op(&super::records::avatar_name(id), bytes, rng)?,
+            ],
+            conversations: Some(self.seal(super::CONVERSATIONS, &convs, rng)?),
+            ..Batch::default()
+        };
+        self.commit(batch).await?;
+        Ok(true)
+    }
+
+    /// The stored profile picture of conversation `id`'s peer, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`MessageDbError::Store`].
+    pub async fn avatar_bytes(&self, id: &ConversationId) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        self.ready_to_read().await?;
+        Ok(self
+            .vault
+            .get_record(self.store, &super::records::avatar_name(id))
+            .await?)
+    }
+}

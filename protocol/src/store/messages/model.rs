@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::address::ConversationId;
 use crate::identity::AccountId;
-use crate::message::AttachmentMeta;
+use crate::message::{AttachmentMeta, ProfilePicture};
 
 /// The stable local key of a stored message (assigned by the database, never reused; unique
 /// across all conversations). Not the message's Session identity: that is [`MessageRef`]
@@ -234,6 +234,14 @@ pub struct Conversation {
     /// only when newer ([`profile_is_newer`](crate::message::profile_is_newer)).
     #[serde(default)]
     pub profile_updated_s: u64,
+    /// The peer's profile picture as their profile last said (URL and key), if any; its
+    /// bytes, once fetched, are stored apart
+    /// ([`MessageDb::store_avatar`](super::MessageDb::store_avatar)).
+    #[serde(default)]
+    pub avatar: Option<ProfilePicture>,
+    /// Whether the avatar's bytes are stored here.
+    #[serde(default)]
+    pub avatar_stored: bool,
 }
 
 /// Summary of the newest message of a conversation (for the conversation list).
@@ -383,4 +391,7 @@ pub struct ConversationUpdate {
     /// New profile change time (Unix seconds).
     #[serde(default)]
     pub profile_updated_s: Option<u64>,
+    /// New profile picture (`Some(None)` removes it, and its stored bytes).
+    #[serde(default)]
+    pub avatar: Option<Option<ProfilePicture>>,
 }

@@ -38,6 +38,11 @@ pub(in crate::store) fn file_name(id: MessageKey, index: usize, chunk: u32) -> S
     format!("msgdb/v2/file/{}/{index}/{chunk}", id.0)
 }
 
+/// Name of the stored profile picture of conversation `conversation`'s peer.
+pub(in crate::store) fn avatar_name(conversation: &ConversationId) -> String {
+    format!("msgdb/v2/avatar/{conversation}")
+}
+
 /// Bytes per sealed attachment chunk: a 10 MB file is 40 records, none of them huge.
 pub const FILE_CHUNK_BYTES: usize = 256 * 1024;
 
@@ -200,6 +205,8 @@ impl ConversationsRecord {
                     last_read_ms: 0,
                     disappearing: Disappearing::OFF,
                     profile_updated_s: 0,
+                    avatar: None,
+                    avatar_stored: false,
                 });
                 self.conversations.len() - 1
             }

@@ -149,6 +149,8 @@ fn conversation_v2(c: ConversationV1) -> Conversation {
         last_read_ms: c.last_read_ms,
         disappearing: c.disappearing,
         profile_updated_s: 0,
+        avatar: None,
+        avatar_stored: false,
     }
 }
 

@@ -149,6 +149,8 @@ pub fn expected_fixture_view(me: AccountId) -> DbView {
         last_read_ms: read_at,
         disappearing: Disappearing::OFF,
         profile_updated_s: 0,
+        avatar: None,
+        avatar_stored: false,
     };
     let after_read = Disappearing {
         mode: DisappearingMode::AfterRead,
