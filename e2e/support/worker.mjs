@@ -73,7 +73,9 @@ export async function startWorker(baseUrl) {
     };
     const w = new Worker('umbra-worker_loader.js', { type: 'module' });
     w.onmessage = (m) => {
-      const ev = JSON.parse(m.data);
+      // An event is its JSON text, or [text, ArrayBuffer] when it carries bytes.
+      const ev = JSON.parse(Array.isArray(m.data) ? m.data[0] : m.data);
+      if (Array.isArray(m.data)) ev.byteLength = m.data[1].byteLength;
       window.events.push(ev);
       window.eventAt.push(Date.now());
       if (ev.event === 'ready') ok();

@@ -32,7 +32,11 @@ impl Port {
         let text = Zeroizing::new(umbra_ipc::encode_event(event));
         // A failed post means the app is gone; nothing useful can be done.
         let bytes = match event {
-            Event::AttachmentData { bytes, .. } | Event::Avatar { bytes, .. } => Some(bytes),
+            Event::AttachmentData { bytes, .. } | Event::Avatar { bytes, .. }
+                if !bytes.is_empty() =>
+            {
+                Some(bytes)
+            }
             _ => None,
         };
         match bytes {

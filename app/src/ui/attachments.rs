@@ -104,9 +104,12 @@ fn Attachment(conversation: String, id: u64, a: AttachmentView) -> impl IntoView
                 })}
             }
             .into_any(),
-            AttachmentKind::Video => {
-                view! { <video controls=true preload="metadata" src=url aria-label=l></video> }.into_any()
+            // A codec Chromium cannot play still leaves the file to save.
+            AttachmentKind::Video => view! {
+                <video controls=true preload="metadata" src=url.clone() aria-label=l></video>
+                <a class="file-save" href=url download=file_name.clone()>{format!("Save {}", file_name)}</a>
             }
+            .into_any(),
             AttachmentKind::Audio | AttachmentKind::Voice => {
                 view! { <audio controls=true preload="metadata" src=url aria-label=l></audio> }.into_any()
             }

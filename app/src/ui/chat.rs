@@ -282,7 +282,11 @@ fn Bubble(m: MessageView, conversation: String, peer: Memo<String>) -> impl Into
             </span>
         }
     });
-    let reply_text = m.body.clone();
+    // Replying to attachments only quotes their kind ("Photo", "Voice message").
+    let reply_text = match m.attachments.first() {
+        Some(a) if m.body.is_empty() => format::attachment_kind_text(a.kind).to_owned(),
+        _ => m.body.clone(),
+    };
     let reply_who = who.to_owned();
     let p_menu = conversation.clone();
     let menu = move || {

@@ -305,6 +305,27 @@ impl Messenger {
         Ok(())
     }
 
+    /// Asks for every not yet fetched attachment of `peer`'s newest messages (a request was
+    /// accepted).
+    pub(super) async fn want_remote_attachments<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+    ) {
+        let db = MessageDb::new(cx.store, cx.vault);
+        let Ok(list) = db.list_messages(&dm(peer), super::PAGE, 0).await else {
+            return;
+        };
+        for m in list {
+            if m.attachments
+                .iter()
+                .any(|a| a.state == AttachmentState::Remote)
+            {
+                self.files.want(dm(peer), m.id, true);
+            }
+        }
+    }
+
     /// Posts the bytes of attachment `index` of message `id`.
     pub async fn open_attachment<R: CryptoRng>(
         &mut self,

@@ -162,6 +162,10 @@ impl Messenger {
             return self.hold(cx, Held::Accept { peer }).await;
         }
         let outcome = convo!(self, cx, accept(&dm(peer)));
+        // Accepted: the request's attachments are fetched now (as Session asks first).
+        if outcome.is_ok() {
+            self.want_remote_attachments(cx, peer).await;
+        }
         self.finish(cx, outcome).await
     }
 

@@ -89,7 +89,12 @@ impl Messenger {
                 .map_err(db_error)?
                 .filter(|m| !m.deleted)
             {
-                targets.insert(key, (found.id.0, found.body));
+                // A quoted message of attachments only is named by its first one's kind.
+                let text = match found.attachments.first() {
+                    Some(a) if found.body.is_empty() => a.meta.summary().to_owned(),
+                    _ => found.body.clone(),
+                };
+                targets.insert(key, (found.id.0, text));
             }
         }
         let me = cx.vault.account_id();
