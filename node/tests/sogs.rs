@@ -991,6 +991,88 @@ async fn permissions_moderation_ban_and_no_account_id_in_the_database() {
         .call(&net, "DELETE", &format!("/room/lobby/message/{last}"), None)
         .await;
     assert_eq!(code, 200);
+    // Moderators clear reactions; a hidden moderator is listed only to moderators.
+    let (_, m) = mallory
+        .call(
+            &net,
+            "POST",
+            "/room/lobby/message",
+            Some(mallory.post_body("react to me")),
+        )
+        .await;
+    let mid = m["id"].as_i64().expect("id");
+    for who in [&mallory, &carol] {
+        let (code, _) = who
+            .call(&net, "PUT", &format!("/room/lobby/reaction/{mid}/👍"), None)
+            .await;
+        assert_eq!(code, 200);
+    }
+    let (code, _) = mallory
+        .call(
+            &net,
+            "DELETE",
+            &format!("/room/lobby/reactions/{mid}"),
+            None,
+        )
+        .await;
+    assert_eq!(code, 403);
+    let (code, v) = carol
+        .call(
+            &net,
+            "DELETE",
+            &format!("/room/lobby/reactions/{mid}/👍"),
+            None,
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(v["removed"], json!(2));
+    let (_, m) = mallory
+        .call(&net, "GET", &format!("/room/lobby/message/{mid}"), None)
+        .await;
+    assert_eq!(m["reactions"], json!({}));
+    let (code, _) = admin
+        .call(
+            &net,
+            "POST",
+            &format!("/user/{}/moderator", mallory.id()),
+            Some(json!({"rooms": ["lobby"], "moderator": true, "visible": false})),
+        )
+        .await;
+    assert_eq!(code, 200);
+    let (_, seen_by_member) = carol.call(&net, "GET", "/room/lobby", None).await;
+    assert!(
+        !seen_by_member["moderators"]
+            .as_array()
+            .expect("mods")
+            .contains(&json!(mallory.id()))
+    );
+    let (_, seen_by_admin) = admin.call(&net, "GET", "/room/lobby", None).await;
+    assert_eq!(seen_by_admin["hidden_moderators"], json!([mallory.id()]));
+    let (code, _) = admin
+        .call(
+            &net,
+            "POST",
+            &format!("/user/{}/moderator", mallory.id()),
+            Some(json!({"rooms": ["lobby"], "moderator": false})),
+        )
+        .await;
+    assert_eq!(code, 200);
+    // A room nobody may read is not listed and its messages are refused.
+    c.state()
+        .set_room_defaults("news", false, false, false)
+        .expect("defaults");
+    let (_, rooms) = carol.call(&net, "GET", "/rooms", None).await;
+    let tokens: Vec<&Value> = rooms
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|r| &r["token"])
+        .collect();
+    assert_eq!(tokens, [&json!("lobby")]);
+    let (code, _) = carol
+        .call(&net, "GET", "/room/news/messages/recent", None)
+        .await;
+    assert_eq!(code, 403);
     // A blinded DM too, so the inbox holds rows.
     let (code, _) = carol
         .call(

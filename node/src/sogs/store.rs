@@ -19,6 +19,7 @@ pub const NONCE_KEEP_SECS: f64 = 2.0 * 86_400.0 + 60.0;
 
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
 CREATE TABLE IF NOT EXISTS rooms (
     id INTEGER PRIMARY KEY,
