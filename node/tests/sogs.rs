@@ -1144,3 +1144,71 @@ async fn permissions_moderation_ban_and_no_account_id_in_the_database() {
     assert_eq!(non_blinded, 0);
     net.shutdown().await;
 }
+
+#[test]
+fn the_sogs_command_adds_rooms_and_serves_them() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("tmp");
+    let bin = env!("CARGO_BIN_EXE_umbra-node");
+    let run = |args: &[&str]| {
+        Command::new(bin)
+            .arg("sogs")
+            .args(args)
+            .arg("--data")
+            .arg(dir.path())
+            .output()
+            .expect("run")
+    };
+    assert!(run(&["room", "add", "lobby", "Lobby"]).status.success());
+    assert!(
+        run(&["room", "add", "dev-talk", "Dev talk"])
+            .status
+            .success()
+    );
+    // Bad input: a token with a slash, an id that is not one.
+    assert!(!run(&["room", "add", "a/b", "x"]).status.success());
+    assert!(
+        !run(&["moderator", "add", "zz", "--room", "lobby"])
+            .status
+            .success()
+    );
+    let no_data = Command::new(bin)
+        .args(["sogs", "room", "add", "x", "X"])
+        .output()
+        .expect("run");
+    assert!(!no_data.status.success());
+
+    let mut child = Command::new(bin)
+        .args(["sogs", "serve", "--data"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("read");
+    let parts: Vec<&str> = line
+        .trim()
+        .strip_prefix("sogs ")
+        .expect("`sogs URL KEY` line")
+        .split(' ')
+        .collect();
+    assert!(parts[0].starts_with("http://127.0.0.1:"), "{line}");
+    assert_eq!(parts[1].len(), 64);
+    for room in ["lobby", "dev-talk"] {
+        let mut l = String::new();
+        out.read_line(&mut l).expect("read");
+        assert_eq!(
+            l.trim(),
+            format!("community {}/{room}?public_key={}", parts[0], parts[1])
+        );
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert!(child.wait().expect("wait").success());
+}
