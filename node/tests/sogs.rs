@@ -578,6 +578,45 @@ async fn batch_sequence_inbox_files_and_pins() {
     .await;
     assert_eq!(r.code, 200);
 
+    // Room details (admins): name, description, defaults and an image that no longer expires.
+    let r = send(&net, upload("icon.png", b"icon bytes")).await;
+    let icon = parse(&r)["id"].as_i64().expect("id");
+    let (code, _) = bob
+        .call(&net, "PUT", "/room/lobby", Some(json!({"name": "Mine"})))
+        .await;
+    assert_eq!(code, 403);
+    let (code, _) = alice
+        .call(&net, "PUT", "/room/lobby", Some(json!({"image": 999_999})))
+        .await;
+    assert_eq!(code, 406);
+    let (code, _) = alice
+        .call(&net, "PUT", "/room/lobby", Some(json!({})))
+        .await;
+    assert_eq!(code, 400);
+    let (code, v) = alice
+        .call(
+            &net,
+            "PUT",
+            "/room/lobby",
+            Some(json!({"name": "Lobby\u{7} room", "description": "Hello\nall", "image": icon, "default_upload": true})),
+        )
+        .await;
+    assert_eq!(code, 200, "{v}");
+    let (_, info) = bob.call(&net, "GET", "/room/lobby", None).await;
+    assert_eq!(info["name"], json!("Lobby room"));
+    assert_eq!(info["description"], json!("Hello\nall"));
+    assert_eq!(info["image_id"], json!(icon));
+    assert_eq!(info["info_updates"], v["info_updates"]);
+    net.clock().advance_ms(3_601_000);
+    c.state().sweep_now();
+    let r = send(
+        &net,
+        bob.request(&net, "GET", &format!("/room/lobby/file/{icon}"), None),
+    )
+    .await;
+    assert_eq!(r.code, 200);
+    assert_eq!(r.body, b"icon bytes");
+
     // Pins: admins only; room info lists them and info_updates moves.
     let (_, recent) = bob
         .call(&net, "GET", "/room/lobby/messages/recent?limit=1", None)

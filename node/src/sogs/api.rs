@@ -65,6 +65,9 @@ pub enum SogsError {
     /// Known route, other method (405).
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Not acceptable: a room image that is no file of the room (406).
+    #[error("not acceptable")]
+    NotAcceptable,
     /// Too large (413).
     #[error("too large")]
     TooLarge,
@@ -85,6 +88,7 @@ impl SogsError {
             SogsError::Forbidden => 403,
             SogsError::NotFound => 404,
             SogsError::MethodNotAllowed => 405,
+            SogsError::NotAcceptable => 406,
             SogsError::TooLarge => 413,
             SogsError::TooEarly => 425,
             SogsError::Storage => 500,
@@ -101,6 +105,7 @@ impl SogsError {
             SogsError::Forbidden => "Forbidden",
             SogsError::NotFound => "Not found",
             SogsError::MethodNotAllowed => "Method not allowed",
+            SogsError::NotAcceptable => "Not acceptable",
             SogsError::TooLarge => "Payload too large",
             SogsError::TooEarly => "Too early",
             SogsError::Storage => "Internal error",
@@ -543,7 +548,11 @@ impl Ctx<'_> {
                 self.batch(body, s[0] == "sequence")
             }
             ["rooms"] => expect(m, "GET").and_then(|()| self.rooms()),
-            ["room", t] => expect(m, "GET").and_then(|()| self.room_info(t)),
+            ["room", t] => match m {
+                "GET" => self.room_info(t),
+                "PUT" => self.update_room(t, body),
+                _ => Err(SogsError::MethodNotAllowed),
+            },
             ["room", t, "pollInfo", n] => {
                 expect(m, "GET")?;
                 self.poll_info(t, int(n)?)
@@ -812,6 +821,93 @@ impl Ctx<'_> {
     fn room_info(&self, token: &str) -> Res<Reply> {
         let (room, p) = self.room(token)?;
         Reply::ok(&self.room_json(&room, p)?)
+    }
+
+    /// `PUT /room/<t>` (admins; pysogs rooms.py `update_room`): any of `name`, `description`
+    /// (`null` or empty removes it), `default_read|write|upload`, `image` (a file of the room,
+    /// which then never expires).
+    fn update_room(&self, token: &str, body: &[u8]) -> Res<Reply> {
+        let (room, p) = self.moderated(token)?;
+        if !p.admin {
+            return Err(SogsError::Forbidden);
+        }
+        let v = json_body(body)?;
+        let obj = v.as_object().ok_or(SogsError::BadRequest)?;
+        let mut did = false;
+        if let Some(n) = obj.get("name") {
+            let n: String = n
+                .as_str()
+                .ok_or(SogsError::BadRequest)?
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect();
+            if n.is_empty() || n.len() > 1000 {
+                return Err(SogsError::BadRequest);
+            }
+            self.db.execute(
+                "UPDATE rooms SET name = ?2 WHERE id = ?1",
+                params![room.id, n],
+            )?;
+            did = true;
+        }
+        if let Some(d) = obj.get("description") {
+            let d: Option<String> = match d {
+                Value::Null => None,
+                Value::String(d) => Some(
+                    d.chars()
+                        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+                        .collect(),
+                ),
+                _ => return Err(SogsError::BadRequest),
+            };
+            let d = d.filter(|d| !d.is_empty());
+            if d.as_ref().is_some_and(|d| d.len() > 10_000) {
+                return Err(SogsError::TooLarge);
+            }
+            self.db.execute(
+                "UPDATE rooms SET description = ?2 WHERE id = ?1",
+                params![room.id, d],
+            )?;
+            did = true;
+        }
+        for (key, col) in [
+            ("default_read", "default_read"),
+            ("default_write", "default_write"),
+            ("default_upload", "default_upload"),
+        ] {
+            match obj.get(key) {
+                None | Some(Value::Null) => {}
+                Some(Value::Bool(b)) => {
+                    self.db.execute(
+                        &format!("UPDATE rooms SET {col} = ?2 WHERE id = ?1"),
+                        params![room.id, b],
+                    )?;
+                    did = true;
+                }
+                Some(_) => return Err(SogsError::BadRequest),
+            }
+        }
+        if let Some(img) = obj.get("image") {
+            let img = img.as_i64().ok_or(SogsError::BadRequest)?;
+            let kept = self.db.execute(
+                "UPDATE files SET expiry = NULL WHERE id = ?1 AND room = ?2
+                     AND (expiry IS NULL OR expiry > ?3)",
+                params![img, room.id, self.now],
+            )?;
+            if kept == 0 {
+                return Err(SogsError::NotAcceptable);
+            }
+            self.db.execute(
+                "UPDATE rooms SET image_id = ?2 WHERE id = ?1",
+                params![room.id, img],
+            )?;
+            did = true;
+        }
+        if !did {
+            return Err(SogsError::BadRequest);
+        }
+        let info = store::bump_info(self.db, room.id)?;
+        Reply::ok(&json!({"info_updates": info}))
     }
 
     fn poll_info(&self, token: &str, info_updated: i64) -> Res<Reply> {
@@ -1112,8 +1208,13 @@ impl Ctx<'_> {
         let seqno = self.next_seqno(room)?;
         self.db
             .execute("DELETE FROM reactions WHERE message = ?1", params![id])?;
-        self.db
-            .execute("DELETE FROM pinned WHERE message = ?1", params![id])?;
+        if self
+            .db
+            .execute("DELETE FROM pinned WHERE message = ?1", params![id])?
+            > 0
+        {
+            store::bump_info(self.db, room)?;
+        }
         self.db.execute(
             "UPDATE messages SET data = NULL, signature = NULL, seqno = ?3, seqno_data = ?3
              WHERE room = ?1 AND id = ?2",
