@@ -257,6 +257,12 @@ enum SogsCmd {
         #[command(subcommand)]
         cmd: SogsModCmd,
     },
+    /// Print `found <table>.<column>` for every place the database holds KEY (hex: a `05`
+    /// Account ID, a 32-byte key, any id), raw or as hex; nothing when it holds none. Read-only.
+    Find {
+        /// The key or id, hex.
+        key: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -293,6 +299,15 @@ enum SogsModCmd {
 }
 
 fn sogs_admin(data: PathBuf, cmd: SogsCmd) -> Result<(), String> {
+    if let SogsCmd::Find { key } = &cmd {
+        let key = hex::decode(key.trim()).map_err(|_| "KEY must be hex".to_string())?;
+        let found = umbra_node::sogs::store::find(&data.join("sogs.db"), &key)
+            .map_err(|e| e.to_string())?;
+        for cell in found {
+            announce(&format!("found {cell}"));
+        }
+        return Ok(());
+    }
     let state = umbra_node::sogs::SogsState::open(&umbra_node::sogs::SogsConfig::new(data))
         .map_err(|e| e.to_string())?;
     match cmd {
@@ -320,7 +335,7 @@ fn sogs_admin(data: PathBuf, cmd: SogsCmd) -> Result<(), String> {
             let what = if admin { "admin" } else { "moderator" };
             announce(&format!("{what} added to {room}"));
         }
-        SogsCmd::Serve { .. } => {}
+        SogsCmd::Serve { .. } | SogsCmd::Find { .. } => {}
     }
     Ok(())
 }

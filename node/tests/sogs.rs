@@ -1170,6 +1170,30 @@ async fn permissions_moderation_ban_and_no_account_id_in_the_database() {
         users += known;
     }
     assert_eq!(users, 3);
+    // The same through `umbra_node::sogs::store::find` and `umbra-node sogs find`, while the
+    // server runs: the Account IDs are nowhere, the blinded ids are where expected.
+    let db_path = dir.path().join("sogs/sogs.db");
+    for member in [&admin, &mallory, &carol] {
+        let account = hex::decode(member.account_id()).expect("hex");
+        assert_eq!(
+            umbra_node::sogs::store::find(&db_path, &account).expect("find"),
+            Vec::<String>::new()
+        );
+        let blinded = hex::decode(member.id()).expect("hex");
+        let found = umbra_node::sogs::store::find(&db_path, &blinded).expect("find");
+        assert!(found.contains(&"users.session_id".to_string()), "{found:?}");
+    }
+    let find = |key: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_umbra-node"))
+            .args(["sogs", "find", key, "--data"])
+            .arg(dir.path().join("sogs"))
+            .output()
+            .expect("run");
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).expect("utf8")
+    };
+    assert_eq!(find(&carol.account_id()), "");
+    assert!(find(&carol.id()).contains("found users.session_id\n"));
     let non_blinded: i64 = db
         .query_row(
             "SELECT (SELECT COUNT(*) FROM users WHERE session_id NOT LIKE '15%')

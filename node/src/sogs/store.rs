@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::NodeError;
 
@@ -245,4 +245,55 @@ pub fn sweep(db: &Connection, files_dir: &Path, now: f64) -> usize {
         )
         .unwrap_or(0);
     n
+}
+
+/// Where a key occurs in the database at `path` (opened read-only, so a running server may
+/// keep it open): `table.column` for every text or blob cell holding `key` as raw bytes or as
+/// hex text (any case). For a 33-byte id with prefix `05` only the 32-byte key is searched,
+/// which also finds the id. Empty: nowhere (e2e's "the server never learns the Account ID").
+pub fn find(path: &Path, key: &[u8]) -> Result<Vec<String>, NodeError> {
+    let db = |e: rusqlite::Error| NodeError::Db(e.to_string());
+    let key = match key {
+        [0x05, rest @ ..] if rest.len() == 32 => rest,
+        k => k,
+    };
+    if key.is_empty() {
+        return Err(NodeError::Config("empty key"));
+    }
+    let hex_key = hex::encode(key);
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .map_err(db)?
+        .query_map([], |r| r.get(0))
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    let mut found = Vec::new();
+    for t in tables {
+        let mut st = conn
+            .prepare(&format!("SELECT * FROM \"{}\"", t.replace('"', "\"\"")))
+            .map_err(db)?;
+        let names: Vec<String> = st.column_names().map(str::to_string).collect();
+        let mut rows = st.query([]).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            for (i, name) in names.iter().enumerate() {
+                let bytes = match row.get::<_, rusqlite::types::Value>(i).map_err(db)? {
+                    rusqlite::types::Value::Text(s) => s.into_bytes(),
+                    rusqlite::types::Value::Blob(b) => b,
+                    _ => continue,
+                };
+                let lower = bytes.to_ascii_lowercase();
+                let hit = bytes.windows(key.len()).any(|w| w == key)
+                    || lower
+                        .windows(hex_key.len())
+                        .any(|w| w == hex_key.as_bytes());
+                let cell = format!("{t}.{name}");
+                if hit && !found.contains(&cell) {
+                    found.push(cell);
+                }
+            }
+        }
+    }
+    Ok(found)
 }
