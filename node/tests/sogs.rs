@@ -651,6 +651,57 @@ async fn batch_sequence_inbox_files_and_pins() {
         .call(&net, "POST", "/room/lobby/unpin/all", Some(json!({})))
         .await;
     assert_eq!(v["unpinned"], json!(1));
+
+    // Whispers: moderators only; to one blinded id or to the moderators.
+    let mut to_bob = alice.post_body("psst bob");
+    to_bob["whisper_to"] = json!(bob.id());
+    let (code, m) = alice
+        .call(&net, "POST", "/room/lobby/message", Some(to_bob))
+        .await;
+    assert_eq!(code, 201, "{m}");
+    assert_eq!(m["whisper"], json!(true));
+    assert_eq!(m["whisper_to"], json!(bob.id()));
+    let mut to_mods = alice.post_body("mods only");
+    to_mods["whisper_mods"] = json!(true);
+    let (code, _) = alice
+        .call(&net, "POST", "/room/lobby/message", Some(to_mods))
+        .await;
+    assert_eq!(code, 201);
+    let mut by_bob = bob.post_body("me too");
+    by_bob["whisper_mods"] = json!(true);
+    let (code, _) = bob
+        .call(&net, "POST", "/room/lobby/message", Some(by_bob))
+        .await;
+    assert_eq!(code, 403);
+    let mut to_account = alice.post_body("x");
+    to_account["whisper_to"] = json!(bob.account_id());
+    let (code, _) = alice
+        .call(&net, "POST", "/room/lobby/message", Some(to_account))
+        .await;
+    assert_eq!(code, 400);
+    let texts =
+        |v: &Value| -> Vec<String> { v.as_array().expect("list").iter().map(text_of).collect() };
+    let (_, seen) = bob
+        .call(&net, "GET", "/room/lobby/messages/recent?limit=3", None)
+        .await;
+    assert_eq!(texts(&seen)[0], "psst bob");
+    assert!(!texts(&seen).contains(&"mods only".to_string()));
+    let (_, seen) = alice
+        .call(&net, "GET", "/room/lobby/messages/recent?limit=2", None)
+        .await;
+    assert_eq!(texts(&seen), ["mods only", "psst bob"]);
+    let anon = send(
+        &net,
+        V4Request {
+            method: "GET".into(),
+            endpoint: "/room/lobby/messages/recent?limit=3".into(),
+            headers: BTreeMap::new(),
+            body: None,
+        },
+    )
+    .await;
+    let seen = texts(&parse(&anon));
+    assert!(!seen.contains(&"psst bob".to_string()) && !seen.contains(&"mods only".to_string()));
     net.shutdown().await;
 }
 

@@ -974,10 +974,12 @@ struct MsgRow {
     seqno_reactions: i64,
     data: Option<Vec<u8>>,
     signature: Option<Vec<u8>>,
+    whisper_to: Option<String>,
+    whisper_mods: bool,
 }
 
-const MSG_COLS: &str =
-    "id, session_id, posted, edited, seqno, seqno_data, seqno_reactions, data, signature";
+const MSG_COLS: &str = "id, session_id, posted, edited, seqno, seqno_data, seqno_reactions, \
+                        data, signature, whisper_to, whisper_mods";
 
 fn msg_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MsgRow> {
     Ok(MsgRow {
@@ -990,6 +992,8 @@ fn msg_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MsgRow> {
         seqno_reactions: r.get(6)?,
         data: r.get(7)?,
         signature: r.get(8)?,
+        whisper_to: r.get(9)?,
+        whisper_mods: r.get(10)?,
     })
 }
 
@@ -1063,10 +1067,19 @@ impl Ctx<'_> {
         if let Some(e) = m.edited {
             v["edited"] = json!(e);
         }
+        if m.whisper_to.is_some() || m.whisper_mods {
+            v["whisper"] = json!(true);
+            v["whisper_mods"] = json!(m.whisper_mods);
+            if let Some(w) = &m.whisper_to {
+                v["whisper_to"] = json!(w);
+            }
+        }
         Ok(v)
     }
 
-    fn select(&self, room: i64, sel: Select, limit: i64) -> Res<Vec<MsgRow>> {
+    /// The messages `sel` picks that this user may see: whispers only to their recipient, and
+    /// to moderators those to moderators and the ones they sent (room.py `get_messages_for`).
+    fn select(&self, room: i64, sel: Select, limit: i64, moderator: bool) -> Res<Vec<MsgRow>> {
         let (clause, arg, order) = match sel {
             Select::Recent => ("AND data IS NOT NULL", 0, "ORDER BY id DESC"),
             // Tombstones only of messages created before the poller's seqno (room.py).
@@ -1078,20 +1091,31 @@ impl Ctx<'_> {
             Select::Before(id) => ("AND data IS NOT NULL AND id < ?2", id, "ORDER BY id DESC"),
             Select::One(id) => ("AND data IS NOT NULL AND id = ?2", id, ""),
         };
+        let whisper = match (&self.user, moderator) {
+            (Some(_), true) => {
+                "AND (whisper_mods OR whisper_to = ?4 OR session_id = ?4 OR whisper_to IS NULL)"
+            }
+            (Some(_), false) => {
+                "AND (whisper_to = ?4 OR (whisper_to IS NULL AND NOT whisper_mods))"
+            }
+            (None, _) => "AND (?4 = ?4) AND whisper_to IS NULL AND NOT whisper_mods",
+        };
         let sql = format!(
-            "SELECT {MSG_COLS} FROM messages WHERE room = ?1 AND (?2 = ?2) {clause} {order} LIMIT ?3"
+            "SELECT {MSG_COLS} FROM messages WHERE room = ?1 AND (?2 = ?2) {clause} {whisper}
+             {order} LIMIT ?3"
         );
         let mut st = self.db.prepare(&sql)?;
-        let rows = st.query_map(params![room, arg, limit], msg_row)?;
+        let me = self.user.as_deref().unwrap_or_default();
+        let rows = st.query_map(params![room, arg, limit, me], msg_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn messages(&self, token: &str, sel: Select, q: &BTreeMap<String, String>) -> Res<Reply> {
-        let (room, _) = self.readable(token)?;
+        let (room, p) = self.readable(token)?;
         let limit = query_int(q, "limit", 100, 1, 256);
         let reactors = query_int(q, "reactors", 4, 0, 20);
         let reaction_updates = q.get("t").is_some_and(|t| t.contains('r'));
-        let mut rows = self.select(room.id, sel, limit)?;
+        let mut rows = self.select(room.id, sel, limit, p.moderator)?;
         let since = match sel {
             Select::Since(s) => {
                 if !reaction_updates {
@@ -1109,9 +1133,9 @@ impl Ctx<'_> {
     }
 
     fn one(&self, token: &str, id: i64, q: &BTreeMap<String, String>) -> Res<Reply> {
-        let (room, _) = self.readable(token)?;
+        let (room, p) = self.readable(token)?;
         let reactors = query_int(q, "reactors", 4, 0, 20);
-        let rows = self.select(room.id, Select::One(id), 1)?;
+        let rows = self.select(room.id, Select::One(id), 1, p.moderator)?;
         let m = rows.first().ok_or(SogsError::NotFound)?;
         Reply::ok(&self.message_json(m, None, reactors)?)
     }
@@ -1154,24 +1178,43 @@ impl Ctx<'_> {
     }
 
     fn post(&self, token: &str, body: &[u8]) -> Res<Reply> {
-        let (room, _, user) = self.writable(token)?;
+        let (room, p, user) = self.writable(token)?;
         let v = json_body(body)?;
-        if v.get("whisper_to").is_some_and(|w| !w.is_null())
-            || v.get("whisper_mods").and_then(Value::as_bool) == Some(true)
-        {
-            // Whispers are not supported (node/README.md).
-            return Err(SogsError::BadRequest);
+        // Whispers (room.py `add_post`): moderators only; to a blinded id (so no Account ID
+        // is stored) and/or to the moderators.
+        let whisper_to = match v.get("whisper_to") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(w)) if is_blinded_id(w) => Some(w.to_ascii_lowercase()),
+            Some(_) => return Err(SogsError::BadRequest),
+        };
+        let whisper_mods = match v.get("whisper_mods") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(SogsError::BadRequest),
+        };
+        if (whisper_to.is_some() || whisper_mods) && !p.moderator {
+            return Err(SogsError::Forbidden);
         }
         let (data, sig) = Self::data_and_sig(&v)?;
         let seqno = self.next_seqno(room.id)?;
         let id: i64 = self.db.query_row(
             "INSERT INTO messages (room, session_id, posted, seqno, seqno_data, seqno_creation,
-                 data, signature) VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5, ?6) RETURNING id",
-            params![room.id, user, self.now, seqno, data, sig],
+                 data, signature, whisper_to, whisper_mods)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+            params![
+                room.id,
+                user,
+                self.now,
+                seqno,
+                data,
+                sig,
+                whisper_to,
+                whisper_mods
+            ],
             |r| r.get(0),
         )?;
         self.attach_files(room.id, user, &v)?;
-        let rows = self.select(room.id, Select::One(id), 1)?;
+        let rows = self.select(room.id, Select::One(id), 1, p.moderator)?;
         let m = rows.first().ok_or(SogsError::Storage)?;
         Ok(Reply::json(201, &self.message_json(m, None, 4)?))
     }

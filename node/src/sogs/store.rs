@@ -56,7 +56,9 @@ CREATE TABLE IF NOT EXISTS messages (
     seqno_reactions INTEGER NOT NULL DEFAULT 0,
     seqno_creation INTEGER NOT NULL,
     data BLOB,
-    signature BLOB
+    signature BLOB,
+    whisper_to TEXT,
+    whisper_mods INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_room_seqno ON messages (room, seqno);
 CREATE INDEX IF NOT EXISTS messages_room_user ON messages (room, session_id);
