@@ -9,7 +9,7 @@ import { join } from 'node:path';
 export const NODE_BIN = process.env.UMBRA_NODE_BIN || 'target/release/umbra-node';
 
 /**
- * Resolves to { seedUrl, bridgeUrl, appUrl, configPath, controlToken, turn, close, output } once the
+ * Resolves to { seedUrl, bridgeUrl, appUrl, configPath, controlToken, turn, community, close, output } once the
  * testnet answers. `faithful`: nodes and seed behave like Session's (self-signed HTTPS, no
  * CORS) and a bridge is started (`bridgeUrl`); `appDir`: the testnet also serves the app with
  * its config.json (`appUrl`; the bridge then allows that origin); `ons`: [[name, Account ID]]
@@ -19,9 +19,13 @@ export const NODE_BIN = process.env.UMBRA_NODE_BIN || 'target/release/umbra-node
  * `control token <hex>` before its seed line; null without `control`). `turn`: the testnet's
  * TURN server as an RTCIceServer ({ urls, username, credential }, from its
  * `turn turn:127.0.0.1:P <user> <password>` line, which follows the seed and fileserver lines;
- * null without coturn). Pass `needTurn` to wait for that line and fail without it.
+ * null without coturn). Pass `needTurn` to wait for that line and fail without it. `community`:
+ * the testnet's community room ({ url, room, x25519 }, from its
+ * `community http://127.0.0.1:P/lobby?public_key=<hex>` line, printed after the seed, fileserver,
+ * turn and bridge lines and before the app line; null when not printed yet). Pass
+ * `needCommunity` to wait for that line.
  */
-export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = false, faithful = false, appDir = null, ons = [], needTurn = false } = {}) {
+export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = false, faithful = false, appDir = null, ons = [], needTurn = false, needCommunity = false } = {}) {
   const data = mkdtempSync(join(tmpdir(), 'umbra-testnet-'));
   const args = ['testnet', '--nodes', String(nodes), '--data', data];
   if (control) args.push('--control');
@@ -34,11 +38,15 @@ export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = fa
   // `seed <URL>`.
   const last = appDir ? /^app (\S+)$/m : faithful ? /^bridge (\S+)$/m : /^seed (\S+)$/m;
   const turnLine = /^turn (turn:\S+) (\S+) (\S+)$/m;
+  const communityLine = /^community (http:\/\/\S+)\/([A-Za-z0-9_-]+)\?public_key=([0-9a-f]{64})$/m;
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`testnet did not start:\n${output}`)), timeoutMs);
     const onData = (chunk) => {
       output += chunk;
-      if (last.test(output) && (!needTurn || turnLine.test(output))) { clearTimeout(timer); resolve(); }
+      if (last.test(output) && (!needTurn || turnLine.test(output)) && (!needCommunity || communityLine.test(output))) {
+        clearTimeout(timer);
+        resolve();
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', (c) => {
@@ -58,6 +66,8 @@ export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = fa
   const token = output.match(/^control token ([0-9a-f]{64})$/m);
   const turnMatch = output.match(turnLine);
   const turn = turnMatch ? { urls: [turnMatch[1]], username: turnMatch[2], credential: turnMatch[3] } : null;
+  const communityMatch = output.match(communityLine);
+  const community = communityMatch ? { url: communityMatch[1], room: communityMatch[2], x25519: communityMatch[3] } : null;
   if (control && !token) throw new Error(`testnet printed no control token:\n${output}`);
   return {
     seedUrl,
@@ -66,6 +76,7 @@ export async function startTestnet({ nodes = 12, timeoutMs = 60000, control = fa
     configPath: join(data, 'config.json'),
     controlToken: token ? token[1] : null,
     turn,
+    community,
     data,
     output: () => output,
     async close() {

@@ -98,6 +98,7 @@ pub async fn write(
         bootstrap,
         fileserver: None,
         turn: None,
+        community: None,
     };
     cfg.write(out)?;
     Ok(cfg)

@@ -4,8 +4,8 @@
 //! Owns: the file's shape (the contract with the worker, which reads it) and building it from
 //! a running testnet or from a seed's `get_n_service_nodes` answer. Three shapes:
 //!
-//! - faithful testnet: `{"network":"local","bridges":["http://127.0.0.1:Q"],"bootstrap":[N…],"fileserver":F,"turn":T}`
-//! - direct testnet: `{"network":"local","seed_url":"http://127.0.0.1:P","bridges":[],"bootstrap":[N…],"fileserver":F,"turn":T}`
+//! - faithful testnet: `{"network":"local","bridges":["http://127.0.0.1:Q"],"bootstrap":[N…],"fileserver":F,"turn":T,"community":C}`
+//! - direct testnet: `{"network":"local","seed_url":"http://127.0.0.1:P","bridges":[],"bootstrap":[N…],"fileserver":F,"turn":T,"community":C}`
 //! - mainnet (`umbra-node bootstrap`): `{"network":"mainnet","bridges":[…],"bootstrap":[N…]}`
 //!
 //! where each `N` is one node in the shape oxend's `get_n_service_nodes` gives it:
@@ -15,7 +15,8 @@
 //! default file server), and `T` the testnet's TURN server (`crate::turn`),
 //! `{"urls":["turn:127.0.0.1:R"],"username":U,"credential":C}` — an `RTCIceServer` as WebRTC
 //! takes it (absent: `turnserver` is not installed, or mainnet, where the client uses
-//! Session's TURN servers).
+//! Session's TURN servers), and `C` the testnet's community, `{"url":"http://127.0.0.1:U",
+//! "room":"lobby","x25519":"<64 hex>"}` (`crate::sogs`).
 //!
 //! Does not own: serving the file (`static_site`), fetching node lists (`bridge`), or the
 //! client's trust rules for the list (the worker refreshes it through onion requests).
@@ -100,6 +101,17 @@ pub struct FileServerEntry {
     pub x25519: String,
 }
 
+/// The community a bundle names (a testnet's own server and room).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommunityEntry {
+    /// `http://host:port` (reached by onion v4 requests to `/oxen/v4/lsrpc`).
+    pub url: String,
+    /// The room token.
+    pub room: String,
+    /// The server's X25519 key, 64 hex characters (the community URL's `public_key`).
+    pub x25519: String,
+}
+
 /// The TURN server a bundle names (a testnet's own): an `RTCIceServer` dictionary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TurnEntry {
@@ -131,6 +143,9 @@ pub struct BundleConfig {
     /// The TURN server calls relay through (testnets with coturn installed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn: Option<TurnEntry>,
+    /// The testnet's community (its server, room and key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community: Option<CommunityEntry>,
 }
 
 impl BundleConfig {
@@ -143,6 +158,7 @@ impl BundleConfig {
             bootstrap: nodes.iter().map(BootstrapNode::of).collect(),
             fileserver: None,
             turn: None,
+            community: None,
         }
     }
 
@@ -155,6 +171,7 @@ impl BundleConfig {
             bootstrap: nodes.iter().map(BootstrapNode::of).collect(),
             fileserver: None,
             turn: None,
+            community: None,
         }
     }
 

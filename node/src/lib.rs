@@ -19,6 +19,7 @@ pub mod rpc;
 pub mod seed;
 pub mod server;
 pub mod single;
+pub mod sogs;
 pub mod static_site;
 pub mod testnet;
 pub mod tls;

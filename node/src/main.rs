@@ -190,6 +190,16 @@ enum Cmd {
         #[arg(long, default_value_t = 1024)]
         max_in_flight: usize,
     },
+    /// A community server (SOGS) reached by onion v4 requests that a node proxies to
+    /// `POST /oxen/v4/lsrpc`, and its admin: `sogs --data D serve`, `sogs --data D room add
+    /// TOKEN NAME`, `sogs --data D moderator add ID [--admin] --room TOKEN`.
+    Sogs {
+        /// Directory for its key (sogs.key), sogs.db and sogs-files/.
+        #[arg(long, global = true)]
+        data: Option<PathBuf>,
+        #[command(subcommand)]
+        cmd: SogsCmd,
+    },
     /// Run a single node that is its own swarm.
     Node {
         /// Directory for the key and database.
@@ -214,6 +224,120 @@ enum Cmd {
         #[arg(long = "proxy-host")]
         proxy_host: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum SogsCmd {
+    /// Serve; prints `sogs <URL> <x25519 hex>` and then `community <URL>/<room>?public_key=<hex>`
+    /// for every room once it listens; nodes must list its `host:port` (`node --proxy-host`).
+    Serve {
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: SocketAddr,
+        /// Accept unblinded (`00`) ids too (drops the `blind` requirement).
+        #[arg(long)]
+        allow_unblinded: bool,
+        /// Requests per second per client IP (token bucket refill).
+        #[arg(long, default_value_t = 300.0)]
+        rate: f64,
+        /// Token bucket size per client IP.
+        #[arg(long, default_value_t = 600.0)]
+        burst: f64,
+        /// Requests handled at the same time (503 beyond).
+        #[arg(long, default_value_t = 1024)]
+        max_in_flight: usize,
+    },
+    /// Rooms.
+    Room {
+        #[command(subcommand)]
+        cmd: SogsRoomCmd,
+    },
+    /// Moderators.
+    Moderator {
+        #[command(subcommand)]
+        cmd: SogsModCmd,
+    },
+    /// Print `found <table>.<column>` for every place the database holds KEY (hex: a `05`
+    /// Account ID, a 32-byte key, any id), raw or as hex; nothing when it holds none. Read-only.
+    Find {
+        /// The key or id, hex.
+        key: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SogsRoomCmd {
+    /// Add a room (or rename an existing one).
+    Add {
+        /// The room token (1-64 of a-z A-Z 0-9 _ -).
+        token: String,
+        /// Its display name.
+        name: String,
+        /// Members may read but not post (moderators still may).
+        #[arg(long)]
+        read_only: bool,
+        /// Members may not upload files.
+        #[arg(long)]
+        no_upload: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SogsModCmd {
+    /// Make ID a moderator of a room: a `05` Account ID (stored only as its blinded ids) or a
+    /// `15`/`25` blinded id.
+    Add {
+        /// The id (66 hex).
+        id: String,
+        /// An admin (may pin and appoint moderators), not only a moderator.
+        #[arg(long)]
+        admin: bool,
+        /// The room token.
+        #[arg(long)]
+        room: String,
+    },
+}
+
+fn sogs_admin(data: PathBuf, cmd: SogsCmd) -> Result<(), String> {
+    if let SogsCmd::Find { key } = &cmd {
+        let key = hex::decode(key.trim()).map_err(|_| "KEY must be hex".to_string())?;
+        let found = umbra_node::sogs::store::find(&data.join("sogs.db"), &key)
+            .map_err(|e| e.to_string())?;
+        for cell in found {
+            announce(&format!("found {cell}"));
+        }
+        return Ok(());
+    }
+    let state = umbra_node::sogs::SogsState::open(&umbra_node::sogs::SogsConfig::new(data))
+        .map_err(|e| e.to_string())?;
+    match cmd {
+        SogsCmd::Room {
+            cmd:
+                SogsRoomCmd::Add {
+                    token,
+                    name,
+                    read_only,
+                    no_upload,
+                },
+        } => {
+            state.add_room(&token, &name).map_err(|e| e.to_string())?;
+            state
+                .set_room_defaults(&token, true, !read_only, !read_only && !no_upload)
+                .map_err(|e| e.to_string())?;
+            announce(&format!("room {token} added"));
+        }
+        SogsCmd::Moderator {
+            cmd: SogsModCmd::Add { id, admin, room },
+        } => {
+            state
+                .add_moderator(&id, &room, admin)
+                .map_err(|e| e.to_string())?;
+            let what = if admin { "admin" } else { "moderator" };
+            announce(&format!("{what} added to {room}"));
+        }
+        SogsCmd::Serve { .. } | SogsCmd::Find { .. } => {}
+    }
+    Ok(())
 }
 
 /// Waits for Ctrl-C or SIGTERM. SIGTERM's handler is installed when this is called, not when
@@ -303,7 +427,10 @@ async fn main() -> std::process::ExitCode {
             let mut cfg = SiteConfig::new(dir);
             cfg.connect_src = connect_src;
             cfg.network = match (seed, config) {
-                (Some(seed), _) => Some(SiteNetwork::Fixed(BundleConfig::direct(&seed, &[]))),
+                (Some(seed), _) => Some(SiteNetwork::Fixed(Box::new(BundleConfig::direct(
+                    &seed,
+                    &[],
+                )))),
                 (None, Some(file)) => Some(SiteNetwork::File(file)),
                 (None, None) => None,
             };
@@ -414,6 +541,9 @@ async fn main() -> std::process::ExitCode {
             }
             if let Some(url) = net.bridge_url() {
                 announce(&format!("bridge {url}"));
+            }
+            if let Some(url) = net.community_url() {
+                announce(&format!("community {url}"));
             }
             if let Some((dir, listener)) = app_dir.zip(app_listener) {
                 let mut site = SiteConfig::new(dir);
@@ -558,6 +688,52 @@ async fn main() -> std::process::ExitCode {
             ));
             wait_for_shutdown().await;
             fs.stop().await;
+        }
+        Cmd::Sogs { data, cmd } => {
+            let Some(data) = data else {
+                eprintln!("umbra-node: sogs needs --data DIR");
+                return std::process::ExitCode::FAILURE;
+            };
+            let SogsCmd::Serve {
+                bind,
+                allow_unblinded,
+                rate,
+                burst,
+                max_in_flight,
+            } = cmd
+            else {
+                if let Err(e) = sogs_admin(data, cmd) {
+                    eprintln!("umbra-node: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+                return std::process::ExitCode::SUCCESS;
+            };
+            let mut cfg = umbra_node::sogs::SogsConfig::new(data);
+            cfg.bind = bind;
+            cfg.require_blind = !allow_unblinded;
+            cfg.rate_limit = Some(umbra_node::server::RateLimit {
+                burst,
+                per_second: rate,
+            });
+            cfg.limits.max_in_flight = max_in_flight.max(1);
+            let server = match umbra_node::sogs::start(&cfg) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("umbra-node: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            let shutdown = wait_for_shutdown();
+            announce(&format!(
+                "sogs {} {}",
+                server.url(),
+                hex::encode(server.x25519_public())
+            ));
+            for token in server.state().room_tokens() {
+                announce(&format!("community {}", server.room_url(&token)));
+            }
+            shutdown.await;
+            server.stop().await;
         }
         Cmd::Node {
             data,

@@ -68,7 +68,7 @@ pub enum SiteNetwork {
     /// A file (`serve --config FILE`, the testnet's `DATA/config.json`), read per request.
     File(PathBuf),
     /// A fixed configuration (`serve --seed URL`).
-    Fixed(BundleConfig),
+    Fixed(Box<BundleConfig>),
 }
 
 impl SiteNetwork {
@@ -435,10 +435,10 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("config.json"), "{\"seed_url\":\"http://bundle\"}").unwrap();
         let mut cfg = SiteConfig::new(dir.clone());
-        cfg.network = Some(SiteNetwork::Fixed(BundleConfig::direct(
+        cfg.network = Some(SiteNetwork::Fixed(Box::new(BundleConfig::direct(
             "http://127.0.0.1:4000",
             &[],
-        )));
+        ))));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(serve(listener, cfg));
@@ -546,6 +546,7 @@ mod tests {
             bootstrap: Vec::new(),
             fileserver: None,
             turn: None,
+            community: None,
         };
         net("http://127.0.0.1:7000").write(&config).unwrap();
         let mut site = SiteConfig::new(dir.path().to_path_buf());

@@ -8,7 +8,9 @@
 //!
 //! Every testnet also runs one file server (`fileserver`) on plain HTTP, which its nodes may
 //! proxy onion requests to, and — when Debian's coturn is installed — one TURN server
-//! (`turn`) for calls, named with its generated credentials in `config.json`.
+//! (`turn`) for calls, named with its generated credentials in `config.json`, and one
+//! community server (`sogs`) with the room `lobby` ("Lobby"), which the nodes may proxy to
+//! and `config.json` names as `"community"`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -20,12 +22,13 @@ use umbra_protocol::swarm::spread_swarm_ids;
 
 use crate::NodeError;
 use crate::bridge::{BridgeConfig, RunningBridge, SeedSource};
-use crate::bundle::{BundleConfig, FileServerEntry};
+use crate::bundle::{BundleConfig, CommunityEntry, FileServerEntry};
 use crate::clock::Clock;
 use crate::directory::{Directory, NodeInfo};
 use crate::fileserver::{FileServerConfig, RunningFileServer};
 use crate::keys::NodeKeys;
 use crate::server::{NodeOptions, NodeState, RunningNode, Served, catch_up};
+use crate::sogs::{RunningSogs, SogsConfig};
 use crate::tls::{
     LocalCa, http_client, http_client_any_cert, install_crypto_provider, self_signed_localhost,
 };
@@ -78,6 +81,9 @@ pub struct TestnetConfig {
     pub fileserver: bool,
     /// Also run a TURN server (coturn's `turnserver`, files in `DATA/turn/`), if installed.
     pub turn: bool,
+    /// Also run a community server (`sogs`, data in `DATA/sogs/`) with the room
+    /// [`COMMUNITY_ROOM`]; the nodes may proxy onion requests to it.
+    pub community: bool,
     /// The TURN server program (`turnserver` on `PATH`).
     pub turn_program: PathBuf,
 }
@@ -103,6 +109,7 @@ impl TestnetConfig {
             ons: Arc::default(),
             fileserver: true,
             turn: true,
+            community: true,
             turn_program: PathBuf::from("turnserver"),
         }
     }
@@ -134,7 +141,13 @@ pub struct Testnet {
     bundle: BundleConfig,
     fileserver: Option<RunningFileServer>,
     turn: Option<RunningTurn>,
+    sogs: Option<RunningSogs>,
 }
+
+/// The testnet community's room token.
+pub const COMMUNITY_ROOM: &str = "lobby";
+/// Its display name.
+pub const COMMUNITY_ROOM_NAME: &str = "Lobby";
 
 fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, NodeError> {
     TcpListener::bind(SocketAddr::new(ip, port)).map_err(NodeError::io)
@@ -176,6 +189,21 @@ impl Testnet {
             let host_port = fs.url().trim_start_matches("http://").to_string();
             config.proxy_allowed_hosts.push(host_port);
             Some(fs)
+        } else {
+            None
+        };
+        let sogs = if config.community {
+            let mut sc = SogsConfig::new(config.data_dir.join("sogs"));
+            sc.bind = SocketAddr::new(config.bind, 0);
+            sc.clock = config.clock.clone();
+            sc.rate_limit = None;
+            sc.limits = config.limits.listener;
+            let c = crate::sogs::start(&sc)?;
+            c.state().add_room(COMMUNITY_ROOM, COMMUNITY_ROOM_NAME)?;
+            config
+                .proxy_allowed_hosts
+                .push(c.url().trim_start_matches("http://").to_string());
+            Some(c)
         } else {
             None
         };
@@ -282,6 +310,7 @@ impl Testnet {
             bundle: BundleConfig::direct("", &[]),
             fileserver,
             turn,
+            sogs,
         };
         for (i, (l, k)) in listeners.into_iter().zip(keys).enumerate() {
             net.launch(i, l, k)?;
@@ -335,6 +364,11 @@ impl Testnet {
             x25519: hex::encode(f.x25519_public()),
         });
         net.bundle.turn = net.turn.as_ref().map(RunningTurn::entry);
+        net.bundle.community = net.sogs.as_ref().map(|c| CommunityEntry {
+            url: c.url().to_string(),
+            room: COMMUNITY_ROOM.to_string(),
+            x25519: hex::encode(c.x25519_public()),
+        });
         if let Err(e) = net.bundle.write(&net.config_path()) {
             net.shutdown().await;
             return Err(e);
@@ -424,6 +458,16 @@ impl Testnet {
         self.fileserver.as_ref()
     }
 
+    /// The community server (unless `TestnetConfig::community` was off).
+    pub fn community(&self) -> Option<&RunningSogs> {
+        self.sogs.as_ref()
+    }
+
+    /// The community URL of the testnet's room: `http://IP:PORT/lobby?public_key=<hex>`.
+    pub fn community_url(&self) -> Option<String> {
+        self.sogs.as_ref().map(|c| c.room_url(COMMUNITY_ROOM))
+    }
+
     /// The TURN server, unless off or `turnserver` is not installed.
     pub fn turn(&self) -> Option<&RunningTurn> {
         self.turn.as_ref()
@@ -491,6 +535,9 @@ impl Testnet {
         }
         if let Some(t) = self.turn.take() {
             t.stop();
+        }
+        if let Some(c) = self.sogs.take() {
+            c.stop().await;
         }
         for s in &mut self.slots {
             if let Some(r) = s.running.take() {

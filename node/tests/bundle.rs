@@ -52,7 +52,14 @@ async fn the_direct_testnet_writes_its_seed_and_every_node_the_seed_lists() {
         .map(String::as_str)
         .collect();
     keys.sort_unstable();
-    let mut expected = vec!["bootstrap", "bridges", "fileserver", "network", "seed_url"];
+    let mut expected = vec![
+        "bootstrap",
+        "bridges",
+        "community",
+        "fileserver",
+        "network",
+        "seed_url",
+    ];
     // `turn` only where coturn is installed (scripts/setup.sh installs it).
     if let Some(t) = net.turn() {
         expected.push("turn");
@@ -66,6 +73,11 @@ async fn the_direct_testnet_writes_its_seed_and_every_node_the_seed_lists() {
     assert_eq!(
         raw["fileserver"],
         json!({"url": fs.url(), "x25519": hex::encode(fs.x25519_public())})
+    );
+    let c = net.community().expect("community server");
+    assert_eq!(
+        raw["community"],
+        json!({"url": c.url(), "room": "lobby", "x25519": hex::encode(c.x25519_public())})
     );
     let n = &raw["bootstrap"][0];
     assert_eq!(n.as_object().map(|o| o.len()), Some(5));
@@ -194,6 +206,7 @@ async fn serve_answers_config_json_from_the_config_file_or_the_seed() {
         bootstrap: Vec::new(),
         fileserver: None,
         turn: None,
+        community: None,
     };
     mainnet.write(&file).expect("write");
     let serve = |extra: &[&str]| {

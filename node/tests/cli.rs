@@ -1,6 +1,6 @@
 //! The `umbra-node testnet` command: a `seed URL` line, then a `fileserver URL KEY` line on
-//! stdout (then, with coturn installed, a `turn` line), a working seed, and a clean exit on
-//! SIGTERM.
+//! stdout (then, with coturn installed, a `turn` line, then a `community URL` line), a working
+//! seed, and a clean exit on SIGTERM.
 
 // The test times the shutdown with the wall clock.
 #![allow(clippy::disallowed_methods)]
@@ -83,13 +83,25 @@ async fn testnet_command_prints_seed_and_stops_on_sigterm() {
     };
     assert!(exit.success());
     // Nothing else was printed on stdout but the TURN server's line (where coturn is
-    // installed; its shape is checked in tests/turn.rs).
+    // installed; its shape is checked in tests/turn.rs) and then the community's,
+    // `community http://127.0.0.1:P/lobby?public_key=<64 hex>`.
     let mut more = String::new();
     rest.read_line(&mut more).expect("read");
     if more.starts_with("turn ") {
         more.clear();
         rest.read_line(&mut more).expect("read");
     }
+    let community = more
+        .trim()
+        .strip_prefix("community http://127.0.0.1:")
+        .expect("`community URL` line")
+        .to_string();
+    let (_, key) = community
+        .split_once("/lobby?public_key=")
+        .expect("room and key");
+    assert_eq!(key.len(), 64, "{community}");
+    more.clear();
+    rest.read_line(&mut more).expect("read");
     assert_eq!(more, "");
 }
 

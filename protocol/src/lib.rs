@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod attachment;
+pub mod blinding;
 pub mod call;
 pub mod client;
 pub mod config;
