@@ -29,6 +29,7 @@ mod glue;
 mod files;
 mod intents;
 mod local;
+mod sync;
 pub mod view;
 
 use std::{
@@ -62,6 +63,7 @@ use crate::{
 
 use glue::{client_error, client_state_error, load_json, prefs_of, save_json, store_error};
 pub(crate) use glue::{convo_error, db_error};
+pub use sync::CONFIG_RECORD_PREFIX;
 pub use view::{message_view, summary};
 
 /// Vault record holding the profile (display name).
@@ -186,6 +188,10 @@ pub struct Messenger {
     ons_tag: u64,
     /// Attachment uploads and downloads under way.
     files: files::Transfers,
+    /// The account's configs, synced with its other devices.
+    sync: umbra_protocol::sync::ConfigSync,
+    /// When the debounced config push is due (local ms).
+    sync_push_at: Option<u64>,
 }
 
 impl core::fmt::Debug for Messenger {
@@ -264,6 +270,7 @@ impl Messenger {
         let own_bridges: Vec<String> = load_json(cx.store, cx.vault, BRIDGES_RECORD)
             .await?
             .unwrap_or_default();
+        let sync = sync::load_sync(cx.store, cx.vault, cx.vault.account_id()).await?;
         let config = client_config(network, &own_bridges, profile.display_name.clone());
         let me = ClientIdentity::from_identity(cx.vault.identity());
         let client = Client::new(me, config, Some(snapshot));
@@ -296,6 +303,8 @@ impl Messenger {
             own_bridges,
             ons_tag: 0,
             files: Default::default(),
+            sync,
+            sync_push_at: None,
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),
@@ -325,6 +334,7 @@ impl Messenger {
         m.apply(cx, resumed)?;
         let visible = convo!(m, cx, set_visible(visible));
         m.apply(cx, visible)?;
+        m.start_sync(cx).await;
         m.client
             .handle_timeout(cx.vault.identity(), net::now_ms(), cx.rng);
         m.run_actions(cx).await;
@@ -390,6 +400,7 @@ impl Messenger {
                 (cx.post)(&Event::Error { code });
             }
         }
+        self.push_configs_if_due(cx).await;
         self.client.handle_timeout(cx.vault.identity(), now, cx.rng);
         self.run_actions(cx).await;
     }
@@ -605,6 +616,13 @@ impl Messenger {
                             (cx.post)(&Event::Error { code });
                         }
                     }
+                    ClientEvent::SwarmMessages {
+                        subscription,
+                        messages,
+                    } => self.on_swarm_messages(cx, subscription, messages).await,
+                    ClientEvent::ConfigPushed { tag, result, .. } => {
+                        self.on_config_pushed(cx, tag, result).await;
+                    }
                     // The outbox entry itself arrives as a `Persist` change.
                     _ => {}
                 }
@@ -664,7 +682,11 @@ impl Messenger {
                         continue;
                     }
                 },
-                Held::Accept { peer } => convo!(self, cx, accept(&dm(peer))),
+                Held::Accept { peer } => {
+                    self.sync_contact(cx, peer, sync::ContactChange::Accepted)
+                        .await;
+                    convo!(self, cx, accept(&dm(peer)))
+                }
             };
             if let Err(code) = self.apply(cx, outcome) {
                 (cx.post)(&Event::Error { code });
@@ -779,10 +801,10 @@ impl Messenger {
             .next_expiry()
             .map(|t| t.0)
             .map(|t| u64::try_from((i128::from(t) - skew).max(0)).unwrap_or(u64::MAX));
-        let next = match (self.client.next_timeout(), expiry) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let next = [self.client.next_timeout(), expiry, self.sync_push_due()]
+            .into_iter()
+            .flatten()
+            .min();
         if let (Some(t), Some((at, _))) = (next, &self.timer)
             && *at == t
         {
