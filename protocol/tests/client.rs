@@ -3626,3 +3626,100 @@ fn config_push_with_a_bad_signature_is_retried_then_fails() {
         (9, ns, Err(ConfigPushError::Failed))
     );
 }
+
+/// Runs one party's [`umbra_protocol::sync::ConfigSync`] against the fake network: feeds it
+/// the config messages and push outcomes it has not seen, then hands its pushes to the client.
+fn sync_step(
+    w: &mut World,
+    p: usize,
+    sync: &mut umbra_protocol::sync::ConfigSync,
+    seen: &mut (usize, usize),
+) {
+    let now = w.net.now;
+    let party = &mut w.parties[p];
+    let identity = Identity::from_seed(&Seed::from_entropy(&[1; 32]).unwrap());
+    let new: Vec<(Namespace, SwarmMessage)> = party.swarm_messages[seen.0..].to_vec();
+    seen.0 = party.swarm_messages.len();
+    for (ns, m) in new {
+        sync.on_messages(&identity, ns, &[m], now);
+    }
+    let pushed: Vec<_> = party.config_pushes[seen.1..].to_vec();
+    seen.1 = party.config_pushes.len();
+    for (tag, _, result) in pushed {
+        sync.on_pushed(tag, result);
+    }
+    let local = party.local(now);
+    for cmd in sync.pushes(&identity) {
+        party
+            .client
+            .handle_command(cmd, &party.identity, local, &mut party.rng)
+            .unwrap();
+    }
+    w.drain();
+}
+
+#[test]
+fn two_devices_of_one_account_converge_through_the_swarm() {
+    use umbra_protocol::config::{ConfigKind, contacts, user_profile};
+    use umbra_protocol::sync::ConfigSync;
+    let mut w = World::new(79, [0, 0]);
+    w.parties.push(Party::new(1, "Alice laptop", 0, None));
+    w.connect();
+    let alice = w.parties[0].id();
+    let (bob, carol) = (w.parties[1].id(), Party::new(3, "Carol", 0, None).id());
+    let mut phone = ConfigSync::new(alice);
+    let mut laptop = ConfigSync::new(alice);
+    for (p, sync) in [(0, &phone), (2, &laptop)] {
+        for sub in sync.subscriptions() {
+            let now = w.net.now;
+            let party = &mut w.parties[p];
+            let local = party.local(now);
+            party
+                .client
+                .handle_command(
+                    ClientCommand::Subscribe(sub),
+                    &party.identity,
+                    local,
+                    &mut party.rng,
+                )
+                .unwrap();
+        }
+    }
+    // Concurrent edits: the phone accepts Bob and names the account, the laptop blocks Carol.
+    let t = w.net.now;
+    phone.accepted(&bob, t);
+    phone.set_name(Some("Alice"));
+    laptop.blocked(&carol, true, t);
+    let (mut seen_phone, mut seen_laptop) = ((0, 0), (0, 0));
+    let converged = |a: &ConfigSync, b: &ConfigSync| {
+        ConfigKind::ALL.into_iter().all(|k| {
+            a.config(k).seqno() == b.config(k).seqno() && a.config(k).data() == b.config(k).data()
+        }) && !a.wants_push()
+            && !b.wants_push()
+    };
+    for _ in 0..40 {
+        sync_step(&mut w, 0, &mut phone, &mut seen_phone);
+        sync_step(&mut w, 2, &mut laptop, &mut seen_laptop);
+        w.run_until(1_000, |_| false);
+        if converged(&phone, &laptop)
+            && contacts::get(phone.config(ConfigKind::Contacts), &carol).is_some()
+            && contacts::get(laptop.config(ConfigKind::Contacts), &bob).is_some()
+        {
+            break;
+        }
+    }
+    assert!(converged(&phone, &laptop));
+    for s in [&phone, &laptop] {
+        let c = s.config(ConfigKind::Contacts);
+        assert_eq!(contacts::get(c, &bob).map(|c| c.approved), Some(true));
+        assert_eq!(contacts::get(c, &carol).map(|c| c.blocked), Some(true));
+        assert_eq!(
+            user_profile::name(s.config(ConfigKind::UserProfile)).as_deref(),
+            Some("Alice")
+        );
+        assert!(s.status().failures.is_empty());
+    }
+    // Every push was a signed sequence the nodes accepted.
+    assert!(w.parties[0].config_pushes.iter().all(|(_, _, r)| r.is_ok()));
+    assert!(w.parties[2].config_pushes.iter().all(|(_, _, r)| r.is_ok()));
+}
