@@ -22,7 +22,10 @@
 //! What each conversation feature *means* is decided in `convo`, not here; [`intents`] runs
 //! the user's intents through it; [`local`] answers the commands that only read or write
 //! local records (search, settings, profile, block list); [`view`] converts stored rows into
-//! the app's.
+//! the app's; `sync` keeps the account's configs in step with its other devices
+//! ([`umbra_protocol::sync`]: namespaces 2–5 subscribed at start, pulls applied, local changes
+//! pushed after [`umbra_protocol::sync::PUSH_DEBOUNCE_MS`], dumps in sealed vault records
+//! under [`CONFIG_RECORD_PREFIX`]).
 
 #[macro_use]
 mod glue;
