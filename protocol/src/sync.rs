@@ -351,8 +351,12 @@ impl ConfigSync {
         }
     }
 
-    /// The user accepted `peer` (accepted a request, or wrote first).
+    /// The user accepted `peer` (accepted a request, or wrote first). Not for the own
+    /// account (Note to Self is no contact).
     pub fn accepted(&mut self, peer: &AccountId, now_ms: u64) {
+        if *peer == self.me {
+            return;
+        }
         self.edit(ConfigKind::Contacts, |s| {
             contacts::update(s, peer, |c| {
                 c.approved = true;
@@ -369,6 +373,9 @@ impl ConfigSync {
 
     /// The user blocked or unblocked `peer`.
     pub fn blocked(&mut self, peer: &AccountId, blocked: bool, now_ms: u64) {
+        if *peer == self.me {
+            return;
+        }
         self.edit(ConfigKind::Contacts, |s| {
             contacts::update(s, peer, |c| {
                 c.blocked = blocked;

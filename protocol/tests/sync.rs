@@ -415,6 +415,16 @@ fn a_failed_push_is_made_again_and_garbage_pulls_are_reported() {
 }
 
 #[test]
+fn note_to_self_is_no_contact() {
+    let mut a = Device::new(1);
+    let me = a.identity.account_id();
+    a.sync.accepted(&me, T0);
+    a.sync.blocked(&me, true, T0);
+    assert!(!a.sync.wants_push());
+    assert!(contacts::get(a.sync.config(ConfigKind::Contacts), &me).is_none());
+}
+
+#[test]
 fn seeding_keeps_this_devices_accepts_and_blocks() {
     let (bob, carol) = (peer(2), peer(3));
     let mut a = Device::new(1);

@@ -70,6 +70,10 @@ impl Messenger {
         }
         let reply_to = reply_to.map(MessageKey);
         let outcome = convo!(self, cx, send_text(&dm(peer), body, reply_to));
+        if outcome.is_ok() {
+            // Writing to someone approves them (as Session clients record it).
+            self.sync_contact(cx, peer, ContactChange::Accepted).await;
+        }
         self.finish(cx, outcome).await
     }
 
