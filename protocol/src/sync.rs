@@ -52,6 +52,10 @@ use crate::{
 /// changes goes out as one message per config.
 pub const PUSH_DEBOUNCE_MS: u64 = 2_000;
 
+/// Poll interval of the config namespaces: slower than the inbox's foreground cadence, so
+/// four more subscriptions do not multiply the requests of an open conversation.
+pub const CONFIG_POLL_MS: u64 = 5_000;
+
 /// What the caller shows about sync (Settings).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncStatus {
@@ -143,7 +147,8 @@ impl ConfigSync {
         &self.status
     }
 
-    /// The subscriptions to poll: namespaces 2–5 of the own swarm, signed.
+    /// The subscriptions to poll: namespaces 2–5 of the own swarm, signed, every
+    /// [`CONFIG_POLL_MS`].
     pub fn subscriptions(&self) -> Vec<Subscription> {
         ConfigKind::ALL
             .into_iter()
@@ -151,7 +156,7 @@ impl ConfigSync {
                 swarm: self.me.into(),
                 namespace: Namespace(k.namespace()),
                 auth: SubscriptionAuth::Account,
-                interval_ms: None,
+                interval_ms: Some(CONFIG_POLL_MS),
             })
             .collect()
     }
