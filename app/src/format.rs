@@ -522,6 +522,7 @@ mod tests {
             last_time_ms: None,
             unread: 0,
             disappearing: Default::default(),
+            has_avatar: false,
         }
     }
 
@@ -585,6 +586,7 @@ mod tests {
             last_time_ms: None,
             unread: 0,
             disappearing: Default::default(),
+            has_avatar: false,
         };
         assert_eq!(conversation_name(&c), "0555b9…884a");
         c.display_name = Some("  ".into());

@@ -606,6 +606,7 @@ mod tests {
             last_time_ms: None,
             unread: 0,
             disappearing: DisappearingView::default(),
+            has_avatar: false,
         }
     }
 

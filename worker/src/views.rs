@@ -102,6 +102,7 @@ mod tests {
             last_time_ms: None,
             unread,
             disappearing: DisappearingView::default(),
+            has_avatar: false,
         }
     }
 
