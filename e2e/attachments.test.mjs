@@ -123,6 +123,18 @@ test('a photo loses its EXIF, a PDF arrives byte for byte, a voice note plays, u
     await theirs.getByRole('button', { name: /^View Photo/ }).click();
     const viewer = await visible(b.getByRole('dialog', { name: 'Photo' }));
     await viewer.getByRole('button', { name: 'Close' }).click();
+    // Bob replies to the photo: the quote names it and shows its thumbnail, on both sides.
+    const photoAtBob = b.getByRole('log', { name: 'Messages' }).getByRole('listitem')
+      .filter({ has: b.getByRole('figure', { name: /^Photo: photo\.jpg/ }) });
+    await photoAtBob.getByRole('button', { name: 'Message options' }).click();
+    await b.getByRole('menu', { name: 'Message options' }).getByRole('menuitem', { name: 'Reply' }).click();
+    await send(b, 'nice photo');
+    for (const page of [a, b]) {
+      const reply = page.getByRole('log', { name: 'Messages' }).getByRole('listitem').filter({ hasText: 'nice photo' });
+      const quoted = await visible(reply.getByLabel('Quoted message'), DELIVERY_MS);
+      assert.match(await quoted.textContent(), /Photo/);
+      await visible(quoted.getByRole('img', { name: 'Quoted photo' }), DELIVERY_MS);
+    }
 
     // The PDF: saved only, with the same bytes.
     const pdf = Buffer.concat([

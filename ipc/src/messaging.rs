@@ -113,6 +113,10 @@ pub struct QuoteView {
     pub author_is_me: bool,
     /// The quoted text (untrusted: render as text); empty when the original is gone.
     pub text: String,
+    /// The original's first attachment is a picture stored here (its thumbnail can be shown:
+    /// attachment 0 of message `id`).
+    #[serde(default)]
+    pub picture: bool,
 }
 
 /// One emoji under a message.

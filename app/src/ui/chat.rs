@@ -225,8 +225,29 @@ fn Bubble(m: MessageView, conversation: String, peer: Memo<String>) -> impl Into
             </button>
         }
     });
+    let state = expect_context::<UiState>();
+    let p_quote = conversation.clone();
     let quote = m.quote.clone().map(|q| {
         let author = if q.author_is_me { "You" } else { "They" };
+        // The quoted picture's thumbnail, from this browser's copy of the original.
+        let thumb = q.id.filter(|_| q.picture).map(|qid| {
+            let key = (qid, 0);
+            if !state.files_asked.with_value(|s| s.contains(&key)) {
+                state.files_asked.update_value(|s| {
+                    s.insert(key);
+                });
+                worker.send(Command::conversation(
+                    p_quote.clone(),
+                    ConversationOp::OpenAttachment { id: qid, index: 0 },
+                ));
+            }
+            move || {
+                state
+                    .files
+                    .with(|f| f.get(&key).cloned())
+                    .map(|src| view! { <img class="quote-thumb" src=src alt="Quoted photo"/> })
+            }
+        });
         let text = if q.text.is_empty() {
             "Original message not found".to_owned()
         } else {
@@ -234,6 +255,7 @@ fn Bubble(m: MessageView, conversation: String, peer: Memo<String>) -> impl Into
         };
         view! {
             <blockquote class="quote" aria-label="Quoted message">
+                {thumb}
                 <span class="quote-author">{author}</span>
                 <span class="quote-text">{text}</span>
             </blockquote>

@@ -75,7 +75,7 @@ impl Messenger {
             .collect();
         let mut targets: view::QuoteTargets = list
             .iter()
-            .map(|m| ((m.author, m.sent_ms), (m.id.0, m.body.clone())))
+            .map(|m| ((m.author, m.sent_ms), view::quote_target(m)))
             .collect();
         // Quoted messages older than the page.
         for q in list.iter().filter_map(|m| m.quote.as_ref()) {
@@ -89,12 +89,7 @@ impl Messenger {
                 .map_err(db_error)?
                 .filter(|m| !m.deleted)
             {
-                // A quoted message of attachments only is named by its first one's kind.
-                let text = match found.attachments.first() {
-                    Some(a) if found.body.is_empty() => a.meta.summary().to_owned(),
-                    _ => found.body.clone(),
-                };
-                targets.insert(key, (found.id.0, text));
+                targets.insert(key, view::quote_target(&found));
             }
         }
         let me = cx.vault.account_id();

@@ -103,7 +103,23 @@ pub fn summary(c: &Conversation) -> ConversationSummary {
 
 /// What the view needs to know about a quoted message that is still stored: its local id
 /// and text.
-pub type QuoteTargets = BTreeMap<(AccountId, u64), (u64, String)>;
+pub type QuoteTargets = BTreeMap<(AccountId, u64), (u64, String, bool)>;
+
+/// What a reply shows of message `m` when it quotes it: its local id, its text (for
+/// attachments only, the first one's kind) and whether its first attachment is a stored
+/// picture (a thumbnail).
+pub fn quote_target(m: &Message) -> (u64, String, bool) {
+    let first = m.attachments.first();
+    let text = match first {
+        Some(a) if m.body.is_empty() => a.meta.summary().to_owned(),
+        _ => m.body.clone(),
+    };
+    let picture = first.is_some_and(|a| {
+        matches!(a.state, AttachmentState::Stored { .. })
+            && attachment_view(0, a).kind == AttachmentKind::Image
+    });
+    (m.id.0, text, picture)
+}
 
 /// The display form of a stored message. `me` is the own Account ID (our reactions and
 /// quotes of our messages); `targets` resolves quoted messages still stored here.
@@ -125,11 +141,12 @@ pub fn message_view(m: &Message, me: &AccountId, targets: &QuoteTargets) -> Mess
     let quote = m.quote.as_ref().map(|q| {
         let local = targets.get(&(q.target.author, q.target.sent_ms));
         QuoteView {
-            id: local.map(|(id, _)| *id),
+            id: local.map(|(id, ..)| *id),
+            picture: local.is_some_and(|(_, _, picture)| *picture),
             author_is_me: q.target.author == *me,
             // Current Session clients send no quoted text: show the stored original's.
             text: if q.text.is_empty() {
-                local.map(|(_, body)| body.clone()).unwrap_or_default()
+                local.map(|(_, body, _)| body.clone()).unwrap_or_default()
             } else {
                 q.text.clone()
             },
