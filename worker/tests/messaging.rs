@@ -647,7 +647,8 @@ async fn test_conversation_features_offline() {
         Some(QuoteView {
             id: Some(alpha),
             author_is_me: true,
-            text: "alpha one".into()
+            text: "alpha one".into(),
+            picture: false,
         })
     );
     assert_eq!(find_body(&items, "alpha one").quote, None);
