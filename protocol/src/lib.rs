@@ -18,4 +18,3 @@ pub mod ons;
 pub mod rpc;
 pub mod store;
 pub mod swarm;
-pub mod sync;

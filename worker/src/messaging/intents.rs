@@ -6,7 +6,7 @@ use rand_core::CryptoRng;
 use umbra_ipc::{ErrorCode, Event};
 use umbra_protocol::{convo, identity::AccountId, store::messages::MessageKey};
 
-use super::{Cx, Held, Messenger, dm, path_state, sync::ContactChange, view};
+use super::{Cx, Held, Messenger, dm, path_state, view};
 
 impl Messenger {
     /// Opens `peer`'s conversation: marks it read, polls fast, posts the list and then the
@@ -19,9 +19,7 @@ impl Messenger {
         // The app shows this conversation afresh: its first page goes out whole.
         self.page.reset();
         let outcome = convo!(self, cx, open(&dm(peer)));
-        let result = self.finish(cx, outcome).await;
-        self.sync_read(cx, peer).await;
-        result
+        self.finish(cx, outcome).await
     }
 
     /// Closes the open conversation and posts the list.
@@ -39,9 +37,6 @@ impl Messenger {
     ) -> Result<(), ErrorCode> {
         let outcome = convo!(self, cx, set_visible(visible));
         self.finish(cx, outcome).await?;
-        if let Some(peer) = self.open_peer() {
-            self.sync_read(cx, peer).await;
-        }
         (cx.post)(&Event::Paths {
             state: path_state(self.path),
         });
@@ -70,10 +65,6 @@ impl Messenger {
         }
         let reply_to = reply_to.map(MessageKey);
         let outcome = convo!(self, cx, send_text(&dm(peer), body, reply_to));
-        if outcome.is_ok() {
-            // Writing to someone approves them (as Session clients record it).
-            self.sync_contact(cx, peer, ContactChange::Accepted).await;
-        }
         self.finish(cx, outcome).await
     }
 
@@ -171,11 +162,9 @@ impl Messenger {
             return self.hold(cx, Held::Accept { peer }).await;
         }
         let outcome = convo!(self, cx, accept(&dm(peer)));
-        // Accepted: the request's attachments are fetched now (as Session asks first), and
-        // the contact is approved in the synced config.
+        // Accepted: the request's attachments are fetched now (as Session asks first).
         if outcome.is_ok() {
             self.want_remote_attachments(cx, peer).await;
-            self.sync_contact(cx, peer, ContactChange::Accepted).await;
         }
         self.finish(cx, outcome).await
     }
@@ -187,9 +176,6 @@ impl Messenger {
         peer: AccountId,
     ) -> Result<(), ErrorCode> {
         let outcome = convo!(self, cx, delete_conversation(&dm(peer)));
-        if outcome.is_ok() {
-            self.sync_contact(cx, peer, ContactChange::Deleted).await;
-        }
         self.finish(cx, outcome).await
     }
 
@@ -201,10 +187,6 @@ impl Messenger {
         blocked: bool,
     ) -> Result<(), ErrorCode> {
         let outcome = convo!(self, cx, set_blocked(peer, blocked));
-        if outcome.is_ok() {
-            self.sync_contact(cx, peer, ContactChange::Blocked(blocked))
-                .await;
-        }
         self.finish(cx, outcome).await
     }
 }
