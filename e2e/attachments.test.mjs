@@ -211,6 +211,7 @@ test('a photo loses its EXIF, a PDF arrives byte for byte, a voice note plays, u
     await a.getByRole('button', { name: 'Back', exact: true }).click();
     await a.getByRole('list', { name: 'Conversations' }).getByRole('button').first().click();
     await send(a, 'with my new picture');
+    await visible(b.getByRole('log', { name: 'Messages' }).getByText('with my new picture'), DELIVERY_MS);
     const head = await visible(b.locator('.chat-head img.avatar'), DELIVERY_MS);
     const pic = await blobAt(b, await head.getAttribute('src'));
     assert.equal(pic.type, 'image/jpeg');
