@@ -536,6 +536,13 @@ async fn lsrpc(State(state): State<Arc<FileServerState>>, body: Bytes) -> Respon
         Some(reply.encrypt_reply(&answer.encode(), &mut UnwrapErr(SysRng)))
     })
     .await;
+    v4_answer(answered)
+}
+
+/// The HTTP answer of a `/oxen/v4/lsrpc` endpoint (this file server's and the community
+/// server's): the encrypted v4 reply, a plain 400 for a body that did not decrypt, 500 if the
+/// blocking task died.
+pub(crate) fn v4_answer(answered: Result<Option<Vec<u8>>, tokio::task::JoinError>) -> Response {
     match answered {
         Ok(Some(out)) => {
             let mut resp = (StatusCode::OK, out).into_response();

@@ -25,7 +25,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use getrandom::SysRng;
@@ -208,18 +208,7 @@ async fn lsrpc(State(state): State<Arc<SogsState>>, body: Bytes) -> Response {
         Some(reply.encrypt_reply(&answer.encode(), &mut UnwrapErr(SysRng)))
     })
     .await;
-    match answered {
-        Ok(Some(out)) => {
-            let mut resp = (StatusCode::OK, out).into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            );
-            resp
-        }
-        Ok(None) => plain(StatusCode::BAD_REQUEST, "Invalid ciphertext"),
-        Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
-    }
+    crate::fileserver::v4_answer(answered)
 }
 
 async fn rate_limit(
