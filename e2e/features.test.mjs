@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertNoErrors, visible } from './support/harness.mjs';
 import {
-  DELIVERY_MS, newUser as createUser, startConversation, send, waitMessages, row, shortId,
+  DELIVERY_MS, holdableWorker, newUser as createUser, startConversation, send, waitMessages, row, shortId,
   acceptedConversation, reloadAndOpen, bubble, messageAction, setSwitch, messages,
 } from './support/messaging.mjs';
 import { startServer } from './support/server.mjs';
@@ -25,7 +25,7 @@ after(async () => {
   await server?.close();
 });
 
-const newUser = () => createUser(server.url);
+const newUser = () => createUser(server.url, undefined, [], holdableWorker);
 
 /** Polls `check()` until true; fails naming `what` otherwise. */
 async function until(check, what, timeout = DELIVERY_MS) {
@@ -203,7 +203,14 @@ test('display name updates; blocking drops messages unseen; unblocking lets them
     await visible(b.getByRole('heading', { name: 'Alice Liddell' }), DELIVERY_MS);
     await a.getByRole('button', { name: 'Back to conversations' }).click();
     await setName('Alice Pleasance');
+    // What Alice types before the conversation has loaded is still there once it has.
+    await a.evaluate(() => { window.__holdWorker = true; });
     await row(a, 'Conversations', shortId(bob.id)).click();
+    const box = a.getByRole('textbox', { name: 'Message' });
+    await box.fill('new name');
+    await a.evaluate(() => window.__releaseWorker());
+    await waitMessages(a, (m) => m.length > 0, 'the conversation loads');
+    assert.equal(await box.inputValue(), 'new name', 'the typed text survives the load');
     await send(a, 'new name');
     await visible(b.getByRole('heading', { name: 'Alice Pleasance' }), DELIVERY_MS);
 

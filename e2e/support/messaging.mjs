@@ -155,3 +155,25 @@ export async function idbRecords(page, needle) {
     return { count: values.length, plaintext: values.some((v) => contains(asBytes(v))) };
   }, needle);
 }
+
+/**
+ * An init script that lets a test hold the worker's answers to the page: while
+ * `window.__holdWorker` is true, messages from the worker queue up; `window.__releaseWorker()`
+ * delivers them in order. For races between the user and a slow worker.
+ */
+export function holdableWorker() {
+  const desc = Object.getOwnPropertyDescriptor(Worker.prototype, 'onmessage');
+  const queue = [];
+  window.__holdWorker = false;
+  window.__releaseWorker = () => {
+    window.__holdWorker = false;
+    for (const [h, w, e] of queue.splice(0)) h.call(w, e);
+  };
+  Object.defineProperty(Worker.prototype, 'onmessage', {
+    configurable: true,
+    get() { return desc.get.call(this); },
+    set(h) {
+      desc.set.call(this, h && ((e) => (window.__holdWorker ? queue.push([h, this, e]) : h.call(this, e))));
+    },
+  });
+}

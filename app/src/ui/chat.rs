@@ -131,9 +131,14 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
         }
         _ => None,
     };
+    // Its own memo: the composer is shown before the conversation has loaded (kind `None`)
+    // and stays the same composer, with what is typed in it, once it has (kind `Accepted`).
+    let writable =
+        Memo::new(move |_| matches!(kind.get(), None | Some(ConversationKind::Accepted)));
     let p3 = conversation.clone();
     let composer = move || {
-        matches!(kind.get(), None | Some(ConversationKind::Accepted))
+        writable
+            .get()
             .then(|| view! { <Composer conversation=p3.clone()/> })
     };
     let p4 = conversation.clone();
