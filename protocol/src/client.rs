@@ -35,12 +35,14 @@
 //! This file is the façade: it owns one value of each part and routes every command, answer
 //! and timeout to the part that owns it. The parts: `pool` (service nodes, seeds),
 //! `paths` (guards, onion paths, indicator), `swarms` (members per swarm), `clock` (network
-//! time), `outbox` (sending), `own_ops` (expire/delete in the own swarm), `poller`
+//! time), `outbox` (sending), `own_ops` (expire/delete in the own swarm), `config_push` (config messages into the own
+//! swarm), `poller`
 //! (subscriptions, receiving), `dedup` (seen records, own timestamps), `io` (actions and
 //! requests in flight); `task` and `pick` are small helpers they share.
 
 mod api;
 mod clock;
+mod config_push;
 mod dedup;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
@@ -70,6 +72,7 @@ pub use api::{
     HttpResponse, OutgoingHttp, PathStatus, PollingMode, ReceivedMessage, RequestId, SwarmMessage,
     TransportFailure,
 };
+pub use config_push::ConfigPushError;
 pub use local_id::{ControlKind, LocalId};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use own_ops::{OwnSwarmOp, OwnSwarmOpKind};
@@ -85,6 +88,7 @@ use crate::{
     onion::decrypt_v4_response,
 };
 use clock::Clock;
+use config_push::ConfigPushes;
 use dedup::Dedup;
 use io::{InFlight, Io, Net, OnionCtx, OnionOutcome, Work, classify, classify_snode};
 use outbox::{Dispatch, Outbox};
@@ -107,6 +111,7 @@ pub struct Client {
     swarms: Swarms,
     outbox: Outbox,
     own_ops: OwnOps,
+    config_pushes: ConfigPushes,
     poller: Poller,
     dedup: Dedup,
     servers: ServerRequests,
@@ -146,6 +151,7 @@ impl Client {
             swarms: Swarms::with(snap.swarms),
             outbox,
             own_ops,
+            config_pushes: ConfigPushes::default(),
             poller: Poller::new(me, &snap.last_hashes, &snap.subscription_last_hashes),
             dedup,
             servers: ServerRequests::default(),
@@ -230,6 +236,20 @@ impl Client {
                 let kind = OwnSwarmOpKind::Delete { hashes };
                 self.own_ops.queue(kind, now, &mut self.io)?;
             }
+            ClientCommand::PushConfig {
+                tag,
+                namespace,
+                data,
+                obsolete,
+            } => {
+                if self.config_pushes.contains(tag) {
+                    return Err(ClientError::DuplicateTag);
+                }
+                if !config_push::fits(&data) {
+                    return Err(ClientError::TooLarge);
+                }
+                self.config_pushes.queue(tag, namespace, data, obsolete);
+            }
             ClientCommand::Subscribe(spec) => {
                 self.poller.subscribe(spec, now, &self.persisted_last);
             }
@@ -289,6 +309,7 @@ impl Client {
             Work::Store { local_id, .. } => self.outbox.unsent(&local_id, now),
             Work::Retrieve { sub, .. } => self.poller.unsent(sub, now),
             Work::OwnOp { id } => self.own_ops.unsent(id, now),
+            Work::ConfigPush { tag } => self.config_pushes.unsent(tag, now),
             Work::Seed => {
                 self.pool.seeded(None, &mut self.io, &self.config, now);
             }
@@ -380,6 +401,7 @@ impl Client {
         if have_paths {
             times.extend(self.swarms.next_due());
             times.extend(self.own_ops.next_due());
+            times.extend(self.config_pushes.next_due());
             times.extend(self.poller.next_due(|s| self.swarms.get(s).is_some()));
             times.extend(self.servers.next_due());
             if self.ons.wants_requests() {
@@ -746,7 +768,7 @@ impl Client {
         match work {
             Work::GetSwarm(s) => Some(*s),
             Work::Retrieve { sub, .. } => self.poller.swarm_of(*sub),
-            Work::OwnOp { .. } => Some(self.me.account_id.into()),
+            Work::OwnOp { .. } | Work::ConfigPush { .. } => Some(self.me.account_id.into()),
             Work::Store { local_id, .. } => self.outbox.recipient(local_id),
             Work::Seed
             | Work::GuardTest(_)
@@ -774,6 +796,10 @@ impl Client {
             }
             Work::Retrieve { sub, .. } => self.poller.failed(sub, counts, now),
             Work::OwnOp { id } => self.own_ops.failed(id, counts, max, now, &mut self.io),
+            Work::ConfigPush { tag } => {
+                self.config_pushes
+                    .failed(tag, counts, max, now, &mut self.io);
+            }
             Work::Server(_) => {}
             Work::TimeSync(node) => {
                 let change = self.clock.round_failed(&node);
@@ -834,6 +860,16 @@ impl Client {
                 }
             }
             Work::OwnOp { id } => self.own_ops.done(id, &mut self.io),
+            Work::ConfigPush { tag } => {
+                let own = self.me.account_id.into();
+                let max = self.config.max_send_attempts;
+                if !self
+                    .config_pushes
+                    .answered(tag, body, own, max, now, &mut self.io)
+                {
+                    self.node_failed(&dest);
+                }
+            }
             Work::Ons { tag, .. } => self.ons.answered(tag, body, &mut self.io),
             Work::TimeSync(node) => {
                 // (An answer with a time was taken by `record_time`; one without fails.)
@@ -944,6 +980,8 @@ impl Client {
         );
         if let Some(members) = self.swarms.get(&own) {
             self.own_ops.dispatch(own, members, identity, &mut net, rng);
+            self.config_pushes
+                .dispatch(own, members, identity, &self.clock, &mut net, rng);
         }
         let swarms = &self.swarms;
         self.poller

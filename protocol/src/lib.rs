@@ -18,3 +18,4 @@ pub mod ons;
 pub mod rpc;
 pub mod store;
 pub mod swarm;
+pub mod sync;

@@ -19,9 +19,10 @@ use serde_json::{Value, json};
 use umbra_protocol::{
     client::{
         Action, Client, ClientCommand, ClientConfig, ClientEvent, ClientIdentity, ClientSnapshot,
-        HttpResponse, LocalId, OutboxState, PathStatus, PersistChange, PollingMode,
-        ReceivedMessage, RequestId, RouteInfo, ServerReply, ServerRequestError, ServerTag,
-        ServerTarget, ServiceNode, Subscription, SubscriptionAuth, SwarmMessage, TransportFailure,
+        ConfigPushError, HttpResponse, LocalId, OutboxState, PathStatus, PersistChange,
+        PollingMode, ReceivedMessage, RequestId, RouteInfo, ServerReply, ServerRequestError,
+        ServerTag, ServerTarget, ServiceNode, Subscription, SubscriptionAuth, SwarmMessage,
+        TransportFailure,
     },
     identity::{AccountId, Identity, Seed},
     onion::{
@@ -105,6 +106,8 @@ struct Net {
     own_ops_log: Vec<(String, String, Vec<String>)>,
     /// Answer this many expire/delete requests with 500 first.
     fail_own_ops: u32,
+    /// The methods of every `sequence`/`batch` served, in order.
+    sequences: Vec<Vec<String>>,
     /// HTTP servers the last hop proxies v4 requests to, by (host, port).
     servers: BTreeMap<(String, u16), FakeServer>,
     /// The guard of the onion request being served.
@@ -227,6 +230,7 @@ impl Net {
             store_log: Vec::new(),
             own_ops_log: Vec::new(),
             fail_own_ops: 0,
+            sequences: Vec::new(),
             servers: BTreeMap::new(),
             current_guard: None,
             chain: Vec::new(),
@@ -381,6 +385,22 @@ impl Net {
                 if !self.swarm_of(&owner).contains(&i) {
                     return (421, self.swarm_reply(&owner).to_string());
                 }
+                if p.namespace != Namespace::DEFAULT {
+                    // Private namespaces: signed over `store ‖ ns ‖ sig_timestamp` (§4.4).
+                    let ts = p.sig_timestamp.unwrap_or(p.timestamp);
+                    let msg = rpc::sign::store(p.namespace, ts);
+                    if ts.abs_diff(now) > rpc::SIGNATURE_TOLERANCE_MS
+                        || rpc::auth::verify_request(
+                            &p.pubkey,
+                            p.pubkey_ed25519.as_ref(),
+                            &msg,
+                            p.signature.as_ref(),
+                        )
+                        .is_err()
+                    {
+                        return (401, "Failed to verify signature".into());
+                    }
+                }
                 let ttl = p.ttl.unwrap_or(0);
                 if p.timestamp > now + rpc::STORE_TOLERANCE_MS
                     || p.timestamp + ttl + rpc::STORE_TOLERANCE_MS < now
@@ -533,6 +553,26 @@ impl Net {
                     }
                 }
                 (200, json!({"swarm": {}, "t": now}).to_string())
+            }
+            "sequence" | "batch" => {
+                let Some(requests) = params["requests"].as_array().cloned() else {
+                    return (400, "bad params".into());
+                };
+                self.sequences
+                    .push(requests.iter().map(|r| r["method"].to_string()).collect());
+                let mut results = Vec::new();
+                for r in requests {
+                    let (code, body) = self.honest_rpc(i, r.to_string().as_bytes());
+                    let body = serde_json::from_str::<Value>(&body).unwrap_or(Value::String(body));
+                    results.push(json!({"code": code, "body": body}));
+                    if method == "sequence" && code != 200 {
+                        break;
+                    }
+                }
+                (
+                    200,
+                    json!({"results": results, "t": now, "hf": [19, 3]}).to_string(),
+                )
             }
             _ => (404, "unknown method".into()),
         }
@@ -805,6 +845,8 @@ struct Party {
     server_replies: Vec<(ServerTag, Result<ServerReply, ServerRequestError>)>,
     /// Messages of raw subscriptions: (namespace, message).
     swarm_messages: Vec<(Namespace, SwarmMessage)>,
+    /// Outcomes of config pushes: (tag, namespace, result).
+    config_pushes: Vec<(u64, Namespace, Result<String, ConfigPushError>)>,
     /// Every pool and swarm the client persisted, in order.
     pool_log: Vec<Vec<ServiceNode>>,
     swarm_log: Vec<(umbra_protocol::address::SwarmAddr, Vec<ServiceNode>)>,
@@ -849,6 +891,7 @@ impl Party {
             sync_copies: Vec::new(),
             server_replies: Vec::new(),
             swarm_messages: Vec::new(),
+            config_pushes: Vec::new(),
             pool_log: Vec::new(),
             swarm_log: Vec::new(),
             routes: Vec::new(),
@@ -978,6 +1021,11 @@ impl World {
             Action::Notify(ClientEvent::ServerResponse { tag, result }) => {
                 party.server_replies.push((tag, result));
             }
+            Action::Notify(ClientEvent::ConfigPushed {
+                tag,
+                namespace,
+                result,
+            }) => party.config_pushes.push((tag, namespace, result)),
             Action::Notify(ClientEvent::SwarmMessages {
                 subscription,
                 messages,
@@ -3393,4 +3441,285 @@ fn ons_names_resolve_when_the_nodes_agree_and_never_otherwise() {
         ),
         Err(umbra_protocol::client::ClientError::DuplicateTag)
     );
+}
+
+impl World {
+    /// Party `p` subscribes to namespace `ns` of its own swarm.
+    fn subscribe_own(&mut self, p: usize, ns: Namespace) {
+        let now = self.net.now;
+        let party = &mut self.parties[p];
+        let sub = Subscription {
+            swarm: party.id().into(),
+            namespace: ns,
+            auth: SubscriptionAuth::Account,
+            interval_ms: Some(2_000),
+        };
+        let local = party.local(now);
+        party
+            .client
+            .handle_command(
+                ClientCommand::Subscribe(sub),
+                &party.identity,
+                local,
+                &mut party.rng,
+            )
+            .unwrap();
+        self.drain();
+    }
+
+    /// Party `p` pushes a config message.
+    fn push_config(
+        &mut self,
+        p: usize,
+        tag: u64,
+        ns: Namespace,
+        push: &umbra_protocol::config::Push,
+    ) {
+        let now = self.net.now;
+        let party = &mut self.parties[p];
+        let local = party.local(now);
+        party
+            .client
+            .handle_command(
+                ClientCommand::PushConfig {
+                    tag,
+                    namespace: ns,
+                    data: push.data.clone(),
+                    obsolete: push.obsolete.clone(),
+                },
+                &party.identity,
+                local,
+                &mut party.rng,
+            )
+            .unwrap();
+        self.drain();
+    }
+
+    /// Whether namespace `ns` of `owner` holds `hash` on every live member.
+    fn holds(&self, owner: &AccountId, ns: Namespace, hash: &str) -> bool {
+        let members = self.net.swarm_of(&owner.to_string());
+        members
+            .iter()
+            .filter(|&&i| self.net.nodes[i].online)
+            .all(|&i| {
+                self.net
+                    .db
+                    .get(&self.net.nodes[i].node.ed25519)
+                    .is_some_and(|l| {
+                        l.iter().any(|m| {
+                            m.namespace == ns && m.hash == hash && m.owner == owner.to_string()
+                        })
+                    })
+            })
+    }
+}
+
+#[test]
+fn config_push_is_a_signed_store_and_delete_sequence_pulled_by_the_other_device() {
+    use umbra_protocol::config::{ConfigKind, ConfigState, contacts};
+    let mut w = World::new(77, [0, 0]);
+    // A second device of Alice's account.
+    w.parties.push(Party::new(1, "Alice laptop", 0, None));
+    w.connect();
+    let alice = w.parties[0].id();
+    let bob = w.parties[1].id();
+    let ns = Namespace(ConfigKind::Contacts.namespace());
+    w.subscribe_own(2, ns);
+
+    let identity = Identity::from_seed(&Seed::from_entropy(&[1; 32]).unwrap());
+    let mut state = ConfigState::new(ConfigKind::Contacts);
+    contacts::update(&mut state, &bob, |c| c.approved = true).unwrap();
+    let push = state.push(&identity).unwrap();
+    w.push_config(0, 1, ns, &push);
+    assert!(w.run_until(20_000, |w| !w.parties[0].config_pushes.is_empty()));
+    let (tag, got_ns, result) = w.parties[0].config_pushes[0].clone();
+    assert_eq!((tag, got_ns), (1, ns));
+    let first = result.expect("stored");
+    assert!(w.holds(&alice, ns, &first));
+    // TTL 30 days, one store (no delete: nothing superseded yet).
+    assert!(
+        w.net
+            .store_log
+            .iter()
+            .any(|(o, h, ttl)| o == &alice.to_string()
+                && h == &first
+                && *ttl == umbra_protocol::config::CONFIG_TTL_MS)
+    );
+    assert_eq!(
+        w.net.sequences.last().unwrap(),
+        &vec!["\"store\"".to_owned()]
+    );
+    state.confirm_pushed(push.seqno, first.clone());
+
+    // The other device pulls and merges it.
+    assert!(w.run_until(20_000, |w| {
+        w.parties[2]
+            .swarm_messages
+            .iter()
+            .any(|(n, m)| *n == ns && m.hash.as_str() == first)
+    }));
+    let mut other = ConfigState::new(ConfigKind::Contacts);
+    let pulled: Vec<(String, Vec<u8>)> = w.parties[2]
+        .swarm_messages
+        .iter()
+        .map(|(_, m)| (m.hash.as_str().to_owned(), m.data.clone()))
+        .collect();
+    let outcome = other.merge(&w.parties[2].identity, &pulled);
+    assert!(outcome.changed);
+    assert_eq!(other.seqno(), state.seqno());
+    assert_eq!(contacts::get(&other, &bob).map(|c| c.approved), Some(true));
+
+    // The next change supersedes the first message: store and delete in one sequence.
+    contacts::update(&mut state, &bob, |c| c.blocked = true).unwrap();
+    let push = state.push(&identity).unwrap();
+    assert_eq!(push.obsolete, vec![first.clone()]);
+    w.push_config(0, 2, ns, &push);
+    assert!(w.run_until(20_000, |w| w.parties[0].config_pushes.len() == 2));
+    let second = w.parties[0].config_pushes[1].2.clone().expect("stored");
+    assert_eq!(
+        w.net.sequences.last().unwrap(),
+        &vec!["\"store\"".to_owned(), "\"delete\"".to_owned()]
+    );
+    assert!(w.holds(&alice, ns, &second));
+    assert!(!w.net.db.values().flatten().any(|m| m.hash == first));
+    // A tag under way cannot be reused, data over the limit is refused.
+    let p = &mut w.parties[0];
+    let local = p.local(w.net.now);
+    let big = ClientCommand::PushConfig {
+        tag: 3,
+        namespace: ns,
+        data: vec![0; rpc::MAX_DATA_BYTES + 1],
+        obsolete: Vec::new(),
+    };
+    assert_eq!(
+        p.client.handle_command(big, &p.identity, local, &mut p.rng),
+        Err(umbra_protocol::client::ClientError::TooLarge)
+    );
+}
+
+#[test]
+fn config_push_with_a_bad_signature_is_retried_then_fails() {
+    use umbra_protocol::config::{ConfigKind, ConfigState, user_profile};
+    let mut w = World::new(78, [0, 0]);
+    w.connect();
+    let ns = Namespace(ConfigKind::UserProfile.namespace());
+    let identity = Identity::from_seed(&Seed::from_entropy(&[1; 32]).unwrap());
+    let mut state = ConfigState::new(ConfigKind::UserProfile);
+    user_profile::set_name(&mut state, "Alice").unwrap();
+    let push = state.push(&identity).unwrap();
+    // Every node refuses the store (as for a bad signature).
+    w.net.hook = Some(Box::new(|_, method, _, _, answer| {
+        if method == "sequence" {
+            (
+                200,
+                json!({"results": [{"code": 401, "body": "Failed to verify signature"}]})
+                    .to_string(),
+            )
+        } else {
+            answer
+        }
+    }));
+    w.push_config(0, 9, ns, &push);
+    assert!(w.run_until(600_000, |w| !w.parties[0].config_pushes.is_empty()));
+    assert_eq!(
+        w.parties[0].config_pushes[0],
+        (9, ns, Err(ConfigPushError::Failed))
+    );
+}
+
+/// Runs one party's [`umbra_protocol::sync::ConfigSync`] against the fake network: feeds it
+/// the config messages and push outcomes it has not seen, then hands its pushes to the client.
+fn sync_step(
+    w: &mut World,
+    p: usize,
+    sync: &mut umbra_protocol::sync::ConfigSync,
+    seen: &mut (usize, usize),
+) {
+    let now = w.net.now;
+    let party = &mut w.parties[p];
+    let identity = Identity::from_seed(&Seed::from_entropy(&[1; 32]).unwrap());
+    let new: Vec<(Namespace, SwarmMessage)> = party.swarm_messages[seen.0..].to_vec();
+    seen.0 = party.swarm_messages.len();
+    for (ns, m) in new {
+        sync.on_messages(&identity, ns, &[m], now);
+    }
+    let pushed: Vec<_> = party.config_pushes[seen.1..].to_vec();
+    seen.1 = party.config_pushes.len();
+    for (tag, _, result) in pushed {
+        sync.on_pushed(tag, result);
+    }
+    let local = party.local(now);
+    for cmd in sync.pushes(&identity) {
+        party
+            .client
+            .handle_command(cmd, &party.identity, local, &mut party.rng)
+            .unwrap();
+    }
+    w.drain();
+}
+
+#[test]
+fn two_devices_of_one_account_converge_through_the_swarm() {
+    use umbra_protocol::config::{ConfigKind, contacts, user_profile};
+    use umbra_protocol::sync::ConfigSync;
+    let mut w = World::new(79, [0, 0]);
+    w.parties.push(Party::new(1, "Alice laptop", 0, None));
+    w.connect();
+    let alice = w.parties[0].id();
+    let (bob, carol) = (w.parties[1].id(), Party::new(3, "Carol", 0, None).id());
+    let mut phone = ConfigSync::new(alice);
+    let mut laptop = ConfigSync::new(alice);
+    for (p, sync) in [(0, &phone), (2, &laptop)] {
+        for sub in sync.subscriptions() {
+            let now = w.net.now;
+            let party = &mut w.parties[p];
+            let local = party.local(now);
+            party
+                .client
+                .handle_command(
+                    ClientCommand::Subscribe(sub),
+                    &party.identity,
+                    local,
+                    &mut party.rng,
+                )
+                .unwrap();
+        }
+    }
+    // Concurrent edits: the phone accepts Bob and names the account, the laptop blocks Carol.
+    let t = w.net.now;
+    phone.accepted(&bob, t);
+    phone.set_name(Some("Alice"));
+    laptop.blocked(&carol, true, t);
+    let (mut seen_phone, mut seen_laptop) = ((0, 0), (0, 0));
+    let converged = |a: &ConfigSync, b: &ConfigSync| {
+        ConfigKind::ALL.into_iter().all(|k| {
+            a.config(k).seqno() == b.config(k).seqno() && a.config(k).data() == b.config(k).data()
+        }) && !a.wants_push()
+            && !b.wants_push()
+    };
+    for _ in 0..40 {
+        sync_step(&mut w, 0, &mut phone, &mut seen_phone);
+        sync_step(&mut w, 2, &mut laptop, &mut seen_laptop);
+        w.run_until(1_000, |_| false);
+        if converged(&phone, &laptop)
+            && contacts::get(phone.config(ConfigKind::Contacts), &carol).is_some()
+            && contacts::get(laptop.config(ConfigKind::Contacts), &bob).is_some()
+        {
+            break;
+        }
+    }
+    assert!(converged(&phone, &laptop));
+    for s in [&phone, &laptop] {
+        let c = s.config(ConfigKind::Contacts);
+        assert_eq!(contacts::get(c, &bob).map(|c| c.approved), Some(true));
+        assert_eq!(contacts::get(c, &carol).map(|c| c.blocked), Some(true));
+        assert_eq!(
+            user_profile::name(s.config(ConfigKind::UserProfile)).as_deref(),
+            Some("Alice")
+        );
+        assert!(s.status().failures.is_empty());
+    }
+    // Every push was a signed sequence the nodes accepted.
+    assert!(w.parties[0].config_pushes.iter().all(|(_, _, r)| r.is_ok()));
+    assert!(w.parties[2].config_pushes.iter().all(|(_, _, r)| r.is_ok()));
 }

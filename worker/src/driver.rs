@@ -250,7 +250,7 @@ impl<R: CryptoRng> Driver<R> {
         let result = match cmd {
             Command::Account(AccountCommand::SetDisplayName { name }) => {
                 match self.running(post).await {
-                    Ok((m, mut cx)) => m.set_display_name(&mut cx, &name).await,
+                    Ok((m, mut cx)) => m.set_display_name_synced(&mut cx, &name).await,
                     Err(code) => Err(code),
                 }
             }

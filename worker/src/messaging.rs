@@ -22,7 +22,10 @@
 //! What each conversation feature *means* is decided in `convo`, not here; [`intents`] runs
 //! the user's intents through it; [`local`] answers the commands that only read or write
 //! local records (search, settings, profile, block list); [`view`] converts stored rows into
-//! the app's.
+//! the app's; `sync` keeps the account's configs in step with its other devices
+//! ([`umbra_protocol::sync`]: namespaces 2–5 subscribed at start, pulls applied, local changes
+//! pushed after [`umbra_protocol::sync::PUSH_DEBOUNCE_MS`], dumps in sealed vault records
+//! under [`CONFIG_RECORD_PREFIX`]).
 
 #[macro_use]
 mod glue;
@@ -30,6 +33,7 @@ mod avatars;
 mod files;
 mod intents;
 mod local;
+mod sync;
 pub mod view;
 
 use std::{
@@ -63,6 +67,7 @@ use crate::{
 
 use glue::{client_error, client_state_error, load_json, prefs_of, save_json, store_error};
 pub(crate) use glue::{convo_error, db_error};
+pub use sync::CONFIG_RECORD_PREFIX;
 pub use view::{message_view, summary};
 
 /// Vault record holding the profile (display name).
@@ -192,6 +197,10 @@ pub struct Messenger {
     ons_tag: u64,
     /// Attachment uploads and downloads under way.
     files: files::Transfers,
+    /// The account's configs, synced with its other devices.
+    sync: umbra_protocol::sync::ConfigSync,
+    /// When the debounced config push is due (local ms).
+    sync_push_at: Option<u64>,
 }
 
 impl core::fmt::Debug for Messenger {
@@ -270,6 +279,7 @@ impl Messenger {
         let own_bridges: Vec<String> = load_json(cx.store, cx.vault, BRIDGES_RECORD)
             .await?
             .unwrap_or_default();
+        let sync = sync::load_sync(cx.store, cx.vault, cx.vault.account_id()).await?;
         let config = client_config(network, &own_bridges, profile.display_name.clone());
         let me = ClientIdentity::from_identity(cx.vault.identity());
         let client = Client::new(me, config, Some(snapshot));
@@ -303,6 +313,8 @@ impl Messenger {
             own_bridges,
             ons_tag: 0,
             files: Default::default(),
+            sync,
+            sync_push_at: None,
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),
@@ -333,6 +345,7 @@ impl Messenger {
         m.apply(cx, resumed)?;
         let visible = convo!(m, cx, set_visible(visible));
         m.apply(cx, visible)?;
+        m.start_sync(cx).await;
         m.client
             .handle_timeout(cx.vault.identity(), net::now_ms(), cx.rng);
         m.run_actions(cx).await;
@@ -398,6 +411,7 @@ impl Messenger {
                 (cx.post)(&Event::Error { code });
             }
         }
+        self.push_configs_if_due(cx).await;
         self.client.handle_timeout(cx.vault.identity(), now, cx.rng);
         self.run_actions(cx).await;
     }
@@ -615,6 +629,13 @@ impl Messenger {
                             (cx.post)(&Event::Error { code });
                         }
                     }
+                    ClientEvent::SwarmMessages {
+                        subscription,
+                        messages,
+                    } => self.on_swarm_messages(cx, subscription, messages).await,
+                    ClientEvent::ConfigPushed { tag, result, .. } => {
+                        self.on_config_pushed(cx, tag, result).await;
+                    }
                     // The outbox entry itself arrives as a `Persist` change.
                     _ => {}
                 }
@@ -674,7 +695,11 @@ impl Messenger {
                         continue;
                     }
                 },
-                Held::Accept { peer } => convo!(self, cx, accept(&dm(peer))),
+                Held::Accept { peer } => {
+                    self.sync_contact(cx, peer, sync::ContactChange::Accepted)
+                        .await;
+                    convo!(self, cx, accept(&dm(peer)))
+                }
             };
             if let Err(code) = self.apply(cx, outcome) {
                 (cx.post)(&Event::Error { code });
@@ -789,10 +814,10 @@ impl Messenger {
             .next_expiry()
             .map(|t| t.0)
             .map(|t| u64::try_from((i128::from(t) - skew).max(0)).unwrap_or(u64::MAX));
-        let next = match (self.client.next_timeout(), expiry) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let next = [self.client.next_timeout(), expiry, self.sync_push_due()]
+            .into_iter()
+            .flatten()
+            .min();
         if let (Some(t), Some((at, _))) = (next, &self.timer)
             && *at == t
         {

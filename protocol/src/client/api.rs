@@ -166,6 +166,21 @@ pub enum ClientCommand {
         /// Storage hashes in the own swarm.
         hashes: Vec<String>,
     },
+    /// Store a config message in `namespace` of the own swarm (a signed `store`, TTL 30
+    /// days) and delete the messages it supersedes (`obsolete`), as one `sequence`
+    /// (`docs/protocol.md` §4.4, §10): build it with
+    /// [`ConfigState::push`](crate::config::ConfigState::push). Answered once by
+    /// [`ClientEvent::ConfigPushed`] with the same `tag`. Retried; not persisted.
+    PushConfig {
+        /// The caller's handle (unique among pushes under way).
+        tag: u64,
+        /// The config namespace (2–5 for the user configs).
+        namespace: Namespace,
+        /// The storage `data` (at most 76,800 bytes).
+        data: Vec<u8>,
+        /// Storage hashes to delete in the same sequence.
+        obsolete: Vec<String>,
+    },
     /// Poll one more namespace of a swarm (or change the settings of an existing
     /// subscription to it). Not persisted: subscribe again after a restart. New messages
     /// come in [`ClientEvent::SwarmMessages`] (or, for namespace 0 of the own swarm, decoded
@@ -351,6 +366,16 @@ pub enum ClientEvent {
         /// The account.
         result: Result<AccountId, crate::ons::OnsError>,
     },
+    /// The outcome of a [`ClientCommand::PushConfig`]: the storage hash of the stored
+    /// message (pass it to [`ConfigState::confirm_pushed`](crate::config::ConfigState::confirm_pushed)).
+    ConfigPushed {
+        /// The push's tag.
+        tag: u64,
+        /// Its namespace.
+        namespace: Namespace,
+        /// The new message's hash, or why it was not stored.
+        result: Result<String, super::ConfigPushError>,
+    },
     /// New messages of a subscription that this client does not decode itself (any other
     /// than namespace 0 of the own swarm), deduplicated by hash, in the swarm's order.
     SwarmMessages {
@@ -411,6 +436,9 @@ pub enum ClientError {
     /// A server request with this tag is under way already.
     #[error("duplicate server request tag")]
     DuplicateTag,
+    /// Data over the storage limit.
+    #[error("data too large")]
+    TooLarge,
     /// An own-swarm operation without hashes.
     #[error("no message hashes")]
     NoHashes,

@@ -60,6 +60,11 @@ pub(crate) enum Work {
         /// The operation.
         id: u64,
     },
+    /// A config push (`sequence` of a signed store and delete) on the own swarm.
+    ConfigPush {
+        /// The caller's tag.
+        tag: u64,
+    },
     /// A request to an HTTP server.
     Server(ServerTag),
     /// `info` to a node, for its time (a resync round of the clock).

@@ -6,7 +6,7 @@ use rand_core::CryptoRng;
 use umbra_ipc::{ErrorCode, Event};
 use umbra_protocol::{convo, identity::AccountId, store::messages::MessageKey};
 
-use super::{Cx, Held, Messenger, dm, path_state, view};
+use super::{Cx, Held, Messenger, dm, path_state, sync::ContactChange, view};
 
 impl Messenger {
     /// Opens `peer`'s conversation: marks it read, polls fast, posts the list and then the
@@ -19,7 +19,9 @@ impl Messenger {
         // The app shows this conversation afresh: its first page goes out whole.
         self.page.reset();
         let outcome = convo!(self, cx, open(&dm(peer)));
-        self.finish(cx, outcome).await
+        let result = self.finish(cx, outcome).await;
+        self.sync_read(cx, peer).await;
+        result
     }
 
     /// Closes the open conversation and posts the list.
@@ -37,6 +39,9 @@ impl Messenger {
     ) -> Result<(), ErrorCode> {
         let outcome = convo!(self, cx, set_visible(visible));
         self.finish(cx, outcome).await?;
+        if let Some(peer) = self.open_peer() {
+            self.sync_read(cx, peer).await;
+        }
         (cx.post)(&Event::Paths {
             state: path_state(self.path),
         });
@@ -65,6 +70,10 @@ impl Messenger {
         }
         let reply_to = reply_to.map(MessageKey);
         let outcome = convo!(self, cx, send_text(&dm(peer), body, reply_to));
+        if outcome.is_ok() {
+            // Writing to someone approves them (as Session clients record it).
+            self.sync_contact(cx, peer, ContactChange::Accepted).await;
+        }
         self.finish(cx, outcome).await
     }
 
@@ -162,9 +171,11 @@ impl Messenger {
             return self.hold(cx, Held::Accept { peer }).await;
         }
         let outcome = convo!(self, cx, accept(&dm(peer)));
-        // Accepted: the request's attachments are fetched now (as Session asks first).
+        // Accepted: the request's attachments are fetched now (as Session asks first), and
+        // the contact is approved in the synced config.
         if outcome.is_ok() {
             self.want_remote_attachments(cx, peer).await;
+            self.sync_contact(cx, peer, ContactChange::Accepted).await;
         }
         self.finish(cx, outcome).await
     }
@@ -176,6 +187,9 @@ impl Messenger {
         peer: AccountId,
     ) -> Result<(), ErrorCode> {
         let outcome = convo!(self, cx, delete_conversation(&dm(peer)));
+        if outcome.is_ok() {
+            self.sync_contact(cx, peer, ContactChange::Deleted).await;
+        }
         self.finish(cx, outcome).await
     }
 
@@ -187,6 +201,10 @@ impl Messenger {
         blocked: bool,
     ) -> Result<(), ErrorCode> {
         let outcome = convo!(self, cx, set_blocked(peer, blocked));
+        if outcome.is_ok() {
+            self.sync_contact(cx, peer, ContactChange::Blocked(blocked))
+                .await;
+        }
         self.finish(cx, outcome).await
     }
 }

@@ -212,6 +212,20 @@ impl<S: Store> MessageDb<'_, S> {
         now_ms: u64,
         rng: &mut R,
     ) -> Result<Vec<ReadMarked>> {
+        self.mark_read_up_to(id, u64::MAX, now_ms, rng).await
+    }
+
+    /// Marks the unread incoming messages of conversation `id` sent at or before `up_to_ms`
+    /// read (another device read up to there, config sync): `last_read_ms` becomes at least
+    /// `min(up_to_ms, now_ms)`, after-read timers start at `now_ms`. Returns the messages that
+    /// became read, oldest first.
+    pub async fn mark_read_up_to<R: CryptoRng + ?Sized>(
+        &mut self,
+        id: &ConversationId,
+        up_to_ms: u64,
+        now_ms: u64,
+        rng: &mut R,
+    ) -> Result<Vec<ReadMarked>> {
         self.ready_to_write(rng).await?;
         let mut convs = self.load_conversations().await?;
         if convs.get(id).is_none() {
@@ -220,7 +234,10 @@ impl<S: Store> MessageDb<'_, S> {
         let mut index = self.load_index(id).await?;
         let mut marked = Vec::new();
         for e in index.entries.iter_mut().filter(|e| {
-            e.state == EntryState::Live && e.direction == Direction::Incoming && !e.read
+            e.state == EntryState::Live
+                && e.direction == Direction::Incoming
+                && !e.read
+                && e.sent_ms <= up_to_ms
         }) {
             e.read = true;
             if let Some(t) = e.read_timer_s.take() {
@@ -234,7 +251,7 @@ impl<S: Store> MessageDb<'_, S> {
             });
         }
         if let Some(conv) = convs.get_mut(id) {
-            conv.last_read_ms = conv.last_read_ms.max(now_ms);
+            conv.last_read_ms = conv.last_read_ms.max(now_ms.min(up_to_ms));
         }
         let mut batch = Batch::default();
         if marked.is_empty() {

@@ -1,0 +1,444 @@
+//! Config sync between two devices of one account (`umbra_protocol::sync`), natively: each
+//! device has its own message database (`MemoryStore`) and configs; the own swarm's config
+//! namespaces are an in-memory list of stored messages that pushes write (store + delete of
+//! the superseded hashes) and pulls read from a per-device position.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use futures_executor::block_on;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use umbra_protocol::address::{ConversationId, StorageHash};
+use umbra_protocol::client::{ClientCommand, SubscriptionAuth, SwarmMessage};
+use umbra_protocol::config::{ConfigKind, DictValue, contacts, user_profile};
+use umbra_protocol::convo::UiChange;
+use umbra_protocol::identity::{AccountId, Identity, Seed};
+use umbra_protocol::rpc::{self, Namespace};
+use umbra_protocol::store::messages::{
+    ConversationState, Direction, InsertOutcome, MessageDb, NewMessage,
+};
+use umbra_protocol::store::{MemoryStore, UnlockedVault, Vault};
+use umbra_protocol::sync::{ConfigSync, SyncFailure};
+
+const T0: u64 = 1_800_000_000_000;
+
+fn account_seed() -> Seed {
+    Seed::from_entropy(&[1; 16]).expect("16 bytes")
+}
+
+fn peer(n: u8) -> AccountId {
+    Identity::from_seed(&Seed::from_entropy(&[n; 16]).expect("16 bytes")).account_id()
+}
+
+/// The own swarm's config namespaces: (namespace, hash, data) in store order.
+#[derive(Default)]
+struct Swarm {
+    stored: Vec<(i16, String, Vec<u8>)>,
+}
+
+impl Swarm {
+    /// Carries out a push as the storage server does; returns (tag, hash).
+    fn push(&mut self, me: &AccountId, cmd: ClientCommand) -> (u64, String) {
+        let ClientCommand::PushConfig {
+            tag,
+            namespace,
+            data,
+            obsolete,
+        } = cmd
+        else {
+            panic!("not a push: {cmd:?}");
+        };
+        let hash = rpc::message_hash(&(*me).into(), namespace, &data);
+        self.stored.push((namespace.0, hash.clone(), data));
+        self.stored.retain(|(_, h, _)| !obsolete.contains(h));
+        (tag, hash)
+    }
+}
+
+struct Device {
+    store: MemoryStore,
+    vault: UnlockedVault,
+    identity: Identity,
+    rng: ChaCha20Rng,
+    sync: ConfigSync,
+    /// Hashes already handed to `on_messages`, per namespace (the client's last hash).
+    seen: BTreeMap<i16, Vec<String>>,
+    display_name: Option<String>,
+    ui: Vec<UiChange>,
+}
+
+impl Device {
+    fn new(rng_seed: u64) -> Device {
+        let store = MemoryStore::new();
+        let seed = account_seed();
+        let mut rng = ChaCha20Rng::seed_from_u64(rng_seed);
+        let vault = block_on(Vault::create_insecure_for_tests(
+            &store, "pw", &seed, &mut rng,
+        ))
+        .expect("vault");
+        let identity = Identity::from_seed(&seed);
+        let sync = ConfigSync::new(identity.account_id());
+        Device {
+            store,
+            vault,
+            identity,
+            rng,
+            sync,
+            seen: BTreeMap::new(),
+            display_name: None,
+            ui: Vec::new(),
+        }
+    }
+
+    fn db(&self) -> MessageDb<'_, MemoryStore> {
+        MessageDb::new(&self.store, &self.vault)
+    }
+
+    /// Pushes every dirty config into the swarm and confirms it.
+    fn push(&mut self, swarm: &mut Swarm) {
+        let me = self.identity.account_id();
+        for cmd in self.sync.pushes(&self.identity) {
+            let (tag, hash) = swarm.push(&me, cmd);
+            assert!(self.sync.on_pushed(tag, Ok(hash)));
+        }
+    }
+
+    /// Pulls the new messages of every namespace, merges and applies them.
+    fn pull(&mut self, swarm: &Swarm, now_ms: u64) {
+        for kind in ConfigKind::ALL {
+            let ns = kind.namespace();
+            let seen = self.seen.entry(ns).or_default();
+            let new: Vec<SwarmMessage> = swarm
+                .stored
+                .iter()
+                .filter(|(n, h, _)| *n == ns && !seen.contains(h))
+                .map(|(_, h, d)| SwarmMessage {
+                    hash: StorageHash(h.clone()),
+                    data: d.clone(),
+                    expiration_ms: None,
+                })
+                .collect();
+            seen.extend(new.iter().map(|m| m.hash.as_str().to_owned()));
+            let changed = self
+                .sync
+                .on_messages(&self.identity, Namespace(ns), &new, now_ms);
+            if let Some(kind) = changed {
+                let mut db = MessageDb::new(&self.store, &self.vault);
+                let applied = block_on(self.sync.apply(
+                    kind,
+                    &mut db,
+                    self.display_name.as_deref(),
+                    now_ms,
+                    &mut self.rng,
+                ))
+                .expect("apply");
+                if let Some(name) = applied.display_name {
+                    self.display_name = Some(name);
+                }
+                self.ui.extend(applied.ui);
+            }
+        }
+    }
+
+    fn incoming(&mut self, from: AccountId, sent_ms: u64, body: &str) {
+        let mut db = MessageDb::new(&self.store, &self.vault);
+        let msg = NewMessage {
+            conversation: ConversationId::Direct(from),
+            direction: Direction::Incoming,
+            author: from,
+            sent_ms,
+            received_ms: sent_ms,
+            body: body.into(),
+            storage_hash: Some(format!("h{sent_ms}")),
+            outbox: None,
+            disappearing: None,
+            quote: None,
+            placeholder: None,
+            attachments: Vec::new(),
+        };
+        let outcome = block_on(db.insert_message(msg, &mut self.rng)).expect("insert");
+        assert!(matches!(outcome, InsertOutcome::Inserted(_)));
+    }
+
+    fn state_of(&self, peer: AccountId) -> Option<ConversationState> {
+        block_on(self.db().conversation(&ConversationId::Direct(peer)))
+            .expect("read")
+            .map(|c| c.state)
+    }
+
+    fn unread(&self, peer: AccountId) -> u32 {
+        block_on(self.db().conversation(&ConversationId::Direct(peer)))
+            .expect("read")
+            .map_or(0, |c| c.unread_count)
+    }
+}
+
+#[test]
+fn subscriptions_are_the_four_config_namespaces_of_the_own_swarm() {
+    let d = Device::new(1);
+    let subs = d.sync.subscriptions();
+    let me = d.identity.account_id();
+    assert_eq!(
+        subs.iter().map(|s| s.namespace.0).collect::<Vec<_>>(),
+        vec![2, 3, 4, 5]
+    );
+    assert!(
+        subs.iter()
+            .all(|s| s.swarm == me.into() && s.auth == SubscriptionAuth::Account)
+    );
+}
+
+#[test]
+fn a_fresh_device_gets_name_contacts_blocks_and_read_state() {
+    let (bob, carol, dave) = (peer(2), peer(3), peer(4));
+    let mut swarm = Swarm::default();
+    let mut phone = Device::new(1);
+    let mut laptop = Device::new(2);
+    // The laptop already has Bob's request (two messages) and Dave's accepted chat.
+    laptop.incoming(bob, T0, "hi");
+    laptop.incoming(bob, T0 + 1_000, "there");
+    laptop.incoming(bob, T0 + 60_000, "later");
+    assert_eq!(laptop.state_of(bob), Some(ConversationState::Request));
+
+    phone.sync.set_name(Some("Alice"));
+    phone.sync.accepted(&bob, T0);
+    phone.sync.blocked(&carol, true, T0);
+    phone.sync.accepted(&dave, T0);
+    phone.sync.read(&bob, T0 + 1_000, T0 + 2_000);
+    phone.push(&mut swarm);
+    assert!(!phone.sync.wants_push());
+
+    laptop.pull(&swarm, T0 + 3_000);
+    assert_eq!(laptop.display_name.as_deref(), Some("Alice"));
+    assert_eq!(laptop.state_of(bob), Some(ConversationState::Accepted));
+    assert_eq!(laptop.state_of(carol), Some(ConversationState::Blocked));
+    assert_eq!(laptop.state_of(dave), Some(ConversationState::Accepted));
+    // Read on the phone up to the second message: the third stays unread.
+    assert_eq!(laptop.unread(bob), 1);
+    assert!(laptop.ui.contains(&UiChange::BlockList));
+    assert!(
+        laptop
+            .ui
+            .contains(&UiChange::Conversation(ConversationId::Direct(bob)))
+    );
+    assert_eq!(
+        block_on(laptop.db().blocked()).expect("blocked"),
+        vec![carol]
+    );
+    // Applying again changes nothing more.
+    let n = laptop.ui.len();
+    laptop.pull(&swarm, T0 + 4_000);
+    assert_eq!(laptop.ui.len(), n);
+}
+
+#[test]
+fn concurrent_edits_on_two_devices_both_survive_and_converge() {
+    let (bob, carol, erin) = (peer(2), peer(3), peer(5));
+    let mut swarm = Swarm::default();
+    let mut a = Device::new(1);
+    let mut b = Device::new(2);
+    a.sync.accepted(&bob, T0);
+    a.push(&mut swarm);
+    b.pull(&swarm, T0);
+    // Both edit before seeing the other's change.
+    a.sync.blocked(&carol, true, T0 + 1);
+    b.sync.accepted(&erin, T0 + 1);
+    b.sync.set_name(Some("Alice B"));
+    a.push(&mut swarm);
+    b.push(&mut swarm);
+    for _ in 0..3 {
+        a.pull(&swarm, T0 + 10);
+        a.push(&mut swarm);
+        b.pull(&swarm, T0 + 10);
+        b.push(&mut swarm);
+    }
+    for d in [&a, &b] {
+        let contacts_cfg = d.sync.config(ConfigKind::Contacts);
+        assert_eq!(
+            contacts::get(contacts_cfg, &bob).map(|c| c.approved),
+            Some(true)
+        );
+        assert_eq!(
+            contacts::get(contacts_cfg, &carol).map(|c| c.blocked),
+            Some(true)
+        );
+        assert_eq!(
+            contacts::get(contacts_cfg, &erin).map(|c| c.approved),
+            Some(true)
+        );
+        assert!(!d.sync.wants_push());
+    }
+    assert_eq!(
+        (
+            a.sync.config(ConfigKind::Contacts).seqno(),
+            a.sync.config(ConfigKind::Contacts).data()
+        ),
+        (
+            b.sync.config(ConfigKind::Contacts).seqno(),
+            b.sync.config(ConfigKind::Contacts).data()
+        )
+    );
+    assert_eq!(a.state_of(erin), Some(ConversationState::Accepted));
+    assert_eq!(b.state_of(carol), Some(ConversationState::Blocked));
+    assert_eq!(a.display_name.as_deref(), Some("Alice B"));
+    assert_eq!(
+        user_profile::name(a.sync.config(ConfigKind::UserProfile)).as_deref(),
+        Some("Alice B")
+    );
+    // Superseded messages were deleted: one message per config namespace in use.
+    for ns in [2, 3] {
+        assert_eq!(swarm.stored.iter().filter(|(n, ..)| *n == ns).count(), 1);
+    }
+}
+
+#[test]
+fn another_clients_unknown_keys_survive_our_changes() {
+    let bob = peer(2);
+    let frank = peer(6);
+    let mut swarm = Swarm::default();
+    let mut session = Device::new(1);
+    let mut umbra = Device::new(2);
+    // "Session" writes a contact with a key Umbra does not know, and a top-level one.
+    session.sync.accepted(&bob, T0);
+    let mut cfg = session.sync.config(ConfigKind::Contacts).clone();
+    cfg.set(
+        &[b"c", bob.as_bytes(), b"~future"],
+        DictValue::from("keep me"),
+    )
+    .unwrap();
+    cfg.set(&[b"zz"], DictValue::from(7)).unwrap();
+    let push = cfg.push(&session.identity).unwrap();
+    let me = session.identity.account_id();
+    let (_, hash) = swarm.push(
+        &me,
+        ClientCommand::PushConfig {
+            tag: 99,
+            namespace: Namespace(3),
+            data: push.data,
+            obsolete: push.obsolete,
+        },
+    );
+    cfg.confirm_pushed(push.seqno, hash);
+
+    umbra.pull(&swarm, T0);
+    umbra.sync.blocked(&frank, true, T0);
+    umbra.sync.deleted(&bob);
+    umbra.push(&mut swarm);
+    let mut after = umbra_protocol::config::ConfigState::new(ConfigKind::Contacts);
+    let pulled: Vec<(String, Vec<u8>)> = swarm
+        .stored
+        .iter()
+        .filter(|(n, ..)| *n == 3)
+        .map(|(_, h, d)| (h.clone(), d.clone()))
+        .collect();
+    after.merge(&session.identity, &pulled);
+    assert_eq!(
+        after.get(&[b"c", bob.as_bytes(), b"~future"]),
+        Some(&DictValue::from("keep me"))
+    );
+    assert_eq!(after.get(&[b"zz"]), Some(&DictValue::from(7)));
+    // Deleting Bob's conversation hid the accepted contact instead of erasing it.
+    assert_eq!(contacts::get(&after, &bob).map(|c| c.priority), Some(-1));
+    assert_eq!(contacts::get(&after, &frank).map(|c| c.blocked), Some(true));
+}
+
+#[test]
+fn dumps_reload_and_a_bad_dump_is_reported_not_fatal() {
+    let bob = peer(2);
+    let mut swarm = Swarm::default();
+    let mut a = Device::new(1);
+    a.sync.accepted(&bob, T0);
+    let dumps = a.sync.take_dumps();
+    assert!(dumps.iter().any(|(k, _)| *k == ConfigKind::Contacts));
+    assert!(a.sync.take_dumps().is_empty());
+    // Reloaded before pushing: still dirty, pushed after the restart.
+    let me = a.identity.account_id();
+    a.sync = ConfigSync::load(me, &dumps);
+    assert!(a.sync.wants_push());
+    a.push(&mut swarm);
+    assert_eq!(swarm.stored.len(), 1);
+    let mut bad = dumps.clone();
+    bad.push((ConfigKind::UserProfile, b"garbage".to_vec()));
+    let s = ConfigSync::load(me, &bad);
+    assert!(matches!(
+        s.status().failures.get(&ConfigKind::UserProfile),
+        Some(SyncFailure::Config(_))
+    ));
+    assert_eq!(
+        contacts::get(s.config(ConfigKind::Contacts), &bob).map(|c| c.approved),
+        Some(true)
+    );
+}
+
+#[test]
+fn a_failed_push_is_made_again_and_garbage_pulls_are_reported() {
+    let bob = peer(2);
+    let mut swarm = Swarm::default();
+    let mut a = Device::new(1);
+    a.sync.accepted(&bob, T0);
+    let cmds = a.sync.pushes(&a.identity);
+    assert_eq!(cmds.len(), 1);
+    assert!(!a.sync.wants_push());
+    let ClientCommand::PushConfig { tag, .. } = cmds[0] else {
+        panic!()
+    };
+    assert!(
+        a.sync
+            .on_pushed(tag, Err(umbra_protocol::client::ConfigPushError::Failed))
+    );
+    assert_eq!(
+        a.sync.status().failures.get(&ConfigKind::Contacts),
+        Some(&SyncFailure::PushFailed)
+    );
+    assert!(a.sync.wants_push());
+    a.push(&mut swarm);
+    assert!(a.sync.status().failures.is_empty());
+    // A message that is no config of ours: reported, nothing else stops.
+    let junk = SwarmMessage {
+        hash: StorageHash("junk".into()),
+        data: vec![1, 2, 3],
+        expiration_ms: None,
+    };
+    assert_eq!(
+        a.sync.on_messages(&a.identity, Namespace(4), &[junk], T0),
+        None
+    );
+    assert!(
+        a.sync
+            .status()
+            .failures
+            .contains_key(&ConfigKind::ConvoInfoVolatile)
+    );
+    assert!(!a.sync.status().failures.contains_key(&ConfigKind::Contacts));
+}
+
+#[test]
+fn note_to_self_is_no_contact() {
+    let mut a = Device::new(1);
+    let me = a.identity.account_id();
+    a.sync.accepted(&me, T0);
+    a.sync.blocked(&me, true, T0);
+    assert!(!a.sync.wants_push());
+    assert!(contacts::get(a.sync.config(ConfigKind::Contacts), &me).is_none());
+}
+
+#[test]
+fn seeding_keeps_this_devices_accepts_and_blocks() {
+    let (bob, carol) = (peer(2), peer(3));
+    let mut a = Device::new(1);
+    a.incoming(bob, T0, "hi");
+    a.incoming(carol, T0, "spam");
+    {
+        let mut db = MessageDb::new(&a.store, &a.vault);
+        block_on(db.accept(&ConversationId::Direct(bob), &mut a.rng)).unwrap();
+        block_on(db.block(&carol, T0, &mut a.rng)).unwrap();
+    }
+    let db = MessageDb::new(&a.store, &a.vault);
+    assert!(block_on(a.sync.seed_contacts(&db)).unwrap());
+    let cfg = a.sync.config(ConfigKind::Contacts);
+    assert_eq!(contacts::get(cfg, &bob).map(|c| c.approved), Some(true));
+    assert_eq!(contacts::get(cfg, &carol).map(|c| c.blocked), Some(true));
+    assert!(a.sync.wants_push());
+}
