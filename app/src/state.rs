@@ -210,6 +210,8 @@ pub(crate) struct UiState {
     pub(crate) name_resolved: RwSignal<Option<(String, String)>>,
     /// How requests reach the network (`None` before the first report).
     pub(crate) network: RwSignal<Option<umbra_ipc::NetworkView>>,
+    /// Config sync with the account's other devices.
+    pub(crate) sync: RwSignal<Option<umbra_ipc::SyncView>>,
     /// The device clock's standing (banner when far off or messages wait for the time).
     pub(crate) clock: RwSignal<umbra_ipc::ClockStatus>,
     /// Privacy and notification switches.
@@ -251,6 +253,7 @@ impl UiState {
             display_name: RwSignal::new(None),
             paths: RwSignal::new(None),
             network: RwSignal::new(None),
+            sync: RwSignal::new(None),
             name_lookup: RwSignal::new(None),
             name_resolved: RwSignal::new(None),
             clock: RwSignal::new(umbra_ipc::ClockStatus::default()),
@@ -442,6 +445,7 @@ impl UiState {
             Event::BlockList { accounts } => self.blocked.set(accounts),
             Event::Paths { state } => self.paths.set(Some(state)),
             Event::Network { network } => self.network.set(Some(network)),
+            Event::Sync { sync } => self.sync.set(Some(sync)),
             Event::NameResolved { name, account } => {
                 self.name_lookup.set(None);
                 self.name_resolved.set(Some((name, account)));

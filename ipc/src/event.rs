@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ErrorCode, SecretString,
-    messaging::{ConversationSummary, MessageView, NetworkView, PathState, SearchHit, Settings},
+    messaging::{
+        ConversationSummary, MessageView, NetworkView, PathState, SearchHit, Settings, SyncView,
+    },
 };
 
 /// Whether this browser holds an account and whether it is unlocked.
@@ -182,6 +184,12 @@ pub enum Event {
     Network {
         /// The route.
         network: NetworkView,
+    },
+    /// Config sync with the other devices (answer to
+    /// [`SettingsCommand::Get`](crate::SettingsCommand::Get); also sent when it changes).
+    Sync {
+        /// The status.
+        sync: SyncView,
     },
     /// The onion paths changed state.
     Paths {

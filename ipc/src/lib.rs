@@ -19,7 +19,7 @@ pub use messaging::{
     AFTER_READ_TIMERS_S, AFTER_SEND_TIMERS_S, AttachmentAvailability, AttachmentKind,
     AttachmentView, ConversationKind, ConversationSummary, DeliveryState, Direction,
     DisappearingMode, DisappearingView, MessageKind, MessageView, NetworkView, PathState,
-    QuoteView, ReactionView, SearchHit, Settings, offered_timers_s, patch_messages,
+    QuoteView, ReactionView, SearchHit, Settings, SyncView, offered_timers_s, patch_messages,
 };
 pub use secret::SecretString;
 pub use strength::{Strength, Weakness, estimate as estimate_strength};

@@ -316,6 +316,16 @@ pub struct NetworkView {
     pub bundle_bridges: Vec<String>,
 }
 
+/// Config sync with the account's other devices (Session's configs), for Settings.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
+pub struct SyncView {
+    /// When a pull last merged something from the account's swarm (local ms), if ever.
+    pub last_merge_ms: Option<u64>,
+    /// What does not sync now, one line each (`Contacts: config decryption failed`); the
+    /// other configs go on syncing.
+    pub failures: Vec<String>,
+}
+
 /// The state of the onion paths, shown like Session's path indicator.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

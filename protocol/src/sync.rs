@@ -14,13 +14,17 @@
 //! ```
 //!
 //! What applies to the database, per config:
-//! - **Contacts** → 1:1 conversations: blocked → blocked; approved → accepted (a request
-//!   is accepted, a block lifted), and an approved contact that is not hidden gets a
-//!   conversation if it has none; the contact's nickname (or name) becomes the display name
-//!   of a conversation that has none. Hidden/pinned priority, notification settings,
-//!   disappearing settings and the avatar are kept in the config (and pushed back
-//!   unchanged), not applied.
-//! - **UserProfile** → the own display name (returned to the caller, which owns it).
+//! - **Contacts** → 1:1 conversations, for the contacts a merge changed (so an unrelated
+//!   edit never re-applies old state over what happened since): blocked → blocked;
+//!   approved → accepted (a request is accepted, a block lifted), and an approved contact
+//!   that is not hidden gets a conversation if it has none; a nickname (or a name, for a
+//!   conversation that has none) becomes the display name; a changed disappearing setting
+//!   becomes the conversation's; a contact newly hidden (priority < 0: deleted on another
+//!   device) has its conversation deleted here too ([`Applied::hidden`]). Pinned priority,
+//!   notification settings and the contact's avatar are kept in the config (and pushed
+//!   back unchanged), not applied.
+//! - **UserProfile** → the own display name and picture (returned to the caller, which owns
+//!   them).
 //! - **ConvoInfoVolatile** → incoming messages sent at or before another device's last-read
 //!   time are read. The unread flag is kept in the config.
 //! - **UserGroups** is kept and round-tripped only.
@@ -35,16 +39,18 @@ use rand_core::CryptoRng;
 use crate::{
     address::ConversationId,
     client::{ClientCommand, ConfigPushError, Subscription, SubscriptionAuth, SwarmMessage},
+    config::user_profile::ProfilePic,
     config::{
         ConfigError, ConfigKind, ConfigState, contacts, convo_info_volatile as volatile,
         user_profile,
     },
     convo::UiChange,
     identity::{AccountId, Identity},
+    message::ProfilePicture,
     rpc::Namespace,
     store::{
         MessageDb, MessageDbError, Store,
-        messages::{ConversationState, ConversationUpdate},
+        messages::{ConversationState, ConversationUpdate, Disappearing, DisappearingMode},
     },
 };
 
@@ -81,7 +87,25 @@ pub struct Applied {
     pub ui: Vec<UiChange>,
     /// The own display name the UserProfile config holds, if it differs from the one given.
     pub display_name: Option<String>,
+    /// The own picture the UserProfile config holds (`Some(None)`: none), if it differs from
+    /// the one given: the caller fetches and shows it.
+    pub picture: Option<Option<ProfilePicture>>,
+    /// Peers whose conversation another device deleted (their contact became hidden): the
+    /// caller deletes the conversation here.
+    pub hidden: Vec<AccountId>,
 }
+
+/// What the own account shows now, for [`ConfigSync::apply`] to compare the configs with.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Own<'a> {
+    /// The own display name.
+    pub display_name: Option<&'a str>,
+    /// The own profile picture.
+    pub picture: Option<&'a ProfilePicture>,
+}
+
+/// The contacts (and their state before) that the last merge of Contacts changed.
+type ContactChanges = Vec<(Option<contacts::Contact>, contacts::Contact)>;
 
 /// The four user configs of the account and their pushes under way.
 pub struct ConfigSync {
@@ -91,6 +115,8 @@ pub struct ConfigSync {
     in_flight: BTreeMap<ConfigKind, (u64, i64)>,
     next_tag: u64,
     status: SyncStatus,
+    /// What the last merge of Contacts changed, until [`ConfigSync::apply`] takes it.
+    contact_changes: Option<ContactChanges>,
 }
 
 impl core::fmt::Debug for ConfigSync {
@@ -111,6 +137,7 @@ impl ConfigSync {
             in_flight: BTreeMap::new(),
             next_tag: 1,
             status: SyncStatus::default(),
+            contact_changes: None,
         }
     }
 
@@ -179,7 +206,27 @@ impl ConfigSync {
             .iter()
             .map(|m| (m.hash.as_str().to_owned(), m.data.clone()))
             .collect();
+        let before = (kind == ConfigKind::Contacts).then(|| {
+            contacts::all(self.config(kind))
+                .into_iter()
+                .map(|c| (c.account_id, c))
+                .collect::<BTreeMap<_, _>>()
+        });
         let outcome = self.config_mut(kind).merge(own, &pulled);
+        if let Some(mut before) = before
+            && outcome.changed
+        {
+            let changes: ContactChanges = contacts::all(self.config(kind))
+                .into_iter()
+                .filter_map(|c| {
+                    let old = before.remove(&c.account_id);
+                    (old.as_ref() != Some(&c)).then_some((old, c))
+                })
+                .collect();
+            self.contact_changes
+                .get_or_insert_with(Vec::new)
+                .extend(changes);
+        }
         if outcome.accepted.is_empty() {
             self.status
                 .failures
@@ -191,34 +238,63 @@ impl ConfigSync {
         outcome.changed.then_some(kind)
     }
 
-    /// Applies config `kind` to the message database (see the module documentation).
-    /// `display_name` is the own display name now; `now_ms` the network time.
+    /// Applies config `kind` to the message database (see the module documentation): for
+    /// Contacts, what the merges since the last call changed (everything if there was
+    /// none). `own` is what the account shows now; `now_ms` the network time.
     ///
     /// # Errors
     ///
-    /// [`MessageDbError`] of the database.
+    /// [`MessageDbError`] of the database (the changes not applied yet are applied by the
+    /// next call).
     pub async fn apply<S: Store, R: CryptoRng + ?Sized>(
-        &self,
+        &mut self,
         kind: ConfigKind,
         db: &mut MessageDb<'_, S>,
-        display_name: Option<&str>,
+        own: Own<'_>,
         now_ms: u64,
         rng: &mut R,
     ) -> Result<Applied, MessageDbError> {
         let mut out = Applied::default();
         match kind {
             ConfigKind::UserProfile => {
-                let name = user_profile::name(self.config(kind)).filter(|n| !n.is_empty());
-                if name.is_some() && name.as_deref() != display_name {
+                let state = self.config(kind);
+                let name = user_profile::name(state).filter(|n| !n.is_empty());
+                if name.is_some() && name.as_deref() != own.display_name {
                     out.display_name = name;
+                }
+                // Session shares a picture only with a name: no name, nothing to compare.
+                if user_profile::name(state).is_some_and(|n| !n.is_empty()) {
+                    let picture = user_profile::profile_pic(state).map(|p| ProfilePicture {
+                        url: p.url,
+                        key: p.key.to_vec(),
+                    });
+                    if picture.as_ref() != own.picture {
+                        out.picture = Some(picture);
+                    }
                 }
             }
             ConfigKind::Contacts => {
-                for c in contacts::all(self.config(kind)) {
+                let changes = match self.contact_changes.take() {
+                    Some(changes) => changes,
+                    None => contacts::all(self.config(kind))
+                        .into_iter()
+                        .map(|c| (None, c))
+                        .collect(),
+                };
+                for (i, (before, c)) in changes.iter().enumerate() {
                     if c.account_id == self.me {
                         continue;
                     }
-                    self.apply_contact(&c, db, now_ms, rng, &mut out.ui).await?;
+                    if let Err(e) = self
+                        .apply_contact(before.as_ref(), c, db, now_ms, rng, &mut out)
+                        .await
+                    {
+                        // Applied again by the next call.
+                        self.contact_changes
+                            .get_or_insert_with(Vec::new)
+                            .extend(changes[i..].iter().cloned());
+                        return Err(e);
+                    }
                 }
             }
             ConfigKind::ConvoInfoVolatile => {
@@ -243,19 +319,41 @@ impl ConfigSync {
 
     async fn apply_contact<S: Store, R: CryptoRng + ?Sized>(
         &self,
+        old: Option<&contacts::Contact>,
         c: &contacts::Contact,
         db: &mut MessageDb<'_, S>,
         now_ms: u64,
         rng: &mut R,
-        ui: &mut Vec<UiChange>,
+        out: &mut Applied,
     ) -> Result<(), MessageDbError> {
         let id = ConversationId::Direct(c.account_id);
         let name = [&c.nickname, &c.name]
             .into_iter()
             .find(|n| !n.is_empty())
             .cloned();
+        let conv = db.conversation(&id).await?;
+        let newly_hidden = c.priority < 0 && old.is_none_or(|o| o.priority >= 0);
+        if let Some(conv) = &conv
+            && newly_hidden
+            && old.is_some()
+            && !c.blocked
+            && conv.state != ConversationState::Request
+        {
+            out.hidden.push(c.account_id);
+            return Ok(());
+        }
         let mut update = ConversationUpdate::default();
-        let before = match db.conversation(&id).await? {
+        let setting = disappearing_of(c.disappearing);
+        if old.is_none_or(|o| o.disappearing != c.disappearing)
+            && conv
+                .as_ref()
+                .map_or(setting != Disappearing::OFF, |v| v.disappearing != setting)
+        {
+            update.disappearing = Some(setting);
+        }
+        let nickname_changed =
+            !c.nickname.is_empty() && old.is_none_or(|o| o.nickname != c.nickname);
+        let before = match conv {
             Some(conv) => {
                 let wanted = if c.blocked {
                     Some(ConversationState::Blocked)
@@ -268,7 +366,10 @@ impl ConfigSync {
                     None
                 };
                 update.state = wanted.filter(|w| *w != conv.state);
-                if conv.display_name.is_none() && name.is_some() {
+                if (conv.display_name.is_none() || nickname_changed)
+                    && name.is_some()
+                    && conv.display_name != name
+                {
                     update.display_name = Some(name);
                 }
                 Some(conv.state)
@@ -297,9 +398,9 @@ impl ConfigSync {
             .filter(|&s| s > 0)
             .map_or(now_ms, |s| s.saturating_mul(1000));
         db.upsert_conversation(&id, update, created_ms, rng).await?;
-        ui.push(UiChange::Conversation(id));
+        out.ui.push(UiChange::Conversation(id));
         if blocked_before != blocked_after {
-            ui.push(UiChange::BlockList);
+            out.ui.push(UiChange::BlockList);
         }
         Ok(())
     }
@@ -339,6 +440,7 @@ impl ConfigSync {
                     if c.name.is_empty() {
                         c.name = conv.display_name.clone().unwrap_or_default();
                     }
+                    c.disappearing = config_disappearing(conv.disappearing);
                 })
             });
             wrote = true;
@@ -424,6 +526,37 @@ impl ConfigSync {
         });
     }
 
+    /// The disappearing setting of the 1:1 conversation with `peer` changed (set here, or
+    /// by the peer).
+    pub fn disappearing(&mut self, peer: &AccountId, setting: Disappearing) {
+        if *peer == self.me {
+            return;
+        }
+        let value = config_disappearing(setting);
+        self.edit(ConfigKind::Contacts, |s| {
+            if contacts::get(s, peer).is_none_or(|c| c.disappearing != value) {
+                contacts::update(s, peer, |c| c.disappearing = value)?;
+            }
+            Ok(())
+        });
+    }
+
+    /// The user set (or removed) the own profile picture.
+    pub fn set_picture(&mut self, picture: Option<&ProfilePicture>) {
+        let pic = picture.and_then(|p| {
+            Some(ProfilePic {
+                url: p.url.clone(),
+                key: p.key.as_slice().try_into().ok()?,
+            })
+        });
+        self.edit(ConfigKind::UserProfile, |s| {
+            if user_profile::profile_pic(s) != pic {
+                user_profile::set_profile_pic(s, pic.as_ref())?;
+            }
+            Ok(())
+        });
+    }
+
     /// The user changed the own display name (`None`: cleared).
     pub fn set_name(&mut self, name: Option<&str>) {
         self.edit(ConfigKind::UserProfile, |s| {
@@ -504,5 +637,32 @@ impl ConfigSync {
             .filter(|(_, s)| s.needs_dump())
             .map(|(k, s)| (*k, s.dump()))
             .collect()
+    }
+}
+
+/// A config disappearing setting as the database keeps it (a timer that does not fit is
+/// the longest one).
+fn disappearing_of(d: contacts::Disappearing) -> Disappearing {
+    let timer = |t: i64| u32::try_from(t.max(0)).unwrap_or(u32::MAX);
+    match d {
+        contacts::Disappearing::Off => Disappearing::OFF,
+        contacts::Disappearing::AfterSend(t) if t > 0 => Disappearing {
+            mode: DisappearingMode::AfterSend,
+            timer_s: timer(t),
+        },
+        contacts::Disappearing::AfterRead(t) if t > 0 => Disappearing {
+            mode: DisappearingMode::AfterRead,
+            timer_s: timer(t),
+        },
+        _ => Disappearing::OFF,
+    }
+}
+
+/// The database's disappearing setting as the Contacts config writes it.
+fn config_disappearing(d: Disappearing) -> contacts::Disappearing {
+    match (d.mode, i64::from(d.timer_s)) {
+        (DisappearingMode::AfterSend, t) if t > 0 => contacts::Disappearing::AfterSend(t),
+        (DisappearingMode::AfterRead, t) if t > 0 => contacts::Disappearing::AfterRead(t),
+        _ => contacts::Disappearing::Off,
     }
 }

@@ -15,12 +15,14 @@ use umbra_protocol::client::{ClientCommand, SubscriptionAuth, SwarmMessage};
 use umbra_protocol::config::{ConfigKind, DictValue, contacts, user_profile};
 use umbra_protocol::convo::UiChange;
 use umbra_protocol::identity::{AccountId, Identity, Seed};
+use umbra_protocol::message::ProfilePicture;
 use umbra_protocol::rpc::{self, Namespace};
 use umbra_protocol::store::messages::{
     ConversationState, Direction, InsertOutcome, MessageDb, NewMessage,
 };
+use umbra_protocol::store::messages::{ConversationUpdate, Disappearing, DisappearingMode};
 use umbra_protocol::store::{MemoryStore, UnlockedVault, Vault};
-use umbra_protocol::sync::{ConfigSync, SyncFailure};
+use umbra_protocol::sync::{ConfigSync, Own, SyncFailure};
 
 const T0: u64 = 1_800_000_000_000;
 
@@ -66,6 +68,9 @@ struct Device {
     /// Hashes already handed to `on_messages`, per namespace (the client's last hash).
     seen: BTreeMap<i16, Vec<String>>,
     display_name: Option<String>,
+    picture: Option<ProfilePicture>,
+    /// Conversations the configs said to delete (`Applied::hidden`).
+    hidden: Vec<AccountId>,
     ui: Vec<UiChange>,
 }
 
@@ -88,6 +93,8 @@ impl Device {
             sync,
             seen: BTreeMap::new(),
             display_name: None,
+            picture: None,
+            hidden: Vec::new(),
             ui: Vec::new(),
         }
     }
@@ -126,17 +133,23 @@ impl Device {
                 .on_messages(&self.identity, Namespace(ns), &new, now_ms);
             if let Some(kind) = changed {
                 let mut db = MessageDb::new(&self.store, &self.vault);
-                let applied = block_on(self.sync.apply(
-                    kind,
-                    &mut db,
-                    self.display_name.as_deref(),
-                    now_ms,
-                    &mut self.rng,
-                ))
-                .expect("apply");
+                let own = Own {
+                    display_name: self.display_name.as_deref(),
+                    picture: self.picture.as_ref(),
+                };
+                let applied = block_on(self.sync.apply(kind, &mut db, own, now_ms, &mut self.rng))
+                    .expect("apply");
                 if let Some(name) = applied.display_name {
                     self.display_name = Some(name);
                 }
+                if let Some(picture) = applied.picture {
+                    self.picture = picture;
+                }
+                for peer in &applied.hidden {
+                    block_on(db.delete_conversation(&ConversationId::Direct(*peer), &mut self.rng))
+                        .expect("delete");
+                }
+                self.hidden.extend(applied.hidden);
                 self.ui.extend(applied.ui);
             }
         }
@@ -166,6 +179,23 @@ impl Device {
         block_on(self.db().conversation(&ConversationId::Direct(peer)))
             .expect("read")
             .map(|c| c.state)
+    }
+
+    fn disappearing_of(&self, peer: AccountId) -> Option<Disappearing> {
+        block_on(self.db().conversation(&ConversationId::Direct(peer)))
+            .expect("read")
+            .map(|c| c.disappearing)
+    }
+
+    fn set_disappearing(&mut self, peer: AccountId, setting: Disappearing) {
+        let update = ConversationUpdate {
+            disappearing: Some(setting),
+            ..ConversationUpdate::default()
+        };
+        let mut db = MessageDb::new(&self.store, &self.vault);
+        block_on(db.upsert_conversation(&ConversationId::Direct(peer), update, T0, &mut self.rng))
+            .expect("upsert");
+        self.sync.disappearing(&peer, setting);
     }
 
     fn unread(&self, peer: AccountId) -> u32 {
@@ -441,4 +471,142 @@ fn seeding_keeps_this_devices_accepts_and_blocks() {
     assert_eq!(contacts::get(cfg, &bob).map(|c| c.approved), Some(true));
     assert_eq!(contacts::get(cfg, &carol).map(|c| c.blocked), Some(true));
     assert!(a.sync.wants_push());
+}
+
+const ONE_DAY: Disappearing = Disappearing {
+    mode: DisappearingMode::AfterSend,
+    timer_s: 86_400,
+};
+
+#[test]
+fn the_own_picture_syncs_and_its_removal_too() {
+    let mut swarm = Swarm::default();
+    let mut phone = Device::new(1);
+    let mut laptop = Device::new(2);
+    let picture = ProfilePicture {
+        url: "http://files.example/file/abc".into(),
+        key: vec![7; 32],
+    };
+    phone.sync.set_name(Some("Alice"));
+    phone.sync.set_picture(Some(&picture));
+    phone.push(&mut swarm);
+    let data = phone.sync.config(ConfigKind::UserProfile);
+    let pic = user_profile::profile_pic(data).expect("the config holds the picture");
+    assert_eq!((pic.url.as_str(), pic.key), (picture.url.as_str(), [7; 32]));
+    laptop.pull(&swarm, T0);
+    assert_eq!(laptop.picture.as_ref(), Some(&picture));
+    // Pulled again: the same picture is not fetched again.
+    let mut db = MessageDb::new(&laptop.store, &laptop.vault);
+    let own = Own {
+        display_name: Some("Alice"),
+        picture: Some(&picture),
+    };
+    let again =
+        block_on(
+            laptop
+                .sync
+                .apply(ConfigKind::UserProfile, &mut db, own, T0, &mut laptop.rng),
+        )
+        .expect("apply");
+    assert_eq!(again.picture, None);
+    // A key that is not 32 bytes is no picture Session can open: not written.
+    phone.sync.set_picture(Some(&ProfilePicture {
+        url: "http://x/file/1".into(),
+        key: vec![1; 5],
+    }));
+    assert!(user_profile::profile_pic(phone.sync.config(ConfigKind::UserProfile)).is_none());
+    phone.sync.set_picture(None);
+    phone.push(&mut swarm);
+    laptop.pull(&swarm, T0 + 1_000);
+    assert_eq!(laptop.picture, None);
+}
+
+#[test]
+fn disappearing_settings_sync_both_ways_and_unrelated_edits_do_not_undo_later_ones() {
+    let (bob, carol) = (peer(2), peer(3));
+    let mut swarm = Swarm::default();
+    let mut a = Device::new(1);
+    let mut b = Device::new(2);
+    a.sync.accepted(&bob, T0);
+    a.set_disappearing(bob, ONE_DAY);
+    a.push(&mut swarm);
+    b.pull(&swarm, T0);
+    assert_eq!(b.disappearing_of(bob), Some(ONE_DAY));
+    assert_eq!(
+        contacts::get(b.sync.config(ConfigKind::Contacts), &bob).map(|c| c.disappearing),
+        Some(contacts::Disappearing::AfterSend(86_400))
+    );
+    // Bob turns it off in a control message the laptop alone saw (its database changes, the
+    // config does not); the phone then blocks Carol: the laptop applies the block, and not
+    // Bob's old setting again.
+    let mut db = MessageDb::new(&b.store, &b.vault);
+    let off = ConversationUpdate {
+        disappearing: Some(Disappearing::OFF),
+        ..ConversationUpdate::default()
+    };
+    block_on(db.upsert_conversation(&ConversationId::Direct(bob), off, T0, &mut b.rng))
+        .expect("upsert");
+    a.sync.blocked(&carol, true, T0 + 1);
+    a.push(&mut swarm);
+    b.pull(&swarm, T0 + 2);
+    assert_eq!(b.state_of(carol), Some(ConversationState::Blocked));
+    assert_eq!(b.disappearing_of(bob), Some(Disappearing::OFF));
+    // The laptop changes it back to after-read: the phone follows.
+    let after_read = Disappearing {
+        mode: DisappearingMode::AfterRead,
+        timer_s: 300,
+    };
+    b.set_disappearing(bob, after_read);
+    b.push(&mut swarm);
+    a.pull(&swarm, T0 + 3);
+    assert_eq!(a.disappearing_of(bob), Some(after_read));
+}
+
+#[test]
+fn a_conversation_deleted_on_one_device_goes_on_the_other_and_a_nickname_applies() {
+    let (bob, carol) = (peer(2), peer(3));
+    let mut swarm = Swarm::default();
+    let mut a = Device::new(1);
+    let mut b = Device::new(2);
+    a.sync.accepted(&bob, T0);
+    a.sync.accepted(&carol, T0);
+    a.push(&mut swarm);
+    b.pull(&swarm, T0);
+    b.incoming(bob, T0 + 5, "hi");
+    assert_eq!(b.state_of(bob), Some(ConversationState::Accepted));
+    // Deleted on the phone: hidden in Contacts, gone from the laptop.
+    a.sync.deleted(&bob);
+    a.push(&mut swarm);
+    b.pull(&swarm, T0 + 10);
+    assert_eq!(b.hidden, vec![bob]);
+    assert_eq!(b.state_of(bob), None);
+    assert_eq!(
+        b.state_of(carol),
+        Some(ConversationState::Accepted),
+        "the other contact stays"
+    );
+    // Carol's own name is known here; another device sets a nickname for her (written as
+    // another client would): the laptop shows the nickname instead.
+    let named = ConversationUpdate {
+        display_name: Some(Some("Carol".into())),
+        ..ConversationUpdate::default()
+    };
+    let mut db = MessageDb::new(&b.store, &b.vault);
+    block_on(db.upsert_conversation(&ConversationId::Direct(carol), named, T0, &mut b.rng))
+        .expect("upsert");
+    let mut other = Device::new(3);
+    other.pull(&swarm, T0 + 12);
+    let mut edited = other.sync.config(ConfigKind::Contacts).clone();
+    contacts::update(&mut edited, &carol, |c| c.nickname = "Caz".into()).expect("update");
+    let push = edited.push(&other.identity).expect("push");
+    swarm.stored.push((3, "nick".into(), push.data));
+    b.pull(&swarm, T0 + 13);
+    let conv = block_on(b.db().conversation(&ConversationId::Direct(carol)))
+        .expect("read")
+        .expect("carol");
+    assert_eq!(conv.display_name.as_deref(), Some("Caz"));
+    // A pull that changes nothing hides nothing more.
+    let n = b.hidden.len();
+    b.pull(&swarm, T0 + 14);
+    assert_eq!(b.hidden.len(), n);
 }

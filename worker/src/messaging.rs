@@ -201,6 +201,8 @@ pub struct Messenger {
     sync: umbra_protocol::sync::ConfigSync,
     /// When the debounced config push is due (local ms).
     sync_push_at: Option<u64>,
+    /// The sync status last posted (posted again when it changes).
+    sync_posted: Option<umbra_ipc::SyncView>,
 }
 
 impl core::fmt::Debug for Messenger {
@@ -315,6 +317,7 @@ impl Messenger {
             files: Default::default(),
             sync,
             sync_push_at: None,
+            sync_posted: None,
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),

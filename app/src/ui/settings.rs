@@ -19,6 +19,8 @@ pub(crate) fn Settings() -> impl IntoView {
     let state = expect_context::<UiState>();
     let worker = use_worker();
     worker.send(Command::Conversations(ConversationsCommand::ListBlocked));
+    // Fresh settings and sync status.
+    worker.send(Command::Settings(SettingsCommand::Get));
     let name = RwSignal::new(state.display_name.get_untracked().unwrap_or_default());
     let saved = RwSignal::new(false);
     // Show the stored name when the worker reports it.
@@ -78,6 +80,8 @@ pub(crate) fn Settings() -> impl IntoView {
             <Switches/>
             <h2 id="blocked-title">"Blocked contacts"</h2>
             {blocked}
+            <h2 id="sync-title">"Your other devices"</h2>
+            <SyncStatus/>
             <h2 id="network-title">"Network"</h2>
             <Bridges/>
             <div class="actions">
@@ -86,6 +90,33 @@ pub(crate) fn Settings() -> impl IntoView {
                 </button>
             </div>
         </section>
+    }
+}
+
+/// When the account's configs (profile, contacts, read state) last came in from its other
+/// devices, and any that does not sync now.
+#[component]
+fn SyncStatus() -> impl IntoView {
+    let state = expect_context::<UiState>();
+    let text = move || match state.sync.get().and_then(|s| s.last_merge_ms) {
+        Some(ms) => format!(
+            "Last synced with your other devices at {}.",
+            crate::browser::local_time(ms, true)
+        ),
+        None => "Nothing synced from other devices yet.".into(),
+    };
+    let failures = move || state.sync.get().map(|s| s.failures).unwrap_or_default();
+    view! {
+        <p class="small" role="status" aria-label="Sync status">{text}</p>
+        <p class="small">"Your name, picture, contacts, blocks and read state stay in step with Session on your other devices."</p>
+        {move || {
+            let items = failures();
+            (!items.is_empty()).then(|| view! {
+                <ul class="error" aria-label="Sync problems">
+                    {items.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}
+                </ul>
+            })
+        }}
     }
 }
 

@@ -95,7 +95,50 @@ impl Messenger {
         )
         .await?;
         self.convo.set_picture(picture, updated_s);
+        self.sync_picture(cx).await;
         Ok(())
+    }
+
+    /// Another device set the own picture (`None`: removed it), as the UserProfile config
+    /// says: fetched, then shown and sent like one set here. A picture that does not come or
+    /// does not open leaves the current one (the next change tries again).
+    pub(super) async fn own_picture_synced<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        picture: Option<ProfilePicture>,
+    ) {
+        let Some(picture) = picture else {
+            let removed = async {
+                self.save_picture(cx, None).await?;
+                cx.vault
+                    .delete_record(cx.store, OWN_AVATAR_RECORD)
+                    .await
+                    .map_err(super::store_error)
+            };
+            match removed.await {
+                Ok(()) => self.post_own_avatar(cx).await,
+                Err(code) => (cx.post)(&Event::Error { code }),
+            }
+            return;
+        };
+        let own = ConversationId::Direct(cx.vault.account_id());
+        if self
+            .files
+            .avatar_downloads
+            .values()
+            .any(|(c, p)| *c == own && *p == picture)
+        {
+            return;
+        }
+        let Ok(file) = fileserver::resolve_url(&picture.url, &self.file_servers()) else {
+            return;
+        };
+        let tag = self.files.tag();
+        let req = file.server.download(&file.id);
+        if self.server_request(cx, tag, &file.server, req).is_ok() {
+            // Sent by the action loop this is called from.
+            self.files.avatar_downloads.insert(tag, (own, picture));
+        }
     }
 
     pub(super) async fn on_avatar_uploaded<R: CryptoRng>(
@@ -206,6 +249,21 @@ impl Messenger {
             return;
         };
         if !media::looks_like_picture(&plain) {
+            return;
+        }
+        if conversation == ConversationId::Direct(cx.vault.account_id()) {
+            // The own picture, set on another device.
+            let saved = async {
+                cx.vault
+                    .put_record(cx.store, OWN_AVATAR_RECORD, &plain, cx.rng)
+                    .await
+                    .map_err(super::store_error)?;
+                self.save_picture(cx, Some(picture)).await
+            };
+            match saved.await {
+                Ok(()) => self.post_own_avatar(cx).await,
+                Err(code) => (cx.post)(&Event::Error { code }),
+            }
             return;
         }
         let mut db = MessageDb::new(cx.store, cx.vault);

@@ -143,6 +143,9 @@ impl Messenger {
             return self.hold(cx, Held::SetDisappearing { peer, setting }).await;
         }
         let outcome = convo!(self, cx, set_disappearing(&dm(peer), stored));
+        if outcome.is_ok() {
+            self.sync_disappearing(cx, peer, stored).await;
+        }
         self.finish(cx, outcome).await
     }
 

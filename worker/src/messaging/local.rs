@@ -155,10 +155,12 @@ impl Messenger {
     }
 
     /// Posts the settings.
-    pub fn post_settings<R: CryptoRng>(&self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
+    pub fn post_settings<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) -> Result<(), ErrorCode> {
         (cx.post)(&Event::Settings {
             settings: self.settings,
         });
+        self.sync_posted = None;
+        self.post_sync(cx);
         Ok(())
     }
 

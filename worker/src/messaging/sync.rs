@@ -5,13 +5,14 @@
 //! Dumps are written as sealed vault records in the same step as what they describe.
 
 use rand_core::CryptoRng;
-use umbra_ipc::{ErrorCode, Event};
+use umbra_ipc::{ErrorCode, Event, SyncView};
 use umbra_protocol::{
     client::{ClientCommand, ConfigPushError, Subscription, SwarmMessage},
     config::ConfigKind,
     identity::AccountId,
+    store::messages::Disappearing,
     store::{MessageDb, UnlockedVault},
-    sync::{ConfigSync, PUSH_DEBOUNCE_MS},
+    sync::{ConfigSync, Own, PUSH_DEBOUNCE_MS, SyncFailure},
 };
 use zeroize::Zeroizing;
 
@@ -58,6 +59,7 @@ impl Messenger {
             && let Some(name) = self.display_name.clone()
         {
             self.sync.set_name(Some(&name));
+            self.sync.set_picture(self.convo.picture());
         }
         let now = net::now_ms();
         let subs: Vec<Subscription> = self.sync.subscriptions();
@@ -134,10 +136,11 @@ impl Messenger {
         if let Some(kind) = changed {
             let net_now = self.client.network_time_ms(now);
             let mut db = MessageDb::new(cx.store, cx.vault);
-            let applied = self
-                .sync
-                .apply(kind, &mut db, self.display_name.as_deref(), net_now, cx.rng)
-                .await;
+            let own = Own {
+                display_name: self.display_name.as_deref(),
+                picture: self.convo.picture(),
+            };
+            let applied = self.sync.apply(kind, &mut db, own, net_now, cx.rng).await;
             match applied {
                 Ok(applied) => {
                     for change in applied.ui {
@@ -148,6 +151,16 @@ impl Messenger {
                     {
                         (cx.post)(&Event::Error { code });
                     }
+                    if let Some(picture) = applied.picture {
+                        self.own_picture_synced(cx, picture).await;
+                    }
+                    for peer in applied.hidden {
+                        // Deleted on another device: deleted here (not written back).
+                        let outcome = convo!(self, cx, delete_conversation(&dm(peer)));
+                        if let Err(code) = self.apply(cx, outcome) {
+                            (cx.post)(&Event::Error { code });
+                        }
+                    }
                 }
                 Err(e) => (cx.post)(&Event::Error { code: db_error(e) }),
             }
@@ -155,6 +168,7 @@ impl Messenger {
         // A merge of two branches must be pushed.
         self.sync_changed();
         self.save_dumps(cx).await;
+        self.post_sync(cx);
     }
 
     /// The outcome of a config push.
@@ -167,6 +181,7 @@ impl Messenger {
         if self.sync.on_pushed(tag, result) {
             self.sync_changed();
             self.save_dumps(cx).await;
+            self.post_sync(cx);
         }
     }
 
@@ -218,6 +233,49 @@ impl Messenger {
         self.save_dumps(cx).await;
     }
 
+    /// Posts the sync status if it changed since it was last posted.
+    pub(super) fn post_sync<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
+        let status = self.sync.status();
+        let view = SyncView {
+            last_merge_ms: status.last_merge_ms,
+            failures: status
+                .failures
+                .iter()
+                .map(|(kind, failure)| {
+                    let why = match failure {
+                        SyncFailure::Config(e) => e.to_string(),
+                        SyncFailure::PushFailed => "not stored by the network yet".into(),
+                    };
+                    format!("{}: {why}", config_name(*kind))
+                })
+                .collect(),
+        };
+        if self.sync_posted.as_ref() != Some(&view) {
+            (cx.post)(&Event::Sync { sync: view.clone() });
+            self.sync_posted = Some(view);
+        }
+    }
+
+    /// The disappearing setting of `peer`'s conversation changed here: recorded in the
+    /// Contacts config.
+    pub(super) async fn sync_disappearing<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        setting: Disappearing,
+    ) {
+        self.sync.disappearing(&peer, setting);
+        self.sync_changed();
+        self.save_dumps(cx).await;
+    }
+
+    /// The own picture changed here (set, or removed): recorded in the UserProfile config.
+    pub(super) async fn sync_picture<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
+        self.sync.set_picture(self.convo.picture());
+        self.sync_changed();
+        self.save_dumps(cx).await;
+    }
+
     /// `peer`'s conversation may have been read: its last-read time goes into the
     /// ConvoInfoVolatile config.
     pub(super) async fn sync_read<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, peer: AccountId) {
@@ -232,6 +290,16 @@ impl Messenger {
         self.sync.read(&peer, conv.last_read_ms, now);
         self.sync_changed();
         self.save_dumps(cx).await;
+    }
+}
+
+/// How Settings names a config.
+fn config_name(kind: ConfigKind) -> &'static str {
+    match kind {
+        ConfigKind::UserProfile => "Profile",
+        ConfigKind::Contacts => "Contacts",
+        ConfigKind::ConvoInfoVolatile => "Read state",
+        ConfigKind::UserGroups => "Groups and communities",
     }
 }
 
