@@ -110,6 +110,7 @@ awk -v bars="$bars" -v ref="$ref" -v files="$files" '
     if (v == "") return "—"
     if (u == "s") return sprintf("%.3f s", v)
     if (u == "MB/s") return sprintf("%.0f MB/s", v)
+    if (u == "bytes") return sprintf("%.0f B", v)
     return sprintf("%.0f/s", v)
   }
   # speed ratio a/b (for seconds per op: b/a)

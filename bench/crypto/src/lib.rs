@@ -321,6 +321,58 @@ pub fn run_all(
         "attachment::decrypt_legacy 1 MB (digest, HMAC, AES-256-CBC)",
     ));
 
+    // Config sync (issue 13): a Contacts config of 1,000 contacts pulled into a fresh
+    // device (decrypt, decompress if compressed, parse, verify, merge, read every contact),
+    // and the bytes one contact change pushes.
+    {
+        use umbra_protocol::config::{ConfigKind, ConfigState, contacts};
+        let mut state = ConfigState::new(ConfigKind::Contacts);
+        for i in 0..1_000u32 {
+            let mut entropy = [0u8; 16];
+            entropy[..4].copy_from_slice(&i.to_le_bytes());
+            let seed = umbra_protocol::identity::Seed::from_entropy(&entropy)
+                .map_err(|_| "seed".to_string())?;
+            let id = umbra_protocol::identity::Identity::from_seed(&seed).account_id();
+            contacts::update(&mut state, &id, |c| {
+                c.name = format!("Contact number {i}");
+                c.approved = true;
+                c.approved_me = true;
+                c.created = 1_800_000_000 + i64::from(i);
+            })
+            .map_err(|e| format!("contacts: {e}"))?;
+        }
+        let push = state.push(&fx.sender).map_err(|e| format!("push: {e}"))?;
+        let pulled = vec![("h1".to_string(), push.data.clone())];
+        let r = ops_per_sec(now, cfg, || {
+            let mut fresh = ConfigState::new(ConfigKind::Contacts);
+            let outcome = fresh.merge(&fx.sender, &pulled);
+            outcome.accepted.len() + contacts::len(&fresh)
+        });
+        let mut check = ConfigState::new(ConfigKind::Contacts);
+        check.merge(&fx.sender, &pulled);
+        if contacts::len(&check) != 1_000 {
+            return Err("config: the pulled config does not hold 1,000 contacts".into());
+        }
+        out(&line(
+            "config_pull_1000_contacts",
+            1.0 / r,
+            "s",
+            "ConfigState::merge of a pulled Contacts config with 1,000 contacts (decrypt, parse, verify, merge) + contacts::len",
+        ));
+        state.confirm_pushed(push.seqno, "h1".into());
+        let first = contacts::all(&state)[0].account_id;
+        contacts::update(&mut state, &first, |c| c.nickname = "Nick".into())
+            .map_err(|e| format!("contacts: {e}"))?;
+        let change = state.push(&fx.sender).map_err(|e| format!("push: {e}"))?;
+        out(&line(
+            "config_push_one_change",
+            change.data.len() as f64,
+            "bytes",
+            "bytes stored for one contact change in a 1,000-contact config (the whole config, compressed if smaller, padded, encrypted)",
+        ));
+        out(&format!("# config: 1,000 contacts = {} bytes pushed", push.data.len()));
+    }
+
     // XChaCha20-Poly1305 (onion hop key)
     let r = ops_per_sec(now, cfg, || fx.hop_key.encrypt(&fx.kib, &mut rng).len());
     out(&line(
