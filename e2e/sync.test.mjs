@@ -2,7 +2,7 @@
 // faithful testnet: Bob writes to Alice, both of Alice's browsers show his message request;
 // Alice accepts it in the first, and the second shows Bob's conversation as accepted (the
 // Contacts config pushed into the own swarm's namespace 3 and pulled back). Then the name and
-// picture set in one browser, the disappearing setting and the block set in the other, reach
+// picture set in one browser, the disappearing setting, a nickname and a block, reach
 // the other one, and a third browser restored later starts with all of it. Tests fail on
 // console errors, page errors and CSP violations.
 import { test, before, after } from 'node:test';
@@ -80,6 +80,13 @@ test('a request accepted in one browser shows as accepted in the other', async (
     await row(a1, 'Conversations', name).click();
     const setting = a1.getByRole('status', { name: 'Disappearing messages setting' });
     await until(async () => (await setting.textContent()) === 'Disappear after send: 12 hours', 'the setting reaches the first browser');
+    // A nickname given in the first browser names Bob in the second.
+    await a1.getByRole('button', { name: 'Nickname' }).click();
+    const naming = a1.getByRole('form', { name: 'Nickname' });
+    await naming.getByLabel('Nickname').fill('Bobby');
+    await naming.getByRole('button', { name: 'Save nickname' }).click();
+    await visible(a1.getByRole('heading', { name: 'Bobby' }));
+    await visible(a2.getByRole('heading', { name: 'Bobby' }), DELIVERY_MS);
     await a2.getByRole('button', { name: 'Block', exact: true }).click();
     await visible(a2.getByRole('region', { name: 'Blocked' }));
     await visible(a1.getByRole('region', { name: 'Blocked' }), DELIVERY_MS);

@@ -69,11 +69,14 @@ pub(crate) fn short_id(id: &str) -> String {
 /// The name shown for a conversation: the peer's display name without bidi controls
 /// ([`strip_bidi`]), else the short Account ID.
 pub(crate) fn conversation_name(c: &ConversationSummary) -> String {
-    let name = c.display_name.as_deref().map(strip_bidi);
-    match name.as_deref().map(str::trim) {
-        Some(name) if !name.is_empty() => name.to_owned(),
-        _ => short_id(&c.conversation),
-    }
+    // The user's own name for the peer first, as Session shows it.
+    [c.nickname.as_deref(), c.display_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(strip_bidi)
+        .map(|n| n.trim().to_owned())
+        .find(|n| !n.is_empty())
+        .unwrap_or_else(|| short_id(&c.conversation))
 }
 
 /// Whether `c` is a bidirectional-text control: the embeddings and overrides U+202A–U+202E,
@@ -523,6 +526,7 @@ mod tests {
             unread: 0,
             disappearing: Default::default(),
             has_avatar: false,
+            nickname: None,
         }
     }
 
@@ -587,11 +591,17 @@ mod tests {
             unread: 0,
             disappearing: Default::default(),
             has_avatar: false,
+            nickname: None,
         };
         assert_eq!(conversation_name(&c), "0555b9…884a");
         c.display_name = Some("  ".into());
         assert_eq!(conversation_name(&c), "0555b9…884a");
         c.display_name = Some("<b>Bob</b>".into());
+        assert_eq!(conversation_name(&c), "<b>Bob</b>");
+        // The user's nickname wins; a blank one does not hide the display name.
+        c.nickname = Some("Bobby\u{202e}".into());
+        assert_eq!(conversation_name(&c), "Bobby");
+        c.nickname = Some(" ".into());
         assert_eq!(conversation_name(&c), "<b>Bob</b>");
     }
 

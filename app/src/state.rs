@@ -611,6 +611,7 @@ mod tests {
             unread: 0,
             disappearing: DisappearingView::default(),
             has_avatar: false,
+            nickname: None,
         }
     }
 

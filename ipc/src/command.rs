@@ -300,6 +300,12 @@ pub enum ConversationOp {
     /// Unblock it. A blocked Account ID of [`Event::BlockList`](crate::Event::BlockList) is
     /// the reference of its one-to-one conversation.
     Unblock,
+    /// Name the peer (shown instead of their display name, synced to the other devices);
+    /// an empty name removes the nickname.
+    SetNickname {
+        /// The nickname (untrusted text; at most 100 characters, as a display name).
+        nickname: String,
+    },
 }
 
 /// Commands about the settings.
@@ -397,6 +403,7 @@ impl fmt::Debug for ConversationOp {
             ConversationOp::Typing { .. } => "Typing(<redacted>)",
             ConversationOp::Search { .. } => "Search(<redacted>)",
             ConversationOp::RetrySend { .. } => "RetrySend(<redacted>)",
+            ConversationOp::SetNickname { .. } => "SetNickname(<redacted>)",
             ConversationOp::SendFile { .. } => "SendFile(<redacted>)",
             ConversationOp::CancelUpload { .. } => "CancelUpload",
             ConversationOp::GetAvatar => "GetAvatar",
@@ -491,6 +498,9 @@ mod tests {
                 query: "secret query".into(),
             }),
             conv(O::RetrySend { id: 7 }),
+            conv(O::SetNickname {
+                nickname: "Bobby".into(),
+            }),
             conv(O::SendFile {
                 upload: 1,
                 name: "secret.pdf".into(),
@@ -573,6 +583,7 @@ mod tests {
                 O::DownloadAttachments { .. } => 35,
                 O::OpenAttachment { .. } => 36,
                 O::GetAvatar => 38,
+                O::SetNickname { .. } => 39,
             },
             Command::Settings(c) => match c {
                 SettingsCommand::Get => 28,
@@ -586,7 +597,7 @@ mod tests {
     }
 
     /// How many command variants exist (one more than the highest number in [`variant`]).
-    const VARIANTS: usize = 39;
+    const VARIANTS: usize = 40;
 
     /// A file's bytes never go into the JSON: they travel beside it and are put back.
     #[test]

@@ -57,6 +57,7 @@ mod tests {
             unread: 1,
             disappearing: DisappearingView::default(),
             has_avatar: false,
+            nickname: None,
         }
     }
 

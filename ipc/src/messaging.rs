@@ -41,6 +41,10 @@ pub struct ConversationSummary {
     /// [`ConversationOp::GetAvatar`](crate::ConversationOp::GetAvatar)).
     #[serde(default)]
     pub has_avatar: bool,
+    /// The name the user gave the peer, if any (shown instead of the display name;
+    /// untrusted text when it came from another device).
+    #[serde(default)]
+    pub nickname: Option<String>,
 }
 
 /// Session's two disappearing-message modes (docs/protocol.md §9), or off.

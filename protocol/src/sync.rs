@@ -17,8 +17,8 @@
 //! - **Contacts** → 1:1 conversations, for the contacts a merge changed (so an unrelated
 //!   edit never re-applies old state over what happened since): blocked → blocked;
 //!   approved → accepted (a request is accepted, a block lifted), and an approved contact
-//!   that is not hidden gets a conversation if it has none; a nickname (or a name, for a
-//!   conversation that has none) becomes the display name; a changed disappearing setting
+//!   that is not hidden gets a conversation if it has none; a changed nickname becomes the
+//!   conversation's, a name becomes the display name of one that has none; a changed disappearing setting
 //!   becomes the conversation's; a contact newly hidden (priority < 0: deleted on another
 //!   device) has its conversation deleted here too ([`Applied::hidden`]). Pinned priority,
 //!   notification settings and the contact's avatar are kept in the config (and pushed
@@ -327,10 +327,6 @@ impl ConfigSync {
         out: &mut Applied,
     ) -> Result<(), MessageDbError> {
         let id = ConversationId::Direct(c.account_id);
-        let name = [&c.nickname, &c.name]
-            .into_iter()
-            .find(|n| !n.is_empty())
-            .cloned();
         let conv = db.conversation(&id).await?;
         let newly_hidden = c.priority < 0 && old.is_none_or(|o| o.priority >= 0);
         if let Some(conv) = &conv
@@ -351,8 +347,15 @@ impl ConfigSync {
         {
             update.disappearing = Some(setting);
         }
-        let nickname_changed =
-            !c.nickname.is_empty() && old.is_none_or(|o| o.nickname != c.nickname);
+        let nickname = Some(c.nickname.clone()).filter(|n| !n.is_empty());
+        if old.is_none_or(|o| o.nickname != c.nickname)
+            && conv
+                .as_ref()
+                .map_or(nickname.is_some(), |v| v.nickname != nickname)
+        {
+            update.nickname = Some(nickname);
+        }
+        let name = Some(c.name.clone()).filter(|n| !n.is_empty());
         let before = match conv {
             Some(conv) => {
                 let wanted = if c.blocked {
@@ -366,10 +369,7 @@ impl ConfigSync {
                     None
                 };
                 update.state = wanted.filter(|w| *w != conv.state);
-                if (conv.display_name.is_none() || nickname_changed)
-                    && name.is_some()
-                    && conv.display_name != name
-                {
+                if conv.display_name.is_none() && name.is_some() {
                     update.display_name = Some(name);
                 }
                 Some(conv.state)
@@ -439,6 +439,9 @@ impl ConfigSync {
                     }
                     if c.name.is_empty() {
                         c.name = conv.display_name.clone().unwrap_or_default();
+                    }
+                    if c.nickname.is_empty() {
+                        c.nickname = conv.nickname.clone().unwrap_or_default();
                     }
                     c.disappearing = config_disappearing(conv.disappearing);
                 })
@@ -552,6 +555,20 @@ impl ConfigSync {
         self.edit(ConfigKind::UserProfile, |s| {
             if user_profile::profile_pic(s) != pic {
                 user_profile::set_profile_pic(s, pic.as_ref())?;
+            }
+            Ok(())
+        });
+    }
+
+    /// The user named `peer` (`None`: removed the nickname).
+    pub fn nickname(&mut self, peer: &AccountId, nickname: Option<&str>) {
+        if *peer == self.me {
+            return;
+        }
+        let value = nickname.unwrap_or("").to_owned();
+        self.edit(ConfigKind::Contacts, |s| {
+            if contacts::get(s, peer).is_none_or(|c| c.nickname != value) {
+                contacts::update(s, peer, |c| c.nickname = value)?;
             }
             Ok(())
         });

@@ -586,7 +586,7 @@ fn a_conversation_deleted_on_one_device_goes_on_the_other_and_a_nickname_applies
         "the other contact stays"
     );
     // Carol's own name is known here; another device sets a nickname for her (written as
-    // another client would): the laptop shows the nickname instead.
+    // another client would): the laptop keeps both (the app shows the nickname).
     let named = ConversationUpdate {
         display_name: Some(Some("Carol".into())),
         ..ConversationUpdate::default()
@@ -604,7 +604,12 @@ fn a_conversation_deleted_on_one_device_goes_on_the_other_and_a_nickname_applies
     let conv = block_on(b.db().conversation(&ConversationId::Direct(carol)))
         .expect("read")
         .expect("carol");
-    assert_eq!(conv.display_name.as_deref(), Some("Caz"));
+    assert_eq!(conv.nickname.as_deref(), Some("Caz"));
+    assert_eq!(
+        conv.display_name.as_deref(),
+        Some("Carol"),
+        "her own name is kept"
+    );
     // A pull that changes nothing hides nothing more.
     let n = b.hidden.len();
     b.pull(&swarm, T0 + 14);

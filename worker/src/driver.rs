@@ -376,6 +376,7 @@ impl<R: CryptoRng> Driver<R> {
             ConversationOp::Typing { started } => m.typing(cx, peer, started).await,
             ConversationOp::Search { query } => m.search(cx, query, Some(peer)).await,
             ConversationOp::RetrySend { id } => m.retry(cx, peer, id).await,
+            ConversationOp::SetNickname { nickname } => m.set_nickname(cx, peer, &nickname).await,
             ConversationOp::SendFile {
                 upload,
                 name,

@@ -103,6 +103,7 @@ mod tests {
             unread,
             disappearing: DisappearingView::default(),
             has_avatar: false,
+            nickname: None,
         }
     }
 

@@ -152,6 +152,17 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
             }
         })
     };
+    let naming = RwSignal::new(false);
+    let p8 = conversation.clone();
+    let nickname_form = move || {
+        naming.get().then(|| {
+            let current = state
+                .chat
+                .with_untracked(|c| c.as_ref().and_then(|c| c.summary.nickname.clone()))
+                .unwrap_or_default();
+            view! { <NicknameForm conversation=p8.clone() current open=naming/> }
+        })
+    };
     let p5 = conversation.clone();
     let search = move || {
         ui.search
@@ -184,8 +195,11 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
                 <button type="button" class="secondary" on:click=move |_| ui.disappearing.set(true)>
                     "Disappearing messages"
                 </button>
+                <button type="button" class="secondary" aria-expanded=move || naming.get().to_string()
+                    on:click=move |_| naming.update(|n| *n = !*n)>"Nickname"</button>
                 {block}
             </div>
+            {nickname_form}
             <p class="small setting" role="status" aria-label="Disappearing messages setting">
                 {move || format::disappearing_text(setting.get())}
             </p>
@@ -203,6 +217,38 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
             <LinkDialog/>
             <DisappearingDialog conversation=p7 current=setting/>
         </section>
+    }
+}
+
+/// Sets or removes the nickname of the peer (shown instead of their display name, and
+/// synced to the other devices).
+#[component]
+fn NicknameForm(conversation: String, current: String, open: RwSignal<bool>) -> impl IntoView {
+    let worker = use_worker();
+    let value = RwSignal::new(current);
+    let save = move |nickname: String| {
+        worker.send(Command::conversation(
+            conversation.clone(),
+            ConversationOp::SetNickname { nickname },
+        ));
+        open.set(false);
+    };
+    let save2 = save.clone();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        save(value.get_untracked().trim().to_owned());
+    };
+    view! {
+        <form class="nickname" aria-label="Nickname" on:submit=submit>
+            <label for="nickname">"Nickname"</label>
+            <input id="nickname" type="text" maxlength="100" bind:value=value/>
+            <p class="small">"Only you see it; it replaces their name on your devices."</p>
+            <div class="actions">
+                <button type="submit">"Save nickname"</button>
+                <button type="button" class="secondary" on:click=move |_| save2(String::new())>"Remove nickname"</button>
+                <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+            </div>
+        </form>
     }
 }
 

@@ -4,7 +4,14 @@
 
 use rand_core::CryptoRng;
 use umbra_ipc::{ErrorCode, Event};
-use umbra_protocol::{convo, identity::AccountId, store::messages::MessageKey};
+use umbra_protocol::{
+    convo,
+    identity::AccountId,
+    store::{
+        MessageDb,
+        messages::{ConversationUpdate, MessageKey},
+    },
+};
 
 use super::{Cx, Held, Messenger, dm, path_state, sync::ContactChange, view};
 
@@ -194,6 +201,30 @@ impl Messenger {
             self.sync_contact(cx, peer, ContactChange::Deleted).await;
         }
         self.finish(cx, outcome).await
+    }
+
+    /// Names `peer` (blank: removes the nickname), here and in the synced Contacts config.
+    pub async fn set_nickname<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        nickname: &str,
+    ) -> Result<(), ErrorCode> {
+        let nickname = convo::checked_display_name(nickname).map_err(super::convo_error)?;
+        let mut db = MessageDb::new(cx.store, cx.vault);
+        let Some(conv) = db.conversation(&dm(peer)).await.map_err(super::db_error)? else {
+            return Err(ErrorCode::NoSuchMessage);
+        };
+        let update = ConversationUpdate {
+            nickname: Some(nickname.clone()),
+            ..ConversationUpdate::default()
+        };
+        db.upsert_conversation(&dm(peer), update, conv.last_activity_ms, cx.rng)
+            .await
+            .map_err(super::db_error)?;
+        self.sync_nickname(cx, peer, nickname.as_deref()).await;
+        let effects = vec![convo::Effect::Ui(convo::UiChange::Conversation(dm(peer)))];
+        self.finish(cx, Ok(effects)).await
     }
 
     /// Blocks (`true`) or unblocks `peer`, then posts the list and the block list.

@@ -64,6 +64,7 @@ impl Messenger {
                 unread: 0,
                 disappearing: Default::default(),
                 has_avatar: false,
+                nickname: None,
             },
         };
         let list: Vec<Message> = db

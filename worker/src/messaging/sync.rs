@@ -269,6 +269,18 @@ impl Messenger {
         self.save_dumps(cx).await;
     }
 
+    /// The user named `peer` here: recorded in the Contacts config.
+    pub(super) async fn sync_nickname<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+        nickname: Option<&str>,
+    ) {
+        self.sync.nickname(&peer, nickname);
+        self.sync_changed();
+        self.save_dumps(cx).await;
+    }
+
     /// The own picture changed here (set, or removed): recorded in the UserProfile config.
     pub(super) async fn sync_picture<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
         self.sync.set_picture(self.convo.picture());

@@ -98,6 +98,7 @@ pub fn summary(c: &Conversation) -> ConversationSummary {
         unread: c.unread_count,
         disappearing: view_of(c.disappearing),
         has_avatar: c.avatar_stored,
+        nickname: c.nickname.clone(),
     }
 }
 

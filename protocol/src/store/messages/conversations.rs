@@ -55,6 +55,9 @@ impl<S: Store> MessageDb<'_, S> {
         if let Some(t) = update.profile_updated_s {
             conv.profile_updated_s = t;
         }
+        if let Some(nickname) = update.nickname {
+            conv.nickname = nickname;
+        }
         let mut deletes = Vec::new();
         if let Some(avatar) = update.avatar
             && conv.avatar != avatar

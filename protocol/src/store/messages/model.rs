@@ -242,6 +242,10 @@ pub struct Conversation {
     /// Whether the avatar's bytes are stored here.
     #[serde(default)]
     pub avatar_stored: bool,
+    /// The name the user gave the peer (shown instead of the display name; synced as the
+    /// Contacts config's nickname).
+    #[serde(default)]
+    pub nickname: Option<String>,
 }
 
 /// Summary of the newest message of a conversation (for the conversation list).
@@ -394,4 +398,7 @@ pub struct ConversationUpdate {
     /// New profile picture (`Some(None)` removes it, and its stored bytes).
     #[serde(default)]
     pub avatar: Option<Option<ProfilePicture>>,
+    /// New nickname (`Some(None)` removes it).
+    #[serde(default)]
+    pub nickname: Option<Option<String>>,
 }

@@ -207,6 +207,7 @@ impl ConversationsRecord {
                     profile_updated_s: 0,
                     avatar: None,
                     avatar_stored: false,
+                    nickname: None,
                 });
                 self.conversations.len() - 1
             }

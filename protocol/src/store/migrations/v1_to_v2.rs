@@ -151,6 +151,7 @@ fn conversation_v2(c: ConversationV1) -> Conversation {
         profile_updated_s: 0,
         avatar: None,
         avatar_stored: false,
+        nickname: None,
     }
 }
 

@@ -151,6 +151,7 @@ pub fn expected_fixture_view(me: AccountId) -> DbView {
         profile_updated_s: 0,
         avatar: None,
         avatar_stored: false,
+        nickname: None,
     };
     let after_read = Disappearing {
         mode: DisappearingMode::AfterRead,
