@@ -2,7 +2,7 @@
 // faithful testnet: Bob writes to Alice, both of Alice's browsers show his message request;
 // Alice accepts it in the first, and the second shows Bob's conversation as accepted (the
 // Contacts config pushed into the own swarm's namespace 3 and pulled back). Then the name and
-// picture set in one browser, the disappearing setting, a nickname and a block, reach
+// picture set in one browser, the disappearing setting, a nickname, the unread flag and a block, reach
 // the other one, and a third browser restored later starts with all of it. Tests fail on
 // console errors, page errors and CSP violations.
 import { test, before, after } from 'node:test';
@@ -87,6 +87,18 @@ test('a request accepted in one browser shows as accepted in the other', async (
     await naming.getByRole('button', { name: 'Save nickname' }).click();
     await visible(a1.getByRole('heading', { name: 'Bobby' }));
     await visible(a2.getByRole('heading', { name: 'Bobby' }), DELIVERY_MS);
+
+    // Marked unread in the first browser: the second lists it as unread; opened there, it is
+    // read in the first again.
+    await a2.getByRole('button', { name: 'Back to conversations' }).click();
+    await a1.getByRole('button', { name: 'Mark unread' }).click();
+    await visible(row(a1, 'Conversations', 'Bobby').filter({ hasText: 'marked unread' }));
+    await visible(row(a2, 'Conversations', 'Bobby').filter({ hasText: 'marked unread' }), DELIVERY_MS);
+    await row(a2, 'Conversations', 'Bobby').click();
+    await row(a1, 'Conversations', 'Bobby').filter({ hasText: 'marked unread' })
+      .waitFor({ state: 'detached', timeout: DELIVERY_MS });
+    await row(a1, 'Conversations', 'Bobby').click();
+
     await a2.getByRole('button', { name: 'Block', exact: true }).click();
     await visible(a2.getByRole('region', { name: 'Blocked' }));
     await visible(a1.getByRole('region', { name: 'Blocked' }), DELIVERY_MS);

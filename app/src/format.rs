@@ -527,6 +527,7 @@ mod tests {
             disappearing: Default::default(),
             has_avatar: false,
             nickname: None,
+            marked_unread: false,
         }
     }
 
@@ -592,6 +593,7 @@ mod tests {
             disappearing: Default::default(),
             has_avatar: false,
             nickname: None,
+            marked_unread: false,
         };
         assert_eq!(conversation_name(&c), "0555b9…884a");
         c.display_name = Some("  ".into());

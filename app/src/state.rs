@@ -612,6 +612,7 @@ mod tests {
             disappearing: DisappearingView::default(),
             has_avatar: false,
             nickname: None,
+            marked_unread: false,
         }
     }
 

@@ -306,6 +306,8 @@ pub enum ConversationOp {
         /// The nickname (untrusted text; at most 100 characters, as a display name).
         nickname: String,
     },
+    /// Mark it unread until it is opened again (synced to the other devices).
+    MarkUnread,
 }
 
 /// Commands about the settings.
@@ -404,6 +406,7 @@ impl fmt::Debug for ConversationOp {
             ConversationOp::Search { .. } => "Search(<redacted>)",
             ConversationOp::RetrySend { .. } => "RetrySend(<redacted>)",
             ConversationOp::SetNickname { .. } => "SetNickname(<redacted>)",
+            ConversationOp::MarkUnread => "MarkUnread",
             ConversationOp::SendFile { .. } => "SendFile(<redacted>)",
             ConversationOp::CancelUpload { .. } => "CancelUpload",
             ConversationOp::GetAvatar => "GetAvatar",
@@ -501,6 +504,7 @@ mod tests {
             conv(O::SetNickname {
                 nickname: "Bobby".into(),
             }),
+            conv(O::MarkUnread),
             conv(O::SendFile {
                 upload: 1,
                 name: "secret.pdf".into(),
@@ -584,6 +588,7 @@ mod tests {
                 O::OpenAttachment { .. } => 36,
                 O::GetAvatar => 38,
                 O::SetNickname { .. } => 39,
+                O::MarkUnread => 40,
             },
             Command::Settings(c) => match c {
                 SettingsCommand::Get => 28,
@@ -597,7 +602,7 @@ mod tests {
     }
 
     /// How many command variants exist (one more than the highest number in [`variant`]).
-    const VARIANTS: usize = 40;
+    const VARIANTS: usize = 41;
 
     /// A file's bytes never go into the JSON: they travel beside it and are put back.
     #[test]

@@ -45,6 +45,9 @@ pub struct ConversationSummary {
     /// untrusted text when it came from another device).
     #[serde(default)]
     pub nickname: Option<String>,
+    /// The user marked it unread (shown like an unread message until it is opened).
+    #[serde(default)]
+    pub marked_unread: bool,
 }
 
 /// Session's two disappearing-message modes (docs/protocol.md §9), or off.

@@ -26,7 +26,7 @@
 //! - **UserProfile** → the own display name and picture (returned to the caller, which owns
 //!   them).
 //! - **ConvoInfoVolatile** → incoming messages sent at or before another device's last-read
-//!   time are read. The unread flag is kept in the config.
+//!   time are read; the unread flag marks the conversation unread (or not).
 //! - **UserGroups** is kept and round-tripped only.
 //!
 //! Another device's data is never destroyed: every write goes through the typed views,
@@ -308,6 +308,15 @@ impl ConfigSync {
                     };
                     if up_to > conv.last_read_ms {
                         db.mark_read_up_to(&id, up_to, now_ms, rng).await?;
+                        out.ui.push(UiChange::Conversation(id.clone()));
+                    }
+                    if read.unread != conv.marked_unread {
+                        let update = ConversationUpdate {
+                            marked_unread: Some(read.unread),
+                            ..ConversationUpdate::default()
+                        };
+                        db.upsert_conversation(&id, update, conv.last_activity_ms, rng)
+                            .await?;
                         out.ui.push(UiChange::Conversation(id));
                     }
                 }
@@ -517,11 +526,12 @@ impl ConfigSync {
         });
     }
 
-    /// The user read the 1:1 conversation with `peer` up to `last_read_ms` (network ms).
-    pub fn read(&mut self, peer: &AccountId, last_read_ms: u64, now_ms: u64) {
+    /// The user read the 1:1 conversation with `peer` up to `last_read_ms` (network ms), or
+    /// marked it unread (`unread`).
+    pub fn read(&mut self, peer: &AccountId, last_read_ms: u64, unread: bool, now_ms: u64) {
         let read = volatile::ReadState {
             last_read_ms: i64::try_from(last_read_ms).unwrap_or(i64::MAX),
-            unread: false,
+            unread,
         };
         let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
         self.edit(ConfigKind::ConvoInfoVolatile, |s| {

@@ -236,7 +236,7 @@ fn a_fresh_device_gets_name_contacts_blocks_and_read_state() {
     phone.sync.accepted(&bob, T0);
     phone.sync.blocked(&carol, true, T0);
     phone.sync.accepted(&dave, T0);
-    phone.sync.read(&bob, T0 + 1_000, T0 + 2_000);
+    phone.sync.read(&bob, T0 + 1_000, false, T0 + 2_000);
     phone.push(&mut swarm);
     assert!(!phone.sync.wants_push());
 
@@ -614,4 +614,41 @@ fn a_conversation_deleted_on_one_device_goes_on_the_other_and_a_nickname_applies
     let n = b.hidden.len();
     b.pull(&swarm, T0 + 14);
     assert_eq!(b.hidden.len(), n);
+}
+
+#[test]
+fn the_unread_flag_syncs_and_opening_clears_it() {
+    let bob = peer(2);
+    let mut swarm = Swarm::default();
+    let mut phone = Device::new(1);
+    let mut laptop = Device::new(2);
+    laptop.incoming(bob, T0, "hi");
+    phone.incoming(bob, T0, "hi");
+    let marked = |d: &Device| {
+        block_on(d.db().conversation(&ConversationId::Direct(bob)))
+            .expect("read")
+            .expect("bob")
+            .marked_unread
+    };
+    // Read, then marked unread on the phone: read and marked unread on the laptop.
+    phone.sync.read(&bob, T0, true, T0 + 10);
+    phone.push(&mut swarm);
+    laptop.pull(&swarm, T0 + 20);
+    assert!(marked(&laptop));
+    assert_eq!(laptop.unread(bob), 0);
+    // Opened on the laptop (read whole): the flag goes, and the phone follows.
+    let mut db = MessageDb::new(&laptop.store, &laptop.vault);
+    block_on(db.mark_read(&ConversationId::Direct(bob), T0 + 30, &mut laptop.rng)).expect("read");
+    assert!(!marked(&laptop));
+    laptop.sync.read(&bob, T0 + 30, false, T0 + 30);
+    laptop.push(&mut swarm);
+    let mut db = MessageDb::new(&phone.store, &phone.vault);
+    let update = ConversationUpdate {
+        marked_unread: Some(true),
+        ..ConversationUpdate::default()
+    };
+    block_on(db.upsert_conversation(&ConversationId::Direct(bob), update, T0, &mut phone.rng))
+        .expect("upsert");
+    phone.pull(&swarm, T0 + 40);
+    assert!(!marked(&phone));
 }

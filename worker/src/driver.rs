@@ -377,6 +377,7 @@ impl<R: CryptoRng> Driver<R> {
             ConversationOp::Search { query } => m.search(cx, query, Some(peer)).await,
             ConversationOp::RetrySend { id } => m.retry(cx, peer, id).await,
             ConversationOp::SetNickname { nickname } => m.set_nickname(cx, peer, &nickname).await,
+            ConversationOp::MarkUnread => m.mark_unread(cx, peer).await,
             ConversationOp::SendFile {
                 upload,
                 name,

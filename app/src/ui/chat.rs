@@ -153,6 +153,17 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
         })
     };
     let naming = RwSignal::new(false);
+    let p9 = conversation.clone();
+    // Marked unread, then closed: opening it again reads it.
+    let mark_unread = move |_| {
+        worker.send(Command::conversation(
+            p9.clone(),
+            ConversationOp::MarkUnread,
+        ));
+        worker.send(Command::Conversations(ConversationsCommand::Close));
+        state.search.set(None);
+        state.go_home(HomeView::List);
+    };
     let p8 = conversation.clone();
     let nickname_form = move || {
         naming.get().then(|| {
@@ -195,6 +206,7 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
                 <button type="button" class="secondary" on:click=move |_| ui.disappearing.set(true)>
                     "Disappearing messages"
                 </button>
+                <button type="button" class="secondary" on:click=mark_unread>"Mark unread"</button>
                 <button type="button" class="secondary" aria-expanded=move || naming.get().to_string()
                     on:click=move |_| naming.update(|n| *n = !*n)>"Nickname"</button>
                 {block}

@@ -90,9 +90,18 @@ fn Row(c: ConversationSummary) -> impl IntoView {
     let time = c.last_time_ms.map(|ms| {
         view! { <time class="when" datetime=browser::iso_time(ms)>{browser::local_time(ms, true)}</time> }
     });
-    let badge = (c.unread > 0).then(|| {
-        let n = c.unread.min(99).to_string();
-        let words = format::unread_text(c.unread);
+    let badge = (c.unread > 0 || c.marked_unread).then(|| {
+        // Marked unread with nothing new: a dot, as Session shows it.
+        let n = if c.unread > 0 {
+            c.unread.min(99).to_string()
+        } else {
+            "•".into()
+        };
+        let words = if c.unread > 0 {
+            format::unread_text(c.unread)
+        } else {
+            "marked unread".into()
+        };
         view! {
             <span class="badge" aria-hidden="true">{n}</span>
             <span class="sr-only">{format!(", {words}")}</span>

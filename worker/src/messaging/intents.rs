@@ -227,6 +227,29 @@ impl Messenger {
         self.finish(cx, Ok(effects)).await
     }
 
+    /// Marks `peer`'s conversation unread (until it is opened again), here and on the other
+    /// devices.
+    pub async fn mark_unread<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        peer: AccountId,
+    ) -> Result<(), ErrorCode> {
+        let mut db = MessageDb::new(cx.store, cx.vault);
+        let Some(conv) = db.conversation(&dm(peer)).await.map_err(super::db_error)? else {
+            return Err(ErrorCode::NoSuchMessage);
+        };
+        let update = ConversationUpdate {
+            marked_unread: Some(true),
+            ..ConversationUpdate::default()
+        };
+        db.upsert_conversation(&dm(peer), update, conv.last_activity_ms, cx.rng)
+            .await
+            .map_err(super::db_error)?;
+        self.sync_read(cx, peer).await;
+        let effects = vec![convo::Effect::Ui(convo::UiChange::Conversation(dm(peer)))];
+        self.finish(cx, Ok(effects)).await
+    }
+
     /// Blocks (`true`) or unblocks `peer`, then posts the list and the block list.
     pub async fn set_blocked<R: CryptoRng>(
         &mut self,

@@ -65,6 +65,7 @@ impl Messenger {
                 disappearing: Default::default(),
                 has_avatar: false,
                 nickname: None,
+                marked_unread: false,
             },
         };
         let list: Vec<Message> = db

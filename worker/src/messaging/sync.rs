@@ -288,18 +288,19 @@ impl Messenger {
         self.save_dumps(cx).await;
     }
 
-    /// `peer`'s conversation may have been read: its last-read time goes into the
-    /// ConvoInfoVolatile config.
+    /// `peer`'s conversation may have been read (or marked unread): its last-read time and
+    /// unread flag go into the ConvoInfoVolatile config.
     pub(super) async fn sync_read<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>, peer: AccountId) {
         let db = MessageDb::new(cx.store, cx.vault);
         let Ok(Some(conv)) = db.conversation(&dm(peer)).await else {
             return;
         };
-        if conv.last_read_ms == 0 {
+        if conv.last_read_ms == 0 && !conv.marked_unread {
             return;
         }
         let now = self.client.network_time_ms(net::now_ms());
-        self.sync.read(&peer, conv.last_read_ms, now);
+        self.sync
+            .read(&peer, conv.last_read_ms, conv.marked_unread, now);
         self.sync_changed();
         self.save_dumps(cx).await;
     }

@@ -99,6 +99,7 @@ pub fn summary(c: &Conversation) -> ConversationSummary {
         disappearing: view_of(c.disappearing),
         has_avatar: c.avatar_stored,
         nickname: c.nickname.clone(),
+        marked_unread: c.marked_unread,
     }
 }
 

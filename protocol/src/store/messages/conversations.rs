@@ -58,6 +58,9 @@ impl<S: Store> MessageDb<'_, S> {
         if let Some(nickname) = update.nickname {
             conv.nickname = nickname;
         }
+        if let Some(marked) = update.marked_unread {
+            conv.marked_unread = marked;
+        }
         let mut deletes = Vec::new();
         if let Some(avatar) = update.avatar
             && conv.avatar != avatar

@@ -246,6 +246,10 @@ pub struct Conversation {
     /// Contacts config's nickname).
     #[serde(default)]
     pub nickname: Option<String>,
+    /// The user marked the conversation unread (until they open it again; synced as the
+    /// ConvoInfoVolatile unread flag).
+    #[serde(default)]
+    pub marked_unread: bool,
 }
 
 /// Summary of the newest message of a conversation (for the conversation list).
@@ -401,4 +405,7 @@ pub struct ConversationUpdate {
     /// New nickname (`Some(None)` removes it).
     #[serde(default)]
     pub nickname: Option<Option<String>>,
+    /// Marked unread, or not.
+    #[serde(default)]
+    pub marked_unread: Option<bool>,
 }

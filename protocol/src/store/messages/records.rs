@@ -208,6 +208,7 @@ impl ConversationsRecord {
                     avatar: None,
                     avatar_stored: false,
                     nickname: None,
+                    marked_unread: false,
                 });
                 self.conversations.len() - 1
             }

@@ -252,6 +252,10 @@ impl<S: Store> MessageDb<'_, S> {
         }
         if let Some(conv) = convs.get_mut(id) {
             conv.last_read_ms = conv.last_read_ms.max(now_ms.min(up_to_ms));
+            if up_to_ms == u64::MAX {
+                // Read here, whole: no longer marked unread.
+                conv.marked_unread = false;
+            }
         }
         let mut batch = Batch::default();
         if marked.is_empty() {

@@ -152,6 +152,7 @@ fn conversation_v2(c: ConversationV1) -> Conversation {
         avatar: None,
         avatar_stored: false,
         nickname: None,
+        marked_unread: false,
     }
 }
 

@@ -152,6 +152,7 @@ pub fn expected_fixture_view(me: AccountId) -> DbView {
         avatar: None,
         avatar_stored: false,
         nickname: None,
+        marked_unread: false,
     };
     let after_read = Disappearing {
         mode: DisappearingMode::AfterRead,
