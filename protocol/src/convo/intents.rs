@@ -588,10 +588,11 @@ impl Conversations {
         let Some(conv) = io.db.conversation(&conversation).await? else {
             return Ok(());
         };
-        if conv.unread_count == 0 {
+        if conv.unread_count == 0 && !conv.marked_unread {
             return Ok(());
         }
         let now = io.clock.now().0;
+        // Also ends a "marked unread".
         let marked = io.db.mark_read(&conversation, now, io.rng).await?;
         effects.push(Effect::Ui(UiChange::Conversation(conversation.clone())));
         if marked.is_empty() {
