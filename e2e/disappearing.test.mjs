@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { assertNoErrors, visible } from './support/harness.mjs';
 import {
   DELIVERY_MS, newUser as createUser, send, waitMessages, row, shortId, acceptedConversation,
-  reloadAndOpen, bubble, idbRecords, messages,
+  reloadAndOpen, bubble, idbRecords, messages, until,
 } from './support/messaging.mjs';
 import { startServer } from './support/server.mjs';
 import { startTestnet, storedMessages } from './support/testnet.mjs';
@@ -31,15 +31,6 @@ after(async () => {
   await net?.close();
   await server?.close();
 });
-
-async function until(check, what, timeout = DELIVERY_MS) {
-  const end = Date.now() + timeout;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((ok) => setTimeout(ok, 500));
-  }
-  assert.fail(`${what}: timed out`);
-}
 
 /** Sets the open conversation's disappearing messages to `mode` ("Off", "Disappear after
  * read", "Disappear after send") with the timer labelled `timer`. */

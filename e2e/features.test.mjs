@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { assertNoErrors, visible } from './support/harness.mjs';
 import {
   DELIVERY_MS, holdableWorker, newUser as createUser, startConversation, send, waitMessages, row, shortId,
-  acceptedConversation, reloadAndOpen, bubble, messageAction, setSwitch, messages,
+  acceptedConversation, reloadAndOpen, bubble, messageAction, setSwitch, messages, until,
 } from './support/messaging.mjs';
 import { startServer } from './support/server.mjs';
 import { startTestnet } from './support/testnet.mjs';
@@ -26,16 +26,6 @@ after(async () => {
 });
 
 const newUser = () => createUser(server.url, undefined, [], holdableWorker);
-
-/** Polls `check()` until true; fails naming `what` otherwise. */
-async function until(check, what, timeout = DELIVERY_MS) {
-  const end = Date.now() + timeout;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
-  assert.fail(`${what}: timed out`);
-}
 
 const bodies = async (page) => (await messages(page)).map((m) => m.body);
 

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertNoErrors, choosePassphrase, openApp, shownAccountId, visible, VECTORS } from './support/harness.mjs';
 import {
-  DELIVERY_MS, PASS, newUser, row, send, shortId, startConversation,
+  DELIVERY_MS, PASS, newUser, row, send, shortId, startConversation, until,
 } from './support/messaging.mjs';
 import { startTestnet } from './support/testnet.mjs';
 
@@ -137,12 +137,3 @@ async function png(page) {
   }));
 }
 
-/** Polls `check` until it holds (no fixed sleeps). */
-async function until(check, what, timeout = DELIVERY_MS) {
-  const end = Date.now() + timeout;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.fail(`${what}: timed out`);
-}

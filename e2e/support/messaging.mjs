@@ -177,3 +177,13 @@ export function holdableWorker() {
     },
   });
 }
+
+/** Polls `check()` until it holds (no fixed sleeps); fails naming `what` otherwise. */
+export async function until(check, what, timeout = DELIVERY_MS) {
+  const end = Date.now() + timeout;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  assert.fail(`${what}: timed out`);
+}

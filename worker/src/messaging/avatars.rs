@@ -121,12 +121,24 @@ impl Messenger {
             }
             return;
         };
+        // Sent by the action loop this is called from.
         let own = ConversationId::Direct(cx.vault.account_id());
+        self.fetch_avatar(cx, own, picture);
+    }
+
+    /// Starts fetching `picture` for `conversation` (the own account's id: the own picture)
+    /// unless it is already under way.
+    fn fetch_avatar<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        conversation: ConversationId,
+        picture: ProfilePicture,
+    ) {
         if self
             .files
             .avatar_downloads
             .values()
-            .any(|(c, p)| *c == own && *p == picture)
+            .any(|(c, p)| *c == conversation && *p == picture)
         {
             return;
         }
@@ -136,8 +148,9 @@ impl Messenger {
         let tag = self.files.tag();
         let req = file.server.download(&file.id);
         if self.server_request(cx, tag, &file.server, req).is_ok() {
-            // Sent by the action loop this is called from.
-            self.files.avatar_downloads.insert(tag, (own, picture));
+            self.files
+                .avatar_downloads
+                .insert(tag, (conversation, picture));
         }
     }
 
@@ -162,9 +175,20 @@ impl Messenger {
             url: server.file_url(&uploaded.id, false),
             key: key.to_vec(),
         };
+        self.store_own_avatar(cx, &bytes, picture).await;
+    }
+
+    /// Keeps `bytes` as the own picture (`picture` says where it is and its key), then shows
+    /// it.
+    async fn store_own_avatar<R: CryptoRng>(
+        &mut self,
+        cx: &mut Cx<'_, R>,
+        bytes: &[u8],
+        picture: ProfilePicture,
+    ) {
         let saved = async {
             cx.vault
-                .put_record(cx.store, OWN_AVATAR_RECORD, &bytes, cx.rng)
+                .put_record(cx.store, OWN_AVATAR_RECORD, bytes, cx.rng)
                 .await
                 .map_err(super::store_error)?;
             self.save_picture(cx, Some(picture)).await
@@ -209,24 +233,7 @@ impl Messenger {
                 }
                 continue;
             };
-            if self
-                .files
-                .avatar_downloads
-                .values()
-                .any(|(c, p)| *c == conversation && *p == picture)
-            {
-                continue;
-            }
-            let Ok(file) = fileserver::resolve_url(&picture.url, &self.file_servers()) else {
-                continue;
-            };
-            let tag = self.files.tag();
-            let req = file.server.download(&file.id);
-            if self.server_request(cx, tag, &file.server, req).is_ok() {
-                self.files
-                    .avatar_downloads
-                    .insert(tag, (conversation, picture));
-            }
+            self.fetch_avatar(cx, conversation, picture);
         }
     }
 
@@ -253,17 +260,7 @@ impl Messenger {
         }
         if conversation == ConversationId::Direct(cx.vault.account_id()) {
             // The own picture, set on another device.
-            let saved = async {
-                cx.vault
-                    .put_record(cx.store, OWN_AVATAR_RECORD, &plain, cx.rng)
-                    .await
-                    .map_err(super::store_error)?;
-                self.save_picture(cx, Some(picture)).await
-            };
-            match saved.await {
-                Ok(()) => self.post_own_avatar(cx).await,
-                Err(code) => (cx.post)(&Event::Error { code }),
-            }
+            self.store_own_avatar(cx, &plain, picture).await;
             return;
         }
         let mut db = MessageDb::new(cx.store, cx.vault);

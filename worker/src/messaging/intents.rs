@@ -211,17 +211,11 @@ impl Messenger {
         nickname: &str,
     ) -> Result<(), ErrorCode> {
         let nickname = convo::checked_display_name(nickname).map_err(super::convo_error)?;
-        let mut db = MessageDb::new(cx.store, cx.vault);
-        let Some(conv) = db.conversation(&dm(peer)).await.map_err(super::db_error)? else {
-            return Err(ErrorCode::NoSuchMessage);
-        };
         let update = ConversationUpdate {
             nickname: Some(nickname.clone()),
             ..ConversationUpdate::default()
         };
-        db.upsert_conversation(&dm(peer), update, conv.last_activity_ms, cx.rng)
-            .await
-            .map_err(super::db_error)?;
+        update_existing(cx, peer, update).await?;
         self.sync_nickname(cx, peer, nickname.as_deref()).await;
         let effects = vec![convo::Effect::Ui(convo::UiChange::Conversation(dm(peer)))];
         self.finish(cx, Ok(effects)).await
@@ -234,17 +228,11 @@ impl Messenger {
         cx: &mut Cx<'_, R>,
         peer: AccountId,
     ) -> Result<(), ErrorCode> {
-        let mut db = MessageDb::new(cx.store, cx.vault);
-        let Some(conv) = db.conversation(&dm(peer)).await.map_err(super::db_error)? else {
-            return Err(ErrorCode::NoSuchMessage);
-        };
         let update = ConversationUpdate {
             marked_unread: Some(true),
             ..ConversationUpdate::default()
         };
-        db.upsert_conversation(&dm(peer), update, conv.last_activity_ms, cx.rng)
-            .await
-            .map_err(super::db_error)?;
+        update_existing(cx, peer, update).await?;
         self.sync_read(cx, peer).await;
         let effects = vec![convo::Effect::Ui(convo::UiChange::Conversation(dm(peer)))];
         self.finish(cx, Ok(effects)).await
@@ -264,4 +252,21 @@ impl Messenger {
         }
         self.finish(cx, outcome).await
     }
+}
+
+/// Applies `update` to `peer`'s conversation, which must exist
+/// ([`ErrorCode::NoSuchMessage`] otherwise: the app named a conversation that is gone).
+async fn update_existing<R: CryptoRng>(
+    cx: &mut Cx<'_, R>,
+    peer: AccountId,
+    update: ConversationUpdate,
+) -> Result<(), ErrorCode> {
+    let mut db = MessageDb::new(cx.store, cx.vault);
+    let Some(conv) = db.conversation(&dm(peer)).await.map_err(super::db_error)? else {
+        return Err(ErrorCode::NoSuchMessage);
+    };
+    db.upsert_conversation(&dm(peer), update, conv.last_activity_ms, cx.rng)
+        .await
+        .map_err(super::db_error)?;
+    Ok(())
 }
