@@ -74,8 +74,7 @@ impl Messenger {
                 });
             }
         }
-        self.sync_changed();
-        self.save_dumps(cx).await;
+        self.configs_edited(cx).await;
     }
 
     /// A local change touched the configs: push after the debounce (the timer is re-armed).
@@ -166,8 +165,7 @@ impl Messenger {
             }
         }
         // A merge of two branches must be pushed.
-        self.sync_changed();
-        self.save_dumps(cx).await;
+        self.configs_edited(cx).await;
         self.post_sync(cx);
     }
 
@@ -179,10 +177,16 @@ impl Messenger {
         result: Result<String, ConfigPushError>,
     ) {
         if self.sync.on_pushed(tag, result) {
-            self.sync_changed();
-            self.save_dumps(cx).await;
+            self.configs_edited(cx).await;
             self.post_sync(cx);
         }
+    }
+
+    /// The configs changed (a local edit, a merge, a confirmed push): a push is scheduled if
+    /// one is due and the changed dumps are staged with this step.
+    async fn configs_edited<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
+        self.sync_changed();
+        self.save_dumps(cx).await;
     }
 
     /// Stages the dumps of the configs that changed.
@@ -210,8 +214,7 @@ impl Messenger {
         self.set_display_name(cx, name).await?;
         let name = self.display_name.clone();
         self.sync.set_name(name.as_deref());
-        self.sync_changed();
-        self.save_dumps(cx).await;
+        self.configs_edited(cx).await;
         Ok(())
     }
 
@@ -229,8 +232,7 @@ impl Messenger {
             ContactChange::Blocked(b) => self.sync.blocked(&peer, b, now),
             ContactChange::Deleted => self.sync.deleted(&peer),
         }
-        self.sync_changed();
-        self.save_dumps(cx).await;
+        self.configs_edited(cx).await;
     }
 
     /// Posts the sync status if it changed since it was last posted.
@@ -265,8 +267,7 @@ impl Messenger {
         setting: Disappearing,
     ) {
         self.sync.disappearing(&peer, setting);
-        self.sync_changed();
-        self.save_dumps(cx).await;
+        self.configs_edited(cx).await;
     }
 
     /// The user named `peer` here: recorded in the Contacts config.
@@ -277,15 +278,13 @@ impl Messenger {
         nickname: Option<&str>,
     ) {
         self.sync.nickname(&peer, nickname);
-        self.sync_changed();
-        self.save_dumps(cx).await;
+        self.configs_edited(cx).await;
     }
 
     /// The own picture changed here (set, or removed): recorded in the UserProfile config.
     pub(super) async fn sync_picture<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
         self.sync.set_picture(self.convo.picture());
-        self.sync_changed();
-        self.save_dumps(cx).await;
+        self.configs_edited(cx).await;
     }
 
     /// `peer`'s conversation may have been read (or marked unread): its last-read time and
@@ -301,8 +300,7 @@ impl Messenger {
         let now = self.client.network_time_ms(net::now_ms());
         self.sync
             .read(&peer, conv.last_read_ms, conv.marked_unread, now);
-        self.sync_changed();
-        self.save_dumps(cx).await;
+        self.configs_edited(cx).await;
     }
 }
 
