@@ -47,10 +47,12 @@ use crate::{
     convo::UiChange,
     identity::{AccountId, Identity},
     message::ProfilePicture,
-    rpc::Namespace,
+    rpc::{self, Namespace},
     store::{
         MessageDb, MessageDbError, Store,
-        messages::{ConversationState, ConversationUpdate, Disappearing, DisappearingMode},
+        messages::{
+            Conversation, ConversationState, ConversationUpdate, Disappearing, DisappearingMode,
+        },
     },
 };
 
@@ -117,6 +119,10 @@ pub struct ConfigSync {
     status: SyncStatus,
     /// What the last merge of Contacts changed, until [`ConfigSync::apply`] takes it.
     contact_changes: Option<ContactChanges>,
+    /// When (network ms) this device saw a contact become hidden (deleted here, or first
+    /// seen hidden in a pulled config): messages sent before are history the user deleted.
+    /// Not persisted: after a restart only new messages arrive.
+    hidden_at: BTreeMap<AccountId, u64>,
 }
 
 impl core::fmt::Debug for ConfigSync {
@@ -138,6 +144,7 @@ impl ConfigSync {
             next_tag: 1,
             status: SyncStatus::default(),
             contact_changes: None,
+            hidden_at: BTreeMap::new(),
         }
     }
 
@@ -285,6 +292,11 @@ impl ConfigSync {
                     if c.account_id == self.me {
                         continue;
                     }
+                    if c.priority < 0 && before.as_ref().is_none_or(|b| b.priority >= 0) {
+                        self.hidden_at.insert(c.account_id, now_ms);
+                    } else if c.priority >= 0 {
+                        self.hidden_at.remove(&c.account_id);
+                    }
                     if let Err(e) = self
                         .apply_contact(before.as_ref(), c, db, now_ms, rng, &mut out)
                         .await
@@ -348,8 +360,23 @@ impl ConfigSync {
             return Ok(());
         }
         let mut update = ConversationUpdate::default();
+        // A contact first seen hidden (a restore, or accepted and deleted elsewhere before
+        // this device heard of it): a conversation old messages made here is history the
+        // user deleted, kept out of the list (not deleted: a device that saw a newer message
+        // may show the contact again). A contact shown again shows its conversation.
+        if let Some(conv) = &conv {
+            let hidden = c.priority < 0 && !c.blocked;
+            if hidden && old.is_none() && !conv.hidden {
+                update.hidden = Some(true);
+            } else if !hidden && conv.hidden {
+                update.hidden = Some(false);
+            }
+        }
+        // A conversation made now (none here: never had, or deleted and the contact shown
+        // again) takes every field; an existing one only what changed.
+        let creating = conv.is_none();
         let setting = disappearing_of(c.disappearing);
-        if old.is_none_or(|o| o.disappearing != c.disappearing)
+        if (creating || old.is_none_or(|o| o.disappearing != c.disappearing))
             && conv
                 .as_ref()
                 .map_or(setting != Disappearing::OFF, |v| v.disappearing != setting)
@@ -357,7 +384,7 @@ impl ConfigSync {
             update.disappearing = Some(setting);
         }
         let nickname = Some(c.nickname.clone()).filter(|n| !n.is_empty());
-        if old.is_none_or(|o| o.nickname != c.nickname)
+        if (creating || old.is_none_or(|o| o.nickname != c.nickname))
             && conv
                 .as_ref()
                 .map_or(nickname.is_some(), |v| v.nickname != nickname)
@@ -507,11 +534,13 @@ impl ConfigSync {
 
     /// The user deleted the 1:1 conversation with `peer`: an accepted contact is hidden
     /// (kept, as Session keeps it), another one removed; its read state is removed.
-    pub fn deleted(&mut self, peer: &AccountId) {
+    pub fn deleted(&mut self, peer: &AccountId, now_ms: u64) {
+        let mut hidden = false;
         self.edit(ConfigKind::Contacts, |s| {
             match contacts::get(s, peer) {
                 Some(c) if c.approved || c.blocked => {
                     contacts::update(s, peer, |c| c.priority = -1)?;
+                    hidden = true;
                 }
                 Some(_) => {
                     contacts::erase(s, peer);
@@ -524,6 +553,53 @@ impl ConfigSync {
             volatile::erase(s, &volatile::Convo::OneToOne(*peer));
             Ok(())
         });
+        if hidden {
+            self.hidden_at.insert(*peer, now_ms);
+        }
+    }
+
+    /// A message from `conv`'s peer, sent at `sent_ms` (network ms), arrived. A contact hidden
+    /// when its conversation was deleted shows again, as the conversation is back
+    /// (session-desktop `ConversationModel.unhideIfNeeded`, run for every incoming message) —
+    /// unless the message is older than the delete as this device saw it (history fetched by
+    /// a restore, or late): then its conversation is kept out of the list. Returns what makes
+    /// `conv` agree with the contact (empty if nothing): a conversation deleted here or on
+    /// another device and started again by this message is accepted, not a request, when the
+    /// peer is an approved contact, and gets back its nickname and disappearing setting.
+    pub fn message_from(&mut self, conv: &Conversation, sent_ms: u64) -> ConversationUpdate {
+        let mut update = ConversationUpdate::default();
+        let Some(peer) = conv.id.direct().copied().filter(|p| *p != self.me) else {
+            return update;
+        };
+        let Some(contact) = contacts::get(self.config(ConfigKind::Contacts), &peer) else {
+            return update;
+        };
+        if contact.priority < 0 && !contact.blocked {
+            if self.hidden_at.get(&peer).is_some_and(|&at| sent_ms <= at) {
+                if !conv.hidden {
+                    update.hidden = Some(true);
+                }
+                return update;
+            }
+            if conv.hidden {
+                update.hidden = Some(false);
+            }
+            self.hidden_at.remove(&peer);
+            self.edit(ConfigKind::Contacts, |s| {
+                contacts::update(s, &peer, |c| c.priority = 0)
+            });
+        }
+        if conv.state == ConversationState::Request && contact.approved && !contact.blocked {
+            update.state = Some(ConversationState::Accepted);
+        }
+        if conv.nickname.is_none() && !contact.nickname.is_empty() {
+            update.nickname = Some(Some(contact.nickname.clone()));
+        }
+        let setting = disappearing_of(contact.disappearing);
+        if conv.disappearing == Disappearing::OFF && setting != Disappearing::OFF {
+            update.disappearing = Some(setting);
+        }
+        update
     }
 
     /// The user read the 1:1 conversation with `peer` up to `last_read_ms` (network ms), or
@@ -615,11 +691,21 @@ impl ConfigSync {
                     let tag = self.next_tag;
                     self.next_tag += 1;
                     self.in_flight.insert(kind, (tag, push.seqno));
+                    let namespace = Namespace(kind.namespace());
+                    // A message identical to one already stored (the same edit made on two
+                    // devices) has that message's hash: deleting it in the same sequence
+                    // would delete what was just stored.
+                    let own_hash = rpc::message_hash(&self.me.into(), namespace, &push.data);
+                    let obsolete = push
+                        .obsolete
+                        .into_iter()
+                        .filter(|h| *h != own_hash)
+                        .collect();
                     out.push(ClientCommand::PushConfig {
                         tag,
-                        namespace: Namespace(kind.namespace()),
+                        namespace,
                         data: push.data,
-                        obsolete: push.obsolete,
+                        obsolete,
                     });
                 }
                 Err(e) => {

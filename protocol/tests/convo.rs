@@ -2143,3 +2143,23 @@ fn a_peers_picture_follows_their_newer_profile() {
     assert_eq!((c.avatar, c.avatar_stored), (None, false));
     assert_eq!(block_on(w.db().avatar_bytes(&dm(bob))).expect("r"), None);
 }
+
+#[test]
+fn a_note_to_self_from_another_device_is_ours_and_no_request() {
+    let mut w = World::new(OFF);
+    let me = w.me.account_id();
+    let me_too = identity(1);
+    assert_eq!(me_too.account_id(), me);
+    // Written on another device of the account: stored in the own swarm, no sync target.
+    let note = text("remember the milk", None, DisappearingSetting::Off, T0);
+    w.receive(vec![received(&me_too, &me_too, &note, "h-note", T0 + 5)]);
+    let got = w.messages(&me);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body, "remember the milk");
+    assert_eq!(got[0].direction, Direction::Outgoing, "written by us");
+    assert_eq!(
+        w.state(&me),
+        Some(ConversationState::Accepted),
+        "no request from ourselves"
+    );
+}

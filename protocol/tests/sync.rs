@@ -18,7 +18,7 @@ use umbra_protocol::identity::{AccountId, Identity, Seed};
 use umbra_protocol::message::ProfilePicture;
 use umbra_protocol::rpc::{self, Namespace};
 use umbra_protocol::store::messages::{
-    ConversationState, Direction, InsertOutcome, MessageDb, NewMessage,
+    Conversation, ConversationState, Direction, InsertOutcome, MessageDb, NewMessage,
 };
 use umbra_protocol::store::messages::{ConversationUpdate, Disappearing, DisappearingMode};
 use umbra_protocol::store::{MemoryStore, UnlockedVault, Vault};
@@ -198,6 +198,18 @@ impl Device {
         self.sync.disappearing(&peer, setting);
     }
 
+    fn conversation(&self, peer: AccountId) -> Conversation {
+        block_on(self.db().conversation(&ConversationId::Direct(peer)))
+            .expect("read")
+            .expect("conversation")
+    }
+
+    fn update(&mut self, peer: AccountId, update: ConversationUpdate) {
+        let mut db = MessageDb::new(&self.store, &self.vault);
+        block_on(db.upsert_conversation(&ConversationId::Direct(peer), update, T0, &mut self.rng))
+            .expect("upsert");
+    }
+
     fn unread(&self, peer: AccountId) -> u32 {
         block_on(self.db().conversation(&ConversationId::Direct(peer)))
             .expect("read")
@@ -354,7 +366,7 @@ fn another_clients_unknown_keys_survive_our_changes() {
 
     umbra.pull(&swarm, T0);
     umbra.sync.blocked(&frank, true, T0);
-    umbra.sync.deleted(&bob);
+    umbra.sync.deleted(&bob, T0);
     umbra.push(&mut swarm);
     let mut after = umbra_protocol::config::ConfigState::new(ConfigKind::Contacts);
     let pulled: Vec<(String, Vec<u8>)> = swarm
@@ -575,7 +587,7 @@ fn a_conversation_deleted_on_one_device_goes_on_the_other_and_a_nickname_applies
     b.incoming(bob, T0 + 5, "hi");
     assert_eq!(b.state_of(bob), Some(ConversationState::Accepted));
     // Deleted on the phone: hidden in Contacts, gone from the laptop.
-    a.sync.deleted(&bob);
+    a.sync.deleted(&bob, T0);
     a.push(&mut swarm);
     b.pull(&swarm, T0 + 10);
     assert_eq!(b.hidden, vec![bob]);
@@ -614,6 +626,106 @@ fn a_conversation_deleted_on_one_device_goes_on_the_other_and_a_nickname_applies
     let n = b.hidden.len();
     b.pull(&swarm, T0 + 14);
     assert_eq!(b.hidden.len(), n);
+}
+
+#[test]
+fn a_message_after_a_delete_shows_the_contact_again_and_a_second_delete_syncs_too() {
+    let bob = peer(2);
+    let mut swarm = Swarm::default();
+    let mut a = Device::new(1);
+    let mut b = Device::new(2);
+    a.sync.accepted(&bob, T0);
+    a.sync.nickname(&bob, Some("Bobby"));
+    a.push(&mut swarm);
+    b.pull(&swarm, T0);
+    a.sync.deleted(&bob, T0);
+    a.push(&mut swarm);
+    b.pull(&swarm, T0 + 10);
+    assert_eq!(b.state_of(bob), None);
+    // Bob writes again: each device starts a new conversation (a request in the database).
+    a.incoming(bob, T0 + 20, "again");
+    b.incoming(bob, T0 + 20, "again");
+    assert_eq!(a.state_of(bob), Some(ConversationState::Request));
+    // The device that sees it unhides Bob and, told he is an approved contact with a
+    // nickname (set before the delete), makes the new conversation his again (as the worker does).
+    let update = a.sync.message_from(&a.conversation(bob), T0 + 20);
+    assert_eq!(
+        update.hidden, None,
+        "newer than the delete: nothing to hide"
+    );
+    assert_eq!(update.state, Some(ConversationState::Accepted));
+    assert_eq!(update.nickname, Some(Some("Bobby".into())));
+    a.update(bob, update);
+    a.push(&mut swarm);
+    // The other device got the message too (and does the same), then pulls.
+    let update = b.sync.message_from(&b.conversation(bob), T0 + 20);
+    b.update(bob, update);
+    b.pull(&swarm, T0 + 30);
+    let conv = b.conversation(bob);
+    assert_eq!(
+        conv.state,
+        ConversationState::Accepted,
+        "visible again: no request on the other device either"
+    );
+    assert_eq!(conv.nickname.as_deref(), Some("Bobby"));
+    assert_eq!(
+        b.sync.message_from(&conv, T0 + 20),
+        ConversationUpdate::default()
+    );
+    // Both unhid Bob from the same config: the same message, stored already by the first
+    // device, so nothing is pushed (pushing it would list its own hash as obsolete).
+    assert!(!b.sync.wants_push(), "the same edit is stored already");
+    let stored = swarm.stored.len();
+    b.push(&mut swarm);
+    assert_eq!(swarm.stored.len(), stored);
+    assert!(!a.sync.wants_push(), "nothing to unhide any more");
+    // A third device that pulls the unhidden contact before Bob's message arrives there
+    // makes his conversation itself, with everything the contact says.
+    let mut c = Device::new(3);
+    c.pull(&swarm, T0 + 45);
+    let conv = c.conversation(bob);
+    assert_eq!(conv.state, ConversationState::Accepted);
+    assert_eq!(conv.nickname.as_deref(), Some("Bobby"));
+    // Deleted again, on the other device now: it goes on the first one too.
+    b.sync.deleted(&bob, T0 + 40);
+    b.push(&mut swarm);
+    a.pull(&swarm, T0 + 40);
+    assert_eq!(a.hidden, vec![bob]);
+    assert_eq!(a.state_of(bob), None);
+    // A restore gets the history: Bob's old message is kept out of the list, whichever
+    // comes first, the config or the message (kept, not deleted: another device may have
+    // seen a newer one and show him again).
+    let mut d = Device::new(4);
+    d.incoming(bob, T0 + 20, "again");
+    d.pull(&swarm, T0 + 60);
+    assert!(d.hidden.is_empty(), "not deleted");
+    assert!(d.conversation(bob).hidden, "first seen hidden: not listed");
+    let mut e = Device::new(5);
+    e.pull(&swarm, T0 + 60);
+    e.incoming(bob, T0 + 20, "again");
+    let update = e.sync.message_from(&e.conversation(bob), T0 + 20);
+    assert_eq!(update.hidden, Some(true));
+    assert_eq!(update.state, None, "nothing else for history");
+    assert!(!e.sync.wants_push(), "old history unhides nothing");
+    e.update(bob, update);
+    // A message sent after the delete shows him, and tells the other devices.
+    e.incoming(bob, T0 + 70, "new");
+    let update = e.sync.message_from(&e.conversation(bob), T0 + 70);
+    assert_eq!(update.hidden, Some(false));
+    assert!(e.sync.wants_push());
+    e.update(bob, update);
+    assert!(!e.conversation(bob).hidden);
+    e.push(&mut swarm);
+    d.pull(&swarm, T0 + 80);
+    assert!(!d.conversation(bob).hidden, "shown again with the contact");
+    // A stranger is no contact: nothing changes and their conversation stays a request.
+    a.incoming(peer(9), T0 + 50, "hi");
+    let stranger = a.conversation(peer(9));
+    assert_eq!(
+        a.sync.message_from(&stranger, T0 + 50),
+        ConversationUpdate::default()
+    );
+    assert!(!a.sync.wants_push());
 }
 
 #[test]

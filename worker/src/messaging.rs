@@ -203,6 +203,8 @@ pub struct Messenger {
     sync_push_at: Option<u64>,
     /// The sync status last posted (posted again when it changes).
     sync_posted: Option<umbra_ipc::SyncView>,
+    /// Peers a message just came from, for config sync ([`Messenger::sync_heard_from`]).
+    heard_from: Vec<AccountId>,
 }
 
 impl core::fmt::Debug for Messenger {
@@ -318,6 +320,7 @@ impl Messenger {
             sync,
             sync_push_at: None,
             sync_posted: None,
+            heard_from: Vec::new(),
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),
@@ -499,11 +502,16 @@ impl Messenger {
                 conversation,
                 display_name,
                 preview,
-            } => (cx.post)(&Event::Incoming {
-                conversation: conversation.to_string(),
-                display_name,
-                preview,
-            }),
+            } => {
+                if let ConversationId::Direct(peer) = conversation {
+                    self.heard_from.push(peer);
+                }
+                (cx.post)(&Event::Incoming {
+                    conversation: conversation.to_string(),
+                    display_name,
+                    preview,
+                });
+            }
             UiChange::Attachments {
                 conversation,
                 message,
@@ -550,6 +558,7 @@ impl Messenger {
             self.settle_refused(cx).await;
             self.start_downloads(cx).await;
             self.start_avatar_downloads(cx).await;
+            self.sync_heard_from(cx).await;
             if !self.held.is_empty() && self.client.clock_synced() {
                 self.run_held(cx).await;
             }

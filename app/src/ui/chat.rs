@@ -153,6 +153,30 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
         })
     };
     let naming = RwSignal::new(false);
+    let deleting = RwSignal::new(false);
+    let p10 = conversation.clone();
+    // Asks first; deleting removes the messages here and on the other devices (synced).
+    let delete_dialog = move || {
+        deleting.get().then(|| {
+            let p = p10.clone();
+            let who = heading.get_untracked();
+            view! {
+                <div class="dialog" role="dialog" aria-modal="true" aria-label="Delete conversation">
+                    <p>{format!("Delete your conversation with {who}? Its messages are removed from this browser and your other devices.")}</p>
+                    <div class="actions">
+                        <button type="button" class="danger" on:click=move |_| {
+                            deleting.set(false);
+                            worker.send(Command::conversation(p.clone(), ConversationOp::Delete));
+                            worker.send(Command::Conversations(ConversationsCommand::Close));
+                            state.search.set(None);
+                            state.go_home(HomeView::List);
+                        }>"Delete"</button>
+                        <button type="button" class="secondary" on:click=move |_| deleting.set(false)>"Cancel"</button>
+                    </div>
+                </div>
+            }
+        })
+    };
     let p9 = conversation.clone();
     // Marked unread, then closed: opening it again reads it.
     let mark_unread = move |_| {
@@ -210,6 +234,8 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
                 <button type="button" class="secondary" aria-expanded=move || naming.get().to_string()
                     on:click=move |_| naming.update(|n| *n = !*n)>"Nickname"</button>
                 {block}
+                <button type="button" class="secondary" aria-haspopup="dialog"
+                    on:click=move |_| deleting.set(true)>"Delete conversation"</button>
             </div>
             {nickname_form}
             <p class="small setting" role="status" aria-label="Disappearing messages setting">
@@ -226,6 +252,7 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
             <p class="small typing" role="status" aria-label="Typing">{typing}</p>
             {composer}
             <DeleteDialog conversation=p7.clone()/>
+            {delete_dialog}
             <LinkDialog/>
             <DisappearingDialog conversation=p7 current=setting/>
         </section>

@@ -273,7 +273,16 @@ impl ConfigState {
                 self.set_state(PushState::Dirty);
                 changed = true;
             } else if dirty && superconf == Some(0) && new_conf.seqno() == old_seqno + 1 {
-                // Everything else was ignored and nothing changed.
+                // Everything else was ignored and nothing changed, unless another device
+                // stored exactly this config (the same edit made on both from the same
+                // base): then it is stored already, under that message's hash.
+                if let Some(i) = (1..confs.len()).find(|&i| has_mine && confs[i] == confs[0]) {
+                    self.old_hashes.remove(&hashes[i]);
+                    self.config = new_conf;
+                    self.state = PushState::Clean;
+                    self.needs_dump = true;
+                    self.curr_hash = hashes[i].clone();
+                }
             } else if let Some(winner) = superconf.and_then(|i| hashes.get(i)) {
                 let winner = winner.clone();
                 self.config = new_conf;

@@ -116,6 +116,9 @@ impl Conversations {
                 // drops anyone else's; checked again because it would write in our name).
                 Event::SyncedOutgoing { .. } if from != self.me => continue,
                 Event::SyncedOutgoing { to, inner } => (to, true, *inner),
+                // A text from the own account without a sync target: a note to self
+                // written on another device (stored in the own swarm as Session sends it).
+                e @ Event::Text { .. } if from == self.me => (from, true, e),
                 e => (from, false, e),
             };
             let arrival = Arrival {

@@ -38,7 +38,7 @@ impl Messenger {
             .map_err(db_error)?;
         self.dirty_list = false;
         (cx.post)(&Event::Conversations {
-            items: list.iter().map(summary).collect(),
+            items: list.iter().filter(|c| !c.hidden).map(summary).collect(),
         });
         Ok(())
     }

@@ -10,7 +10,7 @@ use umbra_protocol::{
     client::{ClientCommand, ConfigPushError, Subscription, SwarmMessage},
     config::ConfigKind,
     identity::AccountId,
-    store::messages::Disappearing,
+    store::messages::{ConversationUpdate, Disappearing},
     store::{MessageDb, UnlockedVault},
     sync::{ConfigSync, Own, PUSH_DEBOUNCE_MS, SyncFailure},
 };
@@ -230,7 +230,37 @@ impl Messenger {
         match change {
             ContactChange::Accepted => self.sync.accepted(&peer, now),
             ContactChange::Blocked(b) => self.sync.blocked(&peer, b, now),
-            ContactChange::Deleted => self.sync.deleted(&peer),
+            ContactChange::Deleted => self.sync.deleted(&peer, now),
+        }
+        self.configs_edited(cx).await;
+    }
+
+    /// Messages came from these peers: a contact hidden when its conversation was deleted
+    /// shows again (history older than the delete is kept out of the list instead), and a
+    /// conversation started again by the message (deleted here, or on another device) agrees
+    /// with the contact: accepted, not a request, for an approved contact, with its nickname
+    /// and disappearing setting (`ConfigSync::message_from`).
+    pub(super) async fn sync_heard_from<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
+        if self.heard_from.is_empty() {
+            return;
+        }
+        for peer in core::mem::take(&mut self.heard_from) {
+            let mut db = MessageDb::new(cx.store, cx.vault);
+            let Ok(Some(conv)) = db.conversation(&dm(peer)).await else {
+                continue;
+            };
+            // The newest message's time: if older than the delete, all of it is history.
+            let update = self.sync.message_from(&conv, conv.last_activity_ms);
+            if update == ConversationUpdate::default() {
+                continue;
+            }
+            match db
+                .upsert_conversation(&dm(peer), update, conv.last_activity_ms, cx.rng)
+                .await
+            {
+                Ok(_) => self.mark_dirty(peer),
+                Err(e) => (cx.post)(&Event::Error { code: db_error(e) }),
+            }
         }
         self.configs_edited(cx).await;
     }

@@ -61,6 +61,9 @@ impl<S: Store> MessageDb<'_, S> {
         if let Some(marked) = update.marked_unread {
             conv.marked_unread = marked;
         }
+        if let Some(hidden) = update.hidden {
+            conv.hidden = hidden;
+        }
         let mut deletes = Vec::new();
         if let Some(avatar) = update.avatar
             && conv.avatar != avatar

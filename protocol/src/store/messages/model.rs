@@ -250,6 +250,11 @@ pub struct Conversation {
     /// ConvoInfoVolatile unread flag).
     #[serde(default)]
     pub marked_unread: bool,
+    /// Kept but not listed: messages older than a delete made on another device, fetched
+    /// here afterwards (a restore). Shown again when the contact is, or a newer message
+    /// comes, or the user writes.
+    #[serde(default)]
+    pub hidden: bool,
 }
 
 /// Summary of the newest message of a conversation (for the conversation list).
@@ -408,4 +413,7 @@ pub struct ConversationUpdate {
     /// Marked unread, or not.
     #[serde(default)]
     pub marked_unread: Option<bool>,
+    /// Hidden from the list, or not.
+    #[serde(default)]
+    pub hidden: Option<bool>,
 }

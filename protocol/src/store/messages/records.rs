@@ -209,6 +209,7 @@ impl ConversationsRecord {
                     avatar_stored: false,
                     nickname: None,
                     marked_unread: false,
+                    hidden: false,
                 });
                 self.conversations.len() - 1
             }

@@ -147,9 +147,12 @@ impl<S: Store> MessageDb<'_, S> {
             Direction::Outgoing => ConversationState::Accepted,
         };
         let conv = convs.get_or_create(&msg.conversation, initial, msg.sent_ms);
-        if msg.direction == Direction::Outgoing && conv.state == ConversationState::Request {
-            // Replying to a request accepts it.
-            conv.state = ConversationState::Accepted;
+        if msg.direction == Direction::Outgoing {
+            // Replying to a request accepts it; writing shows a hidden conversation.
+            if conv.state == ConversationState::Request {
+                conv.state = ConversationState::Accepted;
+            }
+            conv.hidden = false;
         }
         let id = MessageKey(convs.next_id);
         convs.next_id = convs.next_id.saturating_add(1);

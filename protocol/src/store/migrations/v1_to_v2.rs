@@ -153,6 +153,7 @@ fn conversation_v2(c: ConversationV1) -> Conversation {
         avatar_stored: false,
         nickname: None,
         marked_unread: false,
+        hidden: false,
     }
 }
 

@@ -153,6 +153,7 @@ pub fn expected_fixture_view(me: AccountId) -> DbView {
         avatar_stored: false,
         nickname: None,
         marked_unread: false,
+        hidden: false,
     };
     let after_read = Disappearing {
         mode: DisappearingMode::AfterRead,
