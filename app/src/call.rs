@@ -132,7 +132,13 @@ async fn handle(worker: WorkerClient, state: UiState, event: CallEvent) -> Resul
             let offer = JsFuture::from(pc.create_offer()).await?;
             let sdp = sdp_of(&offer)?;
             set_local(&pc, RtcSdpType::Offer, &sdp).await?;
-            send(worker, CallCommand::LocalOffer { call, sdp });
+            send(
+                worker,
+                CallCommand::LocalOffer {
+                    call,
+                    sdp: private_offer(&sdp),
+                },
+            );
         }
         CallEvent::CreateAnswer { call } => {
             let Some(pc) = pc_of(&call) else {
@@ -183,6 +189,29 @@ async fn handle(worker: WorkerClient, state: UiState, event: CallEvent) -> Resul
         CallEvent::Phase { .. } => {}
     }
     Ok(())
+}
+
+/// The offer as sent, changed as desktop changes it (`createOfferAndSendIt`): Opus at a
+/// constant bitrate (`a=fmtp:111 …;cbr=1`: packet sizes then say nothing of what is said) and
+/// no audio-level header extension (`ssrc-audio-level`: it would tell the relay when one
+/// speaks).
+fn private_offer(sdp: &str) -> String {
+    let mut out = Vec::new();
+    let mut dropped_level = false;
+    for line in sdp.split('\n') {
+        let line = line.trim_end_matches('\r');
+        if !dropped_level && line.contains("urn:ietf:params:rtp-hdrext:ssrc-audio-level") {
+            dropped_level = true;
+            continue;
+        }
+        if line.starts_with("a=fmtp:111") {
+            let head = line.split(';').next().unwrap_or(line);
+            out.push(format!("{head};cbr=1"));
+        } else {
+            out.push(line.to_owned());
+        }
+    }
+    out.join("\r\n")
 }
 
 fn sdp_of(description: &JsValue) -> Result<String, JsValue> {
@@ -573,4 +602,19 @@ pub(crate) async fn devices() -> Vec<(String, String, String)> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::private_offer;
+
+    #[test]
+    fn test_offer_gets_constant_bitrate_opus_and_no_audio_level() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\na=fmtp:111 minptime=10;useinbandfec=1\r\na=rtpmap:111 opus/48000/2\r\n";
+        let out = private_offer(sdp);
+        assert!(out.contains("a=fmtp:111 minptime=10;cbr=1\r\n"), "{out}");
+        assert!(!out.contains("ssrc-audio-level"), "{out}");
+        assert!(!out.contains("useinbandfec"), "{out}");
+        assert!(out.contains("a=rtpmap:111 opus/48000/2"));
+    }
 }

@@ -32,7 +32,7 @@ pub enum ControlKind {
     Typing,
     /// A message-request acceptance (`accept/…`).
     Accept,
-    /// A call message (`call/…`; sent ephemeral, never in the outbox).
+    /// A call message (`call/…`; sent ephemeral: never persisted).
     Call,
 }
 
