@@ -162,10 +162,21 @@ test('a video call shows the caller\'s camera at the callee', async () => {
   await visible(dialog, CALL_MS);
   await dialog.getByRole('button', { name: 'Accept' }).click();
   await waitConnected(b);
-  await until(() => b.evaluate(() => {
+  let seen = null;
+  const frames = () => b.evaluate(() => {
     const v = document.getElementById('call-remote-video');
-    return !!v && v.videoWidth > 0 && !v.classList.contains('hidden');
-  }), 'remote video frames at Bob', CALL_MS);
+    return {
+      width: v?.videoWidth ?? 0,
+      hidden: !v || v.classList.contains('hidden'),
+      tracks: v?.srcObject?.getTracks().map((t) => `${t.kind}:${t.readyState}:${t.muted}`) ?? [],
+    };
+  });
+  await until(async () => {
+    seen = await frames();
+    return seen.width > 0 && !seen.hidden;
+  }, 'remote video frames at Bob', CALL_MS).catch((e) => {
+    throw new Error(`${e.message}: ${JSON.stringify(seen)}`);
+  });
   assert.equal(await a.getByRole('button', { name: 'Camera off' }).isVisible(), true);
   await a.getByRole('button', { name: 'End call' }).click();
   await visible(callStatus(b), CALL_MS);

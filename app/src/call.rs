@@ -22,7 +22,7 @@ use web_sys::{
     MediaStream, MediaStreamConstraints, MediaStreamTrack, RtcConfiguration, RtcDataChannel,
     RtcDataChannelInit, RtcIceCandidateInit, RtcIceTransportPolicy, RtcPeerConnection,
     RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpSender, RtcRtpTransceiverDirection,
-    RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+    RtcSdpType, RtcSessionDescriptionInit,
 };
 
 use crate::{state::UiState, worker_client::WorkerClient};
@@ -317,6 +317,7 @@ async fn open(
     let on_state = Closure::<dyn FnMut(JsValue)>::new(move |_| match pc2.connection_state() {
         RtcPeerConnectionState::Connected if !reported => {
             reported = true;
+            attach_remote();
             send(worker, CallCommand::Connected { call: c.clone() });
         }
         RtcPeerConnectionState::Failed => send(worker, CallCommand::Failed { call: c.clone() }),
@@ -325,13 +326,7 @@ async fn open(
     pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
     handlers.push(on_state);
 
-    let stream = remote.clone();
-    let on_track = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
-        if let Some(ev) = ev.dyn_ref::<RtcTrackEvent>() {
-            stream.add_track(&ev.track());
-            attach_remote();
-        }
-    });
+    let on_track = Closure::<dyn FnMut(JsValue)>::new(move |_| attach_remote());
     pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
     handlers.push(on_track);
 
@@ -434,9 +429,23 @@ fn video_message(on: bool) -> String {
 /// Points the remote media elements at the remote stream (when they mount, and when a track
 /// arrives).
 pub(crate) fn attach_remote() {
-    let Some(stream) = calls().borrow().engine.as_ref().map(|e| e.remote.clone()) else {
+    let Some((pc, stream)) = calls()
+        .borrow()
+        .engine
+        .as_ref()
+        .map(|e| (e.pc.clone(), e.remote.clone()))
+    else {
         return;
     };
+    // Every receiver's track, whatever `track` events said.
+    for r in pc.get_receivers().iter() {
+        if let Ok(r) = r.dyn_into::<web_sys::RtcRtpReceiver>() {
+            let t = r.track();
+            if stream.get_track_by_id(&t.id()).is_none() {
+                stream.add_track(&t);
+            }
+        }
+    }
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
@@ -444,7 +453,7 @@ pub(crate) fn attach_remote() {
         if let Some(el) = doc
             .get_element_by_id(id)
             .and_then(|e| e.dyn_into::<web_sys::HtmlMediaElement>().ok())
-            && el.src_object().is_none()
+            && el.src_object().as_ref() != Some(&stream)
         {
             el.set_src_object(Some(&stream));
         }

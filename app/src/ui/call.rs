@@ -157,23 +157,25 @@ pub(crate) fn CallButtons(conversation: String) -> impl IntoView {
 #[component]
 pub(crate) fn CallLayer() -> impl IntoView {
     let state = expect_context::<UiState>();
-    let ringing = move || {
+    // Memos: the views are rebuilt only when the call changes, not on every update of it
+    // (the remote media elements keep their stream).
+    let ringing = Memo::new(move |_| {
         state.call.with(|c| {
             c.as_ref()
                 .filter(|v| !v.outgoing && v.phase == CallPhase::Ringing)
                 .map(|v| v.call.clone())
         })
-    };
-    let in_call = move || {
+    });
+    let in_call = Memo::new(move |_| {
         state.call.with(|c| {
             c.as_ref()
                 .filter(|v| v.outgoing || v.phase != CallPhase::Ringing)
                 .map(|v| v.call.clone())
         })
-    };
+    });
     view! {
-        {move || ringing().map(|call| view! { <IncomingCall call/> })}
-        {move || in_call().map(|call| view! { <InCall call/> })}
+        {move || ringing.get().map(|call| view! { <IncomingCall call/> })}
+        {move || in_call.get().map(|call| view! { <InCall call/> })}
         {move || state.call_ended.get().map(|r| view! {
             <p class="call-ended" role="status" aria-label="Call status">
                 {ended_text(r)}
