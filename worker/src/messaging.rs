@@ -204,8 +204,9 @@ pub struct Messenger {
     sync_push_at: Option<u64>,
     /// The sync status last posted (posted again when it changes).
     sync_posted: Option<umbra_ipc::SyncView>,
-    /// The calls of this device ([`calls`]).
-    calls: umbra_protocol::call::Calls,
+    /// The calls of this device ([`calls`]; boxed: the messenger is moved through the
+    /// start-up futures, whose size debug builds keep on the stack).
+    calls: Box<umbra_protocol::call::Calls>,
 }
 
 impl core::fmt::Debug for Messenger {
@@ -321,7 +322,10 @@ impl Messenger {
             sync,
             sync_push_at: None,
             sync_posted: None,
-            calls: umbra_protocol::call::Calls::new(cx.vault.account_id(), settings.calls),
+            calls: Box::new(umbra_protocol::call::Calls::new(
+                cx.vault.account_id(),
+                settings.calls,
+            )),
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),

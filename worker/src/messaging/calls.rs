@@ -9,6 +9,8 @@
 //!
 //! SDPs and candidates (IP addresses) pass through here and are never logged.
 
+use core::{future::Future, pin::Pin};
+
 use rand_core::CryptoRng;
 use umbra_ipc::{CallCommand, CallEndReason, CallEvent, CallPhase, Candidate, ErrorCode, Event};
 use umbra_protocol::{
@@ -57,10 +59,23 @@ fn call_id(s: &str) -> Result<CallId, ErrorCode> {
     CallId::new(s).map_err(|_| ErrorCode::CallUnavailable)
 }
 
+/// A boxed step: its (large) future is built in the small frame of the function returning
+/// it, so the callers' poll frames do not grow by its size (debug builds keep every
+/// temporary of a frame apart, and the worker's tests run near the stack's end).
+type Step<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
 impl Messenger {
     /// A call command from the app: the user's (start, accept, decline, hang up) or the
     /// page's WebRTC results. Its effects go out at once.
-    pub async fn call_command<R: CryptoRng>(
+    pub fn call_command<'a, R: CryptoRng>(
+        &'a mut self,
+        cx: &'a mut Cx<'_, R>,
+        cmd: CallCommand,
+    ) -> Step<'a, Result<(), ErrorCode>> {
+        Box::pin(self.run_call_command(cx, cmd))
+    }
+
+    async fn run_call_command<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
         cmd: CallCommand,
@@ -129,7 +144,15 @@ impl Messenger {
 
     /// Feeds received call messages to the calls (inside the action loop; their effects are
     /// drained by the caller's next turn).
-    pub(super) async fn on_call_signals<R: CryptoRng>(
+    pub(super) fn on_call_signals<'a, R: CryptoRng>(
+        &'a mut self,
+        cx: &'a mut Cx<'_, R>,
+        signals: Vec<(AccountId, u64, CallSignal)>,
+    ) -> Step<'a, ()> {
+        Box::pin(self.run_call_signals(cx, signals))
+    }
+
+    async fn run_call_signals<R: CryptoRng>(
         &mut self,
         cx: &mut Cx<'_, R>,
         signals: Vec<(AccountId, u64, CallSignal)>,
@@ -161,7 +184,14 @@ impl Messenger {
     }
 
     /// The calls' timer (candidate batches, ringing and connect timeouts).
-    pub(super) async fn on_call_timer<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
+    pub(super) fn on_call_timer<'a, R: CryptoRng>(
+        &'a mut self,
+        cx: &'a mut Cx<'_, R>,
+    ) -> Step<'a, ()> {
+        Box::pin(self.run_call_timer(cx))
+    }
+
+    async fn run_call_timer<R: CryptoRng>(&mut self, cx: &mut Cx<'_, R>) {
         let now = LocalMs(net::now_ms());
         if self.calls.next_timeout().is_some_and(|t| t <= now) {
             self.calls.handle_timeout(now);
