@@ -437,10 +437,11 @@ pub(crate) fn placeholder_text(kind: &MessageKind, who: &str) -> String {
         }
         MessageKind::Attachment { .. } => format!("{who} sent an attachment — not supported yet"),
         MessageKind::VoiceMessage => format!("{who} sent a voice message — not supported yet"),
-        MessageKind::MissedCall if who == "You" => {
-            "You called — calls are not supported yet".into()
-        }
-        MessageKind::MissedCall => format!("Missed call from {who} — calls are not supported yet"),
+        // As session-desktop's call notifications (`callNotificationType`).
+        MessageKind::MissedCall if who == "You" => "You called".into(),
+        MessageKind::MissedCall => format!("Missed call from {who}"),
+        MessageKind::OutgoingCall => format!("You called {who}"),
+        MessageKind::IncomingCall => format!("{who} called you"),
         MessageKind::GroupInvitation { name } => format!(
             "{who} sent an invitation to the group “{}” — groups are not supported yet",
             strip_bidi(name)
@@ -817,15 +818,12 @@ mod tests {
                 "Alice",
                 "Alice sent a voice message — not supported yet",
             ),
+            (MessageKind::MissedCall, "Alice", "Missed call from Alice"),
+            (MessageKind::OutgoingCall, "Alice", "You called Alice"),
             (
-                MessageKind::MissedCall,
-                "Alice",
-                "Missed call from Alice — calls are not supported yet",
-            ),
-            (
-                MessageKind::MissedCall,
-                "You",
-                "You called — calls are not supported yet",
+                MessageKind::IncomingCall,
+                "Al\u{202E}ice",
+                "Alice called you",
             ),
             (
                 MessageKind::GroupInvitation {

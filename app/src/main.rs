@@ -2,6 +2,7 @@
 //! worker (which owns every key). Registers the service worker and mounts [`ui::App`].
 
 mod browser;
+mod call;
 mod format;
 mod qr;
 mod state;

@@ -72,6 +72,8 @@ pub(crate) enum FollowUp {
     Reopen(String),
     /// Ask for these conversations' profile pictures (stored, not shown yet).
     FetchAvatars(Vec<String>),
+    /// Hand this call event to the page's WebRTC side ([`crate::call`]).
+    Call(umbra_ipc::CallEvent),
 }
 
 /// The open conversation as the worker last pushed it: the first page, patched by every
@@ -234,6 +236,10 @@ pub(crate) struct UiState {
     pub(crate) avatars: RwSignal<BTreeMap<String, String>>,
     /// Conversations whose picture was asked for.
     pub(crate) avatars_asked: StoredValue<std::collections::BTreeSet<String>>,
+    /// The live call.
+    pub(crate) call: RwSignal<Option<crate::ui::call::CallView>>,
+    /// How the last call ended (until dismissed or the next call).
+    pub(crate) call_ended: RwSignal<Option<umbra_ipc::CallEndReason>>,
 }
 
 impl UiState {
@@ -267,6 +273,8 @@ impl UiState {
             files_asked: StoredValue::new(Default::default()),
             avatars: RwSignal::new(BTreeMap::new()),
             avatars_asked: StoredValue::new(Default::default()),
+            call: RwSignal::new(None),
+            call_ended: RwSignal::new(None),
         }
     }
 
@@ -326,12 +334,15 @@ impl UiState {
         }
         self.avatars.set(BTreeMap::new());
         self.avatars_asked.set_value(Default::default());
+        self.call.set(None);
+        self.call_ended.set(None);
         crate::browser::set_title(&crate::format::title_text(0));
     }
 
     /// Applies one event from the worker and says what the caller must do next.
     pub(crate) fn apply(&self, event: Event) -> FollowUp {
         match event {
+            Event::Call(e) => return FollowUp::Call(e),
             Event::Ready { version } => {
                 if version == IPC_VERSION {
                     self.worker_ready.set(true);

@@ -5,6 +5,7 @@
 
 mod account;
 mod attachments;
+pub(crate) mod call;
 mod chat;
 mod conversations;
 mod home;
@@ -60,6 +61,7 @@ pub(crate) fn App() -> impl IntoView {
         <main class="screen">
             {move || matches!(state.screen.get(), Screen::Home { .. }).then(|| view! { <ClockBanner/> })}
             {screen}
+            {move || matches!(state.screen.get(), Screen::Home { .. }).then(|| view! { <call::CallLayer/> })}
             <Busy/>
             <ErrorMessage/>
         </main>

@@ -120,6 +120,7 @@ impl WorkerClient {
                     conversation,
                     umbra_ipc::ConversationOp::Open,
                 )),
+                FollowUp::Call(e) => crate::call::on_event(client, state, e),
                 FollowUp::FetchAvatars(list) => {
                     for conversation in list {
                         client.send(Command::conversation(

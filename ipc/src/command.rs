@@ -12,7 +12,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    SecretString,
+    CallCommand, SecretString,
     messaging::{DisappearingView, Settings},
 };
 
@@ -47,6 +47,8 @@ pub enum Command {
     Settings(SettingsCommand),
     /// How the worker reaches the network (bridges).
     Network(NetworkCommand),
+    /// Voice and video calls.
+    Call(CallCommand),
 }
 
 /// Commands about the route to the network.
@@ -356,6 +358,7 @@ impl fmt::Debug for Command {
             Command::Conversation { op, .. } => write!(f, "Conversation(<redacted>, {op:?})"),
             Command::Settings(c) => write!(f, "Settings({c:?})"),
             Command::Network(c) => write!(f, "Network({c:?})"),
+            Command::Call(c) => write!(f, "Call({c:?})"),
         }
     }
 }
@@ -530,6 +533,7 @@ mod tests {
             Command::Network(NetworkCommand::SetBridges {
                 bridges: vec!["https://bridge.example".into()],
             }),
+            Command::Call(CallCommand::HangUp { call: "c".into() }),
             Command::Settings(SettingsCommand::Get),
             Command::Settings(SettingsCommand::Set {
                 settings: Settings {
@@ -598,11 +602,12 @@ mod tests {
                 NetworkCommand::Get => 30,
                 NetworkCommand::SetBridges { .. } => 31,
             },
+            Command::Call(_) => 41,
         }
     }
 
     /// How many command variants exist (one more than the highest number in [`variant`]).
-    const VARIANTS: usize = 41;
+    const VARIANTS: usize = 42;
 
     /// A file's bytes never go into the JSON: they travel beside it and are put back.
     #[test]

@@ -96,6 +96,12 @@ pub enum ErrorCode {
     Storage,
     /// Browser storage is full.
     StorageFull,
+    /// Calls are off in the settings.
+    CallsDisabled,
+    /// Another call is in progress.
+    CallBusy,
+    /// No such call, or not in a state for that.
+    CallUnavailable,
     /// Too many messages wait for the network time (no node has answered yet).
     WaitingForNetworkTime,
     /// The app sent a message the worker could not read (version skew).
@@ -173,6 +179,11 @@ impl ErrorCode {
             ErrorCode::MicrophoneUnavailable => {
                 "The microphone cannot be used; allow it in the browser's site settings".into()
             }
+            ErrorCode::CallsDisabled => {
+                "Calls are off: turn on voice and video calls in Settings".into()
+            }
+            ErrorCode::CallBusy => "Another call is in progress".into(),
+            ErrorCode::CallUnavailable => "That call is over".into(),
             ErrorCode::Storage => "Browser storage failed".into(),
             ErrorCode::StorageFull => "Browser storage is full".into(),
             ErrorCode::WaitingForNetworkTime => {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ErrorCode, SecretString,
+    CallEvent, ErrorCode, SecretString,
     messaging::{
         ConversationSummary, MessageView, NetworkView, PathState, SearchHit, Settings, SyncView,
     },
@@ -233,6 +233,8 @@ pub enum Event {
         #[serde(skip)]
         bytes: Vec<u8>,
     },
+    /// About a call.
+    Call(CallEvent),
     /// A command failed.
     Error {
         /// What failed; the app picks the text from the code and never parses strings.

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod call;
 pub mod command;
 pub mod error;
 pub mod event;
@@ -9,6 +10,7 @@ pub mod messaging;
 pub mod secret;
 pub mod strength;
 
+pub use call::{CallCommand, CallEndReason, CallEvent, CallPhase, Candidate, IceServer};
 pub use command::{
     AccountCommand, AppCommand, Command, ConversationOp, ConversationsCommand, NetworkCommand,
     SettingsCommand, decode_command, encode_command,

@@ -149,6 +149,10 @@ pub struct Settings {
     pub notifications: bool,
     /// Show the sender and text in notifications (off: "New message" only).
     pub notification_content: bool,
+    /// Voice and video calls (Session's "Voice and Video Calls" permission; off: incoming
+    /// calls are shown as missed and the caller learns nothing).
+    #[serde(default)]
+    pub calls: bool,
 }
 
 /// One search result.
@@ -211,8 +215,12 @@ pub enum MessageKind {
     },
     /// A voice message.
     VoiceMessage,
-    /// A call Umbra could not answer (one per call).
+    /// A call not answered here (one per call).
     MissedCall,
+    /// A call we placed.
+    OutgoingCall,
+    /// A call we answered.
+    IncomingCall,
     /// An invitation to a group.
     GroupInvitation {
         /// The group's name (untrusted text).

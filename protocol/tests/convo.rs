@@ -1851,17 +1851,6 @@ fn received_content(
     received(me, from, &o, hash, sent_ms + 5)
 }
 
-fn call(kind: umbra_protocol::message::proto::CallMessageType, uuid: &str) -> Content {
-    Content {
-        call_message: Some(umbra_protocol::message::proto::CallMessage {
-            r#type: kind as i32,
-            uuid: uuid.into(),
-            ..Default::default()
-        }),
-        ..Content::default()
-    }
-}
-
 fn data(d: DataMessage) -> Content {
     Content {
         data_message: Some(d),
@@ -1876,8 +1865,8 @@ fn data(d: DataMessage) -> Content {
 #[test]
 fn unsupported_content_is_kept_as_placeholders() {
     use umbra_protocol::message::proto::{
-        AttachmentPointer, CallMessageType as Call, GroupUpdateInvite, GroupUpdateMessage,
-        OpenGroupInvitation, SharedConfigMessage,
+        AttachmentPointer, GroupUpdateInvite, GroupUpdateMessage, OpenGroupInvitation,
+        SharedConfigMessage,
     };
     let mut w = World::new(OFF);
     let bob_id = identity(2);
@@ -1923,27 +1912,6 @@ fn unsupported_content_is_kept_as_placeholders() {
         conv.last_message.map(|m| m.preview),
         Some("Voice message".into())
     );
-    // A call: pre-offer, offer and candidates in one drain, the hang-up in the next, then a
-    // second call: two placeholders.
-    w.receive(vec![
-        received_content(&me, &bob_id, call(Call::PreOffer, "c1"), T0 + 2, "c1a"),
-        received_content(&me, &bob_id, call(Call::Offer, "c1"), T0 + 3, "c1b"),
-        received_content(&me, &bob_id, call(Call::IceCandidates, "c1"), T0 + 4, "c1c"),
-    ]);
-    w.receive(vec![received_content(
-        &me,
-        &bob_id,
-        call(Call::EndCall, "c1"),
-        T0 + 5,
-        "c1d",
-    )]);
-    w.receive(vec![received_content(
-        &me,
-        &bob_id,
-        call(Call::PreOffer, "c2"),
-        T0 + 6,
-        "c2a",
-    )]);
     let invite = data(DataMessage {
         group_update_message: Some(GroupUpdateMessage {
             invite_message: Some(GroupUpdateInvite {
@@ -1988,18 +1956,6 @@ fn unsupported_content_is_kept_as_placeholders() {
             // Attachments are messages of their own now (not placeholders).
             (None, "look at this".into()),
             (None, String::new()),
-            (
-                Some(Placeholder::Call {
-                    call_id: "c1".into()
-                }),
-                String::new()
-            ),
-            (
-                Some(Placeholder::Call {
-                    call_id: "c2".into()
-                }),
-                String::new()
-            ),
             (
                 Some(Placeholder::GroupInvitation {
                     name: "Book club".into()
@@ -2162,4 +2118,74 @@ fn a_note_to_self_from_another_device_is_ours_and_no_request() {
         Some(ConversationState::Accepted),
         "no request from ourselves"
     );
+}
+
+/// Call entries (`record_call`): ours always, the peer's only in an accepted conversation,
+/// one per call id; missed calls keep the caller's time.
+#[test]
+fn test_record_call_entries() {
+    use umbra_protocol::store::messages::CallEntry;
+    let mut w = World::new(OFF);
+    let bob = identity(2).account_id();
+    let carol = identity(3).account_id();
+    // A stranger's missed call leaves no trace (desktop adds none for the unapproved).
+    let effects =
+        block_on(
+            w.convo
+                .record_call(io!(w), carol, "c0", CallEntry::Missed, NetMs(T0 - 5)),
+        )
+        .expect("record");
+    assert!(effects.is_empty());
+    assert!(w.messages(&carol).is_empty());
+    // We call Bob: our entry, and the conversation is ours.
+    let effects = block_on(
+        w.convo
+            .record_call(io!(w), bob, "c1", CallEntry::Outgoing, NetMs(T0)),
+    )
+    .expect("record");
+    assert_eq!(effects, vec![Effect::Ui(UiChange::Conversation(dm(bob)))]);
+    // The same call again (say, a second outcome): still one entry.
+    block_on(
+        w.convo
+            .record_call(io!(w), bob, "c1", CallEntry::Missed, NetMs(T0)),
+    )
+    .expect("record");
+    block_on(
+        w.convo
+            .record_call(io!(w), bob, "c2", CallEntry::Missed, NetMs(T0 - 1_000)),
+    )
+    .expect("record");
+    block_on(
+        w.convo
+            .record_call(io!(w), bob, "c3", CallEntry::Incoming, NetMs(T0 + 10)),
+    )
+    .expect("record");
+    let entries: Vec<(Direction, Option<Placeholder>, u64)> = w
+        .messages(&bob)
+        .into_iter()
+        .map(|m| (m.direction, m.placeholder, m.sent_ms))
+        .collect();
+    let call = |id: &str, entry| {
+        Some(Placeholder::Call {
+            call_id: id.into(),
+            entry,
+        })
+    };
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    assert!(entries.contains(&(
+        Direction::Incoming,
+        call("c2", CallEntry::Missed),
+        T0 - 1_000
+    )));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.0 == Direction::Outgoing && e.1 == call("c1", CallEntry::Outgoing))
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.0 == Direction::Incoming && e.1 == call("c3", CallEntry::Incoming))
+    );
+    assert_eq!(w.state(&bob), Some(ConversationState::Accepted));
 }

@@ -673,12 +673,10 @@ fn test_round_trip_kinds_not_composed() {
     for (content, want) in [
         (
             call,
-            unsupported(
-                UnsupportedKind::Call {
-                    call_id: "call".into(),
-                },
-                None,
-            ),
+            Event::Call(umbra_protocol::call::CallSignal {
+                call_id: umbra_protocol::call::CallId::new("call").unwrap(),
+                signal: umbra_protocol::call::Signal::PreOffer,
+            }),
         ),
         (
             invitation,
@@ -830,7 +828,7 @@ fn test_unsupported_kinds_keep_their_text() {
     }
     assert!(!UnsupportedKind::SharedConfig.is_user_content());
     assert!(UnsupportedKind::Unknown.is_user_content());
-    // A call id is cut to its limit; the call is content (a missed call).
+    // A call id over its limit makes the call message malformed (not a call).
     let call = Content {
         call_message: Some(CallMessage {
             r#type: CallMessageType::Offer as i32,
@@ -839,13 +837,12 @@ fn test_unsupported_kinds_keep_their_text() {
         }),
         ..Content::default()
     };
-    match classify(&incoming(a, call), &a) {
-        Ok(Event::Unsupported {
-            what: UnsupportedKind::Call { call_id },
-            ..
-        }) => assert_eq!(call_id.len(), umbra_protocol::message::MAX_CALL_ID_BYTES),
-        other => panic!("unexpected {other:?}"),
-    }
+    assert_eq!(
+        classify(&incoming(a, call), &a),
+        Err(MessageError::Malformed {
+            what: "call message"
+        })
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -276,6 +276,10 @@ impl<R: CryptoRng> Driver<R> {
                 },
                 Err(code) => Err(code),
             },
+            Command::Call(cmd) => match self.running(post).await {
+                Ok((m, mut cx)) => m.call_command(&mut cx, cmd).await,
+                Err(code) => Err(code),
+            },
             Command::Network(cmd) => match self.running(post).await {
                 Ok((m, mut cx)) => match cmd {
                     NetworkCommand::Get => {

@@ -30,6 +30,7 @@
 #[macro_use]
 mod glue;
 mod avatars;
+mod calls;
 mod files;
 mod intents;
 mod local;
@@ -205,6 +206,9 @@ pub struct Messenger {
     sync_posted: Option<umbra_ipc::SyncView>,
     /// Peers a message just came from, for config sync ([`Messenger::sync_heard_from`]).
     heard_from: Vec<AccountId>,
+    /// The calls of this device ([`calls`]; boxed: the messenger is moved through the
+    /// start-up futures, whose size debug builds keep on the stack).
+    calls: Box<umbra_protocol::call::Calls>,
 }
 
 impl core::fmt::Debug for Messenger {
@@ -321,6 +325,10 @@ impl Messenger {
             sync_push_at: None,
             sync_posted: None,
             heard_from: Vec::new(),
+            calls: Box::new(umbra_protocol::call::Calls::new(
+                cx.vault.account_id(),
+                settings.calls,
+            )),
         };
         (cx.post)(&Event::Paths {
             state: path_state(path),
@@ -418,6 +426,7 @@ impl Messenger {
             }
         }
         self.push_configs_if_due(cx).await;
+        self.on_call_timer(cx).await;
         self.client.handle_timeout(cx.vault.identity(), now, cx.rng);
         self.run_actions(cx).await;
     }
@@ -570,6 +579,7 @@ impl Messenger {
                 break;
             }
             let mut incoming = Vec::new();
+            let mut signals = Vec::new();
             let mut changes = Vec::new();
             let mut requests = Vec::new();
             let mut events = Vec::new();
@@ -577,13 +587,22 @@ impl Messenger {
                 match action {
                     Action::Http(req) => requests.push(req),
                     Action::Persist(c) => changes.extend(c),
-                    Action::Notify(ClientEvent::MessageReceived(m)) => incoming.push(m),
+                    // Call signalling goes to the calls, not the conversation rules.
+                    Action::Notify(ClientEvent::MessageReceived(m)) => match m.event {
+                        umbra_protocol::message::Event::Call(signal) => {
+                            signals.push((m.from, m.sent_ms, signal));
+                        }
+                        _ => incoming.push(m),
+                    },
                     Action::Notify(e) => events.push(e),
                 }
             }
             if !incoming.is_empty() {
                 let effects = convo!(self, cx, on_received(incoming));
                 self.apply_effects(cx, effects);
+            }
+            if !signals.is_empty() {
+                self.on_call_signals(cx, signals).await;
             }
             let mut durable = true;
             if !changes.is_empty()
@@ -826,10 +845,16 @@ impl Messenger {
             .next_expiry()
             .map(|t| t.0)
             .map(|t| u64::try_from((i128::from(t) - skew).max(0)).unwrap_or(u64::MAX));
-        let next = [self.client.next_timeout(), expiry, self.sync_push_due()]
-            .into_iter()
-            .flatten()
-            .min();
+        let calls = self.calls.next_timeout().map(|t| t.0);
+        let next = [
+            self.client.next_timeout(),
+            expiry,
+            self.sync_push_due(),
+            calls,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         if let (Some(t), Some((at, _))) = (next, &self.timer)
             && *at == t
         {

@@ -9,6 +9,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use umbra_ipc::IceServer;
 use umbra_protocol::{
     attachment::fileserver::FileServer,
     client::{ClientConfig, ServiceNode},
@@ -57,9 +58,47 @@ pub struct NetworkConfig {
     pub bootstrap: Vec<ServiceNode>,
     /// The file server attachments go to: the bundle's, else Session's.
     pub fileserver: Option<FileServer>,
+    /// The TURN server calls are relayed through: the bundle's (a testnet's coturn), else
+    /// Session's ([`SESSION_TURN_URLS`]).
+    pub turn: Option<IceServer>,
 }
 
+/// Session's TURN servers (session-desktop `ts/session/utils/calling/CallManager.ts`,
+/// `iceServersFullArray`; fenrir and frigg are left out there as TCP only). Desktop offers
+/// two of them, chosen at random, to each call; so does [`NetworkConfig::ice_servers`].
+pub const SESSION_TURN_URLS: [&str; 5] = [
+    "turn:freyr.getsession.org",
+    "turn:angus.getsession.org",
+    "turn:hereford.getsession.org",
+    "turn:holstein.getsession.org",
+    "turn:brahman.getsession.org",
+];
+/// The shared long-term credential of Session's TURN servers (public, in desktop's source).
+const SESSION_TURN_USER: &str = "session202111";
+const SESSION_TURN_CREDENTIAL: &str = "053c268164bc7bd7";
+/// Longest TURN URL, user name or credential read from the bundle.
+const MAX_TURN_FIELD: usize = 256;
+
 impl NetworkConfig {
+    /// The ICE servers of one call: the bundle's TURN server, else two of Session's at
+    /// random (desktop's `_.sampleSize(iceServersFullArray, 2)`).
+    pub fn ice_servers<R: rand_core::CryptoRng + ?Sized>(&self, rng: &mut R) -> Vec<IceServer> {
+        if let Some(turn) = &self.turn {
+            return vec![turn.clone()];
+        }
+        let n = SESSION_TURN_URLS.len();
+        let first = usize::try_from(rng.next_u32()).unwrap_or(0) % n;
+        let second = (first + 1 + usize::try_from(rng.next_u32()).unwrap_or(0) % (n - 1)) % n;
+        [first, second]
+            .into_iter()
+            .map(|i| IceServer {
+                urls: vec![SESSION_TURN_URLS[i].to_owned()],
+                username: SESSION_TURN_USER.to_owned(),
+                credential: SESSION_TURN_CREDENTIAL.to_owned(),
+            })
+            .collect()
+    }
+
     /// Straight to `seed_urls` (tests, embedding): a local network if they are plain HTTP.
     pub fn seeds(seed_urls: Vec<String>) -> Self {
         let local = seed_urls.iter().all(|u| u.starts_with("http://"));
@@ -163,6 +202,8 @@ struct ConfigFile {
     bootstrap: Vec<Value>,
     #[serde(default)]
     fileserver: Option<FileServerEntry>,
+    #[serde(default)]
+    turn: Option<IceServer>,
 }
 
 #[derive(Deserialize)]
@@ -215,12 +256,29 @@ pub fn parse_config(bytes: &[u8]) -> Option<NetworkConfig> {
         }
         None => None,
     };
+    let turn = match file.turn {
+        Some(t) => {
+            let ok = !t.urls.is_empty()
+                && t.urls.len() <= 4
+                && t.urls
+                    .iter()
+                    .all(|u| u.starts_with("turn:") && u.len() <= MAX_TURN_FIELD)
+                && t.username.len() <= MAX_TURN_FIELD
+                && t.credential.len() <= MAX_TURN_FIELD;
+            if !ok {
+                return None;
+            }
+            Some(t)
+        }
+        None => None,
+    };
     Some(NetworkConfig {
         network,
         seed_urls,
         bridges,
         bootstrap,
         fileserver,
+        turn,
     })
 }
 
@@ -259,6 +317,30 @@ mod tests {
             ED.repeat(32),
             "bb".repeat(32)
         )
+    }
+
+    #[test]
+    fn test_turn_entry_is_read_and_mainnet_offers_two_of_sessions() {
+        let local = br#"{"network":"local","seed_url":"http://127.0.0.1:22020","turn":{"urls":["turn:127.0.0.1:3478"],"username":"u","credential":"p"}}"#;
+        let c = parse_config(local).unwrap();
+        let mut rng = crate::rng::worker_rng();
+        let servers = c.ice_servers(&mut rng);
+        assert_eq!(servers.len(), 1);
+        assert_eq!(servers[0].urls, vec!["turn:127.0.0.1:3478".to_owned()]);
+        assert_eq!(servers[0].credential, "p");
+        // Not a TURN URL: the whole file is refused, as any malformed entry.
+        let bad = br#"{"network":"local","seed_url":"http://127.0.0.1:22020","turn":{"urls":["http://x"],"username":"u","credential":"p"}}"#;
+        assert_eq!(parse_config(bad), None);
+        let mainnet = NetworkConfig::default();
+        for _ in 0..50 {
+            let servers = mainnet.ice_servers(&mut rng);
+            assert_eq!(servers.len(), 2);
+            assert_ne!(servers[0].urls, servers[1].urls);
+            for s in &servers {
+                assert!(SESSION_TURN_URLS.contains(&s.urls[0].as_str()));
+                assert_eq!(s.username, "session202111");
+            }
+        }
     }
 
     #[test]

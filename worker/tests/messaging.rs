@@ -590,6 +590,7 @@ async fn test_conversation_features_offline() {
         typing_indicators: true,
         notifications: true,
         notification_content: false,
+        calls: false,
     };
     assert!(
         h.run(Command::Settings(SettingsCommand::Set { settings: on }))

@@ -231,6 +231,7 @@ pub(crate) fn Chat(conversation: String) -> impl IntoView {
                     "Disappearing messages"
                 </button>
                 <button type="button" class="secondary" on:click=mark_unread>"Mark unread"</button>
+                <crate::ui::call::CallButtons conversation=conversation.clone()/>
                 <button type="button" class="secondary" aria-expanded=move || naming.get().to_string()
                     on:click=move |_| naming.update(|n| *n = !*n)>"Nickname"</button>
                 {block}
@@ -440,7 +441,8 @@ fn Bubble(m: MessageView, conversation: String, peer: Memo<String>) -> impl Into
     let kind = m.kind.clone();
     let placeholder = (kind != MessageKind::Text).then(|| {
         let sentence = move || {
-            let name = if outgoing {
+            // "You called Alice" names the peer.
+            let name = if outgoing && kind != MessageKind::OutgoingCall {
                 "You".to_owned()
             } else {
                 peer.get()

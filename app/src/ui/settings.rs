@@ -165,6 +165,8 @@ fn Switches() -> impl IntoView {
         {check("Notifications for new messages", "notifications", |s| s.notifications, |s, v| s.notifications = v)}
         {check("Show name and text in notifications", "notification-content", |s| s.notification_content, |s, v| s.notification_content = v)}
         <p class="small">"Notifications appear while Umbra's tab is in the background. Without the name and text they only say \"New message\"."</p>
+        {check("Voice and video calls", "calls", |s| s.calls, |s, v| s.calls = v)}
+        <p class="small">"Off: calls to you show as missed and the caller learns nothing. On: you can call your contacts and they can call you. The call's sound and video always go through a relay (TURN) server: the other side never sees your IP address, but the relay server does, as it would see any connection from you."</p>
         {move || denied.get().then(|| view! {
             <p role="alert" class="error">"The browser did not allow notifications. Allow them in the site settings to turn them on."</p>
         })}

@@ -32,10 +32,12 @@ pub enum ControlKind {
     Typing,
     /// A message-request acceptance (`accept/…`).
     Accept,
+    /// A call message (`call/…`; sent ephemeral: never persisted).
+    Call,
 }
 
 impl ControlKind {
-    const ALL: [ControlKind; 7] = [
+    const ALL: [ControlKind; 8] = [
         ControlKind::Receipt,
         ControlKind::Reaction,
         ControlKind::Unsend,
@@ -43,6 +45,7 @@ impl ControlKind {
         ControlKind::Timer,
         ControlKind::Typing,
         ControlKind::Accept,
+        ControlKind::Call,
     ];
 
     /// The prefix of the string form.
@@ -55,6 +58,7 @@ impl ControlKind {
             ControlKind::Timer => "timer",
             ControlKind::Typing => "typing",
             ControlKind::Accept => "accept",
+            ControlKind::Call => "call",
         }
     }
 }

@@ -24,13 +24,17 @@ use crate::message::{
     compose_unsend,
 };
 use crate::store::messages::{
-    ConversationState, ConversationUpdate, Direction, Disappearing, DisappearingMode,
-    InsertOutcome, Message, MessageKey, NewMessage, OutboxState, Quote,
+    CallEntry, ConversationState, ConversationUpdate, Direction, Disappearing, DisappearingMode,
+    InsertOutcome, Message, MessageKey, NewMessage, OutboxState, Placeholder, Quote,
 };
 use crate::store::{MessageDbError, Store};
 
 /// Longest text accepted, in characters (Session's limit).
 pub const MAX_BODY_CHARS: usize = MAX_OUTGOING_BODY_CHARS;
+
+/// How many of a conversation's newest messages are searched for an earlier entry of the
+/// same call (a call's outcomes come within minutes).
+const CALL_SCAN: usize = 50;
 
 /// A setting the user chose: any mode-off setting is off; otherwise the timer must be one that
 /// is offered for its mode.
@@ -661,6 +665,71 @@ impl Conversations {
         let next = io.db.next_expiry().await?;
         self.note_expiry(next, &mut effects);
         Ok(effects)
+    }
+
+    /// Writes a call's entry in the conversation with `peer`, as session-desktop's call info
+    /// messages (`callNotificationType`): [`CallEntry::Outgoing`] when we call (ours),
+    /// [`CallEntry::Incoming`] when we answer and [`CallEntry::Missed`] for an incoming call
+    /// not answered here (both the peer's). One entry per call: none is written if one of
+    /// the newest messages already is this call's. The peer's entries go only into an
+    /// accepted conversation (desktop adds none for someone not approved; a blocked peer's
+    /// calls leave no trace). `at`: the entry's time (network ms; for a missed call the sent
+    /// time of its first message). Nothing is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`ConvoError::Db`].
+    pub async fn record_call<S: Store, R: CryptoRng + ?Sized>(
+        &mut self,
+        io: &mut Io<'_, S, R>,
+        peer: AccountId,
+        call_id: &str,
+        entry: CallEntry,
+        at: crate::address::NetMs,
+    ) -> Outcome {
+        let conversation = ConversationId::Direct(peer);
+        let seen = io
+            .db
+            .list_messages(&conversation, CALL_SCAN, 0)
+            .await?
+            .into_iter()
+            .any(|m| matches!(&m.placeholder, Some(Placeholder::Call { call_id: c, .. }) if c == call_id));
+        if seen || peer == self.me {
+            return Ok(Vec::new());
+        }
+        let (direction, author, sent_ms) = match entry {
+            CallEntry::Outgoing => (Direction::Outgoing, self.me, io.clock.allocate_sent_ms().0),
+            CallEntry::Incoming | CallEntry::Missed => {
+                let accepted = io
+                    .db
+                    .conversation(&conversation)
+                    .await?
+                    .is_some_and(|c| c.state == ConversationState::Accepted);
+                if !accepted {
+                    return Ok(Vec::new());
+                }
+                (Direction::Incoming, peer, at.0)
+            }
+        };
+        let msg = NewMessage {
+            conversation: conversation.clone(),
+            direction,
+            author,
+            sent_ms,
+            received_ms: io.clock.now().0,
+            body: String::new(),
+            storage_hash: None,
+            outbox: Some(OutboxState::Sent),
+            disappearing: None,
+            quote: None,
+            placeholder: Some(Placeholder::Call {
+                call_id: call_id.to_owned(),
+                entry,
+            }),
+            attachments: Vec::new(),
+        };
+        io.db.insert_message(msg, io.rng).await?;
+        Ok(vec![Effect::Ui(UiChange::Conversation(conversation))])
     }
 
     /// Accepts the message request of `conversation`, tells the peer (with our profile) as

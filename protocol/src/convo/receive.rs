@@ -8,8 +8,6 @@
 //! dropped unseen. The client's outbox entries set the delivery state of stored texts, and a
 //! stored sync copy's hash is remembered for unsend.
 
-use std::collections::BTreeSet;
-
 use rand_core::CryptoRng;
 
 use super::{Conversations, ConvoError, Effect, Io, NOTIFY_PREVIEW_CHARS, UiChange, clip_name};
@@ -28,15 +26,10 @@ use crate::store::messages::{
 };
 use crate::store::{MessageDbError, Store};
 
-/// How many of a conversation's newest messages are searched for an earlier placeholder of
-/// the same call (a call's signalling arrives within seconds).
-const CALL_SCAN: usize = 50;
-
 /// The stored placeholder for unsupported content, `None` for what is not user content
 /// (config, group control): those stay invisible.
 fn placeholder_of(what: UnsupportedKind) -> Option<Placeholder> {
     Some(match what {
-        UnsupportedKind::Call { call_id } => Placeholder::Call { call_id },
         UnsupportedKind::CommunityInvitation { name } => Placeholder::CommunityInvitation { name },
         UnsupportedKind::GroupInvitation { name } => Placeholder::GroupInvitation { name },
         UnsupportedKind::Unknown => Placeholder::Unknown,
@@ -101,7 +94,6 @@ impl Conversations {
         let mut effects = Vec::new();
         let mut texts = Vec::new();
         let mut controls = Vec::new();
-        let mut calls = BTreeSet::new();
         for m in incoming {
             let ReceivedMessage {
                 from,
@@ -154,15 +146,6 @@ impl Conversations {
                     let Some(placeholder) = placeholder_of(what) else {
                         continue;
                     };
-                    if let Placeholder::Call { call_id } = &placeholder {
-                        // Our own devices' call signalling is not a call to us; a call is
-                        // one placeholder, however many messages it took.
-                        let key = (arrival.conversation.clone(), call_id.clone());
-                        if from == self.me || calls.contains(&key) {
-                            continue;
-                        }
-                        calls.insert(key);
-                    }
                     let body = text.unwrap_or_default();
                     let mut t = self.text(&arrival, hash, body, None, profile, expiry);
                     if t.notify.as_deref() == Some("") {
@@ -175,16 +158,6 @@ impl Conversations {
             }
         }
         let mut result = Ok(());
-        if !calls.is_empty() {
-            // A call already shown (its first messages came in an earlier drain).
-            match self.known_calls(io, &calls).await {
-                Ok(known) => texts.retain(|t| {
-                    !matches!(&t.msg.placeholder, Some(Placeholder::Call { call_id })
-                        if known.contains(&(t.msg.conversation.clone(), call_id.clone())))
-                }),
-                Err(e) => result = Err(e),
-            }
-        }
         if result.is_ok() && !texts.is_empty() {
             result = self.store_texts(io, texts, &mut effects).await;
         }
@@ -207,25 +180,6 @@ impl Conversations {
             effects.push(Effect::Ui(UiChange::Error(e)));
         }
         effects
-    }
-
-    /// Which of `calls` (conversation, call id) already have a placeholder among the
-    /// newest [`CALL_SCAN`] messages of their conversation.
-    async fn known_calls<S: Store, R: CryptoRng + ?Sized>(
-        &self,
-        io: &mut Io<'_, S, R>,
-        calls: &BTreeSet<(ConversationId, String)>,
-    ) -> Result<BTreeSet<(ConversationId, String)>, ConvoError> {
-        let mut known = BTreeSet::new();
-        let conversations: BTreeSet<&ConversationId> = calls.iter().map(|(c, _)| c).collect();
-        for conversation in conversations {
-            for m in io.db.list_messages(conversation, CALL_SCAN, 0).await? {
-                if let Some(Placeholder::Call { call_id }) = m.placeholder {
-                    known.insert((conversation.clone(), call_id));
-                }
-            }
-        }
-        Ok(known)
     }
 
     fn text(
@@ -524,6 +478,7 @@ impl Conversations {
             Event::Text { .. }
             | Event::SyncedOutgoing { .. }
             | Event::DataExtraction { .. }
+            | Event::Call(_)
             | Event::Unsupported { .. } => {}
         }
         Ok(())

@@ -220,11 +220,6 @@ pub enum DataExtractionKind {
 /// peer sent disappears silently; control and config kinds stay invisible.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UnsupportedKind {
-    /// Call signalling (any `CallMessage`; one call sends several, all with its id).
-    Call {
-        /// `CallMessage.uuid` (untrusted; at most [`MAX_CALL_ID_BYTES`]).
-        call_id: String,
-    },
     /// An invitation to a community.
     CommunityInvitation {
         /// The community's name (untrusted, cut at 100 bytes).
@@ -254,7 +249,8 @@ impl UnsupportedKind {
     }
 }
 
-/// Longest call id kept (a UUID has 36 characters); a longer one is cut.
+/// Longest call id accepted (a UUID has 36 characters); a call message with a longer one
+/// is malformed.
 pub const MAX_CALL_ID_BYTES: usize = 64;
 
 /// The meaning of one incoming message.
@@ -323,6 +319,9 @@ pub enum Event {
         /// Which.
         kind: DataExtractionKind,
     },
+    /// Call signalling (any `CallMessage`): for [`crate::call::Calls`], never stored as it
+    /// is (the conversation's call entries are written from the calls' outcomes).
+    Call(crate::call::CallSignal),
     /// Content Umbra cannot show yet.
     Unsupported {
         /// What it is.
@@ -383,14 +382,11 @@ pub fn classify(incoming: &Incoming, own: &AccountId) -> Result<Event, MessageEr
         return Ok(Event::Typing { started });
     }
     if let Some(call) = &content.call_message {
-        return Ok(unsupported(
-            UnsupportedKind::Call {
-                call_id: truncate_utf8(&call.uuid, MAX_CALL_ID_BYTES).to_owned(),
-            },
-            None,
-            None,
-            content,
-        ));
+        return crate::call::CallSignal::from_proto(call)
+            .map(Event::Call)
+            .map_err(|_| MessageError::Malformed {
+                what: "call message",
+            });
     }
     if let Some(notice) = &content.data_extraction_notification {
         let kind = match DataExtractionType::try_from(notice.r#type) {

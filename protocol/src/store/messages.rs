@@ -81,7 +81,7 @@ use crate::address::ConversationId;
 use crate::error::ErrorKind;
 
 pub use model::{
-    Attachment, AttachmentFailure, AttachmentState, Conversation, ConversationState,
+    Attachment, AttachmentFailure, AttachmentState, CallEntry, Conversation, ConversationState,
     ConversationUpdate, Direction, Disappearing, DisappearingMode, InsertOutcome, LastMessage,
     Message, MessageKey, MessageRef, NewMessage, OutboxState, Placeholder, Quote, ReadMarked,
     RemovedMessage,

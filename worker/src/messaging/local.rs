@@ -230,6 +230,7 @@ impl Messenger {
         save_json(cx, SETTINGS_RECORD, &settings).await?;
         self.settings = settings;
         self.convo.set_prefs(prefs_of(&settings));
+        self.set_calls_enabled(settings.calls);
         self.post_settings(cx)
     }
 

@@ -14,8 +14,8 @@ use umbra_protocol::{
     convo,
     identity::AccountId,
     store::messages::{
-        Attachment, AttachmentState, Conversation, ConversationState, Direction, Disappearing,
-        DisappearingMode, Message, OutboxState, Placeholder,
+        Attachment, AttachmentState, CallEntry, Conversation, ConversationState, Direction,
+        Disappearing, DisappearingMode, Message, OutboxState, Placeholder,
     },
 };
 
@@ -190,7 +190,11 @@ pub fn kind_of(p: Option<&Placeholder>) -> MessageKind {
         None => MessageKind::Text,
         Some(Placeholder::Attachment { count }) => MessageKind::Attachment { count: *count },
         Some(Placeholder::VoiceMessage) => MessageKind::VoiceMessage,
-        Some(Placeholder::Call { .. }) => MessageKind::MissedCall,
+        Some(Placeholder::Call { entry, .. }) => match entry {
+            CallEntry::Missed => MessageKind::MissedCall,
+            CallEntry::Outgoing => MessageKind::OutgoingCall,
+            CallEntry::Incoming => MessageKind::IncomingCall,
+        },
         Some(Placeholder::GroupInvitation { name }) => {
             MessageKind::GroupInvitation { name: name.clone() }
         }
@@ -287,8 +291,23 @@ mod tests {
             (
                 Some(Placeholder::Call {
                     call_id: "c".into(),
+                    entry: CallEntry::Missed,
                 }),
                 MessageKind::MissedCall,
+            ),
+            (
+                Some(Placeholder::Call {
+                    call_id: "c".into(),
+                    entry: CallEntry::Outgoing,
+                }),
+                MessageKind::OutgoingCall,
+            ),
+            (
+                Some(Placeholder::Call {
+                    call_id: "c".into(),
+                    entry: CallEntry::Incoming,
+                }),
+                MessageKind::IncomingCall,
             ),
             (
                 Some(Placeholder::GroupInvitation { name: "G".into() }),

@@ -114,10 +114,14 @@ pub enum Placeholder {
     },
     /// A voice message.
     VoiceMessage,
-    /// A call (one placeholder per call, whatever signalling messages it took).
+    /// A call's entry in the conversation (one per call, whatever signalling messages it
+    /// took), as session-desktop's `callNotificationType` info messages.
     Call {
         /// The call's id (`CallMessage.uuid`, untrusted).
         call_id: String,
+        /// What became of it (records of older versions: missed).
+        #[serde(default)]
+        entry: CallEntry,
     },
     /// An invitation to a group.
     GroupInvitation {
@@ -139,12 +143,29 @@ impl Placeholder {
         match self {
             Placeholder::Attachment { .. } => "Attachment",
             Placeholder::VoiceMessage => "Voice message",
-            Placeholder::Call { .. } => "Missed call",
+            Placeholder::Call { entry, .. } => match entry {
+                CallEntry::Missed => "Missed call",
+                CallEntry::Outgoing => "Outgoing call",
+                CallEntry::Incoming => "Incoming call",
+            },
             Placeholder::GroupInvitation { .. } => "Group invitation",
             Placeholder::CommunityInvitation { .. } => "Community invitation",
             Placeholder::Unknown => "Unsupported message",
         }
     }
+}
+
+/// What a call entry says (session-desktop's `callNotificationType`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallEntry {
+    /// `missed-call`: an incoming call not answered here (declined, rung out, refused).
+    #[default]
+    Missed,
+    /// `started-call`: we called.
+    Outgoing,
+    /// `answered-a-call`: we answered the peer's call.
+    Incoming,
 }
 
 /// Where the bytes of an attachment are.
