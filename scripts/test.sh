@@ -12,8 +12,9 @@ step "dependency rules"
 scripts/check-deps.sh
 
 step "native tests (cargo test --workspace)"
-cargo test --workspace --all-features --exclude umbra-app --exclude umbra-worker
-cargo test -p umbra-app -p umbra-ipc
+# One feature set for everything but the worker (whose `e2e` feature needs a running testnet):
+# the app and ipc tests no longer build umbra-protocol a second time with other features.
+cargo test --workspace --all-features --exclude umbra-worker
 cargo test -p umbra-worker --lib
 
 step "in-browser wasm tests (headless Chromium)"
@@ -27,7 +28,7 @@ trunk build --release --offline
 # first load (gzip) grows past the budget. The budget is a ratchet (the size reached on
 # 2026-12-03 plus ~3 %), not the goal (400 KiB, printed beside it); lower it as the bundle shrinks.
 step "bundle size budget (first load, gzip)"
-bench/bundle.sh --budget 1350000 dist
+bench/bundle.sh --budget 1290000 dist
 
 step "node binary"
 cargo build -p umbra-node --release
@@ -39,4 +40,6 @@ step "end-to-end messaging over HTTPS nodes (Chromium trusts the testnet CA)"
 UMBRA_E2E_TLS=1 UMBRA_NODE_BIN="$PWD/target/release/umbra-node" node --test e2e/messaging.test.mjs
 
 step "fuzz smoke run"
-scripts/fuzz-smoke.sh
+# 6 s per target (13 targets): the smoke run finds decoder panics early; long runs are
+# `FUZZ_SECONDS=… scripts/fuzz-smoke.sh` by hand. Keeps CI inside its 45 minutes.
+FUZZ_SECONDS=6 scripts/fuzz-smoke.sh
