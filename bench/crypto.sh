@@ -7,9 +7,10 @@
 #                        [--parse-only]
 #   release      opt-level "z", lto, 1 CGU, panic=abort: the settings of the shipped bundle
 #   release-o3   the same with opt-level 3
-#   release-zc3  opt-level "z" except the crypto crates and umbra-protocol at opt-level 3: the
-#                shipped worker's crypto set (root Cargo.toml [profile.release-worker])
-#   release-wzb  the same with umbra-protocol at "z" too (tried, not shipped); via --profiles
+#   release-zc3  opt-level "z" except the crypto crates and umbra-protocol at opt-level 3 (the
+#                worker's profile until the calls landed, 2026-12-03)
+#   release-wzb  the same with umbra-protocol at "z" too: the shipped worker's crypto set (root
+#                Cargo.toml [profile.release-worker], since 2026-12-03 evening); via --profiles
 #   --dalek64    also wasm at release-o3 with curve25519-dalek's 64-bit field backend
 #                (`--cfg curve25519_dalek_bits="64"`; wasm32 defaults to the 32-bit one)
 # Raw output goes to bench/out/crypto/ (ignored by git). Needs wasm-bindgen-test-runner and
