@@ -3,7 +3,7 @@
 // Chromium's fake camera and microphone stand in for devices. One set-up (testnet, accounts,
 // an accepted conversation) serves every check of the file, in order: calls off (missed, the
 // caller learns nothing), a voice call through a relay (getStats), mute, the callee hanging
-// up, a declined call, and a video call whose frames arrive.
+// up, a declined call, a video call whose frames arrive, and a lock during a call.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertNoErrors, visible } from './support/harness.mjs';
@@ -180,6 +180,30 @@ test('a video call shows the caller\'s camera at the callee', async () => {
   assert.equal(await a.getByRole('button', { name: 'Camera off' }).isVisible(), true);
   await a.getByRole('button', { name: 'End call' }).click();
   await visible(callStatus(b), CALL_MS);
+  assertNoErrors(alice.app.errors);
+  assertNoErrors(bob.app.errors);
+});
+
+test('locking the account during a call ends it at both ends', async () => {
+  for (const p of [a, b]) {
+    const s = callStatus(p);
+    if (await s.count()) await s.getByRole('button', { name: 'Dismiss' }).click();
+  }
+  await a.getByRole('button', { name: 'Voice call' }).click();
+  const dialog = incoming(b);
+  await visible(dialog, CALL_MS);
+  await dialog.getByRole('button', { name: 'Accept' }).click();
+  await waitConnected(a);
+  await waitConnected(b);
+  // Alice locks (the worker stops): her page closes the call and tells Bob's over the data
+  // channel, so his call ends too instead of running on without her.
+  await a.getByRole('button', { name: 'Back to conversations' }).click();
+  await a.getByRole('button', { name: 'Lock' }).click();
+  await visible(a.getByRole('heading', { name: 'Unlock Umbra' }));
+  assert.equal(await a.evaluate(() => window.__umbraCall === undefined), true, 'closed at Alice');
+  await visible(callStatus(b), CALL_MS);
+  assert.match(await callStatus(b).textContent(), /Call ended by the other side/);
+  await until(() => b.evaluate(() => window.__umbraCall === undefined), 'closed at Bob', 10000);
   assertNoErrors(alice.app.errors);
   assertNoErrors(bob.app.errors);
 });

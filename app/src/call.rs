@@ -460,6 +460,18 @@ pub(crate) fn attach_remote() {
     }
 }
 
+/// The worker is about to stop (the account locks): a live call ends here, the peer told over
+/// the data channel when it is open (desktop ends a call on its `{"hangup":true}`), since no
+/// END_CALL can be sent without the worker; a call still ringing there times out.
+pub(crate) fn end_without_worker() {
+    if let Some(e) = calls().borrow().engine.as_ref()
+        && e.channel.ready_state() == web_sys::RtcDataChannelState::Open
+    {
+        let _ = e.channel.send_with_str("{\"hangup\":true}");
+    }
+    close();
+}
+
 /// Closes the peer connection and stops the local media.
 fn close() {
     let Some(e) = calls().borrow_mut().engine.take() else {

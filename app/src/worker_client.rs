@@ -74,6 +74,7 @@ impl WorkerClient {
     /// Terminates the worker (its whole memory, keys included, is dropped) and starts a fresh
     /// one, which reports the account as locked. This is how the app locks.
     pub(crate) fn relaunch(&self, state: UiState) {
+        crate::call::end_without_worker();
         if let Some(old) = self
             .inner
             .try_update_value(|inner| inner.worker.take())
