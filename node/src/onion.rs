@@ -158,12 +158,7 @@ pub async fn onion_req(State(state): State<Arc<NodeState>>, body: Bytes) -> Resp
                     format!("Next node not found: {}", hex::encode(next_ed25519)),
                 );
             };
-            let req = state
-                .http
-                .post(format!("{}/onion_req/v2", next.url()))
-                .timeout(state.options.relay_timeout)
-                .body(body);
-            pass_through(req.send().await, state.options.limits.max_reply_bytes).await
+            send_hop(&state, format!("{}/onion_req/v2", next.url()), body).await
         }
         Peeled::ProxyToServer {
             host,
@@ -192,13 +187,44 @@ pub async fn onion_req(State(state): State<Arc<NodeState>>, body: Bytes) -> Resp
                 host
             };
             let url = format!("{}://{}:{}{}", protocol.as_str(), host_part, port, target);
-            let req = state
-                .http
-                .post(url)
-                .timeout(state.options.relay_timeout)
-                .body(body);
-            pass_through(req.send().await, state.options.limits.max_reply_bytes).await
+            send_hop(&state, url, body).await
         }
+    }
+}
+
+/// Sends a layer on to the next hop or server within the relay time-out and passes its reply
+/// back ([`pass_through`]); 504 on a time-out, 502 if it cannot be reached. A kept-alive
+/// connection that the other side closed meanwhile (it restarted, or dropped idle
+/// connections) fails at once with no reply; that is tried once more on a new connection, so
+/// a neighbour that is up is never reported unreachable. Both tries share the one time-out.
+async fn send_hop(state: &NodeState, url: String, body: Vec<u8>) -> Response {
+    let budget = state.options.relay_timeout;
+    let tries = async {
+        let first = state
+            .http
+            .post(&url)
+            .timeout(budget)
+            .body(body.clone())
+            .send()
+            .await;
+        match first {
+            Err(e) if !e.is_timeout() && (e.is_request() || e.is_connect()) => {
+                state
+                    .http
+                    .post(&url)
+                    .timeout(budget)
+                    .body(body)
+                    .send()
+                    .await
+            }
+            other => other,
+        }
+    };
+    match tokio::time::timeout(budget, tries).await {
+        Ok(Ok(resp)) => pass_through(resp, state.options.limits.max_reply_bytes).await,
+        Ok(Err(e)) if e.is_timeout() => text(504, "Request time out".into()),
+        Ok(Err(_)) => text(502, "Next node is unreachable".into()),
+        Err(_) => text(504, "Request time out".into()),
     }
 }
 
@@ -206,40 +232,31 @@ pub async fn onion_req(State(state): State<Arc<NodeState>>, body: Bytes) -> Resp
 /// reply that announces more than `cap` bytes is 502; one that grows past `cap` without
 /// announcing its length is cut off (the stream ends with an error), so the node never
 /// holds or forwards more than `cap` bytes of it.
-async fn pass_through(res: Result<reqwest::Response, reqwest::Error>, cap: usize) -> Response {
-    match res {
-        Ok(resp) => {
-            let status =
-                StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-            if resp
-                .content_length()
-                .is_some_and(|n| n > u64::try_from(cap).unwrap_or(u64::MAX))
-            {
-                return text(502, "Bad response from next hop".into());
-            }
-            let ctype = resp.headers().get(header::CONTENT_TYPE).cloned();
-            let stream = futures_util::stream::unfold(Some((resp, 0usize)), move |st| async move {
-                let (mut resp, seen) = st?;
-                match resp.chunk().await {
-                    Ok(Some(c)) if seen + c.len() <= cap => {
-                        let seen = seen + c.len();
-                        Some((Ok(c), Some((resp, seen))))
-                    }
-                    Ok(Some(_)) => {
-                        Some((Err(std::io::Error::other("reply over the size cap")), None))
-                    }
-                    Ok(None) => None,
-                    Err(e) => Some((Err(std::io::Error::other(e)), None)),
-                }
-            });
-            let mut out = Response::new(axum::body::Body::from_stream(stream));
-            *out.status_mut() = status;
-            if let Some(c) = ctype {
-                out.headers_mut().insert(header::CONTENT_TYPE, c);
-            }
-            out
-        }
-        Err(e) if e.is_timeout() => text(504, "Request time out".into()),
-        Err(_) => text(502, "Next node is unreachable".into()),
+async fn pass_through(resp: reqwest::Response, cap: usize) -> Response {
+    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    if resp
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(cap).unwrap_or(u64::MAX))
+    {
+        return text(502, "Bad response from next hop".into());
     }
+    let ctype = resp.headers().get(header::CONTENT_TYPE).cloned();
+    let stream = futures_util::stream::unfold(Some((resp, 0usize)), move |st| async move {
+        let (mut resp, seen) = st?;
+        match resp.chunk().await {
+            Ok(Some(c)) if seen + c.len() <= cap => {
+                let seen = seen + c.len();
+                Some((Ok(c), Some((resp, seen))))
+            }
+            Ok(Some(_)) => Some((Err(std::io::Error::other("reply over the size cap")), None)),
+            Ok(None) => None,
+            Err(e) => Some((Err(std::io::Error::other(e)), None)),
+        }
+    });
+    let mut out = Response::new(axum::body::Body::from_stream(stream));
+    *out.status_mut() = status;
+    if let Some(c) = ctype {
+        out.headers_mut().insert(header::CONTENT_TYPE, c);
+    }
+    out
 }
